@@ -1,0 +1,284 @@
+/* lz_cli.c -- options, help, input loading, timing (see lz_cli.h). */
+#include "lz_cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static size_t count_opts(const lz_opt *o)
+{
+    size_t n = 0;
+    while (o[n].name) n++;
+    return n;
+}
+
+/* "-k, --k K" / "    --completion exact|sampled" */
+static void opt_spec(const lz_opt *o, char *buf, size_t cap)
+{
+    char sh[8] = "    ";
+    if (o->short_name) snprintf(sh, sizeof sh, "-%c, ", o->short_name);
+    if (o->type == LZ_OPT_FLAG)
+        snprintf(buf, cap, "%s--%s", sh, o->name);
+    else
+        snprintf(buf, cap, "%s--%s %s", sh, o->name, o->arg ? o->arg : "VALUE");
+}
+
+/* the i-th word of "a|b|c" into buf */
+static int choice_word(const char *choices, int i, char *buf, size_t cap)
+{
+    const char *p = choices;
+    for (int k = 0; k < i; k++) {
+        p = strchr(p, '|');
+        if (!p) return 0;
+        p++;
+    }
+    size_t n = strcspn(p, "|");
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return 1;
+}
+
+static void opt_value(const lz_opt *o, char *buf, size_t cap)
+{
+    switch (o->type) {
+    case LZ_OPT_FLAG: snprintf(buf, cap, "%s", *(int *)o->dest ? "on" : "off"); break;
+    case LZ_OPT_INT: snprintf(buf, cap, "%d", *(int *)o->dest); break;
+    case LZ_OPT_ULONG: snprintf(buf, cap, "%lu", *(unsigned long *)o->dest); break;
+    case LZ_OPT_REAL: snprintf(buf, cap, "%g", *(double *)o->dest); break;
+    case LZ_OPT_STR: {
+        const char *s = *(const char **)o->dest;
+        snprintf(buf, cap, "%s", s ? s : "none");
+        break;
+    }
+    case LZ_OPT_CHOICE:
+        if (!choice_word(o->arg, *(int *)o->dest, buf, cap)) snprintf(buf, cap, "?");
+        break;
+    }
+}
+
+void lz_cli_help(const lz_cli *cli, FILE *f)
+{
+    fprintf(f, "Usage: %s %s\n\n%s\n\nOptions:\n", cli->prog, cli->synopsis, cli->summary);
+    for (const lz_opt *o = cli->opts; o->name; o++) {
+        char spec[128], def[128];
+        opt_spec(o, spec, sizeof spec);
+        opt_value(o, def, sizeof def);
+        if (strlen(spec) <= 30)
+            fprintf(f, "  %-30s %s", spec, o->help);
+        else
+            fprintf(f, "  %s\n  %-30s %s", spec, "", o->help);
+        if (o->type != LZ_OPT_FLAG) fprintf(f, " (default: %s)", def);
+        fputc('\n', f);
+    }
+    fprintf(f, "  %-30s %s\n", "-h, --help", "print this help and exit");
+    fprintf(f, "  %-30s %s\n", "    --version", "print the version and exit");
+    if (cli->details) fprintf(f, "\n%s", cli->details);
+}
+
+static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz_error *err)
+{
+    char *end;
+    errno = 0;
+    const char *dash = o->short_name ? "-" : "--";
+    char nm[64];
+    if (o->short_name) snprintf(nm, sizeof nm, "%c", o->short_name);
+    else snprintf(nm, sizeof nm, "%s", o->name);
+    switch (o->type) {
+    case LZ_OPT_FLAG: *(int *)o->dest = 1; return LZ_OK;
+    case LZ_OPT_INT: {
+        long x = strtol(v, &end, 10);
+        if (end == v || *end || errno || x < INT_MIN || x > INT_MAX)
+            return lz_fail(err, LZ_EINVAL, "option %s%s: expected an integer, got '%s'", dash, nm, v);
+        *(int *)o->dest = (int)x;
+        return LZ_OK;
+    }
+    case LZ_OPT_ULONG: {
+        const char *s = v;
+        while (*s == ' ') s++;
+        unsigned long x = strtoul(s, &end, 10);
+        if (*s == '-' || end == s || *end || errno)
+            return lz_fail(err, LZ_EINVAL,
+                           "option %s%s: expected a non-negative integer, got '%s'", dash, nm, v);
+        *(unsigned long *)o->dest = x;
+        return LZ_OK;
+    }
+    case LZ_OPT_REAL: {
+        double x = strtod(v, &end);
+        if (end == v || *end || !isfinite(x))
+            return lz_fail(err, LZ_EINVAL, "option %s%s: expected a finite number, got '%s'", dash,
+                           nm, v);
+        *(double *)o->dest = x;
+        return LZ_OK;
+    }
+    case LZ_OPT_STR: *(const char **)o->dest = v; return LZ_OK;
+    case LZ_OPT_CHOICE: {
+        char w[64];
+        for (int i = 0; choice_word(o->arg, i, w, sizeof w); i++)
+            if (!strcmp(w, v)) {
+                *(int *)o->dest = i;
+                return LZ_OK;
+            }
+        return lz_fail(err, LZ_EINVAL, "option %s%s: expected one of %s, got '%s'", dash, nm,
+                       o->arg, v);
+    }
+    }
+    (void)cli;
+    return LZ_OK;
+}
+
+int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_error *err)
+{
+    /* --help and --version win over everything, before any value is set, so
+     * the help shows the defaults */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return LZ_CLI_HELP;
+        if (!strcmp(argv[i], "--version")) return LZ_CLI_VERSION;
+    }
+    size_t n = count_opts(cli->opts);
+    struct option *lo = calloc(n + 1, sizeof *lo);
+    char *sh = malloc(2 * n + 2);
+    if (!lo || !sh) {
+        free(lo);
+        free(sh);
+        lz_fail(err, LZ_ENOMEM, "%s: out of memory", cli->prog);
+        return -1;
+    }
+    size_t ns = 0;
+    sh[ns++] = ':'; /* report a missing value as ':' */
+    for (size_t i = 0; i < n; i++) {
+        const lz_opt *o = &cli->opts[i];
+        lo[i].name = o->name;
+        lo[i].has_arg = o->type == LZ_OPT_FLAG ? no_argument : required_argument;
+        lo[i].flag = NULL;
+        lo[i].val = 256 + (int)i;
+        if (o->short_name) {
+            sh[ns++] = (char)o->short_name;
+            if (o->type != LZ_OPT_FLAG) sh[ns++] = ':';
+        }
+    }
+    sh[ns] = '\0';
+    opterr = 0;
+    optind = 1;
+    int rc = LZ_CLI_RUN, c, li;
+    while (rc == LZ_CLI_RUN && (c = getopt_long(argc, argv, sh, lo, &li)) != -1) {
+        const lz_opt *o = NULL;
+        if (c >= 256) o = &cli->opts[c - 256];
+        else if (c == '?' || c == ':') {
+            const char *bad = argv[optind - 1];
+            char shortbuf[3] = {'-', (char)optopt, 0};
+            if (optopt && strncmp(bad, "--", 2)) bad = shortbuf;
+            lz_fail(err, LZ_EINVAL, c == '?' ? "unknown option '%s' (see %s --help)"
+                                             : "option '%s' needs a value (see %s --help)",
+                    bad, cli->prog);
+            rc = -1;
+            break;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                if (cli->opts[i].short_name == c) o = &cli->opts[i];
+        }
+        if (!o || set_value(cli, o, optarg, err)) rc = -1;
+    }
+    free(lo);
+    free(sh);
+    if (rc != LZ_CLI_RUN) return rc;
+    size_t npos = (size_t)(argc - optind);
+    if (npos < cli->min_pos) {
+        lz_fail(err, LZ_EINVAL, "missing argument: usage: %s %s (see %s --help)", cli->prog,
+                cli->synopsis, cli->prog);
+        return -1;
+    }
+    if (npos > cli->max_pos) {
+        lz_fail(err, LZ_EINVAL, "unexpected argument '%s': usage: %s %s", argv[optind + cli->max_pos],
+                cli->prog, cli->synopsis);
+        return -1;
+    }
+    *first_pos = optind;
+    return LZ_CLI_RUN;
+}
+
+void lz_common_defaults(lz_common_opts *c, const char *default_prefix)
+{
+    memset(c, 0, sizeof *c);
+    c->output = default_prefix;
+    c->label_col = "none";
+    c->seed = 1;
+}
+
+lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_rows,
+                         lz_data **train, lz_data **test, lz_error *err)
+{
+    *train = *test = NULL;
+    lz_read_opts ro = {LZ_LABEL_NONE, min_rows};
+    lz_status st = lz_parse_label_col(c->label_col, &ro.label_col, err);
+    if (st) return st;
+    if (c->test && c->split > 0)
+        return lz_fail(err, LZ_EINVAL, "--test and --split: give one or the other");
+    if (c->split < 0 || c->split >= 1)
+        return lz_fail(err, LZ_EINVAL, "--split %g: expected a fraction in [0, 1)", c->split);
+    if (c->split > 0 && !path)
+        return lz_fail(err, LZ_EINVAL, "--split needs DATA to split");
+    if (path && (st = lz_data_read(path, &ro, train, err))) return st;
+    if (c->test) {
+        lz_read_opts to = ro;
+        to.min_rows = 1;
+        st = lz_data_read(c->test, &to, test, err);
+        if (!st && *train) st = lz_data_check_compat(*train, *test, err);
+    } else if (c->split > 0) {
+        lz_data *all = *train;
+        *train = NULL;
+        st = lz_data_split(all, c->split, 0, train, test, err);
+        lz_data_free(all);
+        if (!st && (*train)->n < min_rows)
+            st = lz_fail(err, LZ_EINVAL, "%s: --split %g leaves %zu training rows: expected at least %zu",
+                         path, c->split, (*train)->n, min_rows);
+    }
+    if (st) {
+        lz_data_free(*train);
+        lz_data_free(*test);
+        *train = *test = NULL;
+    }
+    return st;
+}
+
+double lz_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int g_progress_shown = 0;
+
+void lz_progress(const char *fmt, ...)
+{
+    if (!isatty(2)) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("\r\033[K", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fflush(stderr);
+    g_progress_shown = 1;
+}
+
+void lz_progress_end(void)
+{
+    if (g_progress_shown && isatty(2)) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    g_progress_shown = 0;
+}
+
+void lz_die_msg(const char *prog, const lz_error *err)
+{
+    fprintf(stderr, "%s: %s\n", prog, err && err->msg[0] ? err->msg : "failed");
+}

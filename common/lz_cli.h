@@ -1,0 +1,120 @@
+/* lz_cli.h -- what every program's main() shares: options, help, loading the
+ * data named on the command line, timing and progress lines.
+ *
+ * Options are declared once, in a table; the same table drives parsing
+ * (getopt_long), the --help text (every option with its default, taken from
+ * the variable before parsing) and the check that values parse.  Range
+ * checks belong to each model's check_config.
+ *
+ * This module is the user interface: it is the one part of common/ whose
+ * functions print (help, progress), and only main() calls them.
+ */
+#ifndef LZ_CLI_H
+#define LZ_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lz_data.h"
+#include "lz_error.h"
+
+#ifndef LZ_VERSION
+#define LZ_VERSION "0.0.0"
+#endif
+
+typedef enum {
+    LZ_OPT_FLAG,   /* int*: set to 1; takes no value                      */
+    LZ_OPT_INT,    /* int*                                                */
+    LZ_OPT_ULONG,  /* unsigned long*                                      */
+    LZ_OPT_REAL,   /* double*                                             */
+    LZ_OPT_STR,    /* const char**: points into argv                      */
+    LZ_OPT_CHOICE  /* int*: index of the value in arg ("exact|sampled")   */
+} lz_opt_type;
+
+typedef struct {
+    const char *name;  /* long name, without "--"; NULL ends a table       */
+    int short_name;    /* e.g. 'k', or 0                                   */
+    lz_opt_type type;
+    void *dest;
+    const char *arg;   /* value's name in the help ("K"), or the choices   */
+    const char *help;  /* one line                                         */
+} lz_opt;
+
+typedef struct {
+    const char *prog;     /* "lgm_em"                                        */
+    const char *synopsis; /* "[options] DATA"                                */
+    const char *summary;  /* one line: what the program does                 */
+    const char *details;  /* text after the options (files written), or NULL */
+    const lz_opt *opts;   /* table ending with {0}                           */
+    size_t min_pos, max_pos; /* how many positional arguments                */
+} lz_cli;
+
+enum { LZ_CLI_RUN = 0, LZ_CLI_HELP = 1, LZ_CLI_VERSION = 2 };
+
+/* Parse argv.  Returns LZ_CLI_RUN, LZ_CLI_HELP or LZ_CLI_VERSION (the caller
+ * prints and exits 0), or -1 with err set ("lgm_em: -k 'x': expected an
+ * integer").  *first_pos <- index in argv of the first positional argument. */
+int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_error *err);
+
+/* The manual page: synopsis, summary, every option with its default. */
+void lz_cli_help(const lz_cli *cli, FILE *f);
+
+/* ---- options shared by all programs ---- */
+
+typedef struct {
+    const char *output;    /* -o PREFIX                                       */
+    const char *test;      /* --test FILE                                     */
+    const char *label_col; /* --label-col N|last|none                         */
+    double split;          /* --split FRAC: hold out a fraction of DATA       */
+    unsigned long seed;    /* --seed                                          */
+    int threads;           /* --threads (0: one per core)                     */
+    const char *save;      /* --save MODEL                                    */
+    const char *load;      /* --load MODEL                                    */
+    int quiet;             /* --quiet                                         */
+} lz_common_opts;
+
+/* Defaults: output = default_prefix, label-col none, seed 1, threads 0. */
+void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
+
+/* The table rows of the shared options, to put at the end of a program's
+ * table (before the terminating {0}). */
+#define LZ_COMMON_OPTIONS(c)                                                                   \
+    {"output", 'o', LZ_OPT_STR, &(c)->output, "PREFIX",                                        \
+     "write PREFIX.trace.dat, PREFIX.summary.tsv, ... (directories are created)"},             \
+    {"test", 0, LZ_OPT_STR, &(c)->test, "FILE", "held-out data scored after (and during) training"}, \
+    {"split", 0, LZ_OPT_REAL, &(c)->split, "FRAC",                                             \
+     "hold out this fraction of DATA as the test set (fixed permutation, seed 0); 0: none"},   \
+    {"label-col", 0, LZ_OPT_STR, &(c)->label_col, "N|last|none",                               \
+     "column (1-based) of text data holding labels, kept out of the model"},                   \
+    {"seed", 0, LZ_OPT_ULONG, &(c)->seed, "N", "random seed (same seed, data, threads: same files)"}, \
+    {"threads", 0, LZ_OPT_INT, &(c)->threads, "N", "threads for BLAS and the program; 0: one per core"}, \
+    {"save", 0, LZ_OPT_STR, &(c)->save, "MODEL", "write the fitted model to MODEL"},           \
+    {"load", 0, LZ_OPT_STR, &(c)->load, "MODEL",                                               \
+     "read a model instead of training (DATA optional: score --test, draw samples)"},          \
+    {"quiet", 'q', LZ_OPT_FLAG, &(c)->quiet, NULL, "print only errors and the final report"}
+
+/* Read the training data (path may be NULL when a model is loaded) and the
+ * test data (--test FILE, or --split FRAC of DATA), with the label column,
+ * checking that the test set has DATA's columns.  min_rows applies to DATA.
+ * *train and *test are NULL where absent. */
+lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_rows,
+                         lz_data **train, lz_data **test, lz_error *err);
+
+/* ---- timing and progress ---- */
+
+/* Seconds on a monotonic clock. */
+double lz_now(void);
+
+/* Print a progress line to stderr when it is a terminal: "\r<text>" that the
+ * next call overwrites; lz_progress_end() clears it. */
+void lz_progress(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+void lz_progress_end(void);
+
+/* Print "prog: message" to stderr: the one-line error of a failed run. */
+void lz_die_msg(const char *prog, const lz_error *err);
+
+#endif

@@ -1,0 +1,736 @@
+/* lz_data.c -- reading data files, splitting, moments (see lz_data.h). */
+#include "lz_data.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lz_blas.h"
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <zlib.h>
+
+/* ------------------------------------------------------------------ */
+/* whole-file reading through zlib (plain files pass through unchanged) */
+
+static lz_status read_all(const char *path, unsigned char **buf, size_t *len,
+                          lz_error *err)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *probe = fopen(path, "rb");
+    if (!probe)
+        return lz_fail(err, LZ_EIO, "%s: cannot open: %s", path, strerror(errno));
+    fclose(probe);
+    gzFile gz = gzopen(path, "rb");
+    if (!gz)
+        return lz_fail(err, LZ_EIO, "%s: cannot open: %s", path, strerror(errno));
+    gzbuffer(gz, 1 << 17);
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *b = malloc(cap + 1);
+    if (!b) {
+        gzclose(gz);
+        return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+    }
+    for (;;) {
+        if (n == cap) {
+            size_t ncap = cap * 2;
+            unsigned char *nb = realloc(b, ncap + 1);
+            if (!nb) {
+                free(b);
+                gzclose(gz);
+                return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+            }
+            b = nb;
+            cap = ncap;
+        }
+        size_t want = cap - n;
+        if (want > (1u << 30)) want = 1u << 30;
+        int got = gzread(gz, b + n, (unsigned)want);
+        if (got < 0) {
+            int zerr;
+            const char *m = gzerror(gz, &zerr);
+            lz_fail(err, LZ_EFORMAT, "%s: cannot decompress: %s", path,
+                    zerr == Z_ERRNO ? strerror(errno) : m);
+            free(b);
+            gzclose(gz);
+            return LZ_EFORMAT;
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    /* a gzip stream cut short reads as end of file with an error set */
+    int zerr = Z_OK;
+    const char *m = gzerror(gz, &zerr);
+    if (zerr != Z_OK && zerr != Z_STREAM_END) {
+        lz_fail(err, LZ_EFORMAT, "%s: truncated or corrupt gzip data: %s", path, m);
+        free(b);
+        gzclose(gz);
+        return LZ_EFORMAT;
+    }
+    gzclose(gz);
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return LZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* small helpers */
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+void lz_data_free(lz_data *data)
+{
+    if (!data) return;
+    free(data->x);
+    free(data->y);
+    if (data->names) {
+        for (size_t j = 0; j < data->d; j++) free(data->names[j]);
+        free(data->names);
+    }
+    free(data->path);
+    free(data);
+}
+
+static lz_data *data_new(const char *path)
+{
+    lz_data *dt = calloc(1, sizeof *dt);
+    if (!dt) return NULL;
+    dt->path = xstrdup(path);
+    if (!dt->path) {
+        free(dt);
+        return NULL;
+    }
+    return dt;
+}
+
+lz_status lz_parse_label_col(const char *s, int *label_col, lz_error *err)
+{
+    if (!s || !strcmp(s, "none")) {
+        *label_col = LZ_LABEL_NONE;
+        return LZ_OK;
+    }
+    if (!strcmp(s, "last")) {
+        *label_col = LZ_LABEL_LAST;
+        return LZ_OK;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < 1 || v > INT_MAX)
+        return lz_fail(err, LZ_EINVAL,
+                       "--label-col '%s': expected a column number >= 1, 'last' or 'none'", s);
+    *label_col = (int)v;
+    return LZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* IDX */
+
+static uint32_t be32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static int looks_like_idx_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    return strstr(b, "idx") != NULL || strstr(b, "-ubyte") != NULL;
+}
+
+static int idx_type_size(unsigned t)
+{
+    switch (t) {
+    case 0x08: return 1; /* unsigned byte */
+    case 0x09: return 1; /* signed byte   */
+    case 0x0B: return 2; /* short         */
+    case 0x0C: return 4; /* int           */
+    case 0x0D: return 4; /* float         */
+    case 0x0E: return 8; /* double        */
+    }
+    return 0;
+}
+
+/* Parse an IDX header: type, dims.  Returns status; on success *off is the
+ * offset of the payload and *count the number of values it must hold. */
+static lz_status idx_header(const char *path, const unsigned char *b, size_t len,
+                            unsigned *type, unsigned *ndim, uint32_t dims[8],
+                            size_t *off, size_t *count, lz_error *err)
+{
+    if (len < 4 || b[0] != 0 || b[1] != 0 || !idx_type_size(b[2]) || b[3] == 0 || b[3] > 8) {
+        unsigned magic = len >= 4 ? be32(b) : 0;
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s: byte 0: bad IDX magic 0x%08x: expected 0x000008NN "
+                       "(0x00000803 for images, 0x00000801 for labels)",
+                       path, magic);
+    }
+    *type = b[2];
+    *ndim = b[3];
+    size_t hdr = 4 + 4 * (size_t)*ndim;
+    if (len < hdr)
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s: truncated IDX header: %zu bytes, expected %zu", path, len, hdr);
+    size_t c = 1;
+    for (unsigned i = 0; i < *ndim; i++) {
+        dims[i] = be32(b + 4 + 4 * i);
+        if (dims[i] == 0)
+            return lz_fail(err, LZ_EFORMAT, "%s: IDX dimension %u is 0", path, i + 1);
+        if (c > SIZE_MAX / dims[i])
+            return lz_fail(err, LZ_EFORMAT, "%s: IDX dimensions overflow", path);
+        c *= dims[i];
+    }
+    size_t need = c * (size_t)idx_type_size(*type);
+    if (len - hdr < need)
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s: truncated IDX file: the header promises %zu values "
+                       "(%zu bytes) after byte %zu, the file has %zu",
+                       path, c, need, hdr, len - hdr);
+    if (len - hdr > need)
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s: byte %zu: %zu bytes past the %zu values the IDX header promises",
+                       path, hdr + need, len - hdr - need, c);
+    *off = hdr;
+    *count = c;
+    return LZ_OK;
+}
+
+static double idx_value(unsigned type, const unsigned char *p)
+{
+    switch (type) {
+    case 0x08: return p[0] / 255.0;
+    case 0x09: return (double)(signed char)p[0];
+    case 0x0B: return (double)(int16_t)(((unsigned)p[0] << 8) | p[1]);
+    case 0x0C: return (double)(int32_t)be32(p);
+    case 0x0D: {
+        uint32_t u = be32(p);
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    case 0x0E: {
+        uint64_t u = ((uint64_t)be32(p) << 32) | be32(p + 4);
+        double v;
+        memcpy(&v, &u, 8);
+        return v;
+    }
+    }
+    return NAN;
+}
+
+/* Path of the labels file next to an images file, if it exists. */
+static char *idx_labels_sibling(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *hit = strstr(b, "images-idx3-ubyte");
+    if (!hit) return NULL;
+    size_t pre = (size_t)(hit - path);
+    const char *rest = hit + strlen("images-idx3-ubyte");
+    const char *alts[2] = {rest, NULL};
+    char alt[16] = "";
+    if (!strcmp(rest, ".gz")) alts[1] = "";
+    else if (!*rest) {
+        strcpy(alt, ".gz");
+        alts[1] = alt;
+    }
+    for (int a = 0; a < 2 && alts[a]; a++) {
+        size_t n = pre + strlen("labels-idx1-ubyte") + strlen(alts[a]) + 1;
+        char *p = malloc(n);
+        if (!p) return NULL;
+        snprintf(p, n, "%.*slabels-idx1-ubyte%s", (int)pre, path, alts[a]);
+        FILE *f = fopen(p, "rb");
+        if (f) {
+            fclose(f);
+            return p;
+        }
+        free(p);
+    }
+    return NULL;
+}
+
+static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
+                          lz_data *dt, lz_error *err)
+{
+    unsigned type, ndim;
+    uint32_t dims[8];
+    size_t off, count;
+    lz_status st = idx_header(path, b, len, &type, &ndim, dims, &off, &count, err);
+    if (st) return st;
+    if (ndim == 1)
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s: an IDX file of 1 dimension holds labels: expected "
+                       "samples (2 or more dimensions)", path);
+    dt->n = dims[0];
+    dt->d = count / dims[0];
+    if (ndim == 3) {
+        dt->img_rows = dims[1];
+        dt->img_cols = dims[2];
+    }
+    dt->x = malloc(count * sizeof *dt->x);
+    if (!dt->x) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+    int sz = idx_type_size(type);
+    for (size_t i = 0; i < count; i++) {
+        double v = idx_value(type, b + off + i * (size_t)sz);
+        if (!isfinite(v))
+            return lz_fail(err, LZ_EFORMAT,
+                           "%s: byte %zu: sample %zu, value %zu is not a finite number",
+                           path, off + i * (size_t)sz, i / dt->d + 1, i % dt->d + 1);
+        dt->x[i] = v;
+    }
+    char *lp = idx_labels_sibling(path);
+    if (!lp) return LZ_OK;
+    unsigned char *lb;
+    size_t llen;
+    st = read_all(lp, &lb, &llen, err);
+    if (!st) {
+        unsigned lt, lnd;
+        uint32_t ld[8];
+        size_t loff, lcount;
+        st = idx_header(lp, lb, llen, &lt, &lnd, ld, &loff, &lcount, err);
+        if (!st && lnd != 1)
+            st = lz_fail(err, LZ_EFORMAT,
+                         "%s: labels file has %u dimensions: expected 1", lp, lnd);
+        if (!st && lcount != dt->n)
+            st = lz_fail(err, LZ_EFORMAT,
+                         "%s: %zu labels for the %zu samples of %s", lp, lcount, dt->n, path);
+        if (!st) {
+            dt->y = malloc(dt->n * sizeof *dt->y);
+            if (!dt->y) st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", lp);
+            int lsz = idx_type_size(lt);
+            for (size_t i = 0; !st && i < dt->n; i++) {
+                /* labels are integers even in an unsigned-byte file */
+                const unsigned char *p = lb + loff + i * (size_t)lsz;
+                dt->y[i] = lt == 0x08 ? (double)p[0] : idx_value(lt, p);
+            }
+        }
+        free(lb);
+    }
+    free(lp);
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* text */
+
+typedef struct {
+    const char *path;
+    char delim;       /* ',' or '\t', or ' ' for runs of white space */
+    size_t line;      /* 1-based physical line number                */
+} text_ctx;
+
+/* Split one line (NUL-terminated, no newline) into fields in place.
+ * Returns the number of fields; fills at most cap pointers. */
+static size_t split_fields(char *s, char delim, char **f, size_t cap)
+{
+    size_t n = 0;
+    if (delim == ' ') {
+        char *p = s;
+        for (;;) {
+            while (*p == ' ' || *p == '\t') p++;
+            if (!*p) break;
+            if (n < cap) f[n] = p;
+            n++;
+            while (*p && *p != ' ' && *p != '\t') p++;
+            if (!*p) break;
+            *p++ = '\0';
+        }
+        return n;
+    }
+    char *p = s;
+    for (;;) {
+        char *q = strchr(p, delim);
+        if (q) *q = '\0';
+        /* trim blanks and one pair of double quotes */
+        while (*p == ' ' || *p == '\t') p++;
+        char *e = p + strlen(p);
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t')) *--e = '\0';
+        if (e - p >= 2 && p[0] == '"' && e[-1] == '"') {
+            e[-1] = '\0';
+            p++;
+        }
+        if (n < cap) f[n] = p;
+        n++;
+        if (!q) break;
+        p = q + 1;
+    }
+    return n;
+}
+
+/* strtod in the C locale on a whole field; 1 if it is a number (any). */
+static int parse_number(const char *s, double *v)
+{
+    if (!*s) return 0;
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return end != s && *end == '\0';
+}
+
+static lz_status field_value(const text_ctx *c, const char *s, size_t col,
+                             char **names, double *v, lz_error *err)
+{
+    char nm[96] = "";
+    if (names && names[col - 1]) snprintf(nm, sizeof nm, " (%s)", names[col - 1]);
+    if (!*s)
+        return lz_fail(err, LZ_EFORMAT, "%s:%zu: field %zu%s: empty: expected a number",
+                       c->path, c->line, col, nm);
+    if (!parse_number(s, v))
+        return lz_fail(err, LZ_EFORMAT, "%s:%zu: field %zu%s: expected a number, got '%.40s'",
+                       c->path, c->line, col, nm, s);
+    if (!isfinite(*v))
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s:%zu: field %zu%s: '%.40s' is not finite: expected a finite number",
+                       c->path, c->line, col, nm, s);
+    return LZ_OK;
+}
+
+static lz_status read_text(const char *path, char *b, size_t len,
+                           const lz_read_opts *o, lz_data *dt, lz_error *err)
+{
+    text_ctx c = {path, 0, 0};
+    size_t n_lines = 1;
+    for (size_t i = 0; i < len; i++)
+        if (b[i] == '\n') n_lines++;
+    if (memchr(b, '\0', len))
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s: binary content: expected text rows of numbers or an IDX file", path);
+
+    size_t ncols = 0, d = 0, rows = 0, cap_f = 0;
+    int label_idx = -1; /* 0-based column of the label, -1 none */
+    char **f = NULL;
+    char **header = NULL; /* (ncols) names from a header line */
+    char *pending_comment = NULL; /* last '#' line before the data */
+    lz_status st = LZ_OK;
+    char *p = b, *end = b + len;
+
+    while (p < end && !st) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *eol = nl ? nl : end;
+        *eol = '\0';
+        if (eol > p && eol[-1] == '\r') eol[-1] = '\0';
+        char *line = p;
+        p = nl ? nl + 1 : end;
+        c.line++;
+        while (*line == ' ' || *line == '\t') line++;
+        if (!*line) continue;
+        if (*line == '#') {
+            if (rows == 0 && !header) pending_comment = line + 1;
+            continue;
+        }
+        if (!c.delim) {
+            c.delim = strchr(line, ',') ? ',' : strchr(line, '\t') ? '\t' : ' ';
+            /* count fields once to size the pointer array */
+            size_t nf = 1;
+            for (const char *q = line; *q; q++)
+                if (*q == c.delim || *q == '\t' || *q == ' ') nf++;
+            cap_f = nf + 1;
+            f = malloc(cap_f * sizeof *f);
+            if (!f) {
+                st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+        }
+        size_t nf = split_fields(line, c.delim, f, cap_f);
+        if (ncols == 0) {
+            /* first content line: a header when none of its fields is a number */
+            size_t used = nf < cap_f ? nf : cap_f;
+            int any_num = 0;
+            double v;
+            for (size_t j = 0; j < used; j++)
+                if (parse_number(f[j], &v)) any_num = 1;
+            ncols = nf;
+            if (o->label_col == LZ_LABEL_LAST) label_idx = (int)ncols - 1;
+            else if (o->label_col > 0) {
+                if ((size_t)o->label_col > ncols) {
+                    st = lz_fail(err, LZ_EINVAL,
+                                 "%s:%zu: --label-col %d: the file has %zu columns",
+                                 path, c.line, o->label_col, ncols);
+                    break;
+                }
+                label_idx = o->label_col - 1;
+            }
+            d = ncols - (label_idx >= 0 ? 1 : 0);
+            if (d == 0) {
+                st = lz_fail(err, LZ_EFORMAT,
+                             "%s:%zu: no feature columns left after taking out the label",
+                             path, c.line);
+                break;
+            }
+            header = calloc(ncols, sizeof *header);
+            dt->x = malloc(n_lines * d * sizeof *dt->x);
+            if (label_idx >= 0) dt->y = malloc(n_lines * sizeof *dt->y);
+            if (!header || !dt->x || (label_idx >= 0 && !dt->y)) {
+                st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            if (!any_num) {
+                for (size_t j = 0; j < ncols && !st; j++)
+                    if (!(header[j] = xstrdup(f[j])))
+                        st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+                continue;
+            }
+            if (pending_comment) {
+                /* "# a b c" just before the data, with one name a column */
+                char *copy = xstrdup(pending_comment);
+                char **hf = malloc((ncols + 1) * sizeof *hf);
+                if (copy && hf && split_fields(copy, ' ', hf, ncols + 1) == ncols)
+                    for (size_t j = 0; j < ncols; j++) header[j] = xstrdup(hf[j]);
+                free(hf);
+                free(copy);
+            }
+        }
+        if (nf != ncols) {
+            st = lz_fail(err, LZ_EFORMAT, "%s:%zu: %zu fields: expected %zu as on the first row",
+                         path, c.line, nf, ncols);
+            break;
+        }
+        double *row = dt->x + rows * d;
+        for (size_t j = 0, o2 = 0; j < ncols; j++) {
+            double v = 0;
+            st = field_value(&c, f[j], j + 1, header, &v, err);
+            if (st) break;
+            if ((int)j == label_idx) dt->y[rows] = v;
+            else row[o2++] = v;
+        }
+        rows++;
+    }
+    free(f);
+    if (!st && rows == 0)
+        st = lz_fail(err, LZ_EFORMAT, "%s: %s: expected rows of numbers", path,
+                     len == 0 ? "empty file" : "no data rows");
+    if (!st) {
+        dt->n = rows;
+        dt->d = d;
+        double *nx = realloc(dt->x, rows * d * sizeof *nx);
+        if (nx) dt->x = nx;
+        int have_names = header && header[0];
+        if (have_names) {
+            dt->names = calloc(d, sizeof *dt->names);
+            if (!dt->names) st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+            for (size_t j = 0, o2 = 0; !st && j < ncols; j++) {
+                if ((int)j == label_idx) continue;
+                dt->names[o2++] = header[j];
+                header[j] = NULL;
+            }
+        }
+    }
+    if (header) {
+        for (size_t j = 0; j < ncols; j++) free(header[j]);
+        free(header);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+
+lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out,
+                       lz_error *err)
+{
+    static const lz_read_opts defaults = {LZ_LABEL_NONE, 0};
+    const lz_read_opts *o = opts ? opts : &defaults;
+    *out = NULL;
+    unsigned char *b;
+    size_t len;
+    lz_status st = read_all(path, &b, &len, err);
+    if (st) return st;
+    lz_data *dt = data_new(path);
+    if (!dt) {
+        free(b);
+        return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+    }
+    int idx = len >= 4 && b[0] == 0 && b[1] == 0 && idx_type_size(b[2]) && b[3] >= 1 && b[3] <= 8;
+    if (idx || (looks_like_idx_name(path) && len > 0 && (b[0] == 0 || len < 4)))
+        st = read_idx(path, b, len, dt, err);
+    else if (len == 0)
+        st = lz_fail(err, LZ_EFORMAT, "%s: empty file: expected rows of numbers", path);
+    else
+        st = read_text(path, (char *)b, len, o, dt, err);
+    free(b);
+    size_t min_rows = o->min_rows ? o->min_rows : 1;
+    if (!st && dt->n < min_rows)
+        st = lz_fail(err, LZ_EFORMAT, "%s: %zu row%s of data: expected at least %zu", path,
+                     dt->n, dt->n == 1 ? "" : "s", min_rows);
+    if (st) {
+        lz_data_free(dt);
+        return st;
+    }
+    *out = dt;
+    return LZ_OK;
+}
+
+lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_error *err)
+{
+    if (train->d != test->d)
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s:1: %zu feature columns: expected %zu as in %s", test->path,
+                       test->d, train->d, train->path);
+    return LZ_OK;
+}
+
+lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m)
+{
+    lz_data *dt = data_new(src->path);
+    if (!dt) return NULL;
+    dt->n = m;
+    dt->d = src->d;
+    dt->img_rows = src->img_rows;
+    dt->img_cols = src->img_cols;
+    dt->x = malloc((m ? m : 1) * src->d * sizeof *dt->x);
+    if (!dt->x) goto fail;
+    lz_gather(src->d, src->x, idx, m, dt->x);
+    if (src->y) {
+        dt->y = malloc((m ? m : 1) * sizeof *dt->y);
+        if (!dt->y) goto fail;
+        for (size_t i = 0; i < m; i++) dt->y[i] = src->y[idx[i]];
+    }
+    if (src->names) {
+        dt->names = calloc(src->d, sizeof *dt->names);
+        if (!dt->names) goto fail;
+        for (size_t j = 0; j < src->d; j++)
+            if (!(dt->names[j] = xstrdup(src->names[j]))) goto fail;
+    }
+    return dt;
+fail:
+    lz_data_free(dt);
+    return NULL;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed,
+                        lz_data **train, lz_data **test, lz_error *err)
+{
+    *train = *test = NULL;
+    if (!(test_frac > 0 && test_frac < 1))
+        return lz_fail(err, LZ_EINVAL, "--split %g: expected a fraction in (0, 1)", test_frac);
+    size_t n_test = (size_t)llround(test_frac * (double)all->n);
+    if (n_test < 1 || n_test >= all->n)
+        return lz_fail(err, LZ_EINVAL,
+                       "--split %g of %zu rows leaves an empty part: expected both parts non-empty",
+                       test_frac, all->n);
+    size_t *perm = malloc(all->n * sizeof *perm);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!perm || !r) {
+        free(perm);
+        if (r) gsl_rng_free(r);
+        return lz_fail(err, LZ_ENOMEM, "split: out of memory");
+    }
+    gsl_rng_set(r, seed);
+    for (size_t i = 0; i < all->n; i++) perm[i] = i;
+    gsl_ran_shuffle(r, perm, all->n, sizeof *perm);
+    gsl_rng_free(r);
+    size_t n_train = all->n - n_test;
+    qsort(perm, n_train, sizeof *perm, cmp_size);
+    qsort(perm + n_train, n_test, sizeof *perm, cmp_size);
+    *train = lz_data_subset(all, perm, n_train);
+    *test = lz_data_subset(all, perm + n_train, n_test);
+    free(perm);
+    if (!*train || !*test) {
+        lz_data_free(*train);
+        lz_data_free(*test);
+        *train = *test = NULL;
+        return lz_fail(err, LZ_ENOMEM, "split: out of memory");
+    }
+    return LZ_OK;
+}
+
+void lz_data_range(const lz_data *data, double *lo, double *hi)
+{
+    double a = INFINITY, b = -INFINITY;
+    size_t m = data->n * data->d;
+    for (size_t i = 0; i < m; i++) {
+        double v = data->x[i];
+        if (v < a) a = v;
+        if (v > b) b = v;
+    }
+    *lo = a;
+    *hi = b;
+}
+
+/* ------------------------------------------------------------------ */
+/* moments */
+
+void lz_mean(size_t n, size_t d, const double *x, double *mu)
+{
+    for (size_t j = 0; j < d; j++) mu[j] = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *r = x + i * d;
+        for (size_t j = 0; j < d; j++) mu[j] += r[j];
+    }
+    for (size_t j = 0; j < d; j++) mu[j] /= (double)n;
+}
+
+void lz_center(size_t n, size_t d, double *x, const double *mu)
+{
+    for (size_t i = 0; i < n; i++) {
+        double *r = x + i * d;
+        for (size_t j = 0; j < d; j++) r[j] -= mu[j];
+    }
+}
+
+lz_status lz_covariance(size_t n, size_t d, const double *x, const double *mu, double *s,
+                        lz_error *err)
+{
+    if (n == 0 || d == 0) return lz_fail(err, LZ_EINVAL, "covariance of an empty data set");
+    size_t blk = 2048;
+    if (blk > n) blk = n;
+    double *c = NULL;
+    if (mu) {
+        c = malloc(blk * d * sizeof *c);
+        if (!c) return lz_fail(err, LZ_ENOMEM, "covariance: out of memory");
+    }
+    /* S <- (1/n) sum over blocks B of B^T B  (dsyrk on the upper triangle) */
+    for (size_t i0 = 0; i0 < n; i0 += blk) {
+        size_t m = n - i0 < blk ? n - i0 : blk;
+        const double *b = x + i0 * d;
+        if (mu) {
+            memcpy(c, b, m * d * sizeof *c);
+            lz_center(m, d, c, mu);
+            b = c;
+        }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0 / (double)n, b,
+                    (int)d, i0 == 0 ? 0.0 : 1.0, s, (int)d);
+    }
+    free(c);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < i; j++) s[i * d + j] = s[j * d + i];
+    return LZ_OK;
+}
+
+void lz_gather(size_t d, const double *x, const size_t *idx, size_t m, double *out)
+{
+    for (size_t i = 0; i < m; i++) memcpy(out + i * d, x + idx[i] * d, d * sizeof *out);
+}
+
+void lz_gather_f(size_t d, const double *x, const size_t *idx, size_t m, float *out)
+{
+    for (size_t i = 0; i < m; i++) {
+        const double *r = x + idx[i] * d;
+        float *o = out + i * d;
+        for (size_t j = 0; j < d; j++) o[j] = (float)r[j];
+    }
+}
+
+float *lz_to_float(size_t n, const double *x)
+{
+    float *f = malloc((n ? n : 1) * sizeof *f);
+    if (!f) return NULL;
+    for (size_t i = 0; i < n; i++) f[i] = (float)x[i];
+    return f;
+}

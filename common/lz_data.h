@@ -1,0 +1,92 @@
+/* lz_data.h -- data sets: reading, splitting, moments, minibatch gathering.
+ *
+ * Dimension letters (used in every shape comment of this project):
+ *   n  samples (rows),  d  features (columns, labels excluded).
+ *
+ * Input formats, told apart by content, not by name:
+ *   - text: CSV (comma), TSV (tab) or whitespace-separated numbers, one sample
+ *     a line; an optional header line of names (a first line in which no field
+ *     is a number); lines starting with '#' are comments, and a '#' line just
+ *     before the first data line with one name per column is taken as the
+ *     header (so this project's own .dat files read back);
+ *   - IDX (the MNIST / Fashion-MNIST container): unsigned bytes are scaled to
+ *     [0,1] by 1/255; float and double IDX are read as they are.  Labels are
+ *     read from the sibling "...-labels-idx1-ubyte[.gz]" file when it exists.
+ *   Either may be gzip-compressed (zlib reads plain files unchanged).
+ */
+#ifndef LZ_DATA_H
+#define LZ_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lz_error.h"
+
+typedef struct {
+    size_t n;         /* samples                                       */
+    size_t d;         /* features                                      */
+    double *x;        /* (n, d) row-major                              */
+    double *y;        /* (n) labels, or NULL when there are none       */
+    char **names;     /* (d) column names, or NULL                     */
+    char *path;       /* where the data came from, for messages        */
+    size_t img_rows;  /* IDX image height (0 if not an image file)     */
+    size_t img_cols;  /* IDX image width                               */
+} lz_data;
+
+#define LZ_LABEL_NONE 0
+#define LZ_LABEL_LAST (-1)
+
+typedef struct {
+    int label_col;   /* LZ_LABEL_NONE, LZ_LABEL_LAST, or a 1-based column */
+    size_t min_rows; /* fewer rows than this is an error (0: at least 1)  */
+} lz_read_opts;
+
+/* Parse the value of --label-col: "none", "last" or a 1-based column number. */
+lz_status lz_parse_label_col(const char *s, int *label_col, lz_error *err);
+
+/* Read a data file (text or IDX, optionally gzipped) into a new lz_data.
+ * Every number must be finite.  On error *out is NULL and err holds a line
+ * naming the file, the line (or byte offset for IDX) and the field. */
+lz_status lz_data_read(const char *path, const lz_read_opts *opts,
+                       lz_data **out, lz_error *err);
+
+/* Free a data set; NULL is a no-op. */
+void lz_data_free(lz_data *data);
+
+/* A test set must have the training set's number of columns (and labels iff
+ * the training set has them is NOT required).  err names the test file. */
+lz_status lz_data_check_compat(const lz_data *train, const lz_data *test,
+                               lz_error *err);
+
+/* New data set made of rows idx[0..m) of src (labels and names follow). */
+lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m);
+
+/* Deterministic split: a permutation drawn from seed (GSL mt19937) puts the
+ * last round(test_frac * n) rows into *test, the rest into *train, each in
+ * their original order.  0 < test_frac < 1 and both parts non-empty. */
+lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed,
+                        lz_data **train, lz_data **test, lz_error *err);
+
+/* Smallest and largest value of x. */
+void lz_data_range(const lz_data *data, double *lo, double *hi);
+
+/* mu (d) <- (1/n) sum_n x_n,  x (n, d). */
+void lz_mean(size_t n, size_t d, const double *x, double *mu);
+
+/* S (d, d) <- (1/n) sum_n (x_n - mu)(x_n - mu)^T, both triangles filled.
+ * Two-pass (mu given), accumulated by BLAS dsyrk over blocks of rows, so no
+ * centred copy of x is made.  mu may be NULL for already-centred data. */
+lz_status lz_covariance(size_t n, size_t d, const double *x, const double *mu,
+                        double *s, lz_error *err);
+
+/* x_n <- x_n - mu for every row, in place. */
+void lz_center(size_t n, size_t d, double *x, const double *mu);
+
+/* Minibatch gathering: out (m, d) <- rows idx[0..m) of x (n, d). */
+void lz_gather(size_t d, const double *x, const size_t *idx, size_t m, double *out);
+void lz_gather_f(size_t d, const double *x, const size_t *idx, size_t m, float *out);
+
+/* A float copy of n doubles (malloc'd), or NULL if out of memory. */
+float *lz_to_float(size_t n, const double *x);
+
+#endif

@@ -1,0 +1,61 @@
+/* lz_error.c -- the error record (see lz_error.h). */
+#include "lz_error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+lz_status lz_fail(lz_error *err, lz_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        /* keep the message on one line */
+        for (char *p = err->msg; *p; p++)
+            if (*p == '\n' || *p == '\r') *p = ' ';
+        err->status = status;
+    }
+    return status;
+}
+
+void lz_error_prefix(lz_error *err, const char *fmt, ...)
+{
+    if (!err) return;
+    char head[LZ_ERROR_MAX], old[LZ_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    size_t h = strlen(head), o = strlen(old), cap = sizeof err->msg - 1;
+    if (h > cap) h = cap;
+    memcpy(err->msg, head, h);
+    size_t n = h;
+    for (const char *sep = ": "; *sep && n < cap; sep++) err->msg[n++] = *sep;
+    if (o > cap - n) o = cap - n;
+    memcpy(err->msg + n, old, o);
+    err->msg[n + o] = '\0';
+}
+
+void lz_error_clear(lz_error *err)
+{
+    if (!err) return;
+    err->status = LZ_OK;
+    err->msg[0] = '\0';
+}
+
+const char *lz_status_str(lz_status s)
+{
+    switch (s) {
+    case LZ_OK: return "ok";
+    case LZ_EINVAL: return "invalid argument";
+    case LZ_ENOMEM: return "out of memory";
+    case LZ_EIO: return "input/output error";
+    case LZ_EFORMAT: return "bad file format";
+    case LZ_ENUMERIC: return "numerical failure";
+    case LZ_ESTOP: return "stopped";
+    }
+    return "unknown status";
+}

@@ -1,0 +1,200 @@
+/* lz_linalg.c -- LAPACKE wrappers (see lz_linalg.h). */
+#include "lz_linalg.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lz_blas.h"
+#include <lapacke.h>
+
+/* OpenBLAS's thread control (declared in its cblas.h on some builds only). */
+extern void openblas_set_num_threads(int num_threads);
+extern int openblas_get_num_threads(void);
+extern int openblas_get_num_procs(void);
+
+#define CHECK_N(n) \
+    if ((n) > (size_t)1 << 30) return lz_fail(err, LZ_EINVAL, "matrix too large for LAPACK")
+
+lz_status lz_chol(size_t n, double *a, lz_error *err)
+{
+    CHECK_N(n);
+    lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a, (lapack_int)n);
+    if (info > 0)
+        return lz_fail(err, LZ_ENUMERIC,
+                       "Cholesky: the leading minor of order %d is not positive definite",
+                       (int)info);
+    if (info < 0) return lz_fail(err, LZ_EINVAL, "Cholesky: bad argument %d", (int)-info);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) a[i * n + j] = 0.0;
+    return LZ_OK;
+}
+
+lz_status lz_chol_solve(size_t n, const double *l, size_t nrhs, double *b, lz_error *err)
+{
+    CHECK_N(n);
+    lapack_int info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, (lapack_int)nrhs, l,
+                                     (lapack_int)n, b, (lapack_int)nrhs);
+    if (info) return lz_fail(err, LZ_EINVAL, "Cholesky solve: bad argument %d", (int)-info);
+    return LZ_OK;
+}
+
+double lz_chol_logdet(size_t n, const double *l)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += log(l[i * n + i]);
+    return 2 * s;
+}
+
+lz_status lz_spd_inv(size_t n, double *a, double *logdet, lz_error *err)
+{
+    lz_status st = lz_chol(n, a, err);
+    if (st) return st;
+    if (logdet) *logdet = lz_chol_logdet(n, a);
+    lapack_int info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a, (lapack_int)n);
+    if (info) return lz_fail(err, LZ_ENUMERIC, "SPD inverse: singular factor (%d)", (int)info);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) a[i * n + j] = a[j * n + i];
+    return LZ_OK;
+}
+
+/* reverse the order of eigenpairs: ascending (LAPACK) -> descending */
+static void flip_pairs(size_t n, size_t m, double *w, double *v)
+{
+    for (size_t j = 0; j < m / 2; j++) {
+        double t = w[j];
+        w[j] = w[m - 1 - j];
+        w[m - 1 - j] = t;
+        for (size_t i = 0; i < n; i++) {
+            double *r = v + i * m;
+            t = r[j];
+            r[j] = r[m - 1 - j];
+            r[m - 1 - j] = t;
+        }
+    }
+}
+
+lz_status lz_eigh(size_t n, double *a, double *w, double *v, lz_error *err)
+{
+    CHECK_N(n);
+    /* dsyevd overwrites a with the eigenvectors */
+    lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, a, (lapack_int)n, w);
+    if (info > 0) return lz_fail(err, LZ_ENUMERIC, "eigensolver did not converge (%d)", (int)info);
+    if (info < 0) return lz_fail(err, LZ_EINVAL, "eigensolver: bad argument %d", (int)-info);
+    if (v != a) memcpy(v, a, n * n * sizeof *v);
+    flip_pairs(n, n, w, v);
+    return LZ_OK;
+}
+
+lz_status lz_eigh_top(size_t n, double *a, size_t m, double *w, double *v, lz_error *err)
+{
+    CHECK_N(n);
+    if (m < 1 || m > n) return lz_fail(err, LZ_EINVAL, "eigh_top: m = %zu of n = %zu", m, n);
+    lapack_int found = 0;
+    lapack_int *isuppz = malloc(2 * m * sizeof *isuppz);
+    double *wall = malloc(n * sizeof *wall);
+    if (!isuppz || !wall) {
+        free(isuppz);
+        free(wall);
+        return lz_fail(err, LZ_ENOMEM, "eigh_top: out of memory");
+    }
+    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', (lapack_int)n, a,
+                                     (lapack_int)n, 0.0, 0.0, (lapack_int)(n - m + 1),
+                                     (lapack_int)n, 0.0, &found, wall, v, (lapack_int)m, isuppz);
+    free(isuppz);
+    if (info == 0 && (size_t)found == m) memcpy(w, wall, m * sizeof *w);
+    free(wall);
+    if (info > 0 || (info == 0 && (size_t)found != m))
+        return lz_fail(err, LZ_ENUMERIC, "eigensolver did not converge (%d)", (int)info);
+    if (info < 0) return lz_fail(err, LZ_EINVAL, "eigensolver: bad argument %d", (int)-info);
+    flip_pairs(n, m, w, v);
+    return LZ_OK;
+}
+
+lz_status lz_qr(size_t m, size_t n, double *a, double *r, lz_error *err)
+{
+    CHECK_N(m);
+    if (n > m) return lz_fail(err, LZ_EINVAL, "QR: %zu columns > %zu rows", n, m);
+    double *tau = malloc((n ? n : 1) * sizeof *tau);
+    if (!tau) return lz_fail(err, LZ_ENOMEM, "QR: out of memory");
+    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)n, a,
+                                     (lapack_int)n, tau);
+    if (!info && r) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) r[i * n + j] = j >= i ? a[i * n + j] : 0.0;
+    }
+    if (!info)
+        info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)n, (lapack_int)n, a,
+                              (lapack_int)n, tau);
+    free(tau);
+    if (info) return lz_fail(err, LZ_EINVAL, "QR: bad argument %d", (int)-info);
+    return LZ_OK;
+}
+
+lz_status lz_solve(size_t n, double *a, size_t nrhs, double *b, lz_error *err)
+{
+    CHECK_N(n);
+    lapack_int *piv = malloc((n ? n : 1) * sizeof *piv);
+    if (!piv) return lz_fail(err, LZ_ENOMEM, "solve: out of memory");
+    lapack_int info = LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)nrhs, a,
+                                    (lapack_int)n, piv, b, (lapack_int)nrhs);
+    free(piv);
+    if (info > 0) return lz_fail(err, LZ_ENUMERIC, "solve: the matrix is singular");
+    if (info < 0) return lz_fail(err, LZ_EINVAL, "solve: bad argument %d", (int)-info);
+    return LZ_OK;
+}
+
+lz_status lz_svd_values(size_t m, size_t n, double *a, double *s, lz_error *err)
+{
+    CHECK_N(m);
+    CHECK_N(n);
+    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)m, (lapack_int)n, a,
+                                     (lapack_int)n, s, NULL, 1, NULL, 1);
+    if (info > 0) return lz_fail(err, LZ_ENUMERIC, "SVD did not converge (%d)", (int)info);
+    if (info < 0) return lz_fail(err, LZ_EINVAL, "SVD: bad argument %d", (int)-info);
+    return LZ_OK;
+}
+
+lz_status lz_max_principal_angle(size_t n, size_t k, const double *u, const double *v,
+                                 double *angle, lz_error *err)
+{
+    double *c = malloc(k * k * sizeof *c);      /* (k, k) u^T v           */
+    double *res = malloc(n * k * sizeof *res);  /* (n, k) v - u (u^T v)   */
+    double *s = malloc(k * sizeof *s);
+    if (!c || !res || !s) {
+        free(c);
+        free(res);
+        free(s);
+        return lz_fail(err, LZ_ENOMEM, "principal angle: out of memory");
+    }
+    /* C <- U^T V */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)n, 1.0, u, (int)k,
+                v, (int)k, 0.0, c, (int)k);
+    /* R <- V - U C: the part of V outside span(U) */
+    memcpy(res, v, n * k * sizeof *res);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)k, -1.0, u,
+                (int)k, c, (int)k, 1.0, res, (int)k);
+    lz_status st = lz_svd_values(n, k, res, s, err);
+    if (!st) {
+        double smax = s[0] > 1.0 ? 1.0 : s[0];
+        *angle = asin(smax);
+    }
+    free(c);
+    free(res);
+    free(s);
+    return st;
+}
+
+void lz_sym_from_upper(size_t n, double *a)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++) a[i * n + j] = a[j * n + i];
+}
+
+void lz_set_threads(int n)
+{
+    if (n <= 0) n = openblas_get_num_procs();
+    openblas_set_num_threads(n);
+}
+
+int lz_get_threads(void) { return openblas_get_num_threads(); }

@@ -1,0 +1,119 @@
+/* lz_out.h -- output files: written atomically, gnuplot-ready, exact.
+ *
+ * An lz_outset collects every file a run writes.  Each is written to a
+ * temporary file beside its final name ("NAME.tmp.XXXXXX") and renamed only
+ * by lz_outset_commit, after all of them were written without error; a run
+ * that fails (or is interrupted by SIGINT/SIGTERM, see
+ * lz_outset_install_signal_cleanup) leaves no half-written file behind.
+ *
+ * Data files (.dat, .tsv): a first line "# " + column names, then one row of
+ * numbers a line, every number as "%.17g" in the C locale (so a double reads
+ * back exactly), "nan" for a missing value.  .dat separates by a space,
+ * .tsv by a tab.
+ *
+ * Model files (--save / --load): text, "%.17g", key-value lines and arrays:
+ *     # latent-zoo model
+ *     kind lgm 1
+ *     int k 2
+ *     real sigma2 0.0123
+ *     str completion exact
+ *     array A 64 2
+ *     <64 lines of 2 numbers>
+ *     end
+ */
+#ifndef LZ_OUT_H
+#define LZ_OUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lz_error.h"
+
+/* ---- atomic output sets ---- */
+
+typedef struct lz_outset lz_outset;
+
+lz_outset *lz_outset_alloc(void);
+
+/* Open a temporary file that becomes `path` on commit; parent directories are
+ * created.  Returns NULL with err set on failure. */
+FILE *lz_outset_open(lz_outset *os, const char *path, lz_error *err);
+
+/* Flush, check and close every file, then rename each onto its final name.
+ * On any error, every temporary file is removed and err says which failed. */
+lz_status lz_outset_commit(lz_outset *os, lz_error *err);
+
+/* Close and remove every temporary file not yet committed. */
+void lz_outset_abort(lz_outset *os);
+
+/* Abort what is uncommitted and free the set; NULL is a no-op. */
+void lz_outset_free(lz_outset *os);
+
+/* On SIGINT, SIGTERM or SIGHUP, remove every temporary file of every open
+ * output set, then die of the signal.  Call once from main. */
+void lz_outset_install_signal_cleanup(void);
+
+/* Create the directories leading to path ("out/lgm" creates "out"). */
+lz_status lz_mkdir_parents(const char *path, lz_error *err);
+
+/* ---- data files ---- */
+
+/* Write x as "%.17g" ("nan" for any NaN, "inf"/"-inf" for infinities). */
+void lz_put_num(FILE *f, double x);
+
+/* "# a b c\n" from n names; sep is ' ' for .dat, '\t' for .tsv. */
+void lz_dat_header(FILE *f, char sep, size_t n, const char *const *names);
+
+/* "# p1 p2 ... pm[ tail]\n": m names made of a prefix and 1..m, then the
+ * space-separated words of tail (may be NULL). */
+void lz_dat_header_seq(FILE *f, const char *prefix, size_t m, const char *tail);
+
+/* One row of n numbers separated by sep, then a newline. */
+void lz_dat_row(FILE *f, char sep, size_t n, const double *v);
+void lz_dat_rowf(FILE *f, char sep, size_t n, const float *v);
+
+/* A matrix x (n, m) as a .dat file: header from prefix (x1..xm) and, when
+ * labels != NULL, a last column "label". */
+lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefix,
+                              size_t n, size_t m, const double *x, const double *labels,
+                              lz_error *err);
+lz_status lz_dat_write_matrixf(lz_outset *os, const char *path, const char *prefix,
+                               size_t n, size_t m, const float *x, const double *labels,
+                               lz_error *err);
+
+/* Path "PREFIX.SUFFIX" in a static-free buffer: buf (cap) <- prefix + suffix.
+ * Returns buf, or NULL if it does not fit. */
+char *lz_path(char *buf, size_t cap, const char *prefix, const char *suffix);
+
+/* ---- model files ---- */
+
+void lz_model_begin(FILE *f, const char *kind, int version);
+void lz_model_put_int(FILE *f, const char *name, long v);
+void lz_model_put_real(FILE *f, const char *name, double v);
+void lz_model_put_str(FILE *f, const char *name, const char *s); /* one word */
+void lz_model_put_array(FILE *f, const char *name, size_t rows, size_t cols, const double *a);
+void lz_model_put_arrayf(FILE *f, const char *name, size_t rows, size_t cols, const float *a);
+void lz_model_end(FILE *f);
+
+typedef struct lz_model lz_model;
+
+/* Read a model file of the given kind; its version must be <= max_version.
+ * err names the file and line of anything malformed. */
+lz_status lz_model_read(const char *path, const char *kind, int max_version,
+                        lz_model **out, lz_error *err);
+void lz_model_free(lz_model *m);
+int lz_model_version(const lz_model *m);
+
+/* Look up an entry; a missing entry or one of the wrong type or shape is an
+ * error naming the file and the entry. */
+lz_status lz_model_get_int(const lz_model *m, const char *name, long *v, lz_error *err);
+lz_status lz_model_get_real(const lz_model *m, const char *name, double *v, lz_error *err);
+lz_status lz_model_get_str(const lz_model *m, const char *name, const char **s, lz_error *err);
+lz_status lz_model_get_array(const lz_model *m, const char *name, size_t rows, size_t cols,
+                             double *a, lz_error *err);
+lz_status lz_model_get_arrayf(const lz_model *m, const char *name, size_t rows, size_t cols,
+                              float *a, lz_error *err);
+/* 1 if the model has an entry of that name. */
+int lz_model_has(const lz_model *m, const char *name);
+
+#endif

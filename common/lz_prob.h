@@ -1,0 +1,55 @@
+/* lz_prob.h -- seeded random numbers and probability helpers.
+ *
+ * Random numbers come from GSL's mt19937, seeded explicitly: the same seed
+ * gives the same stream on every machine.  A program that draws in several
+ * threads gives each its own stream, lz_rng_alloc_stream(seed, t), so the
+ * draws depend on the seed and the thread count only.
+ */
+#ifndef LZ_PROB_H
+#define LZ_PROB_H
+
+#include <stddef.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "lz_error.h"
+
+#define LZ_LOG_2PI 1.83787706640934548356065947281123527
+
+/* A new mt19937 generator seeded with seed, or NULL if out of memory. */
+gsl_rng *lz_rng_alloc(unsigned long seed);
+
+/* Generator number `stream` derived from seed (splitmix64 of both), so that
+ * streams 0, 1, 2, ... are seeded independently. */
+gsl_rng *lz_rng_alloc_stream(unsigned long seed, unsigned long stream);
+
+/* out (n) <- independent N(0, 1) draws (GSL's ziggurat). */
+void lz_rng_gauss(gsl_rng *r, size_t n, double *out);
+void lz_rng_gaussf(gsl_rng *r, size_t n, float *out);
+
+/* idx (n) <- a uniformly random permutation of 0..n-1 (Fisher-Yates). */
+void lz_rng_perm(gsl_rng *r, size_t n, size_t *idx);
+
+/* log sum_i exp(a_i), computed around the maximum; -inf for n = 0. */
+double lz_logsumexp(size_t n, const double *a);
+float lz_logsumexpf(size_t n, const float *a);
+
+/* sigm(x) = 1/(1+exp(-x)) and softplus(x) = log(1+exp(x)), without overflow. */
+double lz_sigmoid(double x);
+double lz_softplus(double x);
+float lz_sigmoidf(float x);
+float lz_softplusf(float x);
+
+/* out (n) <- log N(x_i; mu, C) for the rows x_i of x (n, d): a direct d x d
+ * Cholesky of C, log N = -1/2 [d log 2pi + log|C| + (x-mu)^T C^-1 (x-mu)].
+ * mu may be NULL (zero mean).  The slow, obviously-right reference. */
+lz_status lz_mvn_logpdf(size_t n, size_t d, const double *x, const double *mu,
+                        const double *c, double *out, lz_error *err);
+
+/* Mean log-density of a data set with sample covariance s (d, d) about the
+ * model mean, under N(mean, C): -1/2 [d log 2pi + log|C| + tr(C^-1 S)],
+ * through a d x d Cholesky of C. */
+lz_status lz_mvn_avg_loglik(size_t d, const double *c, const double *s, double *ll,
+                            lz_error *err);
+
+#endif

@@ -1,0 +1,95 @@
+# tests/lib.sh -- helpers for the end-to-end tests (sourced by tests/*/*.sh).
+# ctest gives each script BIN (the programs), SRC (the source tree) and TMP
+# (a scratch directory of its own).
+set -euo pipefail
+: "${BIN:?BIN is not set}" "${SRC:?SRC is not set}" "${TMP:?TMP is not set}"
+export LC_ALL=C
+rm -rf "$TMP"
+mkdir -p "$TMP"
+cd "$TMP"
+DIGITS="$SRC/data/digits.csv"
+N_CHECKS=0
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { N_CHECKS=$((N_CHECKS + 1)); }
+done_ok() { echo "PASS: $N_CHECKS checks"; }
+
+# run_ok CMD...: the command must succeed (its output goes to run.log).
+run_ok() {
+  if ! "$@" >run.log 2>&1; then
+    cat run.log >&2
+    fail "command failed: $*"
+  fi
+  ok
+}
+
+# expect_error PREFIX REGEX CMD...: the command must exit non-zero without
+# crashing (status < 128), print exactly one line to stderr matching REGEX
+# (grep -E), and leave no file whose path starts with PREFIX.
+expect_error() {
+  local prefix=$1 regex=$2
+  shift 2
+  local rc=0
+  "$@" >stdout.log 2>stderr.log || rc=$?
+  [ "$rc" -ne 0 ] || fail "expected failure, got success: $*"
+  [ "$rc" -lt 128 ] || { cat stderr.log >&2; fail "crashed (status $rc): $*"; }
+  local lines
+  lines=$(wc -l <stderr.log)
+  [ "$lines" -eq 1 ] || { cat stderr.log >&2; fail "expected one line on stderr, got $lines: $*"; }
+  grep -Eq -- "$regex" stderr.log || { cat stderr.log >&2; fail "stderr does not match /$regex/: $*"; }
+  local left
+  left=$(ls -d "$prefix"* 2>/dev/null | head -1 || true)
+  [ -z "$left" ] || fail "output left behind after a failed run: $left ($*)"
+  ok
+}
+
+# check_columns FILE NAME...: FILE's first line is "# " + names, including
+# every NAME, and every following line has as many fields as the header.
+check_columns() {
+  local f=$1
+  shift
+  [ -s "$f" ] || fail "$f: missing or empty"
+  local head
+  head=$(head -n 1 "$f")
+  [ "${head:0:2}" = "# " ] || fail "$f: first line is not a '# ' header: $head"
+  for c in "$@"; do
+    echo " ${head:2} " | tr '\t' ' ' | grep -q " $c " || fail "$f: no column '$c' in: $head"
+  done
+  awk -F'[ \t]+' 'NR == 1 { n = NF - 1; next } NF != n { printf "%s:%d: %d fields, header has %d\n", FILENAME, NR, NF, n; bad = 1; exit } END { exit bad }' "$f" \
+    || fail "$f: ragged rows"
+  ok
+}
+
+# rows FILE: the number of data rows (header and comments excluded).
+rows() { grep -cv '^#' "$1" || true; }
+
+# column FILE NAME: print the values of a named column.
+column() {
+  awk -v name="$2" 'NR == 1 { for (i = 2; i <= NF; i++) if ($i == name) c = i - 1; next }
+                    c { print $c }' FS='[ \t]+' "$1"
+}
+
+# all_finite FILE: every number in FILE is finite (no nan / inf).
+all_finite() {
+  ! grep -v '^#' "$1" | grep -Eqi '(^|[ \t])[-+]?(nan|inf)' || fail "$1: non-finite values"
+  ok
+}
+
+# same_files A B: byte-identical.
+same_files() { cmp -s "$1" "$2" || fail "$1 and $2 differ"; ok; }
+
+# strip_timing FILE: FILE without its timing columns (names "seconds",
+# "*_seconds", "*_per_sec", "gflops"), which differ between identical runs.
+strip_timing() {
+  awk 'BEGIN { FS = "[ \t]+" }
+       NR == 1 { for (i = 2; i <= NF; i++) if ($i ~ /(^|_)seconds$|_per_sec$|^gflops$/) drop[i - 1] = 1 }
+       /^#/ && NR > 1 { print; next }
+       { s = ""; for (i = 1; i <= NF; i++) { j = (NR == 1) ? i - 1 : i; if (!(j in drop)) s = s (s == "" ? "" : " ") $i } print s }' "$1"
+}
+
+# same_results A B: identical but for timing columns.
+same_results() {
+  [ -s "$1" ] && [ -s "$2" ] || fail "$1 or $2 missing"
+  diff <(strip_timing "$1") <(strip_timing "$2") >/dev/null || fail "$1 and $2 differ beyond timing columns"
+  ok
+}
