@@ -67,6 +67,8 @@ static lz_status read_all(const char *path, unsigned char **buf, size_t *len,
     int zerr = Z_OK;
     const char *m = gzerror(gz, &zerr);
     if (zerr != Z_OK && zerr != Z_STREAM_END) {
+        size_t pl = strlen(path);
+        if (!strncmp(m, path, pl) && !strncmp(m + pl, ": ", 2)) m += pl + 2;
         lz_fail(err, LZ_EFORMAT, "%s: truncated or corrupt gzip data: %s", path, m);
         free(b);
         gzclose(gz);
