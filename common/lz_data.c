@@ -145,11 +145,17 @@ static uint32_t be32(const unsigned char *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* "train-images-idx3-ubyte[.gz]", "x.idx", "x.idx.gz": names that promise IDX */
 static int looks_like_idx_name(const char *path)
 {
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
-    return strstr(b, "idx") != NULL || strstr(b, "-ubyte") != NULL;
+    size_t n = strlen(b);
+    if (n > 3 && !strcmp(b + n - 3, ".gz")) n -= 3;
+    if (n > 4 && !strncmp(b + n - 4, ".idx", 4)) return 1;
+    for (const char *p = b; (p = strstr(p, "idx")) != NULL; p++)
+        if (p[3] >= '1' && p[3] <= '9' && !strncmp(p + 4, "-ubyte", 6)) return 1;
+    return 0;
 }
 
 static int idx_type_size(unsigned t)
@@ -553,10 +559,11 @@ lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out
         return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
     }
     int idx = len >= 4 && b[0] == 0 && b[1] == 0 && idx_type_size(b[2]) && b[3] >= 1 && b[3] <= 8;
-    if (idx || (looks_like_idx_name(path) && len > 0 && (b[0] == 0 || len < 4)))
+    if (len == 0)
+        st = lz_fail(err, LZ_EFORMAT, "%s: empty file: expected %s", path,
+                     looks_like_idx_name(path) ? "an IDX header" : "rows of numbers");
+    else if (idx || looks_like_idx_name(path))
         st = read_idx(path, b, len, dt, err);
-    else if (len == 0)
-        st = lz_fail(err, LZ_EFORMAT, "%s: empty file: expected rows of numbers", path);
     else
         st = read_text(path, (char *)b, len, o, dt, err);
     free(b);

@@ -149,7 +149,7 @@ lz_status lz_svd_values(size_t m, size_t n, double *a, double *s, lz_error *err)
     CHECK_N(m);
     CHECK_N(n);
     lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)m, (lapack_int)n, a,
-                                     (lapack_int)n, s, NULL, 1, NULL, 1);
+                                     (lapack_int)n, s, NULL, 1, NULL, (lapack_int)n);
     if (info > 0) return lz_fail(err, LZ_ENUMERIC, "SVD did not converge (%d)", (int)info);
     if (info < 0) return lz_fail(err, LZ_EINVAL, "SVD: bad argument %d", (int)-info);
     return LZ_OK;

@@ -1,0 +1,796 @@
+/* test_common.c -- unit tests of common/ against independent truth:
+ * naive sums for moments, reconstruction for factorizations, hand-made files
+ * for the readers, enumeration for the RNG helpers. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "lz_blas.h"
+#include "lz_cli.h"
+#include "lz_data.h"
+#include "lz_linalg.h"
+#include "lz_out.h"
+#include "lz_prob.h"
+
+static char g_dir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[8][512];
+    static int i = 0;
+    i = (i + 1) % 8;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", g_dir, name);
+    return buf[i];
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static void write_text(const char *path, const char *s) { write_file(path, s, strlen(s)); }
+
+static void setup(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/lz_test_common.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+}
+
+static void teardown(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* random matrix with entries in [-1, 1) */
+static void fill_random(gsl_rng *r, size_t n, double *a)
+{
+    for (size_t i = 0; i < n; i++) a[i] = 2 * gsl_rng_uniform(r) - 1;
+}
+
+/* a (n, n) <- B B^T + n I for random B: symmetric positive definite */
+static void random_spd(gsl_rng *r, size_t n, double *a)
+{
+    double *b = malloc(n * n * sizeof *b);
+    fill_random(r, n * n, b);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0;
+            for (size_t t = 0; t < n; t++) s += b[i * n + t] * b[j * n + t];
+            a[i * n + j] = s + (i == j ? (double)n : 0.0);
+        }
+    free(b);
+}
+
+/* ------------------------------------------------------------------ */
+/* text reading */
+
+START_TEST(csv_with_header_and_label)
+{
+    write_text(tmp_path("a.csv"), "x1,x2,class\n1,2,0\n3.5,-4e1,1\n\n# comment\n5,6,2\r\n");
+    lz_read_opts o = {LZ_LABEL_LAST, 2};
+    lz_data *d;
+    lz_error e;
+    ck_assert_int_eq(lz_data_read(tmp_path("a.csv"), &o, &d, &e), LZ_OK);
+    ck_assert_uint_eq(d->n, 3);
+    ck_assert_uint_eq(d->d, 2);
+    ck_assert_ptr_nonnull(d->y);
+    double want[] = {1, 2, 3.5, -40, 5, 6}, wy[] = {0, 1, 2};
+    for (int i = 0; i < 6; i++) ck_assert_double_eq(d->x[i], want[i]);
+    for (int i = 0; i < 3; i++) ck_assert_double_eq(d->y[i], wy[i]);
+    ck_assert_str_eq(d->names[0], "x1");
+    ck_assert_str_eq(d->names[1], "x2");
+    lz_data_free(d);
+}
+END_TEST
+
+START_TEST(label_column_in_the_middle_and_whitespace)
+{
+    write_text(tmp_path("w.txt"), "  1 9  2\n3\t8 4\n");
+    lz_read_opts o = {2, 1};
+    lz_data *d;
+    lz_error e;
+    ck_assert_int_eq(lz_data_read(tmp_path("w.txt"), &o, &d, &e), LZ_OK);
+    ck_assert_uint_eq(d->n, 2);
+    ck_assert_uint_eq(d->d, 2);
+    ck_assert_double_eq(d->x[0], 1);
+    ck_assert_double_eq(d->x[1], 2);
+    ck_assert_double_eq(d->x[3], 4);
+    ck_assert_double_eq(d->y[0], 9);
+    ck_assert_double_eq(d->y[1], 8);
+    ck_assert_ptr_null(d->names);
+    lz_data_free(d);
+}
+END_TEST
+
+START_TEST(tsv_and_own_dat_header_read_back)
+{
+    write_text(tmp_path("t.dat"), "# z1 z2 label\n0.5 1 3\n-2 0.25 4\n");
+    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    lz_data *d;
+    lz_error e;
+    ck_assert_int_eq(lz_data_read(tmp_path("t.dat"), &o, &d, &e), LZ_OK);
+    ck_assert_uint_eq(d->d, 2);
+    ck_assert_str_eq(d->names[1], "z2");
+    ck_assert_double_eq(d->y[1], 4);
+    lz_data_free(d);
+    write_text(tmp_path("t.tsv"), "a\tb\n1\t2\n");
+    o.label_col = LZ_LABEL_NONE;
+    ck_assert_int_eq(lz_data_read(tmp_path("t.tsv"), &o, &d, &e), LZ_OK);
+    ck_assert_uint_eq(d->d, 2);
+    ck_assert_double_eq(d->x[1], 2);
+    lz_data_free(d);
+}
+END_TEST
+
+/* every malformed input gives one line naming the file, line and field */
+static void expect_read_error(const char *name, const char *content, int label_col,
+                              size_t min_rows, const char *needle)
+{
+    if (content) write_text(tmp_path(name), content);
+    lz_read_opts o = {label_col, min_rows};
+    lz_data *d = (lz_data *)1;
+    lz_error e;
+    lz_error_clear(&e);
+    lz_status st = lz_data_read(tmp_path(name), &o, &d, &e);
+    ck_assert_int_ne(st, LZ_OK);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(e.msg, name) != NULL, "'%s' does not name the file", e.msg);
+    ck_assert_msg(strstr(e.msg, needle) != NULL, "'%s' lacks '%s'", e.msg, needle);
+    ck_assert_ptr_null(strchr(e.msg, '\n'));
+}
+
+START_TEST(text_errors)
+{
+    expect_read_error("missing.csv", NULL, 0, 1, "cannot open");
+    expect_read_error("empty.csv", "", 0, 1, "empty file");
+    expect_read_error("blank.csv", "\n  \n# only comments\n", 0, 1, "no data rows");
+    expect_read_error("ragged.csv", "1,2,3\n4,5\n", 0, 1, "ragged.csv:2: 2 fields: expected 3");
+    expect_read_error("word.csv", "1,2\n3,abc\n", 0, 1, "word.csv:2: field 2: expected a number, got 'abc'");
+    expect_read_error("named.csv", "u,v\n1,2\n3,x\n", 0, 1, "named.csv:3: field 2 (v)");
+    expect_read_error("nan.csv", "1,2\nnan,2\n", 0, 1, "nan.csv:2: field 1: 'nan' is not finite");
+    expect_read_error("inf.csv", "1,2\n1,-inf\n", 0, 1, "inf.csv:2: field 2: '-inf' is not finite");
+    expect_read_error("huge.csv", "1,1e999\n", 0, 1, "huge.csv:1: field 2");
+    expect_read_error("hole.csv", "1,,2\n", 0, 1, "hole.csv:1: field 2: empty");
+    expect_read_error("one.csv", "1,2\n", 0, 2, "1 row of data: expected at least 2");
+    expect_read_error("lab.csv", "1,2\n", 5, 1, "--label-col 5: the file has 2 columns");
+    expect_read_error("onlylabel.csv", "1\n2\n", LZ_LABEL_LAST, 1, "no feature columns");
+}
+END_TEST
+
+START_TEST(label_col_parsing)
+{
+    int v;
+    lz_error e;
+    ck_assert_int_eq(lz_parse_label_col("last", &v, &e), LZ_OK);
+    ck_assert_int_eq(v, LZ_LABEL_LAST);
+    ck_assert_int_eq(lz_parse_label_col("none", &v, &e), LZ_OK);
+    ck_assert_int_eq(v, LZ_LABEL_NONE);
+    ck_assert_int_eq(lz_parse_label_col("3", &v, &e), LZ_OK);
+    ck_assert_int_eq(v, 3);
+    ck_assert_int_ne(lz_parse_label_col("0", &v, &e), LZ_OK);
+    ck_assert_int_ne(lz_parse_label_col("2x", &v, &e), LZ_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "--label-col"));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* IDX */
+
+static size_t make_idx(unsigned char *b, unsigned type, unsigned ndim, const unsigned *dims,
+                       const unsigned char *payload, size_t plen)
+{
+    size_t n = 0;
+    b[n++] = 0;
+    b[n++] = 0;
+    b[n++] = (unsigned char)type;
+    b[n++] = (unsigned char)ndim;
+    for (unsigned i = 0; i < ndim; i++) {
+        b[n++] = (unsigned char)(dims[i] >> 24);
+        b[n++] = (unsigned char)(dims[i] >> 16);
+        b[n++] = (unsigned char)(dims[i] >> 8);
+        b[n++] = (unsigned char)dims[i];
+    }
+    memcpy(b + n, payload, plen);
+    return n + plen;
+}
+
+START_TEST(idx_images_with_sibling_labels_plain_and_gzip)
+{
+    unsigned char pix[3 * 2 * 2], lab[3] = {7, 0, 9}, b[256];
+    for (int i = 0; i < 12; i++) pix[i] = (unsigned char)(i * 20);
+    unsigned dims[3] = {3, 2, 2}, ld[1] = {3};
+    size_t n = make_idx(b, 0x08, 3, dims, pix, sizeof pix);
+    /* images plain, labels gzipped: the reader finds either */
+    write_file(tmp_path("set-images-idx3-ubyte"), b, n);
+    size_t ln = make_idx(b, 0x08, 1, ld, lab, sizeof lab);
+    gzFile gz = gzopen(tmp_path("set-labels-idx1-ubyte.gz"), "wb");
+    ck_assert_ptr_nonnull(gz);
+    ck_assert_int_eq(gzwrite(gz, b, (unsigned)ln), (int)ln);
+    gzclose(gz);
+    lz_data *d;
+    lz_error e;
+    ck_assert_int_eq(lz_data_read(tmp_path("set-images-idx3-ubyte"), NULL, &d, &e), LZ_OK);
+    ck_assert_uint_eq(d->n, 3);
+    ck_assert_uint_eq(d->d, 4);
+    ck_assert_uint_eq(d->img_rows, 2);
+    ck_assert_uint_eq(d->img_cols, 2);
+    for (int i = 0; i < 12; i++) ck_assert_double_eq(d->x[i], pix[i] / 255.0);
+    ck_assert_ptr_nonnull(d->y);
+    for (int i = 0; i < 3; i++) ck_assert_double_eq(d->y[i], lab[i]);
+    lz_data_free(d);
+}
+END_TEST
+
+START_TEST(idx_errors)
+{
+    unsigned char pix[8] = {0}, b[64];
+    unsigned dims[3] = {2, 2, 2};
+    size_t n = make_idx(b, 0x08, 3, dims, pix, sizeof pix);
+    write_file(tmp_path("short-images-idx3-ubyte"), b, n - 3);
+    expect_read_error("short-images-idx3-ubyte", NULL, 0, 1, "truncated IDX");
+    write_file(tmp_path("long-images-idx3-ubyte"), b, n);
+    FILE *f = fopen(tmp_path("long-images-idx3-ubyte"), "ab");
+    fputc(1, f);
+    fclose(f);
+    expect_read_error("long-images-idx3-ubyte", NULL, 0, 1, "past the");
+    b[2] = 0x07; /* no such type */
+    write_file(tmp_path("magic-images-idx3-ubyte"), b, n);
+    expect_read_error("magic-images-idx3-ubyte", NULL, 0, 1, "bad IDX magic");
+    unsigned char text[] = "PK\3\4 not an idx";
+    write_file(tmp_path("zip.idx"), text, sizeof text - 1);
+    expect_read_error("zip.idx", NULL, 0, 1, "bad IDX magic");
+    unsigned ld[1] = {3};
+    n = make_idx(b, 0x08, 1, ld, pix, 3);
+    write_file(tmp_path("only-labels-idx1-ubyte"), b, n);
+    expect_read_error("only-labels-idx1-ubyte", NULL, 0, 1, "holds labels");
+    /* a gzip stream cut short */
+    n = make_idx(b, 0x08, 3, dims, pix, sizeof pix);
+    gzFile gz = gzopen(tmp_path("cut-images-idx3-ubyte.gz"), "wb");
+    gzwrite(gz, b, (unsigned)n);
+    gzclose(gz);
+    FILE *g = fopen(tmp_path("cut-images-idx3-ubyte.gz"), "rb");
+    unsigned char zb[256];
+    size_t zn = fread(zb, 1, sizeof zb, g);
+    fclose(g);
+    write_file(tmp_path("cut-images-idx3-ubyte.gz"), zb, zn - 6);
+    expect_read_error("cut-images-idx3-ubyte.gz", NULL, 0, 1, "gzip");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* split, subset, compat */
+
+START_TEST(split_is_deterministic_and_a_partition)
+{
+    size_t n = 101, dd = 2;
+    lz_data all = {0};
+    all.n = n;
+    all.d = dd;
+    all.x = malloc(n * dd * sizeof *all.x);
+    all.y = malloc(n * sizeof *all.y);
+    all.path = "mem";
+    for (size_t i = 0; i < n; i++) {
+        all.x[2 * i] = (double)i;
+        all.x[2 * i + 1] = -(double)i;
+        all.y[i] = (double)(i % 10);
+    }
+    lz_data *tr, *te, *tr2, *te2;
+    lz_error e;
+    ck_assert_int_eq(lz_data_split(&all, 0.2, 0, &tr, &te, &e), LZ_OK);
+    ck_assert_int_eq(lz_data_split(&all, 0.2, 0, &tr2, &te2, &e), LZ_OK);
+    ck_assert_uint_eq(te->n, 20);
+    ck_assert_uint_eq(tr->n + te->n, n);
+    int *seen = calloc(n, sizeof *seen);
+    for (size_t i = 0; i < tr->n; i++) seen[(size_t)tr->x[2 * i]]++;
+    for (size_t i = 0; i < te->n; i++) seen[(size_t)te->x[2 * i]]++;
+    for (size_t i = 0; i < n; i++) ck_assert_int_eq(seen[i], 1);
+    for (size_t i = 0; i < te->n; i++) {
+        ck_assert_double_eq(te->x[2 * i], te2->x[2 * i]);
+        ck_assert_double_eq(te->y[i], (double)((size_t)te->x[2 * i] % 10));
+        ck_assert_double_eq(te->x[2 * i + 1], -te->x[2 * i]);
+        if (i) ck_assert(te->x[2 * i] > te->x[2 * i - 2]); /* original order kept */
+    }
+    ck_assert_int_ne(lz_data_split(&all, 0.001, 0, &tr2, &te2, &e), LZ_OK);
+    free(seen);
+    lz_data_free(tr);
+    lz_data_free(te);
+    lz_data_free(tr2);
+    lz_data_free(te2);
+    free(all.x);
+    free(all.y);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* moments */
+
+START_TEST(covariance_matches_naive_sums)
+{
+    gsl_rng *r = lz_rng_alloc(3);
+    size_t n = 5000, dd = 7; /* more than one dsyrk block */
+    double *x = malloc(n * dd * sizeof *x), *mu = malloc(dd * sizeof *mu);
+    double *s = malloc(dd * dd * sizeof *s);
+    fill_random(r, n * dd, x);
+    for (size_t i = 0; i < n * dd; i++) x[i] = 100 + 3 * x[i]; /* far from 0 */
+    lz_mean(n, dd, x, mu);
+    lz_error e;
+    ck_assert_int_eq(lz_covariance(n, dd, x, mu, s, &e), LZ_OK);
+    for (size_t a = 0; a < dd; a++) {
+        long double m = 0;
+        for (size_t i = 0; i < n; i++) m += x[i * dd + a];
+        ck_assert_double_eq_tol(mu[a], (double)(m / n), 1e-12 * 100);
+        for (size_t b = 0; b < dd; b++) {
+            long double c = 0;
+            for (size_t i = 0; i < n; i++)
+                c += ((long double)x[i * dd + a] - mu[a]) * ((long double)x[i * dd + b] - mu[b]);
+            c /= n;
+            /* two-pass: error ~ n eps |x - mu|^2 */
+            ck_assert_double_eq_tol(s[a * dd + b], (double)c, 1e-11);
+            ck_assert_double_eq(s[a * dd + b], s[b * dd + a]);
+        }
+    }
+    free(x);
+    free(mu);
+    free(s);
+    gsl_rng_free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* linear algebra */
+
+START_TEST(cholesky_reconstructs_and_solves)
+{
+    gsl_rng *r = lz_rng_alloc(5);
+    for (size_t n = 1; n <= 40; n += 13) {
+        double *a = malloc(n * n * sizeof *a), *l = malloc(n * n * sizeof *l);
+        double *x = malloc(n * 2 * sizeof *x), *b = malloc(n * 2 * sizeof *b);
+        random_spd(r, n, a);
+        memcpy(l, a, n * n * sizeof *l);
+        lz_error e;
+        ck_assert_int_eq(lz_chol(n, l, &e), LZ_OK);
+        double scale = 0;
+        for (size_t i = 0; i < n * n; i++) scale = fmax(scale, fabs(a[i]));
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                double s = 0;
+                for (size_t t = 0; t < n; t++) s += l[i * n + t] * l[j * n + t];
+                ck_assert_double_eq_tol(s, a[i * n + j], 10 * n * 2.2e-16 * scale);
+                if (j > i) ck_assert_double_eq(l[i * n + j], 0);
+            }
+        /* solve A X = B and check the residual */
+        fill_random(r, n * 2, x);
+        memcpy(b, x, n * 2 * sizeof *b);
+        ck_assert_int_eq(lz_chol_solve(n, l, 2, b, &e), LZ_OK);
+        for (size_t i = 0; i < n; i++)
+            for (size_t c = 0; c < 2; c++) {
+                double s = 0;
+                for (size_t t = 0; t < n; t++) s += a[i * n + t] * b[t * 2 + c];
+                ck_assert_double_eq_tol(s, x[i * 2 + c], 100 * n * 2.2e-16);
+            }
+        /* log-determinant against the product of eigenvalues */
+        double *w = malloc(n * sizeof *w), *v = malloc(n * n * sizeof *v), *c = malloc(n * n * sizeof *c);
+        memcpy(c, a, n * n * sizeof *c);
+        ck_assert_int_eq(lz_eigh(n, c, w, v, &e), LZ_OK);
+        double ld = 0;
+        for (size_t i = 0; i < n; i++) ld += log(w[i]);
+        ck_assert_double_eq_tol(lz_chol_logdet(n, l), ld, 1e-12 * fmax(1, fabs(ld)));
+        /* the inverse times A is I */
+        memcpy(c, a, n * n * sizeof *c);
+        double ld2;
+        ck_assert_int_eq(lz_spd_inv(n, c, &ld2, &e), LZ_OK);
+        ck_assert_double_eq_tol(ld2, ld, 1e-12 * fmax(1, fabs(ld)));
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                double s = 0;
+                for (size_t t = 0; t < n; t++) s += c[i * n + t] * a[t * n + j];
+                ck_assert_double_eq_tol(s, i == j ? 1.0 : 0.0, 100 * n * 2.2e-16);
+            }
+        free(w);
+        free(v);
+        free(c);
+        free(a);
+        free(l);
+        free(x);
+        free(b);
+    }
+    /* not positive definite */
+    double bad[4] = {1, 2, 2, 1};
+    lz_error e;
+    ck_assert_int_eq(lz_chol(2, bad, &e), LZ_ENUMERIC);
+    ck_assert_ptr_nonnull(strstr(e.msg, "not positive definite"));
+    gsl_rng_free(r);
+}
+END_TEST
+
+START_TEST(eigh_descending_and_reconstructs)
+{
+    gsl_rng *r = lz_rng_alloc(7);
+    size_t n = 30, m = 5;
+    double *a = malloc(n * n * sizeof *a), *c = malloc(n * n * sizeof *c);
+    double *w = malloc(n * sizeof *w), *v = malloc(n * n * sizeof *v);
+    double *wt = malloc(m * sizeof *wt), *vt = malloc(n * m * sizeof *vt);
+    random_spd(r, n, a);
+    memcpy(c, a, n * n * sizeof *c);
+    lz_error e;
+    ck_assert_int_eq(lz_eigh(n, c, w, v, &e), LZ_OK);
+    for (size_t j = 1; j < n; j++) ck_assert(w[j] <= w[j - 1]);
+    /* A v_j = w_j v_j */
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) {
+            double s = 0;
+            for (size_t t = 0; t < n; t++) s += a[i * n + t] * v[t * n + j];
+            ck_assert_double_eq_tol(s, w[j] * v[i * n + j], 1e-12 * w[0]);
+        }
+    memcpy(c, a, n * n * sizeof *c);
+    ck_assert_int_eq(lz_eigh_top(n, c, m, wt, vt, &e), LZ_OK);
+    for (size_t j = 0; j < m; j++) {
+        ck_assert_double_eq_tol(wt[j], w[j], 1e-12 * w[0]);
+        double dot = 0;
+        for (size_t i = 0; i < n; i++) dot += vt[i * m + j] * v[i * n + j];
+        ck_assert_double_eq_tol(fabs(dot), 1.0, 1e-10);
+    }
+    free(a);
+    free(c);
+    free(w);
+    free(v);
+    free(wt);
+    free(vt);
+    gsl_rng_free(r);
+}
+END_TEST
+
+START_TEST(qr_orthonormal_and_reconstructs)
+{
+    gsl_rng *r = lz_rng_alloc(9);
+    size_t m = 20, n = 4;
+    double *a = malloc(m * n * sizeof *a), *q = malloc(m * n * sizeof *q), rr[16];
+    fill_random(r, m * n, a);
+    memcpy(q, a, m * n * sizeof *q);
+    lz_error e;
+    ck_assert_int_eq(lz_qr(m, n, q, rr, &e), LZ_OK);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0;
+            for (size_t t = 0; t < m; t++) s += q[t * n + i] * q[t * n + j];
+            ck_assert_double_eq_tol(s, i == j ? 1.0 : 0.0, 1e-14);
+        }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0;
+            for (size_t t = 0; t < n; t++) s += q[i * n + t] * rr[t * n + j];
+            ck_assert_double_eq_tol(s, a[i * n + j], 1e-14);
+        }
+    free(a);
+    free(q);
+    gsl_rng_free(r);
+}
+END_TEST
+
+START_TEST(general_solve)
+{
+    double a[9] = {0, 2, 1, 1, 1, 0, 3, 0, 1}, x[3] = {1, -2, 0.5}, b[3];
+    for (int i = 0; i < 3; i++) b[i] = a[3 * i] * x[0] + a[3 * i + 1] * x[1] + a[3 * i + 2] * x[2];
+    lz_error e;
+    ck_assert_int_eq(lz_solve(3, a, 1, b, &e), LZ_OK);
+    for (int i = 0; i < 3; i++) ck_assert_double_eq_tol(b[i], x[i], 1e-14);
+    double sing[4] = {1, 2, 2, 4}, sb[2] = {1, 1};
+    ck_assert_int_eq(lz_solve(2, sing, 1, sb, &e), LZ_ENUMERIC);
+}
+END_TEST
+
+/* two planes in R^4 at known angles: span(e1, e2) and
+ * span(e1, cos t e2 + sin t e3); the largest principal angle is t, down to
+ * angles far below what cosines can resolve */
+START_TEST(principal_angle_tiny_and_large)
+{
+    double ts[] = {1e-12, 1e-9, 1e-6, 0.3, 1.5};
+    for (size_t c = 0; c < sizeof ts / sizeof ts[0]; c++) {
+        double t = ts[c];
+        double u[8] = {1, 0, 0, 1, 0, 0, 0, 0};
+        double v[8] = {1, 0, 0, cos(t), 0, sin(t), 0, 0};
+        double ang;
+        lz_error e;
+        ck_assert_int_eq(lz_max_principal_angle(4, 2, u, v, &ang, &e), LZ_OK);
+        ck_assert_double_eq_tol(ang, t, 1e-15 + 1e-12 * t);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* probability */
+
+START_TEST(logsumexp_and_stable_functions)
+{
+    double a[3] = {1000, 1000, 1000 + log(2.0)};
+    ck_assert_double_eq_tol(lz_logsumexp(3, a), 1000 + log(4.0), 1e-12);
+    double b[2] = {-INFINITY, -INFINITY};
+    ck_assert(isinf(lz_logsumexp(2, b)) && lz_logsumexp(2, b) < 0);
+    double c[3] = {0.1, -2, 3};
+    ck_assert_double_eq_tol(lz_logsumexp(3, c), log(exp(0.1) + exp(-2) + exp(3)), 1e-14);
+    float cf[3] = {0.1f, -2.f, 3.f};
+    ck_assert_double_eq_tol(lz_logsumexpf(3, cf), log(exp(0.1) + exp(-2) + exp(3)), 1e-6);
+    for (double x = -50; x <= 50; x += 0.5) {
+        ck_assert_double_eq_tol(lz_softplus(x), log1p(exp(x)), 1e-15 * fmax(1, fabs(x)));
+        ck_assert_double_eq_tol(lz_sigmoid(x), 1 / (1 + exp(-x)), 1e-16);
+        ck_assert_double_eq_tol(lz_sigmoid(x) + lz_sigmoid(-x), 1.0, 1e-15);
+    }
+    ck_assert_double_eq(lz_softplus(1000), 1000);
+    ck_assert_double_eq(lz_sigmoid(-1000), 0);
+}
+END_TEST
+
+/* the Gaussian log-density through Cholesky against a diagonal closed form
+ * and against the average-log-likelihood formula with the sample covariance */
+START_TEST(mvn_logpdf_closed_forms)
+{
+    size_t d = 3, n = 4;
+    double c[9] = {4, 0, 0, 0, 1, 0, 0, 0, 0.25}, mu[3] = {1, -1, 0};
+    double x[12] = {0, 0, 0, 1, 2, 3, -1, 0.5, 0.25, 2, -2, 1};
+    double out[4];
+    lz_error e;
+    ck_assert_int_eq(lz_mvn_logpdf(n, d, x, mu, c, out, &e), LZ_OK);
+    double mean = 0;
+    for (size_t i = 0; i < n; i++) {
+        double q = 0, ld = 0;
+        for (size_t j = 0; j < d; j++) {
+            double r = x[i * d + j] - mu[j];
+            q += r * r / c[j * d + j];
+            ld += log(c[j * d + j]);
+        }
+        ck_assert_double_eq_tol(out[i], -0.5 * (d * log(2 * M_PI) + ld + q), 1e-13);
+        mean += out[i] / n;
+    }
+    /* mean over samples = -1/2 [d log 2pi + log|C| + tr(C^-1 S)], S about mu */
+    double s[9] = {0};
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < d; b++)
+                s[a * d + b] += (x[i * d + a] - mu[a]) * (x[i * d + b] - mu[b]) / n;
+    double ll;
+    ck_assert_int_eq(lz_mvn_avg_loglik(d, c, s, &ll, &e), LZ_OK);
+    ck_assert_double_eq_tol(ll, mean, 1e-13);
+}
+END_TEST
+
+START_TEST(rng_reproducible_and_permutations_uniform)
+{
+    gsl_rng *a = lz_rng_alloc(42), *b = lz_rng_alloc(42), *c = lz_rng_alloc_stream(42, 1);
+    double x[5], y[5], z[5];
+    lz_rng_gauss(a, 5, x);
+    lz_rng_gauss(b, 5, y);
+    lz_rng_gauss(c, 5, z);
+    for (int i = 0; i < 5; i++) ck_assert_double_eq(x[i], y[i]);
+    int same = 0;
+    for (int i = 0; i < 5; i++) same += x[i] == z[i];
+    ck_assert_int_lt(same, 5);
+    /* all 6 permutations of 3 items, each about 1/6 of 60000 draws: the
+     * count is binomial with sd ~ 91, so 5 sd is 456 */
+    int count[6] = {0};
+    size_t idx[3];
+    for (int t = 0; t < 60000; t++) {
+        lz_rng_perm(a, 3, idx);
+        int code = (int)(idx[0] * 3 + idx[1]);
+        int k = code == 1 ? 0 : code == 2 ? 1 : code == 3 ? 2 : code == 5 ? 3 : code == 6 ? 4 : 5;
+        ck_assert(idx[0] != idx[1] && idx[1] != idx[2] && idx[0] != idx[2]);
+        count[k]++;
+    }
+    for (int k = 0; k < 6; k++) ck_assert_int_lt(abs(count[k] - 10000), 456);
+    gsl_rng_free(a);
+    gsl_rng_free(b);
+    gsl_rng_free(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* output files */
+
+START_TEST(outset_commit_and_abort)
+{
+    lz_outset *os = lz_outset_alloc();
+    lz_error e;
+    const char *p1 = tmp_path("sub/dir/run.trace.dat"), *p2 = tmp_path("sub/dir/run.x.dat");
+    FILE *f = lz_outset_open(os, p1, &e);
+    ck_assert_ptr_nonnull(f);
+    const char *names[] = {"iter", "ll_train"};
+    lz_dat_header(f, ' ', 2, names);
+    double row[2] = {1, 0.1};
+    lz_dat_row(f, ' ', 2, row);
+    double m[4] = {1.0 / 3, NAN, -INFINITY, 1e-300}, lab[2] = {3, 4};
+    ck_assert_int_eq(lz_dat_write_matrix(os, p2, "z", 2, 2, m, lab, &e), LZ_OK);
+    ck_assert_int_ne(access(p1, F_OK), 0); /* nothing visible before commit */
+    ck_assert_int_eq(lz_outset_commit(os, &e), LZ_OK);
+    ck_assert_int_eq(access(p1, F_OK), 0);
+    /* read back: exact values, header names */
+    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    lz_data *d;
+    FILE *g = fopen(p2, "r");
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, g));
+    ck_assert_str_eq(line, "# z1 z2 label\n");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, g));
+    ck_assert_str_eq(line, "0.33333333333333331 nan 3\n");
+    fclose(g);
+    ck_assert_int_eq(lz_data_read(p1, &o, &d, &e), LZ_OK);
+    ck_assert_double_eq(d->x[0], 1);
+    ck_assert_double_eq(d->y[0], 0.1);
+    lz_data_free(d);
+    /* abort: the temporary file disappears and nothing is created */
+    f = lz_outset_open(os, tmp_path("gone.dat"), &e);
+    fputs("half", f);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c tmp", g_dir);
+    lz_outset_abort(os);
+    ck_assert_int_ne(access(tmp_path("gone.dat"), F_OK), 0);
+    FILE *ls = popen(cmd, "r");
+    int left = -1;
+    ck_assert_int_eq(fscanf(ls, "%d", &left), 1);
+    pclose(ls);
+    ck_assert_int_eq(left, 0);
+    lz_outset_free(os);
+    /* a directory that cannot be made */
+    os = lz_outset_alloc();
+    write_text(tmp_path("file"), "x");
+    ck_assert_ptr_null(lz_outset_open(os, tmp_path("file/sub/x.dat"), &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "cannot create directory"));
+    lz_outset_free(os);
+}
+END_TEST
+
+START_TEST(model_file_round_trip_exact)
+{
+    gsl_rng *r = lz_rng_alloc(11);
+    double a[6], b[6];
+    float af[4] = {0.1f, -3.5e-20f, 7.f, 1e30f}, bf[4];
+    fill_random(r, 6, a);
+    a[2] = 1.0 / 3;
+    lz_outset *os = lz_outset_alloc();
+    lz_error e;
+    FILE *f = lz_outset_open(os, tmp_path("m.model"), &e);
+    lz_model_begin(f, "lgm", 1);
+    lz_model_put_int(f, "k", 2);
+    lz_model_put_real(f, "tol", 1e-7);
+    lz_model_put_str(f, "completion", "exact");
+    lz_model_put_array(f, "A", 3, 2, a);
+    lz_model_put_arrayf(f, "W", 2, 2, af);
+    lz_model_end(f);
+    ck_assert_int_eq(lz_outset_commit(os, &e), LZ_OK);
+    lz_outset_free(os);
+    lz_model *m;
+    ck_assert_int_eq(lz_model_read(tmp_path("m.model"), "lgm", 1, &m, &e), LZ_OK);
+    long k;
+    double tol;
+    const char *s;
+    ck_assert_int_eq(lz_model_get_int(m, "k", &k, &e), LZ_OK);
+    ck_assert_int_eq(k, 2);
+    ck_assert_int_eq(lz_model_get_real(m, "tol", &tol, &e), LZ_OK);
+    ck_assert_double_eq(tol, 1e-7);
+    ck_assert_int_eq(lz_model_get_str(m, "completion", &s, &e), LZ_OK);
+    ck_assert_str_eq(s, "exact");
+    ck_assert_int_eq(lz_model_get_array(m, "A", 3, 2, b, &e), LZ_OK);
+    for (int i = 0; i < 6; i++) ck_assert_double_eq(a[i], b[i]); /* bit-exact */
+    ck_assert_int_eq(lz_model_get_arrayf(m, "W", 2, 2, bf, &e), LZ_OK);
+    for (int i = 0; i < 4; i++) ck_assert_float_eq(af[i], bf[i]);
+    ck_assert_int_ne(lz_model_get_array(m, "A", 2, 3, b, &e), LZ_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "expected 2 x 3"));
+    ck_assert_int_ne(lz_model_get_int(m, "nothere", &k, &e), LZ_OK);
+    lz_model_free(m);
+    /* wrong kind, truncated file */
+    ck_assert_int_ne(lz_model_read(tmp_path("m.model"), "rbm", 1, &m, &e), LZ_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "expected 'rbm'"));
+    write_text(tmp_path("t.model"), "# latent-zoo model\nkind lgm 1\narray A 3 2\n1 2\n");
+    ck_assert_int_ne(lz_model_read(tmp_path("t.model"), "lgm", 1, &m, &e), LZ_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "t.model:"));
+    gsl_rng_free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* command line */
+
+START_TEST(cli_parses_and_reports)
+{
+    int k = 2, flag = 0, choice = 0;
+    double tol = 1e-6;
+    lz_common_opts c;
+    lz_common_defaults(&c, "out/x");
+    lz_opt opts[] = {
+        {"k", 'k', LZ_OPT_INT, &k, "K", "latent size"},
+        {"tol", 0, LZ_OPT_REAL, &tol, "T", "tolerance"},
+        {"completion", 0, LZ_OPT_CHOICE, &choice, "exact|sampled", "completion"},
+        {"flag", 0, LZ_OPT_FLAG, &flag, NULL, "a flag"},
+        LZ_COMMON_OPTIONS(&c),
+        {0}};
+    lz_cli cli = {"prog", "[options] DATA", "summary", NULL, opts, 1, 1};
+    char *argv1[] = {"prog", "-k", "5", "--tol=1e-3", "--completion", "sampled", "--flag",
+                     "--seed", "9", "data.csv", NULL};
+    int pos;
+    lz_error e;
+    ck_assert_int_eq(lz_cli_parse(&cli, 10, argv1, &pos, &e), LZ_CLI_RUN);
+    ck_assert_int_eq(k, 5);
+    ck_assert_double_eq(tol, 1e-3);
+    ck_assert_int_eq(choice, 1);
+    ck_assert_int_eq(flag, 1);
+    ck_assert_uint_eq(c.seed, 9);
+    ck_assert_str_eq(argv1[pos], "data.csv");
+    char *argv2[] = {"prog", "-k", "x", "d", NULL};
+    ck_assert_int_eq(lz_cli_parse(&cli, 4, argv2, &pos, &e), -1);
+    ck_assert_str_eq(e.msg, "option -k: expected an integer, got 'x'");
+    char *argv3[] = {"prog", "--completion", "maybe", "d", NULL};
+    ck_assert_int_eq(lz_cli_parse(&cli, 4, argv3, &pos, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "expected one of exact|sampled"));
+    char *argv4[] = {"prog", "--nope", "d", NULL};
+    ck_assert_int_eq(lz_cli_parse(&cli, 3, argv4, &pos, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unknown option '--nope'"));
+    char *argv5[] = {"prog", NULL};
+    ck_assert_int_eq(lz_cli_parse(&cli, 1, argv5, &pos, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "missing argument"));
+    char *argv6[] = {"prog", "--seed", "-1", "d", NULL};
+    ck_assert_int_eq(lz_cli_parse(&cli, 4, argv6, &pos, &e), -1);
+    char *argv7[] = {"prog", "-k", "7", "--help", NULL};
+    ck_assert_int_eq(lz_cli_parse(&cli, 4, argv7, &pos, &e), LZ_CLI_HELP);
+    ck_assert_int_eq(k, 5); /* --help parses nothing, so the help shows the defaults */
+    /* the help lists every option with its current value as default */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *h = open_memstream(&buf, &len);
+    lz_cli_help(&cli, h);
+    fclose(h);
+    for (const lz_opt *o = opts; o->name; o++) {
+        char want[64];
+        snprintf(want, sizeof want, "--%s", o->name);
+        ck_assert_msg(strstr(buf, want) != NULL, "help lacks %s", want);
+    }
+    ck_assert_ptr_nonnull(strstr(buf, "(default: 5)"));
+    ck_assert_ptr_nonnull(strstr(buf, "(default: sampled)"));
+    ck_assert_ptr_nonnull(strstr(buf, "(default: out/x)"));
+    free(buf);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("common");
+    TCase *t = tcase_create("all");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, csv_with_header_and_label);
+    tcase_add_test(t, label_column_in_the_middle_and_whitespace);
+    tcase_add_test(t, tsv_and_own_dat_header_read_back);
+    tcase_add_test(t, text_errors);
+    tcase_add_test(t, label_col_parsing);
+    tcase_add_test(t, idx_images_with_sibling_labels_plain_and_gzip);
+    tcase_add_test(t, idx_errors);
+    tcase_add_test(t, split_is_deterministic_and_a_partition);
+    tcase_add_test(t, covariance_matches_naive_sums);
+    tcase_add_test(t, cholesky_reconstructs_and_solves);
+    tcase_add_test(t, eigh_descending_and_reconstructs);
+    tcase_add_test(t, qr_orthonormal_and_reconstructs);
+    tcase_add_test(t, general_solve);
+    tcase_add_test(t, principal_angle_tiny_and_large);
+    tcase_add_test(t, logsumexp_and_stable_functions);
+    tcase_add_test(t, mvn_logpdf_closed_forms);
+    tcase_add_test(t, rng_reproducible_and_permutations_uniform);
+    tcase_add_test(t, outset_commit_and_abort);
+    tcase_add_test(t, model_file_round_trip_exact);
+    tcase_add_test(t, cli_parses_and_reports);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
