@@ -299,12 +299,13 @@ START_TEST(split_is_deterministic_and_a_partition)
         ck_assert_double_eq(te->x[2 * i + 1], -te->x[2 * i]);
         if (i) ck_assert(te->x[2 * i] > te->x[2 * i - 2]); /* original order kept */
     }
+    lz_data_free(tr2);
+    lz_data_free(te2);
     ck_assert_int_ne(lz_data_split(&all, 0.001, 0, &tr2, &te2, &e), LZ_OK);
+    ck_assert_ptr_null(tr2);
     free(seen);
     lz_data_free(tr);
     lz_data_free(te);
-    lz_data_free(tr2);
-    lz_data_free(te2);
     free(all.x);
     free(all.y);
 }
