@@ -82,6 +82,11 @@ void lz_cli_help(const lz_cli *cli, FILE *f)
     if (cli->details) fprintf(f, "\n%s", cli->details);
 }
 
+void lz_cli_version(const lz_cli *cli, FILE *f)
+{
+    fprintf(f, "%s (latent-zoo) %s\n", cli->prog, LZ_VERSION);
+}
+
 static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz_error *err)
 {
     char *end;

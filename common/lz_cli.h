@@ -59,6 +59,9 @@ int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_er
 /* The manual page: synopsis, summary, every option with its default. */
 void lz_cli_help(const lz_cli *cli, FILE *f);
 
+/* "prog (latent-zoo) VERSION" */
+void lz_cli_version(const lz_cli *cli, FILE *f);
+
 /* ---- options shared by all programs ---- */
 
 typedef struct {
