@@ -1,0 +1,590 @@
+/* lgm.c -- the linear Gaussian model (factor analysis) by EM (see lgm.h).
+ *
+ * SPEC section 2.  Dimension letters: n samples, d data, k latent, j draws.
+ * Every array is row-major; shapes are given as (rows, cols).
+ */
+#include "lgm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lz_blas.h"
+#include "lz_cli.h"
+#include "lz_linalg.h"
+#include "lz_prob.h"
+
+/* ------------------------------------------------------------------ */
+/* configuration */
+
+void lgm_config_default(lgm_config *c)
+{
+    c->k = 2;
+    c->completion = LGM_EXACT;
+    c->samples = 10;
+    c->dmin = 1e-6;
+    c->init = LGM_INIT_PCA;
+    c->tol = 1e-6;
+    c->max_iter = 10000;
+    c->accelerate = 1;
+    c->seed = 1;
+}
+
+lz_status lgm_check_config(const lgm_config *c, size_t d, lz_error *err)
+{
+    if (c->k < 1)
+        return d ? lz_fail(err, LZ_EINVAL, "-k %d: expected 1 <= k < d = %zu", c->k, d)
+                 : lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", c->k);
+    if (d && (size_t)c->k >= d)
+        return lz_fail(err, LZ_EINVAL, "-k %d: expected 1 <= k < d = %zu", c->k, d);
+    if (c->completion != LGM_EXACT && c->completion != LGM_SAMPLED)
+        return lz_fail(err, LZ_EINVAL, "--completion: expected exact or sampled");
+    if (c->samples < 1) return lz_fail(err, LZ_EINVAL, "--samples %d: expected J >= 1", c->samples);
+    if (!(c->dmin > 0) || !isfinite(c->dmin))
+        return lz_fail(err, LZ_EINVAL,
+                       "--dmin %g: expected a positive fraction of the mean variance", c->dmin);
+    if (c->init != LGM_INIT_PCA && c->init != LGM_INIT_RANDOM)
+        return lz_fail(err, LZ_EINVAL, "--init: expected pca or random");
+    if (!(c->tol >= 0) || !isfinite(c->tol))
+        return lz_fail(err, LZ_EINVAL, "--tol %g: expected a tolerance >= 0", c->tol);
+    if (c->max_iter < 0)
+        return lz_fail(err, LZ_EINVAL, "--max-iter %d: expected >= 0", c->max_iter);
+    return LZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* parameters */
+
+lgm_model *lgm_model_alloc(size_t d, size_t k)
+{
+    lgm_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->d = d;
+    m->k = k;
+    /* one block: mu (d) | a (d, k) | dg (d) */
+    m->block = calloc(d + d * k + d, sizeof *m->block);
+    if (!m->block) {
+        free(m);
+        return NULL;
+    }
+    m->mu = m->block;
+    m->a = m->mu + d;
+    m->dg = m->a + d * k;
+    return m;
+}
+
+void lgm_model_free(lgm_model *m)
+{
+    if (!m) return;
+    free(m->block);
+    free(m);
+}
+
+void lgm_model_copy(lgm_model *dst, const lgm_model *src)
+{
+    memcpy(dst->block, src->block, (2 * src->d + src->d * src->k) * sizeof *dst->block);
+    dst->floor = src->floor;
+}
+
+size_t lgm_n_floor(const lgm_model *m)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < m->d; i++) c += m->dg[i] <= m->floor;
+    return c;
+}
+
+size_t lgm_n_params(const lgm_model *m) { return m->d + m->d * m->k + m->d; }
+
+/* ------------------------------------------------------------------ */
+/* workspace */
+
+lgm_work *lgm_work_alloc(size_t d, size_t k, size_t n)
+{
+    lgm_work *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->d = d;
+    w->k = k;
+    w->n = n;
+    size_t tot = 6 * d * k + 5 * k * k + d * d + k + 3 * n * k;
+    w->block = malloc(tot * sizeof *w->block);
+    w->th1 = lgm_model_alloc(d, k);
+    w->th2 = lgm_model_alloc(d, k);
+    w->thx = lgm_model_alloc(d, k);
+    if (!w->block || !w->th1 || !w->th2 || !w->thx) {
+        lgm_work_free(w);
+        return NULL;
+    }
+    double *p = w->block;
+    /* clang-format off */
+    w->bt = p;     p += d * k;
+    w->g = p;      p += d * k;
+    w->gt = p;     p += d * k;
+    w->ah = p;     p += d * k;
+    w->xz = p;     p += d * k;
+    w->wd = p;     p += d * k;
+    w->l = p;      p += k * k;
+    w->sigma = p;  p += k * k;
+    w->h = p;      p += k * k;
+    w->ht = p;     p += k * k;
+    w->f = p;      p += k * k;
+    w->s_eig = p;  p += d * d;
+    w->eigval = p; p += k;
+    w->zm = p;     p += n * k;
+    w->zj = p;     p += n * k;
+    w->zsum = p;   p += n * k;
+    /* clang-format on */
+    return w;
+}
+
+void lgm_work_free(lgm_work *w)
+{
+    if (!w) return;
+    lgm_model_free(w->th1);
+    lgm_model_free(w->th2);
+    lgm_model_free(w->thx);
+    free(w->block);
+    free(w);
+}
+
+/* ------------------------------------------------------------------ */
+/* posterior and log-likelihood */
+
+/* symmetrise a (k, k) as (a + a^T)/2 */
+static void symmetrise(size_t k, double *a)
+{
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < i; j++) {
+            double v = 0.5 * (a[i * k + j] + a[j * k + i]);
+            a[i * k + j] = a[j * k + i] = v;
+        }
+}
+
+/* X (d, k) <- Y L^-T L^-1 = Y (L L^T)^-1 in place, L (k, k) lower (two dtrsm) */
+static void right_solve_chol(size_t d, size_t k, const double *l, double *y)
+{
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)d, (int)k,
+                1.0, l, (int)k, y, (int)k);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, (int)k,
+                1.0, l, (int)k, y, (int)k);
+}
+
+lz_status lgm_posterior(const lgm_model *m, lgm_work *w, lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    /* Wd <- D^-1/2 A  (d, k) */
+    for (size_t i = 0; i < d; i++) {
+        double s = 1.0 / sqrt(m->dg[i]);
+        for (size_t c = 0; c < k; c++) w->wd[i * k + c] = s * m->a[i * k + c];
+    }
+    /* M <- I + Wd^T Wd = I + A^T D^-1 A  (k, k), upper triangle by dsyrk */
+    for (size_t i = 0; i < k * k; i++) w->l[i] = 0.0;
+    for (size_t c = 0; c < k; c++) w->l[c * k + c] = 1.0;
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)d, 1.0, w->wd, (int)k, 1.0,
+                w->l, (int)k);
+    lz_sym_from_upper(k, w->l);
+    memcpy(w->sigma, w->l, k * k * sizeof *w->sigma);
+    /* L L^T = M (lower), log|M| = 2 sum_c log L_cc */
+    lz_status st = lz_chol(k, w->l, err);
+    if (st) return lz_fail(err, st, "posterior: I + A^T D^-1 A is not positive definite");
+    w->logdet_m = lz_chol_logdet(k, w->l);
+    /* Sigma <- M^-1  (k, k) */
+    if ((st = lz_spd_inv(k, w->sigma, NULL, err))) return st;
+    /* B^T <- D^-1 A M^-1  (d, k), by Cholesky solves rather than through the
+     * explicit Sigma: D^-1 A is large where D is small (Heywood cases), and
+     * the solve keeps B accurate there */
+    for (size_t i = 0; i < d; i++) {
+        double s = 1.0 / m->dg[i];
+        for (size_t c = 0; c < k; c++) w->bt[i * k + c] = s * m->a[i * k + c];
+    }
+    right_solve_chol(d, k, w->l, w->bt);
+    return LZ_OK;
+}
+
+void lgm_moments(const lgm_model *m, const double *bt, const double *s, double *g, double *h)
+{
+    size_t d = m->d, k = m->k;
+    /* G (d, k) <- S B^T = (1/n) sum_n x_n m_n^T   (SPEC section 2), O(d^2 k) */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)k, (int)d, 1.0, s, (int)d,
+                bt, (int)k, 0.0, g, (int)k);
+    /* H (k, k) <- B G = B S B^T = (1/n) sum_n m_n m_n^T */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)d, 1.0, bt, (int)k, g,
+                (int)k, 0.0, h, (int)k);
+    symmetrise(k, h);
+}
+
+double lgm_loglik_post(const lgm_model *m, lgm_work *w, const double *s, const double *g,
+                       const double *h)
+{
+    size_t d = m->d, k = m->k;
+    /* x^T C^-1 x = (x - A m)^T D^-1 (x - A m) + m^T m with m = B x (Woodbury,
+     * SPEC section 2), so, averaged over the data,
+     *     tr(C^-1 S) = sum_i rho_i / D_i + tr(H),
+     *     rho_i = S_ii - 2 a_i.g_i + a_i^T H a_i   (residual variance of x_i).
+     * Each term is >= 0, and the expression is stationary (a minimum) in B,
+     * so rounding in B only enters at second order: accurate even when
+     * D_i << (A A^T)_ii, where S_ii/D_i - (the correction) would cancel.
+     * log|C| = log|D| + log|M|  (determinant lemma).  O(d k^2). */
+    /* AH (d, k) <- A H */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)k, (int)k, 1.0, m->a,
+                (int)k, h, (int)k, 0.0, w->ah, (int)k);
+    double logdet_d = 0, quad = 0, tr_h = 0;
+    for (size_t i = 0; i < d; i++) {
+        const double *ai = m->a + i * k, *gi = g + i * k, *hi = w->ah + i * k;
+        double ag = 0, aha = 0;
+        for (size_t c = 0; c < k; c++) {
+            ag += ai[c] * gi[c];
+            aha += ai[c] * hi[c];
+        }
+        double rho = s[i * d + i] - 2.0 * ag + aha;
+        logdet_d += log(m->dg[i]);
+        quad += rho / m->dg[i];
+    }
+    for (size_t c = 0; c < k; c++) tr_h += h[c * k + c];
+    /* ll/N = -1/2 [d log 2pi + log|C| + tr(C^-1 S)] */
+    return -0.5 * ((double)d * LZ_LOG_2PI + logdet_d + w->logdet_m + quad + tr_h);
+}
+
+lz_status lgm_loglik(const lgm_model *m, const double *s, lgm_work *w, double *ll, lz_error *err)
+{
+    lz_status st = lgm_posterior(m, w, err);
+    if (st) return st;
+    lgm_moments(m, w->bt, s, w->g, w->h);
+    *ll = lgm_loglik_post(m, w, s, w->g, w->h);
+    return LZ_OK;
+}
+
+lz_status lgm_latent(const lgm_model *m, lgm_work *w, size_t n, const double *x, double *z,
+                     lz_error *err)
+{
+    lz_status st = lgm_posterior(m, w, err);
+    if (st) return st;
+    /* Z (n, k) <- X B^T: E[z | x_n] = B x_n */
+    if (n)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m->k, (int)m->d, 1.0, x,
+                    (int)m->d, w->bt, (int)m->k, 0.0, z, (int)m->k);
+    return LZ_OK;
+}
+
+void lgm_sample(const lgm_model *m, gsl_rng *r, size_t n, double *x, double *tmp)
+{
+    size_t d = m->d, k = m->k;
+    for (size_t t = 0; t < n; t++) {
+        double *xt = x + t * d; /* (d) one draw */
+        /* z ~ N(0, I_k), e ~ N(0, I_d); x = mu + A z + D^1/2 e  (SPEC section 2) */
+        lz_rng_gauss(r, k, tmp);
+        lz_rng_gauss(r, d, xt);
+        for (size_t i = 0; i < d; i++) {
+            const double *ai = m->a + i * k;
+            double az = 0;
+            for (size_t c = 0; c < k; c++) az += ai[c] * tmp[c];
+            xt[i] = m->mu[i] + az + sqrt(m->dg[i]) * xt[i];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* initialisation */
+
+lz_status lgm_init(const lgm_config *c, const double *s, gsl_rng *r, lgm_model *m, lgm_work *w,
+                   lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    double tr = 0;
+    for (size_t i = 0; i < d; i++) tr += s[i * d + i];
+    double vbar = tr / (double)d; /* mean variance, mean_i S_ii */
+    if (!isfinite(vbar))
+        return lz_fail(err, LZ_ENUMERIC,
+                       "the covariance of the data is not finite "
+                       "(values too large): expected moderate magnitudes");
+    if (!(vbar > 0))
+        return lz_fail(err, LZ_EINVAL, "every column is constant: expected some variance to model");
+    m->floor = c->dmin * vbar;
+    /* D <- max(diag S, floor)  (SPEC section 2: D = diag(S)) */
+    for (size_t i = 0; i < d; i++) m->dg[i] = fmax(s[i * d + i], m->floor);
+    if (c->init == LGM_INIT_RANDOM) {
+        /* A_ic ~ N(0, vbar / k): E[(A A^T)_ii] = vbar */
+        lz_rng_gauss(r, d * k, m->a);
+        double sc = sqrt(vbar / (double)k);
+        for (size_t i = 0; i < d * k; i++) m->a[i] *= sc;
+        return LZ_OK;
+    }
+    /* top-k eigenpairs of S: U (d, k) into A, Lambda_k descending */
+    memcpy(w->s_eig, s, d * d * sizeof *w->s_eig);
+    lz_status st = lz_eigh_top(d, w->s_eig, k, w->eigval, m->a, err);
+    if (st) return st;
+    /* sigma^2 = mean of the d - k other eigenvalues = (tr S - sum_c lambda_c)/(d - k);
+     * A = U_k (Lambda_k - sigma^2 I)^1/2, the PPCA loadings (Tipping & Bishop
+     * 1999).  Each column's variance lambda_c - sigma^2 is taken at least
+     * 1e-3 vbar: a zero column of A is a fixed point of EM (its row of B, hence
+     * its column of G, stays 0). */
+    double top = 0;
+    for (size_t c2 = 0; c2 < k; c2++) top += w->eigval[c2];
+    double sigma2 = fmax((tr - top) / (double)(d - k), 0.0);
+    for (size_t c2 = 0; c2 < k; c2++) {
+        double sc = sqrt(fmax(w->eigval[c2] - sigma2, 1e-3 * vbar));
+        for (size_t i = 0; i < d; i++) m->a[i * k + c2] *= sc;
+    }
+    return LZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* M-steps */
+
+/* A (d, k) <- G F^-1 for SPD f (k, k), destroyed (its Cholesky factor):
+ * F = L L^T, so A L L^T = G: first Y L^T = G, then A L = Y (two dtrsm). */
+static lz_status solve_right_spd(size_t d, size_t k, double *f, const double *g, double *a,
+                                 lz_error *err)
+{
+    lz_status st = lz_chol(k, f, err);
+    if (st) return st;
+    memcpy(a, g, d * k * sizeof *a);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)d, (int)k,
+                1.0, f, (int)k, a, (int)k);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, (int)k,
+                1.0, f, (int)k, a, (int)k);
+    return LZ_OK;
+}
+
+lz_status lgm_mstep_exact(lgm_model *m, lgm_work *w, const double *s, lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    /* F <- Sigma + H = (1/n) sum_n (Sigma + m_n m_n^T) = (1/n) sum_n E[z z^T | x_n]  (k, k) */
+    for (size_t i = 0; i < k * k; i++) w->f[i] = w->sigma[i] + w->h[i];
+    /* A <- (sum_n x_n m_n^T)(sum_n E[z z^T|x_n])^-1 = G F^-1  (seed: "LGM with
+     * incomplete information", SPEC section 2 option 1) */
+    lz_status st = solve_right_spd(d, k, w->f, w->g, m->a, err);
+    if (st) return lz_fail(err, st, "M-step: sum of E[z z^T | x] is not positive definite");
+    /* D <- diag((1/n)(sum x x^T - A sum m x^T)) = diag(S) - rowsum(A o G), floored */
+    for (size_t i = 0; i < d; i++) {
+        const double *ai = m->a + i * k, *gi = w->g + i * k;
+        double ag = 0;
+        for (size_t c = 0; c < k; c++) ag += ai[c] * gi[c];
+        m->dg[i] = fmax(s[i * d + i] - ag, m->floor);
+    }
+    return LZ_OK;
+}
+
+lz_status lgm_em_step(lgm_model *m, lgm_work *w, const double *s, double *ll, lz_error *err)
+{
+    lz_status st = lgm_posterior(m, w, err);
+    if (st) return st;
+    lgm_moments(m, w->bt, s, w->g, w->h);
+    if (ll) *ll = lgm_loglik_post(m, w, s, w->g, w->h);
+    return lgm_mstep_exact(m, w, s, err);
+}
+
+lz_status lgm_mstep_sampled(lgm_model *m, lgm_work *w, size_t n, const double *x, const double *s,
+                            int samples, gsl_rng *r, lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    if (w->n < n)
+        return lz_fail(err, LZ_EINVAL, "sampled M-step: workspace for %zu rows, not %zu", w->n, n);
+    /* Zm (n, k) <- X B^T: posterior means m_n = B x_n */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)d, 1.0, x, (int)d,
+                w->bt, (int)k, 0.0, w->zm, (int)k);
+    memset(w->zsum, 0, n * k * sizeof *w->zsum);
+    memset(w->f, 0, k * k * sizeof *w->f);
+    for (int j = 0; j < samples; j++) {
+        /* Zj (n, k): z_nj = m_n + L^-T e, e ~ N(0, I_k), so Cov = L^-T L^-1 = Sigma;
+         * as rows: z^T = m^T + e^T L^-1, i.e. Zj <- E L^-1 + Zm (dtrsm) */
+        lz_rng_gauss(r, n * k, w->zj);
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)n,
+                    (int)k, 1.0, w->l, (int)k, w->zj, (int)k);
+        for (size_t i = 0; i < n * k; i++) {
+            w->zj[i] += w->zm[i];
+            w->zsum[i] += w->zj[i];
+        }
+        /* F += Zj^T Zj = sum_n z_nj z_nj^T  (upper triangle) */
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)n, 1.0, w->zj, (int)k, 1.0,
+                    w->f, (int)k);
+    }
+    lz_sym_from_upper(k, w->f);
+    /* XZ (d, k) <- X^T Zsum = sum_{n,j} x_n z_nj^T */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)k, (int)n, 1.0, x, (int)d,
+                w->zsum, (int)k, 0.0, w->xz, (int)k);
+    /* A <- (sum x z^T)(sum z z^T)^-1  (seed: "LGM from drawn samples") */
+    lz_status st = solve_right_spd(d, k, w->f, w->xz, m->a, err);
+    if (st) return lz_fail(err, st, "sampled M-step: sum of z z^T is not positive definite");
+    /* D <- diag((1/(nJ))(sum x x^T - A sum z x^T)) with the new A (the seed's
+     * slide labels this update A^{k+1}: a typo, SPEC section 2);
+     * (1/(nJ)) sum_{n,j} x_n x_n^T = S. */
+    double inv = 1.0 / ((double)n * (double)samples);
+    for (size_t i = 0; i < d; i++) {
+        const double *ai = m->a + i * k, *xi = w->xz + i * k;
+        double ax = 0;
+        for (size_t c = 0; c < k; c++) ax += ai[c] * xi[c];
+        m->dg[i] = fmax(s[i * d + i] - inv * ax, m->floor);
+    }
+    return LZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* fitting */
+
+/* E-step at m: posterior, G = S B^T, H = B S B^T, and ll/N of the training data. */
+static lz_status estep(const lgm_model *m, lgm_work *w, const double *s, double *ll, lz_error *err)
+{
+    lz_status st = lgm_posterior(m, w, err);
+    if (st) return st;
+    lgm_moments(m, w->bt, s, w->g, w->h);
+    *ll = lgm_loglik_post(m, w, s, w->g, w->h);
+    return LZ_OK;
+}
+
+/* One SQUAREM cycle (Varadhan & Roland 2008, scheme S3) from theta0 = m, whose
+ * E-step is in w.  theta1 = EM(theta0), theta2 = EM(theta1),
+ *     r = theta1 - theta0,  v = theta2 - 2 theta1 + theta0,  alpha = -|r|/|v|,
+ *     theta' = theta0 - 2 alpha r + alpha^2 v   (D clamped at the floor),
+ * then m <- EM(theta').  Kept monotone: theta' is accepted only if
+ * ll(theta') >= ll(theta1); otherwise alpha is halved towards -1, and
+ * alpha = -1 gives theta' = theta2, which EM guarantees.  So
+ * ll(m) >= ll(theta') >= ll(theta1) >= ll(theta0).  *n_e counts E-steps. */
+static lz_status squarem_cycle(lgm_model *m, lgm_work *w, const double *s, long *n_e, lz_error *err)
+{
+    size_t d = m->d, k = m->k, np = d * k + d; /* A and D are contiguous */
+    lgm_model *t0 = w->thx, *t1 = w->th1, *t2 = w->th2;
+    lgm_model_copy(t0, m);
+    lgm_model_copy(t1, m);
+    lz_status st = lgm_mstep_exact(t1, w, s, err);
+    if (st) return st;
+    double ll1;
+    if ((st = estep(t1, w, s, &ll1, err))) return st;
+    (*n_e)++;
+    lgm_model_copy(t2, t1);
+    if ((st = lgm_mstep_exact(t2, w, s, err))) return st;
+    /* |r|^2, |v|^2 over the entries of A and D */
+    const double *p0 = t0->a, *p1 = t1->a, *p2 = t2->a;
+    double rr = 0, vv = 0;
+    for (size_t i = 0; i < np; i++) {
+        double r = p1[i] - p0[i], v = p2[i] - 2 * p1[i] + p0[i];
+        rr += r * r;
+        vv += v * v;
+    }
+    double alpha = vv > 0 ? -sqrt(rr / vv) : -1.0;
+    if (!(alpha < -1.0)) alpha = -1.0;
+    for (int tries = 0;; tries++) {
+        if (alpha == -1.0)
+            lgm_model_copy(m, t2);
+        else {
+            double *px = m->a;
+            for (size_t i = 0; i < np; i++) {
+                double r = p1[i] - p0[i], v = p2[i] - 2 * p1[i] + p0[i];
+                px[i] = p0[i] - 2 * alpha * r + alpha * alpha * v;
+            }
+            for (size_t i = 0; i < d; i++) m->dg[i] = fmax(m->dg[i], m->floor);
+        }
+        double llx = NAN;
+        st = estep(m, w, s, &llx, err);
+        (*n_e)++;
+        if (alpha == -1.0) {
+            if (st) return st;
+            break;
+        }
+        if (!st && isfinite(llx) && llx >= ll1) break;
+        /* rejected: step back towards plain EM */
+        alpha = tries < 3 ? 0.5 * (alpha - 1.0) : -1.0;
+        if (alpha > -1.0) alpha = -1.0;
+    }
+    return lgm_mstep_exact(m, w, s, err);
+}
+
+lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *s,
+                  const double *s_test, lgm_model *m, double t0, lgm_callback cb, void *ud,
+                  lgm_result *res, lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    memset(res, 0, sizeof *res);
+    res->ll_train = res->ll_test = NAN;
+    lz_status st = lgm_check_config(c, d, err);
+    if (st) return st;
+    if ((size_t)c->k != k) return lz_fail(err, LZ_EINVAL, "-k %d: the model has k = %zu", c->k, k);
+    int sampled = c->completion == LGM_SAMPLED;
+    if (sampled && (!x || n == 0))
+        return lz_fail(err, LZ_EINVAL, "sampled completion needs the data rows");
+    if (sampled && (double)n * c->samples < (double)(2 * k))
+        return lz_fail(err, LZ_EINVAL,
+                       "--samples %d: sampled completion needs n J >= 2 k draws (n = %zu, k = %zu)",
+                       c->samples, n, k);
+    gsl_rng *r = lz_rng_alloc_stream(c->seed, 0);
+    lgm_work *w = lgm_work_alloc(d, k, sampled ? n : 0);
+    if (!r || !w) {
+        if (r) gsl_rng_free(r);
+        lgm_work_free(w);
+        return lz_fail(err, LZ_ENOMEM, "EM: out of memory");
+    }
+    st = lgm_init(c, s, r, m, w, err);
+    /* sampled completion: plain exact EM from the same start, alongside, so
+     * the trace shows the path the sampled one fluctuates around (SPEC
+     * section 2); O(d^2 k) an iteration, small next to the O(n d k) step */
+    lgm_model *pe = sampled ? w->th1 : NULL;
+    if (!st && pe) lgm_model_copy(pe, m);
+    /* hist: the last 2 W values of ll/N (sampled completion's stopping rule) */
+    double hist[2 * LGM_SAMPLED_WINDOW];
+    const int W = LGM_SAMPLED_WINDOW;
+    double ll_prev = NAN;
+    long n_e = 0;
+    for (int t = 0; !st; t++) {
+        lgm_iter_info info;
+        info.iter = t;
+        info.ll_exact_em = NAN;
+        if (pe) {
+            if ((st = estep(pe, w, s, &info.ll_exact_em, err))) break;
+            if ((st = lgm_mstep_exact(pe, w, s, err))) break;
+        }
+        if ((st = estep(m, w, s, &info.ll_train, err))) break;
+        n_e++;
+        info.ll_test = NAN;
+        if (s_test) {
+            /* test ll/N from S_test (about the training mean), same O(d k^2) formula */
+            lgm_moments(m, w->bt, s_test, w->gt, w->ht);
+            info.ll_test = lgm_loglik_post(m, w, s_test, w->gt, w->ht);
+        }
+        if (!isfinite(info.ll_train)) {
+            st = lz_fail(err, LZ_ENUMERIC, "EM iteration %d: ll/N is not finite", t);
+            break;
+        }
+        info.delta = t ? info.ll_train - ll_prev : NAN;
+        info.seconds = lz_now() - t0;
+        info.n_floor = lgm_n_floor(m);
+        info.e_steps = n_e;
+        res->iterations = t;
+        res->ll_train = info.ll_train;
+        res->ll_test = info.ll_test;
+        res->seconds = info.seconds;
+        res->e_steps = n_e;
+        if (cb && cb(&info, ud)) {
+            st = lz_fail(err, LZ_ESTOP, "stopped at iteration %d", t);
+            break;
+        }
+        ll_prev = info.ll_train;
+        hist[t % (2 * W)] = info.ll_train;
+        if (!sampled) {
+            /* exact EM: ll rises at every step; stop when it rises by < tol */
+            if (t > 0 && info.delta < c->tol) {
+                res->converged = 1;
+                break;
+            }
+        } else if (t + 1 >= 2 * W) {
+            /* sampled: mean of the last W values vs the W before them */
+            double a = 0, b = 0;
+            for (int i = 0; i < W; i++) {
+                a += hist[(t - i) % (2 * W)];
+                b += hist[(t - W - i) % (2 * W)];
+            }
+            if ((a - b) / W < c->tol) {
+                res->converged = 1;
+                break;
+            }
+        }
+        if (t >= c->max_iter) break;
+        if (sampled)
+            st = lgm_mstep_sampled(m, w, n, x, s, c->samples, r, err);
+        else if (c->accelerate)
+            st = squarem_cycle(m, w, s, &n_e, err);
+        else
+            st = lgm_mstep_exact(m, w, s, err);
+    }
+    gsl_rng_free(r);
+    lgm_work_free(w);
+    return st;
+}

@@ -1,0 +1,218 @@
+/* lgm.h -- the linear Gaussian model (factor analysis) fitted by EM.
+ *
+ * SPEC section 2; seed 000, "The Linear Gaussian Model" to "Summarizing LGMs".
+ *
+ *     z ~ N(0, I_k),   e ~ N(0, D) with D diagonal,   x = mu + A z + e,
+ *     so  x ~ N(mu, C),  C = A A^T + D.
+ *
+ * Dimension letters: n samples, d data dimension, k latent dimension,
+ * j draws per datum (sampled completion).  Matrices are row-major, a sample
+ * is a row; data passed to this module is already centred (x - mu).
+ *
+ * The posterior is kept in its Woodbury form (k x k, never d x d):
+ *     M = I + A^T D^-1 A = L L^T,   Sigma = M^-1,   B = Sigma A^T D^-1,
+ *     z | x ~ N(B x, Sigma).
+ * Every quantity of exact EM is a function of the sample covariance
+ *     S = (1/n) sum_n x_n x_n^T   (d, d)
+ * and of G = S B^T (d, k), so an iteration costs O(d^2 k) whatever n is.
+ *
+ * Library code: functions return lz_status and fill an lz_error; nothing is
+ * printed.  The program (main.c) prints.
+ */
+#ifndef LGM_H
+#define LGM_H
+
+#include <stddef.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "lz_error.h"
+
+typedef enum { LGM_EXACT = 0, LGM_SAMPLED = 1 } lgm_completion;
+typedef enum { LGM_INIT_PCA = 0, LGM_INIT_RANDOM = 1 } lgm_init_kind;
+
+/* Sampled completion stops on the averages of ll/N over two windows of this
+ * many iterations (its ll fluctuates, so one difference says nothing). */
+#define LGM_SAMPLED_WINDOW 10
+
+/* ---- hyperparameters ---- */
+
+typedef struct {
+    int k;              /* latent dimension, 1 <= k < d */
+    int completion;     /* LGM_EXACT (option 1) or LGM_SAMPLED (option 2) */
+    int samples;        /* J: draws z ~ P(z|x_n) per datum (sampled) */
+    double dmin;        /* floor on D, as a fraction of mean_i S_ii (> 0) */
+    int init;           /* LGM_INIT_PCA or LGM_INIT_RANDOM */
+    double tol;         /* stop when ll/N rises by less than tol (nats) */
+    int max_iter;       /* at most this many iterations */
+    int accelerate;     /* exact: SQUAREM extrapolation, kept monotone (1/0) */
+    unsigned long seed; /* random init and sampled completion */
+} lgm_config;
+
+/* Defaults: k 2, exact, J 10, dmin 1e-6, init pca, tol 1e-6, max_iter 10000,
+ * accelerate 1, seed 1. */
+void lgm_config_default(lgm_config *c);
+
+/* Validate the hyperparameters.  d is the data dimension, or 0 when it is not
+ * known yet (then k < d is not checked).  The message names the option:
+ * "-k 70: expected 1 <= k < d = 64". */
+lz_status lgm_check_config(const lgm_config *c, size_t d, lz_error *err);
+
+/* ---- parameters ---- */
+
+typedef struct {
+    size_t d, k;
+    double *mu;    /* (d)    data mean */
+    double *a;     /* (d, k) factor loadings A */
+    double *dg;    /* (d)    diagonal of D */
+    double floor;  /* absolute floor on D used when fitting (0: none) */
+    double *block; /* one allocation holding mu, a, dg */
+} lgm_model;
+
+/* A model of the given shape, zeroed; NULL if out of memory. */
+lgm_model *lgm_model_alloc(size_t d, size_t k);
+void lgm_model_free(lgm_model *m); /* NULL is a no-op */
+
+/* Copy parameters between models of the same shape. */
+void lgm_model_copy(lgm_model *dst, const lgm_model *src);
+
+/* Number of coordinates whose D sits on the floor (D_i <= floor). */
+size_t lgm_n_floor(const lgm_model *m);
+
+/* Free real numbers of the model: mean, A, D (d + dk + d). */
+size_t lgm_n_params(const lgm_model *m);
+
+/* ---- workspace ---- */
+
+typedef struct {
+    size_t d, k, n; /* n: rows of the sampled-completion buffers (0: none) */
+    /* posterior, Woodbury form */
+    double *wd;      /* (d, k) D^-1/2 A */
+    double *l;       /* (k, k) Cholesky factor L of M = I + A^T D^-1 A */
+    double *sigma;   /* (k, k) Sigma = M^-1 */
+    double *bt;      /* (d, k) B^T = D^-1 A M^-1, B = Sigma A^T D^-1 */
+    double logdet_m; /* log|M| */
+    /* E-step moments */
+    double *g;      /* (d, k) G = S B^T = (1/n) sum_n x_n m_n^T */
+    double *h;      /* (k, k) H = B S B^T = (1/n) sum_n m_n m_n^T */
+    double *gt;     /* (d, k) S_test B^T */
+    double *ht;     /* (k, k) B S_test B^T */
+    double *ah;     /* (d, k) A H (log-likelihood scratch) */
+    double *f;      /* (k, k) Sigma + H = (1/n) sum_n E[z z^T | x_n] */
+    double *s_eig;  /* (d, d) copy of S for the eigensolver (init) */
+    double *eigval; /* (k) */
+    /* sampled completion */
+    double *zm;   /* (n, k) posterior means M = X B^T */
+    double *zj;   /* (n, k) one draw z_nj for every n */
+    double *zsum; /* (n, k) sum_j z_nj */
+    double *xz;   /* (d, k) sum_nj x_n z_nj^T */
+    /* SQUAREM (exact EM acceleration) */
+    lgm_model *th1, *th2, *thx; /* EM images and the extrapolated point */
+    double *block;
+} lgm_work;
+
+/* Workspace for (d, k); n > 0 also sizes the sampled-completion buffers.
+ * NULL if out of memory. */
+lgm_work *lgm_work_alloc(size_t d, size_t k, size_t n);
+void lgm_work_free(lgm_work *w); /* NULL is a no-op */
+
+/* ---- the model's computations ---- */
+
+/* Posterior in Woodbury form (SPEC section 2):
+ *     M = I + A^T D^-1 A,  L L^T = M,  log|M|,  Sigma = M^-1,
+ *     B^T = D^-1 A M^-1 (by Cholesky solves),  z | x ~ N(B x, Sigma).
+ * Fills w->l, w->logdet_m, w->sigma, w->bt.  O(d k^2). */
+lz_status lgm_posterior(const lgm_model *m, lgm_work *w, lz_error *err);
+
+/* E-step moments of data with second moment s (d, d), from bt = B^T (d, k):
+ *     g (d, k) <- S B^T = (1/n) sum_n x_n m_n^T,
+ *     h (k, k) <- B S B^T = (1/n) sum_n m_n m_n^T.   O(d^2 k). */
+void lgm_moments(const lgm_model *m, const double *bt, const double *s, double *g, double *h);
+
+/* ll/N of data with second moment s (d, d) about the model mean, given the
+ * posterior in w and the moments g, h of that data (lgm_moments):
+ *     ll/N = -1/2 [ d log 2pi + log|D| + log|M| + tr(C^-1 S) ],
+ *     tr(C^-1 S) = sum_i rho_i / D_i + tr(H),
+ *     rho_i = S_ii - 2 a_i.g_i + a_i^T H a_i,
+ * from x^T C^-1 x = (x - A B x)^T D^-1 (x - A B x) + (B x)^T (B x) (Woodbury)
+ * and log|C| = log|D| + log|M| (determinant lemma).  O(d k^2); uses w->ah. */
+double lgm_loglik_post(const lgm_model *m, lgm_work *w, const double *s, const double *g,
+                       const double *h);
+
+/* ll/N under the model of data whose second moment about the model mean is
+ * s (d, d): posterior, moments, then lgm_loglik_post.  O(d^2 k). */
+lz_status lgm_loglik(const lgm_model *m, const double *s, lgm_work *w, double *ll, lz_error *err);
+
+/* Posterior means z (n, k) <- E[z | x_n] = B x_n for centred x (n, d). */
+lz_status lgm_latent(const lgm_model *m, lgm_work *w, size_t n, const double *x, double *z,
+                     lz_error *err);
+
+/* Draws from the fitted model: x (n, d) <- mu + A z + D^1/2 e, z, e ~ N(0, I).
+ * tmp (k) scratch. */
+void lgm_sample(const lgm_model *m, gsl_rng *r, size_t n, double *x, double *tmp);
+
+/* Initial parameters (SPEC section 2): D = max(diag S, floor);
+ *   pca:    A = U_k (Lambda_k - sigma^2 I)^1/2, the top-k eigenpairs of S
+ *           (lz_eigh_top), sigma^2 the mean of the other d - k eigenvalues;
+ *   random: A_ic ~ N(0, mean_i S_ii / k).
+ * m->mu is left as it is; m->floor <- dmin * mean_i S_ii. */
+lz_status lgm_init(const lgm_config *c, const double *s, gsl_rng *r, lgm_model *m, lgm_work *w,
+                   lz_error *err);
+
+/* One M-step of exact completion (option 1), from the posterior in w and
+ * the moments w->g, w->h of S (lgm_posterior, lgm_moments):
+ *     F = Sigma + H,   A <- G F^-1,
+ *     D <- max(diag(S) - rowsum(A o G), floor).   O(d k^2). */
+lz_status lgm_mstep_exact(lgm_model *m, lgm_work *w, const double *s, lz_error *err);
+
+/* One iteration of exact EM from m: posterior, G = S B^T, then the M-step.
+ * *ll <- ll/N of m before the step (NULL to skip). */
+lz_status lgm_em_step(lgm_model *m, lgm_work *w, const double *s, double *ll, lz_error *err);
+
+/* One M-step of sampled completion (option 2, Monte-Carlo EM), from the
+ * posterior in w.  For each centred x_n (n, d) draw J samples
+ * z_nj ~ N(B x_n, Sigma), then the complete-data solution
+ *     A <- (sum x z^T)(sum z z^T)^-1,
+ *     D <- max(diag(S) - (1/(nJ)) rowsum(A o sum x z^T), floor).
+ * w must have been allocated with this n.  O(n d k + n J k^2). */
+lz_status lgm_mstep_sampled(lgm_model *m, lgm_work *w, size_t n, const double *x, const double *s,
+                            int samples, gsl_rng *r, lz_error *err);
+
+/* ---- fitting ---- */
+
+typedef struct {
+    int iter;           /* iterations done (0: the initial parameters); with
+                           SQUAREM an iteration is one cycle */
+    double ll_train;    /* ll/N of the training data */
+    double ll_test;     /* ll/N of the test data, NAN without one */
+    double delta;       /* ll_train - previous ll_train (NAN at iteration 0) */
+    double seconds;     /* since lgm_fit began */
+    size_t n_floor;     /* D entries on the floor */
+    long e_steps;       /* E-steps (O(d^2 k) passes over S) so far: more than
+                           iter when SQUAREM is on */
+    double ll_exact_em; /* sampled completion: ll/N of plain exact EM run from
+                           the same start for as many iterations (NAN: exact) */
+} lgm_iter_info;
+
+/* Called once an iteration; a non-zero return stops the fit (LZ_ESTOP). */
+typedef int (*lgm_callback)(const lgm_iter_info *info, void *ud);
+
+typedef struct {
+    int iterations;           /* iterations done (as lgm_iter_info.iter) */
+    int converged;            /* the tolerance was met (else max_iter was reached) */
+    double ll_train, ll_test; /* of the returned parameters */
+    double seconds;
+    long e_steps;             /* E-steps done */
+} lgm_result;
+
+/* Fit by EM.  s (d, d): second moment of the centred training data;
+ * s_test (d, d): of the test data about the training mean, or NULL;
+ * x (n, d): the centred training data (needed by sampled completion only,
+ * may be NULL for exact).  m (d, k) receives the parameters (m->mu is not
+ * touched).  t0: lz_now() when fitting began (seconds are counted from it).
+ * The returned parameters are those whose ll_train is reported last. */
+lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *s,
+                  const double *s_test, lgm_model *m, double t0, lgm_callback cb, void *ud,
+                  lgm_result *res, lz_error *err);
+
+#endif

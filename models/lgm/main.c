@@ -1,0 +1,488 @@
+/* main.c -- lgm_em: fit a linear Gaussian model (factor analysis) by EM.
+ *
+ *     lgm_em [options] DATA
+ *
+ * SPEC section 2.  Reads DATA (CSV/TSV/IDX, optionally gzipped), centres it,
+ * forms S once, runs EM (exact completion on S, or sampled completion on the
+ * data), prints one line an iteration, and writes gnuplot-ready files through
+ * one lz_outset committed at the end (a failed run leaves nothing behind).
+ * Dimension letters: n samples, d data, k latent.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lgm.h"
+#include "lz_cli.h"
+#include "lz_data.h"
+#include "lz_linalg.h"
+#include "lz_out.h"
+#include "lz_prob.h"
+
+#define PROG "lgm_em"
+#define MODEL_KIND "lgm"
+#define MODEL_VERSION 1
+
+static const char *DETAILS =
+    "Model: z ~ N(0, I_k), x = mu + A z + e, e ~ N(0, D), D diagonal (SPEC section 2).\n"
+    "Exact completion iterates on the sample covariance S (O(d^2 k) an iteration);\n"
+    "sampled completion draws J values of z per datum from P(z|x) (O(n d k)).\n"
+    "ll/N is the log-likelihood per sample in nats; D never goes below the floor\n"
+    "dmin x (mean of diag S), and the run names the coordinates that sit on it.\n"
+    "\n"
+    "Files written (PREFIX from -o):\n"
+    "  PREFIX.trace.dat        iter ll_train ll_test delta seconds n_floor e_steps\n"
+    "                          ll_exact_em (sampled: exact EM from the same start)\n"
+    "  PREFIX.A.dat            a1..ak, one row per data coordinate\n"
+    "  PREFIX.D.dat            D floored, one row per data coordinate\n"
+    "  PREFIX.mean.dat         x1..xd, the data mean\n"
+    "  PREFIX.latent.dat       z1..zk [label]: E[z|x] of the training data\n"
+    "  PREFIX.latent_test.dat  the same for --test / --split data\n"
+    "  PREFIX.samples.dat      x1..xd: --n-samples draws from the fitted model\n"
+    "  PREFIX.summary.tsv      model family k n_params ll_train ll_test ... seconds\n";
+
+/* what the per-iteration callback needs */
+typedef struct {
+    FILE *trace; /* PREFIX.trace.dat (temporary until commit) */
+    int quiet;
+    int sampled; /* print the exact-EM path beside the sampled one */
+} run_ctx;
+
+static int on_iter(const lgm_iter_info *it, void *ud)
+{
+    run_ctx *rc = ud;
+    double row[8] = {it->iter,    it->ll_train,        it->ll_test,         it->delta,
+                     it->seconds, (double)it->n_floor, (double)it->e_steps, it->ll_exact_em};
+    lz_dat_row(rc->trace, ' ', 8, row);
+    if (!rc->quiet) {
+        printf("%6d %15.8f %15.8f %12.4e %9.3f %6zu", it->iter, it->ll_train, it->ll_test,
+               it->delta, it->seconds, it->n_floor);
+        if (rc->sampled) printf(" %15.8f", it->ll_exact_em);
+        printf("\n");
+        fflush(stdout);
+    }
+    return 0;
+}
+
+/* ---- model files ---- */
+
+static lz_status save_model(lz_outset *os, const char *path, const lgm_model *m,
+                            const char *completion, lz_error *err)
+{
+    FILE *f = lz_outset_open(os, path, err);
+    if (!f) return err->status;
+    lz_model_begin(f, MODEL_KIND, MODEL_VERSION);
+    lz_model_put_int(f, "d", (long)m->d);
+    lz_model_put_int(f, "k", (long)m->k);
+    lz_model_put_str(f, "completion", completion);
+    lz_model_put_real(f, "floor", m->floor);
+    lz_model_put_array(f, "mean", 1, m->d, m->mu);
+    lz_model_put_array(f, "A", m->d, m->k, m->a);
+    lz_model_put_array(f, "D", m->d, 1, m->dg);
+    lz_model_end(f);
+    return LZ_OK;
+}
+
+static lz_status load_model(const char *path, lgm_model **out, int *sampled, lz_error *err)
+{
+    *out = NULL;
+    lz_model *mf = NULL;
+    lz_status st = lz_model_read(path, MODEL_KIND, MODEL_VERSION, &mf, err);
+    if (st) return st;
+    long d = 0, k = 0;
+    const char *comp = "exact";
+    double floor = 0;
+    if (!st) st = lz_model_get_int(mf, "d", &d, err);
+    if (!st) st = lz_model_get_int(mf, "k", &k, err);
+    if (!st && (d < 2 || k < 1 || k >= d))
+        st = lz_fail(err, LZ_EFORMAT, "%s: d = %ld, k = %ld: expected 1 <= k < d", path, d, k);
+    if (!st) st = lz_model_get_str(mf, "completion", &comp, err);
+    if (!st && strcmp(comp, "exact") && strcmp(comp, "sampled"))
+        st = lz_fail(err, LZ_EFORMAT, "%s: completion '%s': expected exact or sampled", path, comp);
+    if (!st) st = lz_model_get_real(mf, "floor", &floor, err);
+    lgm_model *m = NULL;
+    if (!st && !(m = lgm_model_alloc((size_t)d, (size_t)k)))
+        st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+    if (!st) st = lz_model_get_array(mf, "mean", 1, (size_t)d, m->mu, err);
+    if (!st) st = lz_model_get_array(mf, "A", (size_t)d, (size_t)k, m->a, err);
+    if (!st) st = lz_model_get_array(mf, "D", (size_t)d, 1, m->dg, err);
+    for (long i = 0; !st && i < d; i++)
+        if (!(m->dg[i] > 0) || !isfinite(m->dg[i]))
+            st = lz_fail(err, LZ_EFORMAT, "%s: array D, row %ld: %g: expected a positive variance",
+                         path, i + 1, m->dg[i]);
+    for (long i = 0; !st && i < d * (k + 1); i++)
+        if (!isfinite(m->block[i]))
+            st = lz_fail(err, LZ_EFORMAT, "%s: a mean or A entry is not finite", path);
+    if (!st) {
+        m->floor = floor;
+        *sampled = !strcmp(comp, "sampled");
+        *out = m;
+    } else
+        lgm_model_free(m);
+    lz_model_free(mf);
+    return st;
+}
+
+/* ---- output files ---- */
+
+static lz_status write_d(lz_outset *os, const char *path, const lgm_model *m, lz_error *err)
+{
+    FILE *f = lz_outset_open(os, path, err);
+    if (!f) return err->status;
+    fputs("# D floored\n", f);
+    for (size_t i = 0; i < m->d; i++) {
+        double row[2] = {m->dg[i], m->dg[i] <= m->floor ? 1.0 : 0.0};
+        lz_dat_row(f, ' ', 2, row);
+    }
+    return LZ_OK;
+}
+
+typedef struct {
+    const char *model;
+    size_t k, n_params;
+    double ll_train, ll_test;
+    int iterations;
+    double seconds;
+    /* own columns */
+    int converged;
+    long e_steps;
+    size_t n_floor;
+    double floor;
+    size_t d, n_train, n_test;
+} summary;
+
+static lz_status write_summary(lz_outset *os, const char *path, const summary *s, lz_error *err)
+{
+    FILE *f = lz_outset_open(os, path, err);
+    if (!f) return err->status;
+    fputs("# model\tfamily\tk\tn_params\tll_train\tll_test\tll_test_se\tmethod\titerations\t"
+          "seconds\tconverged\te_steps\tn_floor\tfloor\td\tn_train\tn_test\n",
+          f);
+    fprintf(f, "%s\tcontinuous\t%zu\t%zu\t", s->model, s->k, s->n_params);
+    lz_put_num(f, s->ll_train);
+    fputc('\t', f);
+    lz_put_num(f, s->ll_test);
+    fputc('\t', f);
+    lz_put_num(f, isnan(s->ll_test) ? NAN : 0.0); /* exact: no sampling error */
+    fprintf(f, "\texact\t%d\t", s->iterations);
+    lz_put_num(f, s->seconds);
+    fprintf(f, "\t%d\t%ld\t%zu\t", s->converged, s->e_steps, s->n_floor);
+    lz_put_num(f, s->floor);
+    fprintf(f, "\t%zu\t%zu\t%zu\n", s->d, s->n_train, s->n_test);
+    return LZ_OK;
+}
+
+/* latent means of centred rows x (n, d) -> PREFIX.<name>.dat */
+static lz_status write_latent(lz_outset *os, const char *path, const lgm_model *m, lgm_work *w,
+                              const lz_data *data, lz_error *err)
+{
+    double *z = malloc((data->n ? data->n : 1) * m->k * sizeof *z); /* (n, k) */
+    if (!z) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+    lz_status st = lgm_latent(m, w, data->n, data->x, z, err);
+    if (!st) st = lz_dat_write_matrix(os, path, "z", data->n, m->k, z, data->y, err);
+    free(z);
+    return st;
+}
+
+/* "1 33 40" into buf: the 1-based coordinates on the floor (at most max) */
+static size_t list_floored(const lgm_model *m, char *buf, size_t cap, size_t max)
+{
+    size_t used = 0, shown = 0, cnt = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < m->d; i++) {
+        if (m->dg[i] > m->floor) continue;
+        cnt++;
+        if (shown < max && used + 24 < cap) {
+            used += (size_t)snprintf(buf + used, cap - used, " %zu", i + 1);
+            shown++;
+        }
+    }
+    if (shown < cnt && used + 8 < cap) snprintf(buf + used, cap - used, " ...");
+    return cnt;
+}
+
+/* buf (cap) <- "PREFIX.suffix" */
+static lz_status out_path(char *buf, size_t cap, const char *prefix, const char *suffix,
+                          lz_error *err)
+{
+    if (!lz_path(buf, cap, prefix, suffix))
+        return lz_fail(err, LZ_EINVAL, "-o %s: prefix too long", prefix);
+    return LZ_OK;
+}
+
+int main(int argc, char **argv)
+{
+    lgm_config cfg;
+    lgm_config_default(&cfg);
+    lz_common_opts co;
+    lz_common_defaults(&co, "out/lgm");
+    int n_samples = 64;
+    int accel = 0; /* index into "squarem|none" */
+    lz_opt opts[] = {
+        {"k", 'k', LZ_OPT_INT, &cfg.k, "K", "latent dimension, 1 <= K < d"},
+        {"completion", 0, LZ_OPT_CHOICE, &cfg.completion, "exact|sampled",
+         "E-step: exact posterior moments (option 1) or J draws from P(z|x) (option 2)"},
+        {"samples", 0, LZ_OPT_INT, &cfg.samples, "J", "draws of z per datum, sampled completion"},
+        {"dmin", 0, LZ_OPT_REAL, &cfg.dmin, "V",
+         "floor on D: D_i >= V x (mean of diag S), a fraction of the mean variance"},
+        {"init", 0, LZ_OPT_CHOICE, &cfg.init, "pca|random",
+         "initial A: top-k eigenvectors of S (PPCA scale), or Gaussian; D = diag S"},
+        {"tol", 0, LZ_OPT_REAL, &cfg.tol, "T",
+         "stop when ll/N rises by less than T nats an iteration (sampled: over 10-iteration "
+         "means)"},
+        {"max-iter", 0, LZ_OPT_INT, &cfg.max_iter, "N",
+         "at most N iterations (printed lines; with SQUAREM a line is one cycle)"},
+        {"accel", 0, LZ_OPT_CHOICE, &accel, "squarem|none",
+         "exact EM: SQUAREM extrapolation kept monotone, or plain EM steps"},
+        {"n-samples", 0, LZ_OPT_INT, &n_samples, "N",
+         "draws from the fitted model in PREFIX.samples.dat"},
+        LZ_COMMON_OPTIONS(&co),
+        {0},
+    };
+    lz_cli cli = {
+        PROG,
+        "[options] DATA",
+        "Fit a linear Gaussian model (factor analysis) by EM, printing ll/N an iteration.",
+        DETAILS,
+        opts,
+        0,
+        1};
+    lz_error err;
+    lz_error_clear(&err);
+    int first = 0;
+    int rc = lz_cli_parse(&cli, argc, argv, &first, &err);
+    if (rc == LZ_CLI_HELP) {
+        lz_cli_help(&cli, stdout);
+        return 0;
+    }
+    if (rc == LZ_CLI_VERSION) {
+        printf("%s %s\n", PROG, LZ_VERSION);
+        return 0;
+    }
+    if (rc < 0) {
+        lz_die_msg(PROG, &err);
+        return 1;
+    }
+    cfg.accelerate = accel == 0;
+    cfg.seed = co.seed;
+    const char *path = first < argc ? argv[first] : NULL;
+    if (!path && !co.load) {
+        lz_fail(&err, LZ_EINVAL, "missing argument DATA: usage: %s [options] DATA (see %s --help)",
+                PROG, PROG);
+        lz_die_msg(PROG, &err);
+        return 1;
+    }
+    if (lgm_check_config(&cfg, 0, &err)) {
+        lz_die_msg(PROG, &err);
+        return 1;
+    }
+    if (n_samples < 0) {
+        lz_fail(&err, LZ_EINVAL, "--n-samples %d: expected >= 0", n_samples);
+        lz_die_msg(PROG, &err);
+        return 1;
+    }
+    lz_set_threads(co.threads);
+    lz_outset_install_signal_cleanup();
+
+    lz_data *train = NULL, *test = NULL;
+    lgm_model *m = NULL;
+    lgm_work *w = NULL;
+    lz_outset *os = NULL;
+    double *s = NULL, *s_test = NULL, *tmp = NULL, *draws = NULL;
+    gsl_rng *rs = NULL;
+    int sampled = cfg.completion == LGM_SAMPLED;
+    summary sum;
+    memset(&sum, 0, sizeof sum);
+    double ll_train = NAN, ll_test = NAN;
+    char pbuf[4096];
+    lz_status st = lz_load_inputs(&co, path, 2, &train, &test, &err);
+    if (!st && co.load) {
+        st = load_model(co.load, &m, &sampled, &err);
+        if (!st && train && train->d != m->d)
+            st = lz_fail(&err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in model %s",
+                         train->path, train->d, m->d, co.load);
+        if (!st && test && test->d != m->d)
+            st = lz_fail(&err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in model %s",
+                         test->path, test->d, m->d, co.load);
+    } else if (!st) {
+        st = lgm_check_config(&cfg, train->d, &err);
+        if (st) lz_error_prefix(&err, "%s", train->path); /* "data.csv: -k 70: expected ..." */
+        if (!st && !(m = lgm_model_alloc(train->d, (size_t)cfg.k)))
+            st = lz_fail(&err, LZ_ENOMEM, "out of memory");
+    }
+    size_t d = m ? m->d : 0, k = m ? m->k : 0;
+    if (!st && !(os = lz_outset_alloc())) st = lz_fail(&err, LZ_ENOMEM, "out of memory");
+    if (!st && !(w = lgm_work_alloc(d, k, 0))) st = lz_fail(&err, LZ_ENOMEM, "out of memory");
+    if (!st && (!(s = malloc(d * d * sizeof *s)) || !(s_test = malloc(d * d * sizeof *s_test))))
+        st = lz_fail(&err, LZ_ENOMEM, "out of memory");
+    if (st) goto done;
+
+    sum.k = k;
+    sum.d = d;
+    sum.ll_train = sum.ll_test = NAN;
+    sum.n_train = train ? train->n : 0;
+    sum.n_test = test ? test->n : 0;
+
+    if (!co.load) {
+        /* ---- train ---- */
+        if (!co.quiet) {
+            printf("%s: %s: %zu samples x %zu features%s; k = %d, %s completion", PROG, train->path,
+                   train->n, train->d, train->y ? " (+ labels)" : "", cfg.k,
+                   sampled ? "sampled" : "exact");
+            if (sampled)
+                printf(" (J = %d)", cfg.samples);
+            else
+                printf("%s", cfg.accelerate ? " (SQUAREM)" : "");
+            printf(", init %s", cfg.init == LGM_INIT_PCA ? "pca" : "random");
+            if (test && co.split > 0)
+                printf("; --split %g: %zu held-out samples", co.split, test->n);
+            else if (test)
+                printf("; test %s: %zu samples", test->path, test->n);
+            printf("\n");
+        }
+        double t0 = lz_now();
+        /* mu <- mean of DATA; centre DATA and the test set by it */
+        lz_mean(train->n, d, train->x, m->mu);
+        lz_center(train->n, d, train->x, m->mu);
+        if (test) lz_center(test->n, d, test->x, m->mu);
+        /* S <- (1/n) sum x x^T of the centred data, once (SPEC section 2) */
+        st = lz_covariance(train->n, d, train->x, NULL, s, &err);
+        if (!st && test) st = lz_covariance(test->n, d, test->x, NULL, s_test, &err);
+        FILE *trace = NULL;
+        if (!st) st = out_path(pbuf, sizeof pbuf, co.output, "trace.dat", &err);
+        if (!st && !(trace = lz_outset_open(os, pbuf, &err))) st = err.status;
+        if (st) goto done;
+        double vbar = 0; /* mean variance, mean_i S_ii */
+        for (size_t i = 0; i < d; i++) vbar += s[i * d + i] / (double)d;
+        if (!(vbar > 0)) {
+            st = lz_fail(&err, LZ_EINVAL,
+                         "%s: every column is constant: expected some variance to model",
+                         train->path);
+            goto done;
+        }
+        fputs("# iter ll_train ll_test delta seconds n_floor e_steps ll_exact_em\n", trace);
+        if (!co.quiet) {
+            printf("floor on D: %g x mean variance %g = %g\n", cfg.dmin, vbar, cfg.dmin * vbar);
+            if (!sampled && cfg.accelerate)
+                printf("SQUAREM: each line is one cycle of 3 or more EM steps (--accel none: one "
+                       "EM step a line)\n");
+            printf("%6s %15s %15s %12s %9s %6s", "iter", "ll/N train", "ll/N test", "delta",
+                   "seconds", "floor");
+            printf(sampled ? " %15s\n" : "\n", "exact EM path");
+        }
+        run_ctx ctx = {trace, co.quiet, sampled};
+        lgm_result res;
+        st = lgm_fit(&cfg, train->n, train->x, s, test ? s_test : NULL, m, t0, on_iter, &ctx, &res,
+                     &err);
+        if (st) {
+            lz_error_prefix(&err, "%s", train->path);
+            goto done;
+        }
+        ll_train = res.ll_train;
+        ll_test = res.ll_test;
+        sum.iterations = res.iterations;
+        sum.seconds = res.seconds;
+        sum.converged = res.converged;
+        sum.e_steps = res.e_steps;
+        if (res.converged)
+            printf("converged: ll/N rose by less than %g after %d iterations (%ld E-steps), "
+                   "%.3f s\n",
+                   cfg.tol, res.iterations, res.e_steps, res.seconds);
+        else
+            printf("stopped at --max-iter %d before meeting --tol %g (%.3f s)\n", cfg.max_iter,
+                   cfg.tol, res.seconds);
+    } else {
+        /* ---- load: score DATA / --test under the model ---- */
+        if (train) {
+            lz_center(train->n, d, train->x, m->mu);
+            st = lz_covariance(train->n, d, train->x, NULL, s, &err);
+            if (!st) st = lgm_loglik(m, s, w, &ll_train, &err);
+        }
+        if (!st && test) {
+            lz_center(test->n, d, test->x, m->mu);
+            st = lz_covariance(test->n, d, test->x, NULL, s_test, &err);
+            if (!st) st = lgm_loglik(m, s_test, w, &ll_test, &err);
+        }
+        if (st) goto done;
+        printf("%s: model %s: d = %zu, k = %zu, %s completion\n", PROG, co.load, d, k,
+               sampled ? "sampled" : "exact");
+    }
+    sum.model = sampled ? "lgm-sampled" : "lgm-exact";
+    sum.n_params = lgm_n_params(m);
+    sum.ll_train = ll_train;
+    sum.ll_test = ll_test;
+    sum.n_floor = lgm_n_floor(m);
+    sum.floor = m->floor;
+
+    /* ---- outputs, one set committed at the end ---- */
+    st = out_path(pbuf, sizeof pbuf, co.output, "A.dat", &err);
+    if (!st) st = lz_dat_write_matrix(os, pbuf, "a", d, k, m->a, NULL, &err);
+    if (!st) st = out_path(pbuf, sizeof pbuf, co.output, "D.dat", &err);
+    if (!st) st = write_d(os, pbuf, m, &err);
+    if (!st) st = out_path(pbuf, sizeof pbuf, co.output, "mean.dat", &err);
+    if (!st) st = lz_dat_write_matrix(os, pbuf, "x", 1, d, m->mu, NULL, &err);
+    if (!st && train) {
+        st = out_path(pbuf, sizeof pbuf, co.output, "latent.dat", &err);
+        if (!st) st = write_latent(os, pbuf, m, w, train, &err);
+    }
+    if (!st && test) {
+        st = out_path(pbuf, sizeof pbuf, co.output, "latent_test.dat", &err);
+        if (!st) st = write_latent(os, pbuf, m, w, test, &err);
+    }
+    if (!st && n_samples > 0) {
+        /* draws from their own stream, so a loaded model draws the same samples */
+        rs = lz_rng_alloc_stream(co.seed, 1);
+        tmp = malloc(k * sizeof *tmp);
+        draws = malloc((size_t)n_samples * d * sizeof *draws); /* (n_samples, d) */
+        if (!rs || !tmp || !draws) st = lz_fail(&err, LZ_ENOMEM, "out of memory");
+        if (!st) {
+            lgm_sample(m, rs, (size_t)n_samples, draws, tmp);
+            st = out_path(pbuf, sizeof pbuf, co.output, "samples.dat", &err);
+        }
+        if (!st) st = lz_dat_write_matrix(os, pbuf, "x", (size_t)n_samples, d, draws, NULL, &err);
+    }
+    if (!st) st = out_path(pbuf, sizeof pbuf, co.output, "summary.tsv", &err);
+    if (!st) st = write_summary(os, pbuf, &sum, &err);
+    if (!st && co.save) st = save_model(os, co.save, m, sampled ? "sampled" : "exact", &err);
+    if (!st) st = lz_outset_commit(os, &err);
+    if (st) goto done;
+
+    /* ---- final report ---- */
+    if (train) printf("ll/N train %.8f  ", ll_train);
+    if (test) printf("ll/N test %.8f  ", ll_test);
+    printf("%s(k = %zu, %zu parameters)\n", train || test ? "nats per sample " : "", k,
+           sum.n_params);
+    {
+        char list[1024];
+        size_t nf = list_floored(m, list, sizeof list, 40);
+        if (nf) {
+            size_t n_const = 0;
+            for (size_t i = 0; train && i < d; i++) n_const += s[i * d + i] == 0.0;
+            printf("D on the floor (%g) at %zu of %zu coordinates (1-based):%s", m->floor, nf, d,
+                   list);
+            if (n_const) printf("  [%zu of them constant in the data]", n_const);
+            if (nf > 40) printf("  (all in %s.D.dat)", co.output);
+            printf("\n");
+        } else
+            printf("D on the floor: none (floor %g)\n", m->floor);
+    }
+    printf("wrote %s.{%sA,D,mean%s%s%s}.dat and %s.summary.tsv%s%s\n", co.output,
+           co.load ? "" : "trace,", train ? ",latent" : "", test ? ",latent_test" : "",
+           n_samples > 0 ? ",samples" : "", co.output, co.save ? "; model " : "",
+           co.save ? co.save : "");
+
+done:
+    if (st) lz_die_msg(PROG, &err);
+    lz_outset_free(os);
+    lz_data_free(train);
+    lz_data_free(test);
+    lgm_model_free(m);
+    lgm_work_free(w);
+    free(s);
+    free(s_test);
+    free(tmp);
+    free(draws);
+    if (rs) gsl_rng_free(rs);
+    return st ? 1 : 0;
+}

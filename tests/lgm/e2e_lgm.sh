@@ -1,0 +1,130 @@
+# e2e_lgm.sh -- lgm_em end to end: output files and their columns, --save /
+# --load, determinism, a constant column, sampled completion.
+source "$SRC/tests/lib.sh"
+LGM="$BIN/lgm_em"
+
+# --- the students' first command: DATA alone (the label column is then just a
+# feature: 65 columns), default prefix out/lgm
+run_ok "$LGM" "$DIGITS"
+for f in trace A D mean latent samples; do [ -s out/lgm.$f.dat ] || fail "out/lgm.$f.dat missing"; done
+[ -s out/lgm.summary.tsv ] || fail "out/lgm.summary.tsv missing"
+ok
+# one line an iteration on stdout, with the number of floored D entries
+grep -Eq '^ +0 +-?[0-9.]+ +nan +nan ' run.log || { cat run.log; fail "no iteration-0 line"; }
+grep -q 'D on the floor' run.log || fail "no floor report"
+ok
+
+# --- with labels and a held-out split
+run_ok "$LGM" "$DIGITS" --label-col last --split 0.2 -o a/lgm --save a/model.txt
+check_columns a/lgm.trace.dat iter ll_train ll_test delta seconds n_floor e_steps ll_exact_em
+check_columns a/lgm.A.dat a1 a2
+check_columns a/lgm.D.dat D floored
+check_columns a/lgm.mean.dat x1 x64
+check_columns a/lgm.latent.dat z1 z2 label
+check_columns a/lgm.latent_test.dat z1 z2 label
+check_columns a/lgm.samples.dat x1 x64
+check_columns a/lgm.summary.tsv model family k n_params ll_train ll_test ll_test_se method iterations seconds
+# every value finite but the delta of iteration 0 (no previous value: nan)
+for c in ll_train ll_test seconds n_floor; do
+  ! column a/lgm.trace.dat $c | grep -Eqi 'nan|inf' || fail "trace: $c not finite"
+done
+[ "$(column a/lgm.trace.dat delta | grep -ci nan)" = 1 ] || fail "trace: delta nan beyond iteration 0"
+all_finite a/lgm.latent_test.dat
+[ "$(rows a/lgm.A.dat)" -eq 64 ] || fail "A.dat: expected 64 rows"
+[ "$(rows a/lgm.D.dat)" -eq 64 ] || fail "D.dat: expected 64 rows"
+[ "$(rows a/lgm.mean.dat)" -eq 1 ] || fail "mean.dat: expected 1 row"
+[ "$(rows a/lgm.samples.dat)" -eq 64 ] || fail "samples.dat: expected 64 rows (--n-samples default)"
+# --split 0.2 of 1797 rows: 359 test rows, 1438 training rows
+[ "$(rows a/lgm.latent.dat)" -eq 1438 ] || fail "latent.dat: expected 1438 rows"
+[ "$(rows a/lgm.latent_test.dat)" -eq 359 ] || fail "latent_test.dat: expected 359 rows"
+ok
+# the summary: lgm-exact, continuous, k 2, n_params d + dk + d = 256, method exact
+read -r model family k np lltr llte se method iters secs rest < <(tail -n 1 a/lgm.summary.tsv)
+[ "$model $family $k $np $method" = "lgm-exact continuous 2 256 exact" ] ||
+  fail "summary: $model $family $k $np $method"
+[ "$se" = "0" ] || fail "summary: ll_test_se '$se', expected 0 (exact)"
+# the last trace line is the summary's fit; ll_train never falls (exact EM)
+[ "$(column a/lgm.trace.dat ll_train | tail -n 1)" = "$lltr" ] || fail "trace and summary ll_train differ"
+[ "$(column a/lgm.trace.dat ll_test | tail -n 1)" = "$llte" ] || fail "trace and summary ll_test differ"
+column a/lgm.trace.dat ll_train | awk 'NR > 1 && $1 < p - 1e-10 * (p < 0 ? -p : p) { bad = 1 } { p = $1 } END { exit bad }' ||
+  fail "ll_train decreased in the trace"
+# the three constant pixels of the digits (1, 33, 40) sit on the floor
+[ "$(column a/lgm.D.dat floored | awk '$1 == 1 { printf "%d ", NR }')" = "1 33 40 " ] ||
+  fail "floored coordinates: $(column a/lgm.D.dat floored | awk '$1 == 1 { printf "%d ", NR }')"
+ok
+
+# --- --save then --load scores the same test set identically
+head -n 400 "$DIGITS" > test400.csv
+run_ok "$LGM" "$DIGITS" --label-col last --test test400.csv -o b/lgm --save b/model.txt
+run_ok "$LGM" --load b/model.txt --label-col last --test test400.csv -o c/lgm
+[ ! -e c/lgm.trace.dat ] || fail "--load wrote a trace"
+same_files b/lgm.latent_test.dat c/lgm.latent_test.dat
+same_files b/lgm.samples.dat c/lgm.samples.dat
+same_files b/lgm.A.dat c/lgm.A.dat
+same_files b/lgm.D.dat c/lgm.D.dat
+[ "$(column b/lgm.summary.tsv ll_test)" = "$(column c/lgm.summary.tsv ll_test)" ] ||
+  fail "ll_test after --load: $(column c/lgm.summary.tsv ll_test), trained: $(column b/lgm.summary.tsv ll_test)"
+# and with DATA given, --load scores it as the training run did
+run_ok "$LGM" --load b/model.txt --label-col last "$DIGITS" -o d/lgm --n-samples 0
+[ "$(column b/lgm.summary.tsv ll_train)" = "$(column d/lgm.summary.tsv ll_train)" ] ||
+  fail "ll_train after --load differs"
+same_files b/lgm.latent.dat d/lgm.latent.dat
+[ ! -e d/lgm.samples.dat ] || fail "--n-samples 0 wrote samples"
+ok
+
+# --- same seed, same files (exact and sampled completion, random init)
+for opts in "" "--completion sampled --samples 3 --max-iter 30" "--init random -k 5 --accel none"; do
+  run_ok "$LGM" "$DIGITS" --label-col last --split 0.25 --seed 7 -o s1/lgm $opts
+  run_ok "$LGM" "$DIGITS" --label-col last --split 0.25 --seed 7 -o s2/lgm $opts
+  for f in trace.dat A.dat D.dat mean.dat latent.dat latent_test.dat samples.dat summary.tsv; do
+    same_results s1/lgm.$f s2/lgm.$f
+  done
+done
+# a different seed draws different samples
+run_ok "$LGM" "$DIGITS" --label-col last --seed 8 -o s3/lgm
+! cmp -s s1/lgm.samples.dat s3/lgm.samples.dat || fail "--seed does not change the samples"
+ok
+
+# --- sampled completion: model id, fluctuating but finite ll, close to exact
+run_ok "$LGM" "$DIGITS" --label-col last --completion sampled -o sm/lgm --max-iter 200
+[ "$(column sm/lgm.summary.tsv model)" = "lgm-sampled" ] || fail "sampled: model id"
+for c in ll_train ll_exact_em; do
+  ! column sm/lgm.trace.dat $c | grep -Eqi 'nan|inf' || fail "sampled: $c not finite"
+done
+# the exact-EM path beside it starts at the same point and ends at exact EM's ll/N
+[ "$(column sm/lgm.trace.dat ll_train | head -n 1)" = "$(column sm/lgm.trace.dat ll_exact_em | head -n 1)" ] ||
+  fail "sampled: the exact-EM path does not start where the sampled one does"
+ll_s=$(column sm/lgm.summary.tsv ll_train)
+ll_e=$(column b/lgm.summary.tsv ll_train)
+awk -v s="$ll_s" -v e="$ll_e" 'BEGIN { d = s - e; if (d < 0) d = -d; exit !(d <= 0.01 * (e < 0 ? -e : e)) }' ||
+  fail "sampled ll/N $ll_s not within 1% of exact $ll_e"
+ok
+
+# --- a constant column does not crash: D hits the floor and the run says so
+awk 'BEGIN { srand(3); for (i = 0; i < 300; i++) { z = rand() - 0.5; printf "%.6f,%.6f,4.25,%.6f\n", z + 0.1 * rand(), 2 * z + 0.1 * rand(), rand() } }' > const.csv
+run_ok "$LGM" const.csv -k 1 -o k/lgm
+grep -Eq 'D on the floor .* at 1 of 4 coordinates.*: 3 ' run.log || { cat run.log; fail "no report of coordinate 3 on the floor"; }
+[ "$(column k/lgm.D.dat floored | tr '\n' ' ')" = "0 0 1 0 " ] || fail "D.dat floored column"
+[ "$(column k/lgm.trace.dat n_floor | tail -n 1)" = "1" ] || fail "trace n_floor"
+! column k/lgm.trace.dat ll_train | grep -Eqi 'nan|inf' || fail "constant column: ll_train not finite"
+ok
+
+# --- IDX input (images with sibling labels), gzip
+# 200 digits as 8x8 unsigned-byte images (0..16 -> 0..255) and their labels
+head -n 200 "$DIGITS" | perl -ne 'BEGIN { print pack("N4", 0x803, 200, 8, 8) }
+  chomp; my @v = split /,/; pop @v; print pack("C*", map { int($_ * 255 / 16) } @v)' |
+  gzip > tiny-images-idx3-ubyte.gz
+head -n 200 "$DIGITS" | perl -ne 'BEGIN { print pack("N2", 0x801, 200) }
+  chomp; my @v = split /,/; print pack("C", $v[-1])' > tiny-labels-idx1-ubyte
+run_ok "$LGM" tiny-images-idx3-ubyte.gz -o i/lgm -k 3
+check_columns i/lgm.latent.dat z1 z2 z3 label
+[ "$(rows i/lgm.latent.dat)" -eq 200 ] || fail "IDX latent rows"
+ok
+
+# --- --help names every option with its default
+"$LGM" --help > help.txt
+for o in -k --completion --samples --dmin --init --tol --max-iter --n-samples --seed --test --split --label-col --output --save --load --threads --quiet; do
+  grep -q -- "$o" help.txt || fail "--help lacks $o"
+done
+ok
+done_ok
