@@ -16,10 +16,17 @@ extern int openblas_get_num_procs(void);
 #define CHECK_N(n) \
     if ((n) > (size_t)1 << 30) return lz_fail(err, LZ_EINVAL, "matrix too large for LAPACK")
 
+/* A row-major matrix is the column-major storage of its transpose.  For a
+ * symmetric matrix the two coincide, so the symmetric routines below call
+ * LAPACK in column-major order with the other triangle ('U' for a row-major
+ * lower triangle): LAPACKE then works on the caller's memory directly instead
+ * of transposing a copy on every call. */
+
 lz_status lz_chol(size_t n, double *a, lz_error *err)
 {
     CHECK_N(n);
-    lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a, (lapack_int)n);
+    /* column-major upper U with A = U^T U is row-major lower L = U^T */
+    lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, a, (lapack_int)n);
     if (info > 0)
         return lz_fail(err, LZ_ENUMERIC,
                        "Cholesky: the leading minor of order %d is not positive definite",
@@ -33,9 +40,12 @@ lz_status lz_chol(size_t n, double *a, lz_error *err)
 lz_status lz_chol_solve(size_t n, const double *l, size_t nrhs, double *b, lz_error *err)
 {
     CHECK_N(n);
-    lapack_int info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, (lapack_int)nrhs, l,
-                                     (lapack_int)n, b, (lapack_int)nrhs);
-    if (info) return lz_fail(err, LZ_EINVAL, "Cholesky solve: bad argument %d", (int)-info);
+    if (nrhs == 0) return LZ_OK;
+    /* L L^T X = B: B <- L^-1 B, then B <- L^-T B (two triangular solves) */
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)n,
+                (int)nrhs, 1.0, l, (int)n, b, (int)nrhs);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)n,
+                (int)nrhs, 1.0, l, (int)n, b, (int)nrhs);
     return LZ_OK;
 }
 
@@ -51,10 +61,9 @@ lz_status lz_spd_inv(size_t n, double *a, double *logdet, lz_error *err)
     lz_status st = lz_chol(n, a, err);
     if (st) return st;
     if (logdet) *logdet = lz_chol_logdet(n, a);
-    lapack_int info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, a, (lapack_int)n);
+    lapack_int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)n, a, (lapack_int)n);
     if (info) return lz_fail(err, LZ_ENUMERIC, "SPD inverse: singular factor (%d)", (int)info);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) a[i * n + j] = a[j * n + i];
+    lz_sym_from_lower(n, a);
     return LZ_OK;
 }
 
@@ -74,14 +83,26 @@ static void flip_pairs(size_t n, size_t m, double *w, double *v)
     }
 }
 
+static void transpose_square(size_t n, double *a)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double t = a[i * n + j];
+            a[i * n + j] = a[j * n + i];
+            a[j * n + i] = t;
+        }
+}
+
 lz_status lz_eigh(size_t n, double *a, double *w, double *v, lz_error *err)
 {
     CHECK_N(n);
-    /* dsyevd overwrites a with the eigenvectors */
-    lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, a, (lapack_int)n, w);
+    /* dsyevd overwrites a with the eigenvectors: columns in column-major
+     * order, that is rows of the row-major matrix */
+    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', (lapack_int)n, a, (lapack_int)n, w);
     if (info > 0) return lz_fail(err, LZ_ENUMERIC, "eigensolver did not converge (%d)", (int)info);
     if (info < 0) return lz_fail(err, LZ_EINVAL, "eigensolver: bad argument %d", (int)-info);
     if (v != a) memcpy(v, a, n * n * sizeof *v);
+    transpose_square(n, v);
     flip_pairs(n, n, w, v);
     return LZ_OK;
 }
@@ -93,17 +114,24 @@ lz_status lz_eigh_top(size_t n, double *a, size_t m, double *w, double *v, lz_er
     lapack_int found = 0;
     lapack_int *isuppz = malloc(2 * m * sizeof *isuppz);
     double *wall = malloc(n * sizeof *wall);
-    if (!isuppz || !wall) {
+    double *z = malloc(n * m * sizeof *z); /* (m, n): eigenvector j in row j */
+    if (!isuppz || !wall || !z) {
         free(isuppz);
         free(wall);
+        free(z);
         return lz_fail(err, LZ_ENOMEM, "eigh_top: out of memory");
     }
-    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', (lapack_int)n, a,
+    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', (lapack_int)n, a,
                                      (lapack_int)n, 0.0, 0.0, (lapack_int)(n - m + 1),
-                                     (lapack_int)n, 0.0, &found, wall, v, (lapack_int)m, isuppz);
+                                     (lapack_int)n, 0.0, &found, wall, z, (lapack_int)n, isuppz);
+    if (info == 0 && (size_t)found == m) {
+        memcpy(w, wall, m * sizeof *w);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++) v[i * m + j] = z[j * n + i];
+    }
     free(isuppz);
-    if (info == 0 && (size_t)found == m) memcpy(w, wall, m * sizeof *w);
     free(wall);
+    free(z);
     if (info > 0 || (info == 0 && (size_t)found != m))
         return lz_fail(err, LZ_ENUMERIC, "eigensolver did not converge (%d)", (int)info);
     if (info < 0) return lz_fail(err, LZ_EINVAL, "eigensolver: bad argument %d", (int)-info);
@@ -117,14 +145,18 @@ lz_status lz_qr(size_t m, size_t n, double *a, double *r, lz_error *err)
     if (n > m) return lz_fail(err, LZ_EINVAL, "QR: %zu columns > %zu rows", n, m);
     double *tau = malloc((n ? n : 1) * sizeof *tau);
     if (!tau) return lz_fail(err, LZ_ENOMEM, "QR: out of memory");
-    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)n, a,
+    /* The row-major (m, n) A is the column-major (n, m) A^T, and A = Q R is
+     * A^T = R^T Q^T, an LQ factorisation: dgelqf + dorglq on the caller's
+     * memory.  L = R^T sits in the column-major lower triangle, which is the
+     * row-major upper triangle of the first n rows. */
+    lapack_int info = LAPACKE_dgelqf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)m, a,
                                      (lapack_int)n, tau);
     if (!info && r) {
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < n; j++) r[i * n + j] = j >= i ? a[i * n + j] : 0.0;
     }
     if (!info)
-        info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)m, (lapack_int)n, (lapack_int)n, a,
+        info = LAPACKE_dorglq(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)m, (lapack_int)n, a,
                               (lapack_int)n, tau);
     free(tau);
     if (info) return lz_fail(err, LZ_EINVAL, "QR: bad argument %d", (int)-info);
@@ -148,8 +180,9 @@ lz_status lz_svd_values(size_t m, size_t n, double *a, double *s, lz_error *err)
 {
     CHECK_N(m);
     CHECK_N(n);
-    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)m, (lapack_int)n, a,
-                                     (lapack_int)n, s, NULL, 1, NULL, (lapack_int)n);
+    /* the singular values of A are those of A^T, the column-major view */
+    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)m, a,
+                                     (lapack_int)n, s, NULL, 1, NULL, 1);
     if (info > 0) return lz_fail(err, LZ_ENUMERIC, "SVD did not converge (%d)", (int)info);
     if (info < 0) return lz_fail(err, LZ_EINVAL, "SVD: bad argument %d", (int)-info);
     return LZ_OK;
@@ -189,6 +222,12 @@ void lz_sym_from_upper(size_t n, double *a)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++) a[i * n + j] = a[j * n + i];
+}
+
+void lz_sym_from_lower(size_t n, double *a)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) a[i * n + j] = a[j * n + i];
 }
 
 void lz_set_threads(int n)

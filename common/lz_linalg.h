@@ -2,8 +2,11 @@
  *
  * Every matrix is row-major: element (i, j) of an (m, n) matrix a is
  * a[i*n + j].  "Columns" of an eigenvector matrix are its eigenvectors.
- * The wrappers validate, call one LAPACK routine, and turn its info code into
- * an lz_status with a message; they never allocate more than LAPACK needs.
+ * The wrappers validate, call LAPACK, and turn its info code into an
+ * lz_status with a message.  They call LAPACK in column-major order on the
+ * transpose where that is the same computation (symmetric matrices, QR as the
+ * LQ of the transpose, singular values), so no matrix is copied and
+ * transposed behind the caller's back.
  */
 #ifndef LZ_LINALG_H
 #define LZ_LINALG_H
@@ -54,8 +57,10 @@ lz_status lz_svd_values(size_t m, size_t n, double *a, double *s, lz_error *err)
 lz_status lz_max_principal_angle(size_t n, size_t k, const double *u, const double *v,
                                  double *angle, lz_error *err);
 
-/* Copy the upper triangle of a (n, n) into the lower one. */
+/* Copy the upper triangle of a (n, n) into the lower one, or the lower into
+ * the upper. */
 void lz_sym_from_upper(size_t n, double *a);
+void lz_sym_from_lower(size_t n, double *a);
 
 /* Number of threads OpenBLAS uses (n <= 0: one per core). */
 void lz_set_threads(int n);

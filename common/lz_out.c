@@ -23,6 +23,8 @@ typedef struct {
 struct lz_outset {
     out_file files[LZ_MAX_OUT];
     size_t n;
+    char *dirs[LZ_MAX_OUT]; /* directories this set created, in order */
+    size_t n_dirs;
 };
 
 /* every temporary path alive in any set, for the signal handler */
@@ -64,7 +66,9 @@ void lz_outset_install_signal_cleanup(void)
 
 lz_outset *lz_outset_alloc(void) { return calloc(1, sizeof(lz_outset)); }
 
-lz_status lz_mkdir_parents(const char *path, lz_error *err)
+/* mkdir -p of path's parents; each directory made is recorded in os (when
+ * not NULL) so that an aborted set can remove it again */
+static lz_status mkdir_parents(lz_outset *os, const char *path, lz_error *err)
 {
     size_t n = strlen(path);
     char *p = malloc(n + 1);
@@ -73,7 +77,15 @@ lz_status lz_mkdir_parents(const char *path, lz_error *err)
     for (size_t i = 1; i < n; i++) {
         if (p[i] != '/') continue;
         p[i] = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+        if (mkdir(p, 0777) == 0) {
+            if (os && os->n_dirs < LZ_MAX_OUT) {
+                char *copy = malloc(i + 1);
+                if (copy) {
+                    memcpy(copy, p, i + 1);
+                    os->dirs[os->n_dirs++] = copy;
+                }
+            }
+        } else if (errno != EEXIST) {
             lz_status st = lz_fail(err, LZ_EIO, "%s: cannot create directory: %s", p,
                                    strerror(errno));
             free(p);
@@ -83,6 +95,11 @@ lz_status lz_mkdir_parents(const char *path, lz_error *err)
     }
     free(p);
     return LZ_OK;
+}
+
+lz_status lz_mkdir_parents(const char *path, lz_error *err)
+{
+    return mkdir_parents(NULL, path, err);
 }
 
 static char *xstrdup(const char *s)
@@ -99,7 +116,7 @@ FILE *lz_outset_open(lz_outset *os, const char *path, lz_error *err)
         lz_fail(err, LZ_EINVAL, "%s: too many output files in one run", path);
         return NULL;
     }
-    if (lz_mkdir_parents(path, err)) return NULL;
+    if (mkdir_parents(os, path, err)) return NULL;
     size_t n = strlen(path);
     char *tmp = malloc(n + 12);
     char *fin = xstrdup(path);
@@ -150,11 +167,21 @@ static void drop(out_file *o)
     memset(o, 0, sizeof *o);
 }
 
+static void forget_dirs(lz_outset *os, int remove)
+{
+    for (size_t i = os->n_dirs; i-- > 0;) {
+        if (remove) rmdir(os->dirs[i]); /* only succeeds when empty */
+        free(os->dirs[i]);
+    }
+    os->n_dirs = 0;
+}
+
 void lz_outset_abort(lz_outset *os)
 {
     if (!os) return;
     for (size_t i = 0; i < os->n; i++) drop(&os->files[i]);
     os->n = 0;
+    forget_dirs(os, 1);
 }
 
 lz_status lz_outset_commit(lz_outset *os, lz_error *err)
@@ -180,7 +207,8 @@ lz_status lz_outset_commit(lz_outset *os, lz_error *err)
             o->tmp = NULL;
         }
     }
-    lz_outset_abort(os); /* frees committed entries, removes the rest */
+    if (!st) forget_dirs(os, 0); /* committed files live in them now */
+    lz_outset_abort(os);         /* frees committed entries, removes the rest */
     return st;
 }
 

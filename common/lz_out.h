@@ -36,7 +36,8 @@ typedef struct lz_outset lz_outset;
 lz_outset *lz_outset_alloc(void);
 
 /* Open a temporary file that becomes `path` on commit; parent directories are
- * created.  Returns NULL with err set on failure. */
+ * created (and removed again by an abort, when empty).  Returns NULL with err
+ * set on failure. */
 FILE *lz_outset_open(lz_outset *os, const char *path, lz_error *err);
 
 /* Flush, check and close every file, then rename each onto its final name.

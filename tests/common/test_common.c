@@ -625,7 +625,13 @@ START_TEST(outset_commit_and_abort)
     ck_assert_double_eq(d->x[0], 1);
     ck_assert_double_eq(d->y[0], 0.1);
     lz_data_free(d);
-    /* abort: the temporary file disappears and nothing is created */
+    /* abort: the temporary file disappears and nothing is created, not even
+     * the directories made for it */
+    f = lz_outset_open(os, tmp_path("new/dirs/gone.dat"), &e);
+    ck_assert_ptr_nonnull(f);
+    fputs("half", f);
+    lz_outset_abort(os);
+    ck_assert_int_ne(access(tmp_path("new"), F_OK), 0);
     f = lz_outset_open(os, tmp_path("gone.dat"), &e);
     fputs("half", f);
     char cmd[600];
