@@ -24,7 +24,7 @@ void lgm_config_default(lgm_config *c)
     c->samples = 10;
     c->dmin = 1e-6;
     c->init = LGM_INIT_PCA;
-    c->tol = 1e-6;
+    c->tol = 1e-9;
     c->max_iter = 10000;
     c->accelerate = 1;
     c->seed = 1;

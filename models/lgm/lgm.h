@@ -49,7 +49,7 @@ typedef struct {
     unsigned long seed; /* random init and sampled completion */
 } lgm_config;
 
-/* Defaults: k 2, exact, J 10, dmin 1e-6, init pca, tol 1e-6, max_iter 10000,
+/* Defaults: k 2, exact, J 10, dmin 1e-6, init pca, tol 1e-9, max_iter 10000,
  * accelerate 1, seed 1. */
 void lgm_config_default(lgm_config *c);
 
