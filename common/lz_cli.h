@@ -93,7 +93,7 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
     {"threads", 0, LZ_OPT_INT, &(c)->threads, "N", "threads for BLAS and the program; 0: one per core"}, \
     {"save", 0, LZ_OPT_STR, &(c)->save, "MODEL", "write the fitted model to MODEL"},           \
     {"load", 0, LZ_OPT_STR, &(c)->load, "MODEL",                                               \
-     "read a model instead of training (DATA optional: score --test, draw samples)"},          \
+     "read a model instead of training (DATA is then optional: score and write outputs)"},      \
     {"quiet", 'q', LZ_OPT_FLAG, &(c)->quiet, NULL, "print only errors and the final report"}
 
 /* Read the training data (path may be NULL when a model is loaded) and the

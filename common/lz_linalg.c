@@ -18,9 +18,9 @@ extern int openblas_get_num_procs(void);
 
 /* A row-major matrix is the column-major storage of its transpose.  For a
  * symmetric matrix the two coincide, so the symmetric routines below call
- * LAPACK in column-major order with the other triangle ('U' for a row-major
- * lower triangle): LAPACKE then works on the caller's memory directly instead
- * of transposing a copy on every call. */
+ * LAPACK in column-major order with the other triangle's letter (column-major
+ * 'U' is the row-major lower triangle): LAPACKE then works on the caller's
+ * memory directly instead of transposing a copy on every call. */
 
 lz_status lz_chol(size_t n, double *a, lz_error *err)
 {
@@ -98,7 +98,7 @@ lz_status lz_eigh(size_t n, double *a, double *w, double *v, lz_error *err)
     CHECK_N(n);
     /* dsyevd overwrites a with the eigenvectors: columns in column-major
      * order, that is rows of the row-major matrix */
-    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', (lapack_int)n, a, (lapack_int)n, w);
+    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, a, (lapack_int)n, w);
     if (info > 0) return lz_fail(err, LZ_ENUMERIC, "eigensolver did not converge (%d)", (int)info);
     if (info < 0) return lz_fail(err, LZ_EINVAL, "eigensolver: bad argument %d", (int)-info);
     if (v != a) memcpy(v, a, n * n * sizeof *v);
@@ -121,7 +121,7 @@ lz_status lz_eigh_top(size_t n, double *a, size_t m, double *w, double *v, lz_er
         free(z);
         return lz_fail(err, LZ_ENOMEM, "eigh_top: out of memory");
     }
-    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', (lapack_int)n, a,
+    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)n, a,
                                      (lapack_int)n, 0.0, 0.0, (lapack_int)(n - m + 1),
                                      (lapack_int)n, 0.0, &found, wall, z, (lapack_int)n, isuppz);
     if (info == 0 && (size_t)found == m) {

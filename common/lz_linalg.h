@@ -16,7 +16,7 @@
 #include "lz_error.h"
 
 /* Cholesky factor A = L L^T (dpotrf).  a (n, n) symmetric positive definite
- * (lower triangle read); on success its lower triangle is L and the strict
+ * (only its LOWER triangle is read); on success its lower triangle is L and the strict
  * upper triangle is zeroed.  LZ_ENUMERIC if A is not positive definite. */
 lz_status lz_chol(size_t n, double *a, lz_error *err);
 
@@ -27,15 +27,17 @@ lz_status lz_chol_solve(size_t n, const double *l, size_t nrhs, double *b, lz_er
 double lz_chol_logdet(size_t n, const double *l);
 
 /* In-place inverse of a symmetric positive definite a (n, n) (dpotrf +
- * dpotri), both triangles filled; *logdet <- log|A| when logdet != NULL. */
+ * dpotri; its LOWER triangle is read), both triangles filled on return; *logdet <- log|A| when logdet != NULL. */
 lz_status lz_spd_inv(size_t n, double *a, double *logdet, lz_error *err);
 
 /* All eigenpairs of a symmetric a (n, n) (dsyevd): w (n) in DESCENDING order,
- * v (n, n) with eigenvector j in column j.  a is destroyed; v may equal a. */
+ * v (n, n) with eigenvector j in column j.  Only the UPPER triangle of a is
+ * read.  a is destroyed; v may equal a. */
 lz_status lz_eigh(size_t n, double *a, double *w, double *v, lz_error *err);
 
 /* The m largest eigenpairs of a symmetric a (n, n) (dsyevr with an index
- * range): w (m) descending, v (n, m).  a is destroyed. */
+ * range): w (m) descending, v (n, m).  Only the UPPER triangle of a is read.
+ * a is destroyed. */
 lz_status lz_eigh_top(size_t n, double *a, size_t m, double *w, double *v, lz_error *err);
 
 /* Thin QR of a (m, n), m >= n (dgeqrf + dorgqr): a <- Q with orthonormal

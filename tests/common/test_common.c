@@ -357,6 +357,8 @@ START_TEST(cholesky_reconstructs_and_solves)
         double *x = malloc(n * 2 * sizeof *x), *b = malloc(n * 2 * sizeof *b);
         random_spd(r, n, a);
         memcpy(l, a, n * n * sizeof *l);
+        for (size_t i = 0; i < n; i++) /* only the lower triangle is read */
+            for (size_t j = i + 1; j < n; j++) l[i * n + j] = NAN;
         lz_error e;
         ck_assert_int_eq(lz_chol(n, l, &e), LZ_OK);
         double scale = 0;
@@ -425,6 +427,15 @@ START_TEST(eigh_descending_and_reconstructs)
     lz_error e;
     ck_assert_int_eq(lz_eigh(n, c, w, v, &e), LZ_OK);
     for (size_t j = 1; j < n; j++) ck_assert(w[j] <= w[j - 1]);
+    /* only the upper triangle is read (the lower may hold anything) */
+    double *g = malloc(n * n * sizeof *g), *wg = malloc(n * sizeof *wg);
+    memcpy(g, a, n * n * sizeof *g);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++) g[i * n + j] = NAN;
+    ck_assert_int_eq(lz_eigh(n, g, wg, g, &e), LZ_OK);
+    for (size_t j = 0; j < n; j++) ck_assert_double_eq_tol(wg[j], w[j], 1e-12 * w[0]);
+    free(g);
+    free(wg);
     /* A v_j = w_j v_j */
     for (size_t j = 0; j < n; j++)
         for (size_t i = 0; i < n; i++) {

@@ -1,0 +1,161 @@
+/* pca.h -- PCA by iterative projection (SPEC section 1; seed 000, "PCA
+ * Iterative Estimator"; Roweis 1998), scored by the PPCA density (Tipping &
+ * Bishop 1999).
+ *
+ * Dimension letters: n samples, d data dimension, k components, p columns of
+ * the iterated block (p = min(k + oversample, d) >= k).
+ *
+ * The seed's iteration, on the centred data X (n, d) (a sample a row, so the
+ * seed's X is our X^T):
+ *     Z <- W^+ X^T = (W^T W)^-1 W^T X^T          (p, n)  "best positions"
+ *     W <- X^T Z^+ = X^T Z^T (Z Z^T)^-1          (d, p)  "best subspace"
+ * or the same update on S = X^T X / n:
+ *     W <- S W (W^T S W)^-1 W^T W                (d, p)
+ * Both map span(W) to span(S W): the span is what iterates.  Here W may carry
+ * p >= k columns (oversampling); the k components are read off span(W) by
+ * Rayleigh-Ritz (diagonalising the projected covariance), which converges at
+ * the rate lambda_{p+1} / lambda_k instead of lambda_{k+1} / lambda_k.
+ *
+ * Library code: returns lz_status, fills an lz_error, never prints.
+ */
+#ifndef PCA_H
+#define PCA_H
+
+#include <stddef.h>
+
+#include "lz_error.h"
+#include "lz_out.h"
+
+typedef enum { PCA_MODE_DATA = 0, PCA_MODE_COV = 1, PCA_MODE_AUTO = 2 } pca_mode;
+
+/* Hyperparameters (the options of pca_iter). */
+typedef struct {
+    int k;               /* components kept, 1 <= k < d                         */
+    int mode;            /* pca_mode: iterate on X, on S, or pick by cost       */
+    int oversample;      /* extra columns q: the block has p = min(k + q, d);
+                            PCA_OVERSAMPLE_AUTO: q = max(10, k)                 */
+    double tol;          /* stop when the largest principal angle between the
+                            k-subspaces of successive iterations is <= tol (rad) */
+    int max_iter;        /* iterations at most                                  */
+    unsigned long seed;  /* random initial W                                    */
+} pca_config;
+
+#define PCA_OVERSAMPLE_AUTO (-1)
+
+/* Defaults: k 2, mode auto, oversample auto (max(10, k)), tol 1e-9,
+ * max_iter 1000, seed 1. */
+void pca_config_default(pca_config *c);
+
+/* Validate c for data of dimension d (d = 0: the checks that need d are
+ * skipped).  Returns LZ_EINVAL with a message naming the option, e.g.
+ * "-k 64: expected 1 <= k < d = 64". */
+lz_status pca_check_config(const pca_config *c, size_t d, lz_error *err);
+
+/* Columns of the iterated block: p = min(k + q, d), q = oversample or, when
+ * it is PCA_OVERSAMPLE_AUTO, max(10, k). */
+size_t pca_block_size(const pca_config *c, size_t d);
+
+/* The mode PCA_MODE_AUTO resolves to, by a flop count:
+ *   data mode: T iterations of 4 n d p        (X W and X^T Z^T)
+ *   cov mode:  n d^2 (S by dsyrk) + T iterations of 2 d^2 p   (S W)
+ * with T = min(max_iter, PCA_AUTO_ITERS) iterations expected.  Ties go to the
+ * data mode (no d x d matrix). */
+#define PCA_AUTO_ITERS 30
+pca_mode pca_choose_mode(size_t n, size_t d, size_t p, int max_iter);
+
+/* A fitted model: mean, ordered orthonormal components, their eigenvalues and
+ * the PPCA noise variance.  Arrays live in one block. */
+typedef struct {
+    size_t d, k;
+    double *mean;      /* (d)    mu, the training mean                           */
+    double *comp;      /* (k, d) components u_j, rows orthonormal, largest first */
+    double *eigval;    /* (k)    lambda_j = u_j^T S u_j, descending               */
+    double sigma2;     /* PPCA noise: mean of the d - k discarded eigenvalues     */
+    double total_var;  /* tr S = sum of all d eigenvalues                         */
+} pca_model;
+
+pca_model *pca_model_alloc(size_t d, size_t k);
+void pca_model_free(pca_model *m); /* NULL is a no-op */
+
+/* One line of the trace, passed to the callback after every iteration. */
+typedef struct {
+    int iter;             /* 1, 2, ...                                            */
+    double recon_mse;     /* (1/n) sum_n |x_n - U U^T x_n|^2 = tr S - sum_j theta_j
+                             for the current Ritz values theta_1..theta_k          */
+    double explained_var; /* sum_j theta_j / tr S                                 */
+    double max_angle;     /* largest principal angle to the previous iteration's
+                             k-subspace (rad); NaN at the first iteration         */
+    double ref_angle;     /* largest principal angle to the reference subspace
+                             (rad), NaN when no reference was given               */
+    double seconds;       /* wall time since pca_fit began                        */
+} pca_iter_info;
+
+/* Called after every iteration; a non-zero return stops the fit (LZ_ESTOP). */
+typedef int (*pca_callback)(const pca_iter_info *info, void *ctx);
+
+/* What a fit did. */
+typedef struct {
+    pca_mode mode;     /* the mode that ran (auto resolved)                  */
+    size_t p;          /* columns iterated (after any reduction for rank)    */
+    int iterations;    /* iterations run                                     */
+    int converged;     /* 1 if the angle fell to tol within max_iter         */
+    double max_angle;  /* the last successive angle (rad)                    */
+    double ref_angle;  /* the last angle to the reference (NaN without one)  */
+    double angle_est;  /* estimated angle from the limit: max_angle rho/(1-rho)
+                          with rho = the last ratio of successive angles (NaN
+                          when rho >= 1 or the angles are at rounding level) */
+    double seconds;    /* wall time of the fit: mean, centring, S, iterations */
+} pca_fit_info;
+
+/* Fit PCA to x (n, d), n >= 2.  x is centred IN PLACE: on return row n holds
+ * x_n - mu (mu = m->mean), ready for pca_score.  m must have been allocated
+ * with (d, cfg->k).  ref (k, d), rows spanning a reference subspace (need not
+ * be orthonormal), or NULL: when given, every trace line carries the angle
+ * between the current k-subspace and span(ref) (used to time the approach to
+ * LAPACK's answer).  cb may be NULL.
+ * Errors: LZ_EINVAL for a bad config; LZ_ENUMERIC when the centred data spans
+ * k dimensions or fewer (the PPCA noise variance would be 0) or a LAPACK call
+ * fails; LZ_ENOMEM; LZ_ESTOP when cb asked to stop. */
+lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const double *ref,
+                  pca_model *m, pca_fit_info *info, pca_callback cb, void *ctx, lz_error *err);
+
+/* One step of the seed's iteration, exactly as written (no Rayleigh-Ritz,
+ * no re-orthonormalisation): wt (p, d) holds W^T and is replaced by the new
+ * W^T.  data mode: Z <- W^+ X^T, W <- X^T Z^+ on centred x (n, d);  cov mode:
+ * W <- S W (W^T S W)^-1 W^T W with s (d, d) = X^T X / n.  pca_fit runs the
+ * same code on a preallocated workspace. */
+lz_status pca_seed_step(pca_mode mode, size_t n, size_t d, size_t p, const double *x,
+                        const double *s, double *wt, lz_error *err);
+
+/* Score centred data xc (n, d) (rows x_n - mu) under the model:
+ *   z (n, k)   <- projections z_n = U^T (x_n - mu)              (may be NULL)
+ *   ll (n)     <- log N(x_n; mu, C), C = W_ml W_ml^T + sigma^2 I (may be NULL)
+ *   *ll_mean   <- (1/n) sum_n ll_n                                (may be NULL)
+ *   *recon_mse <- (1/n) sum_n |x_n - mu - U z_n|^2, the residual formed
+ *                 explicitly                                      (may be NULL)
+ * With U (d, k) the components and W_ml = U (Lambda - sigma^2 I)^(1/2):
+ *   log|C| = sum_j log lambda_j + (d - k) log sigma^2,
+ *   (x-mu)^T C^-1 (x-mu) = sum_j z_j^2 / lambda_j + |x - mu - U z|^2 / sigma^2. */
+lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z, double *ll,
+                    double *ll_mean, double *recon_mse, lz_error *err);
+
+/* The PPCA covariance C = W_ml W_ml^T + sigma^2 I (d, d), formed explicitly
+ * (for tests and small d). */
+void pca_ppca_cov(const pca_model *m, double *c);
+
+/* Number of free parameters of the PPCA density: d + d k + 1. */
+size_t pca_n_params(const pca_model *m);
+
+/* Largest principal angle between span(U) and span(V), given as ut and vt
+ * (k, d) whose ROWS are orthonormal (the columns of U and V), from the
+ * sines: sin theta_max = |(I - U U^T) V|_2, evaluated as the square root of
+ * the largest eigenvalue of R^T R with R = V - U (U^T V).  ws holds
+ * d k + k^2 + k doubles. */
+lz_status pca_max_angle(size_t d, size_t k, const double *ut, const double *vt, double *ws,
+                        double *angle, lz_error *err);
+
+/* Model files (--save / --load): kind "pca", version 1. */
+lz_status pca_model_write(const pca_model *m, lz_outset *os, const char *path, lz_error *err);
+lz_status pca_model_read(const char *path, pca_model **out, lz_error *err);
+
+#endif

@@ -1,0 +1,57 @@
+#!/bin/bash
+# tests/pca/bad_input.sh -- pca_iter on bad input: each case gives one line on
+# stderr naming the file, line and field (or the option), exits non-zero
+# without crashing, and leaves no output file behind (expect_error).
+source "$SRC/tests/lib.sh"
+P="$BIN/pca_iter"
+bytes() { local s="" v; for v in "$@"; do s+=$(printf '\\%03o' "$v"); done; printf "$s"; }
+
+printf '1,2,3\n4,5,6.5\n7,8,9.5\n2,2,1\n' > good.csv
+: > empty.csv
+printf '1,2,3\n4,5,6\n7,8\n' > ragged.csv
+printf '1,2,3\n4,abc,6\n7,8,9\n' > text.csv
+printf '1,2,3\n4,nan,6\n7,8,9\n' > nan.csv
+printf '1,2,3\n4,5,6\ninf,8,9\n' > inf.csv
+printf '1,2,3\n' > one.csv
+printf '1,2\n3,4\n' > two_cols.csv
+printf '1,2,3\n2,4,6\n3,6,9\n4,8,12\n' > line.csv
+printf '0.1,0.3,0.7\n0.1,0.3,0.7\n0.1,0.3,0.7\n' > const.csv
+# 3 images of 2 x 2 promised, 5 of the 12 pixels present
+bytes 0 0 8 3 0 0 0 3 0 0 0 2 0 0 0 2 1 2 3 4 5 > trunc-images-idx3-ubyte
+# type byte 7 is no IDX type
+bytes 0 0 7 3 0 0 0 1 0 0 0 2 0 0 0 2 1 2 3 4 > badmagic-images-idx3-ubyte
+B=out/bad
+
+# data files
+expect_error $B 'nofile.csv: cannot open' "$P" -o $B nofile.csv
+expect_error $B 'empty.csv: empty file' "$P" -o $B empty.csv
+expect_error $B 'ragged.csv:3: 2 fields: expected 3' "$P" -o $B ragged.csv
+expect_error $B "text.csv:2: field 2: expected a number, got 'abc'" "$P" -o $B text.csv
+expect_error $B 'nan.csv:2: field 2.*not finite' "$P" -o $B nan.csv
+expect_error $B 'inf.csv:3: field 1.*not finite' "$P" -o $B inf.csv
+expect_error $B 'one.csv: 1 row of data: expected at least 2' "$P" -k 1 -o $B one.csv
+expect_error $B 'two_cols.csv:1: 2 feature columns: expected 3' "$P" -k 1 --test two_cols.csv -o $B good.csv
+expect_error $B 'trunc-images-idx3-ubyte: truncated IDX file' "$P" -k 1 -o $B trunc-images-idx3-ubyte
+expect_error $B 'badmagic-images-idx3-ubyte: byte 0: bad IDX magic' "$P" -k 1 -o $B badmagic-images-idx3-ubyte
+# the data cannot carry the model
+expect_error $B '^pca_iter: line.csv: -k 1: the centred data spans only 1 dimension' "$P" -k 1 -o $B line.csv
+expect_error $B 'const.csv: the data has no variance' "$P" -k 1 -o $B const.csv
+# options
+expect_error $B '^pca_iter: -k 0: expected k >= 1' "$P" -k 0 -o $B good.csv
+expect_error $B '^pca_iter: -k 3: expected 1 <= k < d = 3' "$P" -k 3 -o $B good.csv
+expect_error $B '^pca_iter: -k 7: expected 1 <= k < d = 3' "$P" -k 7 -o $B good.csv
+expect_error $B "option --mode: expected one of data\|cov\|auto, got 'fast'" "$P" --mode fast -o $B good.csv
+expect_error $B '^pca_iter: --tol -1: expected a positive angle' "$P" --tol -1 -o $B good.csv
+expect_error $B '^pca_iter: --max-iter 0: expected >= 1' "$P" --max-iter 0 -o $B good.csv
+expect_error $B '^pca_iter: --oversample -2: expected >= 0' "$P" --oversample -2 -o $B good.csv
+expect_error $B "option -k: expected an integer, got 'two'" "$P" -k two -o $B good.csv
+expect_error $B 'missing argument DATA' "$P" -o $B
+expect_error $B '^pca_iter: --ref two_cols.csv:1: 2 columns: expected 3' "$P" -k 1 --ref two_cols.csv -o $B good.csv
+# models
+expect_error $B 'nomodel.txt' "$P" --load nomodel.txt --test good.csv -o $B
+run_ok "$P" -k 1 -o out/ok --save out/ok.model good.csv
+expect_error $B 'two_cols.csv:1: 2 feature columns: expected 3 as in the model out/ok.model' \
+  "$P" --load out/ok.model --test two_cols.csv -o $B
+printf '# latent-zoo model\nkind lgm 1\nend\n' > wrong.model
+expect_error $B 'wrong.model' "$P" --load wrong.model --test good.csv -o $B
+done_ok
