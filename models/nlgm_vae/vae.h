@@ -1,0 +1,277 @@
+/* vae.h -- the non-linear Gaussian model (NLGM) trained as a variational
+ * autoencoder (SPEC section 3; seed 000 "NLGMs" to "The Variational
+ * AutoEncoder"; seeds 001 and 003).
+ *
+ * Generative model: z ~ N(0, I_k); x | z ~ N(f(z), sigma^2 I) (Gaussian) or
+ * Bernoulli(sigm(f(z))) (Bernoulli), f an MLP decoder or f(z) = A z + b.
+ * Approximate posterior Q(z, x) = N(mu(x), diag exp(lv(x))) from an MLP encoder
+ * with two heads.  Loss per datum = -ELBO = -(1/L) sum_l log p(x | z_l) + KL.
+ *
+ * Dimension letters: n data rows, d data, k latent, m minibatch rows, L samples
+ * of z per datum (decoder rows r = L m, row l m + i is sample l of datum i),
+ * h hidden units.  Row-major, one sample a row.
+ *
+ * Units: the core works on "model space" data.  Bernoulli: x / scale (scale =
+ * --scale V), binarised or not, in [0, 1].  Gaussian: (x - shift) / scale with
+ * shift the training mean and scale the overall standard deviation (one number,
+ * so the geometry is kept); every density reported is converted back to the
+ * data's units by log p(x) = log p(x~) - d log scale (vae_ll_offset), and
+ * sigma^2 likewise (times scale^2).
+ *
+ * The real type vae_real is float or double (vae_real.h): the same source is
+ * built as lznlgm_vae (float) and lznlgm_vae_double.
+ */
+#ifndef VAE_H
+#define VAE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "lz_data.h"
+#include "lz_error.h"
+#include "vae_layers.h"
+#include "vae_real.h"
+
+#define VAE_MAX_LAYERS 8
+#define VAE_MAX_TENSORS (4 * VAE_MAX_LAYERS + 8)
+
+typedef enum { VAE_BERNOULLI = 0, VAE_GAUSSIAN = 1 } vae_lik;
+typedef enum { VAE_DEC_MLP = 0, VAE_DEC_LINEAR = 1 } vae_dec;
+typedef enum { VAE_BIN_NONE = 0, VAE_BIN_THRESHOLD = 1, VAE_BIN_DYNAMIC = 2 } vae_bin;
+
+/* The architecture: everything that fixes the parameter block's layout. */
+typedef struct {
+    size_t d;                          /* data dimension                          */
+    size_t k;                          /* latent dimension                        */
+    size_t n_enc;                      /* encoder hidden layers (0: linear heads) */
+    size_t enc[VAE_MAX_LAYERS];        /* their widths                            */
+    size_t n_dec;                      /* decoder hidden layers (0 when linear)   */
+    size_t dec[VAE_MAX_LAYERS];        /* their widths                            */
+    vae_act act;                       /* hidden activation                       */
+    vae_lik lik;                       /* likelihood of x given z                 */
+    vae_dec decoder;                   /* mlp, or linear f(z) = A z + b           */
+    int learn_sigma2;                  /* Gaussian: 1 learned, 0 fixed            */
+} vae_arch;
+
+/* Hyperparameters of a training run. */
+typedef struct {
+    vae_arch arch;
+    int epochs;          /* passes over the training data                 */
+    size_t batch;        /* minibatch rows m                              */
+    double lr;           /* Adam step size                                */
+    double beta1, beta2; /* Adam moment decays (0.9, 0.999)               */
+    double adam_eps;     /* Adam's epsilon (1e-8)                         */
+    int samples;         /* L: samples of z per datum in training         */
+    int iw;              /* K: importance samples of the final estimate   */
+    double sigma2;       /* Gaussian: fixed sigma^2 in data units; 0: learned */
+    double scale;        /* Bernoulli: data are divided by this           */
+    vae_bin binarize;    /* Bernoulli: none, threshold 1/2, dynamic       */
+    unsigned long seed;
+} vae_config;
+
+/* Defaults: the PyTorch example's (784-400-20, ReLU, Bernoulli, Adam 1e-3,
+ * batch 128, one sample, 10 epochs), k = 20, hidden 400, K = 100. */
+void vae_config_defaults(vae_config *c);
+
+/* Check a configuration; err names the option at fault ("-k 0: expected ..."). */
+lz_status vae_check_config(const vae_config *c, lz_error *err);
+
+/* The parameters: a struct of pointers into one block (llm.c).  The
+ * gradients use the same struct over a second block of the same layout. */
+typedef struct {
+    vae_real *enc_w[VAE_MAX_LAYERS]; /* layer l: (enc[l], c_l), c_0 = d, c_l = enc[l-1]      */
+    vae_real *enc_b[VAE_MAX_LAYERS]; /* (enc[l])                                             */
+    vae_real *head_w;                /* (2k, c_e): rows 0..k-1 -> mu, rows k..2k-1 -> log s2  */
+    vae_real *head_b;                /* (2k)                                                 */
+    vae_real *dec_w[VAE_MAX_LAYERS]; /* layer l: (dec[l], c_l), c_0 = k, c_l = dec[l-1]      */
+    vae_real *dec_b[VAE_MAX_LAYERS]; /* (dec[l])                                             */
+    vae_real *out_w;                 /* (d, c_o), c_o = dec[n_dec-1], or k when linear       */
+    vae_real *out_b;                 /* (d)                                                  */
+    vae_real *log_sigma2;            /* (1) Gaussian only: log sigma^2 in model space        */
+} vae_params;
+
+/* One named tensor of the block: for model files, the gradient check. */
+typedef struct {
+    char name[32];
+    size_t rows, cols;
+    size_t offset; /* into the block */
+} vae_tensor;
+
+typedef struct {
+    vae_arch a;
+    size_t n_block;      /* reals in the parameter block                     */
+    vae_real *block;     /* (n_block) parameters                             */
+    vae_real *gblock;    /* (n_block) gradients                              */
+    vae_real *adam_m;    /* (n_block) Adam first moments                     */
+    vae_real *adam_v;    /* (n_block) Adam second moments                    */
+    long adam_t;         /* Adam steps taken                                 */
+    vae_params p, g;     /* views of block and gblock                        */
+    size_t n_tensors;
+    vae_tensor t[VAE_MAX_TENSORS];
+    /* data <-> model space (see the top of this file) */
+    double *shift;       /* (d) subtracted from the data (Gaussian: the mean) */
+    double scale;        /* the data are divided by this after the shift      */
+    vae_bin binarize;    /* Bernoulli: how the data were binarised            */
+} vae_model;
+
+/* A new model with the given architecture (parameters zero, shift 0, scale 1);
+ * NULL with err set on failure. */
+vae_model *vae_alloc(const vae_arch *a, lz_error *err);
+void vae_free(vae_model *mod);
+
+/* The tensors of an architecture in block order (t may be NULL): the count. */
+size_t vae_tensors(const vae_arch *a, vae_tensor *t);
+
+/* Free parameters in the sense of the summary: every weight and bias, plus
+ * sigma^2 when it is learned. */
+size_t vae_n_params(const vae_model *mod);
+
+/* PyTorch's nn.Linear initialisation, W and b ~ U(-1/sqrt(c), 1/sqrt(c)) for a
+ * layer of c inputs, drawn in block order from stream 0 of seed; log sigma^2
+ * <- 0 (the standardised data have unit average variance), or the fixed value
+ * log(sigma2 / scale^2) when sigma2 > 0.  Resets Adam. */
+void vae_init(vae_model *mod, unsigned long seed, double sigma2);
+
+/* ---- data ---- */
+
+/* Fix the map data -> model space from the training data: Gaussian, shift =
+ * column means and scale = overall standard deviation (an error if every
+ * column is constant); Bernoulli, shift = 0 and scale = c->scale, and every
+ * value / scale must lie in [0, 1] (err names the column and the data's
+ * range, and says how to rescale or binarise). */
+lz_status vae_fit_data_map(vae_model *mod, const vae_config *c, const lz_data *train,
+                           lz_error *err);
+
+/* Check that a data set fits the model's map (Bernoulli: values in [0, 1]
+ * after the scale; d matches). */
+lz_status vae_check_data(const vae_model *mod, const lz_data *data, lz_error *err);
+
+/* out (n, d) <- the data in model space; threshold binarisation applied; with
+ * dynamic binarisation the grey levels are kept unless rng != NULL, in which
+ * case each value is replaced by one Bernoulli draw (a fixed binarisation,
+ * used for evaluation sets). */
+void vae_to_model_space(const vae_model *mod, const lz_data *data, gsl_rng *rng, vae_real *out);
+
+/* x (m, d) <- E[x | z] from the decoder outputs a (m, d) = f(z): Bernoulli
+ * sigm(a), probabilities; Gaussian shift + scale a, data units. */
+void vae_to_data_space(const vae_model *mod, size_t m, const vae_real *a, double *x);
+
+/* log p(x) in data units = log p(x~) in model space + vae_ll_offset
+ * (Gaussian: -d log scale; Bernoulli: 0). */
+double vae_ll_offset(const vae_model *mod);
+
+/* sigma^2 in data units (NaN for the Bernoulli likelihood). */
+double vae_sigma2(const vae_model *mod);
+
+/* ---- workspace ---- */
+
+/* Activations, gradients of activations and the noise of a batch, for up to
+ * m_max decoder rows (and m_max encoder rows).  Allocated once. */
+typedef struct {
+    size_t m_max;
+    vae_real *x;                        /* (m_max, d) a gathered minibatch           */
+    vae_real *enc_h[VAE_MAX_LAYERS];    /* (m_max, enc[l]) encoder activations       */
+    vae_real *enc_dh[VAE_MAX_LAYERS];   /* (m_max, enc[l]) their gradients           */
+    vae_real *head;                     /* (m_max, 2k) [mu | log s2]                 */
+    vae_real *dhead;                    /* (m_max, 2k)                               */
+    vae_real *eps;                      /* (m_max, k) N(0, I) noise, row l m + i     */
+    vae_real *z;                        /* (m_max, k)                                */
+    vae_real *dz;                       /* (m_max, k)                                */
+    vae_real *dec_h[VAE_MAX_LAYERS];    /* (m_max, dec[l]) decoder activations       */
+    vae_real *dec_dh[VAE_MAX_LAYERS];   /* (m_max, dec[l])                           */
+    vae_real *out;                      /* (m_max, d) decoder output a (logits/means) */
+    vae_real *p;                        /* (m_max, d) Bernoulli: sigm(a)             */
+    vae_real *dout;                     /* (m_max, d)                                */
+    double *nll;                        /* (m_max) -log p(x | z) per decoder row     */
+    double *sq;                         /* (m_max) Gaussian: |x - a|^2 per row       */
+    double *kl;                         /* (m_max) KL per encoder row                */
+    double *lw;                         /* (m_max) importance log-weights            */
+} vae_workspace;
+
+vae_workspace *vae_workspace_alloc(const vae_model *mod, size_t m_max, lz_error *err);
+void vae_workspace_free(vae_workspace *ws);
+
+/* ---- forward, backward, step ---- */
+
+/* The encoder on x (m, d): ws->head (m, 2k) <- [mu | log s2]. */
+void vae_encode(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m);
+
+/* The decoder on z (r, k): ws->out (r, d) <- f(z) (Bernoulli logits, or
+ * Gaussian means in model space). */
+void vae_decode(const vae_model *mod, vae_workspace *ws, const vae_real *z, size_t r);
+
+/* The loss of a minibatch x (m, d) with the noise ws->eps (L m, k), in model
+ * space: *recon <- sum_i (1/L) sum_l -log p(x_i | z_li), *kl <- sum_i KL_i.
+ * The loss is *recon + *kl; every value backward needs stays in ws. */
+void vae_forward(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m, size_t L,
+                 double *recon, double *kl);
+
+/* Zero the gradient block. */
+void vae_zero_grad(vae_model *mod);
+
+/* Accumulate the gradient of the loss of the last vae_forward (same x, m, L)
+ * into mod->g; sigma^2's only when it is learned. */
+void vae_backward(vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m, size_t L);
+
+/* One Adam step over the whole block (Kingma & Ba 2015, PyTorch's form):
+ * m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
+ * theta <- theta - lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps). */
+void vae_adam_step(vae_model *mod, double lr, double beta1, double beta2, double eps);
+
+/* ---- training ---- */
+
+typedef struct {
+    int epoch;
+    double loss_train, recon_train, kl_train; /* per datum, data units, this epoch's batches */
+    double loss_test, recon_test, kl_test;    /* per datum on the test set (NaN: none)       */
+    double sigma2;                            /* data units (NaN: Bernoulli)                 */
+    double seconds;        /* since training began, evaluation included */
+    double train_seconds;  /* the same, minibatch steps only            */
+    double samples_per_sec;/* training data per second of this epoch's steps */
+} vae_epoch_info;
+
+/* Called after every epoch; a non-zero return stops training (LZ_ESTOP). */
+typedef int (*vae_epoch_fn)(const vae_epoch_info *info, void *ctx);
+/* Called after every minibatch (may be NULL): for a progress display. */
+typedef void (*vae_batch_fn)(int epoch, size_t batch, size_t n_batches, void *ctx);
+
+/* Train on xtrain (n, d) in model space (grey levels when binarising
+ * dynamically), scoring xtest (nt, d) (may be NULL) after every epoch with one
+ * z per datum drawn from the same noise every epoch.  Random streams of
+ * c->seed: 1 minibatch order and eps, 2 dynamic binarisation, 3 test noise. */
+lz_status vae_train(vae_model *mod, const vae_config *c, const vae_real *xtrain, size_t n,
+                    const vae_real *xtest, size_t nt, vae_epoch_fn on_epoch,
+                    vae_batch_fn on_batch, void *ctx, lz_error *err);
+
+/* ---- evaluation ---- */
+
+/* ELBO and importance-weighted estimate of log p(x) (Burda et al. 2015) for
+ * every row of x (n, d) in model space, K samples z_j ~ Q(z | x) drawn from rng:
+ *   lw_j = log p(x | z_j) + log N(z_j; 0, I) - log Q(z_j | x),
+ *   ll_i = log (1/K) sum_j exp(lw_j)                (logsumexp),
+ *   elbo_i = (1/K) sum_j log p(x | z_j) - KL_i      (analytic KL),
+ *   var_i = (sum_j w_j^2 / (sum_j w_j)^2 - 1/K): the delta-method variance
+ *           of ll_i over the draws (= 1/ESS - 1/K).
+ * Values in data units.  ll, elbo, var (n) may be NULL.  ws must hold at
+ * least K rows. */
+lz_status vae_iw(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n, size_t K,
+                 gsl_rng *rng, double *ll, double *elbo, double *var, lz_error *err);
+
+/* Mean -ELBO per datum with one z per datum (noise from rng), split in
+ * reconstruction and KL, data units. */
+void vae_eval_loss(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
+                   gsl_rng *rng, double *loss, double *recon, double *kl);
+
+/* ---- model files ---- */
+
+/* Write the model (kind "vae", version 1) to f. */
+void vae_write(const vae_model *mod, FILE *f);
+/* Read a model file; *out NULL with err naming the file and entry on failure. */
+lz_status vae_read(const char *path, vae_model **out, lz_error *err);
+
+/* The model's short name: "vae-mlp-bernoulli", "vae-linear-gaussian", ... */
+const char *vae_model_name(const vae_model *mod);
+
+#endif

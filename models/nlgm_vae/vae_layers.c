@@ -1,0 +1,262 @@
+/* vae_layers.c -- forward/backward pairs of the VAE's layers (see vae_layers.h).
+ *
+ * Every product is one BLAS GEMM; the elementwise loops are written so that
+ * the compiler vectorises them (`omp simd` reductions, built with
+ * -fopenmp-simd; no -ffast-math: the order of every sum is fixed by the
+ * binary, so runs are reproducible).
+ */
+#include "vae_layers.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "lz_prob.h"
+
+/* ------------------------------------------------------------------ */
+/* elementwise functions */
+
+#ifdef VAE_DOUBLE
+static inline vae_real exp_nonpos(vae_real x) { return exp(x); }
+static inline vae_real log1p_unit(vae_real e) { return log1p(e); }
+#else
+/* exp(x), x <= 0 (Cephes expf): x = n ln2 + r with |r| <= ln2/2 (n rounded
+ * by the 1.5*2^23 trick, ln2 split in two for an exact n ln2), exp(r) by a
+ * degree-7 polynomial, times 2^n built in the exponent bits.  x is clamped at
+ * -87 so that 2^n stays a normal number (exp(-87) = 1.6e-38): the callers
+ * only add the result to 1 or multiply it by numbers <= 1. */
+static inline float exp_nonpos(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    float n = x * 1.44269504088896341f;
+    n = (n + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    union {
+        int32_t i;
+        float f;
+    } s;
+    s.i = ((int32_t)n + 127) << 23;
+    return y * s.f;
+}
+
+/* log(1 + e), 0 <= e <= 1: with u = e / (2 + e) in [0, 1/3],
+ * log(1 + e) = 2 atanh(u) = 2 (u + u^3/3 + ... + u^13/13) + O(u^15 / 15);
+ * the first omitted term is below (1/3)^14 / 15 < 2e-8 relative. */
+static inline float log1p_unit(float e)
+{
+    float u = e / (2.0f + e);
+    float u2 = u * u;
+    float p = 1.0f / 13.0f;
+    p = p * u2 + 1.0f / 11.0f;
+    p = p * u2 + 1.0f / 9.0f;
+    p = p * u2 + 1.0f / 7.0f;
+    p = p * u2 + 1.0f / 5.0f;
+    p = p * u2 + 1.0f / 3.0f;
+    p = p * u2 + 1.0f;
+    return 2.0f * u * p;
+}
+#endif
+
+vae_real vae_exp_nonpos(vae_real x) { return exp_nonpos(x); }
+vae_real vae_log1p_unit(vae_real e) { return log1p_unit(e); }
+
+/* ------------------------------------------------------------------ */
+/* dense layer */
+
+void vae_dense_forward(vae_real *y, const vae_real *x, const vae_real *w, const vae_real *b,
+                       size_t m, size_t c, size_t n)
+{
+    /* Y <- X W^T */
+    VAE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)c, 1, x, (int)c, w,
+             (int)c, 0, y, (int)n);
+    /* Y <- Y + 1 b^T */
+    for (size_t i = 0; i < m; i++) {
+        vae_real *yi = y + i * n;
+#pragma omp simd
+        for (size_t j = 0; j < n; j++) yi[j] += b[j];
+    }
+}
+
+void vae_dense_backward(vae_real *dx, vae_real *dw, vae_real *db, const vae_real *dy,
+                        const vae_real *x, const vae_real *w, size_t m, size_t c, size_t n)
+{
+    /* G_x += G_y W */
+    if (dx)
+        VAE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)c, (int)n, 1, dy, (int)n,
+                 w, (int)c, 1, dx, (int)c);
+    /* G_W += G_y^T X */
+    VAE_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)c, (int)m, 1, dy, (int)n, x,
+             (int)c, 1, dw, (int)c);
+    /* G_b += G_y^T 1 */
+    for (size_t i = 0; i < m; i++) {
+        const vae_real *dyi = dy + i * n;
+#pragma omp simd
+        for (size_t j = 0; j < n; j++) db[j] += dyi[j];
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* activations */
+
+void vae_act_forward(vae_real *h, size_t cnt, vae_act act)
+{
+    if (act == VAE_RELU) {
+        /* relu(h) = max(h, 0) */
+#pragma omp simd
+        for (size_t i = 0; i < cnt; i++) h[i] = h[i] > 0 ? h[i] : 0;
+    } else {
+        for (size_t i = 0; i < cnt; i++) h[i] = VAE_RTANH(h[i]);
+    }
+}
+
+void vae_act_backward(vae_real *dh, const vae_real *h, size_t cnt, vae_act act)
+{
+    if (act == VAE_RELU) {
+        /* relu'(pre) = 1[pre > 0] = 1[h > 0] */
+#pragma omp simd
+        for (size_t i = 0; i < cnt; i++) dh[i] = h[i] > 0 ? dh[i] : 0;
+    } else {
+        /* tanh'(pre) = 1 - tanh(pre)^2 = 1 - h^2 */
+#pragma omp simd
+        for (size_t i = 0; i < cnt; i++) dh[i] *= 1 - h[i] * h[i];
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* reparameterisation and KL */
+
+void vae_reparam_forward(vae_real *z, const vae_real *head, const vae_real *eps, size_t m,
+                         size_t L, size_t k)
+{
+    for (size_t l = 0; l < L; l++)
+        for (size_t i = 0; i < m; i++) {
+            const vae_real *mu = head + i * 2 * k, *lv = mu + k;
+            const vae_real *e = eps + (l * m + i) * k;
+            vae_real *zi = z + (l * m + i) * k;
+            /* z = mu + sigma . eps, sigma = exp(lv / 2) */
+            for (size_t j = 0; j < k; j++) zi[j] = mu[j] + (vae_real)exp(0.5 * lv[j]) * e[j];
+        }
+}
+
+void vae_reparam_backward(vae_real *dhead, const vae_real *dz, const vae_real *head,
+                          const vae_real *eps, size_t m, size_t L, size_t k)
+{
+    for (size_t l = 0; l < L; l++)
+        for (size_t i = 0; i < m; i++) {
+            const vae_real *lv = head + i * 2 * k + k;
+            const vae_real *e = eps + (l * m + i) * k;
+            const vae_real *g = dz + (l * m + i) * k;
+            vae_real *dmu = dhead + i * 2 * k, *dlv = dmu + k;
+            for (size_t j = 0; j < k; j++) {
+                /* dz/dmu = 1;  dz/dlv = eps exp(lv/2) / 2 */
+                dmu[j] += g[j];
+                dlv[j] += g[j] * e[j] * (vae_real)(0.5 * exp(0.5 * lv[j]));
+            }
+        }
+}
+
+void vae_kl_forward(double *kl, const vae_real *head, size_t m, size_t k)
+{
+    for (size_t i = 0; i < m; i++) {
+        const vae_real *mu = head + i * 2 * k, *lv = mu + k;
+        double s = 0;
+        /* KL(N(mu, diag e^lv) || N(0, I)) = 1/2 sum_j (e^lv + mu^2 - 1 - lv) */
+        for (size_t j = 0; j < k; j++)
+            s += exp((double)lv[j]) + (double)mu[j] * mu[j] - 1.0 - lv[j];
+        kl[i] = 0.5 * s;
+    }
+}
+
+void vae_kl_backward(vae_real *dhead, const vae_real *head, size_t m, size_t k, vae_real dloss)
+{
+    for (size_t i = 0; i < m; i++) {
+        const vae_real *mu = head + i * 2 * k, *lv = mu + k;
+        vae_real *dmu = dhead + i * 2 * k, *dlv = dmu + k;
+        for (size_t j = 0; j < k; j++) {
+            /* dKL/dmu = mu;  dKL/dlv = (e^lv - 1) / 2 */
+            dmu[j] += dloss * mu[j];
+            dlv[j] += dloss * (vae_real)(0.5 * (exp((double)lv[j]) - 1.0));
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* likelihoods */
+
+void vae_bernoulli_forward(double *nll, vae_real *p, const vae_real *a, const vae_real *x,
+                           size_t m, size_t L, size_t d)
+{
+    size_t rows = L * m;
+    for (size_t r = 0; r < rows; r++) {
+        const vae_real *ar = a + r * d, *xr = x + (r % m) * d;
+        vae_real *pr = p + r * d;
+        vae_real s = 0;
+#pragma omp simd reduction(+ : s)
+        for (size_t j = 0; j < d; j++) {
+            vae_real aj = ar[j];
+            /* e = exp(-|a|) <= 1: sigm(a) = (a >= 0 ? 1 : e) / (1 + e),
+             * softplus(a) = max(a, 0) + log(1 + e), both without overflow */
+            vae_real e = exp_nonpos(aj > 0 ? -aj : aj);
+            pr[j] = (aj >= 0 ? (vae_real)1 : e) / (1 + e);
+            /* -log p(x_j | a_j) = softplus(a_j) - x_j a_j */
+            s += (aj > 0 ? aj : 0) + log1p_unit(e) - xr[j] * aj;
+        }
+        nll[r] = (double)s;
+    }
+}
+
+void vae_bernoulli_backward(vae_real *da, const vae_real *p, const vae_real *x, size_t m,
+                            size_t L, size_t d, vae_real dloss)
+{
+    size_t rows = L * m;
+    for (size_t r = 0; r < rows; r++) {
+        const vae_real *pr = p + r * d, *xr = x + (r % m) * d;
+        vae_real *dr = da + r * d;
+        /* d/da [softplus(a) - x a] = sigm(a) - x */
+#pragma omp simd
+        for (size_t j = 0; j < d; j++) dr[j] += dloss * (pr[j] - xr[j]);
+    }
+}
+
+void vae_gaussian_forward(double *nll, double *sq, const vae_real *a, const vae_real *x,
+                          vae_real lsig, size_t m, size_t L, size_t d)
+{
+    size_t rows = L * m;
+    double c = 0.5 * (double)d * (LZ_LOG_2PI + lsig), inv2s2 = 0.5 * exp(-(double)lsig);
+    for (size_t r = 0; r < rows; r++) {
+        const vae_real *ar = a + r * d, *xr = x + (r % m) * d;
+        vae_real s = 0;
+#pragma omp simd reduction(+ : s)
+        for (size_t j = 0; j < d; j++) s += (xr[j] - ar[j]) * (xr[j] - ar[j]);
+        sq[r] = (double)s;
+        /* -log N(x; a, s2 I) = d/2 log(2 pi s2) + |x - a|^2 / (2 s2) */
+        nll[r] = c + inv2s2 * sq[r];
+    }
+}
+
+void vae_gaussian_backward(vae_real *da, vae_real *dlsig, const double *sq, const vae_real *a,
+                           const vae_real *x, vae_real lsig, size_t m, size_t L, size_t d,
+                           vae_real dloss)
+{
+    size_t rows = L * m;
+    double inv_s2 = exp(-(double)lsig);
+    vae_real g = (vae_real)(dloss * inv_s2);
+    double gs = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const vae_real *ar = a + r * d, *xr = x + (r % m) * d;
+        vae_real *dr = da + r * d;
+        /* d nll / da = (a - x) / s2 */
+#pragma omp simd
+        for (size_t j = 0; j < d; j++) dr[j] += g * (ar[j] - xr[j]);
+        /* d nll / d log s2 = d/2 - |x - a|^2 / (2 s2) */
+        gs += 0.5 * (double)d - 0.5 * sq[r] * inv_s2;
+    }
+    if (dlsig) *dlsig += (vae_real)(dloss * gs);
+}

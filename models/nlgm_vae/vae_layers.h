@@ -1,0 +1,92 @@
+/* vae_layers.h -- the VAE's layers as forward/backward pairs (llm.c style).
+ *
+ * Dimension letters: m rows of a minibatch (samples x), L samples of z per x,
+ * r = L m decoder rows (row l*m + i is sample l of datum i), d data, k latent,
+ * c inputs and n outputs of a dense layer.  Matrices are row-major, one
+ * sample a row; a dense weight w (n, c) maps a row x (c) to x w^T (n), as
+ * PyTorch's nn.Linear does.
+ *
+ * Conventions: a forward function writes its outputs (first arguments) and
+ * the values its backward needs; the backward takes the same arguments in
+ * the same order with a `d` prefix on gradients, and ACCUMULATES (+=) into
+ * every gradient it produces.  The only exception is vae_act_backward, which
+ * turns the gradient w.r.t. a layer's output into the gradient w.r.t. its
+ * input in place.  Per-row losses are doubles; every sum over a row is formed
+ * in vae_real lanes and added in double.
+ */
+#ifndef VAE_LAYERS_H
+#define VAE_LAYERS_H
+
+#include <stddef.h>
+
+#include "vae_real.h"
+
+typedef enum { VAE_RELU = 0, VAE_TANH = 1 } vae_act;
+
+/* ---- dense layer: y = x w^T + b ---- */
+
+/* y (m, n) <- x (m, c) w^T + b;  w (n, c), b (n). */
+void vae_dense_forward(vae_real *y, const vae_real *x, const vae_real *w, const vae_real *b,
+                       size_t m, size_t c, size_t n);
+/* dx (m, c) += dy w (skipped when dx is NULL);  dw (n, c) += dy^T x;
+ * db (n) += sum over rows of dy.  dy (m, n). */
+void vae_dense_backward(vae_real *dx, vae_real *dw, vae_real *db, const vae_real *dy,
+                        const vae_real *x, const vae_real *w, size_t m, size_t c, size_t n);
+
+/* ---- activations, in place ---- */
+
+/* h (cnt) <- relu(h) = max(h, 0) or tanh(h). */
+void vae_act_forward(vae_real *h, size_t cnt, vae_act act);
+/* dh (cnt) <- dh * act'(pre), act' read from the output h:
+ * relu' = 1[h > 0], tanh' = 1 - h^2. */
+void vae_act_backward(vae_real *dh, const vae_real *h, size_t cnt, vae_act act);
+
+/* ---- the encoder's two heads: head (m, 2k) = [mu | log sigma^2] ---- */
+
+/* Reparameterisation (seed 000 "Sampling z"; seed 001 "Gaussian
+ * Transformation"): z (L m, k), z[l m + i] = mu_i + exp(lv_i / 2) * eps[l m + i],
+ * eps (L m, k) standard normal. */
+void vae_reparam_forward(vae_real *z, const vae_real *head, const vae_real *eps, size_t m,
+                         size_t L, size_t k);
+/* dhead (m, 2k) += d/d(mu, lv) of sum dz . z:
+ * dmu_i += sum_l dz[l m + i];  dlv_i += sum_l dz[l m + i] * eps[l m + i] * exp(lv_i / 2) / 2. */
+void vae_reparam_backward(vae_real *dhead, const vae_real *dz, const vae_real *head,
+                          const vae_real *eps, size_t m, size_t L, size_t k);
+
+/* KL(Q || N(0, I)) per row (SPEC 3; the seed's "tr(S) + mu^T(mu - d - log|S|)"
+ * is a typo of this): kl (m) <- 1/2 sum_j (exp(lv_j) + mu_j^2 - 1 - lv_j). */
+void vae_kl_forward(double *kl, const vae_real *head, size_t m, size_t k);
+/* dhead += dloss * d kl_i/d(mu, lv) = dloss * (mu, (exp(lv) - 1) / 2) for every row. */
+void vae_kl_backward(vae_real *dhead, const vae_real *head, size_t m, size_t k, vae_real dloss);
+
+/* ---- decoder likelihoods; decoder row l m + i is scored against x row i ---- */
+
+/* Bernoulli with logits a (SPEC 3; the PyTorch example's BCE):
+ * nll (L m) <- -log p(x|z) = sum_j softplus(a_j) - x_j a_j,  p (L m, d) <- sigm(a).
+ * x (m, d) in [0, 1]. */
+void vae_bernoulli_forward(double *nll, vae_real *p, const vae_real *a, const vae_real *x,
+                           size_t m, size_t L, size_t d);
+/* da (L m, d) += dloss * (p - x). */
+void vae_bernoulli_backward(vae_real *da, const vae_real *p, const vae_real *x, size_t m,
+                            size_t L, size_t d, vae_real dloss);
+
+/* Gaussian N(a, sigma^2 I), lsig = log sigma^2 (SPEC 3):
+ * nll (L m) <- d/2 (log 2 pi + lsig) + |x - a|^2 / (2 sigma^2);  sq (L m) <- |x - a|^2. */
+void vae_gaussian_forward(double *nll, double *sq, const vae_real *a, const vae_real *x,
+                          vae_real lsig, size_t m, size_t L, size_t d);
+/* da (L m, d) += dloss * (a - x) / sigma^2;
+ * dlsig (1) += dloss * sum_r (d/2 - sq_r / (2 sigma^2))  (skipped when dlsig is NULL). */
+void vae_gaussian_backward(vae_real *da, vae_real *dlsig, const double *sq, const vae_real *a,
+                           const vae_real *x, vae_real lsig, size_t m, size_t L, size_t d,
+                           vae_real dloss);
+
+/* ---- elementwise helpers ---- */
+
+/* exp(x) for x <= 0 and log(1 + e) for e in [0, 1]: in the float build,
+ * branch-free polynomials that the compiler vectorises (Cephes expf, and
+ * log1p(e) = 2 atanh(e / (2 + e)) by its series), within 2 ulp of libm; in the
+ * double build, libm.  Exposed for the test that compares them with libm. */
+vae_real vae_exp_nonpos(vae_real x);
+vae_real vae_log1p_unit(vae_real e);
+
+#endif
