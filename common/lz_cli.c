@@ -63,22 +63,46 @@ static void opt_value(const lz_opt *o, char *buf, size_t cap)
     }
 }
 
+/* text, word-wrapped to lines of at most 79 columns, every line after the
+ * first indented by `indent` columns (the first continues at column `col`);
+ * a \x01 is a space that does not break */
+static void put_wrapped(FILE *f, const char *text, int col, int indent)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ') p++;
+        size_t w = strcspn(p, " ");
+        if (!w) break;
+        if (col > indent && col + 1 + (int)w > 79) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', f);
+            col++;
+        }
+        for (size_t i = 0; i < w; i++) fputc(p[i] == '\x01' ? ' ' : p[i], f);
+        col += (int)w;
+        p += w;
+    }
+    fputc('\n', f);
+}
+
 void lz_cli_help(const lz_cli *cli, FILE *f)
 {
     fprintf(f, "Usage: %s %s\n\n%s\n\nOptions:\n", cli->prog, cli->synopsis, cli->summary);
+    enum { SPEC_W = 30, INDENT = 2 + SPEC_W + 1 };
     for (const lz_opt *o = cli->opts; o->name; o++) {
-        char spec[128], def[128];
+        char spec[128], def[128], text[1024];
         opt_spec(o, spec, sizeof spec);
         opt_value(o, def, sizeof def);
-        if (strlen(spec) <= 30)
-            fprintf(f, "  %-30s %s", spec, o->help);
-        else
-            fprintf(f, "  %s\n  %-30s %s", spec, "", o->help);
-        if (o->type != LZ_OPT_FLAG) fprintf(f, " (default: %s)", def);
-        fputc('\n', f);
+        if (o->type != LZ_OPT_FLAG) snprintf(text, sizeof text, "%s (default:\x01%s)", o->help, def);
+        else snprintf(text, sizeof text, "%s", o->help);
+        if (strlen(spec) <= SPEC_W) fprintf(f, "  %-*s ", SPEC_W, spec);
+        else fprintf(f, "  %s\n%*s", spec, INDENT, "");
+        put_wrapped(f, text, INDENT, INDENT);
     }
-    fprintf(f, "  %-30s %s\n", "-h, --help", "print this help and exit");
-    fprintf(f, "  %-30s %s\n", "    --version", "print the version and exit");
+    fprintf(f, "  %-*s %s\n", SPEC_W, "-h, --help", "print this help and exit");
+    fprintf(f, "  %-*s %s\n", SPEC_W, "    --version", "print the version and exit");
     if (cli->details) fprintf(f, "\n%s", cli->details);
 }
 
