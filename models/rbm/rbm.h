@@ -1,0 +1,273 @@
+/* rbm.h -- the restricted Boltzmann machine (SPEC section 4; seed 004).
+ *
+ * Binary visible units v in {0,1}^d, binary hidden units h in {0,1}^h:
+ *     E(v, h) = -h^T W v - c^T v - b^T h,        p(v, h) = exp(-E(v, h)) / Z.
+ * Trained by contrastive divergence (CD-k, the seed's pseudocode) or with
+ * persistent chains (PCD, Tieleman 2008); scored by the exact log-likelihood
+ * (enumerating the smaller layer) or by annealed importance sampling from the
+ * base-rate model (Salakhutdinov & Murray 2008).  docs/rbm.md has every
+ * formula next to the function that computes it.
+ *
+ * Dimension letters: n samples, d visible units, h hidden units, m minibatch
+ * rows (= chains), r AIS runs, s the enumerated layer, o the other layer.
+ * Matrices are row-major, one sample a row; W is (h, d): row j holds the
+ * weights of hidden unit j (its "filter").
+ *
+ * Precision: the parameters are float; training runs its minibatch products
+ * as single-precision GEMMs (cblas_sgemm).  Every log-likelihood quantity
+ * (free energy, pseudo-likelihood, exact log Z, AIS weights) is computed in
+ * double from the float parameters through an rbm_eval.
+ *
+ * Random numbers: every Gibbs chain has its own GSL stream, numbered from the
+ * RBM_STREAM_* bases below.  Threads (rbm_set_threads): each OpenMP thread
+ * owns a fixed block of rows (chains) and calls single-threaded BLAS on it,
+ * so results depend on the seed and the thread count only.
+ */
+#ifndef RBM_H
+#define RBM_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lz_error.h"
+
+/* ---- the model ---- */
+
+typedef struct {
+    size_t d;     /* visible units                                              */
+    size_t h;     /* hidden units                                               */
+    float *w;     /* (h, d) weights W                                           */
+    float *b;     /* (h) hidden biases                                          */
+    float *c;     /* (d) visible biases                                         */
+    double *base; /* (d) log-odds of the base-rate model (training marginals)   */
+    float *mem;   /* the block that w, b, c point into: rbm_n_params floats     */
+} rbm_model;
+
+/* A model with W = 0, b = 0, c = 0, base = 0; NULL if out of memory. */
+rbm_model *rbm_alloc(size_t d, size_t h);
+void rbm_free(rbm_model *m); /* NULL is a no-op */
+
+/* d h + d + h: the real numbers that define the distribution. */
+size_t rbm_n_params(const rbm_model *m);
+
+/* base_i <- log(p_i / (1 - p_i)), p_i = (sum_n v_ni + 1) / (n + 2): the
+ * visible log-odds of the training data, smoothed so no pixel gets +-inf
+ * (the base-rate model of Salakhutdinov & Murray 2008, section 4.1).
+ * v (n, d) binary. */
+void rbm_set_base_rate(rbm_model *m, size_t n, const float *v);
+
+/* Initialise for training (Hinton 2010, "A practical guide", section 8):
+ * W_ji ~ N(0, sd^2) from stream RBM_STREAM_INIT of seed, b = 0,
+ * c = base (the base-rate log-odds; call rbm_set_base_rate first). */
+void rbm_init(rbm_model *m, double sd, unsigned long seed);
+
+/* ---- hyperparameters ---- */
+
+typedef struct {
+    int h;               /* --hidden: hidden units                           */
+    int k;               /* --cd: Gibbs steps per update                     */
+    int pcd;             /* --pcd: keep the chains between updates           */
+    double lr;           /* --lr: learning rate alpha                        */
+    double momentum;     /* --momentum: mu in [0, 1)                         */
+    double weight_decay; /* --weight-decay: lambda, L2 on W                  */
+    int batch;           /* --batch: minibatch rows (and PCD chains)         */
+    int epochs;          /* --epochs                                         */
+    double init_sd;      /* standard deviation of the initial weights        */
+    int monitor;         /* --monitor: rows of the fixed monitoring subsets  */
+    int exact_max_h;     /* --exact-max-h: enumerate a layer of <= this size */
+    int ais_runs;        /* --ais-runs                                       */
+    int ais_steps;       /* --ais-steps: intermediate distributions          */
+    unsigned long seed;  /* --seed                                           */
+} rbm_config;
+
+/* The defaults of rbm_cd (see main.c's option table). */
+void rbm_config_defaults(rbm_config *cfg);
+
+/* LZ_OK, or LZ_EINVAL with a message naming the option ("--hidden 0:
+ * expected 1 <= H <= 100000").  d: visible units (0 when not known yet). */
+lz_status rbm_check_config(const rbm_config *cfg, size_t d, lz_error *err);
+
+/* ---- data preparation: binary data from what the user gives ---- */
+
+typedef enum { RBM_BIN_THRESHOLD = 0, RBM_BIN_SAMPLE = 1, RBM_BIN_NONE = 2 } rbm_binarize;
+
+typedef struct {
+    rbm_binarize mode; /* --binarize                                        */
+    double threshold;  /* --threshold: v = 1 when x / scale > threshold     */
+    double scale;      /* --scale: x is divided by scale first              */
+    int label_col;     /* LZ_LABEL_NONE / LZ_LABEL_LAST / 1-based column,
+                          only to name the file's column in messages        */
+} rbm_prep;
+
+/* out (n, d) <- binary version of x (n, d): y = x / scale must lie in [0, 1]
+ * (else LZ_EINVAL naming path, the row and the column of the first bad
+ * value and how to fix it); then y > threshold (threshold), y ~ Bernoulli
+ * (sample, from stream `stream` of seed) or y itself, which must then be 0
+ * or 1 (none).  img != 0: x came from an IDX image file (messages say
+ * "image R, pixel C"). */
+lz_status rbm_prepare(const char *path, int img, size_t n, size_t d, const double *x,
+                      const rbm_prep *p, unsigned long seed, unsigned long stream, float *out,
+                      lz_error *err);
+
+/* ---- threads ---- */
+
+/* Run the RBM's loops on n OpenMP threads (n <= 0: one per core), each
+ * calling BLAS single-threaded on its own rows: sets OpenBLAS to one thread.
+ * (When BLAS is left multi-threaded, the RBM's functions run their loops on
+ * one thread and let BLAS thread the products.) */
+void rbm_set_threads(int n);
+
+/* The threads the RBM's loops use now: OpenMP's when BLAS is single-
+ * threaded, else 1. */
+int rbm_threads(void);
+
+/* rbm_threads(), fewer for small jobs: about one a 4e6 multiply-adds. */
+int rbm_threads_for(double work);
+
+/* ---- evaluation in double precision ---- */
+
+/* e^x as the evaluation computes it (a vectorisable polynomial, x clamped to
+ * [-708, 709]; within 2 ulp of exp). */
+double rbm_exp(double x);
+
+typedef struct rbm_eval rbm_eval;
+
+/* Workspace for the double-precision computations on a model of this shape:
+ * a double copy of the parameters, exp(+-W) for the pseudo-likelihood, row
+ * blocks, per-thread scratch, and room to enumerate a layer of up to
+ * enum_max units (0: no exact log Z).  NULL with err set if out of memory. */
+rbm_eval *rbm_eval_alloc(size_t d, size_t h, int enum_max, lz_error *err);
+void rbm_eval_free(rbm_eval *ev);
+
+/* Copy the model's parameters into ev (call after every change). */
+void rbm_eval_sync(rbm_eval *ev, const rbm_model *m);
+
+/* ph (n, h) <- p(h_j = 1 | v) = sigm(b_j + W_j. v)   (SPEC 4; seed "Inference"). */
+void rbm_eval_hidden(rbm_eval *ev, size_t n, const float *v, double *ph);
+
+/* pv (n, d) <- p(v_i = 1 | h) = sigm(c_i + W_.i^T h); hs (n, h) any reals. */
+void rbm_eval_visible(rbm_eval *ev, size_t n, const double *hs, double *pv);
+
+/* f (n) <- F(v) = -c^T v - sum_j softplus(b_j + W_j. v); f may be NULL.
+ * Returns the mean of F over the n rows. */
+double rbm_eval_free_energy(rbm_eval *ev, size_t n, const float *v, double *f);
+
+/* pll (n) <- sum_i log p(v_i | v_-i) = sum_i log sigm(F(v^(i)) - F(v)), v^(i)
+ * being v with bit i flipped: every bit, exactly; pll may be NULL.  Returns
+ * the mean over the rows (nats per sample). */
+double rbm_eval_pseudo_ll(rbm_eval *ev, size_t n, const float *v, double *pll);
+
+/* Mean over the rows of sum_i (v_i - p(v_i = 1 | h = p(h | v)))^2: the
+ * squared error of a mean-field reconstruction, per sample. */
+double rbm_eval_recon_err(rbm_eval *ev, size_t n, const float *v);
+
+/* Which layer rbm_eval_log_z enumerates. */
+typedef enum { RBM_ENUM_AUTO = 0, RBM_ENUM_HIDDEN = 1, RBM_ENUM_VISIBLE = 2 } rbm_enum_side;
+
+/* log Z exactly, enumerating the 2^s states of one layer:
+ *   hidden:  log Z = logsumexp_h [b^T h + sum_i softplus(c_i + W_.i^T h)]
+ *   visible: log Z = logsumexp_v [c^T v + sum_j softplus(b_j + W_j. v)]
+ * AUTO takes the smaller layer.  LZ_EINVAL if that layer is larger than
+ * the enum_max given to rbm_eval_alloc. */
+lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_error *err);
+
+/* The size of the layer AUTO enumerates, min(d, h). */
+size_t rbm_enum_size(size_t d, size_t h);
+
+/* log Z by annealed importance sampling (Salakhutdinov & Murray 2008) from
+ * the base-rate model p_A(v) prop. to exp(base^T v) along
+ *   p*_k(v) = exp(((1 - beta_k) base + beta_k c)^T v) prod_j (1 + exp(beta_k (b_j + W_j. v))),
+ * runs chains, steps intermediate distributions (0 = beta_0 < ... <
+ * beta_steps = 1, spaced as in the paper: 500/14500 of them in [0, 0.5],
+ * 4000/14500 in [0.5, 0.9], the rest in [0.9, 1]).  Run r draws from
+ * stream RBM_STREAM_AIS + r of seed.  *se <- standard error of log Z: the
+ * delta-method error of the log of the mean importance weight,
+ * sd(w) / (sqrt(runs) mean(w)).  lw (runs) <- the log weights, or NULL. */
+lz_status rbm_log_z_ais(const rbm_model *m, int runs, int steps, unsigned long seed,
+                        double *log_z, double *se, double *lw, lz_error *err);
+
+/* ---- sampling ---- */
+
+/* pv (n, d) <- p(v = 1 | h) after `steps` Gibbs sweeps (h ~ p(h | v), then
+ * v ~ p(v | h)) of n chains started at v ~ Bernoulli(1/2); chain i draws
+ * from stream RBM_STREAM_SAMPLE + i of seed. */
+lz_status rbm_sample(const rbm_model *m, size_t n, int steps, unsigned long seed, double *pv,
+                     lz_error *err);
+
+/* ---- training ---- */
+
+/* The numbers of one epoch's line (nan where not computed). */
+typedef struct {
+    int epoch;             /* 0: before the first update                    */
+    double recon_err;      /* rbm_eval_recon_err on the training subset     */
+    double pseudo_ll;      /* rbm_eval_pseudo_ll on the training subset     */
+    double ll_train;       /* exact log-likelihood per sample, when cheap    */
+    double ll_test;        /* the same on the test set                      */
+    double fe_gap;         /* mean F(test subset) - mean F(train subset)    */
+    double log_z;          /* exact log Z when computed                     */
+    double seconds;        /* wall time since training began                */
+    double update_seconds; /* of which in parameter updates                 */
+} rbm_epoch;
+
+/* Called after every epoch (and once before the first); a non-zero return
+ * stops training (rbm_train then returns LZ_ESTOP). */
+typedef int (*rbm_epoch_fn)(const rbm_epoch *e, void *ctx);
+
+/* 1 when the exact log-likelihood is cheap enough to compute every epoch:
+ * min(d, h) <= exact_max_h and 2^min(d,h) * max(d,h) <= RBM_EXACT_EPOCH_COST. */
+int rbm_exact_every_epoch(size_t d, size_t h, int exact_max_h);
+#define RBM_EXACT_EPOCH_COST ((size_t)1 << 27)
+
+/* Train m (initialised by the caller) on v (n, d) binary with cfg (cfg->h
+ * must equal m->h): epochs of minibatch CD-k or PCD-k updates in a new
+ * random order each epoch.  vt (nt, d) is an optional test set (NULL, 0)
+ * for the free-energy gap and the test log-likelihood.  Everything is
+ * allocated before the first epoch. */
+lz_status rbm_train(rbm_model *m, const rbm_config *cfg, size_t n, const float *v, size_t nt,
+                    const float *vt, rbm_epoch_fn cb, void *ctx, lz_error *err);
+
+/* ---- building blocks of a training step (exposed for the tests) ---- */
+
+/* e^x in single precision as the training step computes it (a vectorisable
+ * polynomial, x clamped to [-87, 88]; within 2 ulp of exp). */
+float rbm_expf(float x);
+
+/* ph (n, h) <- sigm(b + v W^T) in single precision (one sgemm). */
+void rbm_hidden_f(const rbm_model *m, size_t n, const float *v, float *ph);
+
+/* pv (n, d) <- sigm(c + hs W) in single precision (one sgemm). */
+void rbm_visible_f(const rbm_model *m, size_t n, const float *hs, float *pv);
+
+/* The parameter update of the seed's CD-k pseudocode for a minibatch,
+ * averaged over its rows, with momentum and weight decay:
+ *   G_W = (1/n0) ph0^T v0 - (1/nk) phk^T vk,  G_b = mean ph0 - mean phk,
+ *   G_c = mean v0 - mean vk,
+ *   vel <- mu vel + alpha (G - lambda [W; 0; 0]),  theta <- theta + vel.
+ * vel has the layout of m->mem (rbm_n_params floats).  With mu = 0 and
+ * lambda = 0 this is theta += alpha G (scikit-learn's BernoulliRBM rule). */
+void rbm_apply_update(rbm_model *m, float *vel, double lr, double momentum, double weight_decay,
+                      size_t n0, const float *v0, const float *ph0, size_t nk, const float *vk,
+                      const float *phk);
+
+/* ---- random streams (lz_rng_alloc_stream(seed, RBM_STREAM_* + i)) ---- */
+#define RBM_STREAM_INIT 0UL
+#define RBM_STREAM_ORDER 1UL
+#define RBM_STREAM_MONITOR 2UL
+#define RBM_STREAM_BIN_TRAIN 3UL
+#define RBM_STREAM_BIN_TEST 4UL
+#define RBM_STREAM_CHAIN 1000000UL  /* + chain: training chains      */
+#define RBM_STREAM_AIS 2000000UL    /* + run: AIS runs               */
+#define RBM_STREAM_SAMPLE 3000000UL /* + chain: rbm_sample's chains  */
+
+/* ---- model files ---- */
+
+/* Write the model (kind "rbm", version 1) with the preprocessing it was
+ * trained with and how it was trained (cd k, pcd). */
+void rbm_save(FILE *f, const rbm_model *m, const rbm_prep *p, int k, int pcd);
+
+/* Read a model written by rbm_save; *p gets the preprocessing, *k and *pcd
+ * the training method.  err names the file and the entry at fault. */
+lz_status rbm_load(const char *path, rbm_model **out, rbm_prep *p, int *k, int *pcd,
+                   lz_error *err);
+
+#endif

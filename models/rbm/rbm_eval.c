@@ -1,0 +1,726 @@
+/* rbm_eval.c -- the RBM's probabilities in double precision: conditionals,
+ * free energy, pseudo-likelihood, reconstruction error, exact log Z by
+ * enumeration, log Z by annealed importance sampling, Gibbs samples.
+ * (SPEC section 4; formulas in docs/rbm.md.)
+ *
+ * Dimension letters: n samples, d visible, h hidden, r AIS runs, s the
+ * enumerated layer, o the other layer.  Threads (rbm_set_threads): each
+ * OpenMP thread takes fixed blocks of rows (or of enumerated states, or of
+ * AIS runs) and calls single-threaded BLAS on them; sums over blocks are
+ * added in a fixed order, so results depend on the thread count only.
+ */
+#include "rbm.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lz_blas.h" /* before any GSL header */
+#include <gsl/gsl_rng.h>
+
+#include "lz_linalg.h"
+#include "lz_prob.h"
+#include "rbm_impl.h"
+
+#define EV_ROWS 256       /* rows of a block of samples                 */
+#define EV_ENUM_ROWS 1024 /* states of a block of the enumerated layer */
+#define LN2 0.69314718055994530941723212145817657
+
+/* one thread's scratch */
+typedef struct {
+    double *vb;  /* (EV_ROWS, d) a block of visible rows                    */
+    double *ah;  /* (EV_ROWS, h) hidden activations of the block            */
+    double *av;  /* (EV_ROWS, d) visible activations of the block           */
+    double *p;   /* (h) sigm(a)                                             */
+    double *q;   /* (h) sigm(-a)                                            */
+    double *eu;  /* (enum_rows, enum_max) states of the enumerated layer    */
+    double *ea;  /* (enum_rows, max(d, h)) activations of the other layer   */
+    double *ev;  /* (enum_rows) log unnormalised marginal of each state     */
+} ev_thread;
+
+struct rbm_eval {
+    size_t d, h;
+    double *w;      /* (h, d) W                                               */
+    double *b;      /* (h) hidden biases                                      */
+    double *c;      /* (d) visible biases                                     */
+    double *ep;     /* (d, h) exp(+W_ji) at [i h + j]                         */
+    double *em;     /* (d, h) exp(-W_ji)                                      */
+    int pll_block;  /* groups of 8 factors a lane takes between rescalings;
+                       0: |W| too large, take logs factor by factor          */
+    int nthr;       /* threads the scratch is sized for                       */
+    ev_thread *thr; /* (nthr) */
+    int enum_max;   /* largest layer rbm_eval_log_z may enumerate (0: none)   */
+    size_t enum_rows;
+    double *lse;    /* (2^enum_max / enum_rows) log-sum-exp of each block     */
+    double *mem;    /* the block everything above points into                 */
+};
+
+void rbm_set_threads(int n)
+{
+    lz_set_threads(1);
+    omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+}
+
+int rbm_threads(void) { return lz_get_threads() == 1 ? omp_get_max_threads() : 1; }
+
+int rbm_threads_for(double work)
+{
+    /* a thread is worth its start and its barrier for about a millisecond of
+     * work: ~4e6 multiply-adds */
+    double cap = 1.0 + work / 4e6;
+    int T = rbm_threads();
+    return cap < (double)T ? (int)cap : T;
+}
+
+/* the threads an rbm_eval call of this much work uses */
+static int ev_threads(const rbm_eval *ev, double work)
+{
+    int T = rbm_threads_for(work);
+    return T < ev->nthr ? T : ev->nthr;
+}
+
+/* e^x in double, written so that loops over arrays vectorise (libm's exp is
+ * an opaque call).  x is clamped to [-708, 709]; x = n ln2 + r with
+ * |r| <= ln2 / 2 (ln2 split as in fdlibm, so that n ln2_hi is exact), e^r by
+ * its Taylor polynomial of degree 13 (remainder below 0.347^14 / 14! * 1.42
+ * < 6e-18 relative, a twentieth of an ulp), 2^n built in the exponent bits.
+ * Within 2 ulp of exp over [-708, 709] (tests/rbm). */
+static inline double exp_d(double x)
+{
+    x = x < -708.0 ? -708.0 : x;
+    x = x > 709.0 ? 709.0 : x;
+    double t = x * 1.44269504088896340736;                  /* x / ln 2                  */
+    double nf = (t + 6755399441055744.0) - 6755399441055744.0; /* round to nearest (1.5 2^52) */
+    double r = x - nf * 6.93147180369123816490e-01;         /* ln 2 = hi ...             */
+    r = r - nf * 1.90821492927058770002e-10;                /*    ... + lo               */
+    double p = 1.0 / 6227020800.0;                          /* 1/13!                     */
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    int64_t bits = ((int64_t)nf + 1023) << 52; /* 2^n, n in [-1022, 1023] */
+    double s;
+    memcpy(&s, &bits, sizeof s);
+    return p * s;
+}
+
+double rbm_exp(double x) { return exp_d(x); }
+
+#define SP_CHUNK 256
+
+/* sum_j softplus(x_j), softplus(x) = log(1 + e^x) = max(x, 0) + log(1 + e^-|x|);
+ * p_j <- sigm(x_j) from the same e^-|x_j| when p != NULL (p may be x).  The logs are taken
+ * of products of SP_CHUNK factors (1 + e^-|x|) in (1, 2], below 2^256: one
+ * exp a term (vectorised) and one log a chunk. */
+static double softplus_sum_sigm(size_t n, const double *x, double *p)
+{
+    double lin[8] = {0, 0, 0, 0, 0, 0, 0, 0}, lg = 0, t[SP_CHUNK];
+    for (size_t j0 = 0; j0 < n; j0 += SP_CHUNK) {
+        size_t m = n - j0 < SP_CHUNK ? n - j0 : SP_CHUNK, mg = m & ~(size_t)7;
+        const double *xs = x + j0;
+        for (size_t j = 0; j < m; j++) t[j] = exp_d(-fabs(xs[j]));
+        double prod[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        for (size_t j = 0; j < mg; j += 8)
+            for (int l = 0; l < 8; l++) {
+                lin[l] += xs[j + l] > 0 ? xs[j + l] : 0.0;
+                prod[l] *= 1.0 + t[j + l];
+            }
+        for (size_t j = mg; j < m; j++) {
+            lin[0] += xs[j] > 0 ? xs[j] : 0.0;
+            prod[0] *= 1.0 + t[j];
+        }
+        lg += log(((prod[0] * prod[1]) * (prod[2] * prod[3])) * ((prod[4] * prod[5]) * (prod[6] * prod[7])));
+        if (p) /* sigm(x) = 1 / (1 + e^-x) = e^x / (1 + e^x); last, as p may be x */
+            for (size_t j = 0; j < m; j++) p[j0 + j] = (xs[j] >= 0 ? 1.0 : t[j]) / (1.0 + t[j]);
+    }
+    return (((lin[0] + lin[1]) + (lin[2] + lin[3])) + ((lin[4] + lin[5]) + (lin[6] + lin[7]))) + lg;
+}
+
+static double softplus_sum(size_t n, const double *x) { return softplus_sum_sigm(n, x, NULL); }
+
+/* p (n) <- sigm(x) (p may be x) */
+static void sigm_vec(size_t n, const double *x, double *p)
+{
+    for (size_t j = 0; j < n; j++) {
+        double t = exp_d(-fabs(x[j]));
+        p[j] = (x[j] >= 0 ? 1.0 : t) / (1.0 + t);
+    }
+}
+
+size_t rbm_enum_size(size_t d, size_t h) { return d < h ? d : h; }
+
+rbm_eval *rbm_eval_alloc(size_t d, size_t h, int enum_max, lz_error *err)
+{
+    rbm_eval *ev = calloc(1, sizeof *ev);
+    int T = omp_get_max_threads();
+    if (ev) ev->thr = calloc((size_t)T, sizeof *ev->thr);
+    if (!ev || !ev->thr) {
+        free(ev);
+        lz_fail(err, LZ_ENOMEM, "RBM evaluation: out of memory");
+        return NULL;
+    }
+    size_t big = d > h ? d : h;
+    if (enum_max < 0) enum_max = 0;
+    if ((size_t)enum_max > big) enum_max = (int)big;
+    if (enum_max > 40) enum_max = 40;
+    ev->d = d;
+    ev->h = h;
+    ev->nthr = T;
+    ev->enum_max = enum_max;
+    size_t nstates = enum_max ? (size_t)1 << enum_max : 0;
+    ev->enum_rows = nstates < EV_ENUM_ROWS ? nstates : EV_ENUM_ROWS;
+    size_t nblocks = enum_max ? nstates / ev->enum_rows : 0;
+    size_t er = ev->enum_rows;
+    size_t per_thr = EV_ROWS * d + EV_ROWS * h + EV_ROWS * d + 2 * h + er * (size_t)enum_max +
+                     er * big + er;
+    size_t total = h * d + h + d + 2 * d * h + nblocks + (size_t)T * per_thr;
+    ev->mem = malloc(total * sizeof *ev->mem);
+    if (!ev->mem) {
+        free(ev->thr);
+        free(ev);
+        lz_fail(err, LZ_ENOMEM, "RBM evaluation (d = %zu, H = %zu): out of memory", d, h);
+        return NULL;
+    }
+    double *p = ev->mem;
+    ev->w = p, p += h * d;
+    ev->b = p, p += h;
+    ev->c = p, p += d;
+    ev->ep = p, p += d * h;
+    ev->em = p, p += d * h;
+    ev->lse = p, p += nblocks;
+    for (int t = 0; t < T; t++) {
+        ev_thread *th = &ev->thr[t];
+        th->vb = p, p += EV_ROWS * d;
+        th->ah = p, p += EV_ROWS * h;
+        th->av = p, p += EV_ROWS * d;
+        th->p = p, p += h;
+        th->q = p, p += h;
+        th->eu = p, p += er * (size_t)enum_max;
+        th->ea = p, p += er * big;
+        th->ev = p, p += er;
+    }
+    return ev;
+}
+
+void rbm_eval_free(rbm_eval *ev)
+{
+    if (!ev) return;
+    free(ev->mem);
+    free(ev->thr);
+    free(ev);
+}
+
+void rbm_eval_sync(rbm_eval *ev, const rbm_model *m)
+{
+    size_t d = ev->d, h = ev->h;
+    double wmax = 0;
+    for (size_t j = 0; j < h; j++)
+        for (size_t i = 0; i < d; i++) {
+            double x = m->w[j * d + i];
+            ev->w[j * d + i] = x;
+            if (fabs(x) > wmax) wmax = fabs(x);
+        }
+    for (size_t j = 0; j < h; j++) ev->b[j] = m->b[j];
+    for (size_t i = 0; i < d; i++) ev->c[i] = m->c[i];
+    /* pseudo-likelihood tables: ep_ij = e^{W_ji}, em_ij = e^{-W_ji}, (d, h) */
+    if (wmax <= 60) {
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < h; j++) {
+                ev->ep[i * h + j] = exp(ev->w[j * d + i]);
+                ev->em[i * h + j] = exp(-ev->w[j * d + i]);
+            }
+        /* each factor lies in [e^-wmax, e^wmax]: L of them keep a lane that
+         * starts in [1/2, 1) within [e^-600 / 2, e^600], inside double range */
+        double L = wmax > 0 ? floor(600.0 / wmax) : 1e6;
+        ev->pll_block = L > 1e6 ? 1000000 : (int)L;
+    } else {
+        ev->pll_block = 0;
+    }
+}
+
+/* th->vb (rows, d) <- v in double;  th->ah (rows, h) <- vb W^T + b:
+ * a_j = b_j + W_j. v */
+static void hidden_act(const rbm_eval *ev, ev_thread *th, size_t rows, const float *v)
+{
+    size_t d = ev->d, h = ev->h;
+    for (size_t k = 0; k < rows * d; k++) th->vb[k] = v[k];
+    /* A_h <- V W^T  (rows x d) (d x h) */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)h, (int)d, 1.0, th->vb,
+                (int)d, ev->w, (int)d, 0.0, th->ah, (int)h);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < h; j++) th->ah[r * h + j] += ev->b[j];
+}
+
+/* Runs body(ev, th, r0, rows, v, out, acc) on every block of EV_ROWS rows of
+ * v (n, d), the blocks shared out statically among the threads; returns the
+ * sum of the per-block accumulators, added in block order. */
+typedef double (*block_fn)(const rbm_eval *ev, ev_thread *th, size_t r0, size_t rows,
+                           const float *v, double *out);
+
+static double for_blocks(rbm_eval *ev, size_t n, const float *v, double *out, block_fn body,
+                         double work_per_row)
+{
+    size_t nb = (n + EV_ROWS - 1) / EV_ROWS;
+    int T = ev_threads(ev, (double)n * work_per_row);
+    if ((size_t)T > nb) T = nb ? (int)nb : 1;
+    double part_sum[256] = {0}; /* per thread, added in thread order */
+    if (T > 256) T = 256;
+#pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num();
+        size_t b0, b1;
+        rbm_part(nb, T, t, &b0, &b1);
+        double s = 0;
+        for (size_t blk = b0; blk < b1; blk++) {
+            size_t r0 = blk * EV_ROWS, rows = n - r0 < EV_ROWS ? n - r0 : EV_ROWS;
+            s += body(ev, &ev->thr[t], r0, rows, v + r0 * ev->d, out);
+        }
+        part_sum[t] = s;
+    }
+    double sum = 0;
+    for (int t = 0; t < T; t++) sum += part_sum[t];
+    return sum;
+}
+
+static double hidden_block(const rbm_eval *ev, ev_thread *th, size_t r0, size_t rows,
+                           const float *v, double *ph)
+{
+    size_t h = ev->h;
+    hidden_act(ev, th, rows, v);
+    /* p(h_j = 1 | v) = sigm(b_j + W_j. v) */
+    sigm_vec(rows * h, th->ah, ph + r0 * h);
+    return 0;
+}
+
+void rbm_eval_hidden(rbm_eval *ev, size_t n, const float *v, double *ph)
+{
+    for_blocks(ev, n, v, ph, hidden_block, (double)ev->d * (double)ev->h);
+}
+
+void rbm_eval_visible(rbm_eval *ev, size_t n, const double *hs, double *pv)
+{
+    size_t d = ev->d, h = ev->h;
+    int T = ev_threads(ev, (double)n * (double)d * (double)h);
+#pragma omp parallel num_threads(T)
+    {
+        size_t r0, r1;
+        rbm_part(n, T, omp_get_thread_num(), &r0, &r1);
+        if (r1 > r0) /* A_v <- H W  (n x h) (h x d) */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)d, (int)h,
+                        1.0, hs + r0 * h, (int)h, ev->w, (int)d, 0.0, pv + r0 * d, (int)d);
+        /* p(v_i = 1 | h) = sigm(c_i + W_.i^T h) */
+        for (size_t r = r0; r < r1; r++) {
+            for (size_t i = 0; i < d; i++) pv[r * d + i] += ev->c[i];
+            sigm_vec(d, pv + r * d, pv + r * d);
+        }
+    }
+}
+
+static double free_energy_block(const rbm_eval *ev, ev_thread *th, size_t r0, size_t rows,
+                                const float *v, double *f)
+{
+    size_t d = ev->d, h = ev->h;
+    hidden_act(ev, th, rows, v);
+    double s = 0;
+    for (size_t r = 0; r < rows; r++) {
+        /* F(v) = -c^T v - sum_j softplus(b_j + W_j. v)   (SPEC 4) */
+        double cv = 0;
+        for (size_t i = 0; i < d; i++) cv += ev->c[i] * th->vb[r * d + i];
+        double fr = -cv - softplus_sum(h, th->ah + r * h);
+        if (f) f[r0 + r] = fr;
+        s += fr;
+    }
+    return s;
+}
+
+double rbm_eval_free_energy(rbm_eval *ev, size_t n, const float *v, double *f)
+{
+    if (!n) return NAN;
+    return for_blocks(ev, n, v, f, free_energy_block, (double)ev->d * (double)ev->h) / (double)n;
+}
+
+/* log prod_j (q_j + p_j e_j) for factors within [e^-M, e^M], L M <= 600:
+ * eight lanes multiply L groups of factors, then each lane is rescaled to
+ * [1/2, 1) by frexp and its exponent kept apart. */
+static double log_prod_affine(size_t h, const double *q, const double *p, const double *e,
+                              int L)
+{
+    double acc[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    long ex = 0;
+    size_t j = 0, hg = h & ~(size_t)7;
+    while (j < hg) {
+        size_t end = hg - j > (size_t)L * 8 ? j + (size_t)L * 8 : hg;
+        for (; j < end; j += 8)
+            for (int l = 0; l < 8; l++) acc[l] *= q[j + l] + p[j + l] * e[j + l];
+        for (int l = 0; l < 8; l++) {
+            int k;
+            acc[l] = frexp(acc[l], &k);
+            ex += k;
+        }
+    }
+    for (; j < h; j++) acc[0] *= q[j] + p[j] * e[j]; /* at most 7 factors: 7 M <= 420 */
+    double prod = 1;
+    for (int l = 0; l < 8; l++) {
+        int k;
+        prod *= frexp(acc[l], &k); /* 8 factors in [1/2, 1): >= 2^-8 */
+        ex += k;
+    }
+    return log(prod) + (double)ex * LN2;
+}
+
+/* log sigm(x) = -softplus(-x) */
+static double log_sigm(double x) { return -lz_softplus(-x); }
+
+/* log(e^a + e^b) */
+static double logaddexp(double a, double b)
+{
+    double m = a > b ? a : b;
+    return m + log1p(exp(-fabs(a - b)));
+}
+
+static double pseudo_ll_block(const rbm_eval *ev, ev_thread *th, size_t r0, size_t rows,
+                              const float *v, double *pll)
+{
+    size_t d = ev->d, h = ev->h;
+    double *p = th->p, *q = th->q, s_blk = 0;
+    hidden_act(ev, th, rows, v);
+    for (size_t r = 0; r < rows; r++) {
+        const double *a = th->ah + r * h;
+        const double *x = th->vb + r * d;
+        for (size_t j = 0; j < h; j++) { /* p_j = sigm(a_j), q_j = sigm(-a_j) */
+            double t = exp_d(-fabs(a[j]));
+            p[j] = (a[j] >= 0 ? 1.0 : t) / (1.0 + t);
+            q[j] = (a[j] >= 0 ? t : 1.0) / (1.0 + t);
+        }
+        double s_row = 0;
+        for (size_t i = 0; i < d; i++) {
+            /* flip bit i: v' = v + s e_i, s = 1 - 2 v_i, a' = a + s W_.i;
+             * softplus(a + sW) - softplus(a) = log(sigm(-a) + sigm(a) e^{sW}), so
+             * F(v') - F(v) = -s c_i - sum_j log(q_j + p_j e^{s W_ji}) */
+            int on = x[i] > 0.5;
+            double s = on ? -1.0 : 1.0, lp;
+            if (ev->pll_block) {
+                lp = log_prod_affine(h, q, p, (on ? ev->em : ev->ep) + i * h, ev->pll_block);
+            } else {
+                lp = 0;
+                for (size_t j = 0; j < h; j++)
+                    lp += logaddexp(-lz_softplus(a[j]), -lz_softplus(-a[j]) + s * ev->w[j * d + i]);
+            }
+            /* log p(v_i | v_-i) = log sigm(F(v') - F(v)) */
+            s_row += log_sigm(-s * ev->c[i] - lp);
+        }
+        if (pll) pll[r0 + r] = s_row;
+        s_blk += s_row;
+    }
+    return s_blk;
+}
+
+double rbm_eval_pseudo_ll(rbm_eval *ev, size_t n, const float *v, double *pll)
+{
+    if (!n) return NAN;
+    return for_blocks(ev, n, v, pll, pseudo_ll_block, 3.0 * (double)ev->d * (double)ev->h) / (double)n;
+}
+
+static double recon_block(const rbm_eval *ev, ev_thread *th, size_t r0, size_t rows,
+                          const float *v, double *unused)
+{
+    size_t d = ev->d, h = ev->h;
+    (void)r0;
+    (void)unused;
+    hidden_act(ev, th, rows, v);
+    sigm_vec(rows * h, th->ah, th->ah); /* p(h|v) */
+    /* A_v <- P_h W  (rows x h) (h x d) */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)d, (int)h, 1.0, th->ah,
+                (int)h, ev->w, (int)d, 0.0, th->av, (int)d);
+    double s = 0;
+    for (size_t r = 0; r < rows; r++) {
+        double *pv = th->av + r * d, e = 0;
+        for (size_t i = 0; i < d; i++) pv[i] += ev->c[i];
+        sigm_vec(d, pv, pv); /* p(v_i | h = p(h|v)) */
+        for (size_t i = 0; i < d; i++) {
+            double dv = th->vb[r * d + i] - pv[i];
+            e += dv * dv;
+        }
+        s += e;
+    }
+    return s;
+}
+
+double rbm_eval_recon_err(rbm_eval *ev, size_t n, const float *v)
+{
+    if (!n) return NAN;
+    return for_blocks(ev, n, v, NULL, recon_block, 2.0 * (double)ev->d * (double)ev->h) / (double)n;
+}
+
+lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_error *err)
+{
+    size_t d = ev->d, h = ev->h;
+    if (side == RBM_ENUM_AUTO) side = h <= d ? RBM_ENUM_HIDDEN : RBM_ENUM_VISIBLE;
+    int hid = side == RBM_ENUM_HIDDEN;
+    size_t s = hid ? h : d;                 /* enumerated layer */
+    size_t o = hid ? d : h;                 /* the other layer, summed out in closed form */
+    const double *e = hid ? ev->b : ev->c;  /* (s) biases of the enumerated layer */
+    const double *f = hid ? ev->c : ev->b;  /* (o) biases of the other layer      */
+    if (s > (size_t)ev->enum_max)
+        return lz_fail(err, LZ_EINVAL,
+                       "exact log Z: enumerating %zu %s units exceeds the limit of %d "
+                       "(--exact-max-h)", s, hid ? "hidden" : "visible", ev->enum_max);
+    size_t total = (size_t)1 << s, B = ev->enum_rows < total ? ev->enum_rows : total;
+    size_t nb = total / B;
+    int T = ev_threads(ev, (double)total * (double)o * (double)(s + 10));
+    if ((size_t)T > nb) T = (int)nb;
+#pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num();
+        ev_thread *th = &ev->thr[t];
+        size_t b0, b1;
+        rbm_part(nb, T, t, &b0, &b1);
+        for (size_t blk = b0; blk < b1; blk++) {
+            /* U (B, s): state u = blk B + r has bit k = (u >> k) & 1 */
+            for (size_t r = 0; r < B; r++) {
+                size_t u = blk * B + r;
+                for (size_t k = 0; k < s; k++) th->eu[r * s + k] = (double)((u >> k) & 1);
+            }
+            if (hid) /* A <- U W: W_.i^T h for every h of the block, (B x h)(h x d) */
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)d, (int)h, 1.0,
+                            th->eu, (int)h, ev->w, (int)d, 0.0, th->ea, (int)o);
+            else     /* A <- U W^T: W_j. v for every v of the block, (B x d)(d x h) */
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)h, (int)d, 1.0,
+                            th->eu, (int)d, ev->w, (int)d, 0.0, th->ea, (int)o);
+            /* hidden: log sum_v exp(-E(v,h)) = b^T h + sum_i softplus(c_i + W_.i^T h);
+             * visible: -F(v) = c^T v + sum_j softplus(b_j + W_j. v)   (SPEC 4) */
+            for (size_t r = 0; r < B; r++) {
+                double *a = th->ea + r * o;
+                for (size_t k = 0; k < o; k++) a[k] += f[k];
+                double eu = 0;
+                for (size_t k = 0; k < s; k++) eu += e[k] * th->eu[r * s + k];
+                th->ev[r] = eu + softplus_sum(o, a);
+            }
+            ev->lse[blk] = lz_logsumexp(B, th->ev);
+        }
+    }
+    *log_z = lz_logsumexp(nb, ev->lse);
+    if (!isfinite(*log_z))
+        return lz_fail(err, LZ_ENUMERIC, "exact log Z is not finite: the weights have diverged");
+    return LZ_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* annealed importance sampling */
+
+/* beta (K + 1): 0 = beta_0 < ... < beta_K = 1, linear pieces holding the
+ * shares 500 : 4000 : 10000 of the steps on [0, .5], [.5, .9], [.9, 1]
+ * (Salakhutdinov & Murray 2008, section 4.2). K >= 3. */
+static void ais_betas(int K, double *beta)
+{
+    int k1 = (int)lround(K * 500.0 / 14500.0), k2 = (int)lround(K * 4000.0 / 14500.0);
+    if (k1 < 1) k1 = 1;
+    if (k2 < 1) k2 = 1;
+    int k3 = K - k1 - k2;
+    beta[0] = 0;
+    for (int i = 1; i <= k1; i++) beta[i] = 0.5 * i / k1;
+    for (int i = 1; i <= k2; i++) beta[k1 + i] = 0.5 + 0.4 * i / k2;
+    for (int i = 1; i <= k3; i++) beta[k1 + k2 + i] = 0.9 + 0.1 * i / k3;
+    beta[K] = 1.0;
+}
+
+static void free_rngs(size_t n, gsl_rng **r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < n; i++) gsl_rng_free(r[i]);
+    free(r);
+}
+
+static gsl_rng **alloc_rngs(size_t n, unsigned long seed, unsigned long base)
+{
+    gsl_rng **r = calloc(n ? n : 1, sizeof *r);
+    if (!r) return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!(r[i] = lz_rng_alloc_stream(seed, base + i))) {
+            free_rngs(i, r);
+            return NULL;
+        }
+    return r;
+}
+
+lz_status rbm_log_z_ais(const rbm_model *m, int runs, int steps, unsigned long seed,
+                        double *log_z, double *se, double *lw_out, lz_error *err)
+{
+    size_t d = m->d, h = m->h, R = (size_t)runs;
+    int K = steps;
+    if (runs < 2 || steps < 10)
+        return lz_fail(err, LZ_EINVAL, "AIS: %d runs of %d steps: expected >= 2 runs of >= 10 steps",
+                       runs, steps);
+    double *wd = malloc(h * d * sizeof *wd);     /* (h, d) W in double            */
+    double *vv = malloc(R * d * sizeof *vv);     /* (r, d) chain states           */
+    double *ah = malloc(R * h * sizeof *ah);     /* (r, h) hidden activations     */
+    float *hs = malloc(R * h * sizeof *hs);      /* (r, h) hidden samples         */
+    float *av = malloc(R * d * sizeof *av);      /* (r, d) visible activations    */
+    double *lw = calloc(R, sizeof *lw);          /* (r) log importance weights    */
+    double *beta = malloc(((size_t)K + 1) * sizeof *beta); /* (K + 1) schedule     */
+    double *dc = malloc(d * sizeof *dc);         /* (d) c - base                  */
+    gsl_rng **rng = alloc_rngs(R, seed, RBM_STREAM_AIS);
+    rbm_bits *bits = malloc(R * sizeof *bits);   /* (r) bit sources over rng      */
+    double *scr = NULL;                          /* (T, 2h + d) per-thread scratch */
+    lz_status st = LZ_OK;
+    if (!wd || !vv || !ah || !hs || !av || !lw || !beta || !dc || !rng || !bits) {
+        st = lz_fail(err, LZ_ENOMEM, "AIS (%d runs, d = %zu, H = %zu): out of memory", runs, d, h);
+        goto done;
+    }
+    for (size_t k = 0; k < h * d; k++) wd[k] = m->w[k];
+    for (size_t i = 0; i < d; i++) dc[i] = (double)m->c[i] - m->base[i];
+    ais_betas(K, beta);
+    /* v ~ p_A(v) = prod_i sigm(base_i)^v_i (1 - sigm(base_i))^(1 - v_i) */
+    for (size_t r = 0; r < R; r++) {
+        bits[r] = rbm_bits_of(rng[r]);
+        for (size_t i = 0; i < d; i++) vv[r * d + i] = rbm_bern(&bits[r], lz_sigmoid(m->base[i]));
+    }
+    /* each thread runs its own block of runs through all K steps */
+    int T = rbm_threads_for((double)R * (double)K * (2.0 * (double)d * (double)h + 20.0 * (double)h));
+    if ((size_t)T > R) T = (int)R;
+    scr = malloc((size_t)T * (2 * h + d) * sizeof *scr);
+    if (!scr) {
+        st = lz_fail(err, LZ_ENOMEM, "AIS: out of memory");
+        goto done;
+    }
+#pragma omp parallel num_threads(T)
+    {
+        size_t r0, r1;
+        int tid = omp_get_thread_num();
+        rbm_part(R, T, tid, &r0, &r1);
+        size_t nr = r1 - r0;
+        double *x1 = scr + (size_t)tid * (2 * h + d); /* (h) beta_k a, then sigm of it */
+        double *x0 = x1 + h;                           /* (h) beta_{k-1} a              */
+        double *xv = x0 + h;                           /* (d) visible activations       */
+        for (int k = 1; k <= K && nr; k++) {
+            double bk = beta[k], bk1 = beta[k - 1];
+            int last = k == K;
+            /* A_h <- V W^T  (r x d)(d x h), in double: it enters the weights */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)h, (int)d, 1.0,
+                        vv + r0 * d, (int)d, wd, (int)d, 0.0, ah + r0 * h, (int)h);
+            for (size_t r = r0; r < r1; r++) {
+                const double *x = vv + r * d;
+                double lin = 0;
+                for (size_t i = 0; i < d; i++) lin += dc[i] * x[i];
+                /* log p*_k(v) - log p*_{k-1}(v) = (beta_k - beta_{k-1}) (c - base)^T v
+                 *   + sum_j [softplus(beta_k a_j) - softplus(beta_{k-1} a_j)],  a = b + W v */
+                for (size_t j = 0; j < h; j++) {
+                    double a = ah[r * h + j] + m->b[j];
+                    x1[j] = bk * a;
+                    x0[j] = bk1 * a;
+                }
+                double sp1 = softplus_sum_sigm(h, x1, last ? NULL : x1);
+                double sp0 = softplus_sum(h, x0);
+                lw[r] += (bk - bk1) * lin + (sp1 - sp0);
+                if (!last) /* T_k: h_j ~ sigm(beta_k a_j) (x1 now holds it) */
+                    for (size_t j = 0; j < h; j++) hs[r * h + j] = (float)rbm_bern(&bits[r], x1[j]);
+            }
+            if (last) break;
+            /* A_v <- H W  (r x h)(h x d), single precision: it only drives sampling */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)d, (int)h, 1.0f,
+                        hs + r0 * h, (int)h, m->w, (int)d, 0.0f, av + r0 * d, (int)d);
+            for (size_t r = r0; r < r1; r++) {
+                /* T_k: v_i ~ sigm((1 - beta_k) base_i + beta_k (c_i + W_.i^T h)) */
+                for (size_t i = 0; i < d; i++)
+                    xv[i] = (1.0 - bk) * m->base[i] + bk * ((double)m->c[i] + (double)av[r * d + i]);
+                sigm_vec(d, xv, xv);
+                for (size_t i = 0; i < d; i++) vv[r * d + i] = rbm_bern(&bits[r], xv[i]);
+            }
+        }
+    }
+    {
+        /* log Z_A = H log 2 + sum_i softplus(base_i);
+         * log Z ~ log Z_A + log (1/R) sum_r w_r;  se = sd(w) / (sqrt(R) mean(w)) */
+        double log_za = (double)h * LN2;
+        for (size_t i = 0; i < d; i++) log_za += lz_softplus(m->base[i]);
+        double mx = lw[0];
+        for (size_t r = 1; r < R; r++)
+            if (lw[r] > mx) mx = lw[r];
+        double mean = 0, var = 0;
+        for (size_t r = 0; r < R; r++) mean += exp(lw[r] - mx);
+        mean /= (double)R;
+        for (size_t r = 0; r < R; r++) {
+            double dw = exp(lw[r] - mx) - mean;
+            var += dw * dw;
+        }
+        var /= (double)(R - 1);
+        *log_z = log_za + mx + log(mean);
+        *se = sqrt(var / (double)R) / mean;
+        if (lw_out) memcpy(lw_out, lw, R * sizeof *lw);
+        if (!isfinite(*log_z) || !isfinite(*se))
+            st = lz_fail(err, LZ_ENUMERIC, "AIS: log Z is not finite: the weights have diverged");
+    }
+done:
+    free(wd);
+    free(vv);
+    free(ah);
+    free(hs);
+    free(av);
+    free(lw);
+    free(beta);
+    free(dc);
+    free(bits);
+    free(scr);
+    free_rngs(R, rng);
+    return st;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Gibbs samples */
+
+lz_status rbm_sample(const rbm_model *m, size_t n, int steps, unsigned long seed, double *pv,
+                     lz_error *err)
+{
+    size_t d = m->d, h = m->h;
+    if (n == 0) return LZ_OK;
+    if (steps < 1) return lz_fail(err, LZ_EINVAL, "sampling: %d Gibbs sweeps: expected >= 1", steps);
+    float *v = malloc(n * d * sizeof *v);  /* (n, d) states, then p(v|h) */
+    float *hs = malloc(n * h * sizeof *hs); /* (n, h) p(h|v), then samples */
+    gsl_rng **rng = alloc_rngs(n, seed, RBM_STREAM_SAMPLE);
+    rbm_bits *bits = malloc(n * sizeof *bits); /* (n) bit sources over rng */
+    lz_status st = LZ_OK;
+    if (!v || !hs || !rng || !bits) {
+        st = lz_fail(err, LZ_ENOMEM, "sampling %zu chains: out of memory", n);
+        goto done;
+    }
+    for (size_t r = 0; r < n; r++) { /* random start: v_i ~ Bernoulli(1/2) */
+        bits[r] = rbm_bits_of(rng[r]);
+        for (size_t i = 0; i < d; i++) v[r * d + i] = (float)rbm_bern(&bits[r], 0.5);
+    }
+    int T = rbm_threads_for((double)n * (double)steps * 2.0 * (double)d * (double)h);
+    if ((size_t)T > n) T = (int)n;
+#pragma omp parallel num_threads(T)
+    {
+        size_t r0, r1;
+        rbm_part(n, T, omp_get_thread_num(), &r0, &r1);
+        for (int t = 0; t < steps && r1 > r0; t++) {
+            rbm_hidden_f(m, r1 - r0, v + r0 * d, hs + r0 * h);
+            for (size_t r = r0; r < r1; r++) /* h ~ p(h | v) */
+                for (size_t j = 0; j < h; j++)
+                    hs[r * h + j] = (float)rbm_bern(&bits[r], hs[r * h + j]);
+            rbm_visible_f(m, r1 - r0, hs + r0 * h, v + r0 * d);
+            if (t == steps - 1) break; /* keep p(v | h) of the last sweep */
+            for (size_t r = r0; r < r1; r++) /* v ~ p(v | h) */
+                for (size_t i = 0; i < d; i++)
+                    v[r * d + i] = (float)rbm_bern(&bits[r], v[r * d + i]);
+        }
+    }
+    for (size_t k = 0; k < n * d; k++) pv[k] = v[k];
+done:
+    free(v);
+    free(hs);
+    free(bits);
+    free_rngs(n, rng);
+    return st;
+}
