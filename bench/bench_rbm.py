@@ -105,7 +105,7 @@ def main():
     common = ["--hidden", str(a.hidden), "--pcd", "--cd", "1", "--lr", "0.05", "--batch", "100",
               "--momentum", "0", "--weight-decay", "0", "--threads", str(a.threads),
               "--ais-runs", str(a.ais_runs), "--ais-steps", str(a.ais_steps),
-              "--samples", "0", "--seed", "1"]
+              "--n-samples", "0", "--seed", "1"]
 
     print("Fashion-MNIST binarised at 0.5: 60000 train, 10000 test, d = 784; H = %d, PCD-1, "
           "lr 0.05, batch 100, %d epochs, %d threads" % (a.hidden, a.epochs, a.threads))
@@ -154,7 +154,7 @@ def main():
         mpath = os.path.join(tmp, "sklearn.model")
         write_model(mpath, rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_, base)
         cmd = [exe, "--load", mpath, "--test", test, "--threads", str(a.threads), "--ais-runs",
-               str(a.ais_runs), "--ais-steps", str(a.ais_steps), "--samples", "0", "--seed", "1",
+               str(a.ais_runs), "--ais-steps", str(a.ais_steps), "--n-samples", "0", "--seed", "1",
                "-q", "-o", os.path.join(tmp, "sk")]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if r.returncode:

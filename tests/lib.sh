@@ -93,3 +93,34 @@ same_results() {
   diff <(strip_timing "$1") <(strip_timing "$2") >/dev/null || fail "$1 and $2 differ beyond timing columns"
   ok
 }
+
+# ---- pictures (decoded by gnuplot itself, so no other tool is needed)
+# hist PNG: "count #rrggbb" for every colour of the decoded PNG, read on every
+# other pixel of every other row (4 times faster; a PNG with more than one
+# colour in the sample has more than one colour).
+hist() {
+  gnuplot -e "set table '/dev/stdout'; plot '$1' binary filetype=png every 2:2 with rgbimage" \
+    | awk '!/^#/ && NF >= 5 { c[sprintf("#%02x%02x%02x", $3, $4, $5)]++ } END { for (k in c) print c[k], k }'
+}
+# check_png PNG: exists, starts with the PNG signature, decodes, and has more
+# than one colour; keeps its histogram in PNG.hist for check_colour.
+check_png() {
+  [ -s "$1" ] || fail "$1: missing or empty"
+  [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] || fail "$1: not a PNG (signature)"
+  hist "$1" >"$1.hist"
+  local n
+  n=$(wc -l <"$1.hist")
+  [ "$n" -gt 1 ] || fail "$1: blank ($n colour)"
+  echo "$1: $n colours"
+  ok
+}
+# check_colour PNG #rrggbb MIN: at least MIN sampled pixels have exactly this
+# colour: the data were drawn, not only the axes and the legend.  A legend
+# sample (a short line or one point) covers under 30 sampled pixels; a curve
+# across the chart several hundred, a cluster of 40 points about 80.
+check_colour() {
+  local n
+  n=$(awk -v c="$2" '$2 == c { print $1 }' "$1.hist")
+  [ "${n:-0}" -ge "$3" ] || fail "$1: $2 on ${n:-0} sampled pixels, expected at least $3 (data not drawn?)"
+  ok
+}

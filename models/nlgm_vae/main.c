@@ -324,7 +324,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (rc == LZ_CLI_VERSION) {
-        printf("%s %s\n", PROG, LZ_VERSION);
+        lz_cli_version(&cli, stdout);
         return 0;
     }
     if (rc < 0) {

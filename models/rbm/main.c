@@ -231,7 +231,7 @@ int main(int argc, char **argv)
          "exact log-likelihood when min(d, H) <= N (enumeration), else AIS"},
         {"ais-runs", 0, LZ_OPT_INT, &cfg.ais_runs, "R", "AIS: independent runs"},
         {"ais-steps", 0, LZ_OPT_INT, &cfg.ais_steps, "K", "AIS: intermediate distributions"},
-        {"samples", 0, LZ_OPT_INT, &n_samples, "N", "Gibbs chains written to PREFIX.samples.dat"},
+        {"n-samples", 0, LZ_OPT_INT, &n_samples, "N", "Gibbs chains written to PREFIX.samples.dat"},
         {"sample-steps", 0, LZ_OPT_INT, &sample_steps, "S", "Gibbs sweeps of each sample chain"},
         LZ_COMMON_OPTIONS(&co),
         {0}};
@@ -283,7 +283,7 @@ int main(int argc, char **argv)
         if (co.threads < 0 || co.threads > 1024)
             lz_fail(&err, LZ_EINVAL, "--threads %d: expected 0 <= N <= 1024", co.threads);
         else if (n_samples < 0 || n_samples > 100000)
-            lz_fail(&err, LZ_EINVAL, "--samples %d: expected 0 <= N <= 100000", n_samples);
+            lz_fail(&err, LZ_EINVAL, "--n-samples %d: expected 0 <= N <= 100000", n_samples);
         else
             lz_fail(&err, LZ_EINVAL, "--sample-steps %d: expected 1 <= S <= 100000000",
                     sample_steps);

@@ -5,7 +5,7 @@ source "$SRC/tests/lib.sh"
 RBM="$BIN/rbm_cd"
 # a small, fast configuration on the bundled digits (grey levels 0..16)
 FAST=(--label-col last --scale 16 --split 0.2 --hidden 8 --epochs 3 --batch 20 --monitor 200
-      --samples 12 --sample-steps 50 --threads 2)
+      --n-samples 12 --sample-steps 50 --threads 2)
 
 # ---- files and columns
 run_ok "$RBM" "${FAST[@]}" -o a/rbm "$DIGITS"
@@ -15,7 +15,7 @@ all_finite a/rbm.trace.dat # H = 8: exact log-likelihood every epoch, test set g
 check_columns a/rbm.filters.dat $(seq -f 'x%g' 1 64)
 [ "$(rows a/rbm.filters.dat)" -eq 8 ] || fail "filters: expected one row a hidden unit"
 check_columns a/rbm.samples.dat $(seq -f 'x%g' 1 64)
-[ "$(rows a/rbm.samples.dat)" -eq 12 ] || fail "samples: expected --samples 12 rows"
+[ "$(rows a/rbm.samples.dat)" -eq 12 ] || fail "samples: expected --n-samples 12 rows"
 check_columns a/rbm.latent.dat h1 h8 label
 [ "$(rows a/rbm.latent.dat)" -eq 359 ] || fail "latent: expected the 359 test rows of --split 0.2"
 all_finite a/rbm.latent.dat
@@ -47,7 +47,7 @@ ok
 
 # ---- --save, then --load scores the same test rows the same way
 run_ok "$RBM" "${FAST[@]}" --save a/rbm.model -o s/rbm "$DIGITS"
-run_ok "$RBM" --load a/rbm.model --label-col last --split 0.2 --samples 5 --sample-steps 10 -o l/rbm "$DIGITS"
+run_ok "$RBM" --load a/rbm.model --label-col last --split 0.2 --n-samples 5 --sample-steps 10 -o l/rbm "$DIGITS"
 for col in 5 6 8; do
   [ "$(awk -F'\t' -v c=$col 'NR == 2 { print $c }' s/rbm.summary.tsv)" = \
     "$(awk -F'\t' -v c=$col 'NR == 2 { print $c }' l/rbm.summary.tsv)" ] || fail "--load: column $col differs"

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# scripts/lab.sh -- the lectures' whole progression on one data set, then every
+# plot and one comparison table.  `make lab` runs it on the bundled digits.
+#
+#   scripts/lab.sh [DATA [TEST]]
+#
+# DATA: a data file (CSV/TSV/IDX, .gz or not; default data/digits.csv), or a
+# directory holding train-images-idx3-ubyte[.gz] and t10k-images-idx3-ubyte[.gz]
+# (e.g. /usr/share/datasets/fashion-mnist).  TEST: a held-out file; without it
+# a fixed 20 % of DATA is held out (--split 0.2).
+#
+# Environment: BIN (programs, default build/bin), OUT (output directory,
+# default out), K (latent size, default 2, so latent spaces can be drawn),
+# LABEL_COL (text data: label column, default "last" for the bundled digits,
+# "none" otherwise), EPOCHS (VAE and RBM passes; default from the data size),
+# THREADS (default 0: one per core).
+#
+# The runs, in the order of the lectures:
+#   1 pca_iter                    PCA by iterative projection, scored as PPCA
+#   2 lgm_em --completion exact   the LGM by EM, option 1 (one EM step a line)
+#   3 lgm_em --completion sampled the LGM by EM, option 2 (Monte-Carlo EM)
+#   4 nlgm_vae linear decoder     the VAE whose decoder is an LGM's
+#   5 nlgm_vae MLP decoder        the non-linear Gaussian model
+#   6 nlgm_vae Bernoulli          on the binarised data
+#   7 rbm_cd                      CD-1 on the binarised data
+# then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table.
+set -euo pipefail
+export LC_ALL=C
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$here/build/bin}
+OUT=${OUT:-out}
+K=${K:-2}
+THREADS=${THREADS:-0}
+DATA=${1:-$here/data/digits.csv}
+TEST=${2:-}
+
+die() { echo "lab: $*" >&2; exit 1; }
+for p in pca_iter lgm_em nlgm_vae rbm_cd; do
+  [ -x "$BIN/$p" ] || die "$BIN/$p not found: build first (make lab does)"
+done
+command -v gnuplot >/dev/null || die "gnuplot not found: run scripts/install-deps.sh"
+
+# ---- inputs ---------------------------------------------------------------
+find_idx() { # DIR STEM -> path of STEM-images-idx3-ubyte[.gz]
+  for f in "$1/$2-images-idx3-ubyte.gz" "$1/$2-images-idx3-ubyte"; do
+    [ -r "$f" ] && { echo "$f"; return; }
+  done
+  die "$1: no $2-images-idx3-ubyte[.gz]"
+}
+is_idx() { case $(basename "$1") in *idx[0-9]-ubyte*|*.idx|*.idx.gz) return 0;; esac; return 1; }
+
+if [ -d "$DATA" ]; then
+  [ -z "$TEST" ] || die "a directory DATA brings its own test set: drop TEST"
+  train=$(find_idx "$DATA" train)
+  test=$(find_idx "$DATA" t10k)
+  data_args=("$train" --test "$test")
+else
+  [ -r "$DATA" ] || die "$DATA: cannot read"
+  train=$DATA
+  if [ -n "$TEST" ]; then
+    [ -r "$TEST" ] || die "$TEST: cannot read"
+    data_args=("$DATA" --test "$TEST")
+  else
+    data_args=("$DATA" --split 0.2)
+  fi
+fi
+if is_idx "$train"; then
+  LABEL_COL=none
+elif [ -z "${LABEL_COL:-}" ]; then
+  if [ "$(cd "$(dirname "$train")" && pwd)/$(basename "$train")" = "$here/data/digits.csv" ]; then
+    LABEL_COL=last
+  else
+    LABEL_COL=none
+  fi
+fi
+data_args+=(--label-col "$LABEL_COL" --threads "$THREADS")
+
+# Size and range of text data (IDX grey levels are already in [0,1]): the
+# Bernoulli VAE and the RBM need [0,1], so the data are divided by their
+# maximum, then binarised at 1/2.
+n_rows=60000
+scale=1
+if ! is_idx "$train"; then
+  read -r n_rows scale < <(
+    { case $train in *.gz) zcat "$train";; *) cat "$train";; esac; } |
+    awk -v lc="$LABEL_COL" '
+      /^[ \t]*(#|$)/ { next }
+      { n = split($0, f, /[ \t]*[,\t][ \t]*|[ \t]+/)
+        if (f[1] == "") { for (i = 1; i < n; i++) f[i] = f[i + 1]; n-- }
+        if (!seen++ && f[1] !~ /^[-+.0-9]/) next   # a header line
+        rows++
+        skip = lc == "last" ? n : lc == "none" ? 0 : lc + 0
+        for (i = 1; i <= n; i++) if (i != skip && f[i] + 0 > mx) mx = f[i] + 0 }
+      END { if (mx <= 0) mx = 1; print rows, (mx <= 1 ? 1 : mx) }')
+fi
+if [ -z "${EPOCHS:-}" ]; then
+  EPOCHS=$(( n_rows > 20000 ? 10 : 150 ))
+fi
+
+mkdir -p "$OUT"
+steps=7
+t_start=$(date +%s.%N)
+since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
+step() { # N TITLE CMD...
+  local n=$1 title=$2
+  shift 2
+  printf '\n=== [%d/%d] %s\n$ %s\n' "$n" "$steps" "$title" "$*"
+  local t0 rc=0
+  t0=$(date +%s.%N)
+  "$@" || rc=$?
+  [ "$rc" -eq 0 ] || die "step $n ($title) failed with status $rc"
+  printf '=== [%d/%d] done in %s s\n' "$n" "$steps" "$(since "$t0")"
+}
+
+echo "lab: $train (${n_rows} rows), latent size $K, $EPOCHS epochs for the VAE and the RBM; outputs in $OUT/"
+
+# ---- the models, in the order of the lectures -----------------------------
+step 1 "PCA by iterative projection (scored as probabilistic PCA)" \
+  "$BIN/pca_iter" -k "$K" "${data_args[@]}" -o "$OUT/pca"
+step 2 "LGM by EM, exact completion (option 1): one EM step a line" \
+  "$BIN/lgm_em" -k "$K" --accel none "${data_args[@]}" -o "$OUT/lgm-exact"
+step 3 "LGM by EM, sampled completion (option 2, Monte-Carlo EM)" \
+  "$BIN/lgm_em" -k "$K" --completion sampled "${data_args[@]}" -o "$OUT/lgm-sampled"
+step 4 "VAE with a linear decoder (Gaussian likelihood): an LGM's decoder" \
+  "$BIN/nlgm_vae" -k "$K" --decoder linear --likelihood gaussian --epochs "$EPOCHS" -q \
+  "${data_args[@]}" -o "$OUT/vae-linear"
+step 5 "VAE with an MLP decoder (Gaussian likelihood): the non-linear Gaussian model" \
+  "$BIN/nlgm_vae" -k "$K" --decoder mlp --likelihood gaussian --epochs "$EPOCHS" -q \
+  "${data_args[@]}" -o "$OUT/vae-mlp"
+step 6 "VAE with a Bernoulli likelihood on the binarised data" \
+  "$BIN/nlgm_vae" -k "$K" --likelihood bernoulli --scale "$scale" --binarize threshold \
+  --epochs "$EPOCHS" -q "${data_args[@]}" -o "$OUT/vae-bernoulli"
+step 7 "RBM trained with CD-1 on the binarised data (16 hidden units: exact likelihood)" \
+  "$BIN/rbm_cd" --hidden 16 --cd 1 --scale "$scale" --binarize threshold --epochs "$EPOCHS" -q \
+  "${data_args[@]}" -o "$OUT/rbm"
+
+# ---- plots ----------------------------------------------------------------
+printf '\n=== plots\n'
+plot() { # SCRIPT ARGS...
+  local s=$1
+  shift
+  gnuplot -c "$here/plots/$s.gp" "$@" || die "plots/$s.gp $* failed"
+}
+plot trace "$OUT/pca"
+plot trace "$OUT/lgm-exact" "$OUT/lgm-sampled"
+plot trace "$OUT/vae-linear" "$OUT/vae-mlp"
+plot trace "$OUT/vae-bernoulli"
+plot trace "$OUT/rbm"
+for p in pca lgm-exact vae-linear vae-mlp vae-bernoulli rbm; do plot latent "$OUT/$p"; done
+plot images "$OUT/pca" components
+plot images "$OUT/lgm-exact" samples
+for p in vae-mlp vae-bernoulli; do
+  plot images "$OUT/$p" samples
+  plot images "$OUT/$p" recon
+  [ "$K" -ne 2 ] || plot manifold "$OUT/$p"
+done
+plot images "$OUT/rbm" filters
+plot images "$OUT/rbm" samples
+
+# ---- the comparison table -------------------------------------------------
+runs=(pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm)
+tmp=$(mktemp "$OUT/compare.tsv.tmp.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+# the shared columns of every summary (docs/developers.md), looked up by name
+cols="model family k n_params ll_train ll_test ll_test_se method iterations seconds"
+printf '# %s\n' "$(echo $cols | tr ' ' '\t')" >"$tmp"
+for r in "${runs[@]}"; do
+  awk -F'\t' -v OFS='\t' -v cols="$cols" -v f="$OUT/$r.summary.tsv" '
+    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) at[$i] = i; next }
+    { n = split(cols, c, " "); s = ""
+      for (i = 1; i <= n; i++) {
+        if (!(c[i] in at)) { print f ": no column " c[i] > "/dev/stderr"; exit 1 }
+        s = s (i > 1 ? OFS : "") $(at[c[i]]) }
+      print s }' "$OUT/$r.summary.tsv" >>"$tmp" || die "$OUT/$r.summary.tsv: not a summary"
+done
+mv "$tmp" "$OUT/compare.tsv"
+trap - EXIT
+plot compare "$OUT/compare.tsv"
+
+printf '\n=== comparison on %s (log-likelihood per sample, nats; test = held-out data)\n' "$(basename "$train")"
+awk -F'\t' '
+  NR == 1 { next }
+  { how = $8
+    if (how == "exact") how = "exact"
+    else if (how == "exact-enum") how = "exact enumeration"
+    else if (how == "ais") how = sprintf("AIS +- %.2g", $7)
+    else if (how ~ /^iw-/) how = "importance-weighted, K=" substr(how, 4)
+    rows[NR] = sprintf("%-20s %-10s %3s %9s %11.3f %11.3f  %-28s %8.1f", $1, $2, $3, $4, $5, $6, how, $10) }
+  END {
+    printf "%-20s %-10s %3s %9s %11s %11s  %-28s %8s\n", "model", "family", "k", "params", "ll train", "ll test", "how", "seconds"
+    for (f = 0; f < 2; f++)
+      for (i = 2; i <= NR; i++) if ((rows[i] ~ /continuous/) == (f == 0)) print rows[i]
+    print "continuous: densities on R^d (PCA, LGM, Gaussian VAE); binary: probabilities of the"
+    print "binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
+  }' "$OUT/compare.tsv"
+printf '\nlab: done in %s s; the table and the pictures are in %s/ (compare.tsv, *.png)\n' \
+  "$(since "$t_start")" "$OUT"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# make lab on a 300-sample slice of the bundled digits: every model runs, every
+# plot renders (each PNG valid and not blank), and the comparison table has
+# one row per model with finite numbers.
+source "$SRC/tests/lib.sh"
+head -n 300 "$DIGITS" >slice.csv
+t0=$(date +%s)
+OUT=$TMP/out BIN=$BIN LABEL_COL=last EPOCHS=40 bash "$SRC/scripts/lab.sh" slice.csv >lab.log 2>&1 ||
+  { cat lab.log >&2; fail "scripts/lab.sh failed"; }
+ok
+echo "lab on 300 rows: $(( $(date +%s) - t0 )) s"
+
+# the table: a header and one row per model, every number finite
+check_columns out/compare.tsv model family k n_params ll_train ll_test ll_test_se method iterations seconds
+[ "$(rows out/compare.tsv)" -eq 7 ] || fail "compare.tsv: $(rows out/compare.tsv) rows, expected 7"
+models=$(awk -F'\t' 'NR > 1 { print $1 }' out/compare.tsv | tr '\n' ' ')
+[ "$models" = "pca lgm-exact lgm-sampled vae-linear-gaussian vae-mlp-gaussian vae-mlp-bernoulli rbm-cd1 " ] ||
+  fail "compare.tsv models: $models"
+awk -F'\t' 'NR > 1 { for (i = 3; i <= NF; i++) if (i != 8 && ($i !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/)) { print "row " NR - 1 ", column " i ": " $i; bad = 1 } }
+            END { exit bad }' out/compare.tsv || fail "compare.tsv: a number is not finite"
+ok
+# the families are kept apart: Gaussian models continuous, Bernoulli/RBM binary
+[ "$(awk -F'\t' 'NR > 1 && $2 == "binary" { n++ } END { print n }' out/compare.tsv)" -eq 2 ] ||
+  fail "compare.tsv: expected 2 binary models"
+ok
+# the printed table names how each likelihood was computed
+for how in "exact enumeration" "importance-weighted, K=100" "exact"; do
+  grep -q "$how" lab.log || fail "the printed table lacks '$how'"
+  ok
+done
+
+# every picture: a valid PNG with more than one colour
+pngs="pca.trace lgm-exact.trace vae-linear.trace vae-bernoulli.trace rbm.trace
+      pca.latent lgm-exact.latent vae-linear.latent vae-mlp.latent vae-bernoulli.latent rbm.latent
+      pca.components lgm-exact.samples vae-mlp.samples vae-mlp.recon vae-mlp.manifold
+      vae-bernoulli.samples vae-bernoulli.recon vae-bernoulli.manifold rbm.filters rbm.samples compare"
+for p in $pngs; do check_png "out/$p.png" >/dev/null; done
+n=$(ls out/*.png | wc -l)
+[ "$n" -eq "$(echo $pngs | wc -w)" ] || fail "$n PNG files, expected $(echo $pngs | wc -w)"
+ok
+# nothing half-written is left
+[ -z "$(ls out | grep tmp || true)" ] || fail "temporary files left in out/"
+ok
+done_ok
