@@ -233,6 +233,37 @@ int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_er
     return LZ_CLI_RUN;
 }
 
+int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **argv,
+                 const char **data_path)
+{
+    lz_error err;
+    lz_error_clear(&err);
+    int first = 0;
+    *data_path = NULL;
+    int rc = lz_cli_parse(cli, argc, argv, &first, &err);
+    if (rc == LZ_CLI_HELP) {
+        lz_cli_help(cli, stdout);
+        return 0;
+    }
+    if (rc == LZ_CLI_VERSION) {
+        lz_cli_version(cli, stdout);
+        return 0;
+    }
+    if (rc == LZ_CLI_RUN) {
+        *data_path = first < argc ? argv[first] : NULL;
+        if (!*data_path && !co->load)
+            lz_fail(&err, LZ_EINVAL, "missing argument DATA (or --load MODEL): usage: %s %s (see %s --help)",
+                    cli->prog, cli->synopsis, cli->prog);
+        else if (co->threads < 0 || co->threads > 1024)
+            lz_fail(&err, LZ_EINVAL, "--threads %d: expected 0 <= N <= 1024 (0: one per core)",
+                    co->threads);
+        else
+            return -1;
+    }
+    lz_die_msg(cli->prog, &err);
+    return 1;
+}
+
 void lz_common_defaults(lz_common_opts *c, const char *default_prefix)
 {
     memset(c, 0, sizeof *c);

@@ -96,6 +96,15 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
      "read a model instead of training (DATA is then optional: score and write outputs)"},      \
     {"quiet", 'q', LZ_OPT_FLAG, &(c)->quiet, NULL, "print only errors and the final report"}
 
+/* The start of every program's main(): parse argv for "[options] DATA" with
+ * the shared options in co; print --help or --version, or a one-line error
+ * ("prog: option -k: expected an integer, got 'x'"), and say so by returning
+ * the exit status (0 or 1); return -1 when the program goes on, with
+ * *data_path the DATA argument (NULL only with --load).  Also checks the
+ * shared options' ranges (--threads). */
+int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **argv,
+                 const char **data_path);
+
 /* Read the training data (path may be NULL when a model is loaded) and the
  * test data (--test FILE, or --split FRAC of DATA), with the label column,
  * checking that the test set has DATA's columns.  min_rows applies to DATA.

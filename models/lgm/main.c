@@ -248,31 +248,13 @@ int main(int argc, char **argv)
         opts,
         0,
         1};
+    const char *path;
+    int rc = lz_cli_start(&cli, &co, argc, argv, &path);
+    if (rc >= 0) return rc;
     lz_error err;
     lz_error_clear(&err);
-    int first = 0;
-    int rc = lz_cli_parse(&cli, argc, argv, &first, &err);
-    if (rc == LZ_CLI_HELP) {
-        lz_cli_help(&cli, stdout);
-        return 0;
-    }
-    if (rc == LZ_CLI_VERSION) {
-        lz_cli_version(&cli, stdout);
-        return 0;
-    }
-    if (rc < 0) {
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
     cfg.accelerate = accel == 0;
     cfg.seed = co.seed;
-    const char *path = first < argc ? argv[first] : NULL;
-    if (!path && !co.load) {
-        lz_fail(&err, LZ_EINVAL, "missing argument DATA: usage: %s [options] DATA (see %s --help)",
-                PROG, PROG);
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
     if (lgm_check_config(&cfg, 0, &err)) {
         lz_die_msg(PROG, &err);
         return 1;

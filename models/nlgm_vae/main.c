@@ -317,36 +317,14 @@ int main(int argc, char **argv)
         "Bernoulli outputs are probabilities; Gaussian outputs and densities are in the\n"
         "data's units.  See docs/vae.md.\n",
         opts, 0, 1};
-    int pos = 0;
-    int rc = lz_cli_parse(&cli, argc, argv, &pos, &err);
-    if (rc == LZ_CLI_HELP) {
-        lz_cli_help(&cli, stdout);
-        return 0;
-    }
-    if (rc == LZ_CLI_VERSION) {
-        lz_cli_version(&cli, stdout);
-        return 0;
-    }
-    if (rc < 0) {
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
-    const char *data_path = pos < argc ? argv[pos] : NULL;
-    if (!data_path && !co.load) {
-        lz_fail(&err, LZ_EINVAL, "missing argument DATA (or --load MODEL): see %s --help", PROG);
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
+    const char *data_path;
+    int rc = lz_cli_start(&cli, &co, argc, argv, &data_path);
+    if (rc >= 0) return rc;
     if (build_config(&o, &c, &err)) {
         lz_die_msg(PROG, &err);
         return 1;
     }
     c.seed = co.seed;
-    if (co.threads < 0) {
-        lz_fail(&err, LZ_EINVAL, "--threads %d: expected >= 0 (0: one per core)", co.threads);
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
     lz_set_threads(co.threads);
     lz_outset_install_signal_cleanup();
 

@@ -178,29 +178,11 @@ int main(int argc, char **argv)
         "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n",
         opts, 0, 1};
 
+    const char *data_path;
+    int rc = lz_cli_start(&cli, &c, argc, argv, &data_path);
+    if (rc >= 0) return rc;
     lz_error err;
     lz_error_clear(&err);
-    int first = 0;
-    int rc = lz_cli_parse(&cli, argc, argv, &first, &err);
-    if (rc == LZ_CLI_HELP) {
-        lz_cli_help(&cli, stdout);
-        return 0;
-    }
-    if (rc == LZ_CLI_VERSION) {
-        lz_cli_version(&cli, stdout);
-        return 0;
-    }
-    if (rc < 0) {
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
-    const char *data_path = first < argc ? argv[first] : NULL;
-    if (!data_path && !c.load) {
-        lz_fail(&err, LZ_EINVAL, "missing argument DATA: usage: %s %s (see %s --help)", PROG,
-                cli.synopsis, PROG);
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
     if (!c.load && pca_check_config(&cfg, 0, &err)) {
         lz_die_msg(PROG, &err);
         return 1;

@@ -250,39 +250,18 @@ int main(int argc, char **argv)
         "The log-likelihood is exact (enumerating 2^min(d,H) states) when min(d,H) <= --exact-max-h,\n"
         "else estimated by annealed importance sampling, +- its standard error.\n",
         opts, 0, 1};
+    const char *path;
+    int rc = lz_cli_start(&cli, &co, argc, argv, &path);
+    if (rc >= 0) return rc;
     lz_error err;
     lz_error_clear(&err);
-    int first = 0;
-    int rc = lz_cli_parse(&cli, argc, argv, &first, &err);
-    if (rc == LZ_CLI_HELP) {
-        lz_cli_help(&cli, stdout);
-        return 0;
-    }
-    if (rc == LZ_CLI_VERSION) {
-        lz_cli_version(&cli, stdout);
-        return 0;
-    }
-    if (rc < 0) {
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
-    const char *path = first < argc ? argv[first] : NULL;
     cfg.seed = co.seed;
-    if (!path && !co.load) {
-        lz_fail(&err, LZ_EINVAL, "missing argument DATA (or --load MODEL): usage: %s %s", PROG,
-                cli.synopsis);
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
     if (rbm_check_config(&cfg, 0, &err)) {
         lz_die_msg(PROG, &err);
         return 1;
     }
-    if (co.threads < 0 || co.threads > 1024 || n_samples < 0 || n_samples > 100000 ||
-        sample_steps < 1 || sample_steps > 100000000) {
-        if (co.threads < 0 || co.threads > 1024)
-            lz_fail(&err, LZ_EINVAL, "--threads %d: expected 0 <= N <= 1024", co.threads);
-        else if (n_samples < 0 || n_samples > 100000)
+    if (n_samples < 0 || n_samples > 100000 || sample_steps < 1 || sample_steps > 100000000) {
+        if (n_samples < 0 || n_samples > 100000)
             lz_fail(&err, LZ_EINVAL, "--n-samples %d: expected 0 <= N <= 100000", n_samples);
         else
             lz_fail(&err, LZ_EINVAL, "--sample-steps %d: expected 1 <= S <= 100000000",
