@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lz_prob.h"
+#include "lz_vmath.h"
 
 /* ------------------------------------------------------------------ */
 /* elementwise functions */
@@ -19,53 +20,11 @@
 static inline vae_real exp_nonpos(vae_real x) { return exp(x); }
 static inline vae_real log1p_unit(vae_real e) { return log1p(e); }
 #else
-/* exp(x), x <= 0 (Cephes expf): x = n ln2 + r with |r| <= ln2/2 (n rounded
- * by the 1.5*2^23 trick, ln2 split in two for an exact n ln2), exp(r) by a
- * degree-7 polynomial, times 2^n built in the exponent bits.  x is clamped at
- * -87 so that 2^n stays a normal number (exp(-87) = 1.6e-38): the callers
- * only add the result to 1 or multiply it by numbers <= 1. */
-static inline float exp_nonpos(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    float n = x * 1.44269504088896341f;
-    n = (n + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.0f;
-    union {
-        int32_t i;
-        float f;
-    } s;
-    s.i = ((int32_t)n + 127) << 23;
-    return y * s.f;
-}
-
-/* log(1 + e), 0 <= e <= 1: with u = e / (2 + e) in [0, 1/3],
- * log(1 + e) = 2 atanh(u) = 2 (u + u^3/3 + ... + u^13/13) + O(u^15 / 15);
- * the first omitted term is below (1/3)^14 / 15 < 2e-8 relative. */
-static inline float log1p_unit(float e)
-{
-    float u = e / (2.0f + e);
-    float u2 = u * u;
-    float p = 1.0f / 13.0f;
-    p = p * u2 + 1.0f / 11.0f;
-    p = p * u2 + 1.0f / 9.0f;
-    p = p * u2 + 1.0f / 7.0f;
-    p = p * u2 + 1.0f / 5.0f;
-    p = p * u2 + 1.0f / 3.0f;
-    p = p * u2 + 1.0f;
-    return 2.0f * u * p;
-}
+/* vectorisable single-precision forms (common/lz_vmath.h) */
+static inline float exp_nonpos(float x) { return lz_vexpf(x); }
+static inline float log1p_unit(float e) { return lz_vlog1pf_unit(e); }
 #endif
 
-vae_real vae_exp_nonpos(vae_real x) { return exp_nonpos(x); }
-vae_real vae_log1p_unit(vae_real e) { return log1p_unit(e); }
 
 /* ------------------------------------------------------------------ */
 /* dense layer */

@@ -80,13 +80,4 @@ void vae_gaussian_backward(vae_real *da, vae_real *dlsig, const double *sq, cons
                            const vae_real *x, vae_real lsig, size_t m, size_t L, size_t d,
                            vae_real dloss);
 
-/* ---- elementwise helpers ---- */
-
-/* exp(x) for x <= 0 and log(1 + e) for e in [0, 1]: in the float build,
- * branch-free polynomials that the compiler vectorises (Cephes expf, and
- * log1p(e) = 2 atanh(e / (2 + e)) by its series), within 2 ulp of libm; in the
- * double build, libm.  Exposed for the test that compares them with libm. */
-vae_real vae_exp_nonpos(vae_real x);
-vae_real vae_log1p_unit(vae_real e);
-
 #endif

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lz_vmath.h"
 #include "lz_blas.h" /* before any GSL header */
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
@@ -210,35 +211,8 @@ lz_status rbm_prepare(const char *path, int img, size_t n, size_t d, const doubl
 /* ---------------------------------------------------------------------- */
 /* single-precision building blocks of a training step */
 
-/* e^x in single precision, written so that loops over arrays vectorise
- * (libm's expf is an opaque call).  x is clamped to [-87, 88]; x = n ln2 + r
- * with |r| <= ln2 / 2 (Cody & Waite: ln2 in two parts, the first exact in
- * 9 bits), e^r by its Taylor polynomial of degree 7 (remainder below
- * 0.347^8 / 8! * 1.42 < 8e-9 relative, a tenth of an ulp), and 2^n built in
- * the exponent bits.  Within 2 ulp of exp over [-87, 88] (tests/rbm). */
-static inline float exp_f(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    float t = x * 1.44269504088896341f;          /* x / ln 2                     */
-    float nf = (t + 12582912.0f) - 12582912.0f;   /* round to nearest (1.5 2^23) */
-    float r = x - nf * 0.693359375f;              /* ln 2 = 0.693359375 ...      */
-    r = r - nf * -2.12194440e-4f;                 /*  ... - 2.12194440e-4        */
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    int32_t bits = ((int32_t)nf + 127) << 23; /* 2^n, n in [-126, 127] */
-    float s;
-    memcpy(&s, &bits, sizeof s);
-    return p * s;
-}
-
-float rbm_expf(float x) { return exp_f(x); }
+/* e^x, vectorisable (common/lz_vmath.h) */
+static inline float exp_f(float x) { return lz_vexpf(x); }
 
 /* sigm(x) = 1 / (1 + e^-x) */
 static inline float sigm_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }

@@ -126,10 +126,6 @@ int rbm_threads_for(double work);
 
 /* ---- evaluation in double precision ---- */
 
-/* e^x as the evaluation computes it (a vectorisable polynomial, x clamped to
- * [-708, 709]; within 2 ulp of exp). */
-double rbm_exp(double x);
-
 typedef struct rbm_eval rbm_eval;
 
 /* Workspace for the double-precision computations on a model of this shape:
@@ -227,10 +223,6 @@ lz_status rbm_train(rbm_model *m, const rbm_config *cfg, size_t n, const float *
                     const float *vt, rbm_epoch_fn cb, void *ctx, lz_error *err);
 
 /* ---- building blocks of a training step (exposed for the tests) ---- */
-
-/* e^x in single precision as the training step computes it (a vectorisable
- * polynomial, x clamped to [-87, 88]; within 2 ulp of exp). */
-float rbm_expf(float x);
 
 /* ph (n, h) <- sigm(b + v W^T) in single precision (one sgemm). */
 void rbm_hidden_f(const rbm_model *m, size_t n, const float *v, float *ph);

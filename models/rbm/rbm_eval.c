@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lz_vmath.h"
 #include "lz_blas.h" /* before any GSL header */
 #include <gsl/gsl_rng.h>
 
@@ -81,41 +82,8 @@ static int ev_threads(const rbm_eval *ev, double work)
     return T < ev->nthr ? T : ev->nthr;
 }
 
-/* e^x in double, written so that loops over arrays vectorise (libm's exp is
- * an opaque call).  x is clamped to [-708, 709]; x = n ln2 + r with
- * |r| <= ln2 / 2 (ln2 split as in fdlibm, so that n ln2_hi is exact), e^r by
- * its Taylor polynomial of degree 13 (remainder below 0.347^14 / 14! * 1.42
- * < 6e-18 relative, a twentieth of an ulp), 2^n built in the exponent bits.
- * Within 2 ulp of exp over [-708, 709] (tests/rbm). */
-static inline double exp_d(double x)
-{
-    x = x < -708.0 ? -708.0 : x;
-    x = x > 709.0 ? 709.0 : x;
-    double t = x * 1.44269504088896340736;                  /* x / ln 2                  */
-    double nf = (t + 6755399441055744.0) - 6755399441055744.0; /* round to nearest (1.5 2^52) */
-    double r = x - nf * 6.93147180369123816490e-01;         /* ln 2 = hi ...             */
-    r = r - nf * 1.90821492927058770002e-10;                /*    ... + lo               */
-    double p = 1.0 / 6227020800.0;                          /* 1/13!                     */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    int64_t bits = ((int64_t)nf + 1023) << 52; /* 2^n, n in [-1022, 1023] */
-    double s;
-    memcpy(&s, &bits, sizeof s);
-    return p * s;
-}
-
-double rbm_exp(double x) { return exp_d(x); }
+/* e^x, vectorisable (common/lz_vmath.h) */
+static inline double exp_d(double x) { return lz_vexp(x); }
 
 #define SP_CHUNK 256
 

@@ -15,6 +15,7 @@
 #include "lz_linalg.h"
 #include "lz_out.h"
 #include "lz_prob.h"
+#include "lz_vmath.h"
 
 static char g_dir[256];
 
@@ -604,6 +605,66 @@ START_TEST(rng_reproducible_and_permutations_uniform)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* vectorisable exp and log1p (lz_vmath.h) against libm in double */
+
+START_TEST(vexpf_within_2_ulp)
+{
+    /* x from -87 to 88 in steps of 2^-10 (~180000 points) and some odd ones:
+     * within 2 ulp (2^-22 relative) of the double exp of the float x */
+    double worst = 0;
+    for (double x = -87.0; x <= 88.0; x += 1.0 / 1024) {
+        double want = exp((double)(float)x), rel = fabs(lz_vexpf((float)x) - want) / want;
+        if (rel > worst) worst = rel;
+    }
+    const float odd[] = {-86.99f, -1e-7f, 0.0f, 1e-7f, 0.34657f, -0.34657f, 0.693147f, 87.9f};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        double want = exp((double)odd[i]), rel = fabs(lz_vexpf(odd[i]) - want) / want;
+        if (rel > worst) worst = rel;
+    }
+    ck_assert_msg(worst <= 2.0 * 0x1p-23, "lz_vexpf: worst relative error %.3g", worst);
+    ck_assert(lz_vexpf(0.0f) == 1.0f);
+    /* clamped outside [-87, 88]: never denormal, never infinite */
+    ck_assert(lz_vexpf(-200.0f) == lz_vexpf(-87.0f) && lz_vexpf(200.0f) == lz_vexpf(88.0f));
+    ck_assert(lz_vexpf(-1000.0f) > 0 && lz_vexpf(-1000.0f) < 2e-38f);
+}
+END_TEST
+
+START_TEST(vexp_within_2_ulp)
+{
+    /* x from -708 to 709 in steps of 2^-8 (~360000 points), within 2 ulp
+     * (2^-51 relative) of libm's exp */
+    double worst = 0;
+    for (double x = -708.0; x <= 709.0; x += 1.0 / 256) {
+        double want = exp(x), rel = fabs(lz_vexp(x) - want) / want;
+        if (rel > worst) worst = rel;
+    }
+    const double odd[] = {-1e-300, -1e-17, 0.0, 1e-17, 0.34657359027997264, -0.34657359027997264,
+                          0.6931471805599453, -745.0 + 37.5, 708.99};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        double want = exp(odd[i]), rel = fabs(lz_vexp(odd[i]) - want) / want;
+        if (rel > worst) worst = rel;
+    }
+    ck_assert_msg(worst <= 2.0 * 0x1p-52, "lz_vexp: worst relative error %.3g", worst);
+}
+END_TEST
+
+START_TEST(vlog1pf_within_2_ulp)
+{
+    /* e on a geometric grid from 1e-30 to 1 and on a uniform one: within 2
+     * ulp of log1p in double */
+    double worst = 0;
+    for (long i = 1; i <= 400000; i++) {
+        float e = (i % 2) ? (float)pow(10.0, -30.0 * (double)i / 400000.0)
+                          : (float)((double)i / 400000.0);
+        double want = log1p((double)e), rel = fabs(lz_vlog1pf_unit(e) - want) / want;
+        if (rel > worst) worst = rel;
+    }
+    ck_assert_msg(worst <= 2.0 * 0x1p-23, "lz_vlog1pf_unit: worst relative error %.3g", worst);
+    ck_assert(lz_vlog1pf_unit(0.0f) == 0.0f);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* output files */
 
 START_TEST(outset_commit_and_abort)
@@ -797,6 +858,9 @@ static Suite *suite(void)
     tcase_add_test(t, logsumexp_and_stable_functions);
     tcase_add_test(t, mvn_logpdf_closed_forms);
     tcase_add_test(t, rng_reproducible_and_permutations_uniform);
+    tcase_add_test(t, vexpf_within_2_ulp);
+    tcase_add_test(t, vexp_within_2_ulp);
+    tcase_add_test(t, vlog1pf_within_2_ulp);
     tcase_add_test(t, outset_commit_and_abort);
     tcase_add_test(t, model_file_round_trip_exact);
     tcase_add_test(t, cli_parses_and_reports);
