@@ -89,7 +89,8 @@ def cov_about(x, mu):
 
 
 def main():
-    bin_dir = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BIN", "/work/main/build/bin")
+    bin_dir = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
+        "BIN", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin"))
     lgm_em = os.path.join(bin_dir, "lgm_em")
     train_p = os.path.join(DATA, "train-images-idx3-ubyte.gz")
     test_p = os.path.join(DATA, "t10k-images-idx3-ubyte.gz")

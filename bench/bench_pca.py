@@ -16,7 +16,7 @@ Prints each side's seconds, the final angle between the two subspaces, the
 ratios, and the train/test PPCA log-likelihood per sample of both fits.
 
 Usage: /usr/bin/python3 bench/bench_pca.py [--bin DIR] [-k K] [--repeat R] [-- PCA_ITER_OPTIONS]
-  DIR defaults to $BIN, else /work/main/build/bin.  Both sides on one thread:
+  DIR defaults to $BIN, else build/bin of this checkout.  Both sides on one thread:
   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/bench_pca.py -- --threads 1
 """
 import argparse
@@ -68,7 +68,8 @@ def read_dat(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", default=os.environ.get("BIN", "/work/main/build/bin"))
+    ap.add_argument("--bin", default=os.environ.get(
+        "BIN", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin")))
     ap.add_argument("-k", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3,
                     help="timed runs of each side, interleaved (the best of each is reported)")

@@ -79,16 +79,13 @@ def main():
     ap.add_argument("--sklearn-dtype", choices=["float64", "float32", "both"], default="both",
                     help="float64 is what BernoulliRBM makes of 0/1 data; float32 is its fast path")
     ap.add_argument("--score-sklearn", type=int, default=1)
-    ap.add_argument("--bin", default=None, help="rbm_cd (default: build*/bin/rbm_cd)")
+    ap.add_argument("--bin", default=None, help="rbm_cd (default: $BIN/rbm_cd, else build/bin/rbm_cd)")
     a = ap.parse_args()
 
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     exe = a.bin
     if exe is None:
-        for cand in ("build/bin/rbm_cd", "build-rbm/bin/rbm_cd"):
-            if os.path.exists(os.path.join(src, cand)):
-                exe = os.path.join(src, cand)
-                break
+        exe = os.path.join(os.environ.get("BIN", os.path.join(src, "build", "bin")), "rbm_cd")
     if exe is None or not os.path.exists(exe):
         sys.exit("bench_rbm.py: rbm_cd not found (build it, or give --bin)")
     train = os.path.join(FASHION, "train-images-idx3-ubyte.gz")

@@ -178,7 +178,8 @@ def run_nlgm(binary, train_path, test_path, epochs, threads, seed):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", default=os.path.join(here, "..", "build", "bin", "nlgm_vae"))
+    ap.add_argument("--bin", default=os.path.join(
+        os.environ.get("BIN", os.path.join(here, "..", "build", "bin")), "nlgm_vae"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
