@@ -264,8 +264,10 @@ void lz_dat_rowf(FILE *f, char sep, size_t n, const float *v)
     fputc('\n', f);
 }
 
-lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefix, size_t n,
-                              size_t m, const double *x, const double *labels, lz_error *err)
+/* a matrix given in double (xd) or in float (xf) */
+static lz_status write_matrix(lz_outset *os, const char *path, const char *prefix, size_t n,
+                              size_t m, const double *xd, const float *xf, const double *labels,
+                              lz_error *err)
 {
     FILE *f = lz_outset_open(os, path, err);
     if (!f) return err ? err->status : LZ_EIO;
@@ -273,7 +275,7 @@ lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefi
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < m; j++) {
             if (j) fputc(' ', f);
-            lz_put_num(f, x[i * m + j]);
+            lz_put_num(f, xd ? xd[i * m + j] : (double)xf[i * m + j]);
         }
         if (labels) {
             fputc(' ', f);
@@ -284,24 +286,16 @@ lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefi
     return LZ_OK;
 }
 
+lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefix, size_t n,
+                              size_t m, const double *x, const double *labels, lz_error *err)
+{
+    return write_matrix(os, path, prefix, n, m, x, NULL, labels, err);
+}
+
 lz_status lz_dat_write_matrixf(lz_outset *os, const char *path, const char *prefix, size_t n,
                                size_t m, const float *x, const double *labels, lz_error *err)
 {
-    FILE *f = lz_outset_open(os, path, err);
-    if (!f) return err ? err->status : LZ_EIO;
-    lz_dat_header_seq(f, prefix, m, labels ? "label" : NULL);
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < m; j++) {
-            if (j) fputc(' ', f);
-            lz_put_num(f, (double)x[i * m + j]);
-        }
-        if (labels) {
-            fputc(' ', f);
-            lz_put_num(f, labels[i]);
-        }
-        fputc('\n', f);
-    }
-    return LZ_OK;
+    return write_matrix(os, path, prefix, n, m, NULL, x, labels, err);
 }
 
 char *lz_path(char *buf, size_t cap, const char *prefix, const char *suffix)

@@ -445,20 +445,13 @@ int main(int argc, char **argv)
         if (co.save) printf(" %s", co.save);
         putchar('\n');
     }
-    lz_outset_free(os);
-    rbm_free(m);
-    lz_data_free(train);
-    lz_data_free(test);
-    free(vtr);
-    free(vte);
-    free(latent);
-    free(pv);
-    free(tc.t);
-    return 0;
-
+    rc = 0;
+    goto done;
 fail:
     lz_die_msg(PROG, &err);
-    lz_outset_free(os);
+    rc = 1;
+done:
+    lz_outset_free(os); /* removes what a failed run began to write */
     rbm_free(m);
     lz_data_free(train);
     lz_data_free(test);
@@ -467,5 +460,5 @@ fail:
     free(latent);
     free(pv);
     free(tc.t);
-    return 1;
+    return rc;
 }
