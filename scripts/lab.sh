@@ -194,5 +194,9 @@ awk -F'\t' '
     print "continuous: densities on R^d (PCA, LGM, Gaussian VAE); binary: probabilities of the"
     print "binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
   }' "$OUT/compare.tsv"
+if [ "$n_rows" -gt 10000 ]; then
+  echo "The VAEs' training log-likelihoods are estimated on 10000 random training rows"
+  echo "(nlgm_vae --iw-train-rows): unbiased, but with the sampling error of a subset."
+fi
 printf '\nlab: done in %s s; the table and the pictures are in %s/ (compare.tsv, *.png)\n' \
   "$(since "$t_start")" "$OUT"

@@ -249,6 +249,12 @@ static FILE *open_dat(lz_outset *os, const char *prefix, const char *suffix, lz_
 
 /* ------------------------------------------------------------------ */
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
 int main(int argc, char **argv)
 {
     lz_error err;
@@ -264,7 +270,7 @@ int main(int argc, char **argv)
                  .iw = 100,
                  .grid = 20,
                  .n_samples = 64,
-                 .iw_train_rows = 2000,
+                 .iw_train_rows = 10000,
                  .act = VAE_RELU,
                  .lik = VAE_BERNOULLI,
                  .decoder = VAE_DEC_MLP,
@@ -293,7 +299,7 @@ int main(int argc, char **argv)
         {"samples", 0, LZ_OPT_INT, &o.samples, "L", "samples of z per datum in training"},
         {"iw", 0, LZ_OPT_INT, &o.iw, "K", "importance samples for the log-likelihood estimate"},
         {"iw-train-rows", 0, LZ_OPT_INT, &o.iw_train_rows, "N",
-         "estimate ll_train on N evenly spaced training rows (0: all)"},
+         "estimate ll_train on N random training rows, the same for every seed (0: all)"},
         {"binarize", 0, LZ_OPT_CHOICE, &o.binarize, "none|threshold|dynamic",
          "Bernoulli: binarise x (threshold 1/2, or a new draw x~Bernoulli(x) each use)"},
         {"scale", 0, LZ_OPT_REAL, &o.scale, "V",
@@ -398,19 +404,27 @@ int main(int argc, char **argv)
     if (nt && (st = iw_mean(mod, ws, xte, nt, K, co.seed, STREAM_IW_TEST, &res_test, &err)))
         goto fail;
     if (n) {
-        /* ll_train on evenly spaced rows (all of them when there are few) */
+        /* ll_train on a uniformly random subset of the rows, the same for every
+         * seed (all of them when there are few).  Not evenly spaced rows: a
+         * data set stored in a periodic order (Fashion-MNIST's is) makes a
+         * strided subset unrepresentative, by 11 nats there. */
         size_t rows = o.iw_train_rows == 0 || (size_t)o.iw_train_rows >= n ? n
                                                                             : (size_t)o.iw_train_rows;
         if (!(xsub = malloc(rows * d * sizeof *xsub))) {
             lz_fail(&err, LZ_ENOMEM, "out of memory");
             goto fail;
         }
-        size_t *idx = malloc(rows * sizeof *idx);
-        if (!idx) {
+        size_t *idx = malloc(n * sizeof *idx);
+        gsl_rng *rs = lz_rng_alloc(0);
+        if (!idx || !rs) {
+            free(idx);
+            gsl_rng_free(rs);
             lz_fail(&err, LZ_ENOMEM, "out of memory");
             goto fail;
         }
-        for (size_t i = 0; i < rows; i++) idx[i] = i * n / rows;
+        lz_rng_perm(rs, n, idx);
+        gsl_rng_free(rs);
+        qsort(idx, rows, sizeof *idx, cmp_size);
         lz_data *s = lz_data_subset(train, idx, rows);
         free(idx);
         if (!s) {
