@@ -102,6 +102,7 @@ void lz_data_free(lz_data *data)
         free(data->names);
     }
     free(data->path);
+    free(data->line);
     free(data);
 }
 
@@ -114,6 +115,7 @@ static lz_data *data_new(const char *path)
         free(dt);
         return NULL;
     }
+    dt->label_field = -1;
     return dt;
 }
 
@@ -478,8 +480,10 @@ static lz_status read_text(const char *path, char *b, size_t len,
             }
             header = calloc(ncols, sizeof *header);
             dt->x = malloc(n_lines * d * sizeof *dt->x);
+            dt->line = malloc(n_lines * sizeof *dt->line);
+            dt->label_field = label_idx;
             if (label_idx >= 0) dt->y = malloc(n_lines * sizeof *dt->y);
-            if (!header || !dt->x || (label_idx >= 0 && !dt->y)) {
+            if (!header || !dt->x || !dt->line || (label_idx >= 0 && !dt->y)) {
                 st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
                 break;
             }
@@ -505,6 +509,7 @@ static lz_status read_text(const char *path, char *b, size_t len,
             break;
         }
         double *row = dt->x + rows * d;
+        dt->line[rows] = c.line;
         for (size_t j = 0, o2 = 0; j < ncols; j++) {
             double v = 0;
             st = field_value(&c, f[j], j + 1, header, &v, err);
@@ -596,6 +601,12 @@ lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m)
     dt->d = src->d;
     dt->img_rows = src->img_rows;
     dt->img_cols = src->img_cols;
+    dt->label_field = src->label_field;
+    if (src->line) {
+        dt->line = malloc((m ? m : 1) * sizeof *dt->line);
+        if (!dt->line) goto fail;
+        for (size_t i = 0; i < m; i++) dt->line[i] = src->line[idx[i]];
+    }
     dt->x = malloc((m ? m : 1) * src->d * sizeof *dt->x);
     if (!dt->x) goto fail;
     lz_gather(src->d, src->x, idx, m, dt->x);
@@ -657,6 +668,24 @@ lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed
         return lz_fail(err, LZ_ENOMEM, "split: out of memory");
     }
     return LZ_OK;
+}
+
+char *lz_data_where(const lz_data *data, size_t i, size_t j, char *buf, size_t cap)
+{
+    if (data->line) {
+        /* the file's 1-based column: the label column, when before j, counts */
+        size_t f = j + 1 + (data->label_field >= 0 && (size_t)data->label_field <= j ? 1 : 0);
+        if (data->names && data->names[j])
+            snprintf(buf, cap, "%s:%zu: field %zu (%s)", data->path, data->line[i], f,
+                     data->names[j]);
+        else
+            snprintf(buf, cap, "%s:%zu: field %zu", data->path, data->line[i], f);
+    } else if (data->img_rows) {
+        snprintf(buf, cap, "%s: image %zu, pixel %zu", data->path, i + 1, j + 1);
+    } else {
+        snprintf(buf, cap, "%s: row %zu, column %zu", data->path, i + 1, j + 1);
+    }
+    return buf;
 }
 
 void lz_data_range(const lz_data *data, double *lo, double *hi)

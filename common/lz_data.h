@@ -31,6 +31,10 @@ typedef struct {
     char *path;       /* where the data came from, for messages        */
     size_t img_rows;  /* IDX image height (0 if not an image file)     */
     size_t img_cols;  /* IDX image width                               */
+    size_t *line;     /* (n) the file line of each row (text data), or
+                         NULL; kept by subsets and splits, so a value
+                         found bad later is still named by its line      */
+    int label_field;  /* 0-based file column of the labels, -1: none   */
 } lz_data;
 
 #define LZ_LABEL_NONE 0
@@ -66,6 +70,12 @@ lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m);
  * their original order.  0 < test_frac < 1 and both parts non-empty. */
 lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed,
                         lz_data **train, lz_data **test, lz_error *err);
+
+/* Where value (i, j) of x came from, for an error message, into buf (cap):
+ * "data.csv:17: field 5 (x5)" for text (the file's line and column, the
+ * label column counted), "train-images-idx3-ubyte: image 3, pixel 5" for IDX,
+ * "data: row 3, column 5" for data made in memory.  Returns buf. */
+char *lz_data_where(const lz_data *data, size_t i, size_t j, char *buf, size_t cap);
 
 /* Smallest and largest value of x. */
 void lz_data_range(const lz_data *data, double *lo, double *hi);

@@ -298,25 +298,25 @@ lz_status vae_check_data(const vae_model *mod, const lz_data *data, lz_error *er
     if (mod->a.lik != VAE_BERNOULLI) return LZ_OK;
     double lo, hi, s = mod->scale;
     lz_data_range(data, &lo, &hi);
-    /* (rows are not named: after --split they are not the file's lines) */
     for (size_t i = 0; i < data->n; i++)
         for (size_t j = 0; j < data->d; j++) {
             double x = data->x[i * data->d + j], v = (x - mod->shift[j]) / s;
             if (v >= 0 && v <= 1) continue;
-            char scl[64] = "";
+            char scl[64] = "", where[256];
             if (s != 1) snprintf(scl, sizeof scl, " after --scale %g", s);
+            lz_data_where(data, i, j, where, sizeof where);
             if (lo >= 0)
                 return lz_fail(err, LZ_EINVAL,
-                               "%s: column %zu: value %g%s is above 1: the Bernoulli likelihood "
+                               "%s: value %g%s is above 1: the Bernoulli likelihood "
                                "needs data in [0, 1] and the data's maximum is %g: use --scale %g "
                                "(and --binarize threshold|dynamic for binary data), or "
                                "--likelihood gaussian",
-                               data->path, j + 1, x, scl, hi, hi);
+                               where, x, scl, hi, hi);
             return lz_fail(err, LZ_EINVAL,
-                           "%s: column %zu: value %g%s is below 0: the Bernoulli likelihood needs "
+                           "%s: value %g%s is below 0: the Bernoulli likelihood needs "
                            "data in [0, 1] and the data range over [%g, %g]: rescale the file to "
                            "[0, 1], or use --likelihood gaussian",
-                           data->path, j + 1, x, scl, lo, hi);
+                           where, x, scl, lo, hi);
         }
     return LZ_OK;
 }

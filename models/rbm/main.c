@@ -123,14 +123,13 @@ static double effective_sample_size(size_t n, const double *lw)
 /* ---- data ---- */
 
 /* The binary (n, d) float version of a data set; frees the doubles. */
-static lz_status prepare(lz_data *data, const char *what, const rbm_prep *p, unsigned long seed,
+static lz_status prepare(lz_data *data, const rbm_prep *p, unsigned long seed,
                          unsigned long stream, float **out, lz_error *err)
 {
     size_t nd = data->n * data->d;
     *out = malloc((nd > 0 ? nd : 1) * sizeof **out);
     if (!*out) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", data->path);
-    lz_status st = rbm_prepare(what, data->img_rows > 0, data->n, data->d, data->x, p, seed,
-                               stream, *out, err);
+    lz_status st = rbm_prepare(data, p, seed, stream, *out, err);
     if (st) {
         free(*out);
         *out = NULL;
@@ -269,11 +268,7 @@ int main(int argc, char **argv)
         lz_die_msg(PROG, &err);
         return 1;
     }
-    rbm_prep prep = {(rbm_binarize)bin_mode, threshold, scale, LZ_LABEL_NONE};
-    if (lz_parse_label_col(co.label_col, &prep.label_col, &err)) {
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
+    rbm_prep prep = {(rbm_binarize)bin_mode, threshold, scale};
     if (!(prep.scale > 0) || !(prep.threshold >= 0 && prep.threshold < 1)) {
         if (!(prep.scale > 0)) lz_fail(&err, LZ_EINVAL, "--scale %g: expected S > 0", prep.scale);
         else lz_fail(&err, LZ_EINVAL, "--threshold %g: expected 0 <= T < 1", prep.threshold);
@@ -295,8 +290,6 @@ int main(int argc, char **argv)
     int k = cfg.k, pcd = cfg.pcd;
     if (co.load) {
         st = rbm_load(co.load, &m, &prep, &k, &pcd, &err);
-        prep.label_col = LZ_LABEL_NONE;
-        if (!st) lz_parse_label_col(co.label_col, &prep.label_col, NULL);
     }
     if (!st) st = lz_load_inputs(&co, path, 2, &train, &test, &err);
     if (!st && m) {
@@ -306,18 +299,8 @@ int main(int argc, char **argv)
                          "%s: %zu columns (labels excluded): the model %s has d = %zu visible units",
                          x->path, x->d, co.load, m->d);
     }
-    if (!st && train) {
-        char what[1024];
-        snprintf(what, sizeof what, "%s%s", train->path,
-                 co.split > 0 ? " (its training rows after --split)" : "");
-        st = prepare(train, what, &prep, co.seed, RBM_STREAM_BIN_TRAIN, &vtr, &err);
-    }
-    if (!st && test) {
-        char what[1024];
-        snprintf(what, sizeof what, "%s%s", test->path,
-                 co.split > 0 ? " (its test rows after --split)" : "");
-        st = prepare(test, what, &prep, co.seed, RBM_STREAM_BIN_TEST, &vte, &err);
-    }
+    if (!st && train) st = prepare(train, &prep, co.seed, RBM_STREAM_BIN_TRAIN, &vtr, &err);
+    if (!st && test) st = prepare(test, &prep, co.seed, RBM_STREAM_BIN_TEST, &vte, &err);
     if (st) goto fail;
     size_t d = m ? m->d : train->d;
 

@@ -144,43 +144,35 @@ lz_status rbm_check_config(const rbm_config *c, size_t d, lz_error *err)
 /* ---------------------------------------------------------------------- */
 /* data preparation */
 
-/* the file's column of feature j (0-based), 1-based, around the label column */
-static size_t file_column(size_t j, int label_col)
+static lz_status bad_value(const lz_data *data, size_t row, size_t j, const rbm_prep *p,
+                           double xmax, lz_error *err)
 {
-    return label_col >= 1 && j + 1 >= (size_t)label_col ? j + 2 : j + 1;
-}
-
-static lz_status bad_value(const char *path, int img, size_t row, size_t j, const rbm_prep *p,
-                           double x, double xmax, lz_error *err)
-{
-    char where[128];
-    if (img)
-        snprintf(where, sizeof where, "image %zu, pixel %zu", row + 1, j + 1);
-    else
-        snprintf(where, sizeof where, "row %zu, column %zu", row + 1, file_column(j, p->label_col));
-    double y = x / p->scale;
+    char where[256];
+    lz_data_where(data, row, j, where, sizeof where);
+    double x = data->x[row * data->d + j], y = x / p->scale;
     if (y < 0)
         return lz_fail(err, LZ_EINVAL,
-                       "%s: %s: value %g is negative: the RBM needs binary data or grey levels "
+                       "%s: value %g is negative: the RBM needs binary data or grey levels "
                        "in [0, 1]; shift and rescale the data, e.g. (x - min) / (max - min)",
-                       path, where, x);
+                       where, x);
     if (y > 1)
         return lz_fail(err, LZ_EINVAL,
-                       "%s: %s: value %g%s is above 1: the RBM needs binary data or grey levels "
+                       "%s: value %g%s is above 1: the RBM needs binary data or grey levels "
                        "in [0, 1]; divide by the data's maximum with --scale %g",
-                       path, where, x, p->scale != 1 ? " / --scale" : "", xmax);
+                       where, x, p->scale != 1 ? " / --scale" : "", xmax);
     char scaled[64] = "";
     if (p->scale != 1) snprintf(scaled, sizeof scaled, " (/ --scale %g = %g)", p->scale, y);
     return lz_fail(err, LZ_EINVAL,
-                   "%s: %s: value %g%s is not 0 or 1 (--binarize none): binarise grey levels "
+                   "%s: value %g%s is not 0 or 1 (--binarize none): binarise grey levels "
                    "with --binarize threshold or --binarize sample",
-                   path, where, x, scaled);
+                   where, x, scaled);
 }
 
-lz_status rbm_prepare(const char *path, int img, size_t n, size_t d, const double *x,
-                      const rbm_prep *p, unsigned long seed, unsigned long stream, float *out,
-                      lz_error *err)
+lz_status rbm_prepare(const lz_data *data, const rbm_prep *p, unsigned long seed,
+                      unsigned long stream, float *out, lz_error *err)
 {
+    size_t n = data->n, d = data->d;
+    const double *x = data->x;
     if (!(p->scale > 0))
         return lz_fail(err, LZ_EINVAL, "--scale %g: expected a positive number", p->scale);
     if (!(p->threshold >= 0 && p->threshold < 1))
@@ -191,11 +183,11 @@ lz_status rbm_prepare(const char *path, int img, size_t n, size_t d, const doubl
     for (size_t k = 0; k < n * d; k++) {
         double y = x[k] / p->scale;
         if (!(y >= 0 && y <= 1) || (p->mode == RBM_BIN_NONE && y != 0 && y != 1))
-            return bad_value(path, img, k / d, k % d, p, x[k], xmax, err);
+            return bad_value(data, k / d, k % d, p, xmax, err);
     }
     gsl_rng *r = NULL;
     if (p->mode == RBM_BIN_SAMPLE && !(r = lz_rng_alloc_stream(seed, stream)))
-        return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+        return lz_fail(err, LZ_ENOMEM, "%s: out of memory", data->path);
     for (size_t k = 0; k < n * d; k++) {
         double y = x[k] / p->scale;
         switch (p->mode) {

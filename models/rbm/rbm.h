@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lz_data.h"
 #include "lz_error.h"
 
 /* ---- the model ---- */
@@ -95,19 +96,15 @@ typedef struct {
     rbm_binarize mode; /* --binarize                                        */
     double threshold;  /* --threshold: v = 1 when x / scale > threshold     */
     double scale;      /* --scale: x is divided by scale first              */
-    int label_col;     /* LZ_LABEL_NONE / LZ_LABEL_LAST / 1-based column,
-                          only to name the file's column in messages        */
 } rbm_prep;
 
-/* out (n, d) <- binary version of x (n, d): y = x / scale must lie in [0, 1]
- * (else LZ_EINVAL naming path, the row and the column of the first bad
- * value and how to fix it); then y > threshold (threshold), y ~ Bernoulli
- * (sample, from stream `stream` of seed) or y itself, which must then be 0
- * or 1 (none).  img != 0: x came from an IDX image file (messages say
- * "image R, pixel C"). */
-lz_status rbm_prepare(const char *path, int img, size_t n, size_t d, const double *x,
-                      const rbm_prep *p, unsigned long seed, unsigned long stream, float *out,
-                      lz_error *err);
+/* out (n, d) <- binary version of data->x (n, d): y = x / scale must lie in
+ * [0, 1] (else LZ_EINVAL naming the first bad value's file, line and field,
+ * lz_data_where, and how to fix it); then y > threshold (threshold),
+ * y ~ Bernoulli (sample, from stream `stream` of seed) or y itself, which
+ * must then be 0 or 1 (none). */
+lz_status rbm_prepare(const lz_data *data, const rbm_prep *p, unsigned long seed,
+                      unsigned long stream, float *out, lz_error *err);
 
 /* ---- threads ---- */
 

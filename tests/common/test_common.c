@@ -312,6 +312,33 @@ START_TEST(split_is_deterministic_and_a_partition)
 }
 END_TEST
 
+START_TEST(where_names_line_and_field_after_a_split)
+{
+    /* the label is the file's 2nd column; blank and comment lines shift lines */
+    write_text(tmp_path("w.csv"), "a,lab,b\n1,0,2\n\n# c\n3,1,4\n5,0,6\n7,1,8\n");
+    lz_read_opts o = {2, 1};
+    lz_data *d, *tr, *te;
+    lz_error e;
+    char buf[256];
+    ck_assert_int_eq(lz_data_read(tmp_path("w.csv"), &o, &d, &e), LZ_OK);
+    ck_assert_uint_eq(d->line[0], 2);
+    ck_assert_uint_eq(d->line[1], 5);
+    lz_data_where(d, 1, 1, buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "w.csv:5: field 3 (b)"));
+    lz_data_where(d, 0, 0, buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "w.csv:2: field 1 (a)"));
+    /* every row of both parts of a split keeps its own line */
+    ck_assert_int_eq(lz_data_split(d, 0.5, 0, &tr, &te, &e), LZ_OK);
+    for (size_t i = 0; i < te->n; i++) {
+        size_t row = (size_t)(te->x[i * 2] - 1) / 2; /* x = 1, 3, 5, 7 in rows 0..3 */
+        ck_assert_uint_eq(te->line[i], d->line[row]);
+    }
+    lz_data_free(tr);
+    lz_data_free(te);
+    lz_data_free(d);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* moments */
 
@@ -849,6 +876,7 @@ static Suite *suite(void)
     tcase_add_test(t, idx_images_with_sibling_labels_plain_and_gzip);
     tcase_add_test(t, idx_errors);
     tcase_add_test(t, split_is_deterministic_and_a_partition);
+    tcase_add_test(t, where_names_line_and_field_after_a_split);
     tcase_add_test(t, covariance_matches_naive_sums);
     tcase_add_test(t, cholesky_reconstructs_and_solves);
     tcase_add_test(t, eigh_descending_and_reconstructs);

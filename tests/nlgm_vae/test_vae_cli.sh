@@ -132,13 +132,13 @@ check_columns idx/vae.samples.dat x1 x2 x3 x4
 [ "$(rows idx/vae.latent.dat)" -eq 20 ] || fail "IDX: latent rows"
 
 # ---- bad input: one line, exit 1, nothing left behind ----
-expect_error out/vae "digits.csv: column [0-9]+: value [0-9.]+ is above 1: .*maximum is 16: use --scale 16 .*--binarize" \
+expect_error out/vae "digits.csv:1: field 3: value [0-9.]+ is above 1: .*maximum is 16: use --scale 16 .*--binarize" \
     "$V" "$DIGITS" --label-col last -o out/vae
 awk -F, -v OFS=, 'NR == 5 { $7 = 20 } { print }' test.csv >test2.csv
-expect_error out/vae "test2.csv: column 7: value 20 after --scale 16 is above 1" \
+expect_error out/vae "test2.csv:5: field 7: value 20 after --scale 16 is above 1" \
     "$V" train.csv --label-col last --scale 16 --test test2.csv -o out/vae
 printf '0.5,-0.25\n0.1,0.2\n' >neg.csv
-expect_error out/vae "neg.csv: column 2: value -0.25 is below 0: .*\\[0, 1\\]" "$V" neg.csv -o out/vae
+expect_error out/vae "neg.csv:1: field 2: value -0.25 is below 0: .*\\[0, 1\\]" "$V" neg.csv -o out/vae
 printf '1,2,3\n4,x,6\n' >bad.csv
 expect_error out/vae "bad.csv:2: field 2: expected a number" "$V" bad.csv --likelihood gaussian -o out/vae
 printf '1,2,3\n4,5\n' >ragged.csv

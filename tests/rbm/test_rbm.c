@@ -517,7 +517,7 @@ START_TEST(test_save_load_round_trip)
 {
     rbm_model *m = random_model(7, 5, 1.0, 1.0, 50);
     for (size_t i = 0; i < 7; i++) m->base[i] = 0.1 * (double)i - 0.3;
-    rbm_prep p = {RBM_BIN_SAMPLE, 0.25, 16.0, 0}, q;
+    rbm_prep p = {RBM_BIN_SAMPLE, 0.25, 16.0}, q;
     FILE *f = tmpfile();
     ck_assert_ptr_nonnull(f);
     rbm_save(f, m, &p, 3, 1);
@@ -543,33 +543,41 @@ END_TEST
 START_TEST(test_prepare)
 {
     lz_error err;
-    const double x[] = {0, 4, 8, 12, 16, 10};
+    double x[] = {0, 4, 8, 12, 16, 10};
+    size_t lines[] = {3, 5};
+    lz_data data = {.n = 2, .d = 3, .x = x, .path = "x.csv", .line = lines, .label_field = -1};
     float out[6];
-    rbm_prep p = {RBM_BIN_THRESHOLD, 0.5, 16.0, LZ_LABEL_NONE};
-    ck_assert_int_eq(rbm_prepare("x.csv", 0, 2, 3, x, &p, 1, 3, out, &err), LZ_OK);
+    rbm_prep p = {RBM_BIN_THRESHOLD, 0.5, 16.0};
+    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_OK);
     const float want[] = {0, 0, 0, 1, 1, 1}; /* x / 16 > 0.5 */
     ck_assert(memcmp(out, want, sizeof want) == 0);
-    /* grey levels above 1: the message names row, column and the fix */
+    /* grey levels above 1: the message names the file's line, the field and the fix */
     p.scale = 1.0;
-    ck_assert_int_eq(rbm_prepare("x.csv", 0, 2, 3, x, &p, 1, 3, out, &err), LZ_EINVAL);
-    ck_assert_msg(strstr(err.msg, "x.csv: row 1, column 2") && strstr(err.msg, "--scale 16"), "%s",
+    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_msg(strstr(err.msg, "x.csv:3: field 2") && strstr(err.msg, "--scale 16"), "%s",
                   err.msg);
-    /* with a label in column 1, feature 2 is the file's column 3 */
-    p.label_col = 1;
-    ck_assert_int_eq(rbm_prepare("x.csv", 0, 2, 3, x, &p, 1, 3, out, &err), LZ_EINVAL);
-    ck_assert_msg(strstr(err.msg, "row 1, column 3"), "%s", err.msg);
+    /* with a label in the file's column 1, feature 2 is the file's field 3 */
+    data.label_field = 0;
+    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_msg(strstr(err.msg, "x.csv:3: field 3"), "%s", err.msg);
+    /* images are named by image and pixel */
+    data.line = NULL;
+    data.img_rows = data.img_cols = 1;
+    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_msg(strstr(err.msg, "x.csv: image 1, pixel 2"), "%s", err.msg);
     /* none: already binary, else an error */
     p.mode = RBM_BIN_NONE;
     p.scale = 16.0;
-    ck_assert_int_eq(rbm_prepare("x.csv", 0, 2, 3, x, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
     ck_assert_msg(strstr(err.msg, "not 0 or 1"), "%s", err.msg);
     /* sample: x ~ Bernoulli(y), mean y; 100000 draws of y = 0.3: 5 se */
     static double g[100000];
     static float b[100000];
     for (size_t k = 0; k < 100000; k++) g[k] = 0.3;
+    lz_data gd = {.n = 1000, .d = 100, .x = g, .path = "g", .label_field = -1};
     p.mode = RBM_BIN_SAMPLE;
     p.scale = 1.0;
-    ck_assert_int_eq(rbm_prepare("g", 0, 1000, 100, g, &p, 1, 3, b, &err), LZ_OK);
+    ck_assert_int_eq(rbm_prepare(&gd, &p, 1, 3, b, &err), LZ_OK);
     double s = 0;
     for (size_t k = 0; k < 100000; k++) s += b[k];
     ck_assert_msg(fabs(s / 1e5 - 0.3) < 5 * sqrt(0.21 / 1e5), "mean %g", s / 1e5);

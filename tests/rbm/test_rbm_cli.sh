@@ -89,11 +89,11 @@ expect_error $E "nonnum\.csv:2: field 2" "$RBM" -o $E nonnum.csv
 expect_error $E 'nan\.csv:2: field 2' "$RBM" -o $E nan.csv
 expect_error $E 'onerow\.csv.*at least 2' "$RBM" -o $E onerow.csv
 expect_error $E 'trunc-images-idx3-ubyte.*(truncated|promises)' "$RBM" -o $E trunc-images-idx3-ubyte
-expect_error $E 'digits\.csv: row 1, column 3: value 5 is above 1.*--scale 16' "$RBM" --label-col last -o $E "$DIGITS"
-expect_error $E 'neg\.csv: row 1, column 2: value -0\.5 is negative' "$RBM" -o $E neg.csv
-expect_error $E 'grey\.csv: row 1, column 2: value 0\.5 is not 0 or 1 \(--binarize none\)' "$RBM" --binarize none -o $E grey.csv
+expect_error $E 'digits\.csv:1: field 3: value 5 is above 1.*--scale 16' "$RBM" --label-col last -o $E "$DIGITS"
+expect_error $E 'neg\.csv:1: field 2: value -0\.5 is negative' "$RBM" -o $E neg.csv
+expect_error $E 'grey\.csv:1: field 2: value 0\.5 is not 0 or 1 \(--binarize none\)' "$RBM" --binarize none -o $E grey.csv
 expect_error $E 'bin2\.csv.*2 feature columns: expected 3' "$RBM" --test bin2.csv -o $E bin3.csv
-expect_error $E 'neg\.csv: row 1, column 2.*negative' "$RBM" --test neg.csv -o $E bin3.csv
+expect_error $E 'neg\.csv:1: field 2.*negative' "$RBM" --test neg.csv -o $E bin3.csv
 expect_error $E -- '--hidden 0' "$RBM" --hidden 0 -o $E bin3.csv
 expect_error $E -- '--cd 0' "$RBM" --cd 0 -o $E bin3.csv
 expect_error $E -- '--lr 0' "$RBM" --lr 0 -o $E bin3.csv
