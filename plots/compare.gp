@@ -128,12 +128,14 @@ do for [fi = 1:nf] {
     hi = (hi < 0) ? 0 : hi
     span = (hi > lo) ? hi - lo : 1
     dy = 0.05 * span
-    set yrange [lo - 2.5 * dy:hi + 2.5 * dy]
+    set yrange [lo - (nse > 0 ? 3.5 : 2.5) * dy:hi + 2.5 * dy]
     set xrange [-0.7:nm - 0.3]
     set title famtitle(fam)
     # the value at the end of each bar (with its standard error when
     # estimated), away from 0; "n/a" where not computed
-    se(i) = ($10 > 0 && $6 > 0) ? sprintf(" +/- %.2g", $6) : ""
+    # (the error on a line of its own, so that the labels of neighbouring
+    # bars do not run into each other)
+    se(i) = ($10 > 0 && $6 > 0) ? sprintf("\n+/- %.2g", $6) : ""
     plot src using ($0 - 0.2):($8 > 0 ? $4 : NaN):xtic(sprintf("%s\n%s, k=%s", strcol(1), strcol(7), strcol(3))) \
              with boxes lc rgb "#9ecae1" title "train", \
          src using ($0 + 0.2):($9 > 0 ? $5 : NaN) with boxes lc rgb "#2171b5" title "test", \
@@ -141,7 +143,7 @@ do for [fi = 1:nf] {
              with vectors heads size screen 0.008, 90 lc rgb "#e6550d" lw 2 title (nse > 0 ? "test +/- 1 standard error (estimates)" : ""), \
          src using ($0 - 0.2):($8 > 0 ? $4 + ($4 < 0 ? -dy : dy) : -dy):($8 > 0 ? sprintf("%.1f", $4) : "n/a") \
              with labels font ",9" notitle, \
-         src using ($0 + 0.2):($9 > 0 ? $5 + ($5 < 0 ? -dy : dy) - (($10 > 0 && $5 < 0) ? $6 : 0) : -dy):($9 > 0 ? sprintf("%.1f", $5) . se(0) : "n/a") \
+         src using ($0 + 0.2):($9 > 0 ? $5 + ($5 < 0 ? -dy : dy) + (($10 > 0 && $6 > 0) ? ($5 < 0 ? -1 : 1) * (0.6 * dy + $6) : 0) : -dy):($9 > 0 ? sprintf("%.1f", $5) . se(0) : "n/a") \
              with labels font ",9" notitle
 }
 unset multiplot
