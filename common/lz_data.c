@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lz_blas.h"
 #include <gsl/gsl_randist.h>
@@ -22,6 +23,11 @@ static lz_status read_all(const char *path, unsigned char **buf, size_t *len,
 {
     *buf = NULL;
     *len = 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return lz_fail(err, LZ_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        return lz_fail(err, LZ_EIO, "%s: is a directory: expected a data file", path);
     FILE *probe = fopen(path, "rb");
     if (!probe)
         return lz_fail(err, LZ_EIO, "%s: cannot open: %s", path, strerror(errno));

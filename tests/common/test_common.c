@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -152,6 +153,8 @@ static void expect_read_error(const char *name, const char *content, int label_c
 START_TEST(text_errors)
 {
     expect_read_error("missing.csv", NULL, 0, 1, "cannot open");
+    ck_assert_int_eq(mkdir(tmp_path("adir"), 0777), 0);
+    expect_read_error("adir", NULL, 0, 1, "is a directory");
     expect_read_error("empty.csv", "", 0, 1, "empty file");
     expect_read_error("blank.csv", "\n  \n# only comments\n", 0, 1, "no data rows");
     expect_read_error("ragged.csv", "1,2,3\n4,5\n", 0, 1, "ragged.csv:2: 2 fields: expected 3");
