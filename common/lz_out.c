@@ -298,6 +298,30 @@ lz_status lz_dat_write_matrixf(lz_outset *os, const char *path, const char *pref
     return write_matrix(os, path, prefix, n, m, NULL, x, labels, err);
 }
 
+FILE *lz_summary_begin(lz_outset *os, const char *path, const lz_summary *s, size_t n_extra,
+                       const char *const *extra, lz_error *err)
+{
+    static const char *const shared[] = {"model",      "family", "k",          "n_params",
+                                         "ll_train",   "ll_test", "ll_test_se", "method",
+                                         "iterations", "seconds"};
+    FILE *f = lz_outset_open(os, path, err);
+    if (!f) return NULL;
+    fputs("# ", f);
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
+        fprintf(f, "%s%s", i ? "\t" : "", shared[i]);
+    for (size_t i = 0; i < n_extra; i++) fprintf(f, "\t%s", extra[i]);
+    fputc('\n', f);
+    fprintf(f, "%s\t%s\t%zu\t%zu\t", s->model, s->family, s->k, s->n_params);
+    lz_put_num(f, s->ll_train);
+    fputc('\t', f);
+    lz_put_num(f, s->ll_test);
+    fputc('\t', f);
+    lz_put_num(f, s->ll_test_se);
+    fprintf(f, "\t%s\t%d\t", s->method, s->iterations);
+    lz_put_num(f, s->seconds);
+    return f;
+}
+
 char *lz_path(char *buf, size_t cap, const char *prefix, const char *suffix)
 {
     int n = snprintf(buf, cap, "%s.%s", prefix, suffix);

@@ -82,6 +82,27 @@ lz_status lz_dat_write_matrixf(lz_outset *os, const char *path, const char *pref
                                size_t n, size_t m, const float *x, const double *labels,
                                lz_error *err);
 
+/* The columns every PREFIX.summary.tsv begins with (docs/developers.md), in
+ * this order; the comparison table of the lab reads them by name. */
+typedef struct {
+    const char *model;  /* short id without spaces: "lgm-exact", "rbm-cd1", ... */
+    const char *family; /* "continuous" or "binary"                          */
+    size_t k;           /* latent size (hidden units for the RBM)            */
+    size_t n_params;
+    double ll_train, ll_test; /* per sample, nats; NAN where not computed    */
+    double ll_test_se;  /* 0 exact, NAN unknown                               */
+    const char *method; /* "exact", "iw-K", "ais", "exact-enum"             */
+    int iterations;
+    double seconds;
+} lz_summary;
+
+/* Open PREFIX.summary.tsv in os, write its header (the shared columns, then
+ * the n_extra names of the program's own columns) and the shared values of
+ * its one row.  The caller writes each extra value preceded by a tab, then
+ * the newline.  NULL with err set on failure. */
+FILE *lz_summary_begin(lz_outset *os, const char *path, const lz_summary *s, size_t n_extra,
+                       const char *const *extra, lz_error *err);
+
 /* Path "PREFIX.SUFFIX" in a static-free buffer: buf (cap) <- prefix + suffix.
  * Returns buf, or NULL if it does not fit. */
 char *lz_path(char *buf, size_t cap, const char *prefix, const char *suffix);

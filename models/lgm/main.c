@@ -154,19 +154,14 @@ typedef struct {
 
 static lz_status write_summary(lz_outset *os, const char *path, const summary *s, lz_error *err)
 {
-    FILE *f = lz_outset_open(os, path, err);
+    static const char *const extra[] = {"converged", "e_steps", "n_floor", "floor",
+                                        "d",         "n_train", "n_test"};
+    /* exact: no sampling error */
+    lz_summary sh = {s->model,   "continuous", s->k,          s->n_params,
+                     s->ll_train, s->ll_test,  isnan(s->ll_test) ? NAN : 0.0,
+                     "exact",     s->iterations, s->seconds};
+    FILE *f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, err);
     if (!f) return err->status;
-    fputs("# model\tfamily\tk\tn_params\tll_train\tll_test\tll_test_se\tmethod\titerations\t"
-          "seconds\tconverged\te_steps\tn_floor\tfloor\td\tn_train\tn_test\n",
-          f);
-    fprintf(f, "%s\tcontinuous\t%zu\t%zu\t", s->model, s->k, s->n_params);
-    lz_put_num(f, s->ll_train);
-    fputc('\t', f);
-    lz_put_num(f, s->ll_test);
-    fputc('\t', f);
-    lz_put_num(f, isnan(s->ll_test) ? NAN : 0.0); /* exact: no sampling error */
-    fprintf(f, "\texact\t%d\t", s->iterations);
-    lz_put_num(f, s->seconds);
     fprintf(f, "\t%d\t%ld\t%zu\t", s->converged, s->e_steps, s->n_floor);
     lz_put_num(f, s->floor);
     fprintf(f, "\t%zu\t%zu\t%zu\n", s->d, s->n_train, s->n_test);

@@ -570,22 +570,19 @@ int main(int argc, char **argv)
             }
     }
     /* summary */
-    if (!(f = open_dat(os, co.output, "summary.tsv", &err))) goto fail;
     {
-        static const char *const names[] = {
-            "model",   "family",    "k",          "n_params",  "ll_train",     "ll_test",
-            "ll_test_se", "method", "iterations", "seconds",   "elbo_train",   "elbo_test",
-            "iw_k",    "ll_train_rows", "sigma2"};
-        lz_dat_header(f, '\t', sizeof names / sizeof names[0], names);
-        fprintf(f, "%s\t%s\t%zu\t%zu\t", vae_model_name(mod), gaussian ? "continuous" : "binary",
-                k, vae_n_params(mod));
-        lz_put_num(f, res_train.ll);
-        fputc('\t', f);
-        lz_put_num(f, res_test.ll);
-        fputc('\t', f);
-        lz_put_num(f, res_test.ll_se);
-        fprintf(f, "\tiw-%zu\t%d\t", K, epochs_run);
-        lz_put_num(f, train_seconds);
+        static const char *const extra[] = {"elbo_train", "elbo_test", "iw_k", "ll_train_rows",
+                                            "sigma2"};
+        char method[32], path[4096];
+        snprintf(method, sizeof method, "iw-%zu", K);
+        lz_summary sh = {vae_model_name(mod), gaussian ? "continuous" : "binary",
+                         k,                   vae_n_params(mod),
+                         res_train.ll,        res_test.ll,
+                         res_test.ll_se,      method,
+                         epochs_run,          train_seconds};
+        if (out_path(path, co.output, "summary.tsv", &err)) goto fail;
+        if (!(f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, &err)))
+            goto fail;
         fputc('\t', f);
         lz_put_num(f, res_train.elbo);
         fputc('\t', f);

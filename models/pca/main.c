@@ -101,21 +101,15 @@ typedef struct {
 static lz_status write_summary(lz_outset *os, const char *path, const pca_model *m,
                                const summary_row *s, lz_error *err)
 {
-    static const char *names[] = {"model", "family", "k", "n_params", "ll_train", "ll_test",
-                                  "ll_test_se", "method", "iterations", "seconds", "mode",
-                                  "p", "converged", "max_angle", "angle_est", "ref_angle", "recon_mse",
-                                  "recon_mse_test", "explained_var", "sigma2"};
-    FILE *f = lz_outset_open(os, path, err);
+    static const char *const extra[] = {"mode",      "p",         "converged", "max_angle",
+                                        "angle_est", "ref_angle", "recon_mse", "recon_mse_test",
+                                        "explained_var", "sigma2"};
+    /* exact: no standard error */
+    lz_summary sh = {"pca",       "continuous", m->k,          pca_n_params(m),
+                     s->ll_train, s->ll_test,   isnan(s->ll_test) ? NAN : 0.0,
+                     "exact",     s->iterations, s->seconds};
+    FILE *f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, err);
     if (!f) return err->status;
-    lz_dat_header(f, '\t', sizeof names / sizeof *names, names);
-    fprintf(f, "pca\tcontinuous\t%zu\t%zu\t", m->k, pca_n_params(m));
-    lz_put_num(f, s->ll_train);
-    fputc('\t', f);
-    lz_put_num(f, s->ll_test);
-    fputc('\t', f);
-    lz_put_num(f, isnan(s->ll_test) ? NAN : 0.0); /* exact: no standard error */
-    fprintf(f, "\texact\t%d\t", s->iterations);
-    lz_put_num(f, s->seconds);
     fprintf(f, "\t%s\t%zu\t%d\t", s->mode, s->p, s->converged);
     double tail[6] = {s->max_angle, s->angle_est, s->ref_angle, s->recon_train, s->recon_test, NAN};
     double top = 0;

@@ -80,23 +80,15 @@ typedef struct {
 
 static lz_status write_summary(lz_outset *os, const char *path, const summary *s, lz_error *err)
 {
-    FILE *f = lz_outset_open(os, path, err);
+    static const char *const extra[] = {"ll_train_se", "log_z",   "log_z_se",       "pseudo_ll",
+                                        "recon_err",   "fe_gap",  "ais_ess",        "update_seconds",
+                                        "eval_seconds"};
+    lz_summary sh = {s->model,   "binary",  s->h,      s->n_params,   s->ll_train,
+                     s->ll_test, s->ll_se, s->method, s->iterations, s->seconds};
+    FILE *f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, err);
     if (!f) return err->status;
-    static const char *names[] = {"model",     "family",    "k",          "n_params",
-                                  "ll_train",  "ll_test",   "ll_test_se", "method",
-                                  "iterations", "seconds",  "ll_train_se", "log_z",
-                                  "log_z_se",  "pseudo_ll", "recon_err",  "fe_gap",
-                                  "ais_ess", "update_seconds", "eval_seconds"};
-    lz_dat_header(f, '\t', sizeof names / sizeof names[0], names);
-    fprintf(f, "%s\tbinary\t%zu\t%zu", s->model, s->h, s->n_params);
-    double a[] = {s->ll_train, s->ll_test, s->ll_se};
-    for (size_t i = 0; i < 3; i++) {
-        fputc('\t', f);
-        lz_put_num(f, a[i]);
-    }
-    fprintf(f, "\t%s\t%d", s->method, s->iterations);
-    double b[] = {s->seconds,   s->ll_se,  s->log_z,   s->log_z_se,       s->pseudo_ll,
-                  s->recon_err, s->fe_gap, s->ais_ess, s->update_seconds, s->eval_seconds};
+    double b[] = {s->ll_se,     s->log_z,  s->log_z_se, s->pseudo_ll,      s->recon_err,
+                  s->fe_gap,    s->ais_ess, s->update_seconds, s->eval_seconds};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         fputc('\t', f);
         lz_put_num(f, b[i]);
