@@ -322,10 +322,12 @@ FILE *lz_summary_begin(lz_outset *os, const char *path, const lz_summary *s, siz
     return f;
 }
 
-char *lz_path(char *buf, size_t cap, const char *prefix, const char *suffix)
+lz_status lz_path(char *buf, size_t cap, const char *prefix, const char *suffix, lz_error *err)
 {
     int n = snprintf(buf, cap, "%s.%s", prefix, suffix);
-    return n < 0 || (size_t)n >= cap ? NULL : buf;
+    if (n < 0 || (size_t)n >= cap)
+        return lz_fail(err, LZ_EINVAL, "-o %s: the output path is too long", prefix);
+    return LZ_OK;
 }
 
 /* ------------------------------------------------------------------ */

@@ -103,9 +103,9 @@ typedef struct {
 FILE *lz_summary_begin(lz_outset *os, const char *path, const lz_summary *s, size_t n_extra,
                        const char *const *extra, lz_error *err);
 
-/* Path "PREFIX.SUFFIX" in a static-free buffer: buf (cap) <- prefix + suffix.
- * Returns buf, or NULL if it does not fit. */
-char *lz_path(char *buf, size_t cap, const char *prefix, const char *suffix);
+/* buf (cap) <- "PREFIX.SUFFIX", the path of one output file; when it does
+ * not fit, LZ_EINVAL with err "-o PREFIX: the output path is too long". */
+lz_status lz_path(char *buf, size_t cap, const char *prefix, const char *suffix, lz_error *err);
 
 /* ---- model files ---- */
 

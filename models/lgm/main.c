@@ -197,15 +197,6 @@ static size_t list_floored(const lgm_model *m, char *buf, size_t cap, size_t max
     return cnt;
 }
 
-/* buf (cap) <- "PREFIX.suffix" */
-static lz_status out_path(char *buf, size_t cap, const char *prefix, const char *suffix,
-                          lz_error *err)
-{
-    if (!lz_path(buf, cap, prefix, suffix))
-        return lz_fail(err, LZ_EINVAL, "-o %s: prefix too long", prefix);
-    return LZ_OK;
-}
-
 int main(int argc, char **argv)
 {
     lgm_config cfg;
@@ -327,7 +318,7 @@ int main(int argc, char **argv)
         st = lz_covariance(train->n, d, train->x, NULL, s, &err);
         if (!st && test) st = lz_covariance(test->n, d, test->x, NULL, s_test, &err);
         FILE *trace = NULL;
-        if (!st) st = out_path(pbuf, sizeof pbuf, co.output, "trace.dat", &err);
+        if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "trace.dat", &err);
         if (!st && !(trace = lz_outset_open(os, pbuf, &err))) st = err.status;
         if (st) goto done;
         double vbar = 0; /* mean variance, mean_i S_ii */
@@ -393,18 +384,18 @@ int main(int argc, char **argv)
     sum.floor = m->floor;
 
     /* ---- outputs, one set committed at the end ---- */
-    st = out_path(pbuf, sizeof pbuf, co.output, "A.dat", &err);
+    st = lz_path(pbuf, sizeof pbuf, co.output, "A.dat", &err);
     if (!st) st = lz_dat_write_matrix(os, pbuf, "a", d, k, m->a, NULL, &err);
-    if (!st) st = out_path(pbuf, sizeof pbuf, co.output, "D.dat", &err);
+    if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "D.dat", &err);
     if (!st) st = write_d(os, pbuf, m, &err);
-    if (!st) st = out_path(pbuf, sizeof pbuf, co.output, "mean.dat", &err);
+    if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "mean.dat", &err);
     if (!st) st = lz_dat_write_matrix(os, pbuf, "x", 1, d, m->mu, NULL, &err);
     if (!st && train) {
-        st = out_path(pbuf, sizeof pbuf, co.output, "latent.dat", &err);
+        st = lz_path(pbuf, sizeof pbuf, co.output, "latent.dat", &err);
         if (!st) st = write_latent(os, pbuf, m, w, train, &err);
     }
     if (!st && test) {
-        st = out_path(pbuf, sizeof pbuf, co.output, "latent_test.dat", &err);
+        st = lz_path(pbuf, sizeof pbuf, co.output, "latent_test.dat", &err);
         if (!st) st = write_latent(os, pbuf, m, w, test, &err);
     }
     if (!st && n_samples > 0) {
@@ -415,11 +406,11 @@ int main(int argc, char **argv)
         if (!rs || !tmp || !draws) st = lz_fail(&err, LZ_ENOMEM, "out of memory");
         if (!st) {
             lgm_sample(m, rs, (size_t)n_samples, draws, tmp);
-            st = out_path(pbuf, sizeof pbuf, co.output, "samples.dat", &err);
+            st = lz_path(pbuf, sizeof pbuf, co.output, "samples.dat", &err);
         }
         if (!st) st = lz_dat_write_matrix(os, pbuf, "x", (size_t)n_samples, d, draws, NULL, &err);
     }
-    if (!st) st = out_path(pbuf, sizeof pbuf, co.output, "summary.tsv", &err);
+    if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "summary.tsv", &err);
     if (!st) st = write_summary(os, pbuf, &sum, &err);
     if (!st && co.save) st = save_model(os, co.save, m, sampled ? "sampled" : "exact", &err);
     if (!st) st = lz_outset_commit(os, &err);

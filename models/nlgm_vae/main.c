@@ -232,18 +232,10 @@ static void decode_means(const vae_model *mod, vae_workspace *ws, const vae_real
     }
 }
 
-/* path (4096) <- PREFIX.SUFFIX */
-static lz_status out_path(char *path, const char *prefix, const char *suffix, lz_error *err)
-{
-    if (!lz_path(path, 4096, prefix, suffix))
-        return lz_fail(err, LZ_EINVAL, "-o %s: path too long", prefix);
-    return LZ_OK;
-}
-
 static FILE *open_dat(lz_outset *os, const char *prefix, const char *suffix, lz_error *err)
 {
     char path[4096];
-    if (out_path(path, prefix, suffix, err)) return NULL;
+    if (lz_path(path, sizeof path, prefix, suffix, err)) return NULL;
     return lz_outset_open(os, path, err);
 }
 
@@ -482,7 +474,7 @@ int main(int argc, char **argv)
     FILE *f;
 
     if (!co.load) {
-        if ((st = out_path(path, co.output, "trace.dat", &err)) ||
+        if ((st = lz_path(path, sizeof path, co.output, "trace.dat", &err)) ||
             (st = write_trace(os, path, &run, &err))) {
             free(xe_bin);
             goto fail;
@@ -491,7 +483,7 @@ int main(int argc, char **argv)
     if (ne) {
         /* latent: encoder means mu(x) */
         encode_means(mod, ws, xe, ne, buf);
-        if ((st = out_path(path, co.output, "latent.dat", &err)) ||
+        if ((st = lz_path(path, sizeof path, co.output, "latent.dat", &err)) ||
             (st = lz_dat_write_matrix(os, path, "z", ne, k, buf, E->y, &err))) {
             free(xe_bin);
             goto fail;
@@ -537,7 +529,7 @@ int main(int argc, char **argv)
         gsl_rng_free(rp);
         for (size_t i = 0; i < ns * k; i++) zbuf[i] = (vae_real)buf[i];
         decode_means(mod, ws, zbuf, ns, buf);
-        if ((st = out_path(path, co.output, "samples.dat", &err)) ||
+        if ((st = lz_path(path, sizeof path, co.output, "samples.dat", &err)) ||
             (st = lz_dat_write_matrix(os, path, "x", ns, d, buf, NULL, &err)))
             goto fail;
     }
@@ -580,7 +572,7 @@ int main(int argc, char **argv)
                          res_train.ll,        res_test.ll,
                          res_test.ll_se,      method,
                          epochs_run,          train_seconds};
-        if (out_path(path, co.output, "summary.tsv", &err)) goto fail;
+        if (lz_path(path, sizeof path, co.output, "summary.tsv", &err)) goto fail;
         if (!(f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, &err)))
             goto fail;
         fputc('\t', f);

@@ -221,10 +221,7 @@ int main(int argc, char **argv)
         }
         size_t p = pca_block_size(&cfg, d);
         if (cfg.mode == PCA_MODE_AUTO) cfg.mode = pca_choose_mode(n, d, p, cfg.max_iter);
-        if (!lz_path(path, sizeof path, c.output, "trace.dat")) {
-            lz_fail(&err, LZ_EINVAL, "-o %s: path too long", c.output);
-            goto out;
-        }
+        if (lz_path(path, sizeof path, c.output, "trace.dat", &err)) goto out;
         run_ctx ctx = {NULL, c.quiet, ref != NULL};
         if (!(ctx.trace = lz_outset_open(os, path, &err))) goto out;
         static const char *trace_cols[] = {"iter", "recon_mse", "explained_var", "max_angle",
@@ -272,19 +269,17 @@ int main(int argc, char **argv)
     }
 
     /* ---- every output through one set, committed at the end ---- */
-    if (!lz_path(path, sizeof path, c.output, "components.dat") ||
-        strlen(c.output) + 32 > sizeof path) {
-        lz_fail(&err, LZ_EINVAL, "-o %s: path too long", c.output);
+    if (lz_path(path, sizeof path, c.output, "components.dat", &err) ||
+        write_components(os, path, m, &err))
         goto out;
-    }
-    if (write_components(os, path, m, &err)) goto out;
-    if (train && lz_dat_write_matrix(os, lz_path(path, sizeof path, c.output, "latent.dat"), "z",
-                                     train->n, m->k, z, train->y, &err))
+    if (train && (lz_path(path, sizeof path, c.output, "latent.dat", &err) ||
+                  lz_dat_write_matrix(os, path, "z", train->n, m->k, z, train->y, &err)))
         goto out;
-    if (test && lz_dat_write_matrix(os, lz_path(path, sizeof path, c.output, "latent_test.dat"),
-                                    "z", test->n, m->k, zt, test->y, &err))
+    if (test && (lz_path(path, sizeof path, c.output, "latent_test.dat", &err) ||
+                 lz_dat_write_matrix(os, path, "z", test->n, m->k, zt, test->y, &err)))
         goto out;
-    if (write_summary(os, lz_path(path, sizeof path, c.output, "summary.tsv"), m, &sr, &err))
+    if (lz_path(path, sizeof path, c.output, "summary.tsv", &err) ||
+        write_summary(os, path, m, &sr, &err))
         goto out;
     if (c.save && pca_model_write(m, os, c.save, &err)) goto out;
     if (lz_outset_commit(os, &err)) goto out;

@@ -150,40 +150,31 @@ typedef struct {
     int k, pcd;
 } outputs;
 
-/* buf <- "PREFIX.suffix", or NULL with err set */
-static const char *out_path(char *buf, size_t cap, const char *prefix, const char *suffix,
-                            lz_error *err)
-{
-    if (lz_path(buf, cap, prefix, suffix)) return buf;
-    lz_fail(err, LZ_EINVAL, "-o %s: the output path is too long", prefix);
-    return NULL;
-}
-
 static lz_status write_outputs(lz_outset *os, const outputs *o, lz_error *err)
 {
     char p[4096];
     const rbm_model *m = o->m;
     lz_status st;
     if (o->trace_rows) {
-        FILE *f = out_path(p, sizeof p, o->prefix, "trace.dat", err) ? lz_outset_open(os, p, err)
-                                                                      : NULL;
+        FILE *f = lz_path(p, sizeof p, o->prefix, "trace.dat", err) ? NULL
+                                                                     : lz_outset_open(os, p, err);
         if (!f) return err->status;
         lz_dat_header(f, ' ', TRACE_COLS, trace_names);
         for (size_t r = 0; r < o->trace_rows; r++)
             lz_dat_row(f, ' ', TRACE_COLS, o->trace + r * TRACE_COLS);
     }
-    if (!out_path(p, sizeof p, o->prefix, "filters.dat", err)) return err->status;
+    if (lz_path(p, sizeof p, o->prefix, "filters.dat", err)) return err->status;
     if ((st = lz_dat_write_matrixf(os, p, "x", m->h, m->d, m->w, NULL, err))) return st;
     if (o->pv) {
-        if (!out_path(p, sizeof p, o->prefix, "samples.dat", err)) return err->status;
+        if (lz_path(p, sizeof p, o->prefix, "samples.dat", err)) return err->status;
         if ((st = lz_dat_write_matrix(os, p, "x", o->n_samples, m->d, o->pv, NULL, err))) return st;
     }
     if (o->latent) {
-        if (!out_path(p, sizeof p, o->prefix, "latent.dat", err)) return err->status;
+        if (lz_path(p, sizeof p, o->prefix, "latent.dat", err)) return err->status;
         if ((st = lz_dat_write_matrix(os, p, "h", o->n_latent, m->h, o->latent, o->labels, err)))
             return st;
     }
-    if (!out_path(p, sizeof p, o->prefix, "summary.tsv", err)) return err->status;
+    if (lz_path(p, sizeof p, o->prefix, "summary.tsv", err)) return err->status;
     if ((st = write_summary(os, p, o->s, err))) return st;
     if (o->save) {
         FILE *f = lz_outset_open(os, o->save, err);
