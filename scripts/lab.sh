@@ -182,8 +182,7 @@ printf '\n=== comparison on %s (log-likelihood per sample, nats; test = held-out
 awk -F'\t' '
   NR == 1 { next }
   { how = $8
-    if (how == "exact") how = "exact"
-    else if (how == "exact-enum") how = "exact enumeration"
+    if (how == "exact-enum") how = "exact enumeration"
     else if (how == "ais") how = sprintf("AIS +- %.2g", $7)
     else if (how ~ /^iw-/) how = "importance-weighted, K=" substr(how, 4)
     rows[NR] = sprintf("%-20s %-10s %3s %9s %11.3f %11.3f  %-28s %8.1f", $1, $2, $3, $4, $5, $6, how, $10) }
