@@ -678,19 +678,14 @@ lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed
 
 char *lz_data_where(const lz_data *data, size_t i, size_t j, char *buf, size_t cap)
 {
-    if (data->line) {
-        /* the file's 1-based column: the label column, when before j, counts */
-        size_t f = j + 1 + (data->label_field >= 0 && (size_t)data->label_field <= j ? 1 : 0);
-        if (data->names && data->names[j])
-            snprintf(buf, cap, "%s:%zu: field %zu (%s)", data->path, data->line[i], f,
-                     data->names[j]);
-        else
-            snprintf(buf, cap, "%s:%zu: field %zu", data->path, data->line[i], f);
-    } else if (data->img_rows) {
-        snprintf(buf, cap, "%s: image %zu, pixel %zu", data->path, i + 1, j + 1);
-    } else {
-        snprintf(buf, cap, "%s: row %zu, column %zu", data->path, i + 1, j + 1);
-    }
+    char col[160];
+    lz_data_colname(data, j, col, sizeof col);
+    if (data->line)
+        snprintf(buf, cap, "%s:%zu: %s", data->path, data->line[i], col);
+    else if (data->img_rows)
+        snprintf(buf, cap, "%s: image %zu, %s", data->path, i + 1, col);
+    else
+        snprintf(buf, cap, "%s: row %zu, %s", data->path, i + 1, col);
     return buf;
 }
 
@@ -718,6 +713,74 @@ void lz_mean(size_t n, size_t d, const double *x, double *mu)
         for (size_t j = 0; j < d; j++) mu[j] += r[j];
     }
     for (size_t j = 0; j < d; j++) mu[j] /= (double)n;
+    /* mu_j += (1/n) sum_n (x_nj - mu_j): the rounding of the first pass,
+     * measured and removed (for a constant column exactly) */
+    double *c = calloc(d ? d : 1, sizeof *c);
+    if (!c) return; /* the first pass stands */
+    for (size_t i = 0; i < n; i++) {
+        const double *r = x + i * d;
+        for (size_t j = 0; j < d; j++) c[j] += r[j] - mu[j];
+    }
+    for (size_t j = 0; j < d; j++) mu[j] += c[j] / (double)n;
+    free(c);
+}
+
+char *lz_data_colname(const lz_data *data, size_t j, char *buf, size_t cap)
+{
+    if (data->line) {
+        size_t f = j + 1 + (data->label_field >= 0 && (size_t)data->label_field <= j ? 1 : 0);
+        if (data->names && data->names[j])
+            snprintf(buf, cap, "field %zu (%s)", f, data->names[j]);
+        else
+            snprintf(buf, cap, "field %zu", f);
+    } else if (data->img_rows) {
+        snprintf(buf, cap, "pixel %zu", j + 1);
+    } else {
+        snprintf(buf, cap, "column %zu", j + 1);
+    }
+    return buf;
+}
+
+lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *n_const,
+                          lz_error *err)
+{
+    size_t n = data->n, d = data->d;
+    if (n_const) *n_const = 0;
+    double *amax = calloc(d ? d : 1, sizeof *amax); /* (d) max_n |x_nj| */
+    if (!amax) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", data->path);
+    for (size_t i = 0; i < n; i++) {
+        const double *r = data->x + i * d;
+        for (size_t j = 0; j < d; j++) amax[j] = fmax(amax[j], fabs(r[j]));
+    }
+    for (size_t j = 0; j < d; j++)
+        if (!(amax[j] <= LZ_VALUE_MAX)) {
+            char col[160];
+            lz_data_colname(data, j, col, sizeof col);
+            lz_status st = lz_fail(err, LZ_ENUMERIC,
+                                   "%s: %s: values up to %g are too large: their variance "
+                                   "overflows; expected magnitudes below %g (rescale this column)",
+                                   data->path, col, amax[j], LZ_VALUE_MAX);
+            free(amax);
+            return st;
+        }
+    lz_mean(n, d, data->x, mu);
+    for (size_t j = 0; j < d; j++) var[j] = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *r = data->x + i * d;
+        for (size_t j = 0; j < d; j++) {
+            double c = r[j] - mu[j];
+            var[j] += c * c;
+        }
+    }
+    for (size_t j = 0; j < d; j++) {
+        var[j] /= (double)n;
+        /* sd <= LZ_VAR_RTOL max|x_j|: rounding noise, not variance */
+        double tol = LZ_VAR_RTOL * amax[j];
+        if (var[j] <= tol * tol) var[j] = 0;
+        if (var[j] == 0 && n_const) (*n_const)++;
+    }
+    free(amax);
+    return LZ_OK;
 }
 
 void lz_center(size_t n, size_t d, double *x, const double *mu)

@@ -80,8 +80,31 @@ char *lz_data_where(const lz_data *data, size_t i, size_t j, char *buf, size_t c
 /* Smallest and largest value of x. */
 void lz_data_range(const lz_data *data, double *lo, double *hi);
 
-/* mu (d) <- (1/n) sum_n x_n,  x (n, d). */
+/* mu (d) <- (1/n) sum_n x_n,  x (n, d), refined by one correction pass,
+ * mu_j += (1/n) sum_n (x_nj - mu_j), so that the mean of a constant column
+ * is its value exactly (and its centred values exactly 0). */
 void lz_mean(size_t n, size_t d, const double *x, double *mu);
+
+/* A column's standard deviation at or below LZ_VAR_RTOL times its largest
+ * magnitude, max_n |x_nj|, is rounding noise: the column is constant. */
+#define LZ_VAR_RTOL 1e-13
+/* Magnitudes above this overflow a variance (its squares exceed 1e300). */
+#define LZ_VALUE_MAX 1e150
+
+/* Column moments, the checks every model makes before it fits:
+ *   mu (d)  <- the column means (lz_mean),
+ *   var (d) <- (1/n) sum_n (x_nj - mu_j)^2, set to exactly 0 when the
+ *              standard deviation is at rounding level (LZ_VAR_RTOL).
+ * *n_const (may be NULL) <- the number of constant columns.
+ * A column with a value of magnitude above LZ_VALUE_MAX is LZ_ENUMERIC, err
+ * naming the file, the column and the value ("data.csv: field 3 (x3):
+ * values up to 1.7e+308 are too large ..."). */
+lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *n_const,
+                          lz_error *err);
+
+/* "field 5 (x5)" for text data (the file's column, the label column
+ * counted), "pixel 5" for IDX images, "column 5" otherwise. */
+char *lz_data_colname(const lz_data *data, size_t j, char *buf, size_t cap);
 
 /* S (d, d) <- (1/n) sum_n (x_n - mu)(x_n - mu)^T, both triangles filled.
  * Two-pass (mu given), accumulated by BLAS dsyrk over blocks of rows, so no

@@ -40,9 +40,10 @@ lz_status lgm_check_config(const lgm_config *c, size_t d, lz_error *err)
     if (c->completion != LGM_EXACT && c->completion != LGM_SAMPLED)
         return lz_fail(err, LZ_EINVAL, "--completion: expected exact or sampled");
     if (c->samples < 1) return lz_fail(err, LZ_EINVAL, "--samples %d: expected J >= 1", c->samples);
-    if (!(c->dmin > 0) || !isfinite(c->dmin))
+    if (!(c->dmin > 0) || !(c->dmin < 1))
         return lz_fail(err, LZ_EINVAL,
-                       "--dmin %g: expected a positive fraction of the mean variance", c->dmin);
+                       "--dmin %g: expected a fraction 0 < V < 1 of each coordinate's variance",
+                       c->dmin);
     if (c->init != LGM_INIT_PCA && c->init != LGM_INIT_RANDOM)
         return lz_fail(err, LZ_EINVAL, "--init: expected pca or random");
     if (!(c->tol >= 0) || !isfinite(c->tol))
@@ -61,8 +62,8 @@ lgm_model *lgm_model_alloc(size_t d, size_t k)
     if (!m) return NULL;
     m->d = d;
     m->k = k;
-    /* one block: mu (d) | a (d, k) | dg (d) */
-    m->block = calloc(d + d * k + d, sizeof *m->block);
+    /* one block: mu (d) | a (d, k) | dg (d) | floor (d) */
+    m->block = calloc(3 * d + d * k, sizeof *m->block);
     if (!m->block) {
         free(m);
         return NULL;
@@ -70,6 +71,7 @@ lgm_model *lgm_model_alloc(size_t d, size_t k)
     m->mu = m->block;
     m->a = m->mu + d;
     m->dg = m->a + d * k;
+    m->floor = m->dg + d;
     return m;
 }
 
@@ -82,14 +84,14 @@ void lgm_model_free(lgm_model *m)
 
 void lgm_model_copy(lgm_model *dst, const lgm_model *src)
 {
-    memcpy(dst->block, src->block, (2 * src->d + src->d * src->k) * sizeof *dst->block);
-    dst->floor = src->floor;
+    memcpy(dst->block, src->block, (3 * src->d + src->d * src->k) * sizeof *dst->block);
+    dst->completion = src->completion;
 }
 
 size_t lgm_n_floor(const lgm_model *m)
 {
     size_t c = 0;
-    for (size_t i = 0; i < m->d; i++) c += m->dg[i] <= m->floor;
+    for (size_t i = 0; i < m->d; i++) c += m->dg[i] <= m->floor[i];
     return c;
 }
 
@@ -285,44 +287,80 @@ void lgm_sample(const lgm_model *m, gsl_rng *r, size_t n, double *x, double *tmp
 /* ------------------------------------------------------------------ */
 /* initialisation */
 
+lz_status lgm_set_floor(double dmin, const double *s, lgm_model *m, lz_error *err)
+{
+    size_t d = m->d, n_var = 0;
+    double vsum = 0;
+    for (size_t i = 0; i < d; i++) {
+        double v = s[i * d + i];
+        if (!isfinite(v))
+            return lz_fail(err, LZ_ENUMERIC,
+                           "the covariance of the data is not finite "
+                           "(values too large): expected moderate magnitudes");
+        if (v > 0) {
+            vsum += v;
+            n_var++;
+        }
+    }
+    if (!n_var)
+        return lz_fail(err, LZ_EINVAL, "every column is constant: expected some variance to model");
+    /* floor_i = dmin S_ii; a constant coordinate: dmin x the mean variance of
+     * the others (docs/lgm.md, "The floor on D") */
+    double vbar = vsum / (double)n_var;
+    for (size_t i = 0; i < d; i++) {
+        double v = s[i * d + i];
+        m->floor[i] = dmin * (v > 0 ? v : vbar);
+    }
+    return LZ_OK;
+}
+
 lz_status lgm_init(const lgm_config *c, const double *s, gsl_rng *r, lgm_model *m, lgm_work *w,
                    lz_error *err)
 {
     size_t d = m->d, k = m->k;
-    double tr = 0;
-    for (size_t i = 0; i < d; i++) tr += s[i * d + i];
-    double vbar = tr / (double)d; /* mean variance, mean_i S_ii */
-    if (!isfinite(vbar))
-        return lz_fail(err, LZ_ENUMERIC,
-                       "the covariance of the data is not finite "
-                       "(values too large): expected moderate magnitudes");
-    if (!(vbar > 0))
-        return lz_fail(err, LZ_EINVAL, "every column is constant: expected some variance to model");
-    m->floor = c->dmin * vbar;
-    /* D <- max(diag S, floor)  (SPEC section 2: D = diag(S)) */
-    for (size_t i = 0; i < d; i++) m->dg[i] = fmax(s[i * d + i], m->floor);
+    lz_status st = lgm_set_floor(c->dmin, s, m, err);
+    if (st) return st;
+    /* D <- max(diag S, floor) */
+    for (size_t i = 0; i < d; i++) m->dg[i] = fmax(s[i * d + i], m->floor[i]);
     if (c->init == LGM_INIT_RANDOM) {
-        /* A_ic ~ N(0, vbar / k): E[(A A^T)_ii] = vbar */
+        /* A_ic ~ N(0, S_ii / k): E[(A A^T)_ii] = S_ii */
         lz_rng_gauss(r, d * k, m->a);
-        double sc = sqrt(vbar / (double)k);
-        for (size_t i = 0; i < d * k; i++) m->a[i] *= sc;
+        for (size_t i = 0; i < d; i++) {
+            double sc = sqrt(s[i * d + i] / (double)k);
+            for (size_t c2 = 0; c2 < k; c2++) m->a[i * k + c2] *= sc;
+        }
         return LZ_OK;
     }
-    /* top-k eigenpairs of S: U (d, k) into A, Lambda_k descending */
-    memcpy(w->s_eig, s, d * d * sizeof *w->s_eig);
-    lz_status st = lz_eigh_top(d, w->s_eig, k, w->eigval, m->a, err);
+    /* R = C^-1/2 S C^-1/2 (d, d), the correlation matrix; C_i = S_ii, or 1
+     * for a constant coordinate (its row of S is 0) */
+    for (size_t i = 0; i < d; i++) {
+        double ci = s[i * d + i] > 0 ? 1.0 / sqrt(s[i * d + i]) : 1.0;
+        for (size_t j = 0; j < d; j++) {
+            double cj = s[j * d + j] > 0 ? 1.0 / sqrt(s[j * d + j]) : 1.0;
+            w->s_eig[i * d + j] = ci * s[i * d + j] * cj;
+        }
+    }
+    double tr = 0;
+    for (size_t i = 0; i < d; i++) tr += w->s_eig[i * d + i];
+    /* top-k eigenpairs of R: U (d, k) into A, Lambda_k descending */
+    st = lz_eigh_top(d, w->s_eig, k, w->eigval, m->a, err);
     if (st) return st;
-    /* sigma^2 = mean of the d - k other eigenvalues = (tr S - sum_c lambda_c)/(d - k);
-     * A = U_k (Lambda_k - sigma^2 I)^1/2, the PPCA loadings (Tipping & Bishop
-     * 1999).  Each column's variance lambda_c - sigma^2 is taken at least
-     * 1e-3 vbar: a zero column of A is a fixed point of EM (its row of B, hence
-     * its column of G, stays 0). */
+    /* sigma^2 = mean of the d - k other eigenvalues = (tr R - sum_c lambda_c)/(d - k);
+     * A = C^1/2 U_k (Lambda_k - sigma^2 I)^1/2, the PPCA loadings (Tipping &
+     * Bishop 1999) of the standardised data.  Each column's variance
+     * lambda_c - sigma^2 is taken at least 1e-3 (of a unit variance): a zero
+     * column of A is a fixed point of EM (its row of B, hence its column of
+     * G, stays 0). */
     double top = 0;
     for (size_t c2 = 0; c2 < k; c2++) top += w->eigval[c2];
     double sigma2 = fmax((tr - top) / (double)(d - k), 0.0);
     for (size_t c2 = 0; c2 < k; c2++) {
-        double sc = sqrt(fmax(w->eigval[c2] - sigma2, 1e-3 * vbar));
+        double sc = sqrt(fmax(w->eigval[c2] - sigma2, 1e-3));
         for (size_t i = 0; i < d; i++) m->a[i * k + c2] *= sc;
+    }
+    for (size_t i = 0; i < d; i++) {
+        double ci = s[i * d + i] > 0 ? sqrt(s[i * d + i]) : 1.0;
+        for (size_t c2 = 0; c2 < k; c2++) m->a[i * k + c2] *= ci;
     }
     return LZ_OK;
 }
@@ -359,7 +397,7 @@ lz_status lgm_mstep_exact(lgm_model *m, lgm_work *w, const double *s, lz_error *
         const double *ai = m->a + i * k, *gi = w->g + i * k;
         double ag = 0;
         for (size_t c = 0; c < k; c++) ag += ai[c] * gi[c];
-        m->dg[i] = fmax(s[i * d + i] - ag, m->floor);
+        m->dg[i] = fmax(s[i * d + i] - ag, m->floor[i]);
     }
     return LZ_OK;
 }
@@ -413,9 +451,155 @@ lz_status lgm_mstep_sampled(lgm_model *m, lgm_work *w, size_t n, const double *x
         const double *ai = m->a + i * k, *xi = w->xz + i * k;
         double ax = 0;
         for (size_t c = 0; c < k; c++) ax += ai[c] * xi[c];
-        m->dg[i] = fmax(s[i * d + i] - inv * ax, m->floor);
+        m->dg[i] = fmax(s[i * d + i] - inv * ax, m->floor[i]);
     }
     return LZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* why D sits on (or near) the floor */
+
+lz_status lgm_floor_explain(const lgm_model *m, const double *s, lgm_floor_note *notes,
+                            size_t *n_notes, lz_error *err)
+{
+    size_t d = m->d, nn = 0, dv = 0, n_heavy = 0;
+    *n_notes = 0;
+    for (size_t i = 0; i < d; i++) {
+        int on = m->dg[i] <= m->floor[i];
+        if (!on && !(m->dg[i] < LGM_NEAR_FLOOR * s[i * d + i])) continue;
+        notes[nn].i = i;
+        notes[nn].on_floor = on;
+        notes[nn].n_partner = 0;
+        notes[nn].kind = s[i * d + i] > 0 ? LGM_FLOOR_HEYWOOD : LGM_FLOOR_CONSTANT;
+        n_heavy += notes[nn].kind == LGM_FLOOR_HEYWOOD;
+        nn++;
+    }
+    *n_notes = nn;
+    if (!n_heavy) return LZ_OK;
+    /* R (dv, dv): the correlation matrix of the non-constant coordinates
+     * idx[0..dv); its eigenvectors v (dv, dv), eigenvalues w descending */
+    size_t *idx = malloc(d * sizeof *idx), *pos = malloc(d * sizeof *pos);
+    for (size_t i = 0; idx && pos && i < d; i++) {
+        pos[i] = dv;
+        if (s[i * d + i] > 0) idx[dv++] = i;
+    }
+    double *r = malloc(dv * dv * sizeof *r), *v = malloc(dv * dv * sizeof *v),
+           *w = malloc(dv * sizeof *w);
+    lz_status st = LZ_OK;
+    if (!idx || !pos || !r || !v || !w) st = lz_fail(err, LZ_ENOMEM, "out of memory");
+    for (size_t a = 0; !st && a < dv; a++)
+        for (size_t b = 0; b < dv; b++) {
+            size_t i = idx[a], j = idx[b];
+            r[a * dv + b] = s[i * d + j] / sqrt(s[i * d + i] * s[j * d + j]);
+        }
+    if (!st) st = lz_eigh(dv, r, w, v, err);
+    /* the null space: eigenvalues at rounding level of tr R = dv */
+    size_t t0 = dv;
+    while (!st && t0 > 0 && w[t0 - 1] <= LGM_DEPENDENT_RTOL * (double)dv) t0--;
+    for (size_t q = 0; !st && q < nn; q++) {
+        lgm_floor_note *no = &notes[q];
+        if (no->kind != LGM_FLOOR_HEYWOOD) continue;
+        size_t p = pos[no->i], best = dv;
+        double wt = 0, vmax = 0;
+        for (size_t t = t0; t < dv; t++) {
+            double e = v[p * dv + t];
+            wt += e * e;
+            if (fabs(e) > vmax) {
+                vmax = fabs(e);
+                best = t;
+            }
+        }
+        /* a coordinate with weight in the null space is a combination of
+         * the others with weight in the same null vector */
+        if (best == dv || wt < 1e-3) continue;
+        no->kind = LGM_FLOOR_DEPENDENT;
+        for (size_t b = 0; b < dv; b++) {
+            double e = fabs(v[b * dv + best]);
+            if (b == p || e < 0.1 * vmax) continue;
+            /* insert idx[b] by decreasing weight, keeping the strongest */
+            size_t np = no->n_partner, at = np;
+            while (at > 0 && fabs(v[pos[no->partner[at - 1]] * dv + best]) < e) at--;
+            if (at >= LGM_FLOOR_MAX_PARTNERS) continue;
+            if (np == LGM_FLOOR_MAX_PARTNERS) np--;
+            memmove(no->partner + at + 1, no->partner + at, (np - at) * sizeof *no->partner);
+            no->partner[at] = idx[b];
+            no->n_partner = np + 1;
+        }
+    }
+    free(idx);
+    free(pos);
+    free(r);
+    free(v);
+    free(w);
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* model files */
+
+#define LGM_MODEL_KIND "lgm"
+#define LGM_MODEL_VERSION 2
+
+lz_status lgm_model_write(const lgm_model *m, lz_outset *os, const char *path, lz_error *err)
+{
+    FILE *f = lz_outset_open(os, path, err);
+    if (!f) return err ? err->status : LZ_EIO;
+    lz_model_begin(f, LGM_MODEL_KIND, LGM_MODEL_VERSION);
+    lz_model_put_int(f, "d", (long)m->d);
+    lz_model_put_int(f, "k", (long)m->k);
+    lz_model_put_str(f, "completion", m->completion == LGM_SAMPLED ? "sampled" : "exact");
+    lz_model_put_array(f, "mean", 1, m->d, m->mu);
+    lz_model_put_array(f, "A", m->d, m->k, m->a);
+    lz_model_put_array(f, "D", m->d, 1, m->dg);
+    lz_model_put_array(f, "floor", m->d, 1, m->floor);
+    lz_model_end(f);
+    return LZ_OK;
+}
+
+lz_status lgm_model_read(const char *path, lgm_model **out, lz_error *err)
+{
+    *out = NULL;
+    lz_model *mf = NULL;
+    lz_status st = lz_model_read(path, LGM_MODEL_KIND, LGM_MODEL_VERSION, &mf, err);
+    if (st) return st;
+    long d = 0, k = 0;
+    const char *comp = "exact";
+    double floor1 = 0;
+    if (!st) st = lz_model_get_int(mf, "d", &d, err);
+    if (!st) st = lz_model_get_int(mf, "k", &k, err);
+    if (!st && (d < 2 || k < 1 || k >= d))
+        st = lz_fail(err, LZ_EFORMAT, "%s: d = %ld, k = %ld: expected 1 <= k < d", path, d, k);
+    if (!st) st = lz_model_get_str(mf, "completion", &comp, err);
+    if (!st && strcmp(comp, "exact") && strcmp(comp, "sampled"))
+        st = lz_fail(err, LZ_EFORMAT, "%s: completion '%s': expected exact or sampled", path, comp);
+    int v1 = !st && lz_model_version(mf) == 1;
+    if (v1) st = lz_model_get_real(mf, "floor", &floor1, err);
+    lgm_model *m = NULL;
+    if (!st && !(m = lgm_model_alloc((size_t)d, (size_t)k)))
+        st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+    if (!st) st = lz_model_get_array(mf, "mean", 1, (size_t)d, m->mu, err);
+    if (!st) st = lz_model_get_array(mf, "A", (size_t)d, (size_t)k, m->a, err);
+    if (!st) st = lz_model_get_array(mf, "D", (size_t)d, 1, m->dg, err);
+    if (!st && !v1) st = lz_model_get_array(mf, "floor", (size_t)d, 1, m->floor, err);
+    for (long i = 0; !st && v1 && i < d; i++) m->floor[i] = floor1;
+    for (long i = 0; !st && i < d; i++)
+        if (!(m->dg[i] > 0) || !isfinite(m->dg[i]))
+            st = lz_fail(err, LZ_EFORMAT, "%s: array D, row %ld: %g: expected a positive variance",
+                         path, i + 1, m->dg[i]);
+    for (long i = 0; !st && i < d; i++)
+        if (!(m->floor[i] >= 0) || !isfinite(m->floor[i]))
+            st = lz_fail(err, LZ_EFORMAT, "%s: floor, row %ld: %g: expected a finite floor >= 0",
+                         path, i + 1, m->floor[i]);
+    for (long i = 0; !st && i < d * (k + 1); i++)
+        if (!isfinite(m->block[i]))
+            st = lz_fail(err, LZ_EFORMAT, "%s: a mean or A entry is not finite", path);
+    if (!st) {
+        m->completion = strcmp(comp, "sampled") ? LGM_EXACT : LGM_SAMPLED;
+        *out = m;
+    } else
+        lgm_model_free(m);
+    lz_model_free(mf);
+    return st;
 }
 
 /* ------------------------------------------------------------------ */
@@ -452,13 +636,18 @@ static lz_status squarem_cycle(lgm_model *m, lgm_work *w, const double *s, long 
     (*n_e)++;
     lgm_model_copy(t2, t1);
     if ((st = lgm_mstep_exact(t2, w, s, err))) return st;
-    /* |r|^2, |v|^2 over the entries of A and D */
+    /* |r|^2, |v|^2 over the entries of A and D, each in units of its
+     * coordinate's scale (A_ic / floor_i^1/2, D_i / floor_i; floor_i is dmin
+     * times the coordinate's variance), so that the step length does not
+     * depend on the units of the data */
     const double *p0 = t0->a, *p1 = t1->a, *p2 = t2->a;
     double rr = 0, vv = 0;
     for (size_t i = 0; i < np; i++) {
         double r = p1[i] - p0[i], v = p2[i] - 2 * p1[i] + p0[i];
-        rr += r * r;
-        vv += v * v;
+        /* entry i is A_{i/k, i%k} for i < d k, else D_{i - d k} */
+        double wi = i < d * k ? 1.0 / m->floor[i / k] : 1.0 / (m->floor[i - d * k] * m->floor[i - d * k]);
+        rr += wi * r * r;
+        vv += wi * v * v;
     }
     double alpha = vv > 0 ? -sqrt(rr / vv) : -1.0;
     if (!(alpha < -1.0)) alpha = -1.0;
@@ -471,7 +660,7 @@ static lz_status squarem_cycle(lgm_model *m, lgm_work *w, const double *s, long 
                 double r = p1[i] - p0[i], v = p2[i] - 2 * p1[i] + p0[i];
                 px[i] = p0[i] - 2 * alpha * r + alpha * alpha * v;
             }
-            for (size_t i = 0; i < d; i++) m->dg[i] = fmax(m->dg[i], m->floor);
+            for (size_t i = 0; i < d; i++) m->dg[i] = fmax(m->dg[i], m->floor[i]);
         }
         double llx = NAN;
         st = estep(m, w, s, &llx, err);

@@ -27,6 +27,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "lz_error.h"
+#include "lz_out.h"
 
 typedef enum { LGM_EXACT = 0, LGM_SAMPLED = 1 } lgm_completion;
 typedef enum { LGM_INIT_PCA = 0, LGM_INIT_RANDOM = 1 } lgm_init_kind;
@@ -41,7 +42,8 @@ typedef struct {
     int k;              /* latent dimension, 1 <= k < d */
     int completion;     /* LGM_EXACT (option 1) or LGM_SAMPLED (option 2) */
     int samples;        /* J: draws z ~ P(z|x_n) per datum (sampled) */
-    double dmin;        /* floor on D, as a fraction of mean_i S_ii (> 0) */
+    double dmin;        /* floor on D: D_i >= dmin S_ii, a fraction of each
+                           coordinate's own variance (> 0); see lgm_init */
     int init;           /* LGM_INIT_PCA or LGM_INIT_RANDOM */
     double tol;         /* stop when ll/N rises by less than tol (nats) */
     int max_iter;       /* at most this many iterations */
@@ -62,11 +64,12 @@ lz_status lgm_check_config(const lgm_config *c, size_t d, lz_error *err);
 
 typedef struct {
     size_t d, k;
-    double *mu;    /* (d)    data mean */
-    double *a;     /* (d, k) factor loadings A */
-    double *dg;    /* (d)    diagonal of D */
-    double floor;  /* absolute floor on D used when fitting (0: none) */
-    double *block; /* one allocation holding mu, a, dg */
+    double *mu;     /* (d)    data mean */
+    double *a;      /* (d, k) factor loadings A */
+    double *dg;     /* (d)    diagonal of D */
+    double *floor;  /* (d)    floor on each D_i used when fitting (0: none) */
+    int completion; /* LGM_EXACT or LGM_SAMPLED: how it was fitted */
+    double *block;  /* one allocation holding mu, a, dg, floor */
 } lgm_model;
 
 /* A model of the given shape, zeroed; NULL if out of memory. */
@@ -76,7 +79,7 @@ void lgm_model_free(lgm_model *m); /* NULL is a no-op */
 /* Copy parameters between models of the same shape. */
 void lgm_model_copy(lgm_model *dst, const lgm_model *src);
 
-/* Number of coordinates whose D sits on the floor (D_i <= floor). */
+/* Number of coordinates whose D sits on the floor (D_i <= floor_i). */
 size_t lgm_n_floor(const lgm_model *m);
 
 /* Free real numbers of the model: mean, A, D (d + dk + d). */
@@ -151,11 +154,24 @@ lz_status lgm_latent(const lgm_model *m, lgm_work *w, size_t n, const double *x,
  * tmp (k) scratch. */
 void lgm_sample(const lgm_model *m, gsl_rng *r, size_t n, double *x, double *tmp);
 
-/* Initial parameters (SPEC section 2): D = max(diag S, floor);
- *   pca:    A = U_k (Lambda_k - sigma^2 I)^1/2, the top-k eigenpairs of S
- *           (lz_eigh_top), sigma^2 the mean of the other d - k eigenvalues;
- *   random: A_ic ~ N(0, mean_i S_ii / k).
- * m->mu is left as it is; m->floor <- dmin * mean_i S_ii. */
+/* The floors on D, one a coordinate, in the coordinate's own units:
+ *     floor_i = dmin S_ii,
+ * and for a coordinate constant in the data (S_ii = 0, which has no unit of
+ * its own) dmin times the mean variance of the non-constant coordinates.
+ * Multiplying column i by c_i multiplies floor_i by c_i^2: the floor is
+ * scale-equivariant, as factor analysis is (docs/lgm.md, "The floor on D").
+ * LZ_EINVAL when every coordinate is constant. */
+lz_status lgm_set_floor(double dmin, const double *s, lgm_model *m, lz_error *err);
+
+/* Initial parameters, equivariant under a rescaling of the coordinates:
+ * the floors (lgm_set_floor), D = max(diag S, floor), and
+ *   pca:    A = C^1/2 U_k (Lambda_k - sigma^2 I)^1/2 from the top-k
+ *           eigenpairs of the correlation matrix R = C^-1/2 S C^-1/2,
+ *           C = diag(S) (1 for a constant coordinate), sigma^2 the mean of
+ *           the other d - k eigenvalues of R (the PPCA loadings of the
+ *           standardised data, taken back to the data's units);
+ *   random: A_ic ~ N(0, S_ii / k).
+ * m->mu is left as it is. */
 lz_status lgm_init(const lgm_config *c, const double *s, gsl_rng *r, lgm_model *m, lgm_work *w,
                    lz_error *err);
 
@@ -177,6 +193,54 @@ lz_status lgm_em_step(lgm_model *m, lgm_work *w, const double *s, double *ll, lz
  * w must have been allocated with this n.  O(n d k + n J k^2). */
 lz_status lgm_mstep_sampled(lgm_model *m, lgm_work *w, size_t n, const double *x, const double *s,
                             int samples, gsl_rng *r, lz_error *err);
+
+/* ---- why D sits on (or near) the floor ---- */
+
+typedef enum {
+    LGM_FLOOR_CONSTANT,  /* the coordinate is constant in the data          */
+    LGM_FLOOR_DEPENDENT, /* it is a linear function of other coordinates    */
+    LGM_FLOOR_HEYWOOD    /* it is explained by the k factors: a Heywood case */
+} lgm_floor_kind;
+
+#define LGM_FLOOR_MAX_PARTNERS 4
+/* D_i / S_ii below this: coordinate i is explained (almost) exactly, and EM
+ * is on its way to D_i = 0, slowly; it is noted even off the floor. */
+#define LGM_NEAR_FLOOR 1e-3
+
+typedef struct {
+    size_t i;            /* the coordinate (0-based) */
+    lgm_floor_kind kind;
+    int on_floor;        /* D_i sits on the floor (else only near it)       */
+    size_t partner[LGM_FLOOR_MAX_PARTNERS]; /* DEPENDENT: the coordinates it is
+                                               a linear function of, strongest
+                                               first (0-based) */
+    size_t n_partner;
+} lgm_floor_note;
+
+/* A note for every coordinate whose D sits on the floor at m, or below
+ * LGM_NEAR_FLOOR S_ii, in order: notes (d) <- the notes, *n_notes <- their
+ * number.  Linear dependence is
+ * read off the eigenvectors of the correlation matrix of the non-constant
+ * coordinates of s (d, d) whose eigenvalues are at rounding level
+ * (LGM_DEPENDENT_RTOL relative to d): a coordinate with weight in that null
+ * space is a linear function of the others with weight there.  The other
+ * noted coordinates are Heywood cases.  O(d^3) when some coordinate is
+ * noted and not constant, nothing otherwise. */
+#define LGM_DEPENDENT_RTOL 1e-10
+lz_status lgm_floor_explain(const lgm_model *m, const double *s, lgm_floor_note *notes,
+                            size_t *n_notes, lz_error *err);
+
+/* ---- model files ---- */
+
+/* Write m to path through os: kind "lgm", version 2 (d, k, the completion,
+ * mean, A, D and the floors, %.17g). */
+lz_status lgm_model_write(const lgm_model *m, lz_outset *os, const char *path, lz_error *err);
+
+/* Read a model written by lgm_model_write (version 1 files, with one floor
+ * for every coordinate, read too).  Every array must have the declared
+ * shape and finite entries, D and the floors positive; err names the file
+ * and the entry otherwise. */
+lz_status lgm_model_read(const char *path, lgm_model **out, lz_error *err);
 
 /* ---- fitting ---- */
 

@@ -21,15 +21,16 @@
 #include "lz_prob.h"
 
 #define PROG "lgm_em"
-#define MODEL_KIND "lgm"
-#define MODEL_VERSION 1
 
 static const char *DETAILS =
     "Model: z ~ N(0, I_k), x = mu + A z + e, e ~ N(0, D), D diagonal (SPEC section 2).\n"
     "Exact completion iterates on the sample covariance S (O(d^2 k) an iteration);\n"
     "sampled completion draws J values of z per datum from P(z|x) (O(n d k)).\n"
-    "ll/N is the log-likelihood per sample in nats; D never goes below the floor\n"
-    "dmin x (mean of diag S), and the run names the coordinates that sit on it.\n"
+    "ll/N is the log-likelihood per sample in nats.  D_i never goes below the floor\n"
+    "dmin x S_ii, a fraction of coordinate i's own variance, so a rescaled column\n"
+    "gives the same fit in its new units (a column constant in the data, which\n"
+    "has no units of its own, gets dmin x the mean variance of the others); the\n"
+    "run names the coordinates that sit on the floor and why.\n"
     "\n"
     "Files written (PREFIX from -o):\n"
     "  PREFIX.trace.dat        iter ll_train ll_test delta seconds n_floor e_steps\n"
@@ -65,65 +66,6 @@ static int on_iter(const lgm_iter_info *it, void *ud)
     return 0;
 }
 
-/* ---- model files ---- */
-
-static lz_status save_model(lz_outset *os, const char *path, const lgm_model *m,
-                            const char *completion, lz_error *err)
-{
-    FILE *f = lz_outset_open(os, path, err);
-    if (!f) return err->status;
-    lz_model_begin(f, MODEL_KIND, MODEL_VERSION);
-    lz_model_put_int(f, "d", (long)m->d);
-    lz_model_put_int(f, "k", (long)m->k);
-    lz_model_put_str(f, "completion", completion);
-    lz_model_put_real(f, "floor", m->floor);
-    lz_model_put_array(f, "mean", 1, m->d, m->mu);
-    lz_model_put_array(f, "A", m->d, m->k, m->a);
-    lz_model_put_array(f, "D", m->d, 1, m->dg);
-    lz_model_end(f);
-    return LZ_OK;
-}
-
-static lz_status load_model(const char *path, lgm_model **out, int *sampled, lz_error *err)
-{
-    *out = NULL;
-    lz_model *mf = NULL;
-    lz_status st = lz_model_read(path, MODEL_KIND, MODEL_VERSION, &mf, err);
-    if (st) return st;
-    long d = 0, k = 0;
-    const char *comp = "exact";
-    double floor = 0;
-    if (!st) st = lz_model_get_int(mf, "d", &d, err);
-    if (!st) st = lz_model_get_int(mf, "k", &k, err);
-    if (!st && (d < 2 || k < 1 || k >= d))
-        st = lz_fail(err, LZ_EFORMAT, "%s: d = %ld, k = %ld: expected 1 <= k < d", path, d, k);
-    if (!st) st = lz_model_get_str(mf, "completion", &comp, err);
-    if (!st && strcmp(comp, "exact") && strcmp(comp, "sampled"))
-        st = lz_fail(err, LZ_EFORMAT, "%s: completion '%s': expected exact or sampled", path, comp);
-    if (!st) st = lz_model_get_real(mf, "floor", &floor, err);
-    lgm_model *m = NULL;
-    if (!st && !(m = lgm_model_alloc((size_t)d, (size_t)k)))
-        st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
-    if (!st) st = lz_model_get_array(mf, "mean", 1, (size_t)d, m->mu, err);
-    if (!st) st = lz_model_get_array(mf, "A", (size_t)d, (size_t)k, m->a, err);
-    if (!st) st = lz_model_get_array(mf, "D", (size_t)d, 1, m->dg, err);
-    for (long i = 0; !st && i < d; i++)
-        if (!(m->dg[i] > 0) || !isfinite(m->dg[i]))
-            st = lz_fail(err, LZ_EFORMAT, "%s: array D, row %ld: %g: expected a positive variance",
-                         path, i + 1, m->dg[i]);
-    for (long i = 0; !st && i < d * (k + 1); i++)
-        if (!isfinite(m->block[i]))
-            st = lz_fail(err, LZ_EFORMAT, "%s: a mean or A entry is not finite", path);
-    if (!st) {
-        m->floor = floor;
-        *sampled = !strcmp(comp, "sampled");
-        *out = m;
-    } else
-        lgm_model_free(m);
-    lz_model_free(mf);
-    return st;
-}
-
 /* ---- output files ---- */
 
 static lz_status write_d(lz_outset *os, const char *path, const lgm_model *m, lz_error *err)
@@ -132,7 +74,7 @@ static lz_status write_d(lz_outset *os, const char *path, const lgm_model *m, lz
     if (!f) return err->status;
     fputs("# D floored\n", f);
     for (size_t i = 0; i < m->d; i++) {
-        double row[2] = {m->dg[i], m->dg[i] <= m->floor ? 1.0 : 0.0};
+        double row[2] = {m->dg[i], m->dg[i] <= m->floor[i] ? 1.0 : 0.0};
         lz_dat_row(f, ' ', 2, row);
     }
     return LZ_OK;
@@ -148,13 +90,13 @@ typedef struct {
     int converged;
     long e_steps;
     size_t n_floor;
-    double floor;
+    double dmin;
     size_t d, n_train, n_test;
 } summary;
 
 static lz_status write_summary(lz_outset *os, const char *path, const summary *s, lz_error *err)
 {
-    static const char *const extra[] = {"converged", "e_steps", "n_floor", "floor",
+    static const char *const extra[] = {"converged", "e_steps", "n_floor", "dmin",
                                         "d",         "n_train", "n_test"};
     /* exact: no sampling error */
     lz_summary sh = {s->model,   "continuous", s->k,          s->n_params,
@@ -163,7 +105,7 @@ static lz_status write_summary(lz_outset *os, const char *path, const summary *s
     FILE *f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, err);
     if (!f) return err->status;
     fprintf(f, "\t%d\t%ld\t%zu\t", s->converged, s->e_steps, s->n_floor);
-    lz_put_num(f, s->floor);
+    lz_put_num(f, s->dmin);
     fprintf(f, "\t%zu\t%zu\t%zu\n", s->d, s->n_train, s->n_test);
     return LZ_OK;
 }
@@ -180,21 +122,51 @@ static lz_status write_latent(lz_outset *os, const char *path, const lgm_model *
     return st;
 }
 
-/* "1 33 40" into buf: the 1-based coordinates on the floor (at most max) */
-static size_t list_floored(const lgm_model *m, char *buf, size_t cap, size_t max)
+/* Say which coordinates sit on the floor (or near it) and why: the
+ * likelihood has no maximum inside the model there, so ll/N depends on
+ * --dmin.  s (d, d): the second moment of the data (NULL: counts only). */
+static lz_status report_floor(const lgm_model *m, const double *s, const lz_data *data,
+                              const char *prefix, lz_error *err)
 {
-    size_t used = 0, shown = 0, cnt = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < m->d; i++) {
-        if (m->dg[i] > m->floor) continue;
-        cnt++;
-        if (shown < max && used + 24 < cap) {
-            used += (size_t)snprintf(buf + used, cap - used, " %zu", i + 1);
-            shown++;
+    size_t d = m->d, nf = lgm_n_floor(m);
+    if (nf)
+        printf("D on the floor at %zu of %zu coordinates (ll/N depends on --dmin there)\n", nf, d);
+    else
+        printf("D on the floor: none\n");
+    if (!s || !data) return LZ_OK;
+    lgm_floor_note *notes = malloc(d * sizeof *notes);
+    if (!notes) return lz_fail(err, LZ_ENOMEM, "out of memory");
+    size_t nn = 0;
+    lz_status st = lgm_floor_explain(m, s, notes, &nn, err);
+    if (!st && nn)
+        printf("the likelihood has no maximum inside the model: it rises without bound as D_i "
+               "goes to 0 at\n");
+    enum { SHOWN = 20 };
+    for (size_t q = 0; !st && q < nn && q < SHOWN; q++) {
+        const lgm_floor_note *no = &notes[q];
+        char col[160], other[160];
+        printf("  %s: ", lz_data_colname(data, no->i, col, sizeof col));
+        switch (no->kind) {
+        case LGM_FLOOR_CONSTANT: printf("constant in the training data"); break;
+        case LGM_FLOOR_DEPENDENT:
+            printf("a linear function of");
+            for (size_t p = 0; p < no->n_partner; p++)
+                printf("%s %s", p ? "," : "",
+                       lz_data_colname(data, no->partner[p], other, sizeof other));
+            printf(" (duplicated or collinear columns: drop one)");
+            break;
+        case LGM_FLOOR_HEYWOOD:
+            printf("explained by the %zu factor%s alone, a Heywood case", m->k, m->k == 1 ? "" : "s");
+            break;
         }
+        if (no->on_floor)
+            printf("; D_i on the floor\n");
+        else
+            printf("; D_i = %.3g S_ii and falling\n", m->dg[no->i] / s[no->i * d + no->i]);
     }
-    if (shown < cnt && used + 8 < cap) snprintf(buf + used, cap - used, " ...");
-    return cnt;
+    if (!st && nn > SHOWN) printf("  ... (the floored ones in %s.D.dat)\n", prefix);
+    free(notes);
+    return st;
 }
 
 int main(int argc, char **argv)
@@ -211,9 +183,12 @@ int main(int argc, char **argv)
          "E-step: exact posterior moments (option 1) or J draws from P(z|x) (option 2)"},
         {"samples", 0, LZ_OPT_INT, &cfg.samples, "J", "draws of z per datum, sampled completion"},
         {"dmin", 0, LZ_OPT_REAL, &cfg.dmin, "V",
-         "floor on D: D_i >= V x (mean of diag S), a fraction of the mean variance"},
+         "floor on D: D_i >= V x S_ii, a fraction of coordinate i's own variance (a "
+         "constant coordinate: V x the mean variance of the others), so rescaling a column "
+         "rescales its floor"},
         {"init", 0, LZ_OPT_CHOICE, &cfg.init, "pca|random",
-         "initial A: top-k eigenvectors of S (PPCA scale), or Gaussian; D = diag S"},
+         "initial A: PPCA loadings of the standardised data (top-k eigenvectors of the "
+         "correlation matrix), or A_ic ~ N(0, S_ii/k); D = diag S"},
         {"tol", 0, LZ_OPT_REAL, &cfg.tol, "T",
          "stop when ll/N rises by less than T nats an iteration (sampled: over 10-iteration "
          "means)"},
@@ -257,7 +232,7 @@ int main(int argc, char **argv)
     lgm_model *m = NULL;
     lgm_work *w = NULL;
     lz_outset *os = NULL;
-    double *s = NULL, *s_test = NULL, *tmp = NULL, *draws = NULL;
+    double *s = NULL, *s_test = NULL, *var = NULL, *tmp = NULL, *draws = NULL;
     gsl_rng *rs = NULL;
     int sampled = cfg.completion == LGM_SAMPLED;
     summary sum;
@@ -266,7 +241,8 @@ int main(int argc, char **argv)
     char pbuf[4096];
     lz_status st = lz_load_inputs(&co, path, 2, &train, &test, &err);
     if (!st && co.load) {
-        st = load_model(co.load, &m, &sampled, &err);
+        st = lgm_model_read(co.load, &m, &err);
+        if (!st) sampled = m->completion == LGM_SAMPLED;
         if (!st && train && train->d != m->d)
             st = lz_fail(&err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in model %s",
                          train->path, train->d, m->d, co.load);
@@ -278,11 +254,13 @@ int main(int argc, char **argv)
         if (st) lz_error_prefix(&err, "%s", train->path); /* "data.csv: -k 70: expected ..." */
         if (!st && !(m = lgm_model_alloc(train->d, (size_t)cfg.k)))
             st = lz_fail(&err, LZ_ENOMEM, "out of memory");
+        if (!st) m->completion = cfg.completion;
     }
     size_t d = m ? m->d : 0, k = m ? m->k : 0;
     if (!st && !(os = lz_outset_alloc())) st = lz_fail(&err, LZ_ENOMEM, "out of memory");
     if (!st && !(w = lgm_work_alloc(d, k, 0))) st = lz_fail(&err, LZ_ENOMEM, "out of memory");
-    if (!st && (!(s = malloc(d * d * sizeof *s)) || !(s_test = malloc(d * d * sizeof *s_test))))
+    if (!st && (!(s = malloc(d * d * sizeof *s)) || !(s_test = malloc(d * d * sizeof *s_test)) ||
+                !(var = malloc(d * sizeof *var))))
         st = lz_fail(&err, LZ_ENOMEM, "out of memory");
     if (st) goto done;
 
@@ -310,28 +288,28 @@ int main(int argc, char **argv)
             printf("\n");
         }
         double t0 = lz_now();
-        /* mu <- mean of DATA; centre DATA and the test set by it */
-        lz_mean(train->n, d, train->x, m->mu);
+        /* mu <- mean of DATA, the variances checked (values too large;
+         * rounding noise is no variance); centre DATA and the test set by mu */
+        st = lz_data_moments(train, m->mu, var, NULL, &err);
+        if (st) goto done;
         lz_center(train->n, d, train->x, m->mu);
         if (test) lz_center(test->n, d, test->x, m->mu);
-        /* S <- (1/n) sum x x^T of the centred data, once (SPEC section 2) */
+        /* S <- (1/n) sum x x^T of the centred data, once (docs/lgm.md); the
+         * rows and columns of constant coordinates exactly 0 */
+        for (size_t i = 0; i < d; i++) {
+            if (var[i] > 0) continue;
+            for (size_t r = 0; r < train->n; r++) train->x[r * d + i] = 0;
+        }
         st = lz_covariance(train->n, d, train->x, NULL, s, &err);
         if (!st && test) st = lz_covariance(test->n, d, test->x, NULL, s_test, &err);
         FILE *trace = NULL;
         if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "trace.dat", &err);
         if (!st && !(trace = lz_outset_open(os, pbuf, &err))) st = err.status;
         if (st) goto done;
-        double vbar = 0; /* mean variance, mean_i S_ii */
-        for (size_t i = 0; i < d; i++) vbar += s[i * d + i] / (double)d;
-        if (!(vbar > 0)) {
-            st = lz_fail(&err, LZ_EINVAL,
-                         "%s: every column is constant: expected some variance to model",
-                         train->path);
-            goto done;
-        }
         fputs("# iter ll_train ll_test delta seconds n_floor e_steps ll_exact_em\n", trace);
         if (!co.quiet) {
-            printf("floor on D: %g x mean variance %g = %g\n", cfg.dmin, vbar, cfg.dmin * vbar);
+            printf("floor on D: D_i >= %g x S_ii, each coordinate's own variance (--dmin)\n",
+                   cfg.dmin);
             if (!sampled && cfg.accelerate)
                 printf("SQUAREM: each line is one cycle of 3 or more EM steps (--accel none: one "
                        "EM step a line)\n");
@@ -358,8 +336,9 @@ int main(int argc, char **argv)
                    "%.3f s\n",
                    cfg.tol, res.iterations, res.e_steps, res.seconds);
         else
-            printf("stopped at --max-iter %d before meeting --tol %g (%.3f s)\n", cfg.max_iter,
-                   cfg.tol, res.seconds);
+            printf("NOT converged: --max-iter %d reached before ll/N rose by less than --tol %g "
+                   "(%.3f s)\n",
+                   cfg.max_iter, cfg.tol, res.seconds);
     } else {
         /* ---- load: score DATA / --test under the model ---- */
         if (train) {
@@ -381,7 +360,7 @@ int main(int argc, char **argv)
     sum.ll_train = ll_train;
     sum.ll_test = ll_test;
     sum.n_floor = lgm_n_floor(m);
-    sum.floor = m->floor;
+    sum.dmin = co.load ? NAN : cfg.dmin;
 
     /* ---- outputs, one set committed at the end ---- */
     st = lz_path(pbuf, sizeof pbuf, co.output, "A.dat", &err);
@@ -412,7 +391,7 @@ int main(int argc, char **argv)
     }
     if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "summary.tsv", &err);
     if (!st) st = write_summary(os, pbuf, &sum, &err);
-    if (!st && co.save) st = save_model(os, co.save, m, sampled ? "sampled" : "exact", &err);
+    if (!st && co.save) st = lgm_model_write(m, os, co.save, &err);
     if (!st) st = lz_outset_commit(os, &err);
     if (st) goto done;
 
@@ -421,20 +400,7 @@ int main(int argc, char **argv)
     if (test) printf("ll/N test %.8f  ", ll_test);
     printf("%s(k = %zu, %zu parameters)\n", train || test ? "nats per sample " : "", k,
            sum.n_params);
-    {
-        char list[1024];
-        size_t nf = list_floored(m, list, sizeof list, 40);
-        if (nf) {
-            size_t n_const = 0;
-            for (size_t i = 0; train && i < d; i++) n_const += s[i * d + i] == 0.0;
-            printf("D on the floor (%g) at %zu of %zu coordinates (1-based):%s", m->floor, nf, d,
-                   list);
-            if (n_const) printf("  [%zu of them constant in the data]", n_const);
-            if (nf > 40) printf("  (all in %s.D.dat)", co.output);
-            printf("\n");
-        } else
-            printf("D on the floor: none (floor %g)\n", m->floor);
-    }
+    if ((st = report_floor(m, train ? s : NULL, train, co.output, &err))) goto done;
     printf("wrote %s.{%sA,D,mean%s%s%s}.dat and %s.summary.tsv%s%s\n", co.output,
            co.load ? "" : "trace,", train ? ",latent" : "", test ? ",latent_test" : "",
            n_samples > 0 ? ",samples" : "", co.output, co.save ? "; model " : "",
@@ -449,6 +415,7 @@ done:
     lgm_work_free(w);
     free(s);
     free(s_test);
+    free(var);
     free(tmp);
     free(draws);
     if (rs) gsl_rng_free(rs);

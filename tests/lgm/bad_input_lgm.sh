@@ -14,6 +14,10 @@ printf '1,2,3\n4,nan,6\n7,8,9\n' > nan.csv
 printf '1,2,3\n4,5,6\n7,-inf,9\n' > inf.csv
 printf '1,2,3\n' > one_row.csv
 printf '1,2,3\n1,2,3\n1,2,3\n' > all_constant.csv
+# 50 identical rows of values whose mean is not exact in binary: rounding is no variance
+for i in $(seq 50); do echo '0.1,0.7,3.3,1e-3'; done > identical.csv
+# values too large for a variance
+printf '1,1.7e308,3\n4,1e308,6\n7,-1.5e308,9\n2,0,1\n' > huge.csv
 # IDX: a header promising 3 images of 2x2 followed by 5 bytes; a wrong magic
 printf '\x00\x00\x08\x03\x00\x00\x00\x03\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04\x05' > trunc-images-idx3-ubyte
 printf '\x00\x00\x07\x03\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04' > magic-images-idx3-ubyte
@@ -32,6 +36,8 @@ expect_error $P 'trunc-images-idx3-ubyte: truncated IDX' "$LGM" trunc-images-idx
 expect_error $P 'magic-images-idx3-ubyte: byte 0: bad IDX magic' "$LGM" magic-images-idx3-ubyte -o $P
 expect_error $P 'cut\.gz: truncated or corrupt gzip' "$LGM" cut.gz -o $P
 expect_error $P 'all_constant\.csv: every column is constant' "$LGM" all_constant.csv -k 1 -o $P
+expect_error $P 'identical\.csv: every column is constant' "$LGM" identical.csv -k 1 -o $P
+expect_error $P 'huge\.csv: field 2: values up to 1.7e\+308 are too large' "$LGM" huge.csv -k 1 -o $P
 # k < 1 and k >= d (d = 3)
 expect_error $P '^lgm_em: -k 0: expected' "$LGM" ok.csv -k 0 -o $P
 expect_error $P '^lgm_em: -k -2: expected' "$LGM" ok.csv -k -2 -o $P
@@ -42,7 +48,8 @@ expect_error $P 'option --completion: expected one of exact\|sampled' "$LGM" ok.
 expect_error $P '--samples 0: expected' "$LGM" ok.csv --completion sampled --samples 0 -o $P
 printf '1,2,3\n4,5,7\n' > two_rows.csv
 expect_error $P '--samples 1: sampled completion needs n J >= 2 k' "$LGM" two_rows.csv -k 2 --completion sampled --samples 1 -o $P
-expect_error $P '--dmin 0: expected a positive' "$LGM" ok.csv --dmin 0 -o $P
+expect_error $P '--dmin 0: expected a fraction 0 < V < 1' "$LGM" ok.csv --dmin 0 -o $P
+expect_error $P '--dmin 1: expected a fraction 0 < V < 1' "$LGM" ok.csv --dmin 1 -o $P
 expect_error $P '--tol -1: expected' "$LGM" ok.csv --tol -1 -o $P
 expect_error $P '--max-iter -1: expected' "$LGM" ok.csv --max-iter -1 -o $P
 expect_error $P '--n-samples -3: expected' "$LGM" ok.csv --n-samples -3 -o $P
@@ -53,8 +60,10 @@ expect_error $P 'nomodel\.txt: cannot open' "$LGM" --load nomodel.txt -o $P
 expect_error $P "ok\.csv:1: not a latent-zoo model file" "$LGM" --load ok.csv -o $P
 run_ok "$LGM" ok.csv -k 1 -o m/lgm --save m/model.txt
 expect_error $P 'two_cols\.csv:1: 2 feature columns: expected 3 as in model' "$LGM" --load m/model.txt --test two_cols.csv -o $P
-sed 's/^kind lgm 1/kind rbm 1/' m/model.txt > wrongkind.txt
+sed 's/^kind lgm 2/kind rbm 1/' m/model.txt > wrongkind.txt
 expect_error $P "wrongkind\.txt:2: a model of kind 'rbm': expected 'lgm'" "$LGM" --load wrongkind.txt -o $P
+awk '/^array floor/ { print; getline; print "nan"; next } { print }' m/model.txt > nanfloor.txt
+expect_error $P 'nanfloor\.txt: floor, row 1: nan: expected a finite floor' "$LGM" --load nanfloor.txt -o $P
 awk '/^array D/ { print; getline; print "-1"; next } { print }' m/model.txt > negd.txt
 expect_error $P 'negd\.txt: array D, row 1: .*expected a positive variance' "$LGM" --load negd.txt -o $P
 head -n 8 m/model.txt > cutmodel.txt

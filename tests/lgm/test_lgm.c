@@ -207,7 +207,7 @@ START_TEST(mstep_equals_per_sample_seed_formulas)
     lgm_work *w = lgm_work_alloc(d, k, 0);
     random_params(r, truth, 0.2, 1.0);
     random_params(r, m, 0.5, 2.0); /* current parameters, far from truth */
-    m->floor = 1e-9;
+    for (size_t i = 0; i < d; i++) m->floor[i] = 1e-9;
     double *x = dalloc(n * d), *mu = dalloc(d), *s = dalloc(d * d);
     draw_lgm(r, truth, n, x);
     lz_mean(n, d, x, mu);
@@ -381,7 +381,7 @@ START_TEST(em_never_decreases_ll)
             ck_assert_msg(fabs(res.ll_train - ll_d) <= 1e-9 * fabs(ll_d), "final ll %.17g vs %.17g",
                           res.ll_train, ll_d);
             /* the floor holds */
-            for (size_t i = 0; i < d; i++) ck_assert(m->dg[i] >= m->floor);
+            for (size_t i = 0; i < d; i++) ck_assert(m->dg[i] >= m->floor[i]);
         }
         free(x);
         free(s);
@@ -410,10 +410,14 @@ START_TEST(constant_column_hits_the_floor)
     lgm_model *m = lgm_model_alloc(d, k);
     lgm_result res;
     ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m, lz_now(), NULL, NULL, &res, &err), LZ_OK);
+    /* the constant column's floor: dmin x the mean variance of the others;
+     * every other coordinate's: dmin x its own variance */
     double vbar = 0;
-    for (size_t i = 0; i < d; i++) vbar += s[i * d + i] / (double)d;
-    ck_assert_double_eq(m->floor, cfg.dmin * vbar);
-    ck_assert_double_eq(m->dg[0], m->floor);
+    ck_assert_double_eq(s[0], 0.0);
+    for (size_t i = 1; i < d; i++) vbar += s[i * d + i] / (double)(d - 1);
+    ck_assert_double_eq_tol(m->floor[0], cfg.dmin * vbar, 1e-15 * cfg.dmin * vbar);
+    for (size_t i = 1; i < d; i++) ck_assert_double_eq(m->floor[i], cfg.dmin * s[i * d + i]);
+    ck_assert_double_eq(m->dg[0], m->floor[0]);
     for (size_t a = 0; a < k; a++) ck_assert_double_eq(m->a[a], 0.0);
     ck_assert_uint_ge(lgm_n_floor(m), 1);
     ck_assert(isfinite(res.ll_train));
@@ -425,7 +429,8 @@ START_TEST(constant_column_hits_the_floor)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* pca init: A A^T = U_k (Lambda_k - sigma^2) U_k^T from a full eigensolver */
+/* pca init: A A^T = C^1/2 U_k (Lambda_k - sigma^2) U_k^T C^1/2 from a full
+ * eigensolver on the correlation matrix R = C^-1/2 S C^-1/2, C = diag S */
 
 START_TEST(pca_init_matches_full_eigendecomposition)
 {
@@ -441,7 +446,9 @@ START_TEST(pca_init_matches_full_eigendecomposition)
     lgm_work *w = lgm_work_alloc(d, k, 0);
     ck_assert_int_eq(lgm_init(&cfg, s, NULL, m, w, &err), LZ_OK);
     double *v = dalloc(d * d), *lam = dalloc(d), *aat = dalloc(d * d);
-    memcpy(v, s, d * d * sizeof *v);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++)
+            v[i * d + j] = s[i * d + j] / sqrt(s[i * d + i] * s[j * d + j]);
     ck_assert_int_eq(lz_eigh(d, v, lam, v, &err), LZ_OK); /* dsyevd, all pairs */
     double sigma2 = 0;
     for (size_t j = k; j < d; j++) sigma2 += lam[j] / (double)(d - k);
@@ -452,7 +459,10 @@ START_TEST(pca_init_matches_full_eigendecomposition)
         for (size_t j = 0; j < d; j++) {
             double ref = 0;
             for (size_t c = 0; c < k; c++) ref += v[i * d + c] * (lam[c] - sigma2) * v[j * d + c];
-            ck_assert_msg(fabs(aat[i * d + j] - ref) <= 1e-10 * lam[0], "AA^T(%zu,%zu)", i, j);
+            double unit = sqrt(s[i * d + i] * s[j * d + j]);
+            ref *= unit;
+            ck_assert_msg(fabs(aat[i * d + j] - ref) <= 1e-10 * lam[0] * unit, "AA^T(%zu,%zu)", i,
+                          j);
         }
     for (size_t i = 0; i < d; i++) ck_assert_double_eq(m->dg[i], s[i * d + i]);
     free(x);
@@ -556,7 +566,7 @@ START_TEST(sampled_mstep_tends_to_exact_mstep)
     ck_assert_int_eq(lz_covariance(n, d, x, NULL, s, &err), LZ_OK);
     lgm_model *me = lgm_model_alloc(d, k), *ms = lgm_model_alloc(d, k);
     random_params(r, me, 0.5, 2.0);
-    me->floor = 1e-9;
+    for (size_t i = 0; i < d; i++) me->floor[i] = 1e-9;
     lgm_model_copy(ms, me);
     lgm_work *w = lgm_work_alloc(d, k, n);
     ck_assert_int_eq(lgm_em_step(me, w, s, NULL, &err), LZ_OK);
@@ -653,6 +663,158 @@ START_TEST(samples_have_the_model_covariance)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* factor analysis is scale-equivariant, and so is the fit: multiplying
+ * column i by c_i > 0 (here from 1e-4 to 1e4) gives A's row i
+ * times c_i, D_i times c_i^2, and ll/N shifted by -sum_i log|c_i|, for each
+ * initialisation, with and without SQUAREM, and for sampled completion */
+
+START_TEST(fit_is_scale_equivariant)
+{
+    size_t d = 10, k = 2, n = 3000;
+    gsl_rng *r = lz_rng_alloc(21);
+    lz_error err;
+    lgm_model *truth = lgm_model_alloc(d, k);
+    random_params(r, truth, 0.1, 1.0);
+    double *x = dalloc(n * d), *xs = dalloc(n * d), *mu = dalloc(d), *s = dalloc(d * d),
+           *ss = dalloc(d * d), *c = dalloc(d);
+    draw_lgm(r, truth, n, x);
+    double shift = 0;
+    for (size_t i = 0; i < d; i++) {
+        c[i] = pow(10.0, -4.0 + 8.0 * gsl_rng_uniform(r));
+        shift -= log(fabs(c[i]));
+    }
+    for (size_t t = 0; t < n; t++)
+        for (size_t i = 0; i < d; i++) xs[t * d + i] = c[i] * x[t * d + i];
+    lz_mean(n, d, x, mu);
+    lz_center(n, d, x, mu);
+    ck_assert_int_eq(lz_covariance(n, d, x, NULL, s, &err), LZ_OK);
+    lz_mean(n, d, xs, mu);
+    lz_center(n, d, xs, mu);
+    ck_assert_int_eq(lz_covariance(n, d, xs, NULL, ss, &err), LZ_OK);
+    static const int runs[][3] = {/* completion, init, accelerate */
+                                  {LGM_EXACT, LGM_INIT_PCA, 1},
+                                  {LGM_EXACT, LGM_INIT_RANDOM, 0},
+                                  {LGM_SAMPLED, LGM_INIT_PCA, 0}};
+    for (size_t q = 0; q < sizeof runs / sizeof runs[0]; q++) {
+        lgm_config cfg;
+        lgm_config_default(&cfg);
+        cfg.k = (int)k;
+        cfg.completion = runs[q][0];
+        cfg.init = runs[q][1];
+        cfg.accelerate = runs[q][2];
+        cfg.samples = 3;
+        cfg.max_iter = 60; /* the same number of steps in both units */
+        cfg.tol = 0;
+        lgm_model *m = lgm_model_alloc(d, k), *ms = lgm_model_alloc(d, k);
+        lgm_result res, ress;
+        ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m, lz_now(), NULL, NULL, &res, &err),
+                         LZ_OK);
+        ck_assert_int_eq(lgm_fit(&cfg, n, xs, ss, NULL, ms, lz_now(), NULL, NULL, &ress, &err),
+                         LZ_OK);
+        /* A A^T (the model; A itself only up to the signs of its columns) */
+        double amax = max_abs(d * k, m->a);
+        for (size_t i = 0; i < d; i++) {
+            for (size_t j = 0; j < d; j++) {
+                double v = 0, vs = 0;
+                for (size_t a = 0; a < k; a++) {
+                    v += m->a[i * k + a] * m->a[j * k + a];
+                    vs += ms->a[i * k + a] * ms->a[j * k + a];
+                }
+                ck_assert_msg(fabs(vs / (c[i] * c[j]) - v) <= 1e-7 * amax * amax,
+                              "run %zu: AA^T(%zu,%zu) %.17g vs %.17g", q, i, j,
+                              vs / (c[i] * c[j]), v);
+            }
+            ck_assert_msg(fabs(ms->dg[i] / (c[i] * c[i]) - m->dg[i]) <= 1e-7 * m->dg[i],
+                          "run %zu: D(%zu)", q, i);
+            ck_assert_msg(fabs(ms->floor[i] / (c[i] * c[i]) - m->floor[i]) <= 1e-12 * m->floor[i],
+                          "run %zu: floor(%zu)", q, i);
+        }
+        ck_assert_msg(fabs(ress.ll_train - (res.ll_train + shift)) <= 1e-9 * fabs(res.ll_train),
+                      "run %zu: ll %.17g, expected %.17g", q, ress.ll_train, res.ll_train + shift);
+        lgm_model_free(m);
+        lgm_model_free(ms);
+    }
+    free(x);
+    free(xs);
+    free(mu);
+    free(s);
+    free(ss);
+    free(c);
+    lgm_model_free(truth);
+    gsl_rng_free(r);
+}
+END_TEST
+
+/* the reasons for the floor: a constant coordinate, a duplicated one (named
+ * with its twin) and a Heywood case (a coordinate the factor explains) */
+START_TEST(floor_explained)
+{
+    size_t d = 6, k = 1, n = 2000;
+    gsl_rng *r = lz_rng_alloc(22);
+    lz_error err;
+    double *x = dalloc(n * d), *mu = dalloc(d), *s = dalloc(d * d);
+    for (size_t t = 0; t < n; t++) {
+        double z = gsl_ran_gaussian(r, 1.0);
+        double *row = x + t * d;
+        row[0] = z;                                   /* the factor itself: Heywood */
+        row[1] = 0.8 * z + 0.6 * gsl_ran_gaussian(r, 1.0);
+        row[2] = -0.5 * z + 0.9 * gsl_ran_gaussian(r, 1.0);
+        row[3] = 7.0;                                 /* constant */
+        row[4] = 0.3 * z + gsl_ran_gaussian(r, 1.0);
+        row[5] = 0.7 * z + 0.7 * gsl_ran_gaussian(r, 1.0);
+    }
+    lz_mean(n, d, x, mu);
+    lz_center(n, d, x, mu);
+    ck_assert_int_eq(lz_covariance(n, d, x, NULL, s, &err), LZ_OK);
+    lgm_config cfg;
+    lgm_config_default(&cfg);
+    cfg.k = (int)k;
+    lgm_model *m = lgm_model_alloc(d, k);
+    lgm_result res;
+    ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m, lz_now(), NULL, NULL, &res, &err), LZ_OK);
+    lgm_floor_note notes[6];
+    size_t nn = 0;
+    ck_assert_int_eq(lgm_floor_explain(m, s, notes, &nn, &err), LZ_OK);
+    ck_assert_uint_eq(nn, 2);
+    ck_assert_uint_eq(notes[0].i, 0);
+    ck_assert_int_eq(notes[0].kind, LGM_FLOOR_HEYWOOD);
+    ck_assert_uint_eq(notes[1].i, 3);
+    ck_assert_int_eq(notes[1].kind, LGM_FLOOR_CONSTANT);
+    ck_assert_int_eq(notes[1].on_floor, 1);
+    /* now column 5 a copy of column 2 (k = 2: the factors can explain both) */
+    for (size_t t = 0; t < n; t++) x[t * d + 5] = x[t * d + 2];
+    for (size_t t = 0; t < n; t++) x[t * d + 0] += gsl_ran_gaussian(r, 0.5);
+    ck_assert_int_eq(lz_covariance(n, d, x, NULL, s, &err), LZ_OK);
+    cfg.k = 2;
+    lgm_model *m2 = lgm_model_alloc(d, 2);
+    ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m2, lz_now(), NULL, NULL, &res, &err), LZ_OK);
+    ck_assert_int_eq(lgm_floor_explain(m2, s, notes, &nn, &err), LZ_OK);
+    int seen2 = 0, seen5 = 0;
+    for (size_t q = 0; q < nn; q++) {
+        if (notes[q].i == 2) {
+            seen2 = 1;
+            ck_assert_int_eq(notes[q].kind, LGM_FLOOR_DEPENDENT);
+            ck_assert_uint_eq(notes[q].n_partner, 1);
+            ck_assert_uint_eq(notes[q].partner[0], 5);
+        }
+        if (notes[q].i == 5) {
+            seen5 = 1;
+            ck_assert_int_eq(notes[q].kind, LGM_FLOOR_DEPENDENT);
+            ck_assert_uint_eq(notes[q].partner[0], 2);
+        }
+        if (notes[q].i == 3) ck_assert_int_eq(notes[q].kind, LGM_FLOOR_CONSTANT);
+    }
+    ck_assert(seen2 && seen5);
+    free(x);
+    free(mu);
+    free(s);
+    lgm_model_free(m);
+    lgm_model_free(m2);
+    gsl_rng_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("lgm");
@@ -667,6 +829,8 @@ static Suite *suite(void)
     tcase_add_test(t, sampled_mstep_tends_to_exact_mstep);
     tcase_add_test(t, sampled_completion_ends_within_1pct_of_exact);
     tcase_add_test(t, samples_have_the_model_covariance);
+    tcase_add_test(t, fit_is_scale_equivariant);
+    tcase_add_test(t, floor_explained);
     suite_add_tcase(s, t);
     return s;
 }
