@@ -338,6 +338,19 @@ void lz_progress_end(void)
     g_progress_shown = 0;
 }
 
+void lz_note_spread(const lz_data *data, const double *var, const char *what)
+{
+    size_t hi, lo;
+    double r = lz_sd_spread(data->d, var, &hi, &lo);
+    if (!(r > LZ_SPREAD_NOTE)) return;
+    char a[160], b[160];
+    printf("note: the columns' standard deviations span a factor %.3g (%s largest, %s smallest): "
+           "%s works in the data's units and fits the largest columns; if the columns are in "
+           "different units, standardise them first\n",
+           r, lz_data_colname(data, hi, a, sizeof a), lz_data_colname(data, lo, b, sizeof b),
+           what);
+}
+
 void lz_die_msg(const char *prog, const lz_error *err)
 {
     fprintf(stderr, "%s: %s\n", prog, err && err->msg[0] ? err->msg : "failed");

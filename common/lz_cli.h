@@ -126,6 +126,13 @@ void lz_progress(const char *fmt, ...)
     ;
 void lz_progress_end(void);
 
+/* When the columns' standard deviations (var (d), the variances of data's
+ * columns) span more than LZ_SPREAD_NOTE, print a note to stdout: a model
+ * that is not equivariant under a rescaling of single columns (`what`, e.g.
+ * "PCA") fits the largest columns, and columns in different units are best
+ * standardised first. */
+void lz_note_spread(const lz_data *data, const double *var, const char *what);
+
 /* Print "prog: message" to stderr: the one-line error of a failed run. */
 void lz_die_msg(const char *prog, const lz_error *err);
 

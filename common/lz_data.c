@@ -725,6 +725,19 @@ void lz_mean(size_t n, size_t d, const double *x, double *mu)
     free(c);
 }
 
+double lz_sd_spread(size_t d, const double *var, size_t *jmax, size_t *jmin)
+{
+    size_t hi = d, lo = d;
+    for (size_t j = 0; j < d; j++) {
+        if (!(var[j] > 0)) continue;
+        if (hi == d || var[j] > var[hi]) hi = j;
+        if (lo == d || var[j] < var[lo]) lo = j;
+    }
+    *jmax = hi < d ? hi : 0;
+    *jmin = lo < d ? lo : 0;
+    return hi < d && lo != hi ? sqrt(var[hi] / var[lo]) : 1.0;
+}
+
 char *lz_data_colname(const lz_data *data, size_t j, char *buf, size_t cap)
 {
     if (data->line) {

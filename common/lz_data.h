@@ -102,6 +102,15 @@ void lz_mean(size_t n, size_t d, const double *x, double *mu);
 lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *n_const,
                           lz_error *err);
 
+/* The spread of the columns' scales: max_j sd_j / min_j sd_j over the
+ * non-constant columns of var (d) (1 when fewer than two vary); *jmax and
+ * *jmin <- the columns of the largest and smallest.  A model that is not
+ * equivariant under a rescaling of single columns (PCA, an isotropic noise
+ * sigma^2 I) is dominated by the largest columns when this is large: the
+ * programs say so above LZ_SPREAD_NOTE. */
+#define LZ_SPREAD_NOTE 1e3
+double lz_sd_spread(size_t d, const double *var, size_t *jmax, size_t *jmin);
+
 /* "field 5 (x5)" for text data (the file's column, the label column
  * counted), "pixel 5" for IDX images, "column 5" otherwise. */
 char *lz_data_colname(const lz_data *data, size_t j, char *buf, size_t cap);

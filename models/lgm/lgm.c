@@ -40,10 +40,14 @@ lz_status lgm_check_config(const lgm_config *c, size_t d, lz_error *err)
     if (c->completion != LGM_EXACT && c->completion != LGM_SAMPLED)
         return lz_fail(err, LZ_EINVAL, "--completion: expected exact or sampled");
     if (c->samples < 1) return lz_fail(err, LZ_EINVAL, "--samples %d: expected J >= 1", c->samples);
-    if (!(c->dmin > 0) || !(c->dmin < 1))
+    /* below LGM_DMIN_MIN the rounding of the residual variance S_ii - ... at
+     * the floor, ~eps S_ii, is no longer small next to D_i = dmin S_ii, and
+     * ll/N is only known to ~eps/dmin nats a floored coordinate */
+    if (!(c->dmin >= LGM_DMIN_MIN) || !(c->dmin < 1))
         return lz_fail(err, LZ_EINVAL,
-                       "--dmin %g: expected a fraction 0 < V < 1 of each coordinate's variance",
-                       c->dmin);
+                       "--dmin %g: expected a fraction %g <= V < 1 of each coordinate's variance "
+                       "(below %g rounding swamps ll/N at the floor)",
+                       c->dmin, LGM_DMIN_MIN, LGM_DMIN_MIN);
     if (c->init != LGM_INIT_PCA && c->init != LGM_INIT_RANDOM)
         return lz_fail(err, LZ_EINVAL, "--init: expected pca or random");
     if (!(c->tol >= 0) || !isfinite(c->tol))
@@ -290,26 +294,22 @@ void lgm_sample(const lgm_model *m, gsl_rng *r, size_t n, double *x, double *tmp
 lz_status lgm_set_floor(double dmin, const double *s, lgm_model *m, lz_error *err)
 {
     size_t d = m->d, n_var = 0;
-    double vsum = 0;
     for (size_t i = 0; i < d; i++) {
         double v = s[i * d + i];
         if (!isfinite(v))
             return lz_fail(err, LZ_ENUMERIC,
                            "the covariance of the data is not finite "
                            "(values too large): expected moderate magnitudes");
-        if (v > 0) {
-            vsum += v;
-            n_var++;
-        }
+        n_var += v > 0;
     }
     if (!n_var)
         return lz_fail(err, LZ_EINVAL, "every column is constant: expected some variance to model");
-    /* floor_i = dmin S_ii; a constant coordinate: dmin x the mean variance of
-     * the others (docs/lgm.md, "The floor on D") */
-    double vbar = vsum / (double)n_var;
+    /* floor_i = dmin S_ii; a constant coordinate has no variance to measure
+     * its unit by: dmin mu_i^2, and dmin for a coordinate that is always 0
+     * (which no rescaling changes); docs/lgm.md, "The floor on D" */
     for (size_t i = 0; i < d; i++) {
-        double v = s[i * d + i];
-        m->floor[i] = dmin * (v > 0 ? v : vbar);
+        double v = s[i * d + i], u = m->mu[i] * m->mu[i];
+        m->floor[i] = dmin * (v > 0 ? v : u > 0 ? u : 1.0);
     }
     return LZ_OK;
 }
@@ -622,7 +622,9 @@ static lz_status estep(const lgm_model *m, lgm_work *w, const double *s, double 
  * then m <- EM(theta').  Kept monotone: theta' is accepted only if
  * ll(theta') >= ll(theta1); otherwise alpha is halved towards -1, and
  * alpha = -1 gives theta' = theta2, which EM guarantees.  So
- * ll(m) >= ll(theta') >= ll(theta1) >= ll(theta0).  *n_e counts E-steps. */
+ * ll(m) >= ll(theta') >= ll(theta1) >= ll(theta0) (to the rounding of ll/N,
+ * ~eps/dmin nats a floored coordinate: see LGM_DMIN_MIN).  *n_e counts
+ * E-steps. */
 static lz_status squarem_cycle(lgm_model *m, lgm_work *w, const double *s, long *n_e, lz_error *err)
 {
     size_t d = m->d, k = m->k, np = d * k + d; /* A and D are contiguous */

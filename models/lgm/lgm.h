@@ -51,6 +51,10 @@ typedef struct {
     unsigned long seed; /* random init and sampled completion */
 } lgm_config;
 
+/* The smallest --dmin: at D_i = dmin S_ii the likelihood is known to about
+ * eps / dmin nats (the residual variance is a difference of terms ~S_ii). */
+#define LGM_DMIN_MIN 1e-10
+
 /* Defaults: k 2, exact, J 10, dmin 1e-6, init pca, tol 1e-9, max_iter 10000,
  * accelerate 1, seed 1. */
 void lgm_config_default(lgm_config *c);
@@ -156,11 +160,13 @@ void lgm_sample(const lgm_model *m, gsl_rng *r, size_t n, double *x, double *tmp
 
 /* The floors on D, one a coordinate, in the coordinate's own units:
  *     floor_i = dmin S_ii,
- * and for a coordinate constant in the data (S_ii = 0, which has no unit of
- * its own) dmin times the mean variance of the non-constant coordinates.
- * Multiplying column i by c_i multiplies floor_i by c_i^2: the floor is
- * scale-equivariant, as factor analysis is (docs/lgm.md, "The floor on D").
- * LZ_EINVAL when every coordinate is constant. */
+ * and for a coordinate constant in the data (S_ii = 0), which has no
+ * variance to measure its unit by, dmin mu_i^2 (m->mu must be set), or dmin
+ * itself when the coordinate is always 0 (no rescaling changes such a
+ * column).  Multiplying column i by c_i multiplies floor_i by c_i^2 and
+ * leaves every other floor as it is: the floor is scale-equivariant, as
+ * factor analysis is (docs/lgm.md, "The floor on D").  LZ_EINVAL when every
+ * coordinate is constant. */
 lz_status lgm_set_floor(double dmin, const double *s, lgm_model *m, lz_error *err);
 
 /* Initial parameters, equivariant under a rescaling of the coordinates:

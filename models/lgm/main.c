@@ -28,9 +28,9 @@ static const char *DETAILS =
     "sampled completion draws J values of z per datum from P(z|x) (O(n d k)).\n"
     "ll/N is the log-likelihood per sample in nats.  D_i never goes below the floor\n"
     "dmin x S_ii, a fraction of coordinate i's own variance, so a rescaled column\n"
-    "gives the same fit in its new units (a column constant in the data, which\n"
-    "has no units of its own, gets dmin x the mean variance of the others); the\n"
-    "run names the coordinates that sit on the floor and why.\n"
+    "gives the same fit in its new units (a column constant at mu_i: dmin x mu_i^2,\n"
+    "or dmin when it is always 0); the run names the coordinates that sit on the\n"
+    "floor and why.\n"
     "\n"
     "Files written (PREFIX from -o):\n"
     "  PREFIX.trace.dat        iter ll_train ll_test delta seconds n_floor e_steps\n"
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         {"samples", 0, LZ_OPT_INT, &cfg.samples, "J", "draws of z per datum, sampled completion"},
         {"dmin", 0, LZ_OPT_REAL, &cfg.dmin, "V",
          "floor on D: D_i >= V x S_ii, a fraction of coordinate i's own variance (a "
-         "constant coordinate: V x the mean variance of the others), so rescaling a column "
+         "coordinate constant at mu_i: V mu_i^2, or V when it is 0), so rescaling a column "
          "rescales its floor"},
         {"init", 0, LZ_OPT_CHOICE, &cfg.init, "pca|random",
          "initial A: PPCA loadings of the standardised data (top-k eigenvectors of the "

@@ -341,7 +341,18 @@ int main(int argc, char **argv)
     if (!mod) {
         c.arch.d = train->d;
         if (!(mod = vae_alloc(&c.arch, &err))) goto fail;
-        if ((st = vae_fit_data_map(mod, &c, train, &err))) goto fail;
+        double *var = malloc(train->d * sizeof *var); /* (d) column variances */
+        if (!var) {
+            lz_fail(&err, LZ_ENOMEM, "out of memory");
+            goto fail;
+        }
+        st = vae_fit_data_map(mod, &c, train, var, &err);
+        /* an isotropic sigma^2 I in the data's units: say so when the columns'
+         * scales differ by orders of magnitude */
+        if (!st && mod->a.lik == VAE_GAUSSIAN && !co.quiet)
+            lz_note_spread(train, var, "the Gaussian likelihood's noise sigma^2 I");
+        free(var);
+        if (st) goto fail;
     } else if (train && (st = vae_check_data(mod, train, &err)))
         goto fail;
     if (test && (st = vae_check_data(mod, test, &err))) goto fail;

@@ -322,9 +322,9 @@ lz_status vae_check_data(const vae_model *mod, const lz_data *data, lz_error *er
 }
 
 lz_status vae_fit_data_map(vae_model *mod, const vae_config *c, const lz_data *train,
-                           lz_error *err)
+                           double *var, lz_error *err)
 {
-    size_t n = train->n, d = train->d;
+    size_t d = train->d;
     if (d != mod->a.d)
         return lz_fail(err, LZ_EINVAL, "%s: %zu columns: expected d = %zu", train->path, d,
                        mod->a.d);
@@ -334,15 +334,15 @@ lz_status vae_fit_data_map(vae_model *mod, const vae_config *c, const lz_data *t
         mod->scale = c->scale;
         return vae_check_data(mod, train, err);
     }
-    /* Gaussian: shift = mean, scale^2 = (1/(n d)) sum_ij (x_ij - mu_j)^2 */
-    lz_mean(n, d, train->x, mod->shift);
+    /* Gaussian: shift = mean, scale^2 = (1/d) sum_j var_j = (1/(n d)) sum_ij (x_ij - mu_j)^2 */
+    double *v = var ? var : malloc(d * sizeof *v);
+    if (!v) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", train->path);
+    lz_status st = lz_data_moments(train, mod->shift, v, NULL, err);
     double ss = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++) {
-            double r = train->x[i * d + j] - mod->shift[j];
-            ss += r * r;
-        }
-    mod->scale = sqrt(ss / ((double)n * (double)d));
+    for (size_t j = 0; j < d; j++) ss += v[j];
+    if (!var) free(v);
+    if (st) return st;
+    mod->scale = sqrt(ss / (double)d);
     if (!(mod->scale > 0) || !isfinite(mod->scale))
         return lz_fail(err, LZ_EINVAL,
                        "%s: every column is constant: a Gaussian VAE needs data that vary",

@@ -137,12 +137,14 @@ void vae_init(vae_model *mod, unsigned long seed, double sigma2);
 /* ---- data ---- */
 
 /* Fix the map data -> model space from the training data: Gaussian, shift =
- * column means and scale = overall standard deviation (an error if every
- * column is constant); Bernoulli, shift = 0 and scale = c->scale, and every
- * value / scale must lie in [0, 1] (err names the column and the data's
- * range, and says how to rescale or binarise). */
+ * column means and scale = overall standard deviation, from lz_data_moments
+ * (values too large for a variance are an error, rounding noise is no
+ * variance; an error if every column is constant); var (d) <- the column
+ * variances when var != NULL.  Bernoulli: shift = 0 and scale = c->scale,
+ * and every value / scale must lie in [0, 1] (err names the column and the
+ * data's range, and says how to rescale or binarise); var is not touched. */
 lz_status vae_fit_data_map(vae_model *mod, const vae_config *c, const lz_data *train,
-                           lz_error *err);
+                           double *var, lz_error *err);
 
 /* Check that a data set fits the model's map (Bernoulli: values in [0, 1]
  * after the scale; d matches). */

@@ -213,6 +213,17 @@ int main(int argc, char **argv)
         /* ---- train ---- */
         const size_t n = train->n, d = train->d;
         if (pca_check_config(&cfg, d, &err)) goto out;
+        /* values too large for a variance are an error; a warning when the
+         * columns' scales differ by orders of magnitude (PCA depends on units) */
+        double *mv = malloc(2 * d * sizeof *mv); /* (2, d) mean, variance */
+        if (!mv) {
+            lz_fail(&err, LZ_ENOMEM, "out of memory");
+            goto out;
+        }
+        int bad = lz_data_moments(train, mv, mv + d, NULL, &err) != LZ_OK;
+        if (!bad && !c.quiet) lz_note_spread(train, mv + d, "PCA");
+        free(mv);
+        if (bad) goto out;
         if (ref_path && read_ref(ref_path, (size_t)cfg.k, d, &ref, &err)) goto out;
         m = pca_model_alloc(d, (size_t)cfg.k);
         if (!m) {

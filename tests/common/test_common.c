@@ -345,6 +345,44 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* moments */
 
+/* column moments: a constant column's mean is its value exactly and its
+ * variance exactly 0 (also when the values are rounding-level apart), the
+ * other variances match a long-double sum, values too large are named */
+START_TEST(column_moments_exact_zero_and_overflow)
+{
+    size_t n = 53;
+    char *text = malloc(n * 128), *p = text;
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "0.1,%.17g,%.17g,%zu\n", 3.3, i % 2 ? 1.0 : nextafter(1.0, 2.0),
+                     (i * 7) % 11);
+    write_text(tmp_path("mom.csv"), text);
+    lz_data *dt = NULL;
+    lz_error e;
+    ck_assert_int_eq(lz_data_read(tmp_path("mom.csv"), NULL, &dt, &e), LZ_OK);
+    double mu[4], var[4];
+    size_t nc = 0;
+    ck_assert_int_eq(lz_data_moments(dt, mu, var, &nc, &e), LZ_OK);
+    ck_assert_double_eq(mu[0], 0.1); /* 53 copies of 0.1: no rounding left */
+    ck_assert_double_eq(mu[1], 3.3);
+    ck_assert_double_eq(var[0], 0.0);
+    ck_assert_double_eq(var[1], 0.0);
+    ck_assert_double_eq(var[2], 0.0); /* 1 and 1 + eps: rounding, not variance */
+    ck_assert_uint_eq(nc, 3);
+    long double m = 0, v = 0;
+    for (size_t i = 0; i < n; i++) m += (long double)((i * 7) % 11);
+    m /= n;
+    for (size_t i = 0; i < n; i++) v += ((i * 7) % 11 - m) * ((i * 7) % 11 - m);
+    ck_assert_double_eq_tol(var[3], (double)(v / n), 1e-14 * (double)(v / n));
+    lz_data_free(dt);
+    write_text(tmp_path("big.csv"), "1,2\n3,-2e200\n");
+    ck_assert_int_eq(lz_data_read(tmp_path("big.csv"), NULL, &dt, &e), LZ_OK);
+    ck_assert_int_eq(lz_data_moments(dt, mu, var, NULL, &e), LZ_ENUMERIC);
+    ck_assert_msg(strstr(e.msg, "big.csv: field 2: values up to 2e+200 are too large"), "%s", e.msg);
+    lz_data_free(dt);
+    free(text);
+}
+END_TEST
+
 START_TEST(covariance_matches_naive_sums)
 {
     gsl_rng *r = lz_rng_alloc(3);
@@ -880,6 +918,7 @@ static Suite *suite(void)
     tcase_add_test(t, idx_errors);
     tcase_add_test(t, split_is_deterministic_and_a_partition);
     tcase_add_test(t, where_names_line_and_field_after_a_split);
+    tcase_add_test(t, column_moments_exact_zero_and_overflow);
     tcase_add_test(t, covariance_matches_naive_sums);
     tcase_add_test(t, cholesky_reconstructs_and_solves);
     tcase_add_test(t, eigh_descending_and_reconstructs);

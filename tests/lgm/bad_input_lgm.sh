@@ -48,8 +48,9 @@ expect_error $P 'option --completion: expected one of exact\|sampled' "$LGM" ok.
 expect_error $P '--samples 0: expected' "$LGM" ok.csv --completion sampled --samples 0 -o $P
 printf '1,2,3\n4,5,7\n' > two_rows.csv
 expect_error $P '--samples 1: sampled completion needs n J >= 2 k' "$LGM" two_rows.csv -k 2 --completion sampled --samples 1 -o $P
-expect_error $P '--dmin 0: expected a fraction 0 < V < 1' "$LGM" ok.csv --dmin 0 -o $P
-expect_error $P '--dmin 1: expected a fraction 0 < V < 1' "$LGM" ok.csv --dmin 1 -o $P
+expect_error $P '--dmin 0: expected a fraction 1e-10 <= V < 1' "$LGM" ok.csv --dmin 0 -o $P
+expect_error $P '--dmin 1: expected a fraction 1e-10 <= V < 1' "$LGM" ok.csv --dmin 1 -o $P
+expect_error $P '--dmin 1e-16: expected a fraction 1e-10 <= V < 1' "$LGM" ok.csv --dmin 1e-16 -o $P
 expect_error $P '--tol -1: expected' "$LGM" ok.csv --tol -1 -o $P
 expect_error $P '--max-iter -1: expected' "$LGM" ok.csv --max-iter -1 -o $P
 expect_error $P '--n-samples -3: expected' "$LGM" ok.csv --n-samples -3 -o $P

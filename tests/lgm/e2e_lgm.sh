@@ -127,6 +127,23 @@ run_ok "$LGM" --load v1.txt --label-col last --test test400.csv -o v1/lgm
 [ "$(column v1/lgm.summary.tsv ll_test)" = "$(column c/lgm.summary.tsv ll_test)" ] || fail "version-1 model scores differently"
 ok
 
+# --- scale-equivariance: every column of the digits times 10^u, u uniform in
+# [-4, 4]: D_i in the new units is D_i c_i^2 and ll/N shifts by -sum_i log c_i
+# over the columns that vary (the three always-0 pixels do not change)
+awk -F, 'BEGIN { srand(11); for (j = 1; j <= 64; j++) c[j] = 10 ^ (8 * rand() - 4) }
+         { for (j = 1; j <= 64; j++) { printf "%.17g,", $j * c[j]; if ($j != 0) nz[j] = 1 } print $65 }
+         END { for (j = 1; j <= 64; j++) { if (nz[j]) s += log(c[j]); printf "%.17g\n", nz[j] ? c[j] : 1 > "c.txt" }
+               printf "%.17g\n", s > "logc.txt" }' "$DIGITS" > scaled.csv
+run_ok "$LGM" "$DIGITS" --label-col last -o u1/lgm
+run_ok "$LGM" scaled.csv --label-col last -o u2/lgm
+awk -v a="$(column u1/lgm.summary.tsv ll_train)" -v b="$(column u2/lgm.summary.tsv ll_train)" -v s="$(cat logc.txt)" \
+  'BEGIN { d = b - (a - s); if (d < 0) d = -d; if (d > 1e-6) { print "ll shift off by " d; exit 1 } }' ||
+  fail "scaled digits: ll/N not shifted by -sum log c"
+paste c.txt <(column u1/lgm.D.dat D) <(column u2/lgm.D.dat D) |
+  awk '{ r = $3 / ($1 * $1) / $2 - 1; if (r < 0) r = -r; if (r > 1e-6) { print "D row " NR " off by " r; bad = 1 } } END { exit bad }' ||
+  fail "scaled digits: D not scaled by c^2"
+ok
+
 # --- IDX input (images with sibling labels), gzip
 # 200 digits as 8x8 unsigned-byte images (0..16 -> 0..255) and their labels
 head -n 200 "$DIGITS" | perl -ne 'BEGIN { print pack("N4", 0x803, 200, 8, 8) }

@@ -410,14 +410,17 @@ START_TEST(constant_column_hits_the_floor)
     lgm_model *m = lgm_model_alloc(d, k);
     lgm_result res;
     ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m, lz_now(), NULL, NULL, &res, &err), LZ_OK);
-    /* the constant column's floor: dmin x the mean variance of the others;
-     * every other coordinate's: dmin x its own variance */
-    double vbar = 0;
+    /* the constant column's floor: dmin mu_0^2, or dmin when it is always 0
+     * (m->mu is 0 here: lgm_fit leaves the mean to its caller); every other
+     * coordinate's: dmin x its own variance */
     ck_assert_double_eq(s[0], 0.0);
-    for (size_t i = 1; i < d; i++) vbar += s[i * d + i] / (double)(d - 1);
-    ck_assert_double_eq_tol(m->floor[0], cfg.dmin * vbar, 1e-15 * cfg.dmin * vbar);
+    ck_assert_double_eq(m->floor[0], cfg.dmin);
+    m->mu[0] = -3.0;
+    lz_error e2;
+    ck_assert_int_eq(lgm_set_floor(cfg.dmin, s, m, &e2), LZ_OK);
+    ck_assert_double_eq(m->floor[0], cfg.dmin * 9.0);
     for (size_t i = 1; i < d; i++) ck_assert_double_eq(m->floor[i], cfg.dmin * s[i * d + i]);
-    ck_assert_double_eq(m->dg[0], m->floor[0]);
+    ck_assert_double_eq(m->dg[0], cfg.dmin);
     for (size_t a = 0; a < k; a++) ck_assert_double_eq(m->a[a], 0.0);
     ck_assert_uint_ge(lgm_n_floor(m), 1);
     ck_assert(isfinite(res.ll_train));
@@ -806,6 +809,20 @@ START_TEST(floor_explained)
         if (notes[q].i == 3) ck_assert_int_eq(notes[q].kind, LGM_FLOOR_CONSTANT);
     }
     ck_assert(seen2 && seen5);
+    /* a Heywood case with a floor at rounding level: SQUAREM's extrapolation
+     * lands on the floor, where the posterior is ill-conditioned; ll/N still
+     * never falls, and the fit ends where plain EM goes */
+    for (size_t t = 0; t < n; t++) x[t * d + 0] = x[t * d + 1] + x[t * d + 4];
+    ck_assert_int_eq(lz_covariance(n, d, x, NULL, s, &err), LZ_OK);
+    cfg.dmin = LGM_DMIN_MIN;
+    trace_rec tr = {{0}, 0};
+    lgm_result res2;
+    ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m2, lz_now(), record, &tr, &res2, &err), LZ_OK);
+    /* ll/N at the floor is known to ~eps/dmin a floored coordinate */
+    double tol = (double)d * 4 * EPS / cfg.dmin;
+    for (int t = 1; t < tr.n; t++)
+        ck_assert_msg(tr.ll[t] >= tr.ll[t - 1] - tol, "iteration %d: ll fell from %.17g to %.17g",
+                      t, tr.ll[t - 1], tr.ll[t]);
     free(x);
     free(mu);
     free(s);

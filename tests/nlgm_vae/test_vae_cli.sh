@@ -114,6 +114,20 @@ run_ok "$V" train.csv --label-col last --likelihood gaussian --sigma2 2.5 --hidd
 awk 'NR > 1 { if ($8 != 2.5 && ($8 - 2.5) ^ 2 > 1e-12) exit 1 }' g2/vae.trace.dat || fail "sigma2 moved"
 ok
 
+# a uniform rescaling of the data changes only the units: the Gaussian VAE
+# trains on the same standardised values, and its log-likelihood estimate
+# shifts by -d log c (d = 64, c = 1000)
+awk -F, '{ for (j = 1; j <= 64; j++) printf "%.17g,", $j * 1000; print $65 }' train.csv > t1000.csv
+awk -F, '{ for (j = 1; j <= 64; j++) printf "%.17g,", $j * 1000; print $65 }' test.csv > s1000.csv
+run_ok "$V" train.csv --label-col last --test test.csv --likelihood gaussian -k 2 --epochs 3 --iw 5 -o u1/vae
+run_ok "$V" t1000.csv --label-col last --test s1000.csv --likelihood gaussian -k 2 --epochs 3 --iw 5 -o u2/vae
+for c in ll_train ll_test; do
+  awk -v a="$(column u1/vae.summary.tsv $c)" -v b="$(column u2/vae.summary.tsv $c)" \
+    'BEGIN { d = b - a + 64 * log(1000); if (d < 0) d = -d; exit !(d < 1e-6) }' ||
+    fail "Gaussian VAE $c: not shifted by -64 log 1000"
+done
+ok
+
 # ---- dynamic binarisation runs and is reproducible ----
 run_ok "$V" train.csv "${B[@]}" --binarize dynamic -k 3 --epochs 3 -o dy/vae
 run_ok "$V" train.csv "${B[@]}" --binarize dynamic -k 3 --epochs 3 -o dy2/vae
@@ -148,6 +162,10 @@ expect_error out/vae "three.csv.*expected 64" "$V" train.csv --label-col last --
     --test three.csv -o out/vae
 printf '1,2\n1,2\n1,2\n' >const.csv
 expect_error out/vae "const.csv: every column is constant" "$V" const.csv --likelihood gaussian -o out/vae
+for i in $(seq 50); do echo '0.1,0.7,3.3,1e-3'; done > identical.csv
+expect_error out/vae "identical.csv: every column is constant" "$V" identical.csv --likelihood gaussian -o out/vae
+printf '1,1.7e308,3\n4,1e308,6\n7,-1.5e308,9\n2,0,1\n' > huge.csv
+expect_error out/vae "huge.csv: field 2: values up to 1.7e\+308 are too large" "$V" huge.csv --likelihood gaussian -o out/vae
 expect_error out/vae "nofile.csv: cannot open" "$V" nofile.csv -o out/vae
 expect_error out/vae "missing argument" "$V" -o out/vae
 expect_error out/vae "^nlgm_vae: -k 0: expected" "$V" train.csv -k 0 -o out/vae

@@ -109,7 +109,7 @@ static vae_model *train_on_digits(vae_lik lik, lz_data *train, double **xtr, lz_
     ck_assert_msg(vae_check_config(&c, &err) == LZ_OK, "%s", err.msg);
     vae_model *mod = vae_alloc(&c.arch, &err);
     ck_assert_ptr_nonnull(mod);
-    ck_assert_msg(vae_fit_data_map(mod, &c, train, &err) == LZ_OK, "%s", err.msg);
+    ck_assert_msg(vae_fit_data_map(mod, &c, train, NULL, &err) == LZ_OK, "%s", err.msg);
     *xtr = malloc(train->n * train->d * sizeof **xtr);
     *xte = malloc(test->n * test->d * sizeof **xte);
     vae_to_model_space(mod, train, NULL, *xtr);
@@ -250,7 +250,7 @@ START_TEST(test_linear_vae_on_lgm_data)
     ck_assert_msg(vae_check_config(&c, &err) == LZ_OK, "%s", err.msg);
     vae_model *mod = vae_alloc(&c.arch, &err);
     ck_assert_ptr_nonnull(mod);
-    ck_assert(vae_fit_data_map(mod, &c, train, &err) == LZ_OK);
+    ck_assert(vae_fit_data_map(mod, &c, train, NULL, &err) == LZ_OK);
     double *xtr = malloc(train->n * LD * sizeof *xtr), *xte = malloc(test->n * LD * sizeof *xte);
     vae_to_model_space(mod, train, NULL, xtr);
     vae_to_model_space(mod, test, NULL, xte);

@@ -20,7 +20,11 @@ printf '0.1,0.3,0.7\n0.1,0.3,0.7\n0.1,0.3,0.7\n' > const.csv
 bytes 0 0 8 3 0 0 0 3 0 0 0 2 0 0 0 2 1 2 3 4 5 > trunc-images-idx3-ubyte
 # type byte 7 is no IDX type
 bytes 0 0 7 3 0 0 0 1 0 0 0 2 0 0 0 2 1 2 3 4 > badmagic-images-idx3-ubyte
+printf '1,1.7e308,3\n4,1e308,6\n7,-1.5e308,9\n2,0,1\n' > huge.csv
+for i in $(seq 50); do echo '0.1,0.7,3.3,1e-3'; done > identical.csv
 B=out/bad
+expect_error $B 'huge.csv: field 2: values up to 1.7e\+308 are too large' "$P" -k 1 -o $B huge.csv
+expect_error $B 'identical.csv: the data has no variance' "$P" -k 1 -o $B identical.csv
 
 # data files
 expect_error $B 'nofile.csv: cannot open' "$P" -o $B nofile.csv

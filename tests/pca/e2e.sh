@@ -93,6 +93,28 @@ check_columns out/idx.components.dat eigenvalue x1 x6
 [ "$(column out/idx.latent.dat label | tail -1)" = 1 ] || fail "IDX: labels not read"
 ok
 
+# ---- a uniform rescaling of the data changes nothing but the units: the
+# PPCA log-likelihood shifts by exactly -d log c (d = 64, c = 1000) and the
+# latent positions scale by c; mixed units get a note ----
+awk -F, '{ for (j = 1; j <= 64; j++) printf "%.17g,", $j * 1000; print $65 }' "$DIGITS" > d1000.csv
+run_ok "$P" --label-col last --split 0.2 -o out/u1 "$DIGITS"
+run_ok "$P" --label-col last --split 0.2 -o out/u2 d1000.csv
+for c in ll_train ll_test; do
+  awk -v a="$(column out/u1.summary.tsv $c)" -v b="$(column out/u2.summary.tsv $c)" \
+    'BEGIN { d = b - a + 64 * log(1000); if (d < 0) d = -d; exit !(d < 1e-8) }' ||
+    fail "$c: not shifted by -64 log 1000"
+done
+paste <(column out/u1.latent.dat z1) <(column out/u2.latent.dat z1) |
+  awk '{ r = $2 / 1000 - $1; if (r < 0) r = -r; if (r > 1e-9 * (1 + ($1 < 0 ? -$1 : $1))) bad = 1 } END { exit bad }' ||
+  fail "latent positions not scaled by 1000"
+ok
+! grep -q '^note: the columns' run.log || fail "a note on the digits' scales"
+awk -F, '{ printf "%s,%.17g", $1, $2 * 1e6; for (j = 3; j <= 64; j++) printf ",%s", $j; print "" }' "$DIGITS" > mixed.csv
+run_ok "$P" -o out/mx mixed.csv
+grep -q "^note: the columns' standard deviations span a factor .* (field 2 largest" run.log ||
+  fail "no note on mixed scales"
+ok
+
 # ---- --help shows every option with its default; --quiet prints no iterations ----
 "$P" --help > help.txt || fail "--help failed"
 for o in -k --mode --oversample --tol --max-iter --ref --seed --test --save --load --quiet; do
