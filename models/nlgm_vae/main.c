@@ -314,7 +314,7 @@ int main(int argc, char **argv)
         "  PREFIX.summary.tsv   ELBO and importance-weighted log-likelihood per sample\n"
         "Bernoulli outputs are probabilities; Gaussian outputs and densities are in the\n"
         "data's units.  See docs/vae.md.\n",
-        opts, 0, 1};
+        opts, 0, 1, 0};
     const char *data_path;
     int rc = lz_cli_start(&cli, &co, argc, argv, &data_path);
     if (rc >= 0) return rc;
@@ -377,7 +377,8 @@ int main(int argc, char **argv)
             printf("%s: %s, d = %zu, k = %zu, %zu parameters, %zu training rows", PROG,
                    vae_model_name(mod), d, k, vae_n_params(mod), n);
             if (nt) printf(", %zu test rows", nt);
-            printf(", %d threads\n", lz_get_threads());
+            printf("\n");
+            lz_print_blas(stdout, lz_get_threads(), 0);
             fflush(stdout);
         }
         st = vae_train(mod, &c, xtr, n, xte, nt, on_epoch, on_batch, &run, &err);
