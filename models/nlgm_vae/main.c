@@ -76,7 +76,8 @@ static lz_status build_config(const options *o, vae_config *c, lz_error *err)
 {
     if (o->k < 1) return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", o->k);
     if (o->batch < 1) return lz_fail(err, LZ_EINVAL, "--batch %d: expected >= 1", o->batch);
-    if (o->iw > 100000) return lz_fail(err, LZ_EINVAL, "--iw %d: expected 1 .. 100000", o->iw);
+    if (o->iw < 1 || o->iw > VAE_IW_MAX)
+        return lz_fail(err, LZ_EINVAL, "--iw %d: expected 1 .. %d", o->iw, VAE_IW_MAX);
     if (o->grid < 2 || o->grid > 1000)
         return lz_fail(err, LZ_EINVAL, "--grid %d: expected 2 .. 1000", o->grid);
     if (o->n_samples < 0 || o->n_samples > 1000000)
