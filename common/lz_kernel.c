@@ -150,6 +150,15 @@ void lz_kernel_startup(char **argv)
     lz_cpu_detect(&cpu);
     const char *k = lz_kernel_choose(&cpu, picked, getenv("OPENBLAS_CORETYPE"));
     if (!k || !argv || !argv[0]) return;
+    /* started through the dynamic loader (ld.so PROG): /proc/self/exe is the
+     * loader, which would read argv differently */
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return;
+    exe[len] = '\0';
+    const char *base = strrchr(exe, '/');
+    base = base ? base + 1 : exe;
+    if (!strncmp(base, "ld-", 3) || !strncmp(base, "ld.so", 5) || !strncmp(base, "ld64", 4)) return;
     char mark[128];
     snprintf(mark, sizeof mark, "%s:%s", k, picked ? picked : "?");
     if (setenv("OPENBLAS_CORETYPE", k, 1) || setenv(LZ_KERNEL_CHOSEN_ENV, mark, 1)) {

@@ -90,7 +90,8 @@ const char *lz_kernel_choose(const lz_cpu *cpu, const char *picked, const char *
 /* The first call of every program (lz_cli_start makes it): when
  * lz_kernel_choose names a kernel and the library is a DYNAMIC_ARCH
  * OpenBLAS, set OPENBLAS_CORETYPE and LZ_KERNEL_CHOSEN and execute
- * /proc/self/exe with the same argv.  Returns when nothing is to be done, or
+ * /proc/self/exe with the same argv.  Returns when nothing is to be done,
+ * when the program was started through the dynamic loader (ld.so PROG), or
  * when the execution fails (the program then goes on with OpenBLAS's own
  * kernel and the two variables are removed again). */
 void lz_kernel_startup(char **argv);
