@@ -1,6 +1,7 @@
 # latent-zoo: the two commands of the README, and a few more.
 #   make lab    install what is missing, build, run the models on the bundled data
 #   make test   install what is missing, build, run the whole test suite
+#   make readme-table [COMPARE=out/compare.tsv]   README's lab table from a real run
 # Plain CMake works too: cmake -B build && cmake --build build && ctest --test-dir build
 
 BUILD ?= build
@@ -9,7 +10,7 @@ JOBS ?= 2
 DATA ?=
 CMAKE_FLAGS ?= -DLZ_WERROR=ON
 
-.PHONY: all deps build test test-asan lab bench clean
+.PHONY: all deps build test test-asan lab readme-table bench clean
 
 all: build
 
@@ -32,6 +33,11 @@ test-asan: deps
 
 lab: build
 	@BIN=$(BUILD)/bin bash scripts/lab.sh $(DATA)
+
+# Rewrite README.md's lab table from a lab run on the digits, or from COMPARE.
+COMPARE ?=
+readme-table: build
+	@BIN=$(BUILD)/bin bash scripts/readme-table.sh $(COMPARE)
 
 bench: build
 	@bash scripts/install-deps.sh --bench

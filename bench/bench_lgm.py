@@ -28,6 +28,9 @@ The time-to-reach figure does not depend on --tol (the path is the same); the
 script also prints where a --tol of 1e-6 would have stopped (the first trace
 line with delta < 1e-6).
 
+Both sides run the same OpenBLAS kernel (blas_kernel.py: the one lgm_em
+runs), printed at the start.
+
 Timings exclude reading the data on both sides (lgm_em's trace `seconds`
 starts after loading and includes forming S).  Other jobs on the machine make
 timings noisy: the ratios, measured in the same run, are the figures to read.
@@ -41,6 +44,8 @@ import time
 
 import numpy as np
 from sklearn.decomposition import FactorAnalysis
+
+import blas_kernel
 
 K = 20
 DATA = "/usr/share/datasets/fashion-mnist"
@@ -92,6 +97,7 @@ def main():
     bin_dir = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
         "BIN", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin"))
     lgm_em = os.path.join(bin_dir, "lgm_em")
+    blas_kernel.align(lgm_em)
     train_p = os.path.join(DATA, "train-images-idx3-ubyte.gz")
     test_p = os.path.join(DATA, "t10k-images-idx3-ubyte.gz")
     x = load_idx(train_p)
@@ -99,6 +105,7 @@ def main():
     n, d = x.shape
     print(f"Fashion-MNIST: train {n} x {d}, test {len(xt)}; k = {K}; "
           f"threads: OpenBLAS default (all cores) on both sides")
+    blas_kernel.report({"lgm_em": lgm_em}, peers=("numpy", "scikit-learn"))
 
     # ---- lgm_em
     tmp = tempfile.mkdtemp(prefix="bench_lgm.")

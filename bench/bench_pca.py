@@ -12,7 +12,8 @@ On Fashion-MNIST (60000 x 784 training images, 10000 test images), in one run:
      since fitting began: mean, centring, S, iterations; data loading is
      excluded on both sides).
 
-Prints each side's seconds, the final angle between the two subspaces, the
+Both sides run the same OpenBLAS kernel (blas_kernel.py: the one pca_iter
+runs), printed at the start.  Prints each side's seconds, the final angle between the two subspaces, the
 ratios, and the train/test PPCA log-likelihood per sample of both fits.
 
 Usage: /usr/bin/python3 bench/bench_pca.py [--bin DIR] [-k K] [--repeat R] [-- PCA_ITER_OPTIONS]
@@ -28,6 +29,8 @@ import tempfile
 import time
 
 import numpy as np
+
+import blas_kernel
 
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -77,6 +80,7 @@ def main():
     ap.add_argument("pca_args", nargs="*", help="more options for pca_iter (after --)")
     a = ap.parse_args()
     exe = os.path.join(a.bin, "pca_iter")
+    blas_kernel.align(exe)
     train_path = f"{FMNIST}/train-images-idx3-ubyte.gz"
     test_path = f"{FMNIST}/t10k-images-idx3-ubyte.gz"
     k = a.k
@@ -86,6 +90,7 @@ def main():
     n, d = X.shape
     print(f"Fashion-MNIST: train {n} x {d}, test {Xt.shape[0]}, k = {k}, "
           f"OpenBLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'all')}")
+    blas_kernel.report({"pca_iter": exe}, peers=("numpy",))
 
     def run_numpy():
         """numpy's covariance + LAPACK eigh, timed (loading excluded)."""

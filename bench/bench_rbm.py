@@ -10,7 +10,8 @@ the chains' visible samples, the chains' sampled visible states, and the
 learning rate divided by the batch size, which is rbm_cd's
 rbm_apply_update with momentum 0 and weight decay 0.
 
-Printed: seconds per epoch of each (rbm_cd's parameter updates alone, and
+Both run the same OpenBLAS kernel (blas_kernel.py: the one rbm_cd runs),
+printed at the start.  Printed: seconds per epoch of each (rbm_cd's parameter updates alone, and
 with its per-epoch monitoring), the ratio, and the test log-likelihood of
 rbm_cd's model by AIS.  With --score-sklearn (default) the scikit-learn model
 is written as an rbm_cd model file and scored by the same AIS, so the two
@@ -27,6 +28,8 @@ import tempfile
 import time
 
 import numpy as np
+
+import blas_kernel
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 
@@ -93,6 +96,7 @@ def main():
     if not os.path.exists(train):
         sys.exit("bench_rbm.py: %s missing (apt-get install dataset-fashion-mnist)" % train)
 
+    blas_kernel.align(exe)
     os.environ["OMP_NUM_THREADS"] = str(a.threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)
     from threadpoolctl import threadpool_limits
@@ -106,6 +110,7 @@ def main():
 
     print("Fashion-MNIST binarised at 0.5: 60000 train, 10000 test, d = 784; H = %d, PCD-1, "
           "lr 0.05, batch 100, %d epochs, %d threads" % (a.hidden, a.epochs, a.threads))
+    blas_kernel.report({"rbm_cd": exe}, peers=("numpy", "scikit-learn"))
     # ---- rbm_cd
     out = os.path.join(tmp, "rbm")
     cmd = [exe] + common + ["--epochs", str(a.epochs), "--test", test, "-o", out, train]

@@ -22,7 +22,9 @@ test evaluation excluded), the test loss is the trace's loss_test.
 Also printed: the GEMM work of one training step (forward + backward,
 counted below), the GFLOP/s each program achieves on it, and what this
 machine's SGEMM reaches on the step's shapes and on a large square product
-(numpy float32 matmul, which calls the same OpenBLAS library).
+(numpy float32 matmul, which calls the same OpenBLAS library).  All three run
+the same OpenBLAS kernel (blas_kernel.py: the one nlgm_vae runs; PyTorch's
+GEMMs go through Debian's libblas.so.3, i.e. OpenBLAS), printed at the start.
 
 Usage: /usr/bin/python3 bench/bench_vae.py [--bin build/bin/nlgm_vae]
        [--threads 2] [--epochs 10] [--data /usr/share/datasets/fashion-mnist]
@@ -35,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import blas_kernel
 
 D, H, K, BATCH = 784, 400, 20, 128
 
@@ -185,15 +189,17 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     a = ap.parse_args()
-    os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)
     train_path = os.path.join(a.data, "train-images-idx3-ubyte.gz")
     test_path = os.path.join(a.data, "t10k-images-idx3-ubyte.gz")
     for p in (a.bin, train_path, test_path):
         if not os.path.exists(p):
             sys.exit(f"bench_vae: {p}: not found")
+    blas_kernel.align(a.bin)
+    os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)
 
     print(f"VAE 784-400-20, Bernoulli, Adam 1e-3, batch {BATCH}, {a.epochs} epochs, "
           f"Fashion-MNIST, {a.threads} threads")
+    blas_kernel.report({"nlgm_vae": a.bin}, peers=("numpy", "pytorch"))
     print("nlgm_vae:", flush=True)
     c_times, c_tests, summary, c_wall = run_nlgm(a.bin, train_path, test_path, a.epochs,
                                                  a.threads, a.seed)

@@ -12,6 +12,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export BIN=${BIN:-$here/../build/bin}
 py=/usr/bin/python3
+# The BLAS kernel: our programs choose the best one for the CPU and say so;
+# each script gives its peers the same one and prints every side's
+# (bench/blas_kernel.py).
+echo "latent-zoo: $("$BIN/lgm_em" --version | sed -n 2p)"
 for b in lgm pca vae rbm; do
   echo "=================== bench_$b.py"
   "$py" "$here/bench_$b.py"

@@ -1,6 +1,8 @@
 /* lz_cli.c -- options, help, input loading, timing (see lz_cli.h). */
 #include "lz_cli.h"
 
+#include "lz_kernel.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -109,6 +111,15 @@ void lz_cli_help(const lz_cli *cli, FILE *f)
 void lz_cli_version(const lz_cli *cli, FILE *f)
 {
     fprintf(f, "%s (latent-zoo) %s\n", cli->prog, LZ_VERSION);
+    /* what a run with the default --threads 0 (one per core) uses */
+    lz_print_blas(f, 0, cli->blas_in_omp ? lz_num_cores() : 0);
+}
+
+void lz_print_blas(FILE *f, int threads, int omp_threads)
+{
+    char buf[512];
+    lz_blas_describe(buf, sizeof buf, threads, omp_threads);
+    fprintf(f, "BLAS: %s\n", buf);
 }
 
 static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz_error *err)
@@ -236,6 +247,9 @@ int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_er
 int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **argv,
                  const char **data_path)
 {
+    /* before anything else: the process may be executed again with another
+     * BLAS kernel (lz_kernel.h) */
+    lz_kernel_startup(argv);
     lz_error err;
     lz_error_clear(&err);
     int first = 0;

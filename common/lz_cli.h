@@ -47,6 +47,8 @@ typedef struct {
     const char *details;  /* text after the options (files written), or NULL */
     const lz_opt *opts;   /* table ending with {0}                           */
     size_t min_pos, max_pos; /* how many positional arguments                */
+    int blas_in_omp;      /* 1: the program runs its own OpenMP threads, each  */
+                          /* calling single-threaded BLAS (rbm_cd)            */
 } lz_cli;
 
 enum { LZ_CLI_RUN = 0, LZ_CLI_HELP = 1, LZ_CLI_VERSION = 2 };
@@ -59,8 +61,13 @@ int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_er
 /* The manual page: synopsis, summary, every option with its default. */
 void lz_cli_help(const lz_cli *cli, FILE *f);
 
-/* "prog (latent-zoo) VERSION" */
+/* "prog (latent-zoo) VERSION", then the BLAS a run uses by default:
+ * "BLAS: OpenBLAS 0.3.21, kernel Zen (auto), 2 threads" (lz_blas_describe). */
 void lz_cli_version(const lz_cli *cli, FILE *f);
+
+/* "BLAS: " + lz_blas_describe(threads, omp_threads) + newline: the line
+ * each program prints under its header when it trains. */
+void lz_print_blas(FILE *f, int threads, int omp_threads);
 
 /* ---- options shared by all programs ---- */
 
@@ -96,7 +103,8 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
      "read a model instead of training (DATA is then optional: score and write outputs)"},      \
     {"quiet", 'q', LZ_OPT_FLAG, &(c)->quiet, NULL, "print only errors and the final report"}
 
-/* The start of every program's main(): parse argv for "[options] DATA" with
+/* The start of every program's main(): first lz_kernel_startup (the best
+ * BLAS kernel for the CPU: the process may be executed again), then parse argv for "[options] DATA" with
  * the shared options in co; print --help or --version, or a one-line error
  * ("prog: option -k: expected an integer, got 'x'"), and say so by returning
  * the exit status (0 or 1); return -1 when the program goes on, with

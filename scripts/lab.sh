@@ -179,20 +179,9 @@ trap - EXIT
 plot compare "$OUT/compare.tsv"
 
 printf '\n=== comparison on %s (log-likelihood per sample, nats; test = held-out data)\n' "$(basename "$train")"
-awk -F'\t' '
-  NR == 1 { next }
-  { how = $8
-    if (how == "exact-enum") how = "exact enumeration"
-    else if (how == "ais") how = sprintf("AIS +- %.2g", $7)
-    else if (how ~ /^iw-/) how = "importance-weighted, K=" substr(how, 4)
-    rows[NR] = sprintf("%-20s %-10s %3s %9s %11.3f %11.3f  %-28s %8.1f", $1, $2, $3, $4, $5, $6, how, $10) }
-  END {
-    printf "%-20s %-10s %3s %9s %11s %11s  %-28s %8s\n", "model", "family", "k", "params", "ll train", "ll test", "how", "seconds"
-    for (f = 0; f < 2; f++)
-      for (i = 2; i <= NR; i++) if ((rows[i] ~ /continuous/) == (f == 0)) print rows[i]
-    print "continuous: densities on R^d (PCA, LGM, Gaussian VAE); binary: probabilities of the"
-    print "binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
-  }' "$OUT/compare.tsv"
+awk -f "$here/scripts/compare-table.awk" "$OUT/compare.tsv" || die "$OUT/compare.tsv: no table"
+echo "continuous: densities on R^d (PCA, LGM, Gaussian VAE); binary: probabilities of the"
+echo "binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
 if [ "$n_rows" -gt 10000 ]; then
   echo "The VAEs' training log-likelihoods are estimated on 10000 random training rows"
   echo "(nlgm_vae --iw-train-rows): unbiased, but with the sampling error of a subset."

@@ -208,7 +208,8 @@ int main(int argc, char **argv)
         DETAILS,
         opts,
         0,
-        1};
+        1,
+        0};
     const char *path;
     int rc = lz_cli_start(&cli, &co, argc, argv, &path);
     if (rc >= 0) return rc;
@@ -286,6 +287,7 @@ int main(int argc, char **argv)
             else if (test)
                 printf("; test %s: %zu samples", test->path, test->n);
             printf("\n");
+            lz_print_blas(stdout, lz_get_threads(), 0);
         }
         double t0 = lz_now();
         /* mu <- mean of DATA, the variances checked (values too large;

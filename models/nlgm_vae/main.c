@@ -76,7 +76,8 @@ static lz_status build_config(const options *o, vae_config *c, lz_error *err)
 {
     if (o->k < 1) return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", o->k);
     if (o->batch < 1) return lz_fail(err, LZ_EINVAL, "--batch %d: expected >= 1", o->batch);
-    if (o->iw > 100000) return lz_fail(err, LZ_EINVAL, "--iw %d: expected 1 .. 100000", o->iw);
+    if (o->iw < 1 || o->iw > VAE_IW_MAX)
+        return lz_fail(err, LZ_EINVAL, "--iw %d: expected 1 .. %d", o->iw, VAE_IW_MAX);
     if (o->grid < 2 || o->grid > 1000)
         return lz_fail(err, LZ_EINVAL, "--grid %d: expected 2 .. 1000", o->grid);
     if (o->n_samples < 0 || o->n_samples > 1000000)
@@ -314,7 +315,7 @@ int main(int argc, char **argv)
         "  PREFIX.summary.tsv   ELBO and importance-weighted log-likelihood per sample\n"
         "Bernoulli outputs are probabilities; Gaussian outputs and densities are in the\n"
         "data's units.  See docs/vae.md.\n",
-        opts, 0, 1};
+        opts, 0, 1, 0};
     const char *data_path;
     int rc = lz_cli_start(&cli, &co, argc, argv, &data_path);
     if (rc >= 0) return rc;
@@ -388,7 +389,8 @@ int main(int argc, char **argv)
             printf("%s: %s, d = %zu, k = %zu, %zu parameters, %zu training rows", PROG,
                    vae_model_name(mod), d, k, vae_n_params(mod), n);
             if (nt) printf(", %zu test rows", nt);
-            printf(", %d threads\n", lz_get_threads());
+            printf("\n");
+            lz_print_blas(stdout, lz_get_threads(), 0);
             fflush(stdout);
         }
         st = vae_train(mod, &c, xtr, n, xte, nt, on_epoch, on_batch, &run, &err);

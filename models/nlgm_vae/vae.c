@@ -103,8 +103,8 @@ lz_status vae_check_config(const vae_config *c, lz_error *err)
     if ((size_t)c->samples * c->batch > 10000000)
         return lz_fail(err, LZ_EINVAL, "--samples %d x --batch %zu: at most 10^7 decoder rows",
                        c->samples, c->batch);
-    if (c->iw < 1 || c->iw > 1000000)
-        return lz_fail(err, LZ_EINVAL, "--iw %d: expected 1 .. 1000000", c->iw);
+    if (c->iw < 1 || c->iw > VAE_IW_MAX)
+        return lz_fail(err, LZ_EINVAL, "--iw %d: expected 1 .. %d", c->iw, VAE_IW_MAX);
     if (!(c->sigma2 >= 0) || !isfinite(c->sigma2))
         return lz_fail(err, LZ_EINVAL, "--sigma2 %g: expected a variance > 0 (0: learned)",
                        c->sigma2);

@@ -41,6 +41,10 @@ typedef enum { VAE_BERNOULLI = 0, VAE_GAUSSIAN = 1 } vae_lik;
 typedef enum { VAE_DEC_MLP = 0, VAE_DEC_LINEAR = 1 } vae_dec;
 typedef enum { VAE_BIN_NONE = 0, VAE_BIN_THRESHOLD = 1, VAE_BIN_DYNAMIC = 2 } vae_bin;
 
+/* Largest --iw K: the workspace holds K decoder rows (K x (d + widths)
+ * reals: 0.5 GB for d = 784 and a 400-unit decoder). */
+#define VAE_IW_MAX 100000
+
 /* The architecture: everything that fixes the parameter block's layout. */
 typedef struct {
     size_t d;                          /* data dimension                          */

@@ -170,7 +170,7 @@ int main(int argc, char **argv)
         "  PREFIX.summary.tsv     model, k, PPCA log-likelihood per sample, ...\n"
         "With --load MODEL: no training; DATA (optional) and --test are scored and\n"
         "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n",
-        opts, 0, 1};
+        opts, 0, 1, 0};
 
     const char *data_path;
     int rc = lz_cli_start(&cli, &c, argc, argv, &data_path);
@@ -238,9 +238,11 @@ int main(int argc, char **argv)
         static const char *trace_cols[] = {"iter", "recon_mse", "explained_var", "max_angle",
                                            "ref_angle", "seconds"};
         lz_dat_header(ctx.trace, ' ', 6, trace_cols);
-        if (!c.quiet)
+        if (!c.quiet) {
             printf("%s: %zu x %zu from %s, k = %d, mode %s on %zu columns, tol %g rad\n", PROG, n,
                    d, train->path, cfg.k, MODE_NAME[cfg.mode], p, cfg.tol);
+            lz_print_blas(stdout, lz_get_threads(), 0);
+        }
         pca_fit_info fi;
         if (pca_fit(&cfg, n, d, train->x, ref, m, &fi, on_iter, &ctx, &err)) {
             if (err.status == LZ_ENUMERIC) lz_error_prefix(&err, "%s", train->path);

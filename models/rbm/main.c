@@ -231,7 +231,7 @@ int main(int argc, char **argv)
         "  PREFIX.summary.tsv   model, H, parameters, log-likelihoods, method, epochs, seconds\n"
         "The log-likelihood is exact (enumerating 2^min(d,H) states) when min(d,H) <= --exact-max-h,\n"
         "else estimated by annealed importance sampling, +- its standard error.\n",
-        opts, 0, 1};
+        opts, 0, 1, 1};
     const char *path;
     int rc = lz_cli_start(&cli, &co, argc, argv, &path);
     if (rc >= 0) return rc;
@@ -296,12 +296,14 @@ int main(int argc, char **argv)
         }
         rbm_set_base_rate(m, train->n, vtr);
         rbm_init(m, cfg.init_sd, cfg.seed);
-        if (!co.quiet)
+        if (!co.quiet) {
             printf("%s: %s-%d on %s: n = %zu, d = %zu, H = %d, batch %d, lr %g, momentum %g%s\n",
                    PROG, cfg.pcd ? "PCD" : "CD", cfg.k, train->path, train->n, d, cfg.h,
                    cfg.batch, cfg.lr, cfg.momentum,
                    rbm_exact_every_epoch(d, (size_t)cfg.h, cfg.exact_max_h)
                        ? "; exact log-likelihood every epoch" : "");
+            lz_print_blas(stdout, 1, rbm_threads());
+        }
         st = rbm_train(m, &cfg, train->n, vtr, test ? test->n : 0, vte, on_epoch, &tc, &err);
         if (st) goto fail;
     }

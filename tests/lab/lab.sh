@@ -29,6 +29,28 @@ for how in "exact enumeration" "importance-weighted, K=100" "exact"; do
   ok
 done
 
+# scripts/readme-table.sh puts exactly the printed table between README's
+# markers and changes nothing else; a second run changes nothing
+cp "$SRC/README.md" readme.md
+README=readme.md bash "$SRC/scripts/readme-table.sh" out/compare.tsv 2>/dev/null || fail "readme-table.sh failed"
+awk '/^model  /, /^rbm-/' lab.log >printed.txt
+[ "$(wc -l <printed.txt)" -eq 8 ] || fail "the lab printed no 8-line table"
+awk '/^<!-- lab-table:begin -->$/ { on = 1; next } /^<!-- lab-table:end -->$/ { on = 0 } on' readme.md |
+  sed '1d;$d' >written.txt
+same_files printed.txt written.txt
+strip() { awk '/^<!-- lab-table:begin -->$/ { print; on = 1 } /^<!-- lab-table:end -->$/ { on = 0 } !on' "$1"; }
+[ "$(strip readme.md)" = "$(strip "$SRC/README.md")" ] || fail "readme-table.sh changed README outside its markers"
+cp readme.md again.md
+README=again.md bash "$SRC/scripts/readme-table.sh" out/compare.tsv 2>/dev/null || fail "readme-table.sh, again"
+same_files readme.md again.md
+grep -v 'lab-table:end' readme.md >nomark.md
+cp nomark.md nomark0.md
+README=nomark.md bash "$SRC/scripts/readme-table.sh" out/compare.tsv 2>err.txt && fail "no end marker: accepted"
+grep -q "expected one line '<!-- lab-table:begin -->' and one line '<!-- lab-table:end -->'" err.txt ||
+  fail "no end marker: $(cat err.txt)"
+same_files nomark.md nomark0.md
+[ -z "$(ls | grep 'nomark.md.tmp' || true)" ] || fail "readme-table.sh left a temporary file"
+
 # every picture: a valid PNG with more than one colour
 pngs="pca.trace lgm-exact.trace vae-linear.trace vae-bernoulli.trace rbm.trace
       pca.latent lgm-exact.latent vae-linear.latent vae-mlp.latent vae-bernoulli.latent rbm.latent

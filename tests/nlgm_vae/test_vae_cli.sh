@@ -177,7 +177,8 @@ expect_error out/vae "--batch 0" "$V" train.csv --batch 0 -o out/vae
 expect_error out/vae "--epochs 0" "$V" train.csv --epochs 0 -o out/vae
 expect_error out/vae "--lr -1" "$V" train.csv --lr -1 -o out/vae
 expect_error out/vae "--samples 0" "$V" train.csv --samples 0 -o out/vae
-expect_error out/vae "--iw 0" "$V" train.csv --iw 0 -o out/vae
+expect_error out/vae "--iw 0: expected 1 \.\. 100000" "$V" train.csv --iw 0 -o out/vae
+expect_error out/vae "--iw 100001: expected 1 \.\. 100000" "$V" train.csv --iw 100001 -o out/vae
 expect_error out/vae "--scale 0" "$V" train.csv --scale 0 -o out/vae
 expect_error out/vae "--sigma2 -1" "$V" train.csv --likelihood gaussian --sigma2 -1 -o out/vae
 expect_error out/vae "--sigma2 applies to --likelihood gaussian" "$V" train.csv --sigma2 1 -o out/vae

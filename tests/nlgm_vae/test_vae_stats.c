@@ -337,6 +337,28 @@ START_TEST(test_linear_vae_on_lgm_data)
 }
 END_TEST
 
+/* --iw has one limit, the library's (the program checks the same macro) */
+START_TEST(test_iw_limit)
+{
+    vae_config c;
+    vae_config_defaults(&c);
+    c.arch.d = 64;
+    c.arch.k = 2;
+    c.arch.n_enc = c.arch.n_dec = 1;
+    c.arch.enc[0] = c.arch.dec[0] = 8;
+    lz_error err;
+    c.iw = VAE_IW_MAX;
+    ck_assert_msg(vae_check_config(&c, &err) == LZ_OK, "%s", err.msg);
+    c.iw = VAE_IW_MAX + 1;
+    ck_assert_int_eq(vae_check_config(&c, &err), LZ_EINVAL);
+    char want[64];
+    snprintf(want, sizeof want, "--iw %d: expected 1 .. %d", VAE_IW_MAX + 1, VAE_IW_MAX);
+    ck_assert_str_eq(err.msg, want);
+    c.iw = 0;
+    ck_assert_int_eq(vae_check_config(&c, &err), LZ_EINVAL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vae_stats");
@@ -345,6 +367,7 @@ int main(void)
     tcase_add_test(tc, test_iw_gaussian);
     tcase_add_test(tc, test_iw_bernoulli);
     tcase_add_test(tc, test_linear_vae_on_lgm_data);
+    tcase_add_test(tc, test_iw_limit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
