@@ -164,9 +164,11 @@ static void note_falls(const trace_ctx *tc, int have_test, const rbm_config *cfg
                t[big[k] * TRACE_COLS], fall[k]);
     if (nfall > 3) printf(", ...");
     double end = t[(tc->rows - 1) * TRACE_COLS + col], top = t[ibest * TRACE_COLS + col];
-    if (ibest == tc->rows - 1) printf("); the last epoch is the best");
-    else printf("); the last epoch is %.2f nats below the best, epoch %.0f%s", top - end,
-                t[ibest * TRACE_COLS], cfg->keep_best ? ", whose model --keep-best kept" : "");
+    if (top - end < 0.005) /* the last epoch is the best, to the digits printed */
+        printf("); the last epoch is the best%s", ibest == tc->rows - 1 ? "" : " to 0.01 nats");
+    else
+        printf("); the last epoch is %.2f nats below the best, epoch %.0f%s", top - end,
+               t[ibest * TRACE_COLS], cfg->keep_best ? ", whose model --keep-best kept" : "");
     printf(": try a smaller --lr than %g%s, a larger --batch than %d%s\n", cfg->lr,
            cfg->lr_decay == RBM_DECAY_LINEAR ? "" : ", --lr-decay linear", cfg->batch,
            cfg->keep_best ? "" : ", or --keep-best");
