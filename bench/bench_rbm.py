@@ -2,8 +2,9 @@
 """bench_rbm.py -- rbm_cd against scikit-learn's BernoulliRBM, in one run.
 
 Both train an RBM with 500 hidden units by PCD-1 (persistent chains, one
-Gibbs sweep an update), learning rate 0.05, minibatches of 100, no momentum
-and no weight decay, on Fashion-MNIST binarised at 0.5 (pixel/255 > 0.5),
+Gibbs sweep an update), a constant learning rate 0.05 (rbm_cd: --lr-decay
+none), minibatches of 100, no momentum and no weight decay, on
+Fashion-MNIST binarised at 0.5 (pixel/255 > 0.5),
 for the same number of epochs on the same number of threads.  The update
 rules match: scikit-learn's BernoulliRBM._fit uses p(h|v) of the data and of
 the chains' visible samples, the chains' sampled visible states, and the
@@ -104,7 +105,8 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="bench_rbm.")
     common = ["--hidden", str(a.hidden), "--pcd", "--cd", "1", "--lr", "0.05", "--batch", "100",
-              "--momentum", "0", "--weight-decay", "0", "--threads", str(a.threads),
+              "--momentum", "0", "--lr-decay", "none", "--weight-decay", "0",
+              "--threads", str(a.threads),
               "--ais-runs", str(a.ais_runs), "--ais-steps", str(a.ais_steps),
               "--n-samples", "0", "--seed", "1"]
 

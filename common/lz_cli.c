@@ -65,6 +65,17 @@ static void opt_value(const lz_opt *o, char *buf, size_t cap)
     }
 }
 
+/* 1 when the option holds its "unset" marker (lz_cli.h) */
+static int opt_unset(const lz_opt *o)
+{
+    switch (o->type) {
+    case LZ_OPT_INT:
+    case LZ_OPT_CHOICE: return lz_unset_int(*(int *)o->dest);
+    case LZ_OPT_REAL: return lz_unset_real(*(double *)o->dest);
+    default: return 0;
+    }
+}
+
 /* text, word-wrapped to lines of at most 79 columns, every line after the
  * first indented by `indent` columns (the first continues at column `col`);
  * a \x01 is a space that does not break */
@@ -97,8 +108,10 @@ void lz_cli_help(const lz_cli *cli, FILE *f)
         char spec[128], def[128], text[1024];
         opt_spec(o, spec, sizeof spec);
         opt_value(o, def, sizeof def);
-        if (o->type != LZ_OPT_FLAG) snprintf(text, sizeof text, "%s (default:\x01%s)", o->help, def);
-        else snprintf(text, sizeof text, "%s", o->help);
+        if (o->type != LZ_OPT_FLAG && !opt_unset(o))
+            snprintf(text, sizeof text, "%s (default:\x01%s)", o->help, def);
+        else /* a flag, or a default the help text states in words (LZ_UNSET_*) */
+            snprintf(text, sizeof text, "%s", o->help);
         if (strlen(spec) <= SPEC_W) fprintf(f, "  %-*s ", SPEC_W, spec);
         else fprintf(f, "  %s\n%*s", spec, INDENT, "");
         put_wrapped(f, text, INDENT, INDENT);
@@ -134,7 +147,7 @@ static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz
     case LZ_OPT_FLAG: *(int *)o->dest = 1; return LZ_OK;
     case LZ_OPT_INT: {
         long x = strtol(v, &end, 10);
-        if (end == v || *end || errno || x < INT_MIN || x > INT_MAX)
+        if (end == v || *end || errno || x <= INT_MIN || x > INT_MAX) /* INT_MIN: LZ_UNSET_INT */
             return lz_fail(err, LZ_EINVAL, "option %s%s: expected an integer, got '%s'", dash, nm, v);
         *(int *)o->dest = (int)x;
         return LZ_OK;

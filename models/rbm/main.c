@@ -31,6 +31,7 @@ typedef struct {
     size_t rows;
     double *t;        /* (epochs + 1, TRACE_COLS) */
     rbm_epoch last;   /* the last epoch's numbers */
+    rbm_epoch best;   /* the numbers of the epoch last.best_epoch */
 } trace_ctx;
 
 /* a number right-aligned in width, "-" when not computed */
@@ -48,6 +49,7 @@ static int on_epoch(const rbm_epoch *e, void *vctx)
     memcpy(c->t + c->rows * TRACE_COLS, row, sizeof row);
     c->rows++;
     c->last = *e;
+    if (e->best_epoch == e->epoch) c->best = *e;
     if (!c->quiet) {
         if (e->epoch == 0)
             printf("%5s %10s %11s %11s %11s %9s %9s\n", "epoch", "recon_err", "pseudo_ll",
@@ -72,7 +74,7 @@ typedef struct {
     size_t h, n_params;
     double ll_train, ll_test, ll_se, log_z, log_z_se;
     const char *method;
-    int iterations;
+    int iterations, kept_epoch; /* epochs run; the epoch whose model is written */
     double seconds, update_seconds, eval_seconds;
     double pseudo_ll, recon_err, fe_gap;
     double ais_ess; /* effective sample size of the AIS weights (nan: exact) */
@@ -82,13 +84,14 @@ static lz_status write_summary(lz_outset *os, const char *path, const summary *s
 {
     static const char *const extra[] = {"ll_train_se", "log_z",   "log_z_se",       "pseudo_ll",
                                         "recon_err",   "fe_gap",  "ais_ess",        "update_seconds",
-                                        "eval_seconds"};
+                                        "eval_seconds", "kept_epoch"};
     lz_summary sh = {s->model,   "binary",  s->h,      s->n_params,   s->ll_train,
                      s->ll_test, s->ll_se, s->method, s->iterations, s->seconds};
     FILE *f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, err);
     if (!f) return err->status;
     double b[] = {s->ll_se,     s->log_z,  s->log_z_se, s->pseudo_ll,      s->recon_err,
-                  s->fe_gap,    s->ais_ess, s->update_seconds, s->eval_seconds};
+                  s->fe_gap,    s->ais_ess, s->update_seconds, s->eval_seconds,
+                  s->kept_epoch >= 0 ? s->kept_epoch : NAN};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         fputc('\t', f);
         lz_put_num(f, b[i]);
@@ -110,6 +113,65 @@ static double effective_sample_size(size_t n, const double *lw)
         s2 += w * w;
     }
     return s * s / s2;
+}
+
+/* ---- the end-of-run note on falls of the exact log-likelihood ---- */
+
+/* A fall of the exact log-likelihood from one epoch to the next by more than
+ * this many nats is named at the end of the run: more than the epoch-to-epoch
+ * noise of a well-set run (a few tenths of a nat on the digits and on
+ * Fashion-MNIST with H = 16; docs/rbm.md, "Defaults"). */
+#define LL_FALL_NOTE 2.0
+
+/* One line when the trace's exact held-out ll (column ll_test, else
+ * ll_train) fell by more than LL_FALL_NOTE between two epochs: how often,
+ * the largest falls, where the run ends against its best epoch, and what to
+ * try.  cfg: the resolved configuration. */
+static void note_falls(const trace_ctx *tc, int have_test, const rbm_config *cfg)
+{
+    int col = have_test ? 4 : 3; /* ll_test or ll_train in trace_names */
+    size_t nfall = 0, big[3] = {0, 0, 0}; /* rows r whose fall from r - 1 is among the 3 largest */
+    double fall[3] = {0, 0, 0};
+    size_t ibest = 0;
+    for (size_t r = 0; r < tc->rows; r++) {
+        double x = tc->t[r * TRACE_COLS + col];
+        if (isnan(x)) return; /* not exact every epoch */
+        if (x > tc->t[ibest * TRACE_COLS + col]) ibest = r;
+        if (r == 0) continue;
+        double f = tc->t[(r - 1) * TRACE_COLS + col] - x;
+        if (!(f > LL_FALL_NOTE)) continue;
+        nfall++;
+        for (int k = 0; k < 3; k++)
+            if (f > fall[k]) { /* insert at k */
+                for (int j = 2; j > k; j--) {
+                    fall[j] = fall[j - 1];
+                    big[j] = big[j - 1];
+                }
+                fall[k] = f;
+                big[k] = r;
+                break;
+            }
+    }
+    if (!nfall) return;
+    const double *t = tc->t;
+    char times[32];
+    if (nfall <= 2) snprintf(times, sizeof times, "%s", nfall == 1 ? "once" : "twice");
+    else snprintf(times, sizeof times, "%zu times", nfall);
+    printf("note: the exact %s log-likelihood fell by more than %g nats between consecutive "
+           "epochs %s (", have_test ? "held-out" : "training", LL_FALL_NOTE, times);
+    for (int k = 0; k < 3 && k < (int)nfall; k++)
+        printf("%sepoch %.0f -> %.0f: -%.2f", k ? ", " : "", t[(big[k] - 1) * TRACE_COLS],
+               t[big[k] * TRACE_COLS], fall[k]);
+    if (nfall > 3) printf(", ...");
+    double end = t[(tc->rows - 1) * TRACE_COLS + col], top = t[ibest * TRACE_COLS + col];
+    if (top - end < 0.005) /* the last epoch is the best, to the digits printed */
+        printf("); the last epoch is the best%s", ibest == tc->rows - 1 ? "" : " to 0.01 nats");
+    else
+        printf("); the last epoch is %.2f nats below the best, epoch %.0f%s", top - end,
+               t[ibest * TRACE_COLS], cfg->keep_best ? ", whose model --keep-best kept" : "");
+    printf(": try a smaller --lr than %g%s, a larger --batch than %d%s\n", cfg->lr,
+           cfg->lr_decay == RBM_DECAY_LINEAR ? "" : ", --lr-decay linear", cfg->batch,
+           cfg->keep_best ? "" : ", or --keep-best");
 }
 
 /* ---- data ---- */
@@ -192,16 +254,38 @@ int main(int argc, char **argv)
     lz_common_defaults(&co, "out/rbm");
     int bin_mode = RBM_BIN_THRESHOLD, n_samples = 100, sample_steps = 1000;
     double threshold = 0.5, scale = 1.0;
+    /* the defaults that depend on --pcd, in words for --help (rbm_algo_default) */
+    rbm_algo_defaults dc = rbm_algo_default(0), dp = rbm_algo_default(1);
+    static const char *decay_name[] = {"none", "linear"};
+    char h_lr[256], h_mom[160], h_batch[160], h_decay[400];
+    snprintf(h_lr, sizeof h_lr,
+             "learning rate of the first update (updates average the minibatch) (default: %g for "
+             "CD; for PCD %g M/n, at most %g, so that the rates of an epoch's n/M updates add up "
+             "to %g: %g for n = 60000 rows, M = %d)",
+             dc.lr, dp.epoch_lr, dp.lr, dp.epoch_lr, dp.epoch_lr * dp.batch / 60000.0, dp.batch);
+    snprintf(h_mom, sizeof h_mom, "momentum of the updates, 0 <= MU < 1 (default: %g for CD, %g for PCD)",
+             dc.momentum, dp.momentum);
+    snprintf(h_batch, sizeof h_batch,
+             "minibatch rows (and PCD chains) (default: %d for CD, %d for PCD)", dc.batch, dp.batch);
+    snprintf(h_decay, sizeof h_decay,
+             "learning rate of update t = 0..T-1 of the run's T = E ceil(n/M) updates: none: ALPHA; "
+             "linear: ALPHA (1 - t/T), falling to ALPHA/T at the last update (0 after it) "
+             "(default: %s for CD, %s for PCD)", decay_name[dc.lr_decay], decay_name[dp.lr_decay]);
     lz_opt opts[] = {
         {"hidden", 0, LZ_OPT_INT, &cfg.h, "H", "hidden units"},
         {"cd", 0, LZ_OPT_INT, &cfg.k, "K", "Gibbs steps per update (CD-K, or PCD-K with --pcd)"},
         {"pcd", 0, LZ_OPT_FLAG, &cfg.pcd, NULL,
          "persistent contrastive divergence: --batch chains kept between updates"},
-        {"lr", 0, LZ_OPT_REAL, &cfg.lr, "ALPHA", "learning rate (updates average the minibatch)"},
-        {"momentum", 0, LZ_OPT_REAL, &cfg.momentum, "MU", "momentum of the updates, 0 <= MU < 1"},
+        {"lr", 0, LZ_OPT_REAL, &cfg.lr, "ALPHA", h_lr},
+        {"lr-decay", 0, LZ_OPT_CHOICE, &cfg.lr_decay, "none|linear", h_decay},
+        {"momentum", 0, LZ_OPT_REAL, &cfg.momentum, "MU", h_mom},
         {"weight-decay", 0, LZ_OPT_REAL, &cfg.weight_decay, "LAMBDA", "L2 penalty on W"},
-        {"batch", 0, LZ_OPT_INT, &cfg.batch, "M", "minibatch rows (and PCD chains)"},
+        {"batch", 0, LZ_OPT_INT, &cfg.batch, "M", h_batch},
         {"epochs", 0, LZ_OPT_INT, &cfg.epochs, "E", "passes over the training data"},
+        {"keep-best", 0, LZ_OPT_FLAG, &cfg.keep_best, NULL,
+         "end with the parameters of the epoch with the best exact log-likelihood (held-out, "
+         "else training): every output and --save describe that epoch's model; needs the exact "
+         "log-likelihood every epoch (min(d,H) <= --exact-max-h and 2^min(d,H) max(d,H) <= 2^27)"},
         {"binarize", 0, LZ_OPT_CHOICE, &bin_mode, "threshold|sample|none",
          "grey levels to 0/1"},
         {"threshold", 0, LZ_OPT_REAL, &threshold, "T", "threshold of --binarize threshold"},
@@ -238,7 +322,11 @@ int main(int argc, char **argv)
     lz_error err;
     lz_error_clear(&err);
     cfg.seed = co.seed;
-    if (rbm_check_config(&cfg, 0, &err)) {
+    rbm_config_resolve(&cfg, 0); /* the per-algorithm defaults of what was not given */
+    if (co.load && cfg.keep_best)
+        lz_fail(&err, LZ_EINVAL, "--keep-best and --load: a loaded model is not trained, so "
+                                 "there is no epoch to keep; drop one of them");
+    if (err.status || rbm_check_config(&cfg, 0, &err)) {
         lz_die_msg(PROG, &err);
         return 1;
     }
@@ -269,7 +357,7 @@ int main(int argc, char **argv)
     float *vtr = NULL, *vte = NULL;
     double *latent = NULL, *pv = NULL;
     lz_outset *os = NULL;
-    trace_ctx tc = {co.quiet, 0, NULL, {0}};
+    trace_ctx tc = {co.quiet, 0, NULL, {0}, {0}};
     int k = cfg.k, pcd = cfg.pcd;
     if (co.load) {
         st = rbm_load(co.load, &m, &prep, &k, &pcd, &err);
@@ -286,6 +374,10 @@ int main(int argc, char **argv)
     if (!st && test) st = prepare(test, &prep, co.seed, RBM_STREAM_BIN_TEST, &vte, &err);
     if (st) goto fail;
     size_t d = m ? m->d : train->d;
+    if (!m) { /* a rate that depends on the training rows; --keep-best against d */
+        rbm_config_resolve(&cfg, train->n);
+        if ((st = rbm_check_config(&cfg, d, &err))) goto fail;
+    }
 
     /* ---- train ---- */
     if (!m) {
@@ -297,9 +389,10 @@ int main(int argc, char **argv)
         rbm_set_base_rate(m, train->n, vtr);
         rbm_init(m, cfg.init_sd, cfg.seed);
         if (!co.quiet) {
-            printf("%s: %s-%d on %s: n = %zu, d = %zu, H = %d, batch %d, lr %g, momentum %g%s\n",
+            printf("%s: %s-%d on %s: n = %zu, d = %zu, H = %d, batch %d, lr %g%s, momentum %g%s\n",
                    PROG, cfg.pcd ? "PCD" : "CD", cfg.k, train->path, train->n, d, cfg.h,
-                   cfg.batch, cfg.lr, cfg.momentum,
+                   cfg.batch, cfg.lr, cfg.lr_decay == RBM_DECAY_LINEAR ? " decaying linearly to 0" : "",
+                   cfg.momentum,
                    rbm_exact_every_epoch(d, (size_t)cfg.h, cfg.exact_max_h)
                        ? "; exact log-likelihood every epoch" : "");
             lz_print_blas(stdout, 1, rbm_threads());
@@ -318,9 +411,12 @@ int main(int argc, char **argv)
     s.iterations = tc.rows ? tc.last.epoch : 0;
     s.seconds = tc.rows ? tc.last.seconds : 0;
     s.update_seconds = tc.rows ? tc.last.update_seconds : 0;
-    s.pseudo_ll = tc.rows ? tc.last.pseudo_ll : NAN;
-    s.recon_err = tc.rows ? tc.last.recon_err : NAN;
-    s.fe_gap = tc.rows ? tc.last.fe_gap : NAN;
+    /* the monitored numbers of the epoch whose model this is */
+    const rbm_epoch *ke = cfg.keep_best ? &tc.best : &tc.last;
+    s.kept_epoch = tc.rows ? ke->epoch : -1;
+    s.pseudo_ll = tc.rows ? ke->pseudo_ll : NAN;
+    s.recon_err = tc.rows ? ke->recon_err : NAN;
+    s.fe_gap = tc.rows ? ke->fe_gap : NAN;
     s.ais_ess = NAN;
     size_t nsz = rbm_enum_size(m->d, m->h);
     int exact = nsz <= (size_t)cfg.exact_max_h;
@@ -404,6 +500,10 @@ int main(int argc, char **argv)
     if (!train && !test) printf(" no data given");
     if (exact) printf(" (exact)\n");
     else printf(" (+- %.4f, AIS)\n", s.ll_se);
+    if (tc.rows && cfg.keep_best)
+        printf("--keep-best: the model of epoch %d of %d, the best exact %s log-likelihood\n",
+               s.kept_epoch, s.iterations, test ? "held-out" : "training");
+    if (tc.rows) note_falls(&tc, test != NULL, &cfg);
     if (!co.quiet) {
         printf("wrote");
         const char *sfx[] = {"trace.dat", "filters.dat", "samples.dat", "latent.dat", "summary.tsv"};

@@ -96,11 +96,13 @@ void rbm_config_defaults(rbm_config *cfg)
     cfg->h = 16;
     cfg->k = 1;
     cfg->pcd = 0;
-    cfg->lr = 0.1;
-    cfg->momentum = 0.5;
+    cfg->lr = LZ_UNSET_REAL; /* these four: per algorithm, rbm_config_resolve */
+    cfg->momentum = LZ_UNSET_REAL;
     cfg->weight_decay = 0.0;
-    cfg->batch = 20;
+    cfg->batch = LZ_UNSET_INT;
+    cfg->lr_decay = LZ_UNSET_INT;
     cfg->epochs = 30;
+    cfg->keep_best = 0;
     cfg->init_sd = 0.01;
     cfg->monitor = 1000;
     cfg->exact_max_h = 20;
@@ -109,13 +111,59 @@ void rbm_config_defaults(rbm_config *cfg)
     cfg->seed = 1;
 }
 
-lz_status rbm_check_config(const rbm_config *c, size_t d, lz_error *err)
+rbm_algo_defaults rbm_algo_default(int pcd)
 {
+    /* docs/rbm.md, "Defaults": CD-1 as in Hinton's guide (2010); PCD as in
+     * Tieleman (2008) and PyDeep: 100 chains, no momentum, the rate decaying
+     * linearly to 0, and PyDeep's 0.01 on 60000 rows, spread so that an
+     * epoch's rates add up to the same on any number of rows, up to 0.3
+     * (above it PCD's chains fall behind on the digits) */
+    rbm_algo_defaults cd = {0.1, 0.0, 0.5, 20, RBM_DECAY_NONE};
+    rbm_algo_defaults pcd_d = {0.3, 6.0, 0.0, 100, RBM_DECAY_LINEAR};
+    return pcd ? pcd_d : cd;
+}
+
+void rbm_config_resolve(rbm_config *cfg, size_t n)
+{
+    rbm_algo_defaults a = rbm_algo_default(cfg->pcd);
+    if (lz_unset_real(cfg->momentum)) cfg->momentum = a.momentum;
+    if (lz_unset_int(cfg->batch)) cfg->batch = a.batch;
+    if (lz_unset_int(cfg->lr_decay)) cfg->lr_decay = a.lr_decay;
+    if (lz_unset_real(cfg->lr) && a.epoch_lr > 0 && n > 0 && cfg->batch > 0) {
+        /* alpha = epoch_lr M / n, at most lr: the rates of the n / M updates
+         * of an epoch add up to epoch_lr */
+        double m = (size_t)cfg->batch < n ? (double)cfg->batch : (double)n;
+        double lr = a.epoch_lr * m / (double)n;
+        cfg->lr = lr < a.lr ? lr : a.lr;
+    } else if (lz_unset_real(cfg->lr) && !(a.epoch_lr > 0)) {
+        cfg->lr = a.lr;
+    }
+}
+
+double rbm_lr_at(double lr, int decay, long t, long T)
+{
+    if (decay != RBM_DECAY_LINEAR || T <= 0) return lr;
+    /* alpha_t = alpha (1 - t / T) */
+    return lr * (1.0 - (double)t / (double)T);
+}
+
+long rbm_n_updates(size_t n, int batch, int epochs)
+{
+    size_t m = batch > 0 && (size_t)batch < n ? (size_t)batch : n;
+    if (!m) return 0;
+    return (long)epochs * (long)((n + m - 1) / m); /* epochs ceil(n / m) */
+}
+
+lz_status rbm_check_config(const rbm_config *cfg, size_t d, lz_error *err)
+{
+    rbm_config cr = *cfg;
+    rbm_config_resolve(&cr, 0);
+    const rbm_config *c = &cr;
     if (c->h < 1 || c->h > 100000)
         return lz_fail(err, LZ_EINVAL, "--hidden %d: expected 1 <= H <= 100000", c->h);
     if (c->k < 1 || c->k > 100000)
         return lz_fail(err, LZ_EINVAL, "--cd %d: expected 1 <= K <= 100000 Gibbs steps", c->k);
-    if (!(c->lr > 0) || c->lr > 100)
+    if (!lz_unset_real(c->lr) && (!(c->lr > 0) || c->lr > 100))
         return lz_fail(err, LZ_EINVAL, "--lr %g: expected a learning rate in (0, 100]", c->lr);
     if (c->momentum < 0 || c->momentum >= 1)
         return lz_fail(err, LZ_EINVAL, "--momentum %g: expected 0 <= mu < 1", c->momentum);
@@ -137,7 +185,16 @@ lz_status rbm_check_config(const rbm_config *c, size_t d, lz_error *err)
                        c->ais_steps);
     if (c->monitor < 0 || c->monitor > 1000000)
         return lz_fail(err, LZ_EINVAL, "--monitor %d: expected 0 <= N <= 1000000", c->monitor);
-    (void)d;
+    if (c->lr_decay != RBM_DECAY_NONE && c->lr_decay != RBM_DECAY_LINEAR)
+        return lz_fail(err, LZ_EINVAL, "--lr-decay %d: expected none or linear", c->lr_decay);
+    if (c->keep_best && d > 0 && !rbm_exact_every_epoch(d, (size_t)c->h, c->exact_max_h)) {
+        size_t s = rbm_enum_size(d, (size_t)c->h);
+        return lz_fail(err, LZ_EINVAL,
+                       "--keep-best needs the exact log-likelihood of every epoch, and d = %zu, "
+                       "H = %d gives it only when min(d, H) = %zu <= --exact-max-h %d and "
+                       "2^min(d, H) max(d, H) <= 2^27: take fewer hidden units, or drop --keep-best",
+                       d, c->h, s, c->exact_max_h);
+    }
     return LZ_OK;
 }
 
@@ -333,6 +390,7 @@ typedef struct {
     float *s;       /* (ns) the rows' signs: 1, or -n0/nk for a chain         */
     float *hs;      /* (mc, h) the chains' hidden samples (PCD: persistent)   */
     float *vel;     /* (n_params) momentum, the layout of rbm_model.mem       */
+    float *best;    /* (n_params) the best epoch's parameters (--keep-best)   */
     double *acc;    /* (h + d) column sums of the update                      */
     size_t *order;  /* (n) this epoch's order of the rows                     */
     size_t nm, nmt; /* rows of the monitoring subsets                         */
@@ -353,6 +411,7 @@ static void trainer_free(trainer *t)
     free(t->s);
     free(t->hs);
     free(t->vel);
+    free(t->best);
     free(t->acc);
     free(t->order);
     free(t->mon);
@@ -411,8 +470,9 @@ static lz_status trainer_alloc(trainer *t, const rbm_model *m, const rbm_config 
     t->rng = calloc(t->mc, sizeof *t->rng);
     t->bits = calloc(t->mc, sizeof *t->bits);
     t->ord = lz_rng_alloc_stream(cfg->seed, RBM_STREAM_ORDER);
+    if (cfg->keep_best) t->best = malloc(rbm_n_params(m) * sizeof *t->best);
     int ok = t->V && t->P && t->s && t->hs && t->vel && t->acc && t->order && t->rng && t->bits &&
-             t->ord;
+             t->ord && (t->best || !cfg->keep_best);
     for (size_t i = 0; ok && i < t->mc; i++)
         if ((ok = (t->rng[i] = lz_rng_alloc_stream(cfg->seed, RBM_STREAM_CHAIN + i)) != NULL))
             t->bits[i] = rbm_bits_of(t->rng[i]);
@@ -476,11 +536,12 @@ static void sample_chains(size_t n, size_t k, const float *p, float *x, rbm_bits
  * "CD-k: pseudocode"): for each minibatch x, h ~ p(h | x) (CD) or the
  * persistent h (PCD); k times x~ ~ p(v | h), then p(h | x~) (sampled into h
  * except after the last step); then the update with h(x) = p(h | x) and
- * h(x~) = p(h | x~).  Each thread owns fixed blocks of minibatch rows and
- * chains (phase A, its segment of the stack) and of the rows of W (phase B);
- * two barriers an update. */
+ * h(x~) = p(h | x~), at the rate rbm_lr_at(t) of its number t = u0, u0 + 1,
+ * ... among the n_upd updates of the run.  Each thread owns fixed blocks of
+ * minibatch rows and chains (phase A, its segment of the stack) and of the
+ * rows of W (phase B); two barriers an update. */
 static void train_epoch(rbm_model *m, const rbm_config *cfg, trainer *t, size_t n,
-                        const float *v, int first_epoch)
+                        const float *v, int first_epoch, long u0, long n_upd)
 {
     size_t d = m->d, h = m->h;
     int T = t->nthr;
@@ -527,8 +588,10 @@ static void train_epoch(rbm_model *m, const rbm_config *cfg, trainer *t, size_t 
             for (size_t r = ac; r < ac + nc; r++) t->s[r] = sk;
             for (size_t k = 0; k < nc * h; k++) Pc[k] *= sk;
             ybarrier_wait(&bar);
-            /* phase B: this thread's rows of W and b, entries of c, over the stack */
-            update_rows(m, t->vel, cfg->lr, cfg->momentum, cfg->weight_decay, cfg->lr / (double)mb,
+            /* phase B: this thread's rows of W and b, entries of c, over the stack,
+             * at alpha_u of update u (rbm_lr_at) */
+            double lr = rbm_lr_at(cfg->lr, cfg->lr_decay, u0 + (long)(q0 / t->mb), n_upd);
+            update_rows(m, t->vel, lr, cfg->momentum, cfg->weight_decay, lr / (double)mb,
                         mb + mc, t->V, t->P, t->s, j0, j1, i0, i1, t->acc);
             ybarrier_wait(&bar);
         }
@@ -565,9 +628,27 @@ static lz_status monitor(const rbm_model *m, trainer *t, size_t n, const float *
     return LZ_OK;
 }
 
-lz_status rbm_train(rbm_model *m, const rbm_config *cfg, size_t n, const float *v, size_t nt,
+/* e->best_epoch after epoch e->epoch: the exact held-out ll (else training
+ * ll) against the best so far, *best_ll; the parameters into t->best when
+ * kept */
+static void track_best(const rbm_model *m, trainer *t, int have_test, rbm_epoch *e,
+                       double *best_ll)
+{
+    double ll = have_test ? e->ll_test : e->ll_train;
+    if (isnan(ll)) return;
+    if (e->best_epoch < 0 || ll > *best_ll) { /* strictly: the earliest of equals */
+        *best_ll = ll;
+        e->best_epoch = e->epoch;
+        if (t->best) memcpy(t->best, m->mem, rbm_n_params(m) * sizeof *t->best);
+    }
+}
+
+lz_status rbm_train(rbm_model *m, const rbm_config *cfg_in, size_t n, const float *v, size_t nt,
                     const float *vt, rbm_epoch_fn cb, void *ctx, lz_error *err)
 {
+    rbm_config c = *cfg_in; /* the unset fields resolved */
+    rbm_config_resolve(&c, n);
+    const rbm_config *cfg = &c;
     if ((size_t)cfg->h != m->h)
         return lz_fail(err, LZ_EINVAL, "--hidden %d: the model has %zu hidden units", cfg->h, m->h);
     if (n < 1) return lz_fail(err, LZ_EINVAL, "training: no rows");
@@ -575,17 +656,21 @@ lz_status rbm_train(rbm_model *m, const rbm_config *cfg, size_t n, const float *
     if (st) return st;
     trainer t;
     if ((st = trainer_alloc(&t, m, cfg, n, v, nt, vt, err))) return st;
-    double t0 = lz_now(), t_upd = 0;
+    double t0 = lz_now(), t_upd = 0, best_ll = NAN;
+    long T = rbm_n_updates(n, cfg->batch, cfg->epochs), per_epoch = rbm_n_updates(n, cfg->batch, 1);
+    int have_test = vt && nt;
     rbm_epoch e;
     memset(&e, 0, sizeof e);
     e.epoch = 0;
+    e.best_epoch = -1;
     st = monitor(m, &t, n, v, nt, vt, &e, err);
+    if (!st) track_best(m, &t, have_test, &e, &best_ll);
     e.seconds = lz_now() - t0;
     if (!st && cb && cb(&e, ctx)) st = lz_fail(err, LZ_ESTOP, "training stopped at epoch 0");
     for (int ep = 1; !st && ep <= cfg->epochs; ep++) {
         double tu = lz_now();
         lz_rng_perm(t.ord, n, t.order);
-        train_epoch(m, cfg, &t, n, v, ep == 1);
+        train_epoch(m, cfg, &t, n, v, ep == 1, (long)(ep - 1) * per_epoch, T);
         t_upd += lz_now() - tu;
         if (!params_finite(m)) {
             st = lz_fail(err, LZ_ENUMERIC,
@@ -595,10 +680,13 @@ lz_status rbm_train(rbm_model *m, const rbm_config *cfg, size_t n, const float *
         }
         e.epoch = ep;
         st = monitor(m, &t, n, v, nt, vt, &e, err);
+        if (!st) track_best(m, &t, have_test, &e, &best_ll);
         e.seconds = lz_now() - t0;
         e.update_seconds = t_upd;
         if (!st && cb && cb(&e, ctx)) st = lz_fail(err, LZ_ESTOP, "training stopped at epoch %d", ep);
     }
+    if (!st && t.best && e.best_epoch >= 0) /* --keep-best: the best epoch's model */
+        memcpy(m->mem, t.best, rbm_n_params(m) * sizeof *m->mem);
     trainer_free(&t);
     return st;
 }

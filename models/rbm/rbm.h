@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lz_cli.h" /* LZ_UNSET_* */
 #include "lz_data.h"
 #include "lz_error.h"
 
@@ -64,15 +65,20 @@ void rbm_init(rbm_model *m, double sd, unsigned long seed);
 
 /* ---- hyperparameters ---- */
 
+/* The learning-rate schedule over the T updates of a run (rbm_lr_at). */
+typedef enum { RBM_DECAY_NONE = 0, RBM_DECAY_LINEAR = 1 } rbm_lr_decay;
+
 typedef struct {
     int h;               /* --hidden: hidden units                           */
     int k;               /* --cd: Gibbs steps per update                     */
     int pcd;             /* --pcd: keep the chains between updates           */
-    double lr;           /* --lr: learning rate alpha                        */
+    double lr;           /* --lr: learning rate alpha (of the first update)  */
     double momentum;     /* --momentum: mu in [0, 1)                         */
     double weight_decay; /* --weight-decay: lambda, L2 on W                  */
     int batch;           /* --batch: minibatch rows (and PCD chains)         */
+    int lr_decay;        /* --lr-decay: an rbm_lr_decay                      */
     int epochs;          /* --epochs                                         */
+    int keep_best;       /* --keep-best: end with the best epoch's model     */
     double init_sd;      /* standard deviation of the initial weights        */
     int monitor;         /* --monitor: rows of the fixed monitoring subsets  */
     int exact_max_h;     /* --exact-max-h: enumerate a layer of <= this size */
@@ -81,11 +87,49 @@ typedef struct {
     unsigned long seed;  /* --seed                                           */
 } rbm_config;
 
-/* The defaults of rbm_cd (see main.c's option table). */
+/* The defaults of rbm_cd (see main.c's option table).  lr, momentum and
+ * batch are left LZ_UNSET_REAL / LZ_UNSET_INT and lr_decay LZ_UNSET_INT:
+ * rbm_config_resolve gives them the defaults of the algorithm (cfg->pcd). */
 void rbm_config_defaults(rbm_config *cfg);
 
+/* The defaults that differ between CD-k and PCD-k (docs/rbm.md, "Defaults",
+ * gives their sources and the runs behind them). */
+typedef struct {
+    double lr;       /* alpha; with epoch_lr > 0 the largest alpha            */
+    double epoch_lr; /* > 0: alpha = epoch_lr M / n (at most lr), so that the
+                        rates of an epoch's n / M updates add up to epoch_lr  */
+    double momentum; /* mu                                                   */
+    int batch;       /* M: minibatch rows (and PCD chains)                   */
+    int lr_decay;    /* an rbm_lr_decay                                      */
+} rbm_algo_defaults;
+
+/* CD-k (pcd = 0): alpha 0.1, momentum 0.5, batch 20, no decay.  PCD-k
+ * (pcd = 1): alpha = 6 M / n, at most 0.3 (0.01 for n = 60000 rows in
+ * minibatches of M = 100), momentum 0, batch 100, linear decay to 0. */
+rbm_algo_defaults rbm_algo_default(int pcd);
+
+/* Every field of cfg still unset (LZ_UNSET_*) <- rbm_algo_default(cfg->pcd)
+ * for training on n rows; with n = 0 (not known yet) a learning rate that
+ * depends on n stays unset. */
+void rbm_config_resolve(rbm_config *cfg, size_t n);
+
+/* The learning rate of update t of T (t = 0 .. T - 1, counted over the
+ * whole run, every minibatch one update):
+ *   none:    alpha_t = alpha
+ *   linear:  alpha_t = alpha (1 - t / T)
+ * so the linear rate falls by alpha / T an update, from alpha at the first
+ * update to alpha / T at the last; alpha_T = 0 is where it would be after
+ * the last epoch.  T = rbm_n_updates(...). */
+double rbm_lr_at(double lr, int decay, long t, long T);
+
+/* The updates of a run: epochs ceil(n / m), m = min(batch, n). */
+long rbm_n_updates(size_t n, int batch, int epochs);
+
 /* LZ_OK, or LZ_EINVAL with a message naming the option ("--hidden 0:
- * expected 1 <= H <= 100000").  d: visible units (0 when not known yet). */
+ * expected 1 <= H <= 100000").  d: visible units (0 when not known yet);
+ * with d known, --keep-best needs the exact log-likelihood every epoch
+ * (rbm_exact_every_epoch).  Unset fields are checked as they resolve (a
+ * learning rate that depends on n is not checked until resolved). */
 lz_status rbm_check_config(const rbm_config *cfg, size_t d, lz_error *err);
 
 /* ---- data preparation: binary data from what the user gives ---- */
@@ -192,6 +236,9 @@ lz_status rbm_sample(const rbm_model *m, size_t n, int steps, unsigned long seed
 /* The numbers of one epoch's line (nan where not computed). */
 typedef struct {
     int epoch;             /* 0: before the first update                    */
+    int best_epoch;        /* the epoch of the best exact ll so far (held-out
+                              ll with a test set, else training ll; the
+                              earliest of equals), -1 when not known        */
     double recon_err;      /* rbm_eval_recon_err on the training subset     */
     double pseudo_ll;      /* rbm_eval_pseudo_ll on the training subset     */
     double ll_train;       /* exact log-likelihood per sample, when cheap    */
@@ -212,10 +259,13 @@ int rbm_exact_every_epoch(size_t d, size_t h, int exact_max_h);
 #define RBM_EXACT_EPOCH_COST ((size_t)1 << 27)
 
 /* Train m (initialised by the caller) on v (n, d) binary with cfg (cfg->h
- * must equal m->h): epochs of minibatch CD-k or PCD-k updates in a new
- * random order each epoch.  vt (nt, d) is an optional test set (NULL, 0)
- * for the free-energy gap and the test log-likelihood.  Everything is
- * allocated before the first epoch. */
+ * must equal m->h; unset fields resolve as rbm_config_resolve(cfg, n)): epochs
+ * of minibatch CD-k or PCD-k updates in a new random order each epoch, update
+ * t at the rate rbm_lr_at.  vt (nt, d) is an optional test set (NULL, 0)
+ * for the free-energy gap and the test log-likelihood.  With cfg->keep_best,
+ * m ends as the parameters of the epoch the last callback names as
+ * best_epoch (epoch 0: the initial model).  Everything is allocated before
+ * the first epoch. */
 lz_status rbm_train(rbm_model *m, const rbm_config *cfg, size_t n, const float *v, size_t nt,
                     const float *vt, rbm_epoch_fn cb, void *ctx, lz_error *err);
 

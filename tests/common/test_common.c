@@ -904,6 +904,48 @@ START_TEST(cli_parses_and_reports)
 }
 END_TEST
 
+START_TEST(cli_unset_defaults)
+{
+    /* options whose default depends on others hold LZ_UNSET_*: the help
+     * prints their own words for the default, and the parser never stores
+     * the markers, so "still unset" means "not given" */
+    int n = LZ_UNSET_INT, ch = LZ_UNSET_INT;
+    double r = LZ_UNSET_REAL;
+    lz_common_opts c;
+    lz_common_defaults(&c, "out/x");
+    lz_opt opts[] = {
+        {"n", 0, LZ_OPT_INT, &n, "N", "rows (default: 5 for A, 7 for B)"},
+        {"r", 0, LZ_OPT_REAL, &r, "R", "rate (default: 0.1 for A, 0.01 for B)"},
+        {"ch", 0, LZ_OPT_CHOICE, &ch, "none|linear", "schedule (default: none for A, linear for B)"},
+        LZ_COMMON_OPTIONS(&c),
+        {0}};
+    lz_cli cli = {"prog", "[options] DATA", "summary", NULL, opts, 1, 1, 0};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *h = open_memstream(&buf, &len);
+    lz_cli_help(&cli, h);
+    fclose(h);
+    ck_assert_ptr_nonnull(strstr(buf, "(default: 5 for A, 7 for B)"));
+    ck_assert_ptr_nonnull(strstr(buf, "(default: 0.1 for A, 0.01"));
+    ck_assert_ptr_nonnull(strstr(buf, "linear for B)"));
+    ck_assert_ptr_null(strstr(buf, "nan"));
+    ck_assert_ptr_null(strstr(buf, "-2147483648"));
+    ck_assert_ptr_null(strstr(buf, "?"));
+    free(buf);
+    int pos;
+    lz_error e;
+    char *argv1[] = {"prog", "--n", "-2147483648", "d", NULL};
+    ck_assert_int_eq(lz_cli_parse(&cli, 4, argv1, &pos, &e), -1);
+    ck_assert_int_eq(n, LZ_UNSET_INT);
+    char *argv2[] = {"prog", "--r", "nan", "d", NULL};
+    ck_assert_int_eq(lz_cli_parse(&cli, 4, argv2, &pos, &e), -1);
+    char *argv3[] = {"prog", "--n", "-2147483647", "--r", "0.5", "--ch", "none", "d", NULL};
+    ck_assert_int_eq(lz_cli_parse(&cli, 8, argv3, &pos, &e), LZ_CLI_RUN);
+    ck_assert(!lz_unset_int(n) && n == -2147483647 && !lz_unset_real(r) && r == 0.5);
+    ck_assert(!lz_unset_int(ch) && ch == 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("common");
@@ -934,6 +976,7 @@ static Suite *suite(void)
     tcase_add_test(t, outset_commit_and_abort);
     tcase_add_test(t, model_file_round_trip_exact);
     tcase_add_test(t, cli_parses_and_reports);
+    tcase_add_test(t, cli_unset_defaults);
     suite_add_tcase(s, t);
     return s;
 }

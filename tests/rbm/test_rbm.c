@@ -407,6 +407,7 @@ static rbm_config bs_config(int h, int pcd, int epochs, unsigned long seed)
     c.lr = 0.05;
     c.momentum = 0.5;
     c.batch = 10;
+    c.lr_decay = RBM_DECAY_NONE;
     c.epochs = epochs;
     c.monitor = 0;
     c.seed = seed;
@@ -618,6 +619,121 @@ START_TEST(test_bernoulli_bits)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------- */
+/* the learning-rate schedule and the per-algorithm defaults */
+
+START_TEST(test_lr_schedule)
+{
+    /* the updates of a run, counted minibatch by minibatch as training visits them */
+    const size_t ns[] = {1, 19, 20, 21, 1438, 60000};
+    const int batches[] = {1, 7, 20, 100, 100000};
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+            size_t m = (size_t)batches[b] < ns[a] ? (size_t)batches[b] : ns[a];
+            long count = 0;
+            for (size_t q0 = 0; q0 < ns[a]; q0 += m) count++;
+            ck_assert_int_eq(rbm_n_updates(ns[a], batches[b], 3), 3 * count);
+        }
+    /* linear: alpha at the first update, alpha / T at the last, 0 at t = T,
+     * equal steps of alpha / T in between */
+    const long Ts[] = {1, 2, 7, 2160, 18000};
+    for (size_t a = 0; a < sizeof Ts / sizeof Ts[0]; a++) {
+        long T = Ts[a];
+        double lr = 0.3;
+        ck_assert(rbm_lr_at(lr, RBM_DECAY_LINEAR, 0, T) == lr);
+        ck_assert(rbm_lr_at(lr, RBM_DECAY_LINEAR, T, T) == 0.0);
+        ck_assert_double_eq_tol(rbm_lr_at(lr, RBM_DECAY_LINEAR, T - 1, T), lr / (double)T, 1e-15);
+        for (long t = 1; t <= T; t++) {
+            double step = rbm_lr_at(lr, RBM_DECAY_LINEAR, t - 1, T) - rbm_lr_at(lr, RBM_DECAY_LINEAR, t, T);
+            ck_assert_msg(fabs(step - lr / (double)T) <= 1e-15, "T = %ld, t = %ld: step %g", T, t, step);
+            ck_assert(rbm_lr_at(lr, RBM_DECAY_NONE, t, T) == lr); /* none: constant */
+        }
+    }
+    /* unset fields take their algorithm's defaults; what was given stays */
+    for (int pcd = 0; pcd <= 1; pcd++) {
+        rbm_config c;
+        rbm_config_defaults(&c);
+        ck_assert(lz_unset_real(c.lr) && lz_unset_real(c.momentum));
+        ck_assert(lz_unset_int(c.batch) && lz_unset_int(c.lr_decay));
+        c.pcd = pcd;
+        c.batch = 33;
+        rbm_config_resolve(&c, 0);
+        rbm_algo_defaults a = rbm_algo_default(pcd);
+        ck_assert(c.momentum == a.momentum && c.lr_decay == a.lr_decay);
+        ck_assert_int_eq(c.batch, 33);
+        ck_assert(pcd ? lz_unset_real(c.lr) : c.lr == a.lr); /* PCD's rate needs n */
+        rbm_config_resolve(&c, 1000);
+        /* PCD: the rates of an epoch's ceil(1000 / 33) = 31 updates add up to
+         * epoch_lr (the last minibatch being smaller: 1000 / 33 of them) */
+        if (pcd) ck_assert_double_eq_tol(c.lr * 1000.0 / 33.0, a.epoch_lr, 1e-12);
+        else ck_assert(c.lr == a.lr);
+        rbm_config big = c;
+        big.lr = LZ_UNSET_REAL;
+        rbm_config_resolve(&big, 10); /* few rows: at most a.lr */
+        ck_assert(big.lr == a.lr);
+        lz_error err;
+        ck_assert_int_eq(rbm_check_config(&c, 64, &err), LZ_OK);
+    }
+    /* training follows the schedule: one update (T = 1) is at alpha, linear or
+     * not; of two updates (T = 2) the second is at alpha / 2 under linear */
+    const size_t d = 9, n = 100;
+    float *x = malloc(n * d * sizeof *x);
+    bars_and_stripes(3, n, 4, x);
+    for (int pcd = 0; pcd <= 1; pcd++) {
+        rbm_config c = bs_config(8, pcd, 1, 5);
+        c.batch = (int)n;
+        c.momentum = 0;
+        rbm_model *a = trained(d, &c, n, x);
+        c.lr_decay = RBM_DECAY_LINEAR;
+        rbm_model *b = trained(d, &c, n, x);
+        ck_assert(memcmp(a->mem, b->mem, rbm_n_params(a) * sizeof *a->mem) == 0);
+        c.epochs = 2;
+        rbm_model *lin = trained(d, &c, n, x);
+        c.lr_decay = RBM_DECAY_NONE;
+        rbm_model *con = trained(d, &c, n, x);
+        ck_assert(memcmp(lin->mem, con->mem, rbm_n_params(a) * sizeof *a->mem) != 0);
+        /* after the same first update (model a), both runs draw the same
+         * chains from the same model, so the second step theta_2 - theta_1 is
+         * alpha_1 G with the same G: under linear exactly half the step under
+         * none, up to float rounding (1e-5 of the numbers involved; a wrong
+         * rate would be off by half the step) */
+        for (size_t k = 0; k < rbm_n_params(a); k++) {
+            double w1 = a->mem[k], sl = (double)lin->mem[k] - w1, sc = (double)con->mem[k] - w1;
+            ck_assert_msg(fabs(sl - 0.5 * sc) <= 1e-5 * (fabs(w1) + fabs(sc)) + 1e-12,
+                          "pcd %d, parameter %zu: step %g under linear, %g under none", pcd, k,
+                          sl, sc);
+        }
+        rbm_free(a);
+        rbm_free(b);
+        rbm_free(lin);
+        rbm_free(con);
+    }
+    free(x);
+    /* PCD decays, CD does not; PCD spreads its rate over an epoch, without momentum */
+    rbm_algo_defaults cd = rbm_algo_default(0), pcd = rbm_algo_default(1);
+    ck_assert_int_eq(pcd.lr_decay, RBM_DECAY_LINEAR);
+    ck_assert_int_eq(cd.lr_decay, RBM_DECAY_NONE);
+    ck_assert(pcd.epoch_lr > 0 && !(cd.epoch_lr > 0) && pcd.momentum == 0);
+}
+END_TEST
+
+START_TEST(test_keep_best_refused)
+{
+    rbm_config c;
+    rbm_config_defaults(&c);
+    c.keep_best = 1;
+    lz_error err;
+    ck_assert_int_eq(rbm_check_config(&c, 64, &err), LZ_OK); /* H = 16: exact every epoch */
+    c.h = 500;
+    ck_assert_int_eq(rbm_check_config(&c, 784, &err), LZ_EINVAL);
+    ck_assert_msg(strstr(err.msg, "--keep-best") != NULL, "%s", err.msg);
+    ck_assert_int_eq(rbm_check_config(&c, 0, &err), LZ_OK); /* d not known yet */
+    c.h = 16;
+    c.exact_max_h = 10;
+    ck_assert_int_eq(rbm_check_config(&c, 64, &err), LZ_EINVAL);
+}
+END_TEST
+
 static Suite *rbm_suite(void)
 {
     Suite *s = suite_create("rbm");
@@ -633,6 +749,8 @@ static Suite *rbm_suite(void)
     tcase_add_test(tc, test_save_load_round_trip);
     tcase_add_test(tc, test_prepare);
     tcase_add_test(tc, test_bernoulli_bits);
+    tcase_add_test(tc, test_lr_schedule);
+    tcase_add_test(tc, test_keep_best_refused);
     suite_add_tcase(s, tc);
     return s;
 }
