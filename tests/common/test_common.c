@@ -270,6 +270,117 @@ START_TEST(idx_errors)
 }
 END_TEST
 
+/* A header whose element count x element size wraps around 2^64 (here
+ * 2^31 x 2^30 x 1 doubles = 2^64 bytes, "0 bytes") is an error, not a
+ * zero-byte allocation written past; under either file name. */
+START_TEST(idx_size_overflow)
+{
+    const unsigned char hdr[16] = {0, 0, 0x0e, 3, 0x80, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 1};
+    write_file(tmp_path("x.idx"), hdr, sizeof hdr);
+    expect_read_error("x.idx", NULL, 0, 1, "x.idx: IDX header: dimensions 2147483648 x 1073741824 x 1");
+    write_file(tmp_path("wrap-images-idx3-ubyte"), hdr, sizeof hdr);
+    expect_read_error("wrap-images-idx3-ubyte", NULL, 0, 1, "overflow");
+    /* the count alone wraps: 2^32 x 2^32 bytes */
+    const unsigned char h2[12] = {0, 0, 0x08, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    write_file(tmp_path("count.idx"), h2, sizeof h2);
+    expect_read_error("count.idx", NULL, 0, 1, "truncated IDX file");
+}
+END_TEST
+
+/* IDX labels come from the sibling file: --label-col is refused, and a label
+ * that is not finite is named by file and byte offset. */
+START_TEST(idx_labels_label_col_and_nan)
+{
+    unsigned char pix[2 * 2 * 2] = {1, 2, 3, 4, 5, 6, 7, 8}, b[256];
+    unsigned dims[3] = {2, 2, 2}, ld[1] = {2};
+    size_t n = make_idx(b, 0x08, 3, dims, pix, sizeof pix);
+    write_file(tmp_path("s-images-idx3-ubyte"), b, n);
+    lz_data *d;
+    lz_error e;
+    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    ck_assert_int_eq(lz_data_read(tmp_path("s-images-idx3-ubyte"), &o, &d, &e), LZ_EINVAL);
+    ck_assert_ptr_null(d);
+    ck_assert_ptr_nonnull(strstr(e.msg, "--label-col last: IDX data has no label column"));
+    o.label_col = 2;
+    ck_assert_int_eq(lz_data_read(tmp_path("s-images-idx3-ubyte"), &o, &d, &e), LZ_EINVAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "--label-col 2"));
+    /* float labels (big-endian): 3.0, then NaN at byte 8 + 4 = 12 */
+    unsigned char lab[8] = {0x40, 0x40, 0, 0, 0x7f, 0xc0, 0, 0};
+    size_t ln = make_idx(b, 0x0D, 1, ld, lab, sizeof lab);
+    write_file(tmp_path("s-labels-idx1-ubyte"), b, ln);
+    ck_assert_int_eq(lz_data_read(tmp_path("s-images-idx3-ubyte"), NULL, &d, &e), LZ_EFORMAT);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(e.msg, "s-labels-idx1-ubyte: byte 12: label 2 is not a finite number"),
+                  "%s", e.msg);
+    lab[4] = 0x3f, lab[5] = 0x80; /* 1.0: read */
+    ln = make_idx(b, 0x0D, 1, ld, lab, sizeof lab);
+    write_file(tmp_path("s-labels-idx1-ubyte"), b, ln);
+    ck_assert_int_eq(lz_data_read(tmp_path("s-images-idx3-ubyte"), NULL, &d, &e), LZ_OK);
+    ck_assert_double_eq(d->y[0], 3.0);
+    ck_assert_double_eq(d->y[1], 1.0);
+    lz_data_free(d);
+}
+END_TEST
+
+/* Blank lines reserve nothing: a first row of 300000 fields, then 700000
+ * blank lines and a second row (2 MB).  Reserving lines x columns up front
+ * would ask for 1.7 TB. */
+START_TEST(text_blank_lines_reserve_nothing)
+{
+    const size_t d = 300000, blank = 700000;
+    FILE *f = fopen(tmp_path("wide.txt"), "w");
+    ck_assert_ptr_nonnull(f);
+    for (size_t j = 0; j < d; j++) fputs(j ? " 1" : "1", f);
+    fputc('\n', f);
+    for (size_t i = 0; i < blank; i++) fputc('\n', f);
+    for (size_t j = 0; j < d; j++) fprintf(f, j ? " %zu" : "%zu", j % 7);
+    fputc('\n', f);
+    fclose(f);
+    lz_data *dt;
+    lz_error e;
+    ck_assert_msg(lz_data_read(tmp_path("wide.txt"), NULL, &dt, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(dt->n, 2);
+    ck_assert_uint_eq(dt->d, d);
+    for (size_t j = 0; j < d; j++) {
+        ck_assert(dt->x[j] == 1.0);
+        ck_assert(dt->x[d + j] == (double)(j % 7));
+    }
+    ck_assert_uint_eq(dt->line[1], blank + 2);
+    lz_data_free(dt);
+    /* many rows: the storage grows as rows come, the values stay in order */
+    f = fopen(tmp_path("tall.csv"), "w");
+    for (int i = 0; i < 5000; i++) fprintf(f, "%d,%d,%d\n", i, -i, 2 * i);
+    fclose(f);
+    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    ck_assert_int_eq(lz_data_read(tmp_path("tall.csv"), &o, &dt, &e), LZ_OK);
+    ck_assert_uint_eq(dt->n, 5000);
+    for (int i = 0; i < 5000; i++) {
+        ck_assert(dt->x[2 * i] == i && dt->x[2 * i + 1] == -i && dt->y[i] == 2 * i);
+        ck_assert_uint_eq(dt->line[i], (size_t)i + 1);
+    }
+    lz_data_free(dt);
+}
+END_TEST
+
+/* A UTF-8 byte-order mark is skipped: it is neither part of the first number
+ * nor of the first column name. */
+START_TEST(text_utf8_bom)
+{
+    write_text(tmp_path("bom.csv"), "\xEF\xBB\xBF" "1.288,2\n3,4\n");
+    lz_data *d;
+    lz_error e;
+    ck_assert_msg(lz_data_read(tmp_path("bom.csv"), NULL, &d, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(d->n, 2);
+    ck_assert_double_eq(d->x[0], 1.288);
+    lz_data_free(d);
+    write_text(tmp_path("bomh.csv"), "\xEF\xBB\xBF" "a,b\n1,2\n3,4\n");
+    ck_assert_int_eq(lz_data_read(tmp_path("bomh.csv"), NULL, &d, &e), LZ_OK);
+    ck_assert_uint_eq(d->n, 2);
+    ck_assert_str_eq(d->names[0], "a");
+    lz_data_free(d);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* split, subset, compat */
 
@@ -878,6 +989,10 @@ static Suite *suite(void)
     tcase_add_test(t, label_col_parsing);
     tcase_add_test(t, idx_images_with_sibling_labels_plain_and_gzip);
     tcase_add_test(t, idx_errors);
+    tcase_add_test(t, idx_size_overflow);
+    tcase_add_test(t, idx_labels_label_col_and_nan);
+    tcase_add_test(t, text_blank_lines_reserve_nothing);
+    tcase_add_test(t, text_utf8_bom);
     tcase_add_test(t, split_is_deterministic_and_a_partition);
     tcase_add_test(t, where_names_line_and_field_after_a_split);
     tcase_add_test(t, covariance_matches_naive_sums);
