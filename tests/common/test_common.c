@@ -917,6 +917,93 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* command line */
 
+/* lz_model_read(path of a file with this content) fails with status st and
+ * a message that names path:line and contains needle */
+static void expect_model_error(const char *content, lz_status st, size_t line, const char *needle)
+{
+    write_text(tmp_path("bad.model"), content);
+    lz_model *m = (lz_model *)1;
+    lz_error e;
+    lz_error_clear(&e);
+    ck_assert_int_eq(lz_model_read(tmp_path("bad.model"), "lgm", 1, &m, &e), st);
+    ck_assert_ptr_null(m);
+    char at[600];
+    snprintf(at, sizeof at, "%s:%zu: ", tmp_path("bad.model"), line);
+    ck_assert_msg(strstr(e.msg, at) == e.msg, "'%s' does not begin with '%s'", e.msg, at);
+    ck_assert_msg(strstr(e.msg, needle) != NULL, "'%s' lacks '%s'", e.msg, needle);
+}
+
+#define HEAD "# latent-zoo model\nkind lgm 1\n"
+
+/* Strict parsing: an entry is whole tokens; a shape is checked against what
+ * is left of the file before anything is allocated for it. */
+START_TEST(model_file_strict_and_bounded)
+{
+    expect_model_error(HEAD "int d 5xyz\nend\n", LZ_EFORMAT, 3, "int d: expected one integer, got '5xyz'");
+    expect_model_error(HEAD "int d 5 6\nend\n", LZ_EFORMAT, 3, "int d: expected one integer");
+    expect_model_error(HEAD "int d 99999999999999999999\nend\n", LZ_EFORMAT, 3, "int d");
+    expect_model_error(HEAD "int d\nend\n", LZ_EFORMAT, 3, "int d");
+    expect_model_error(HEAD "real s 0.5abc\nend\n", LZ_EFORMAT, 3, "real s: expected one number, got '0.5abc'");
+    expect_model_error(HEAD "str c exact more\nend\n", LZ_EFORMAT, 3, "str c: expected one word");
+    expect_model_error("kind lgm 1x\nend\n", LZ_EFORMAT, 1, "expected 'kind NAME VERSION'");
+    expect_model_error(HEAD "kind lgm 1\nend\n", LZ_EFORMAT, 3, "a second 'kind' line");
+    expect_model_error(HEAD "int d 3\nint d 4\nend\n", LZ_EFORMAT, 4, "a second entry 'd'");
+    expect_model_error(HEAD "float d 3\nend\n", LZ_EFORMAT, 3, "unknown entry type 'float'");
+    /* 2^28 values declared in a 40-byte file: refused before allocating */
+    expect_model_error(HEAD "array X 1 268435456\n", LZ_EFORMAT, 3,
+                       "array X: 1 x 268435456 values declared, but only 0 bytes follow");
+    expect_model_error(HEAD "array X 4294967296 4294967296\n1\nend\n", LZ_EFORMAT, 3,
+                       "array X: 4294967296 x 4294967296 values: too many");
+    expect_model_error(HEAD "array X 2 0\nend\n", LZ_EFORMAT, 3, "array X: expected 'ROWS COLS'");
+    expect_model_error(HEAD "array X 2 2\n1 2\n3 4 5\nend\n", LZ_EFORMAT, 5,
+                       "array X, row 2: more than 2 values");
+    expect_model_error(HEAD "array X 2 2\n1 2\n3\nend\n", LZ_EFORMAT, 5, "array X, row 2: 1 values: expected 2");
+    expect_model_error(HEAD "array X 2 2\n1 2\n3 4x\nend\n", LZ_EFORMAT, 5,
+                       "array X, row 2, column 2: expected a number, got '4x'");
+    expect_model_error(HEAD "array X 3 1\n1.5\n2.5\n", LZ_EFORMAT, 5, "array X: the file ends after 2 of its 3 rows");
+    expect_model_error(HEAD "array X 3 1\n1\n2\n", LZ_EFORMAT, 3, "3 x 1 values declared, but only 4 bytes follow");
+    expect_model_error(HEAD "int d 3\n", LZ_EFORMAT, 3, "ends without 'end'");
+
+    /* values: finite, named by line, row and column; floats within range */
+    write_text(tmp_path("v.model"), HEAD "real s nan\nreal t inf\narray A 2 2\n1 2\n3 nan\n"
+                                         "array W 1 2\n1e39 0\nend\n");
+    lz_model *m;
+    lz_error e;
+    ck_assert_int_eq(lz_model_read(tmp_path("v.model"), "lgm", 1, &m, &e), LZ_OK);
+    double v, a[4];
+    float w[2];
+    ck_assert_int_eq(lz_model_get_real(m, "s", &v, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:3: real s nan: expected a finite number"));
+    ck_assert_int_eq(lz_model_get_real(m, "t", &v, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:4: real t inf"));
+    ck_assert_int_eq(lz_model_get_array(m, "A", 2, 2, a, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:7: array A, row 2, column 2: nan: expected a finite number"));
+    ck_assert_int_eq(lz_model_get_arrayf(m, "W", 1, 2, w, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:9: array W, row 1, column 1: 1e+39"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "range of a float"));
+    ck_assert_int_eq(lz_model_get_array(m, "W", 1, 2, a, &e), LZ_OK); /* fine as doubles */
+    ck_assert_double_eq(a[0], 1e39);
+    /* shapes and lines without copying */
+    ck_assert_int_eq(lz_model_check_array(m, "A", 2, 2, &e), LZ_OK);
+    ck_assert_int_eq(lz_model_check_array(m, "A", 4, 1, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:5: array A is 2 x 2: expected 4 x 1"));
+    ck_assert_int_eq(lz_model_check_array(m, "B", 1, 1, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:10: no array 'B' before 'end'"));
+    ck_assert_uint_eq(lz_model_line(m, "W"), 8);
+    ck_assert_uint_eq(lz_model_line(m, "B"), 0);
+    long k;
+    ck_assert_int_eq(lz_model_get_int_range(m, "s", 1, 2, &k, &e), LZ_EFORMAT); /* a real */
+    lz_model_free(m);
+    write_text(tmp_path("r.model"), "\xEF\xBB\xBF" HEAD "int d 70\nend\n");
+    ck_assert_int_eq(lz_model_read(tmp_path("r.model"), "lgm", 1, &m, &e), LZ_OK);
+    ck_assert_int_eq(lz_model_get_int_range(m, "d", 2, 64, &k, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "r.model:3: int d 70: expected 2 .. 64"));
+    ck_assert_int_eq(lz_model_get_int_range(m, "d", 2, 70, &k, &e), LZ_OK);
+    ck_assert_int_eq(k, 70);
+    lz_model_free(m);
+}
+END_TEST
+
 START_TEST(cli_parses_and_reports)
 {
     int k = 2, flag = 0, choice = 0;
@@ -1009,6 +1096,7 @@ static Suite *suite(void)
     tcase_add_test(t, vlog1pf_within_2_ulp);
     tcase_add_test(t, outset_commit_and_abort);
     tcase_add_test(t, model_file_round_trip_exact);
+    tcase_add_test(t, model_file_strict_and_bounded);
     tcase_add_test(t, cli_parses_and_reports);
     suite_add_tcase(s, t);
     return s;
