@@ -20,8 +20,11 @@
 
 typedef struct {
     FILE *f;
-    char *tmp;   /* temporary path */
+    char *tmp;   /* temporary path; NULL once renamed onto final */
     char *final; /* path after commit */
+    char *old;   /* during a commit: the file final held before, kept under
+                    this name until the commit is done (NULL: there was none) */
+    int placed;  /* during a commit: tmp has been renamed onto final */
 } out_file;
 
 struct lz_outset {
@@ -31,47 +34,79 @@ struct lz_outset {
     size_t n_dirs;
 };
 
-/* every temporary path alive in any set, for the signal handler */
-static char *volatile g_tmp[4 * LZ_MAX_OUT];
+/* What the signal handler removes: every temporary file and every directory
+ * made by any set (in the order made), until committed or aborted. */
+#define LZ_REG_MAX (4 * LZ_MAX_OUT)
+static char *volatile g_tmp[LZ_REG_MAX];
+static char *volatile g_dirs[LZ_REG_MAX];
+/* a commit in progress defers a signal to its end (g_pending) */
+static volatile sig_atomic_t g_committing, g_pending;
 
-static void reg_add(char *p)
+static void reg_add(char *volatile *reg, char *p)
 {
-    for (size_t i = 0; i < sizeof g_tmp / sizeof g_tmp[0]; i++)
-        if (!g_tmp[i]) {
-            g_tmp[i] = p;
+    for (size_t i = 0; i < LZ_REG_MAX; i++)
+        if (!reg[i]) {
+            reg[i] = p;
             return;
         }
 }
 
-static void reg_del(const char *p)
+static void reg_del(char *volatile *reg, const char *p)
 {
-    for (size_t i = 0; i < sizeof g_tmp / sizeof g_tmp[0]; i++)
-        if (g_tmp[i] == p) g_tmp[i] = NULL;
+    for (size_t i = 0; i < LZ_REG_MAX; i++)
+        if (reg[i] == p) reg[i] = NULL;
+}
+
+/* unlink and rmdir only: async-signal-safe */
+static void remove_registered(void)
+{
+    for (size_t i = 0; i < LZ_REG_MAX; i++)
+        if (g_tmp[i]) unlink(g_tmp[i]);
+    for (size_t i = LZ_REG_MAX; i-- > 0;)
+        if (g_dirs[i]) rmdir(g_dirs[i]); /* only succeeds when empty */
 }
 
 static void on_signal(int sig)
 {
-    for (size_t i = 0; i < sizeof g_tmp / sizeof g_tmp[0]; i++)
-        if (g_tmp[i]) unlink(g_tmp[i]);
+    if (g_committing) {
+        g_pending = sig; /* the commit finishes or undoes itself, then dies of it */
+        return;
+    }
+    remove_registered();
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
 void lz_outset_install_signal_cleanup(void)
 {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&sa.sa_mask, sigs[i]);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        /* a signal ignored by whoever started the program (nohup: SIGHUP)
+         * stays ignored */
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 lz_outset *lz_outset_alloc(void) { return calloc(1, sizeof(lz_outset)); }
 
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
 /* mkdir -p of path's parents; each directory made is recorded in os (when
- * not NULL) so that an aborted set can remove it again */
+ * not NULL) so that an aborted set, or a signal, can remove it again */
 static lz_status mkdir_parents(lz_outset *os, const char *path, lz_error *err)
 {
     size_t n = strlen(path);
@@ -83,10 +118,10 @@ static lz_status mkdir_parents(lz_outset *os, const char *path, lz_error *err)
         p[i] = '\0';
         if (mkdir(p, 0777) == 0) {
             if (os && os->n_dirs < LZ_MAX_OUT) {
-                char *copy = malloc(i + 1);
+                char *copy = xstrdup(p);
                 if (copy) {
-                    memcpy(copy, p, i + 1);
                     os->dirs[os->n_dirs++] = copy;
+                    reg_add(g_dirs, copy);
                 }
             }
         } else if (errno != EEXIST) {
@@ -106,12 +141,55 @@ lz_status lz_mkdir_parents(const char *path, lz_error *err)
     return mkdir_parents(NULL, path, err);
 }
 
-static char *xstrdup(const char *s)
+/* the directory part of path ("." for a bare name) into a new string */
+static char *dir_of(const char *path)
 {
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p) memcpy(p, s, n);
-    return p;
+    const char *s = strrchr(path, '/');
+    if (!s) return xstrdup(".");
+    if (s == path) return xstrdup("/");
+    char *d = malloc((size_t)(s - path) + 1);
+    if (d) {
+        memcpy(d, path, (size_t)(s - path));
+        d[s - path] = '\0';
+    }
+    return d;
+}
+
+/* 1 when a and b name the same file: the same name in the same directory
+ * (however the directory is spelt) */
+static int same_place(const char *a, const char *b)
+{
+    if (!strcmp(a, b)) return 1;
+    const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
+    if (strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b)) return 0;
+    char *da = dir_of(a), *db = dir_of(b);
+    struct stat sa, sb;
+    int same = da && db && stat(da, &sa) == 0 && stat(db, &sb) == 0 && sa.st_dev == sb.st_dev &&
+               sa.st_ino == sb.st_ino;
+    free(da);
+    free(db);
+    return same;
+}
+
+/* A final path must be a file name, not an existing directory, in a
+ * directory this process can write. */
+static lz_status check_final(const char *path, lz_error *err)
+{
+    size_t n = strlen(path);
+    if (n == 0 || path[n - 1] == '/')
+        return lz_fail(err, LZ_EINVAL, "'%s': expected a file path, not a directory", path);
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return lz_fail(err, LZ_EIO, "%s: is a directory: expected a file name for an output",
+                       path);
+    char *dir = dir_of(path);
+    if (!dir) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+    lz_status st = LZ_OK;
+    if (access(dir, W_OK | X_OK) != 0 && errno != ENOENT)
+        st = lz_fail(err, LZ_EIO, "%s: cannot write in directory %s: %s", path, dir,
+                     strerror(errno));
+    free(dir);
+    return st;
 }
 
 FILE *lz_outset_open(lz_outset *os, const char *path, lz_error *err)
@@ -120,7 +198,20 @@ FILE *lz_outset_open(lz_outset *os, const char *path, lz_error *err)
         lz_fail(err, LZ_EINVAL, "%s: too many output files in one run", path);
         return NULL;
     }
-    if (mkdir_parents(os, path, err)) return NULL;
+    size_t len = strlen(path);
+    if (len == 0 || path[len - 1] == '/') {
+        lz_fail(err, LZ_EINVAL, "'%s': expected a file path, not a directory", path);
+        return NULL;
+    }
+    if (mkdir_parents(os, path, err) || check_final(path, err)) return NULL;
+    for (size_t i = 0; i < os->n; i++)
+        if (same_place(os->files[i].final, path)) {
+            lz_fail(err, LZ_EINVAL,
+                    "%s: the same file as %s, another output of this run: expected distinct "
+                    "output paths",
+                    path, os->files[i].final);
+            return NULL;
+        }
     size_t n = strlen(path);
     char *tmp = malloc(n + 12);
     char *fin = xstrdup(path);
@@ -151,7 +242,8 @@ FILE *lz_outset_open(lz_outset *os, const char *path, lz_error *err)
         free(fin);
         return NULL;
     }
-    reg_add(tmp);
+    reg_add(g_tmp, tmp);
+    memset(&os->files[os->n], 0, sizeof os->files[os->n]);
     os->files[os->n].f = f;
     os->files[os->n].tmp = tmp;
     os->files[os->n].final = fin;
@@ -164,10 +256,11 @@ static void drop(out_file *o)
     if (o->f) fclose(o->f);
     if (o->tmp) {
         unlink(o->tmp);
-        reg_del(o->tmp);
+        reg_del(g_tmp, o->tmp);
     }
     free(o->tmp);
     free(o->final);
+    free(o->old);
     memset(o, 0, sizeof *o);
 }
 
@@ -175,6 +268,7 @@ static void forget_dirs(lz_outset *os, int remove)
 {
     for (size_t i = os->n_dirs; i-- > 0;) {
         if (remove) rmdir(os->dirs[i]); /* only succeeds when empty */
+        reg_del(g_dirs, os->dirs[i]);
         free(os->dirs[i]);
     }
     os->n_dirs = 0;
@@ -188,9 +282,62 @@ void lz_outset_abort(lz_outset *os)
     forget_dirs(os, 1);
 }
 
+/* Keep the file at o->final (if any) under a second name, o->old, so that a
+ * commit that fails after replacing it can put it back: a hard link, or where
+ * the file system has none, the file itself moved aside. */
+static lz_status keep_old(out_file *o, lz_error *err)
+{
+    struct stat sb;
+    if (lstat(o->final, &sb) != 0) {
+        if (errno == ENOENT) return LZ_OK;
+        return lz_fail(err, LZ_EIO, "%s: cannot examine: %s", o->final, strerror(errno));
+    }
+    size_t n = strlen(o->final) + 16;
+    char *old = malloc(n);
+    if (!old) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", o->final);
+    int e = 0;
+    for (unsigned t = 0; t < 1000; t++) {
+        snprintf(old, n, "%s.old.%u.%u", o->final, (unsigned)getpid() % 100000u, t);
+        if (link(o->final, old) == 0) {
+            o->old = old;
+            return LZ_OK;
+        }
+        e = errno;
+        if (e == EEXIST) continue;
+        if (lstat(old, &sb) != 0 && rename(o->final, old) == 0) {
+            o->old = old;
+            return LZ_OK;
+        }
+        e = errno;
+        break;
+    }
+    free(old);
+    return lz_fail(err, LZ_EIO, "%s: cannot keep the previous file while replacing it: %s",
+                   o->final, strerror(e));
+}
+
+/* Undo a commit: every previous file back in place, every new one gone. */
+static void roll_back(lz_outset *os)
+{
+    for (size_t i = os->n; i-- > 0;) {
+        out_file *o = &os->files[i];
+        if (o->old) {
+            /* the previous file back over the new one; when old and final
+             * still are two links to one file, rename leaves old: unlink it */
+            if (rename(o->old, o->final) == 0) unlink(o->old);
+        } else if (o->placed) {
+            unlink(o->final);
+        }
+        free(o->old);
+        o->old = NULL;
+        o->placed = 0;
+    }
+}
+
 lz_status lz_outset_commit(lz_outset *os, lz_error *err)
 {
     lz_status st = LZ_OK;
+    /* 1. every file written completely */
     for (size_t i = 0; i < os->n && !st; i++) {
         out_file *o = &os->files[i];
         int bad = ferror(o->f) || fflush(o->f) != 0;
@@ -200,19 +347,45 @@ lz_status lz_outset_commit(lz_outset *os, lz_error *err)
         o->f = NULL;
         if (bad) st = lz_fail(err, LZ_EIO, "%s: write failed: %s", o->final, strerror(e));
     }
-    for (size_t i = 0; i < os->n && !st; i++) {
-        out_file *o = &os->files[i];
-        if (rename(o->tmp, o->final) != 0)
-            st = lz_fail(err, LZ_EIO, "%s: cannot rename into place: %s", o->final,
-                         strerror(errno));
-        else {
-            reg_del(o->tmp);
+    /* 2. every final path usable, checked before anything is replaced */
+    for (size_t i = 0; i < os->n && !st; i++) st = check_final(os->files[i].final, err);
+    /* 3. all or nothing: previous files kept aside, the new ones renamed into
+     * place, and on any failure (or a signal meanwhile) everything put back */
+    int sig = 0;
+    if (!st) {
+        g_committing = 1;
+        for (size_t i = 0; i < os->n && !st; i++) st = keep_old(&os->files[i], err);
+        for (size_t i = 0; i < os->n && !st; i++) {
+            out_file *o = &os->files[i];
+            if (rename(o->tmp, o->final) != 0) {
+                st = lz_fail(err, LZ_EIO,
+                             "%s: cannot rename into place: %s (the run's other outputs were "
+                             "put back as they were)",
+                             o->final, strerror(errno));
+                break;
+            }
+            o->placed = 1;
+            reg_del(g_tmp, o->tmp);
             free(o->tmp);
             o->tmp = NULL;
         }
+        sig = g_pending;
+        if (st || sig) {
+            roll_back(os);
+        } else {
+            for (size_t i = 0; i < os->n; i++)
+                if (os->files[i].old) unlink(os->files[i].old);
+        }
+        g_committing = 0;
     }
-    if (!st) forget_dirs(os, 0); /* committed files live in them now */
-    lz_outset_abort(os);         /* frees committed entries, removes the rest */
+    if (!st && !sig) forget_dirs(os, 0); /* committed files live in them now */
+    lz_outset_abort(os);                  /* frees committed entries, removes the rest */
+    if (sig) {
+        /* a signal came during the commit: undone above; now die of it */
+        remove_registered();
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
     return st;
 }
 

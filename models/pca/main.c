@@ -281,7 +281,10 @@ int main(int argc, char **argv)
     if (lz_path(path, sizeof path, c.output, "summary.tsv", &err) ||
         write_summary(os, path, m, &sr, &err))
         goto out;
-    if (c.save && pca_model_write(m, os, c.save, &err)) goto out;
+    if (c.save && pca_model_write(m, os, c.save, &err)) {
+        lz_error_prefix(&err, "--save");
+        goto out;
+    }
     if (lz_outset_commit(os, &err)) goto out;
 
     /* ---- final report ---- */

@@ -2,6 +2,8 @@
  * naive sums for moments, reconstruction for factorizations, hand-made files
  * for the readers, enumeration for the RNG helpers. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,20 @@
 #include "lz_vmath.h"
 
 static char g_dir[256];
+
+/* rename() as lz_out.c sees it in this program: the C library's (through
+ * renameat), except that the call numbered g_rename_fail_at (counting from
+ * g_rename_calls = 0) fails with EIO: a rename failing midway through a
+ * commit, which no file system can be asked to do on cue. */
+static int g_rename_calls = 0, g_rename_fail_at = -1;
+int rename(const char *from, const char *to)
+{
+    if (g_rename_calls++ == g_rename_fail_at) {
+        errno = EIO;
+        return -1;
+    }
+    return renameat(AT_FDCWD, from, AT_FDCWD, to);
+}
 
 static const char *tmp_path(const char *name)
 {
@@ -866,6 +882,123 @@ START_TEST(outset_commit_and_abort)
 }
 END_TEST
 
+/* the whole content of a file ("" if absent) */
+static const char *slurp(const char *path)
+{
+    static char buf[256];
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return buf;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* the names in directory dir, sorted, space-separated */
+static const char *listing(const char *dir)
+{
+    static char out[1024];
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | tr '\\n' ' '", dir);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    return out;
+}
+
+/* open a.dat, b.dat, c.dat in dir with the contents "new a", ... */
+static lz_outset *three_outputs(const char *dir)
+{
+    lz_outset *os = lz_outset_alloc();
+    lz_error e;
+    const char *names[3] = {"a.dat", "b.dat", "c.dat"};
+    for (int i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        FILE *f = lz_outset_open(os, p, &e);
+        ck_assert_msg(f != NULL, "%s", e.msg);
+        fprintf(f, "new %c", 'a' + i);
+    }
+    return os;
+}
+
+/* The commit is all or nothing: a rename failing midway puts back the
+ * files replaced and removes the new ones; a final path that is a directory
+ * is found before anything is replaced; two outputs with one path are
+ * refused when the second is opened. */
+START_TEST(outset_commit_all_or_nothing)
+{
+    const char *dir = tmp_path("run");
+    char a[512], b[512], c[512];
+    snprintf(a, sizeof a, "%s/a.dat", dir);
+    snprintf(b, sizeof b, "%s/b.dat", dir);
+    snprintf(c, sizeof c, "%s/c.dat", dir);
+    ck_assert_int_eq(mkdir(dir, 0777), 0);
+    lz_error e;
+    for (int fail_at = 0; fail_at < 3; fail_at++) {
+        /* a and b exist from an earlier run, c does not */
+        write_text(a, "old a");
+        write_text(b, "old b");
+        unlink(c);
+        lz_outset *os = three_outputs(dir);
+        g_rename_calls = 0;
+        g_rename_fail_at = fail_at;
+        ck_assert_int_eq(lz_outset_commit(os, &e), LZ_EIO);
+        g_rename_fail_at = -1;
+        ck_assert_ptr_nonnull(strstr(e.msg, "cannot rename into place"));
+        ck_assert_ptr_nonnull(strstr(e.msg, fail_at == 0 ? "a.dat" : fail_at == 1 ? "b.dat" : "c.dat"));
+        ck_assert_str_eq(slurp(a), "old a");
+        ck_assert_str_eq(slurp(b), "old b");
+        ck_assert_int_ne(access(c, F_OK), 0);
+        ck_assert_str_eq(listing(dir), "a.dat b.dat "); /* no .tmp, no .old */
+        lz_outset_free(os);
+    }
+    /* success: every file new, the kept copies gone */
+    lz_outset *os = three_outputs(dir);
+    ck_assert_int_eq(lz_outset_commit(os, &e), LZ_OK);
+    ck_assert_str_eq(slurp(a), "new a");
+    ck_assert_str_eq(slurp(c), "new c");
+    ck_assert_str_eq(listing(dir), "a.dat b.dat c.dat ");
+    lz_outset_free(os);
+    /* a final path that became a directory: found before any rename */
+    write_text(a, "old a");
+    os = three_outputs(dir);
+    unlink(c);
+    ck_assert_int_eq(mkdir(c, 0777), 0);
+    write_text(tmp_path("run/c.dat/inside"), "x");
+    g_rename_calls = 0;
+    ck_assert_int_eq(lz_outset_commit(os, &e), LZ_EIO);
+    ck_assert_int_eq(g_rename_calls, 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "c.dat: is a directory"));
+    ck_assert_str_eq(slurp(a), "old a");
+    ck_assert_str_eq(listing(dir), "a.dat b.dat c.dat ");
+    lz_outset_free(os);
+    /* ... and when it is one already, the open fails */
+    os = lz_outset_alloc();
+    ck_assert_ptr_null(lz_outset_open(os, c, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "c.dat: is a directory"));
+    /* two outputs with one path, however spelt: the second is refused,
+     * naming both */
+    ck_assert_ptr_nonnull(lz_outset_open(os, a, &e));
+    char a2[600];
+    snprintf(a2, sizeof a2, "%s/c.dat/../a.dat", dir);
+    ck_assert_ptr_null(lz_outset_open(os, a2, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, a2));
+    ck_assert_ptr_nonnull(strstr(e.msg, "the same file as"));
+    ck_assert_ptr_nonnull(strstr(e.msg + strlen(a2), a));
+    ck_assert_ptr_null(lz_outset_open(os, a, &e));
+    /* not a file path */
+    ck_assert_ptr_null(lz_outset_open(os, "", &e));
+    ck_assert_ptr_null(lz_outset_open(os, tmp_path("run/"), &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "expected a file path"));
+    lz_outset_free(os);
+    ck_assert_str_eq(slurp(a), "old a");
+    ck_assert_str_eq(listing(dir), "a.dat b.dat c.dat ");
+}
+END_TEST
+
 START_TEST(model_file_round_trip_exact)
 {
     gsl_rng *r = lz_rng_alloc(11);
@@ -1095,6 +1228,7 @@ static Suite *suite(void)
     tcase_add_test(t, vexp_within_2_ulp);
     tcase_add_test(t, vlog1pf_within_2_ulp);
     tcase_add_test(t, outset_commit_and_abort);
+    tcase_add_test(t, outset_commit_all_or_nothing);
     tcase_add_test(t, model_file_round_trip_exact);
     tcase_add_test(t, model_file_strict_and_bounded);
     tcase_add_test(t, cli_parses_and_reports);
