@@ -405,6 +405,15 @@ void lz_put_num(FILE *f, double x)
     else fprintf(f, "%.17g", x);
 }
 
+char *lz_num_str(double x, char *buf, size_t cap)
+{
+    for (int p = 15; p <= 17; p++) {
+        snprintf(buf, cap, "%.*g", p, x);
+        if (!isfinite(x) || strtod(buf, NULL) == x) break;
+    }
+    return buf;
+}
+
 void lz_dat_header(FILE *f, char sep, size_t n, const char *const *names)
 {
     fputs("# ", f);

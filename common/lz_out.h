@@ -81,6 +81,11 @@ lz_status lz_mkdir_parents(const char *path, lz_error *err);
 /* Write x as "%.17g" ("nan" for any NaN, "inf"/"-inf" for infinities). */
 void lz_put_num(FILE *f, double x);
 
+/* buf (cap) <- x in the fewest significant digits (15, 16 or 17) that read
+ * back as x exactly: for messages, where "%g" would print 1.0000000001 as 1.
+ * Returns buf. */
+char *lz_num_str(double x, char *buf, size_t cap);
+
 /* "# a b c\n" from n names; sep is ' ' for .dat, '\t' for .tsv. */
 void lz_dat_header(FILE *f, char sep, size_t n, const char *const *names);
 

@@ -302,21 +302,26 @@ lz_status vae_check_data(const vae_model *mod, const lz_data *data, lz_error *er
         for (size_t j = 0; j < data->d; j++) {
             double x = data->x[i * data->d + j], v = (x - mod->shift[j]) / s;
             if (v >= 0 && v <= 1) continue;
-            char scl[64] = "", where[256];
+            char scl[64] = "", where[256], xs[32], his[32], los[32];
             if (s != 1) snprintf(scl, sizeof scl, " after --scale %g", s);
             lz_data_where(data, i, j, where, sizeof where);
+            /* values printed so that they read back exactly: --scale MAX then
+             * maps every value to x / MAX <= 1 */
+            lz_num_str(x, xs, sizeof xs);
+            lz_num_str(hi, his, sizeof his);
+            lz_num_str(lo, los, sizeof los);
             if (lo >= 0)
                 return lz_fail(err, LZ_EINVAL,
-                               "%s: value %g%s is above 1: the Bernoulli likelihood "
-                               "needs data in [0, 1] and the data's maximum is %g: use --scale %g "
+                               "%s: value %s%s is above 1: the Bernoulli likelihood "
+                               "needs data in [0, 1] and the data's maximum is %s: use --scale %s "
                                "(and --binarize threshold|dynamic for binary data), or "
                                "--likelihood gaussian",
-                               where, x, scl, hi, hi);
+                               where, xs, scl, his, his);
             return lz_fail(err, LZ_EINVAL,
-                           "%s: value %g%s is below 0: the Bernoulli likelihood needs "
-                           "data in [0, 1] and the data range over [%g, %g]: rescale the file to "
+                           "%s: value %s%s is below 0: the Bernoulli likelihood needs "
+                           "data in [0, 1] and the data range over [%s, %s]: rescale the file to "
                            "[0, 1], or use --likelihood gaussian",
-                           where, x, scl, lo, hi);
+                           where, xs, scl, los, his);
         }
     return LZ_OK;
 }

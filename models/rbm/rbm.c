@@ -147,25 +147,29 @@ lz_status rbm_check_config(const rbm_config *c, size_t d, lz_error *err)
 static lz_status bad_value(const lz_data *data, size_t row, size_t j, const rbm_prep *p,
                            double xmax, lz_error *err)
 {
-    char where[256];
+    char where[256], xs[32], ms[32];
     lz_data_where(data, row, j, where, sizeof where);
     double x = data->x[row * data->d + j], y = x / p->scale;
+    /* values printed so that they read back exactly: --scale MAX then maps
+     * every value to x / MAX <= 1 */
+    lz_num_str(x, xs, sizeof xs);
+    lz_num_str(xmax, ms, sizeof ms);
     if (y < 0)
         return lz_fail(err, LZ_EINVAL,
-                       "%s: value %g is negative: the RBM needs binary data or grey levels "
+                       "%s: value %s is negative: the RBM needs binary data or grey levels "
                        "in [0, 1]; shift and rescale the data, e.g. (x - min) / (max - min)",
-                       where, x);
+                       where, xs);
     if (y > 1)
         return lz_fail(err, LZ_EINVAL,
-                       "%s: value %g%s is above 1: the RBM needs binary data or grey levels "
-                       "in [0, 1]; divide by the data's maximum with --scale %g",
-                       where, x, p->scale != 1 ? " / --scale" : "", xmax);
+                       "%s: value %s%s is above 1: the RBM needs binary data or grey levels "
+                       "in [0, 1]; divide by the data's maximum with --scale %s",
+                       where, xs, p->scale != 1 ? " / --scale" : "", ms);
     char scaled[64] = "";
     if (p->scale != 1) snprintf(scaled, sizeof scaled, " (/ --scale %g = %g)", p->scale, y);
     return lz_fail(err, LZ_EINVAL,
-                   "%s: value %g%s is not 0 or 1 (--binarize none): binarise grey levels "
+                   "%s: value %s%s is not 0 or 1 (--binarize none): binarise grey levels "
                    "with --binarize threshold or --binarize sample",
-                   where, x, scaled);
+                   where, xs, scaled);
 }
 
 lz_status rbm_prepare(const lz_data *data, const rbm_prep *p, unsigned long seed,
