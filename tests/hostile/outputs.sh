@@ -69,8 +69,8 @@ ok
 rm -rf t
 "${LGM[@]}" -q -o t/sub/run > term.log 2>&1 &
 pid=$!
-for i in $(seq 200); do
-  compgen -G 't/sub/run.trace.dat.tmp.*' >/dev/null && break
+for i in $(seq 1200); do # up to 60 s (slow under the sanitizers)
+  compgen -G 't/sub/run.trace.dat.tmp.*' >/dev/null || ! kill -0 $pid 2>/dev/null && break
   sleep 0.05
 done
 compgen -G 't/sub/run.trace.dat.tmp.*' >/dev/null || fail "lgm_em did not start its trace"
