@@ -893,6 +893,11 @@ lz_status vae_read(const char *path, vae_model **out, lz_error *err)
         const vae_tensor *t = &mod->t[i];
         st = VAE_GET_ARRAY(m, t->name, t->rows, t->cols, mod->block + t->offset, err);
     }
+    /* sigma2 = exp(log_sigma2) and its inverse must be finite doubles */
+    if (!st && a.lik == VAE_GAUSSIAN && !(fabs((double)*mod->p.log_sigma2) <= 700))
+        st = lz_fail(err, LZ_EFORMAT,
+                     "%s:%zu: array log_sigma2: %g: expected a log-variance in [-700, 700]", path,
+                     lz_model_line(m, "log_sigma2") + 1, (double)*mod->p.log_sigma2);
 done:
     lz_model_free(m);
     if (st) {

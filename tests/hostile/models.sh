@@ -75,6 +75,10 @@ expect_error $P 'infw\.vae:[0-9]+: array out_w, row 1, column 1: inf: expected a
 edit m.vae 's/^real scale .*/real scale 0/' scale0.vae
 expect_error $P 'scale0\.vae:[0-9]+: real scale 0: expected a number > 0' "$BIN/nlgm_vae" --load scale0.vae -o $P
 run_ok "$BIN/nlgm_vae" --load m.vae --iw 2 -o out/vae-loaded bin.csv
+run_ok "$BIN/nlgm_vae" -k 1 --hidden 3 --epochs 1 --iw 2 --likelihood gaussian -o out/vaeg --save g.vae real.csv
+value_after g.vae 'array log_sigma2' bigsig.vae -1e30
+expect_error $P 'bigsig\.vae:[0-9]+: array log_sigma2: -1e\+30: expected a log-variance in \[-700, 700\]' \
+  "$BIN/nlgm_vae" --load bigsig.vae -o $P real.csv
 
 # ---- RBM
 run_ok "$BIN/rbm_cd" --hidden 2 --epochs 1 -o out/rbm --save m.rbm bin.csv
