@@ -568,6 +568,9 @@ typedef struct {
     size_t line; /* the entry's line; row i of an array is on line + 1 + i */
 } entry;
 
+/* A model has a few dozen entries; the duplicate check is quadratic. */
+#define LZ_MODEL_MAX_ENTRIES 4096
+
 struct lz_model {
     char *path;
     size_t end_line; /* the line of 'end' */
@@ -821,6 +824,11 @@ lz_status lz_model_read(const char *path, const char *kind, int max_version, lz_
         }
         if (lz_model_has(m, name)) {
             st = corrupt(err, path, line, "a second entry '%s'", name);
+            break;
+        }
+        if (m->n == LZ_MODEL_MAX_ENTRIES) {
+            st = corrupt(err, path, line, "more than %d entries: not a latent-zoo model",
+                         LZ_MODEL_MAX_ENTRIES);
             break;
         }
         if (m->n == m->cap) {

@@ -1096,6 +1096,17 @@ START_TEST(model_file_strict_and_bounded)
     expect_model_error(HEAD "array X 3 1\n1.5\n2.5\n", LZ_EFORMAT, 5, "array X: the file ends after 2 of its 3 rows");
     expect_model_error(HEAD "array X 3 1\n1\n2\n", LZ_EFORMAT, 3, "3 x 1 values declared, but only 4 bytes follow");
     expect_model_error(HEAD "int d 3\n", LZ_EFORMAT, 3, "ends without 'end'");
+    /* a few dozen entries make a model; 100000 distinct ones, each checked
+     * against all before it, would take minutes */
+    FILE *f = fopen(tmp_path("bad.model"), "w");
+    fputs(HEAD, f);
+    for (int i = 0; i < 100000; i++) fprintf(f, "int e%d 1\n", i);
+    fputs("end\n", f);
+    fclose(f);
+    lz_model *many;
+    lz_error me;
+    ck_assert_int_eq(lz_model_read(tmp_path("bad.model"), "lgm", 1, &many, &me), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(me.msg, "bad.model:4099: more than 4096 entries"));
 
     /* values: finite, named by line, row and column; floats within range */
     write_text(tmp_path("v.model"), HEAD "real s nan\nreal t inf\narray A 2 2\n1 2\n3 nan\n"
