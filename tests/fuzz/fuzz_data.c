@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_report("data", st, err.msg);
     if (st) {
         check(d == NULL, "no data after a failure");
-        fuzz_check_message(err.msg);
+        fuzz_check_failure(st, LZ_ENOMEM, err.msg);
     } else {
         check(d && d->n >= min_rows && d->d >= 1 && d->x, "n >= min_rows, d >= 1");
         for (size_t i = 0; i < d->n * d->d; i++) check(isfinite(d->x[i]), "finite values");
@@ -84,10 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         double *mu = malloc(d->d * sizeof *mu), *var = malloc(d->d * sizeof *var);
         check(mu && var, "memory for the moments");
         size_t n_const;
-        if (lz_data_moments(d, mu, var, &n_const, &err) == LZ_OK)
+        lz_status sm = lz_data_moments(d, mu, var, &n_const, &err);
+        if (sm == LZ_OK)
             for (size_t j = 0; j < d->d; j++) check(var[j] >= 0, "variances >= 0");
         else
-            fuzz_check_message(err.msg);
+            fuzz_check_failure(sm, LZ_ENOMEM, err.msg);
         free(mu);
         free(var);
         if ((flags & 0x80) && d->n >= 2) {

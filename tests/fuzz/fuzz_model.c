@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #endif
     fuzz_report("model", st, err.msg);
     if (st) {
-        fuzz_check_message(err.msg);
+        fuzz_check_failure(st, LZ_ENOMEM, err.msg);
         if (!strstr(err.msg, "m.model")) {
             fprintf(stderr, "fuzz_model: the message does not name the file: %s\n", err.msg);
             abort();

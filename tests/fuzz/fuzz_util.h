@@ -61,11 +61,18 @@ static inline void fuzz_report(const char *what, int status, const char *msg)
     if (getenv("LZ_FUZZ_VERBOSE")) fprintf(stderr, "%s: %s\n", what, status ? msg : "read");
 }
 
-/* The message of a failed read is one line, never empty. */
-static inline void fuzz_check_message(const char *msg)
+/* The message of a failed read is one line, never empty; and a reader does
+ * not run out of memory on a small input (that would be an allocation of
+ * what the file declares, not of what it holds: replay.c limits the address
+ * space, libFuzzer single allocations). */
+static inline void fuzz_check_failure(int status, int enomem, const char *msg)
 {
     if (!msg[0] || strchr(msg, '\n')) {
         fprintf(stderr, "fuzz: bad error message '%s'\n", msg);
+        abort();
+    }
+    if (status == enomem) {
+        fprintf(stderr, "fuzz: out of memory on a small input: %s\n", msg);
         abort();
     }
 }

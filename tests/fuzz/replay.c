@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,10 +51,41 @@ static int run_file(const char *path)
 
 static int skip(const struct dirent *e) { return e->d_name[0] != '.'; }
 
+/* The inputs are small: a reader that allocates what a file declares rather
+ * than what it holds must fail here as it does under libFuzzer's
+ * -malloc_limit_mb=512 (tests/fuzz/run.sh): the address space is limited to
+ * what the program has mapped at the start (the libraries, OpenBLAS's
+ * buffers) plus 512 MiB, and the harness aborts on "out of memory".
+ * AddressSanitizer reserves terabytes of address space, so under it the
+ * limit is on one allocation instead. */
+#define REPLAY_HEADROOM ((rlim_t)512 << 20)
+#if defined(__SANITIZE_ADDRESS__)
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "max_allocation_size_mb=512"; }
+static void limit_memory(void) {}
+#else
+static void limit_memory(void)
+{
+    rlim_t mapped = (rlim_t)1 << 30; /* if /proc says nothing */
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long kb;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %lu kB", &kb) == 1) mapped = (rlim_t)kb << 10;
+    if (f) fclose(f);
+    struct rlimit r = {mapped + REPLAY_HEADROOM, mapped + REPLAY_HEADROOM}, cur;
+    if (getrlimit(RLIMIT_AS, &cur) == 0 && cur.rlim_cur != RLIM_INFINITY && cur.rlim_cur < r.rlim_cur)
+        return;
+    r.rlim_max = cur.rlim_max;
+    if (setrlimit(RLIMIT_AS, &r) != 0) perror("replay: setrlimit");
+}
+#endif
+
 int main(int argc, char **argv)
 {
     int may_be_empty = 0;
     size_t total = 0;
+    limit_memory();
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--may-be-empty")) {
             may_be_empty = 1;

@@ -26,16 +26,18 @@ for h in "$@"; do
     data) dict=(-dict="$src/data.dict") ;;
     model_*) dict=(-dict="$src/model.dict") ;;
   esac
+  t0=$SECONDS
   "$B/fuzz/fuzz_$h" -max_total_time="$S" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
     -malloc_limit_mb=512 -artifact_prefix="$src/crashes/$h/" "${dict[@]}" \
     "$work" "$src/corpus/$h" "$src/crashes/$h" >"$log" 2>&1
   rc=$?
+  took=$((SECONDS - t0))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
-  printf '%-10s %8s %12s %8s %8s %8s %7s\n' "$h" "$S" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
+  printf '%-10s %8s %12s %8s %8s %8s %7s\n' "$h" "$took" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
     "$(ls "$work" | wc -l)"
   if [ "$rc" -ne 0 ]; then
     status=1
