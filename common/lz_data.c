@@ -345,7 +345,8 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
             st = lz_fail(err, LZ_EFORMAT,
                          "%s: %zu labels for the %zu samples of %s", lp, lcount, dt->n, path);
         if (!st) {
-            dt->y = malloc(dt->n * sizeof *dt->y);
+            size_t ybytes;
+            dt->y = lz_mul_ok(dt->n, sizeof *dt->y, &ybytes) ? malloc(ybytes) : NULL;
             if (!dt->y) st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", lp);
             int lsz = idx_type_size(lt);
             for (size_t i = 0; !st && i < dt->n; i++) {
