@@ -1,16 +1,20 @@
 # latent-zoo: the two commands of the README, and a few more.
 #   make lab    install what is missing, build, run the models on the bundled data
 #   make test   install what is missing, build, run the whole test suite
+#   make fuzz   run the fuzz harnesses of the readers (clang) for a while
 #   make readme-table [COMPARE=out/compare.tsv]   README's lab table from a real run
 # Plain CMake works too: cmake -B build && cmake --build build && ctest --test-dir build
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES ?= data model_pca model_lgm model_vae model_rbm
 JOBS ?= 2
 DATA ?=
 CMAKE_FLAGS ?= -DLZ_WERROR=ON
 
-.PHONY: all deps build test test-asan lab readme-table bench clean
+.PHONY: all deps build test test-asan fuzz lab readme-table bench clean
 
 all: build
 
@@ -31,6 +35,15 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
+# The libFuzzer harnesses of tests/fuzz, built with clang, each run for
+# FUZZ_SECONDS; crash inputs go to tests/fuzz/crashes/HARNESS/.  (make test
+# replays the corpus and the crash inputs without clang.)
+fuzz: deps
+	@bash scripts/install-deps.sh --fuzz
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DLZ_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_HARNESSES))
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_HARNESSES)
+
 lab: build
 	@BIN=$(BUILD)/bin bash scripts/lab.sh $(DATA)
 
@@ -44,4 +57,4 @@ bench: build
 	@BIN=$(BUILD)/bin bash bench/run-all.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out

@@ -257,12 +257,29 @@ int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_er
     return LZ_CLI_RUN;
 }
 
+/* 1 when -o PREFIX would name hidden files or a directory: "", "dir/",
+ * "dir/.", ".."; *sugg (cap) <- a prefix that would do, "dir/lgm" */
+static int bad_prefix(const char *o, const char *def, char *sugg, size_t cap)
+{
+    size_t n = strlen(o);
+    const char *b = strrchr(o, '/');
+    b = b ? b + 1 : o;
+    const char *db = def ? strrchr(def, '/') : NULL;
+    db = db ? db + 1 : def ? def : "run";
+    if (n == 0) snprintf(sugg, cap, "%s", def ? def : "out/run");
+    else if (o[n - 1] == '/') snprintf(sugg, cap, "%s%s", o, db);
+    else if (!strcmp(b, ".") || !strcmp(b, "..")) snprintf(sugg, cap, "%s/%s", o, db);
+    else return 0;
+    return 1;
+}
+
 int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **argv,
                  const char **data_path)
 {
     /* before anything else: the process may be executed again with another
      * BLAS kernel (lz_kernel.h) */
     lz_kernel_startup(argv);
+    char sugg[512];
     lz_error err;
     lz_error_clear(&err);
     int first = 0;
@@ -284,6 +301,12 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
         else if (co->threads < 0 || co->threads > 1024)
             lz_fail(&err, LZ_EINVAL, "--threads %d: expected 0 <= N <= 1024 (0: one per core)",
                     co->threads);
+        else if (co->output && bad_prefix(co->output, co->default_output, sugg, sizeof sugg))
+            lz_fail(&err, LZ_EINVAL,
+                    "-o '%s': expected a prefix such as %s (files PREFIX.NAME)",
+                    co->output, sugg);
+        else if (co->save && (!*co->save || co->save[strlen(co->save) - 1] == '/'))
+            lz_fail(&err, LZ_EINVAL, "--save '%s': expected a file name for the model", co->save);
         else
             return -1;
     }
@@ -295,6 +318,7 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix)
 {
     memset(c, 0, sizeof *c);
     c->output = default_prefix;
+    c->default_output = default_prefix;
     c->label_col = "none";
     c->seed = 1;
 }

@@ -97,6 +97,7 @@ typedef struct {
     const char *save;      /* --save MODEL                                    */
     const char *load;      /* --load MODEL                                    */
     int quiet;             /* --quiet                                         */
+    const char *default_output; /* the program's default -o ("out/lgm")       */
 } lz_common_opts;
 
 /* Defaults: output = default_prefix, label-col none, seed 1, threads 0. */
@@ -125,7 +126,9 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
  * ("prog: option -k: expected an integer, got 'x'"), and say so by returning
  * the exit status (0 or 1); return -1 when the program goes on, with
  * *data_path the DATA argument (NULL only with --load).  Also checks the
- * shared options' ranges (--threads). */
+ * shared options' ranges (--threads) and paths: -o must be a prefix, not
+ * empty, not a directory ("dir/") and not "." or ".." (which would write
+ * hidden files such as "dir/.A.dat"); --save a file name. */
 int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **argv,
                  const char **data_path);
 

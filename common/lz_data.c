@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "lz_blas.h"
+#include "lz_size.h"
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <zlib.h>
@@ -44,8 +45,9 @@ static lz_status read_all(const char *path, unsigned char **buf, size_t *len,
     }
     for (;;) {
         if (n == cap) {
-            size_t ncap = cap * 2;
-            unsigned char *nb = realloc(b, ncap + 1);
+            size_t ncap;
+            unsigned char *nb = lz_mul_ok(cap, 2, &ncap) && ncap < SIZE_MAX
+                                    ? realloc(b, ncap + 1) : NULL;
             if (!nb) {
                 free(b);
                 gzclose(gz);
@@ -198,16 +200,28 @@ static lz_status idx_header(const char *path, const unsigned char *b, size_t len
     if (len < hdr)
         return lz_fail(err, LZ_EFORMAT,
                        "%s: truncated IDX header: %zu bytes, expected %zu", path, len, hdr);
-    size_t c = 1;
+    size_t c = 1, need = 0;
+    int fits = 1;
     for (unsigned i = 0; i < *ndim; i++) {
         dims[i] = be32(b + 4 + 4 * i);
         if (dims[i] == 0)
             return lz_fail(err, LZ_EFORMAT, "%s: IDX dimension %u is 0", path, i + 1);
-        if (c > SIZE_MAX / dims[i])
-            return lz_fail(err, LZ_EFORMAT, "%s: IDX dimensions overflow", path);
-        c *= dims[i];
+        fits = fits && lz_mul_ok(c, dims[i], &c);
     }
-    size_t need = c * (size_t)idx_type_size(*type);
+    /* need = count x element size, every product checked: a header whose
+     * count wraps around must not pass for a small file */
+    fits = fits && lz_mul_ok(c, (size_t)idx_type_size(*type), &need);
+    if (!fits) {
+        char shape[128];
+        size_t at = 0;
+        for (unsigned i = 0; i < *ndim && at < sizeof shape; i++)
+            at += (size_t)snprintf(shape + at, sizeof shape - at, "%s%lu", i ? " x " : "",
+                                   (unsigned long)dims[i]);
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s: IDX header: dimensions %s of %d-byte values overflow: expected a "
+                       "shape the file can hold (it has %zu bytes)",
+                       path, shape, idx_type_size(*type), len);
+    }
     if (len - hdr < need)
         return lz_fail(err, LZ_EFORMAT,
                        "%s: truncated IDX file: the header promises %zu values "
@@ -277,11 +291,20 @@ static char *idx_labels_sibling(const char *path)
 }
 
 static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
-                          lz_data *dt, lz_error *err)
+                          const lz_read_opts *o, lz_data *dt, lz_error *err)
 {
+    if (o->label_col != LZ_LABEL_NONE) {
+        char lc[32];
+        if (o->label_col == LZ_LABEL_LAST) snprintf(lc, sizeof lc, "last");
+        else snprintf(lc, sizeof lc, "%d", o->label_col);
+        return lz_fail(err, LZ_EINVAL,
+                       "%s: --label-col %s: IDX data has no label column: its labels come "
+                       "from the sibling ...-labels-idx1-ubyte file (drop --label-col)",
+                       path, lc);
+    }
     unsigned type, ndim;
     uint32_t dims[8];
-    size_t off, count;
+    size_t off, count, bytes;
     lz_status st = idx_header(path, b, len, &type, &ndim, dims, &off, &count, err);
     if (st) return st;
     if (ndim == 1)
@@ -294,7 +317,7 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
         dt->img_rows = dims[1];
         dt->img_cols = dims[2];
     }
-    dt->x = malloc(count * sizeof *dt->x);
+    dt->x = lz_mul_ok(count, sizeof *dt->x, &bytes) ? malloc(bytes) : NULL;
     if (!dt->x) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
     int sz = idx_type_size(type);
     for (size_t i = 0; i < count; i++) {
@@ -322,13 +345,18 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
             st = lz_fail(err, LZ_EFORMAT,
                          "%s: %zu labels for the %zu samples of %s", lp, lcount, dt->n, path);
         if (!st) {
-            dt->y = malloc(dt->n * sizeof *dt->y);
+            size_t ybytes;
+            dt->y = lz_mul_ok(dt->n, sizeof *dt->y, &ybytes) ? malloc(ybytes) : NULL;
             if (!dt->y) st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", lp);
             int lsz = idx_type_size(lt);
             for (size_t i = 0; !st && i < dt->n; i++) {
                 /* labels are integers even in an unsigned-byte file */
                 const unsigned char *p = lb + loff + i * (size_t)lsz;
                 dt->y[i] = lt == 0x08 ? (double)p[0] : idx_value(lt, p);
+                if (!isfinite(dt->y[i]))
+                    st = lz_fail(err, LZ_EFORMAT,
+                                 "%s: byte %zu: label %zu is not a finite number", lp,
+                                 loff + i * (size_t)lsz, i + 1);
             }
         }
         free(lb);
@@ -412,13 +440,37 @@ static lz_status field_value(const text_ctx *c, const char *s, size_t col,
     return LZ_OK;
 }
 
+/* Make room for row `rows` of d values: x (cap, d), line (cap) and y (cap)
+ * when there are labels grow together, doubling, so the memory held is at
+ * most twice what the rows read so far need (never lines x columns up front:
+ * a file of blank lines reserves nothing).  0 when out of memory. */
+static int grow_rows(lz_data *dt, size_t rows, size_t d, int labels, size_t *cap)
+{
+    if (rows < *cap) return 1;
+    size_t nc, bx, bl;
+    if (!lz_mul_ok(*cap ? *cap : 32, *cap ? 2 : 1, &nc) || !lz_mul3_ok(nc, d, sizeof *dt->x, &bx) ||
+        !lz_mul_ok(nc, sizeof *dt->line, &bl))
+        return 0;
+    double *nx = realloc(dt->x, bx);
+    if (!nx) return 0;
+    dt->x = nx;
+    size_t *nl = realloc(dt->line, bl);
+    if (!nl) return 0;
+    dt->line = nl;
+    if (labels) {
+        double *ny = realloc(dt->y, nc * sizeof *ny); /* nc * 8 <= bx: fits */
+        if (!ny) return 0;
+        dt->y = ny;
+    }
+    *cap = nc;
+    return 1;
+}
+
 static lz_status read_text(const char *path, char *b, size_t len,
                            const lz_read_opts *o, lz_data *dt, lz_error *err)
 {
     text_ctx c = {path, 0, 0};
-    size_t n_lines = 1;
-    for (size_t i = 0; i < len; i++)
-        if (b[i] == '\n') n_lines++;
+    size_t cap_rows = 0;
     if (memchr(b, '\0', len))
         return lz_fail(err, LZ_EFORMAT,
                        "%s: binary content: expected text rows of numbers or an IDX file", path);
@@ -485,11 +537,8 @@ static lz_status read_text(const char *path, char *b, size_t len,
                 break;
             }
             header = calloc(ncols, sizeof *header);
-            dt->x = malloc(n_lines * d * sizeof *dt->x);
-            dt->line = malloc(n_lines * sizeof *dt->line);
             dt->label_field = label_idx;
-            if (label_idx >= 0) dt->y = malloc(n_lines * sizeof *dt->y);
-            if (!header || !dt->x || !dt->line || (label_idx >= 0 && !dt->y)) {
+            if (!header) {
                 st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
                 break;
             }
@@ -514,6 +563,11 @@ static lz_status read_text(const char *path, char *b, size_t len,
                          path, c.line, nf, ncols);
             break;
         }
+        if (!grow_rows(dt, rows, d, label_idx >= 0, &cap_rows)) {
+            st = lz_fail(err, LZ_ENOMEM, "%s:%zu: out of memory for %zu rows of %zu values",
+                         path, c.line, rows + 1, d);
+            break;
+        }
         double *row = dt->x + rows * d;
         dt->line[rows] = c.line;
         for (size_t j = 0, o2 = 0; j < ncols; j++) {
@@ -532,7 +586,7 @@ static lz_status read_text(const char *path, char *b, size_t len,
     if (!st) {
         dt->n = rows;
         dt->d = d;
-        double *nx = realloc(dt->x, rows * d * sizeof *nx);
+        double *nx = realloc(dt->x, rows * d * sizeof *nx); /* shrinks: fits */
         if (nx) dt->x = nx;
         int have_names = header && header[0];
         if (have_names) {
@@ -569,14 +623,17 @@ lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out
         free(b);
         return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
     }
+    /* a UTF-8 byte-order mark at the start of a text file is no part of its
+     * first field */
+    size_t skip = len >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF ? 3 : 0;
     int idx = len >= 4 && b[0] == 0 && b[1] == 0 && idx_type_size(b[2]) && b[3] >= 1 && b[3] <= 8;
     if (len == 0)
         st = lz_fail(err, LZ_EFORMAT, "%s: empty file: expected %s", path,
                      looks_like_idx_name(path) ? "an IDX header" : "rows of numbers");
     else if (idx || looks_like_idx_name(path))
-        st = read_idx(path, b, len, dt, err);
+        st = read_idx(path, b, len, o, dt, err);
     else
-        st = read_text(path, (char *)b, len, o, dt, err);
+        st = read_text(path, (char *)b + skip, len - skip, o, dt, err);
     free(b);
     size_t min_rows = o->min_rows ? o->min_rows : 1;
     if (!st && dt->n < min_rows)

@@ -8,11 +8,16 @@
  *     a line; an optional header line of names (a first line in which no field
  *     is a number); lines starting with '#' are comments, and a '#' line just
  *     before the first data line with one name per column is taken as the
- *     header (so this project's own .dat files read back);
+ *     header (so this project's own .dat files read back); a UTF-8
+ *     byte-order mark at the start is skipped;
  *   - IDX (the MNIST / Fashion-MNIST container): unsigned bytes are scaled to
  *     [0,1] by 1/255; float and double IDX are read as they are.  Labels are
- *     read from the sibling "...-labels-idx1-ubyte[.gz]" file when it exists.
+ *     read from the sibling "...-labels-idx1-ubyte[.gz]" file when it exists
+ *     (so a label column, --label-col, is an error for IDX data); they must
+ *     be finite.
  *   Either may be gzip-compressed (zlib reads plain files unchanged).
+ * Sizes are overflow-checked and storage grows with the rows read, so what
+ * is allocated is bounded by what the file holds, whatever it declares.
  */
 #ifndef LZ_DATA_H
 #define LZ_DATA_H

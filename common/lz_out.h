@@ -2,9 +2,24 @@
  *
  * An lz_outset collects every file a run writes.  Each is written to a
  * temporary file beside its final name ("NAME.tmp.XXXXXX") and renamed only
- * by lz_outset_commit, after all of them were written without error; a run
- * that fails (or is interrupted by SIGINT/SIGTERM, see
- * lz_outset_install_signal_cleanup) leaves no half-written file behind.
+ * by lz_outset_commit, after all of them were written without error.  The
+ * commit is all or nothing:
+ *   1. every file is flushed and closed, and every final path checked (not
+ *      an existing directory, in a writable directory; two outputs of one
+ *      set with the same path were already refused by lz_outset_open);
+ *   2. a final path that already holds a file gets a second name for it, a
+ *      hard link "NAME.old.PID.N" (where the file system has no hard links,
+ *      the file is moved there), so that it can be put back;
+ *   3. each temporary file is renamed onto its final path; if one rename
+ *      fails, the ones done are undone (the previous files renamed back,
+ *      new files without one removed) and the commit fails;
+ *   4. on success the ".old" names are removed.
+ * A run that fails, or is interrupted by SIGINT, SIGTERM, SIGHUP or SIGPIPE
+ * (see lz_outset_install_signal_cleanup), leaves nothing behind: no
+ * temporary file, no directory the set created, no output replaced.
+ * A signal that arrives during a commit waits for it to finish, then the
+ * commit is undone and the process dies of the signal; a signal after the
+ * commit leaves the complete outputs.
  *
  * Data files (.dat, .tsv): a first line "# " + column names, then one row of
  * numbers a line, every number as "%.17g" in the C locale (so a double reads
@@ -37,11 +52,13 @@ lz_outset *lz_outset_alloc(void);
 
 /* Open a temporary file that becomes `path` on commit; parent directories are
  * created (and removed again by an abort, when empty).  Returns NULL with err
- * set on failure. */
+ * set on failure: path empty or ending in '/', an existing directory, or the
+ * same file as an output already in the set (the error names both). */
 FILE *lz_outset_open(lz_outset *os, const char *path, lz_error *err);
 
-/* Flush, check and close every file, then rename each onto its final name.
- * On any error, every temporary file is removed and err says which failed. */
+/* Flush, check and close every file, then rename each onto its final name,
+ * all or nothing (see the top of this file).  On any error every temporary
+ * file is removed, every file replaced is back, and err says which failed. */
 lz_status lz_outset_commit(lz_outset *os, lz_error *err);
 
 /* Close and remove every temporary file not yet committed. */
@@ -50,8 +67,10 @@ void lz_outset_abort(lz_outset *os);
 /* Abort what is uncommitted and free the set; NULL is a no-op. */
 void lz_outset_free(lz_outset *os);
 
-/* On SIGINT, SIGTERM or SIGHUP, remove every temporary file of every open
- * output set, then die of the signal.  Call once from main. */
+/* On SIGINT, SIGTERM, SIGHUP or SIGPIPE (a closed pipe on stdout), remove
+ * every temporary file of every open output set and the directories the sets
+ * created (when empty), then die of the signal.  A signal ignored when the
+ * program started (nohup) stays ignored.  Call once from main. */
 void lz_outset_install_signal_cleanup(void);
 
 /* Create the directories leading to path ("out/lgm" creates "out"). */
@@ -61,6 +80,11 @@ lz_status lz_mkdir_parents(const char *path, lz_error *err);
 
 /* Write x as "%.17g" ("nan" for any NaN, "inf"/"-inf" for infinities). */
 void lz_put_num(FILE *f, double x);
+
+/* buf (cap) <- x in the fewest significant digits (15, 16 or 17) that read
+ * back as x exactly: for messages, where "%g" would print 1.0000000001 as 1.
+ * Returns buf. */
+char *lz_num_str(double x, char *buf, size_t cap);
 
 /* "# a b c\n" from n names; sep is ' ' for .dat, '\t' for .tsv. */
 void lz_dat_header(FILE *f, char sep, size_t n, const char *const *names);
@@ -120,22 +144,39 @@ void lz_model_end(FILE *f);
 typedef struct lz_model lz_model;
 
 /* Read a model file of the given kind; its version must be <= max_version.
- * err names the file and line of anything malformed. */
+ * err names the file and line of anything malformed ("m.model:7: ...").
+ * Parsing is strict: an int or real entry is one whole token ("int d 5xyz"
+ * is an error), an array's shape must fit in what is left of the file before
+ * anything is allocated for it, and its rows must have exactly COLS numbers.
+ * An entry name appears once. */
 lz_status lz_model_read(const char *path, const char *kind, int max_version,
                         lz_model **out, lz_error *err);
 void lz_model_free(lz_model *m);
 int lz_model_version(const lz_model *m);
 
 /* Look up an entry; a missing entry or one of the wrong type or shape is an
- * error naming the file and the entry. */
+ * error naming the file and the entry.  Reals and array values must be
+ * finite (float arrays: within the range of a float); the error names the
+ * line, row and column of the first that is not. */
 lz_status lz_model_get_int(const lz_model *m, const char *name, long *v, lz_error *err);
+/* The same, with lo <= *v <= hi required. */
+lz_status lz_model_get_int_range(const lz_model *m, const char *name, long lo, long hi, long *v,
+                                 lz_error *err);
 lz_status lz_model_get_real(const lz_model *m, const char *name, double *v, lz_error *err);
 lz_status lz_model_get_str(const lz_model *m, const char *name, const char **s, lz_error *err);
 lz_status lz_model_get_array(const lz_model *m, const char *name, size_t rows, size_t cols,
                              double *a, lz_error *err);
 lz_status lz_model_get_arrayf(const lz_model *m, const char *name, size_t rows, size_t cols,
                               float *a, lz_error *err);
+/* That an array entry exists with this shape, without copying it: a loader
+ * checks every array it needs before it allocates the model. */
+lz_status lz_model_check_array(const lz_model *m, const char *name, size_t rows, size_t cols,
+                               lz_error *err);
 /* 1 if the model has an entry of that name. */
 int lz_model_has(const lz_model *m, const char *name);
+/* The line of an entry (row i of an array is on line + 1 + i), 0 if absent;
+ * the file's path.  For a loader's own errors: "m.model:12: ...". */
+size_t lz_model_line(const lz_model *m, const char *name);
+const char *lz_model_path(const lz_model *m);
 
 #endif

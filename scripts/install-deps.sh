@@ -2,6 +2,7 @@
 # Install the Debian packages latent-zoo needs, when they are missing.
 #   scripts/install-deps.sh            build, test and run (make lab / make test)
 #   scripts/install-deps.sh --bench    also the benchmark peers and data
+#   scripts/install-deps.sh --fuzz     also clang and libFuzzer (make fuzz)
 # Checks each package with dpkg -s; installs the missing ones with apt-get,
 # as root or through sudo; says clearly what to do when neither is possible.
 set -euo pipefail
@@ -10,6 +11,9 @@ pkgs=(cmake make gcc pkg-config libgsl-dev liblapacke-dev libopenblas-dev
       check libsubunit-dev zlib1g-dev gnuplot-nox)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(dataset-fashion-mnist python3-sklearn python3-torch python3-numpy python3-threadpoolctl)
+fi
+if [ "${1:-}" = "--fuzz" ]; then
+  pkgs+=(clang libclang-rt-dev libomp-dev)
 fi
 
 missing=()

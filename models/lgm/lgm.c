@@ -5,6 +5,7 @@
  */
 #include "lgm.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,34 +566,41 @@ lz_status lgm_model_read(const char *path, lgm_model **out, lz_error *err)
     long d = 0, k = 0;
     const char *comp = "exact";
     double floor1 = 0;
-    if (!st) st = lz_model_get_int(mf, "d", &d, err);
-    if (!st) st = lz_model_get_int(mf, "k", &k, err);
-    if (!st && (d < 2 || k < 1 || k >= d))
-        st = lz_fail(err, LZ_EFORMAT, "%s: d = %ld, k = %ld: expected 1 <= k < d", path, d, k);
+    int v1 = lz_model_version(mf) == 1;
+    /* every entry, with its shape, before the model is allocated: the
+     * allocation is then bounded by what the file holds */
+    if (!st) st = lz_model_get_int_range(mf, "d", 2, LONG_MAX, &d, err);
+    if (!st) st = lz_model_get_int_range(mf, "k", 1, d - 1, &k, err);
     if (!st) st = lz_model_get_str(mf, "completion", &comp, err);
     if (!st && strcmp(comp, "exact") && strcmp(comp, "sampled"))
-        st = lz_fail(err, LZ_EFORMAT, "%s: completion '%s': expected exact or sampled", path, comp);
-    int v1 = !st && lz_model_version(mf) == 1;
-    if (v1) st = lz_model_get_real(mf, "floor", &floor1, err);
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: completion '%s': expected exact or sampled", path,
+                     lz_model_line(mf, "completion"), comp);
+    if (!st && v1) st = lz_model_get_real(mf, "floor", &floor1, err);
+    if (!st && v1 && !(floor1 >= 0))
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: real floor %g: expected a floor >= 0", path,
+                     lz_model_line(mf, "floor"), floor1);
+    if (!st) st = lz_model_check_array(mf, "mean", 1, (size_t)d, err);
+    if (!st) st = lz_model_check_array(mf, "A", (size_t)d, (size_t)k, err);
+    if (!st) st = lz_model_check_array(mf, "D", (size_t)d, 1, err);
+    if (!st && !v1) st = lz_model_check_array(mf, "floor", (size_t)d, 1, err);
     lgm_model *m = NULL;
     if (!st && !(m = lgm_model_alloc((size_t)d, (size_t)k)))
         st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+    /* values: finite (lz_model_get_array), D_i > 0, floor_i >= 0 */
     if (!st) st = lz_model_get_array(mf, "mean", 1, (size_t)d, m->mu, err);
     if (!st) st = lz_model_get_array(mf, "A", (size_t)d, (size_t)k, m->a, err);
     if (!st) st = lz_model_get_array(mf, "D", (size_t)d, 1, m->dg, err);
     if (!st && !v1) st = lz_model_get_array(mf, "floor", (size_t)d, 1, m->floor, err);
     for (long i = 0; !st && v1 && i < d; i++) m->floor[i] = floor1;
     for (long i = 0; !st && i < d; i++)
-        if (!(m->dg[i] > 0) || !isfinite(m->dg[i]))
-            st = lz_fail(err, LZ_EFORMAT, "%s: array D, row %ld: %g: expected a positive variance",
-                         path, i + 1, m->dg[i]);
-    for (long i = 0; !st && i < d; i++)
-        if (!(m->floor[i] >= 0) || !isfinite(m->floor[i]))
-            st = lz_fail(err, LZ_EFORMAT, "%s: floor, row %ld: %g: expected a finite floor >= 0",
-                         path, i + 1, m->floor[i]);
-    for (long i = 0; !st && i < d * (k + 1); i++)
-        if (!isfinite(m->block[i]))
-            st = lz_fail(err, LZ_EFORMAT, "%s: a mean or A entry is not finite", path);
+        if (!(m->dg[i] > 0))
+            st = lz_fail(err, LZ_EFORMAT,
+                         "%s:%zu: array D, row %ld: %g: expected a positive variance", path,
+                         lz_model_line(mf, "D") + 1 + (size_t)i, i + 1, m->dg[i]);
+    for (long i = 0; !st && !v1 && i < d; i++)
+        if (!(m->floor[i] >= 0))
+            st = lz_fail(err, LZ_EFORMAT, "%s:%zu: array floor, row %ld: %g: expected a floor >= 0",
+                         path, lz_model_line(mf, "floor") + 1 + (size_t)i, i + 1, m->floor[i]);
     if (!st) {
         m->completion = strcmp(comp, "sampled") ? LGM_EXACT : LGM_SAMPLED;
         *out = m;

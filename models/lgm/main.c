@@ -393,7 +393,8 @@ int main(int argc, char **argv)
     }
     if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "summary.tsv", &err);
     if (!st) st = write_summary(os, pbuf, &sum, &err);
-    if (!st && co.save) st = lgm_model_write(m, os, co.save, &err);
+    if (!st && co.save && (st = lgm_model_write(m, os, co.save, &err)))
+        lz_error_prefix(&err, "--save");
     if (!st) st = lz_outset_commit(os, &err);
     if (st) goto done;
 

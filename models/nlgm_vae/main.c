@@ -597,7 +597,10 @@ int main(int argc, char **argv)
         fputc('\n', f);
     }
     if (co.save) {
-        if (!(f = lz_outset_open(os, co.save, &err))) goto fail;
+        if (!(f = lz_outset_open(os, co.save, &err))) {
+            lz_error_prefix(&err, "--save");
+            goto fail;
+        }
         vae_write(mod, f);
     }
     if ((st = lz_outset_commit(os, &err))) goto fail;

@@ -302,21 +302,26 @@ lz_status vae_check_data(const vae_model *mod, const lz_data *data, lz_error *er
         for (size_t j = 0; j < data->d; j++) {
             double x = data->x[i * data->d + j], v = (x - mod->shift[j]) / s;
             if (v >= 0 && v <= 1) continue;
-            char scl[64] = "", where[256];
+            char scl[64] = "", where[256], xs[32], his[32], los[32];
             if (s != 1) snprintf(scl, sizeof scl, " after --scale %g", s);
             lz_data_where(data, i, j, where, sizeof where);
+            /* values printed so that they read back exactly: --scale MAX then
+             * maps every value to x / MAX <= 1 */
+            lz_num_str(x, xs, sizeof xs);
+            lz_num_str(hi, his, sizeof his);
+            lz_num_str(lo, los, sizeof los);
             if (lo >= 0)
                 return lz_fail(err, LZ_EINVAL,
-                               "%s: value %g%s is above 1: the Bernoulli likelihood "
-                               "needs data in [0, 1] and the data's maximum is %g: use --scale %g "
+                               "%s: value %s%s is above 1: the Bernoulli likelihood "
+                               "needs data in [0, 1] and the data's maximum is %s: use --scale %s "
                                "(and --binarize threshold|dynamic for binary data), or "
                                "--likelihood gaussian",
-                               where, x, scl, hi, hi);
+                               where, xs, scl, his, his);
             return lz_fail(err, LZ_EINVAL,
-                           "%s: value %g%s is below 0: the Bernoulli likelihood needs "
-                           "data in [0, 1] and the data range over [%g, %g]: rescale the file to "
+                           "%s: value %s%s is below 0: the Bernoulli likelihood needs "
+                           "data in [0, 1] and the data range over [%s, %s]: rescale the file to "
                            "[0, 1], or use --likelihood gaussian",
-                           where, x, scl, lo, hi);
+                           where, xs, scl, los, his);
         }
     return LZ_OK;
 }
@@ -801,18 +806,17 @@ static lz_status get_choice(const lz_model *m, const char *path, const char *nam
             *out = i;
             return LZ_OK;
         }
-    return lz_fail(err, LZ_EFORMAT, "%s: %s '%s': not a known value", path, name, s);
+    return lz_fail(err, LZ_EFORMAT, "%s:%zu: %s '%s': not a known value", path,
+                   lz_model_line(m, name), name, s);
 }
 
 static lz_status get_size(const lz_model *m, const char *path, const char *name, long lo,
                           long hi, size_t *out, lz_error *err)
 {
     long v;
-    lz_status st = lz_model_get_int(m, name, &v, err);
+    (void)path;
+    lz_status st = lz_model_get_int_range(m, name, lo, hi, &v, err);
     if (st) return st;
-    if (v < lo || v > hi)
-        return lz_fail(err, LZ_EFORMAT, "%s: %s = %ld: expected %ld .. %ld", path, name, v, lo,
-                       hi);
     *out = (size_t)v;
     return LZ_OK;
 }
@@ -853,40 +857,47 @@ lz_status vae_read(const char *path, vae_model **out, lz_error *err)
     a.act = (vae_act)act;
     a.learn_sigma2 = (int)learn;
     if ((a.decoder == VAE_DEC_MLP) != (a.n_dec > 0)) {
-        st = lz_fail(err, LZ_EFORMAT, "%s: decoder %s with n_dec = %zu", path, dec_names[dec],
-                     a.n_dec);
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: decoder %s with n_dec = %zu", path,
+                     lz_model_line(m, "n_dec"), dec_names[dec], a.n_dec);
         goto done;
     }
     if (bin != VAE_BIN_NONE && a.lik != VAE_BERNOULLI) {
-        st = lz_fail(err, LZ_EFORMAT, "%s: binarize %s with a Gaussian likelihood", path,
-                     bin_names[bin]);
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: binarize %s with a Gaussian likelihood", path,
+                     lz_model_line(m, "binarize"), bin_names[bin]);
         goto done;
     }
+    double scale = 0;
+    if ((st = lz_model_get_real(m, "scale", &scale, err))) goto done;
+    if (!(scale > 0)) {
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: real scale %g: expected a number > 0", path,
+                     lz_model_line(m, "scale"), scale);
+        goto done;
+    }
+    /* every array the architecture needs, with its shape, before the model
+     * is allocated: the allocation is then bounded by what the file holds */
+    vae_tensor ts[VAE_MAX_TENSORS];
+    size_t nt = vae_tensors(&a, ts);
+    if ((st = lz_model_check_array(m, "shift", 1, a.d, err))) goto done;
+    for (size_t i = 0; i < nt && !st; i++)
+        st = lz_model_check_array(m, ts[i].name, ts[i].rows, ts[i].cols, err);
+    if (st) goto done;
     if (!(mod = vae_alloc(&a, err))) {
         st = LZ_ENOMEM;
         goto done;
     }
     mod->binarize = (vae_bin)bin;
-    if ((st = lz_model_get_real(m, "scale", &mod->scale, err)) ||
-        (st = lz_model_get_array(m, "shift", 1, a.d, mod->shift, err)))
-        goto done;
-    if (!(mod->scale > 0) || !isfinite(mod->scale)) {
-        st = lz_fail(err, LZ_EFORMAT, "%s: scale %g: expected a number > 0", path, mod->scale);
-        goto done;
-    }
-    for (size_t j = 0; j < a.d; j++)
-        if (!isfinite(mod->shift[j])) {
-            st = lz_fail(err, LZ_EFORMAT, "%s: shift: a non-finite value", path);
-            goto done;
-        }
+    mod->scale = scale;
+    /* values: finite (and within a float's range for float parameters) */
+    if ((st = lz_model_get_array(m, "shift", 1, a.d, mod->shift, err))) goto done;
     for (size_t i = 0; i < mod->n_tensors && !st; i++) {
         const vae_tensor *t = &mod->t[i];
-        vae_real *v = mod->block + t->offset;
-        st = VAE_GET_ARRAY(m, t->name, t->rows, t->cols, v, err);
-        for (size_t j = 0; !st && j < t->rows * t->cols; j++)
-            if (!isfinite(v[j]))
-                st = lz_fail(err, LZ_EFORMAT, "%s: array %s: a non-finite value", path, t->name);
+        st = VAE_GET_ARRAY(m, t->name, t->rows, t->cols, mod->block + t->offset, err);
     }
+    /* sigma2 = exp(log_sigma2) and its inverse must be finite doubles */
+    if (!st && a.lik == VAE_GAUSSIAN && !(fabs((double)*mod->p.log_sigma2) <= 700))
+        st = lz_fail(err, LZ_EFORMAT,
+                     "%s:%zu: array log_sigma2: %g: expected a log-variance in [-700, 700]", path,
+                     lz_model_line(m, "log_sigma2") + 1, (double)*mod->p.log_sigma2);
 done:
     lz_model_free(m);
     if (st) {

@@ -41,8 +41,12 @@ static int on_iter(const pca_iter_info *it, void *vctx)
     return 0;
 }
 
+/* Singular values of --ref below this fraction of the largest count as 0. */
+#define PCA_REF_RTOL 1e-10
+
 /* Read --ref FILE: at least k rows of d numbers, or of d + 1 with the
- * eigenvalue first (the layout of PREFIX.components.dat).  ref (k, d). */
+ * eigenvalue first (the layout of PREFIX.components.dat), whose first k rows
+ * span k dimensions.  ref (k, d). */
 static lz_status read_ref(const char *path, size_t k, size_t d, double **ref, lz_error *err)
 {
     lz_data *r = NULL;
@@ -66,7 +70,34 @@ static lz_status read_ref(const char *path, size_t k, size_t d, double **ref, lz
     size_t off = r->d - d;
     for (size_t j = 0; j < k; j++) memcpy(*ref + j * d, r->x + j * r->d + off, d * sizeof **ref);
     lz_data_free(r);
-    return LZ_OK;
+    /* the k rows must span k dimensions: singular values s_1 >= ... >= s_k
+     * of ref (k, d), rank = #{s_j > 1e-10 s_1} (a smaller s_k leaves the
+     * subspace, and so the angle to it, undetermined) */
+    double *a = malloc(k * d * sizeof *a), *sv = malloc(k * sizeof *sv);
+    if (!a || !sv) {
+        free(a);
+        free(sv);
+        free(*ref);
+        *ref = NULL;
+        return lz_fail(err, LZ_ENOMEM, "--ref: out of memory");
+    }
+    memcpy(a, *ref, k * d * sizeof *a);
+    lz_status st2 = lz_svd_values(k, d, a, sv, err);
+    size_t rank = 0;
+    for (size_t j = 0; !st2 && j < k; j++)
+        if (sv[j] > PCA_REF_RTOL * sv[0]) rank++;
+    free(a);
+    free(sv);
+    if (!st2 && rank < k)
+        st2 = lz_fail(err, LZ_EINVAL,
+                      "--ref %s: rows 1..%zu span %zu dimension%s: expected %zu linearly "
+                      "independent rows (k = %zu)",
+                      path, k, rank, rank == 1 ? "" : "s", k, k);
+    if (st2) {
+        free(*ref);
+        *ref = NULL;
+    }
+    return st2;
 }
 
 /* PREFIX.components.dat: "eigenvalue x1 .. xd", one component a row */
@@ -294,7 +325,10 @@ int main(int argc, char **argv)
     if (lz_path(path, sizeof path, c.output, "summary.tsv", &err) ||
         write_summary(os, path, m, &sr, &err))
         goto out;
-    if (c.save && pca_model_write(m, os, c.save, &err)) goto out;
+    if (c.save && pca_model_write(m, os, c.save, &err)) {
+        lz_error_prefix(&err, "--save");
+        goto out;
+    }
     if (lz_outset_commit(os, &err)) goto out;
 
     /* ---- final report ---- */

@@ -6,6 +6,7 @@
 #include "pca.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -647,42 +648,81 @@ lz_status pca_model_read(const char *path, pca_model **out, lz_error *err)
 {
     *out = NULL;
     lz_model *mf = NULL;
+    pca_model *m = NULL;
     lz_status st = lz_model_read(path, "pca", 1, &mf, err);
     if (st) return st;
     long d = 0, k = 0;
-    if ((st = lz_model_get_int(mf, "d", &d, err)) || (st = lz_model_get_int(mf, "k", &k, err)))
+    double sigma2 = 0, total_var = 0;
+    /* every entry, with its shape, before the model is allocated: the
+     * allocation is then bounded by what the file holds */
+    if ((st = lz_model_get_int_range(mf, "d", 2, LONG_MAX, &d, err)) ||
+        (st = lz_model_get_int_range(mf, "k", 1, d - 1, &k, err)) ||
+        (st = lz_model_get_real(mf, "sigma2", &sigma2, err)) ||
+        (st = lz_model_get_real(mf, "total_var", &total_var, err)) ||
+        (st = lz_model_check_array(mf, "mean", 1, (size_t)d, err)) ||
+        (st = lz_model_check_array(mf, "eigval", 1, (size_t)k, err)) ||
+        (st = lz_model_check_array(mf, "comp", (size_t)k, (size_t)d, err)))
         goto fail;
-    if (d < 2 || k < 1 || k >= d) {
-        st = lz_fail(err, LZ_EFORMAT, "%s: k = %ld, d = %ld: expected 1 <= k < d", path, k, d);
-        goto fail;
-    }
-    pca_model *m = pca_model_alloc((size_t)d, (size_t)k);
-    if (!m) {
+    if (!(m = pca_model_alloc((size_t)d, (size_t)k))) {
         st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
-    if ((st = lz_model_get_real(mf, "sigma2", &m->sigma2, err)) ||
-        (st = lz_model_get_real(mf, "total_var", &m->total_var, err)) ||
-        (st = lz_model_get_array(mf, "mean", 1, (size_t)d, m->mean, err)) ||
+    m->sigma2 = sigma2;
+    m->total_var = total_var;
+    if ((st = lz_model_get_array(mf, "mean", 1, (size_t)d, m->mean, err)) ||
         (st = lz_model_get_array(mf, "eigval", 1, (size_t)k, m->eigval, err)) ||
-        (st = lz_model_get_array(mf, "comp", (size_t)k, (size_t)d, m->comp, err))) {
-        pca_model_free(m);
+        (st = lz_model_get_array(mf, "comp", (size_t)k, (size_t)d, m->comp, err)))
+        goto fail;
+    /* the PPCA density needs lambda_1, ..., lambda_k >= sigma^2 > 0 and
+     * orthonormal directions; the explained variance sum_j lambda_j / total
+     * needs total >= sum_j lambda_j */
+    if (!(sigma2 > 0)) {
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: real sigma2 %g: expected a noise variance > 0",
+                     path, lz_model_line(mf, "sigma2"), sigma2);
         goto fail;
     }
-    /* the PPCA density needs lambda_1 >= ... >= lambda_k >= sigma^2 > 0 */
-    int bad = !(m->sigma2 > 0) || !isfinite(m->sigma2);
-    for (long j = 0; j < k; j++)
-        if (!(m->eigval[j] >= m->sigma2) || !isfinite(m->eigval[j])) bad = 1;
-    if (bad) {
+    double top = 0;
+    for (long j = 0; j < k; j++) {
+        if (!(m->eigval[j] >= sigma2)) {
+            st = lz_fail(err, LZ_EFORMAT,
+                         "%s:%zu: array eigval, column %ld: %g: expected eigenvalues >= sigma2 "
+                         "= %g",
+                         path, lz_model_line(mf, "eigval") + 1, j + 1, m->eigval[j], sigma2);
+            goto fail;
+        }
+        top += m->eigval[j];
+    }
+    if (!(total_var >= top * (1 - 1e-9))) {
         st = lz_fail(err, LZ_EFORMAT,
-                     "%s: eigval and sigma2: expected finite eigenvalues >= sigma2 > 0", path);
-        pca_model_free(m);
+                     "%s:%zu: real total_var %g: expected the total variance, at least the sum "
+                     "%g of the eigenvalues",
+                     path, lz_model_line(mf, "total_var"), total_var, top);
+        goto fail;
+    }
+    /* C C^T = I (k, k): rows of comp orthonormal, to well above rounding */
+    double *g = malloc((size_t)(k * k) * sizeof *g);
+    if (!g) {
+        st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)k, (int)d, 1.0, m->comp, (int)d,
+                0.0, g, (int)k);
+    double worst = 0;
+    for (long i = 0; i < k; i++)
+        for (long j = i; j < k; j++) worst = fmax(worst, fabs(g[i * k + j] - (i == j)));
+    free(g);
+    if (!(worst <= 1e-6)) {
+        st = lz_fail(err, LZ_EFORMAT,
+                     "%s:%zu: array comp: rows off orthonormal by %.3g: expected orthonormal "
+                     "principal directions",
+                     path, lz_model_line(mf, "comp"), worst);
         goto fail;
     }
     lz_model_free(mf);
     *out = m;
     return LZ_OK;
 fail:
+    pca_model_free(m);
     lz_model_free(mf);
     return st;
 }

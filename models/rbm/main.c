@@ -240,7 +240,10 @@ static lz_status write_outputs(lz_outset *os, const outputs *o, lz_error *err)
     if ((st = write_summary(os, p, o->s, err))) return st;
     if (o->save) {
         FILE *f = lz_outset_open(os, o->save, err);
-        if (!f) return err->status;
+        if (!f) {
+            lz_error_prefix(err, "--save");
+            return err->status;
+        }
         rbm_save(f, m, o->prep, o->k, o->pcd);
     }
     return LZ_OK;

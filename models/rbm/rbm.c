@@ -204,25 +204,29 @@ lz_status rbm_check_config(const rbm_config *cfg, size_t d, lz_error *err)
 static lz_status bad_value(const lz_data *data, size_t row, size_t j, const rbm_prep *p,
                            double xmax, lz_error *err)
 {
-    char where[256];
+    char where[256], xs[32], ms[32];
     lz_data_where(data, row, j, where, sizeof where);
     double x = data->x[row * data->d + j], y = x / p->scale;
+    /* values printed so that they read back exactly: --scale MAX then maps
+     * every value to x / MAX <= 1 */
+    lz_num_str(x, xs, sizeof xs);
+    lz_num_str(xmax, ms, sizeof ms);
     if (y < 0)
         return lz_fail(err, LZ_EINVAL,
-                       "%s: value %g is negative: the RBM needs binary data or grey levels "
+                       "%s: value %s is negative: the RBM needs binary data or grey levels "
                        "in [0, 1]; shift and rescale the data, e.g. (x - min) / (max - min)",
-                       where, x);
+                       where, xs);
     if (y > 1)
         return lz_fail(err, LZ_EINVAL,
-                       "%s: value %g%s is above 1: the RBM needs binary data or grey levels "
-                       "in [0, 1]; divide by the data's maximum with --scale %g",
-                       where, x, p->scale != 1 ? " / --scale" : "", xmax);
+                       "%s: value %s%s is above 1: the RBM needs binary data or grey levels "
+                       "in [0, 1]; divide by the data's maximum with --scale %s",
+                       where, xs, p->scale != 1 ? " / --scale" : "", ms);
     char scaled[64] = "";
     if (p->scale != 1) snprintf(scaled, sizeof scaled, " (/ --scale %g = %g)", p->scale, y);
     return lz_fail(err, LZ_EINVAL,
-                   "%s: value %g%s is not 0 or 1 (--binarize none): binarise grey levels "
+                   "%s: value %s%s is not 0 or 1 (--binarize none): binarise grey levels "
                    "with --binarize threshold or --binarize sample",
-                   where, x, scaled);
+                   where, xs, scaled);
 }
 
 lz_status rbm_prepare(const lz_data *data, const rbm_prep *p, unsigned long seed,
@@ -723,27 +727,31 @@ lz_status rbm_load(const char *path, rbm_model **out, rbm_prep *p, int *k, int *
     long d = 0, h = 0, kk = 0, pp = 0;
     const char *bin = NULL;
     rbm_model *m = NULL;
-    if ((st = lz_model_get_int(f, "d", &d, err)) || (st = lz_model_get_int(f, "h", &h, err)) ||
-        (st = lz_model_get_int(f, "cd_k", &kk, err)) || (st = lz_model_get_int(f, "pcd", &pp, err)) ||
+    /* every entry, with its shape, before the model is allocated: the
+     * allocation is then bounded by what the file holds */
+    if ((st = lz_model_get_int_range(f, "d", 1, 100000000, &d, err)) ||
+        (st = lz_model_get_int_range(f, "h", 1, 100000, &h, err)) ||
+        (st = lz_model_get_int_range(f, "cd_k", 1, 100000, &kk, err)) ||
+        (st = lz_model_get_int_range(f, "pcd", 0, 1, &pp, err)) ||
         (st = lz_model_get_str(f, "binarize", &bin, err)) ||
         (st = lz_model_get_real(f, "threshold", &p->threshold, err)) ||
         (st = lz_model_get_real(f, "scale", &p->scale, err)))
         goto done;
-    if (d < 1 || d > 100000000 || h < 1 || h > 100000 || kk < 1 || (pp != 0 && pp != 1)) {
-        st = lz_fail(err, LZ_EFORMAT,
-                     "%s: d = %ld, h = %ld, cd_k = %ld, pcd = %ld: expected d >= 1, "
-                     "1 <= h <= 100000, cd_k >= 1, pcd 0 or 1", path, d, h, kk, pp);
-        goto done;
-    }
     int mode = -1;
     for (int i = 0; i < 3; i++)
         if (!strcmp(bin, bin_name[i])) mode = i;
     if (mode < 0 || !(p->scale > 0) || !(p->threshold >= 0 && p->threshold < 1)) {
         st = lz_fail(err, LZ_EFORMAT,
-                     "%s: binarize %s, threshold %g, scale %g: expected threshold|sample|none, "
-                     "0 <= threshold < 1, scale > 0", path, bin, p->threshold, p->scale);
+                     "%s:%zu: binarize %s, threshold %g, scale %g: expected threshold|sample|none, "
+                     "0 <= threshold < 1, scale > 0", path, lz_model_line(f, "binarize"), bin,
+                     p->threshold, p->scale);
         goto done;
     }
+    if ((st = lz_model_check_array(f, "W", (size_t)h, (size_t)d, err)) ||
+        (st = lz_model_check_array(f, "b", 1, (size_t)h, err)) ||
+        (st = lz_model_check_array(f, "c", 1, (size_t)d, err)) ||
+        (st = lz_model_check_array(f, "base", 1, (size_t)d, err)))
+        goto done;
     p->mode = (rbm_binarize)mode;
     *k = (int)kk;
     *pcd = (int)pp;
@@ -751,15 +759,12 @@ lz_status rbm_load(const char *path, rbm_model **out, rbm_prep *p, int *k, int *
         st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
         goto done;
     }
+    /* values: finite, the weights within a float's range */
     if ((st = lz_model_get_arrayf(f, "W", m->h, m->d, m->w, err)) ||
         (st = lz_model_get_arrayf(f, "b", 1, m->h, m->b, err)) ||
         (st = lz_model_get_arrayf(f, "c", 1, m->d, m->c, err)) ||
         (st = lz_model_get_array(f, "base", 1, m->d, m->base, err)))
         goto done;
-    if (!params_finite(m)) {
-        st = lz_fail(err, LZ_EFORMAT, "%s: a weight or bias is not finite as a float", path);
-        goto done;
-    }
 done:
     lz_model_free(f);
     if (st) rbm_free(m);

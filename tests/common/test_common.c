@@ -2,6 +2,8 @@
  * naive sums for moments, reconstruction for factorizations, hand-made files
  * for the readers, enumeration for the RNG helpers. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,20 @@
 #include "lz_vmath.h"
 
 static char g_dir[256];
+
+/* rename() as lz_out.c sees it in this program: the C library's (through
+ * renameat), except that the call numbered g_rename_fail_at (counting from
+ * g_rename_calls = 0) fails with EIO: a rename failing midway through a
+ * commit, which no file system can be asked to do on cue. */
+static int g_rename_calls = 0, g_rename_fail_at = -1;
+int rename(const char *from, const char *to)
+{
+    if (g_rename_calls++ == g_rename_fail_at) {
+        errno = EIO;
+        return -1;
+    }
+    return renameat(AT_FDCWD, from, AT_FDCWD, to);
+}
 
 static const char *tmp_path(const char *name)
 {
@@ -267,6 +283,117 @@ START_TEST(idx_errors)
     fclose(g);
     write_file(tmp_path("cut-images-idx3-ubyte.gz"), zb, zn - 6);
     expect_read_error("cut-images-idx3-ubyte.gz", NULL, 0, 1, "gzip");
+}
+END_TEST
+
+/* A header whose element count x element size wraps around 2^64 (here
+ * 2^31 x 2^30 x 1 doubles = 2^64 bytes, "0 bytes") is an error, not a
+ * zero-byte allocation written past; under either file name. */
+START_TEST(idx_size_overflow)
+{
+    const unsigned char hdr[16] = {0, 0, 0x0e, 3, 0x80, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 1};
+    write_file(tmp_path("x.idx"), hdr, sizeof hdr);
+    expect_read_error("x.idx", NULL, 0, 1, "x.idx: IDX header: dimensions 2147483648 x 1073741824 x 1");
+    write_file(tmp_path("wrap-images-idx3-ubyte"), hdr, sizeof hdr);
+    expect_read_error("wrap-images-idx3-ubyte", NULL, 0, 1, "overflow");
+    /* the count alone wraps: 2^32 x 2^32 bytes */
+    const unsigned char h2[12] = {0, 0, 0x08, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    write_file(tmp_path("count.idx"), h2, sizeof h2);
+    expect_read_error("count.idx", NULL, 0, 1, "truncated IDX file");
+}
+END_TEST
+
+/* IDX labels come from the sibling file: --label-col is refused, and a label
+ * that is not finite is named by file and byte offset. */
+START_TEST(idx_labels_label_col_and_nan)
+{
+    unsigned char pix[2 * 2 * 2] = {1, 2, 3, 4, 5, 6, 7, 8}, b[256];
+    unsigned dims[3] = {2, 2, 2}, ld[1] = {2};
+    size_t n = make_idx(b, 0x08, 3, dims, pix, sizeof pix);
+    write_file(tmp_path("s-images-idx3-ubyte"), b, n);
+    lz_data *d;
+    lz_error e;
+    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    ck_assert_int_eq(lz_data_read(tmp_path("s-images-idx3-ubyte"), &o, &d, &e), LZ_EINVAL);
+    ck_assert_ptr_null(d);
+    ck_assert_ptr_nonnull(strstr(e.msg, "--label-col last: IDX data has no label column"));
+    o.label_col = 2;
+    ck_assert_int_eq(lz_data_read(tmp_path("s-images-idx3-ubyte"), &o, &d, &e), LZ_EINVAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "--label-col 2"));
+    /* float labels (big-endian): 3.0, then NaN at byte 8 + 4 = 12 */
+    unsigned char lab[8] = {0x40, 0x40, 0, 0, 0x7f, 0xc0, 0, 0};
+    size_t ln = make_idx(b, 0x0D, 1, ld, lab, sizeof lab);
+    write_file(tmp_path("s-labels-idx1-ubyte"), b, ln);
+    ck_assert_int_eq(lz_data_read(tmp_path("s-images-idx3-ubyte"), NULL, &d, &e), LZ_EFORMAT);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(e.msg, "s-labels-idx1-ubyte: byte 12: label 2 is not a finite number"),
+                  "%s", e.msg);
+    lab[4] = 0x3f, lab[5] = 0x80; /* 1.0: read */
+    ln = make_idx(b, 0x0D, 1, ld, lab, sizeof lab);
+    write_file(tmp_path("s-labels-idx1-ubyte"), b, ln);
+    ck_assert_int_eq(lz_data_read(tmp_path("s-images-idx3-ubyte"), NULL, &d, &e), LZ_OK);
+    ck_assert_double_eq(d->y[0], 3.0);
+    ck_assert_double_eq(d->y[1], 1.0);
+    lz_data_free(d);
+}
+END_TEST
+
+/* Blank lines reserve nothing: a first row of 300000 fields, then 700000
+ * blank lines and a second row (2 MB).  Reserving lines x columns up front
+ * would ask for 1.7 TB. */
+START_TEST(text_blank_lines_reserve_nothing)
+{
+    const size_t d = 300000, blank = 700000;
+    FILE *f = fopen(tmp_path("wide.txt"), "w");
+    ck_assert_ptr_nonnull(f);
+    for (size_t j = 0; j < d; j++) fputs(j ? " 1" : "1", f);
+    fputc('\n', f);
+    for (size_t i = 0; i < blank; i++) fputc('\n', f);
+    for (size_t j = 0; j < d; j++) fprintf(f, j ? " %zu" : "%zu", j % 7);
+    fputc('\n', f);
+    fclose(f);
+    lz_data *dt;
+    lz_error e;
+    ck_assert_msg(lz_data_read(tmp_path("wide.txt"), NULL, &dt, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(dt->n, 2);
+    ck_assert_uint_eq(dt->d, d);
+    for (size_t j = 0; j < d; j++) {
+        ck_assert(dt->x[j] == 1.0);
+        ck_assert(dt->x[d + j] == (double)(j % 7));
+    }
+    ck_assert_uint_eq(dt->line[1], blank + 2);
+    lz_data_free(dt);
+    /* many rows: the storage grows as rows come, the values stay in order */
+    f = fopen(tmp_path("tall.csv"), "w");
+    for (int i = 0; i < 5000; i++) fprintf(f, "%d,%d,%d\n", i, -i, 2 * i);
+    fclose(f);
+    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    ck_assert_int_eq(lz_data_read(tmp_path("tall.csv"), &o, &dt, &e), LZ_OK);
+    ck_assert_uint_eq(dt->n, 5000);
+    for (int i = 0; i < 5000; i++) {
+        ck_assert(dt->x[2 * i] == i && dt->x[2 * i + 1] == -i && dt->y[i] == 2 * i);
+        ck_assert_uint_eq(dt->line[i], (size_t)i + 1);
+    }
+    lz_data_free(dt);
+}
+END_TEST
+
+/* A UTF-8 byte-order mark is skipped: it is neither part of the first number
+ * nor of the first column name. */
+START_TEST(text_utf8_bom)
+{
+    write_text(tmp_path("bom.csv"), "\xEF\xBB\xBF" "1.288,2\n3,4\n");
+    lz_data *d;
+    lz_error e;
+    ck_assert_msg(lz_data_read(tmp_path("bom.csv"), NULL, &d, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(d->n, 2);
+    ck_assert_double_eq(d->x[0], 1.288);
+    lz_data_free(d);
+    write_text(tmp_path("bomh.csv"), "\xEF\xBB\xBF" "a,b\n1,2\n3,4\n");
+    ck_assert_int_eq(lz_data_read(tmp_path("bomh.csv"), NULL, &d, &e), LZ_OK);
+    ck_assert_uint_eq(d->n, 2);
+    ck_assert_str_eq(d->names[0], "a");
+    lz_data_free(d);
 }
 END_TEST
 
@@ -793,6 +920,123 @@ START_TEST(outset_commit_and_abort)
 }
 END_TEST
 
+/* the whole content of a file ("" if absent) */
+static const char *slurp(const char *path)
+{
+    static char buf[256];
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return buf;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* the names in directory dir, sorted, space-separated */
+static const char *listing(const char *dir)
+{
+    static char out[1024];
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | tr '\\n' ' '", dir);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    return out;
+}
+
+/* open a.dat, b.dat, c.dat in dir with the contents "new a", ... */
+static lz_outset *three_outputs(const char *dir)
+{
+    lz_outset *os = lz_outset_alloc();
+    lz_error e;
+    const char *names[3] = {"a.dat", "b.dat", "c.dat"};
+    for (int i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        FILE *f = lz_outset_open(os, p, &e);
+        ck_assert_msg(f != NULL, "%s", e.msg);
+        fprintf(f, "new %c", 'a' + i);
+    }
+    return os;
+}
+
+/* The commit is all or nothing: a rename failing midway puts back the
+ * files replaced and removes the new ones; a final path that is a directory
+ * is found before anything is replaced; two outputs with one path are
+ * refused when the second is opened. */
+START_TEST(outset_commit_all_or_nothing)
+{
+    const char *dir = tmp_path("run");
+    char a[512], b[512], c[512];
+    snprintf(a, sizeof a, "%s/a.dat", dir);
+    snprintf(b, sizeof b, "%s/b.dat", dir);
+    snprintf(c, sizeof c, "%s/c.dat", dir);
+    ck_assert_int_eq(mkdir(dir, 0777), 0);
+    lz_error e;
+    for (int fail_at = 0; fail_at < 3; fail_at++) {
+        /* a and b exist from an earlier run, c does not */
+        write_text(a, "old a");
+        write_text(b, "old b");
+        unlink(c);
+        lz_outset *os = three_outputs(dir);
+        g_rename_calls = 0;
+        g_rename_fail_at = fail_at;
+        ck_assert_int_eq(lz_outset_commit(os, &e), LZ_EIO);
+        g_rename_fail_at = -1;
+        ck_assert_ptr_nonnull(strstr(e.msg, "cannot rename into place"));
+        ck_assert_ptr_nonnull(strstr(e.msg, fail_at == 0 ? "a.dat" : fail_at == 1 ? "b.dat" : "c.dat"));
+        ck_assert_str_eq(slurp(a), "old a");
+        ck_assert_str_eq(slurp(b), "old b");
+        ck_assert_int_ne(access(c, F_OK), 0);
+        ck_assert_str_eq(listing(dir), "a.dat b.dat "); /* no .tmp, no .old */
+        lz_outset_free(os);
+    }
+    /* success: every file new, the kept copies gone */
+    lz_outset *os = three_outputs(dir);
+    ck_assert_int_eq(lz_outset_commit(os, &e), LZ_OK);
+    ck_assert_str_eq(slurp(a), "new a");
+    ck_assert_str_eq(slurp(c), "new c");
+    ck_assert_str_eq(listing(dir), "a.dat b.dat c.dat ");
+    lz_outset_free(os);
+    /* a final path that became a directory: found before any rename */
+    write_text(a, "old a");
+    os = three_outputs(dir);
+    unlink(c);
+    ck_assert_int_eq(mkdir(c, 0777), 0);
+    write_text(tmp_path("run/c.dat/inside"), "x");
+    g_rename_calls = 0;
+    ck_assert_int_eq(lz_outset_commit(os, &e), LZ_EIO);
+    ck_assert_int_eq(g_rename_calls, 0);
+    ck_assert_ptr_nonnull(strstr(e.msg, "c.dat: is a directory"));
+    ck_assert_str_eq(slurp(a), "old a");
+    ck_assert_str_eq(listing(dir), "a.dat b.dat c.dat ");
+    lz_outset_free(os);
+    /* ... and when it is one already, the open fails */
+    os = lz_outset_alloc();
+    ck_assert_ptr_null(lz_outset_open(os, c, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "c.dat: is a directory"));
+    /* two outputs with one path, however spelt: the second is refused,
+     * naming both */
+    ck_assert_ptr_nonnull(lz_outset_open(os, a, &e));
+    char a2[600];
+    snprintf(a2, sizeof a2, "%s/c.dat/../a.dat", dir);
+    ck_assert_ptr_null(lz_outset_open(os, a2, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, a2));
+    ck_assert_ptr_nonnull(strstr(e.msg, "the same file as"));
+    ck_assert_ptr_nonnull(strstr(e.msg + strlen(a2), a));
+    ck_assert_ptr_null(lz_outset_open(os, a, &e));
+    /* not a file path */
+    ck_assert_ptr_null(lz_outset_open(os, "", &e));
+    ck_assert_ptr_null(lz_outset_open(os, tmp_path("run/"), &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "expected a file path"));
+    lz_outset_free(os);
+    ck_assert_str_eq(slurp(a), "old a");
+    ck_assert_str_eq(listing(dir), "a.dat b.dat c.dat ");
+}
+END_TEST
+
 START_TEST(model_file_round_trip_exact)
 {
     gsl_rng *r = lz_rng_alloc(11);
@@ -843,6 +1087,104 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* command line */
+
+/* lz_model_read(path of a file with this content) fails with status st and
+ * a message that names path:line and contains needle */
+static void expect_model_error(const char *content, lz_status st, size_t line, const char *needle)
+{
+    write_text(tmp_path("bad.model"), content);
+    lz_model *m = (lz_model *)1;
+    lz_error e;
+    lz_error_clear(&e);
+    ck_assert_int_eq(lz_model_read(tmp_path("bad.model"), "lgm", 1, &m, &e), st);
+    ck_assert_ptr_null(m);
+    char at[600];
+    snprintf(at, sizeof at, "%s:%zu: ", tmp_path("bad.model"), line);
+    ck_assert_msg(strstr(e.msg, at) == e.msg, "'%s' does not begin with '%s'", e.msg, at);
+    ck_assert_msg(strstr(e.msg, needle) != NULL, "'%s' lacks '%s'", e.msg, needle);
+}
+
+#define HEAD "# latent-zoo model\nkind lgm 1\n"
+
+/* Strict parsing: an entry is whole tokens; a shape is checked against what
+ * is left of the file before anything is allocated for it. */
+START_TEST(model_file_strict_and_bounded)
+{
+    expect_model_error(HEAD "int d 5xyz\nend\n", LZ_EFORMAT, 3, "int d: expected one integer, got '5xyz'");
+    expect_model_error(HEAD "int d 5 6\nend\n", LZ_EFORMAT, 3, "int d: expected one integer");
+    expect_model_error(HEAD "int d 99999999999999999999\nend\n", LZ_EFORMAT, 3, "int d");
+    expect_model_error(HEAD "int d\nend\n", LZ_EFORMAT, 3, "int d");
+    expect_model_error(HEAD "real s 0.5abc\nend\n", LZ_EFORMAT, 3, "real s: expected one number, got '0.5abc'");
+    expect_model_error(HEAD "str c exact more\nend\n", LZ_EFORMAT, 3, "str c: expected one word");
+    expect_model_error("kind lgm 1x\nend\n", LZ_EFORMAT, 1, "expected 'kind NAME VERSION'");
+    expect_model_error(HEAD "kind lgm 1\nend\n", LZ_EFORMAT, 3, "a second 'kind' line");
+    expect_model_error(HEAD "int d 3\nint d 4\nend\n", LZ_EFORMAT, 4, "a second entry 'd'");
+    expect_model_error(HEAD "float d 3\nend\n", LZ_EFORMAT, 3, "unknown entry type 'float'");
+    /* 2^28 values declared in a 40-byte file: refused before allocating */
+    expect_model_error(HEAD "array X 1 268435456\n", LZ_EFORMAT, 3,
+                       "array X: 1 x 268435456 values declared, but only 0 bytes follow");
+    expect_model_error(HEAD "array X 4294967296 4294967296\n1\nend\n", LZ_EFORMAT, 3,
+                       "array X: 4294967296 x 4294967296 values: too many");
+    expect_model_error(HEAD "array X 2 0\nend\n", LZ_EFORMAT, 3, "array X: expected 'ROWS COLS'");
+    expect_model_error(HEAD "array X 2 2\n1 2\n3 4 5\nend\n", LZ_EFORMAT, 5,
+                       "array X, row 2: more than 2 values");
+    expect_model_error(HEAD "array X 2 2\n1 2\n3\nend\n", LZ_EFORMAT, 5, "array X, row 2: 1 values: expected 2");
+    expect_model_error(HEAD "array X 2 2\n1 2\n3 4x\nend\n", LZ_EFORMAT, 5,
+                       "array X, row 2, column 2: expected a number, got '4x'");
+    expect_model_error(HEAD "array X 3 1\n1.5\n2.5\n", LZ_EFORMAT, 5, "array X: the file ends after 2 of its 3 rows");
+    expect_model_error(HEAD "array X 3 1\n1\n2\n", LZ_EFORMAT, 3, "3 x 1 values declared, but only 4 bytes follow");
+    expect_model_error(HEAD "int d 3\n", LZ_EFORMAT, 3, "ends without 'end'");
+    /* a few dozen entries make a model; 100000 distinct ones, each checked
+     * against all before it, would take minutes */
+    FILE *f = fopen(tmp_path("bad.model"), "w");
+    fputs(HEAD, f);
+    for (int i = 0; i < 100000; i++) fprintf(f, "int e%d 1\n", i);
+    fputs("end\n", f);
+    fclose(f);
+    lz_model *many;
+    lz_error me;
+    ck_assert_int_eq(lz_model_read(tmp_path("bad.model"), "lgm", 1, &many, &me), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(me.msg, "bad.model:4099: more than 4096 entries"));
+
+    /* values: finite, named by line, row and column; floats within range */
+    write_text(tmp_path("v.model"), HEAD "real s nan\nreal t inf\narray A 2 2\n1 2\n3 nan\n"
+                                         "array W 1 2\n1e39 0\nend\n");
+    lz_model *m;
+    lz_error e;
+    ck_assert_int_eq(lz_model_read(tmp_path("v.model"), "lgm", 1, &m, &e), LZ_OK);
+    double v, a[4];
+    float w[2];
+    ck_assert_int_eq(lz_model_get_real(m, "s", &v, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:3: real s nan: expected a finite number"));
+    ck_assert_int_eq(lz_model_get_real(m, "t", &v, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:4: real t inf"));
+    ck_assert_int_eq(lz_model_get_array(m, "A", 2, 2, a, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:7: array A, row 2, column 2: nan: expected a finite number"));
+    ck_assert_int_eq(lz_model_get_arrayf(m, "W", 1, 2, w, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:9: array W, row 1, column 1: 1e+39"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "range of a float"));
+    ck_assert_int_eq(lz_model_get_array(m, "W", 1, 2, a, &e), LZ_OK); /* fine as doubles */
+    ck_assert_double_eq(a[0], 1e39);
+    /* shapes and lines without copying */
+    ck_assert_int_eq(lz_model_check_array(m, "A", 2, 2, &e), LZ_OK);
+    ck_assert_int_eq(lz_model_check_array(m, "A", 4, 1, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:5: array A is 2 x 2: expected 4 x 1"));
+    ck_assert_int_eq(lz_model_check_array(m, "B", 1, 1, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:10: no array 'B' before 'end'"));
+    ck_assert_uint_eq(lz_model_line(m, "W"), 8);
+    ck_assert_uint_eq(lz_model_line(m, "B"), 0);
+    long k;
+    ck_assert_int_eq(lz_model_get_int_range(m, "s", 1, 2, &k, &e), LZ_EFORMAT); /* a real */
+    lz_model_free(m);
+    write_text(tmp_path("r.model"), "\xEF\xBB\xBF" HEAD "int d 70\nend\n");
+    ck_assert_int_eq(lz_model_read(tmp_path("r.model"), "lgm", 1, &m, &e), LZ_OK);
+    ck_assert_int_eq(lz_model_get_int_range(m, "d", 2, 64, &k, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "r.model:3: int d 70: expected 2 .. 64"));
+    ck_assert_int_eq(lz_model_get_int_range(m, "d", 2, 70, &k, &e), LZ_OK);
+    ck_assert_int_eq(k, 70);
+    lz_model_free(m);
+}
+END_TEST
 
 START_TEST(cli_parses_and_reports)
 {
@@ -958,6 +1300,10 @@ static Suite *suite(void)
     tcase_add_test(t, label_col_parsing);
     tcase_add_test(t, idx_images_with_sibling_labels_plain_and_gzip);
     tcase_add_test(t, idx_errors);
+    tcase_add_test(t, idx_size_overflow);
+    tcase_add_test(t, idx_labels_label_col_and_nan);
+    tcase_add_test(t, text_blank_lines_reserve_nothing);
+    tcase_add_test(t, text_utf8_bom);
     tcase_add_test(t, split_is_deterministic_and_a_partition);
     tcase_add_test(t, where_names_line_and_field_after_a_split);
     tcase_add_test(t, column_moments_exact_zero_and_overflow);
@@ -974,7 +1320,9 @@ static Suite *suite(void)
     tcase_add_test(t, vexp_within_2_ulp);
     tcase_add_test(t, vlog1pf_within_2_ulp);
     tcase_add_test(t, outset_commit_and_abort);
+    tcase_add_test(t, outset_commit_all_or_nothing);
     tcase_add_test(t, model_file_round_trip_exact);
+    tcase_add_test(t, model_file_strict_and_bounded);
     tcase_add_test(t, cli_parses_and_reports);
     tcase_add_test(t, cli_unset_defaults);
     suite_add_tcase(s, t);

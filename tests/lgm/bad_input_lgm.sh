@@ -64,9 +64,9 @@ expect_error $P 'two_cols\.csv:1: 2 feature columns: expected 3 as in model' "$L
 sed 's/^kind lgm 2/kind rbm 1/' m/model.txt > wrongkind.txt
 expect_error $P "wrongkind\.txt:2: a model of kind 'rbm': expected 'lgm'" "$LGM" --load wrongkind.txt -o $P
 awk '/^array floor/ { print; getline; print "nan"; next } { print }' m/model.txt > nanfloor.txt
-expect_error $P 'nanfloor\.txt: floor, row 1: nan: expected a finite floor' "$LGM" --load nanfloor.txt -o $P
+expect_error $P 'nanfloor\.txt:[0-9]+: array floor, row 1, column 1: nan: expected a finite number' "$LGM" --load nanfloor.txt -o $P
 awk '/^array D/ { print; getline; print "-1"; next } { print }' m/model.txt > negd.txt
-expect_error $P 'negd\.txt: array D, row 1: .*expected a positive variance' "$LGM" --load negd.txt -o $P
+expect_error $P 'negd\.txt:[0-9]+: array D, row 1: .*expected a positive variance' "$LGM" --load negd.txt -o $P
 head -n 8 m/model.txt > cutmodel.txt
 expect_error $P 'cutmodel\.txt' "$LGM" --load cutmodel.txt -o $P
 # an unwritable output prefix: the error names it, nothing is left

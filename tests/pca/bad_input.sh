@@ -51,6 +51,14 @@ expect_error $B '^pca_iter: --oversample -2: expected >= 0' "$P" --oversample -2
 expect_error $B "option -k: expected an integer, got 'two'" "$P" -k two -o $B good.csv
 expect_error $B 'missing argument DATA' "$P" -o $B
 expect_error $B '^pca_iter: --ref two_cols.csv:1: 2 columns: expected 3' "$P" -k 1 --ref two_cols.csv -o $B good.csv
+# reference rows that do not span k dimensions: no subspace to measure an angle to
+printf '0,0,0\n0,0,0\n' > zero_ref.csv
+printf '1,2,3\n-2,-4,-6\n' > rank1_ref.csv
+expect_error $B '^pca_iter: --ref zero_ref.csv: rows 1..1 span 0 dimensions: expected 1 linearly independent rows' \
+  "$P" -k 1 --ref zero_ref.csv -o $B good.csv
+expect_error $B '^pca_iter: --ref rank1_ref.csv: rows 1..2 span 1 dimension: expected 2 linearly independent rows' \
+  "$P" -k 2 --ref rank1_ref.csv -o $B good.csv
+run_ok "$P" -k 1 --ref rank1_ref.csv -o out/ref1 good.csv
 # models
 expect_error $B 'nomodel.txt' "$P" --load nomodel.txt --test good.csv -o $B
 run_ok "$P" -k 1 -o out/ok --save out/ok.model good.csv

@@ -655,7 +655,12 @@ START_TEST(model_file_round_trip)
     pca_model *m = pca_model_alloc(d, k);
     gsl_rng *r = lz_rng_alloc(4);
     lz_rng_gauss(r, d, m->mean);
-    lz_rng_gauss(r, k * d, m->comp);
+    /* orthonormal directions: Q of a random (d, k), transposed into comp */
+    double q[7 * 2];
+    lz_rng_gauss(r, d * k, q);
+    ck_assert_int_eq(lz_qr(d, k, q, NULL, NULL), LZ_OK);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < k; j++) m->comp[j * d + i] = q[i * k + j];
     m->eigval[0] = 3.0 / 7.0, m->eigval[1] = 0.1 + 1e-17;
     m->sigma2 = 1.0 / 3.0 * 0.1, m->total_var = M_PI;
     lz_outset *os = lz_outset_alloc();
@@ -678,6 +683,17 @@ START_TEST(model_file_round_trip)
     lz_outset_free(os);
     ck_assert_int_eq(pca_model_read(path, &m2, &e), LZ_EFORMAT);
     ck_assert_ptr_nonnull(strstr(e.msg, path));
+    ck_assert_ptr_nonnull(strstr(e.msg, "expected eigenvalues >= sigma2"));
+    ck_assert_ptr_null(m2);
+    /* directions that are not orthonormal: no PPCA density */
+    m->sigma2 = 1.0 / 3.0 * 0.1;
+    m->comp[3] *= 1.001;
+    os = lz_outset_alloc();
+    ck_assert_int_eq(pca_model_write(m, os, path, &e), LZ_OK);
+    ck_assert_int_eq(lz_outset_commit(os, &e), LZ_OK);
+    lz_outset_free(os);
+    ck_assert_int_eq(pca_model_read(path, &m2, &e), LZ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "array comp: rows off orthonormal"));
     ck_assert_ptr_null(m2);
     pca_model_free(m);
     gsl_rng_free(r);

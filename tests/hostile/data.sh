@@ -1,0 +1,68 @@
+#!/bin/bash
+# tests/hostile/data.sh -- the four programs on hostile data files: sizes
+# that overflow, blank lines by the hundred thousand, a byte-order mark,
+# labels where there can be none, and values just outside [0, 1].
+source "$SRC/tests/lib.sh"
+PROGS="pca_iter lgm_em nlgm_vae rbm_cd"
+P=out/bad
+
+# An IDX header (type double, 3 dimensions) whose element count x size is
+# 2^31 x 2^30 x 1 x 8 = 2^64 bytes: it wrapped to 0, matched the empty
+# payload, and the reader wrote 2^61 values into a 0-byte allocation.
+printf '\0\0\x0e\x03\x80\0\0\0\x40\0\0\0\0\0\0\x01' > x.idx
+cp x.idx wrap-images-idx3-ubyte
+for p in $PROGS; do
+  expect_error $P 'x\.idx: IDX header: dimensions 2147483648 x 1073741824 x 1 of 8-byte values overflow' \
+    "$BIN/$p" -o $P x.idx
+  expect_error $P 'wrap-images-idx3-ubyte: IDX header: .* overflow' "$BIN/$p" -o $P wrap-images-idx3-ubyte
+done
+
+# A first row of 300000 fields, 700000 blank lines, a second row (2 MB):
+# lines x columns reserved up front was 1.7 TB ("out of memory").  The run
+# then fails on the test set's columns, after reading DATA.
+awk 'BEGIN { for (j = 0; j < 300000; j++) printf "%s%d", j ? " " : "", j % 2; printf "\n";
+             for (i = 0; i < 700000; i++) printf "\n";
+             for (j = 0; j < 300000; j++) printf "%s%d", j ? " " : "", (j + 1) % 2; printf "\n" }' > wide.txt
+printf '0,1,0\n1,0,1\n' > three.csv
+for p in $PROGS; do
+  expect_error $P 'three\.csv:1: 3 feature columns: expected 300000' "$BIN/$p" --test three.csv -o $P wide.txt
+done
+
+# A UTF-8 byte-order mark before the first number: skipped, not "expected a
+# number, got '1...'" with the mark invisible.
+printf '\xEF\xBB\xBF1,0,1,0\n' > bom.csv
+awk 'BEGIN { srand(3); for (i = 0; i < 40; i++) printf "%d,%d,%d,%d\n", i % 2, (i / 2) % 2, rand() < 0.5, rand() < 0.3 }' >> bom.csv
+run_ok "$BIN/pca_iter" -k 1 -o out/bom-pca bom.csv
+run_ok "$BIN/lgm_em" -k 1 -o out/bom-lgm bom.csv
+run_ok "$BIN/nlgm_vae" -k 1 --hidden 4 --epochs 1 --iw 2 -o out/bom-vae bom.csv
+run_ok "$BIN/rbm_cd" --hidden 2 --epochs 1 -o out/bom-rbm bom.csv
+for m in pca lgm vae rbm; do
+  [ "$(rows out/bom-$m.latent.dat)" -eq 41 ] || fail "bom.csv: $m read $(rows out/bom-$m.latent.dat) rows, expected 41"
+  ok
+done
+
+# IDX labels come from the sibling labels file: --label-col is an error, and
+# a label that is not finite (float NaN at byte 12) is named.
+printf '\0\0\x08\x03\0\0\0\x02\0\0\0\x02\0\0\0\x02\x01\x02\x03\x04\x05\x06\x07\x08' > s-images-idx3-ubyte
+printf '\0\0\x0d\x01\0\0\0\x02\x40\x40\0\0\x7f\xc0\0\0' > s-labels-idx1-ubyte
+for p in $PROGS; do
+  expect_error $P 's-images-idx3-ubyte: --label-col last: IDX data has no label column' \
+    "$BIN/$p" --label-col last -o $P s-images-idx3-ubyte
+  expect_error $P 's-labels-idx1-ubyte: byte 12: label 2 is not a finite number' \
+    "$BIN/$p" -o $P s-images-idx3-ubyte
+done
+
+# Bernoulli data with a value 1e-10 above 1: the advice prints the maximum
+# so that it reads back exactly, and following it works.
+awk 'BEGIN { srand(5); for (i = 0; i < 30; i++) printf "%d,%.3f,%d\n", i % 2, rand(), (i == 7) ? 2 : rand() < 0.5 }' \
+  | sed 's/^\(.*\),2$/\1,1.0000000001/' > above.csv
+grep -q '1.0000000001' above.csv || fail "above.csv: no value 1.0000000001"
+expect_error $P 'above\.csv:8: field 3: value 1\.0000000001 is above 1: .*maximum is 1\.0000000001: use --scale 1\.0000000001 ' \
+  "$BIN/nlgm_vae" -o $P above.csv
+scale=$(sed -n 's/.*use --scale \([^ ]*\) .*/\1/p' stderr.log)
+run_ok "$BIN/nlgm_vae" -k 1 --hidden 4 --epochs 1 --iw 2 --scale "$scale" -o out/above-vae above.csv
+expect_error $P 'above\.csv:8: field 3: value 1\.0000000001 is above 1: .*--scale 1\.0000000001$' \
+  "$BIN/rbm_cd" -o $P above.csv
+scale=$(sed -n 's/.*--scale \([^ ]*\)$/\1/p' stderr.log)
+run_ok "$BIN/rbm_cd" --hidden 2 --epochs 1 --scale "$scale" -o out/above-rbm above.csv
+done_ok
