@@ -135,6 +135,12 @@ lz_status lz_model_get_array(const lz_model *m, const char *name, size_t rows, s
                              double *a, lz_error *err);
 lz_status lz_model_get_arrayf(const lz_model *m, const char *name, size_t rows, size_t cols,
                               float *a, lz_error *err);
+/* The shape of array NAME as the file holds it, so that a reader can check
+ * the sizes a file declares (its int entries) against the arrays present
+ * before it allocates anything from them; no such array is an error naming
+ * the file and the entry. */
+lz_status lz_model_get_shape(const lz_model *m, const char *name, size_t *rows, size_t *cols,
+                             lz_error *err);
 /* 1 if the model has an entry of that name. */
 int lz_model_has(const lz_model *m, const char *name);
 
