@@ -1,0 +1,462 @@
+/* gmm_eval.c -- the E-step of the Gaussian mixture and what is computed
+ * from it: the log-likelihood, the responsibilities, draws (see gmm.h and
+ * gmm_impl.h; docs/gmm.md, "The E-step").
+ *
+ * Dimension letters: n samples, d data, k components, b rows of a block,
+ * w the width of a block row.  Row-major throughout.
+ *
+ * Missing entries are not read yet (lz_data holds complete rows).  When they
+ * are, a row with missing coordinates takes its log-density from the
+ * observed part, log N(x_o; mu_zo, Sigma_z,oo) (a Cholesky factor of
+ * Sigma_z,oo for each pattern of missingness, rows grouped by pattern), and
+ * the M-step's sums take x_m's conditional mean and covariance under each
+ * component; block_logdens and accumulate below are the two places to
+ * extend.
+ */
+#include "gmm_impl.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lz_blas.h" /* before any GSL header */
+#include <gsl/gsl_rng.h>
+
+#include "lz_linalg.h"
+#include "lz_prob.h"
+
+/* ------------------------------------------------------------------ */
+/* work */
+
+/* rows of a block: about 64 KiB of doubles a block row buffer, 32..512 rows;
+ * blocks of a chunk: about 4096 rows.  Both depend on the width only, so the
+ * order of every sum depends on the data's shape, not on the threads. */
+static size_t block_rows(size_t w)
+{
+    size_t b = 8192 / (w ? w : 1);
+    return b < 32 ? 32 : b > 512 ? 512 : b;
+}
+
+gmm_work *gmm_work_alloc(size_t d, size_t k, int cov)
+{
+    gmm_work *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->d = d;
+    w->k = k;
+    w->cov = cov;
+    w->w = cov == GMM_DIAG ? 2 * d : cov == GMM_SPHERICAL ? d + 1 : d;
+    w->b = block_rows(w->w);
+    w->cb = 4096 / w->b;
+    w->ns = k + k * w->w + (cov == GMM_FULL ? k * d * d : 0);
+    size_t nchol = cov == GMM_FULL ? k * d * d : cov == GMM_TIED ? d * d : 0;
+    size_t ncoef = cov == GMM_TIED ? k * d : (cov == GMM_DIAG || cov == GMM_SPHERICAL) ? w->w * k : 0;
+    w->nthr = omp_get_max_threads();
+    if (w->nthr < 1) w->nthr = 1;
+    size_t per = w->b * w->w + w->b * d + w->b * k + w->ns; /* one thread's scratch */
+    size_t tot = d + k + nchol + ncoef + k + w->ns + (size_t)w->nthr * per;
+    w->block = malloc(tot * sizeof *w->block);
+    w->thr = calloc((size_t)w->nthr, sizeof *w->thr);
+    if (!w->block || !w->thr) {
+        gmm_work_free(w);
+        return NULL;
+    }
+    double *p = w->block;
+    /* clang-format off */
+    w->shift = p;  p += d;
+    w->lconst = p; p += k;
+    w->chol = p;   p += nchol;
+    w->coef = p;   p += ncoef;
+    w->qc = p;     p += k;
+    w->stats = p;  p += w->ns;
+    for (int t = 0; t < w->nthr; t++) {
+        gmm_thread *th = &w->thr[t];
+        th->xb = p;  p += w->b * w->w;
+        th->y = p;   p += w->b * d;
+        th->lp = p;  p += w->b * k;
+        th->acc = p; p += w->ns;
+    }
+    /* clang-format on */
+    memset(w->stats, 0, w->ns * sizeof *w->stats);
+    return w;
+}
+
+void gmm_work_free(gmm_work *w)
+{
+    if (!w) return;
+    free(w->block);
+    free(w->thr);
+    free(w);
+}
+
+/* ------------------------------------------------------------------ */
+/* factors */
+
+lz_status gmm_prepare(gmm_work *w, const gmm_model *m, lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    w->model = m;
+    /* c = sum_z pi_z mu_z: near the data (the data mean after an M-step), so
+     * that the expanded quadratic forms of diag and spherical components
+     * add numbers of the size of the data's spread, not of its offset */
+    for (size_t j = 0; j < d; j++) w->shift[j] = 0;
+    for (size_t z = 0; z < k; z++)
+        for (size_t j = 0; j < d; j++) w->shift[j] += m->weights[z] * m->means[z * d + j];
+    double dl2pi = (double)d * LZ_LOG_2PI;
+    lz_status st;
+    switch (m->cov) {
+    case GMM_FULL:
+        for (size_t z = 0; z < k; z++) {
+            double *l = w->chol + z * d * d;
+            memcpy(l, m->covs + z * d * d, d * d * sizeof *l);
+            if ((st = lz_chol(d, l, err)))
+                return lz_fail(err, st, "component %zu: Sigma is not positive definite", z + 1);
+            /* log pi_z - 1/2 (d log 2pi + log|Sigma_z|), log|Sigma| = 2 sum log L_ii */
+            w->lconst[z] = log(m->weights[z]) - 0.5 * (dl2pi + lz_chol_logdet(d, l));
+        }
+        break;
+    case GMM_TIED: {
+        memcpy(w->chol, m->covs, d * d * sizeof *w->chol);
+        if ((st = lz_chol(d, w->chol, err)))
+            return lz_fail(err, st, "the tied Sigma is not positive definite");
+        double ld = lz_chol_logdet(d, w->chol);
+        for (size_t z = 0; z < k; z++) {
+            /* row z of coef <- L^-1 (mu_z - c) */
+            double *v = w->coef + z * d;
+            for (size_t j = 0; j < d; j++) v[j] = m->means[z * d + j] - w->shift[j];
+            cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, w->chol,
+                        (int)d, v, 1);
+            w->lconst[z] = log(m->weights[z]) - 0.5 * (dl2pi + ld);
+        }
+        break;
+    }
+    case GMM_DIAG:
+        /* (x - mu)^T Sigma^-1 (x - mu) with u = x - c, nu = mu - c, a = 1/s:
+         *   sum_j a_j u_j^2 - 2 a_j nu_j u_j + a_j nu_j^2
+         * coef rows j < d: -2 a_j nu_j; rows d + j: a_j; qc = sum_j a_j nu_j^2 */
+        for (size_t z = 0; z < k; z++) {
+            const double *s = m->covs + z * d;
+            double ld = 0, q = 0;
+            for (size_t j = 0; j < d; j++) {
+                if (!(s[j] > 0) || !isfinite(s[j]))
+                    return lz_fail(err, LZ_ENUMERIC, "component %zu: variance %zu is %g", z + 1,
+                                   j + 1, s[j]);
+                double a = 1.0 / s[j], nu = m->means[z * d + j] - w->shift[j];
+                w->coef[j * k + z] = -2.0 * a * nu;
+                w->coef[(d + j) * k + z] = a;
+                q += a * nu * nu;
+                ld += log(s[j]);
+            }
+            w->qc[z] = q;
+            w->lconst[z] = log(m->weights[z]) - 0.5 * (dl2pi + ld);
+        }
+        break;
+    case GMM_SPHERICAL:
+        /* the same with Sigma = s I: coef rows j < d: -2 nu_j / s; row d: 1/s */
+        for (size_t z = 0; z < k; z++) {
+            double s = m->covs[z], q = 0;
+            if (!(s > 0) || !isfinite(s))
+                return lz_fail(err, LZ_ENUMERIC, "component %zu: variance %g", z + 1, s);
+            for (size_t j = 0; j < d; j++) {
+                double nu = m->means[z * d + j] - w->shift[j];
+                w->coef[j * k + z] = -2.0 * nu / s;
+                q += nu * nu;
+            }
+            w->coef[d * k + z] = 1.0 / s;
+            w->qc[z] = q / s;
+            w->lconst[z] = log(m->weights[z]) - 0.5 * (dl2pi + (double)d * log(s));
+        }
+        break;
+    }
+    return LZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* one block */
+
+/* xb (b, w) <- the rows x (b, d) centred at the shift, and their squares
+ * (diag) or squared norms (spherical) */
+static void fill_block(const gmm_work *w, gmm_thread *t, const double *x, size_t b)
+{
+    size_t d = w->d, ww = w->w;
+    for (size_t i = 0; i < b; i++) {
+        const double *xi = x + i * d;
+        double *u = t->xb + i * ww;
+        for (size_t j = 0; j < d; j++) u[j] = xi[j] - w->shift[j];
+        if (w->cov == GMM_DIAG)
+            for (size_t j = 0; j < d; j++) u[d + j] = u[j] * u[j];
+        else if (w->cov == GMM_SPHERICAL) {
+            double s = 0;
+            for (size_t j = 0; j < d; j++) s += u[j] * u[j];
+            u[d] = s;
+        }
+    }
+}
+
+/* lp (b, k) <- log pi_z + log N(x_n; mu_z, Sigma_z) for the b rows x (b, d)
+ * (docs/gmm.md, "The E-step"):
+ *     log N = -1/2 [d log 2pi + log|Sigma_z| + q_nz],
+ *     q_nz = (x_n - mu_z)^T Sigma_z^-1 (x_n - mu_z) = |L_z^-1 (x_n - mu_z)|^2
+ * by a triangular solve on the block, never an inverse. */
+static void block_logdens(const gmm_work *w, gmm_thread *t, const gmm_model *m, const double *x,
+                          size_t b)
+{
+    size_t d = w->d, k = w->k, ww = w->w;
+    double *lp = t->lp, *y = t->y;
+    switch (w->cov) {
+    case GMM_FULL:
+        for (size_t z = 0; z < k; z++) {
+            const double *mu = m->means + z * d;
+            for (size_t i = 0; i < b; i++)
+                for (size_t j = 0; j < d; j++) y[i * d + j] = x[i * d + j] - mu[j];
+            /* Y <- Y L_z^-T: row n becomes (L_z^-1 (x_n - mu_z))^T */
+            cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)b,
+                        (int)d, 1.0, w->chol + z * d * d, (int)d, y, (int)d);
+            for (size_t i = 0; i < b; i++) {
+                const double *yi = y + i * d;
+                double q = 0;
+                for (size_t j = 0; j < d; j++) q += yi[j] * yi[j];
+                lp[i * k + z] = w->lconst[z] - 0.5 * q;
+            }
+        }
+        break;
+    case GMM_TIED:
+        /* one solve for every component: L^-1 (x - mu_z) = L^-1 (x - c) - L^-1 (mu_z - c) */
+        for (size_t i = 0; i < b; i++) memcpy(y + i * d, t->xb + i * ww, d * sizeof *y);
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)b,
+                    (int)d, 1.0, w->chol, (int)d, y, (int)d);
+        for (size_t i = 0; i < b; i++)
+            for (size_t z = 0; z < k; z++) {
+                const double *yi = y + i * d, *v = w->coef + z * d;
+                double q = 0;
+                for (size_t j = 0; j < d; j++) {
+                    double e = yi[j] - v[j];
+                    q += e * e;
+                }
+                lp[i * k + z] = w->lconst[z] - 0.5 * q;
+            }
+        break;
+    case GMM_DIAG:
+    case GMM_SPHERICAL:
+        /* Q (b, k) <- xb coef: every component's quadratic form in one GEMM */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)k, (int)ww, 1.0, t->xb,
+                    (int)ww, w->coef, (int)k, 0.0, lp, (int)k);
+        for (size_t i = 0; i < b; i++)
+            for (size_t z = 0; z < k; z++) {
+                double q = lp[i * k + z] + w->qc[z];
+                lp[i * k + z] = w->lconst[z] - 0.5 * (q > 0 ? q : 0.0); /* a sum of squares */
+            }
+        break;
+    }
+}
+
+/* lp (b, k) <- r_nz = exp(lp_nz - log p(x_n)), log p(x_n) = logsumexp_z lp_nz
+ * taken around the largest term (docs/gmm.md, "log-sum-exp"); logp (b) <-
+ * log p(x_n) when not NULL.  Returns sum_n log p(x_n). */
+static double normalise(size_t b, size_t k, double *lp, double *logp)
+{
+    double sum = 0;
+    for (size_t i = 0; i < b; i++) {
+        double *r = lp + i * k, mx = r[0];
+        for (size_t z = 1; z < k; z++)
+            if (r[z] > mx) mx = r[z];
+        double lse;
+        if (!isfinite(mx)) {
+            /* every density underflows (a row infinitely far from every
+             * component): log p = -inf, responsibilities uniform, never NaN */
+            for (size_t z = 0; z < k; z++) r[z] = 1.0 / (double)k;
+            lse = mx;
+        } else {
+            double s = 0;
+            for (size_t z = 0; z < k; z++) {
+                r[z] = exp(r[z] - mx);
+                s += r[z];
+            }
+            for (size_t z = 0; z < k; z++) r[z] /= s;
+            lse = mx + log(s);
+        }
+        if (logp) logp[i] = lse;
+        sum += lse;
+    }
+    return sum;
+}
+
+/* acc += the block's sums (docs/gmm.md, "The M-step"):
+ *     N_z += sum_n r_nz,  S1_z += sum_n r_nz xb_n  (one GEMM R^T xb),
+ *     full: S2_z += sum_n r_nz u_n u_n^T  (dsyrk of the rows sqrt(r_nz) u_n) */
+static void accumulate(const gmm_work *w, gmm_thread *t, size_t b)
+{
+    size_t d = w->d, k = w->k, ww = w->w;
+    const double *r = t->lp;
+    double *nz = t->acc, *s1 = nz + k, *s2 = s1 + k * ww;
+    for (size_t i = 0; i < b; i++)
+        for (size_t z = 0; z < k; z++) nz[z] += r[i * k + z];
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)ww, (int)b, 1.0, r, (int)k,
+                t->xb, (int)ww, 1.0, s1, (int)ww);
+    if (w->cov != GMM_FULL) return;
+    for (size_t z = 0; z < k; z++) {
+        double *y = t->y;
+        for (size_t i = 0; i < b; i++) {
+            double s = sqrt(r[i * k + z]);
+            for (size_t j = 0; j < d; j++) y[i * d + j] = s * t->xb[i * ww + j];
+        }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)b, 1.0, y, (int)d, 1.0,
+                    s2 + z * d * d, (int)d);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* the pass */
+
+void gmm_estep(gmm_work *w, size_t n, const double *x, const size_t *assign, int stats,
+               double *resp, double *logp, double *ll)
+{
+    size_t d = w->d, k = w->k, b = w->b, cb = w->cb, ns = w->ns;
+    size_t nblk = (n + b - 1) / b, nch = (nblk + cb - 1) / cb;
+    if (stats) memset(w->stats, 0, ns * sizeof *w->stats);
+    double total = 0;
+#pragma omp parallel num_threads(w->nthr) if (nch > 1)
+    {
+        gmm_thread *t = &w->thr[omp_get_thread_num()];
+#pragma omp for ordered schedule(static, 1)
+        for (size_t ch = 0; ch < nch; ch++) {
+            double part = 0;
+            if (stats) memset(t->acc, 0, ns * sizeof *t->acc);
+            for (size_t bk = ch * cb; bk < nblk && bk < (ch + 1) * cb; bk++) {
+                size_t r0 = bk * b, nb = n - r0 < b ? n - r0 : b;
+                const double *xr = x + r0 * d;
+                fill_block(w, t, xr, nb);
+                if (assign) {
+                    for (size_t i = 0; i < nb; i++)
+                        for (size_t z = 0; z < k; z++) t->lp[i * k + z] = assign[r0 + i] == z;
+                } else {
+                    block_logdens(w, t, w->model, xr, nb);
+                    part += normalise(nb, k, t->lp, logp ? logp + r0 : NULL);
+                }
+                if (resp) memcpy(resp + r0 * k, t->lp, nb * k * sizeof *resp);
+                if (stats) accumulate(w, t, nb);
+            }
+#pragma omp ordered
+            {
+                total += part;
+                if (stats)
+                    for (size_t i = 0; i < ns; i++) w->stats[i] += t->acc[i];
+            }
+        }
+    }
+    if (ll) *ll = total;
+}
+
+void gmm_nearest(gmm_work *w, size_t n, const double *z, const double *c, size_t *assign,
+                 size_t *changed)
+{
+    size_t d = w->d, k = w->k, b = w->b;
+    size_t nblk = (n + b - 1) / b, nchanged = 0;
+    /* |c_j|^2; the distance |z - c_j|^2 = |z|^2 - 2 z.c_j + |c_j|^2, and |z|^2
+     * is the same for every j */
+    double *cc = w->qc;
+    for (size_t j = 0; j < k; j++) {
+        double s = 0;
+        for (size_t i = 0; i < d; i++) s += c[j * d + i] * c[j * d + i];
+        cc[j] = s;
+    }
+#pragma omp parallel for num_threads(w->nthr) schedule(static) reduction(+ : nchanged) if (nblk > 1)
+    for (size_t bk = 0; bk < nblk; bk++) {
+        gmm_thread *t = &w->thr[omp_get_thread_num()];
+        size_t r0 = bk * b, nb = n - r0 < b ? n - r0 : b;
+        /* G (nb, k) <- Z_b C^T */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0,
+                    z + r0 * d, (int)d, c, (int)d, 0.0, t->lp, (int)k);
+        for (size_t i = 0; i < nb; i++) {
+            size_t best = 0;
+            double bv = cc[0] - 2.0 * t->lp[i * k];
+            for (size_t j = 1; j < k; j++) {
+                double v = cc[j] - 2.0 * t->lp[i * k + j];
+                if (v < bv) {
+                    bv = v;
+                    best = j;
+                }
+            }
+            nchanged += assign[r0 + i] != best;
+            assign[r0 + i] = best;
+        }
+    }
+    *changed = nchanged;
+}
+
+/* ------------------------------------------------------------------ */
+/* evaluation */
+
+/* a work for m with its factors; NULL with err set on failure */
+static gmm_work *prepared(const gmm_model *m, lz_error *err)
+{
+    gmm_work *w = gmm_work_alloc(m->d, m->k, m->cov);
+    if (!w) {
+        lz_fail(err, LZ_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (gmm_prepare(w, m, err)) {
+        gmm_work_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+lz_status gmm_loglik(const gmm_model *m, size_t n, const double *x, double *ll, lz_error *err)
+{
+    gmm_work *w = prepared(m, err);
+    if (!w) return err->status;
+    double sum = 0;
+    gmm_estep(w, n, x, NULL, 0, NULL, NULL, &sum);
+    *ll = n ? sum / (double)n : NAN;
+    gmm_work_free(w);
+    return LZ_OK;
+}
+
+lz_status gmm_responsibilities(const gmm_model *m, size_t n, const double *x, double *r,
+                               double *logp, lz_error *err)
+{
+    gmm_work *w = prepared(m, err);
+    if (!w) return err->status;
+    gmm_estep(w, n, x, NULL, 0, r, logp, NULL);
+    gmm_work_free(w);
+    return LZ_OK;
+}
+
+lz_status gmm_sample(const gmm_model *m, gsl_rng *r, size_t n, double *x, size_t *comp,
+                     lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    gmm_work *w = prepared(m, err);
+    if (!w) return err->status;
+    double *e = w->thr[0].y; /* (d) */
+    for (size_t t = 0; t < n; t++) {
+        /* z ~ Categorical(pi): the first z whose cumulative weight exceeds u */
+        double u = gsl_rng_uniform(r), cum = 0;
+        size_t z = 0;
+        for (; z + 1 < k; z++) {
+            cum += m->weights[z];
+            if (u < cum) break;
+        }
+        comp[t] = z;
+        /* x = mu_z + L_z e, e ~ N(0, I) */
+        lz_rng_gauss(r, d, e);
+        double *xt = x + t * d;
+        const double *mu = m->means + z * d;
+        if (m->cov == GMM_FULL || m->cov == GMM_TIED) {
+            const double *l = w->chol + (m->cov == GMM_FULL ? z * d * d : 0);
+            for (size_t i = 0; i < d; i++) {
+                double v = 0;
+                for (size_t j = 0; j <= i; j++) v += l[i * d + j] * e[j];
+                xt[i] = mu[i] + v;
+            }
+        } else if (m->cov == GMM_DIAG) {
+            for (size_t i = 0; i < d; i++) xt[i] = mu[i] + sqrt(m->covs[z * d + i]) * e[i];
+        } else {
+            double s = sqrt(m->covs[z]);
+            for (size_t i = 0; i < d; i++) xt[i] = mu[i] + s * e[i];
+        }
+    }
+    gmm_work_free(w);
+    return LZ_OK;
+}
