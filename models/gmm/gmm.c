@@ -553,7 +553,7 @@ lz_status gmm_init(const gmm_config *c, size_t n, const double *x, const double 
     if (c->init == GMM_INIT_FILE && !c->init_means)
         return lz_fail(err, LZ_EINVAL, "--init file: no means given");
     if ((st = fitctx_init(&f, n, m->d, m->cov, x, mu, var, err))) return st;
-    gmm_work *w = gmm_work_alloc(m->d, m->k, m->cov);
+    gmm_work *w = gmm_work_alloc(m->d, m->k, m->cov, n);
     if (!w)
         st = lz_fail(err, LZ_ENOMEM, "out of memory");
     else
@@ -649,7 +649,7 @@ lz_status gmm_fit(const gmm_config *c, size_t n, const double *x, size_t nt, con
     double t0 = now();
     double *mu = malloc(d * sizeof *mu), *var = malloc(d * sizeof *var);
     gmm_model *cur = gmm_model_alloc(d, k, m->cov);
-    gmm_work *w = gmm_work_alloc(d, k, m->cov);
+    gmm_work *w = gmm_work_alloc(d, k, m->cov, xt && nt > n ? nt : n);
     fitctx f;
     memset(&f, 0, sizeof f);
     if (!mu || !var || !cur || !w) st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");

@@ -29,16 +29,20 @@
 /* ------------------------------------------------------------------ */
 /* work */
 
+#ifndef BLOCK_DOUBLES
+#define BLOCK_DOUBLES 8192
+#endif
 /* rows of a block: about 64 KiB of doubles a block row buffer, 32..512 rows;
- * blocks of a chunk: about 4096 rows.  Both depend on the width only, so the
- * order of every sum depends on the data's shape, not on the threads. */
+ * a chunk: about 4096 rows, or more when the chunks' sums would take more
+ * than 64 MiB (a full model of large d).  Both depend on the data's shape
+ * only, so the order of every sum does not depend on the threads. */
 static size_t block_rows(size_t w)
 {
-    size_t b = 8192 / (w ? w : 1);
+    size_t b = BLOCK_DOUBLES / (w ? w : 1);
     return b < 32 ? 32 : b > 512 ? 512 : b;
 }
 
-gmm_work *gmm_work_alloc(size_t d, size_t k, int cov)
+gmm_work *gmm_work_alloc(size_t d, size_t k, int cov, size_t n)
 {
     gmm_work *w = calloc(1, sizeof *w);
     if (!w) return NULL;
@@ -47,14 +51,20 @@ gmm_work *gmm_work_alloc(size_t d, size_t k, int cov)
     w->cov = cov;
     w->w = cov == GMM_DIAG ? 2 * d : cov == GMM_SPHERICAL ? d + 1 : d;
     w->b = block_rows(w->w);
-    w->cb = 4096 / w->b;
     w->ns = k + k * w->w + (cov == GMM_FULL ? k * d * d : 0);
+    size_t nblk = (n + w->b - 1) / w->b, max_ch = ((size_t)64 << 20) / (8 * (w->ns + 1));
+    if (max_ch < 2) max_ch = 2;
+    w->cb = 4096 / w->b;
+    if (w->cb < 1) w->cb = 1;
+    if ((nblk + w->cb - 1) / w->cb > max_ch) w->cb = (nblk + max_ch - 1) / max_ch;
+    w->nch = (nblk + w->cb - 1) / w->cb;
     size_t nchol = cov == GMM_FULL ? k * d * d : cov == GMM_TIED ? d * d : 0;
     size_t ncoef = cov == GMM_TIED ? k * d : (cov == GMM_DIAG || cov == GMM_SPHERICAL) ? w->w * k : 0;
     w->nthr = omp_get_max_threads();
     if (w->nthr < 1) w->nthr = 1;
-    size_t per = w->b * w->w + w->b * d + w->b * k + w->ns; /* one thread's scratch */
-    size_t tot = d + k + nchol + ncoef + k + w->ns + (size_t)w->nthr * per;
+    size_t per = w->b * w->w + 3 * w->b * d + w->b * k + w->b; /* one thread's scratch */
+    size_t tot = d + k + nchol + ncoef + k + w->ns + (w->nch ? w->nch : 1) * (w->ns + 1) +
+                 (size_t)w->nthr * per;
     w->block = malloc(tot * sizeof *w->block);
     w->thr = calloc((size_t)w->nthr, sizeof *w->thr);
     if (!w->block || !w->thr) {
@@ -69,12 +79,15 @@ gmm_work *gmm_work_alloc(size_t d, size_t k, int cov)
     w->coef = p;   p += ncoef;
     w->qc = p;     p += k;
     w->stats = p;  p += w->ns;
+    w->part = p;   p += (w->nch ? w->nch : 1) * (w->ns + 1);
     for (int t = 0; t < w->nthr; t++) {
         gmm_thread *th = &w->thr[t];
         th->xb = p;  p += w->b * w->w;
         th->y = p;   p += w->b * d;
+        th->ut = p;  p += w->b * d;
+        th->zt = p;  p += w->b * d;
+        th->q = p;   p += w->b;
         th->lp = p;  p += w->b * k;
-        th->acc = p; p += w->ns;
     }
     /* clang-format on */
     memset(w->stats, 0, w->ns * sizeof *w->stats);
@@ -175,7 +188,8 @@ lz_status gmm_prepare(gmm_work *w, const gmm_model *m, lz_error *err)
 /* one block */
 
 /* xb (b, w) <- the rows x (b, d) centred at the shift, and their squares
- * (diag) or squared norms (spherical) */
+ * (diag) or squared norms (spherical); full, tied: ut (d, b) <- the same
+ * transposed, for the triangular solves */
 static void fill_block(const gmm_work *w, gmm_thread *t, const double *x, size_t b)
 {
     size_t d = w->d, ww = w->w;
@@ -191,50 +205,64 @@ static void fill_block(const gmm_work *w, gmm_thread *t, const double *x, size_t
             u[d] = s;
         }
     }
+    if (w->cov == GMM_FULL || w->cov == GMM_TIED)
+        for (size_t i = 0; i < b; i++)
+            for (size_t j = 0; j < d; j++) t->ut[j * b + i] = t->xb[i * ww + j];
+}
+
+/* q (b) <- |column n of z (d, b), minus v (d) when not NULL|^2; the loop
+ * runs along the rows of z, so it vectorises and keeps each q_n's order */
+static void col_norms(size_t d, size_t b, const double *z, const double *v, double *q)
+{
+    for (size_t i = 0; i < b; i++) q[i] = 0;
+    for (size_t j = 0; j < d; j++) {
+        const double *zj = z + j * b;
+        double vj = v ? v[j] : 0.0;
+        for (size_t i = 0; i < b; i++) {
+            double e = zj[i] - vj;
+            q[i] += e * e;
+        }
+    }
 }
 
 /* lp (b, k) <- log pi_z + log N(x_n; mu_z, Sigma_z) for the b rows x (b, d)
  * (docs/gmm.md, "The E-step"):
  *     log N = -1/2 [d log 2pi + log|Sigma_z| + q_nz],
  *     q_nz = (x_n - mu_z)^T Sigma_z^-1 (x_n - mu_z) = |L_z^-1 (x_n - mu_z)|^2
- * by a triangular solve on the block, never an inverse. */
+ * by a triangular solve on the block (its columns are the rows x_n - mu_z),
+ * never an inverse. */
 static void block_logdens(const gmm_work *w, gmm_thread *t, const gmm_model *m, const double *x,
                           size_t b)
 {
     size_t d = w->d, k = w->k, ww = w->w;
-    double *lp = t->lp, *y = t->y;
+    double *lp = t->lp, *zt = t->zt, *q = t->q;
+    (void)x;
     switch (w->cov) {
     case GMM_FULL:
         for (size_t z = 0; z < k; z++) {
-            const double *mu = m->means + z * d;
-            for (size_t i = 0; i < b; i++)
-                for (size_t j = 0; j < d; j++) y[i * d + j] = x[i * d + j] - mu[j];
-            /* Y <- Y L_z^-T: row n becomes (L_z^-1 (x_n - mu_z))^T */
-            cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)b,
-                        (int)d, 1.0, w->chol + z * d * d, (int)d, y, (int)d);
-            for (size_t i = 0; i < b; i++) {
-                const double *yi = y + i * d;
-                double q = 0;
-                for (size_t j = 0; j < d; j++) q += yi[j] * yi[j];
-                lp[i * k + z] = w->lconst[z] - 0.5 * q;
+            /* Z (d, b) <- U^T - nu_z 1^T, nu_z = mu_z - c: column n is x_n - mu_z */
+            for (size_t j = 0; j < d; j++) {
+                double nu = m->means[z * d + j] - w->shift[j];
+                const double *uj = t->ut + j * b;
+                double *zj = zt + j * b;
+                for (size_t i = 0; i < b; i++) zj[i] = uj[i] - nu;
             }
+            /* Z <- L_z^-1 Z */
+            cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)d,
+                        (int)b, 1.0, w->chol + z * d * d, (int)d, zt, (int)b);
+            col_norms(d, b, zt, NULL, q);
+            for (size_t i = 0; i < b; i++) lp[i * k + z] = w->lconst[z] - 0.5 * q[i];
         }
         break;
     case GMM_TIED:
         /* one solve for every component: L^-1 (x - mu_z) = L^-1 (x - c) - L^-1 (mu_z - c) */
-        for (size_t i = 0; i < b; i++) memcpy(y + i * d, t->xb + i * ww, d * sizeof *y);
-        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)b,
-                    (int)d, 1.0, w->chol, (int)d, y, (int)d);
-        for (size_t i = 0; i < b; i++)
-            for (size_t z = 0; z < k; z++) {
-                const double *yi = y + i * d, *v = w->coef + z * d;
-                double q = 0;
-                for (size_t j = 0; j < d; j++) {
-                    double e = yi[j] - v[j];
-                    q += e * e;
-                }
-                lp[i * k + z] = w->lconst[z] - 0.5 * q;
-            }
+        memcpy(zt, t->ut, d * b * sizeof *zt);
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)d,
+                    (int)b, 1.0, w->chol, (int)d, zt, (int)b);
+        for (size_t z = 0; z < k; z++) {
+            col_norms(d, b, zt, w->coef + z * d, q);
+            for (size_t i = 0; i < b; i++) lp[i * k + z] = w->lconst[z] - 0.5 * q[i];
+        }
         break;
     case GMM_DIAG:
     case GMM_SPHERICAL:
@@ -243,8 +271,8 @@ static void block_logdens(const gmm_work *w, gmm_thread *t, const gmm_model *m, 
                     (int)ww, w->coef, (int)k, 0.0, lp, (int)k);
         for (size_t i = 0; i < b; i++)
             for (size_t z = 0; z < k; z++) {
-                double q = lp[i * k + z] + w->qc[z];
-                lp[i * k + z] = w->lconst[z] - 0.5 * (q > 0 ? q : 0.0); /* a sum of squares */
+                double q2 = lp[i * k + z] + w->qc[z];
+                lp[i * k + z] = w->lconst[z] - 0.5 * (q2 > 0 ? q2 : 0.0); /* a sum of squares */
             }
         break;
     }
@@ -281,27 +309,35 @@ static double normalise(size_t b, size_t k, double *lp, double *logp)
     return sum;
 }
 
-/* acc += the block's sums (docs/gmm.md, "The M-step"):
+/* acc (ns) += the block's sums (docs/gmm.md, "The M-step"):
  *     N_z += sum_n r_nz,  S1_z += sum_n r_nz xb_n  (one GEMM R^T xb),
  *     full: S2_z += sum_n r_nz u_n u_n^T  (dsyrk of the rows sqrt(r_nz) u_n) */
-static void accumulate(const gmm_work *w, gmm_thread *t, size_t b)
+static void accumulate(const gmm_work *w, gmm_thread *t, size_t b, double *acc)
 {
     size_t d = w->d, k = w->k, ww = w->w;
     const double *r = t->lp;
-    double *nz = t->acc, *s1 = nz + k, *s2 = s1 + k * ww;
+    double *nz = acc, *s1 = nz + k, *s2 = s1 + k * ww;
     for (size_t i = 0; i < b; i++)
         for (size_t z = 0; z < k; z++) nz[z] += r[i * k + z];
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)ww, (int)b, 1.0, r, (int)k,
                 t->xb, (int)ww, 1.0, s1, (int)ww);
     if (w->cov != GMM_FULL) return;
     for (size_t z = 0; z < k; z++) {
+        /* the rows with r_nz > 0 (most are exactly 0 once the components
+         * separate: their terms would add nothing) */
         double *y = t->y;
+        size_t m = 0;
         for (size_t i = 0; i < b; i++) {
-            double s = sqrt(r[i * k + z]);
-            for (size_t j = 0; j < d; j++) y[i * d + j] = s * t->xb[i * ww + j];
+            double rz = r[i * k + z];
+            if (rz == 0) continue;
+            double s = sqrt(rz);
+            const double *u = t->xb + i * ww;
+            for (size_t j = 0; j < d; j++) y[m * d + j] = s * u[j];
+            m++;
         }
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)b, 1.0, y, (int)d, 1.0,
-                    s2 + z * d * d, (int)d);
+        if (m)
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0, y, (int)d, 1.0,
+                        s2 + z * d * d, (int)d);
     }
 }
 
@@ -313,36 +349,36 @@ void gmm_estep(gmm_work *w, size_t n, const double *x, const size_t *assign, int
 {
     size_t d = w->d, k = w->k, b = w->b, cb = w->cb, ns = w->ns;
     size_t nblk = (n + b - 1) / b, nch = (nblk + cb - 1) / cb;
-    if (stats) memset(w->stats, 0, ns * sizeof *w->stats);
-    double total = 0;
-#pragma omp parallel num_threads(w->nthr) if (nch > 1)
-    {
+    /* n never exceeds the rows w was allocated for: nch <= w->nch */
+#pragma omp parallel for num_threads(w->nthr) schedule(dynamic, 1) if (nch > 1)
+    for (size_t ch = 0; ch < nch; ch++) {
         gmm_thread *t = &w->thr[omp_get_thread_num()];
-#pragma omp for ordered schedule(static, 1)
-        for (size_t ch = 0; ch < nch; ch++) {
-            double part = 0;
-            if (stats) memset(t->acc, 0, ns * sizeof *t->acc);
-            for (size_t bk = ch * cb; bk < nblk && bk < (ch + 1) * cb; bk++) {
-                size_t r0 = bk * b, nb = n - r0 < b ? n - r0 : b;
-                const double *xr = x + r0 * d;
-                fill_block(w, t, xr, nb);
-                if (assign) {
-                    for (size_t i = 0; i < nb; i++)
-                        for (size_t z = 0; z < k; z++) t->lp[i * k + z] = assign[r0 + i] == z;
-                } else {
-                    block_logdens(w, t, w->model, xr, nb);
-                    part += normalise(nb, k, t->lp, logp ? logp + r0 : NULL);
-                }
-                if (resp) memcpy(resp + r0 * k, t->lp, nb * k * sizeof *resp);
-                if (stats) accumulate(w, t, nb);
+        double *acc = w->part + ch * (ns + 1), part = 0; /* this chunk's slot */
+        if (stats) memset(acc, 0, ns * sizeof *acc);
+        for (size_t bk = ch * cb; bk < nblk && bk < (ch + 1) * cb; bk++) {
+            size_t r0 = bk * b, nb = n - r0 < b ? n - r0 : b;
+            const double *xr = x + r0 * d;
+            fill_block(w, t, xr, nb);
+            if (assign) {
+                for (size_t i = 0; i < nb; i++)
+                    for (size_t z = 0; z < k; z++) t->lp[i * k + z] = assign[r0 + i] == z;
+            } else {
+                block_logdens(w, t, w->model, xr, nb);
+                part += normalise(nb, k, t->lp, logp ? logp + r0 : NULL);
             }
-#pragma omp ordered
-            {
-                total += part;
-                if (stats)
-                    for (size_t i = 0; i < ns; i++) w->stats[i] += t->acc[i];
-            }
+            if (resp) memcpy(resp + r0 * k, t->lp, nb * k * sizeof *resp);
+            if (stats) accumulate(w, t, nb, acc);
         }
+        acc[ns] = part;
+    }
+    /* the chunks' slots added in chunk order */
+    double total = 0;
+    if (stats) memset(w->stats, 0, ns * sizeof *w->stats);
+    for (size_t ch = 0; ch < nch; ch++) {
+        const double *acc = w->part + ch * (ns + 1);
+        total += acc[ns];
+        if (stats)
+            for (size_t i = 0; i < ns; i++) w->stats[i] += acc[i];
     }
     if (ll) *ll = total;
 }
@@ -360,7 +396,7 @@ void gmm_nearest(gmm_work *w, size_t n, const double *z, const double *c, size_t
         for (size_t i = 0; i < d; i++) s += c[j * d + i] * c[j * d + i];
         cc[j] = s;
     }
-#pragma omp parallel for num_threads(w->nthr) schedule(static) reduction(+ : nchanged) if (nblk > 1)
+#pragma omp parallel for num_threads(w->nthr) schedule(dynamic, 4) reduction(+ : nchanged) if (nblk > 1)
     for (size_t bk = 0; bk < nblk; bk++) {
         gmm_thread *t = &w->thr[omp_get_thread_num()];
         size_t r0 = bk * b, nb = n - r0 < b ? n - r0 : b;
@@ -388,9 +424,9 @@ void gmm_nearest(gmm_work *w, size_t n, const double *z, const double *c, size_t
 /* evaluation */
 
 /* a work for m with its factors; NULL with err set on failure */
-static gmm_work *prepared(const gmm_model *m, lz_error *err)
+static gmm_work *prepared(const gmm_model *m, size_t n, lz_error *err)
 {
-    gmm_work *w = gmm_work_alloc(m->d, m->k, m->cov);
+    gmm_work *w = gmm_work_alloc(m->d, m->k, m->cov, n);
     if (!w) {
         lz_fail(err, LZ_ENOMEM, "out of memory");
         return NULL;
@@ -404,7 +440,7 @@ static gmm_work *prepared(const gmm_model *m, lz_error *err)
 
 lz_status gmm_loglik(const gmm_model *m, size_t n, const double *x, double *ll, lz_error *err)
 {
-    gmm_work *w = prepared(m, err);
+    gmm_work *w = prepared(m, n, err);
     if (!w) return err->status;
     double sum = 0;
     gmm_estep(w, n, x, NULL, 0, NULL, NULL, &sum);
@@ -416,7 +452,7 @@ lz_status gmm_loglik(const gmm_model *m, size_t n, const double *x, double *ll, 
 lz_status gmm_responsibilities(const gmm_model *m, size_t n, const double *x, double *r,
                                double *logp, lz_error *err)
 {
-    gmm_work *w = prepared(m, err);
+    gmm_work *w = prepared(m, n, err);
     if (!w) return err->status;
     gmm_estep(w, n, x, NULL, 0, r, logp, NULL);
     gmm_work_free(w);
@@ -427,7 +463,7 @@ lz_status gmm_sample(const gmm_model *m, gsl_rng *r, size_t n, double *x, size_t
                      lz_error *err)
 {
     size_t d = m->d, k = m->k;
-    gmm_work *w = prepared(m, err);
+    gmm_work *w = prepared(m, 0, err);
     if (!w) return err->status;
     double *e = w->thr[0].y; /* (d) */
     for (size_t t = 0; t < n; t++) {

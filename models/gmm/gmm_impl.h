@@ -12,9 +12,10 @@
  *     spherical:   u, |u|^2                         (w = d + 1)
  * so that one GEMM gives the quadratic forms of diag and spherical
  * components, and one GEMM R^T xb gives the weighted sums the M-step needs.
- * Blocks are grouped in chunks of fixed size; OpenMP threads take chunks,
- * and the chunks' sums are added in chunk order (an ordered loop), so the
- * results depend on neither the number of threads nor the schedule.
+ * Blocks are grouped in chunks whose size depends on the data's shape only;
+ * OpenMP threads take chunks as they come free, each chunk's sums go to a
+ * slot of their own, and the slots are added in chunk order afterwards, so
+ * the results depend on neither the number of threads nor the schedule.
  */
 #ifndef GMM_IMPL_H
 #define GMM_IMPL_H
@@ -23,17 +24,20 @@
 
 typedef struct {
     double *xb;  /* (b, w) the block centred at the shift (and its squares)   */
-    double *y;   /* (b, d) scratch: whitened rows                             */
+    double *y;   /* (b, d) scratch: the rows sqrt(r_nz) u_n (full M-step)      */
+    double *ut;  /* (d, b) the block's u transposed (full, tied)               */
+    double *zt;  /* (d, b) scratch: whitened columns L^-1 (x_n - mu_z)         */
+    double *q;   /* (b) scratch: squared norms                                 */
     double *lp;  /* (b, k) log pi_z + log N(x_n; mu_z, Sigma_z), then r_nz   */
-    double *acc; /* (ns) this chunk's sums                                    */
 } gmm_thread;
 
 typedef struct {
     size_t d, k;
     int cov;
     size_t w; /* width of a block row (see above)                              */
-    size_t b; /* rows of a block (depends on w only)                           */
-    size_t cb; /* blocks of a chunk                                            */
+    size_t b;  /* rows of a block (depends on w only)                          */
+    size_t cb; /* blocks of a chunk (depends on w, ns and the rows n)          */
+    size_t nch; /* chunks of the largest pass (n rows)                         */
     /* factors of the parameters the E-step evaluates (gmm_prepare) */
     const gmm_model *model; /* the parameters themselves (means)               */
     double *shift;  /* (d) c                                                   */
@@ -47,14 +51,15 @@ typedef struct {
     double *stats;  /* (ns): N (k) | S1 (k, w) | S2 (full: k, d, d, upper)
                        N_z = sum_n r_nz,  S1_z = sum_n r_nz xb_n,
                        S2_z = sum_n r_nz u_n u_n^T                             */
+    double *part;   /* (nch, ns + 1) each chunk's sums, then its sum of log p */
     int nthr;
     gmm_thread *thr;
     double *block;
 } gmm_work;
 
-/* Work for (d, k, cov) and up to omp_get_max_threads() threads; NULL if out
- * of memory. */
-gmm_work *gmm_work_alloc(size_t d, size_t k, int cov);
+/* Work for (d, k, cov), passes over at most n rows and up to
+ * omp_get_max_threads() threads; NULL if out of memory. */
+gmm_work *gmm_work_alloc(size_t d, size_t k, int cov, size_t n);
 void gmm_work_free(gmm_work *w);
 
 /* The factors of m into w (Cholesky factors, log-determinants, the shift and
