@@ -41,6 +41,7 @@ void gmm_config_default(gmm_config *c)
     c->cov = GMM_FULL;
     c->init = GMM_INIT_KMEANSPP;
     c->n_init = 1;
+    c->accelerate = 1;
     c->reg = 1e-6;
     c->tol = 1e-6;
     c->max_iter = 1000;
@@ -435,9 +436,10 @@ static size_t draw_weighted(gsl_rng *r, size_t n, const double *p)
 /* d2 (n) <- min(d2, |z_n - c|^2) for the rows of z (n, d) */
 static void update_d2(size_t n, size_t d, const double *z, const double *c, double *d2, int first)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 512) if (n > 4096)
     for (size_t i = 0; i < n; i++) {
         double s = 0;
+#pragma omp simd reduction(+ : s)
         for (size_t j = 0; j < d; j++) {
             double e = z[i * d + j] - c[j];
             s += e * e;
@@ -579,23 +581,140 @@ void gmm_set_threads(int n)
     omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
 }
 
+/* The parameters as one vector for SQUAREM: weights | means | covs are
+ * contiguous in m->block.  sc (np) <- the scale of each entry's square,
+ * from the floor (a fraction of each coordinate's variance): means
+ * 1/floor_j, covariances 1/(floor_i floor_j), weights 1; so the step length
+ * does not depend on the units of the data.  Returns np. */
+static size_t param_scale(const gmm_model *m, double *sc)
+{
+    size_t d = m->d, k = m->k, p = 0;
+    const double *f = m->floor;
+    for (size_t z = 0; z < k; z++) sc[p++] = 1.0;
+    for (size_t z = 0; z < k; z++)
+        for (size_t j = 0; j < d; j++) sc[p++] = 1.0 / f[j];
+    switch (m->cov) {
+    case GMM_FULL:
+    case GMM_TIED:
+        for (size_t z = 0; z < (m->cov == GMM_FULL ? k : 1); z++)
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = 0; j < d; j++) sc[p++] = 1.0 / (f[i] * f[j]);
+        break;
+    case GMM_DIAG:
+        for (size_t z = 0; z < k; z++)
+            for (size_t j = 0; j < d; j++) sc[p++] = 1.0 / (f[j] * f[j]);
+        break;
+    default:
+        for (size_t z = 0; z < k; z++) sc[p++] = 1.0 / (f[0] * f[0]);
+    }
+    return p;
+}
+
+/* An extrapolated point made a valid one: weights at least DBL_MIN and
+ * summing to 1, every Sigma_z symmetric and above the floor (floor_full
+ * raises the eigenvalues below it, negative ones included). */
+static void repair(gmm_model *m, fitctx *f)
+{
+    size_t d = m->d, k = m->k;
+    double sum = 0;
+    for (size_t z = 0; z < k; z++) sum += m->weights[z] = fmax(m->weights[z], DBL_MIN);
+    for (size_t z = 0; z < k; z++) m->weights[z] /= sum;
+    if (m->cov == GMM_FULL || m->cov == GMM_TIED)
+        for (size_t z = 0; z < (m->cov == GMM_FULL ? k : 1); z++) floor_full(f, m->floor, m->covs + z * d * d);
+    else
+        for (size_t i = 0; i < gmm_cov_size(d, k, m->cov); i++)
+            m->covs[i] = fmax(m->covs[i], m->floor[m->cov == GMM_DIAG ? i % d : 0]);
+}
+
+/* Scratch of a fit: the three models of a SQUAREM cycle and the scales. */
+typedef struct {
+    gmm_model *t0, *t1, *t2;
+    double *sc;
+} accel;
+
+/* One SQUAREM cycle (Varadhan & Roland 2008, scheme S3; docs/gmm.md,
+ * "SQUAREM") from theta0 = m, whose E-step sums are in w: theta1 = EM(theta0),
+ * theta2 = EM(theta1),
+ *     r = theta1 - theta0,  v = theta2 - 2 theta1 + theta0,  alpha = -|r|/|v|,
+ *     theta' = theta0 - 2 alpha r + alpha^2 v   (made valid by repair),
+ * then m <- EM(theta').  theta' is kept only if ll(theta') >= ll(theta1);
+ * otherwise alpha is halved towards -1, where theta' = theta2, which EM
+ * guarantees.  So ll(m) >= ll(theta') >= ll(theta1) >= ll(theta0).  *ne
+ * counts E-steps over the data. */
+static void squarem_cycle(gmm_model *m, gmm_work *w, fitctx *f, accel *a, size_t n,
+                          const double *x, long *ne)
+{
+    size_t np = param_scale(m, a->sc);
+    gmm_model *t0 = a->t0, *t1 = a->t1, *t2 = a->t2;
+    lz_error e;
+    double ll1;
+    gmm_model_copy(t0, m);
+    gmm_model_copy(t1, m);
+    mstep(t1, w, f, 0);
+    if (gmm_prepare(w, t1, &e)) { /* never seen: Sigma >= floor > 0 */
+        gmm_model_copy(m, t1);
+        return;
+    }
+    gmm_estep(w, n, x, NULL, 1, NULL, NULL, &ll1);
+    (*ne)++;
+    gmm_model_copy(t2, t1);
+    mstep(t2, w, f, 0);
+    const double *p0 = t0->block, *p1 = t1->block, *p2 = t2->block;
+    double rr = 0, vv = 0;
+    for (size_t i = 0; i < np; i++) {
+        double r = p1[i] - p0[i], v = p2[i] - 2 * p1[i] + p0[i];
+        rr += a->sc[i] * r * r;
+        vv += a->sc[i] * v * v;
+    }
+    double alpha = vv > 0 ? -sqrt(rr / vv) : -1.0;
+    if (!(alpha < -1.0)) alpha = -1.0;
+    for (int tries = 0;; tries++) {
+        double llx = NAN;
+        if (alpha == -1.0)
+            gmm_model_copy(m, t2);
+        else {
+            gmm_model_copy(m, t0);
+            for (size_t i = 0; i < np; i++) {
+                double r = p1[i] - p0[i], v = p2[i] - 2 * p1[i] + p0[i];
+                m->block[i] = p0[i] - 2 * alpha * r + alpha * alpha * v;
+            }
+            repair(m, f);
+        }
+        int ok = gmm_prepare(w, m, &e) == LZ_OK;
+        if (ok) {
+            gmm_estep(w, n, x, NULL, 1, NULL, NULL, &llx);
+            (*ne)++;
+        }
+        if (alpha == -1.0) break;
+        if (ok && isfinite(llx) && llx >= ll1) break;
+        /* rejected: step back towards plain EM */
+        alpha = tries < 3 ? 0.5 * (alpha - 1.0) : -1.0;
+        if (alpha > -1.0) alpha = -1.0;
+    }
+    mstep(m, w, f, 0);
+}
+
 /* One start: initial parameters into m, then EM until converged or
  * max_iter; the per-start result in *res. */
 static lz_status run_start(const gmm_config *c, int s, size_t n, const double *x, size_t nt,
-                           const double *xt, fitctx *f, gmm_model *m, gmm_work *w, double t0,
-                           gmm_callback cb, void *ud, gmm_result *res, lz_error *err)
+                           const double *xt, fitctx *f, gmm_model *m, gmm_work *w, accel *a,
+                           double t0, gmm_callback cb, void *ud, gmm_result *res, lz_error *err)
 {
     gsl_rng *r = lz_rng_alloc_stream(c->seed, (unsigned long)s);
     if (!r) return lz_fail(err, LZ_ENOMEM, "out of memory");
+    double ti = now();
     lz_status st = init_start(c, n, x, f, r, m, w, err);
     gsl_rng_free(r);
+    res->init_seconds = now() - ti;
     double ll_prev = NAN;
+    long ne = 0;
     for (int t = 0; !st; t++) {
         gmm_iter_info info;
         double sum = 0, sum_t = 0;
         /* E-step at m: ll(m), and the sums for the next M-step */
         if ((st = gmm_prepare(w, m, err))) break;
         gmm_estep(w, n, x, NULL, 1, NULL, NULL, &sum);
+        ne++;
         info.start = s;
         info.iter = t;
         info.ll_train = sum / (double)n;
@@ -612,7 +731,9 @@ static lz_status run_start(const gmm_config *c, int s, size_t n, const double *x
         info.seconds = now() - t0;
         info.min_weight = gmm_min_weight(m);
         info.n_collapsed = gmm_n_collapsed(m);
+        info.e_steps = ne;
         res->iterations = t;
+        res->e_steps = ne;
         res->ll_train = info.ll_train;
         res->ll_test = info.ll_test;
         res->seconds = info.seconds;
@@ -627,7 +748,10 @@ static lz_status run_start(const gmm_config *c, int s, size_t n, const double *x
             break;
         }
         if (t >= c->max_iter) break;
-        mstep(m, w, f, 0);
+        if (c->accelerate)
+            squarem_cycle(m, w, f, a, n, x, &ne);
+        else
+            mstep(m, w, f, 0);
     }
     return st;
 }
@@ -650,9 +774,12 @@ lz_status gmm_fit(const gmm_config *c, size_t n, const double *x, size_t nt, con
     double *mu = malloc(d * sizeof *mu), *var = malloc(d * sizeof *var);
     gmm_model *cur = gmm_model_alloc(d, k, m->cov);
     gmm_work *w = gmm_work_alloc(d, k, m->cov, xt && nt > n ? nt : n);
+    accel a = {gmm_model_alloc(d, k, m->cov), gmm_model_alloc(d, k, m->cov),
+               gmm_model_alloc(d, k, m->cov), malloc(model_size(d, k, m->cov) * sizeof(double))};
     fitctx f;
     memset(&f, 0, sizeof f);
-    if (!mu || !var || !cur || !w) st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
+    if (!mu || !var || !cur || !w || !a.t0 || !a.t1 || !a.t2 || !a.sc)
+        st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
     if (!st) st = moments(n, d, x, mu, var, err);
     if (!st) st = gmm_set_floor(c->reg, m->cov, d, mu, var, m->floor, err);
     if (!st) st = fitctx_init(&f, n, d, m->cov, x, mu, var, err);
@@ -660,7 +787,7 @@ lz_status gmm_fit(const gmm_config *c, size_t n, const double *x, size_t nt, con
         gmm_result rs;
         memset(&rs, 0, sizeof rs);
         memcpy(cur->floor, m->floor, d * sizeof *cur->floor);
-        st = run_start(c, s, n, x, nt, xt, &f, cur, w, t0, cb, ud, &rs, err);
+        st = run_start(c, s, n, x, nt, xt, &f, cur, w, &a, t0, cb, ud, &rs, err);
         if (!st && (s == 0 || rs.ll_train > res->ll_train)) {
             gmm_model_copy(m, cur);
             *res = rs;
@@ -671,6 +798,10 @@ lz_status gmm_fit(const gmm_config *c, size_t n, const double *x, size_t nt, con
     fitctx_free(&f);
     gmm_work_free(w);
     gmm_model_free(cur);
+    gmm_model_free(a.t0);
+    gmm_model_free(a.t1);
+    gmm_model_free(a.t2);
+    free(a.sc);
     free(mu);
     free(var);
     return st;

@@ -56,14 +56,15 @@ typedef struct {
     int init;                 /* gmm_init_kind */
     const double *init_means; /* (k, d) GMM_INIT_FILE: the initial means (not owned) */
     int n_init;               /* starts; the fit with the highest ll_train is kept */
+    int accelerate;           /* SQUAREM cycles kept monotone (1), or plain EM steps (0) */
     double reg;               /* floor: Sigma_z >= reg x each coordinate's variance */
     double tol;               /* stop when ll/N rises by less than tol (nats) */
     int max_iter;             /* at most this many iterations a start */
     unsigned long seed;       /* seeding of start s: lz_rng_alloc_stream(seed, s) */
 } gmm_config;
 
-/* Defaults: k 3, full, kmeans++, n_init 1, reg 1e-6, tol 1e-6, max_iter 1000,
- * seed 1. */
+/* Defaults: k 3, full, kmeans++, n_init 1, accelerate 1, reg 1e-6, tol 1e-6,
+ * max_iter 1000, seed 1. */
 void gmm_config_default(gmm_config *c);
 
 /* Validate the hyperparameters for n training rows of d columns (n, d = 0:
@@ -166,17 +167,22 @@ typedef struct {
     double seconds;     /* since gmm_fit began */
     double min_weight;  /* the smallest pi_z */
     size_t n_collapsed; /* components faded or on a point (gmm_state) */
+    long e_steps;       /* E-steps over the training data in this start so far:
+                           more than iter with SQUAREM */
 } gmm_iter_info;
 
 /* Called once an iteration; a non-zero return stops the fit (LZ_ESTOP). */
 typedef int (*gmm_callback)(const gmm_iter_info *info, void *ud);
 
 typedef struct {
-    int iterations;           /* iterations of the kept start */
+    int iterations;           /* iterations of the kept start (SQUAREM: cycles) */
+    long e_steps;             /* its E-steps over the training data */
     int converged;            /* the kept start met the tolerance */
     int best_start;           /* the kept start (0-based) */
     double ll_train, ll_test; /* of the returned parameters */
     double seconds;           /* of the whole fit, every start */
+    double init_seconds;      /* of the kept start's initialisation (seeding, Lloyd
+                                 steps, the first M-step) */
 } gmm_result;
 
 /* Initial parameters of one start (docs/gmm.md, "Initialisation"): centres
@@ -194,7 +200,9 @@ lz_status gmm_init(const gmm_config *c, size_t n, const double *x, const double 
                    const double *var, gsl_rng *r, gmm_model *m, lz_error *err);
 
 /* Fit by EM: every start (c->n_init) from gmm_init, then E-step / M-step
- * until ll/N rises by less than c->tol or c->max_iter iterations; the start
+ * (with c->accelerate, SQUAREM cycles of three or more, each kept only if it
+ * does not lower ll/N: docs/gmm.md, "SQUAREM") until ll/N rises by less
+ * than c->tol or c->max_iter iterations; the start
  * with the highest final ll_train is returned in m (allocated with c->k
  * components, c->cov and the data's d).  x (n, d) training rows, xt (nt, d)
  * test rows (xt NULL: none).  Each printed line's parameters are those whose

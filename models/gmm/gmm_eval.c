@@ -386,36 +386,29 @@ void gmm_estep(gmm_work *w, size_t n, const double *x, const size_t *assign, int
 void gmm_nearest(gmm_work *w, size_t n, const double *z, const double *c, size_t *assign,
                  size_t *changed)
 {
-    size_t d = w->d, k = w->k, b = w->b;
-    size_t nblk = (n + b - 1) / b, nchanged = 0;
-    /* |c_j|^2; the distance |z - c_j|^2 = |z|^2 - 2 z.c_j + |c_j|^2, and |z|^2
-     * is the same for every j */
-    double *cc = w->qc;
-    for (size_t j = 0; j < k; j++) {
-        double s = 0;
-        for (size_t i = 0; i < d; i++) s += c[j * d + i] * c[j * d + i];
-        cc[j] = s;
-    }
-#pragma omp parallel for num_threads(w->nthr) schedule(dynamic, 4) reduction(+ : nchanged) if (nblk > 1)
-    for (size_t bk = 0; bk < nblk; bk++) {
-        gmm_thread *t = &w->thr[omp_get_thread_num()];
-        size_t r0 = bk * b, nb = n - r0 < b ? n - r0 : b;
-        /* G (nb, k) <- Z_b C^T */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0,
-                    z + r0 * d, (int)d, c, (int)d, 0.0, t->lp, (int)k);
-        for (size_t i = 0; i < nb; i++) {
-            size_t best = 0;
-            double bv = cc[0] - 2.0 * t->lp[i * k];
-            for (size_t j = 1; j < k; j++) {
-                double v = cc[j] - 2.0 * t->lp[i * k + j];
-                if (v < bv) {
-                    bv = v;
-                    best = j;
-                }
+    size_t d = w->d, k = w->k, nchanged = 0;
+    /* |z_n - c_j|^2 directly (no expansion, so no cancellation decides a
+     * tie); each row on its own, so the threads change nothing */
+#pragma omp parallel for num_threads(w->nthr) schedule(dynamic, 512) reduction(+ : nchanged) if (n > 4096)
+    for (size_t i = 0; i < n; i++) {
+        const double *zi = z + i * d;
+        size_t best = 0;
+        double bv = INFINITY;
+        for (size_t j = 0; j < k; j++) {
+            const double *cj = c + j * d;
+            double s = 0;
+#pragma omp simd reduction(+ : s)
+            for (size_t t = 0; t < d; t++) {
+                double e = zi[t] - cj[t];
+                s += e * e;
             }
-            nchanged += assign[r0 + i] != best;
-            assign[r0 + i] = best;
+            if (s < bv) {
+                bv = s;
+                best = j;
+            }
         }
+        nchanged += assign[i] != best;
+        assign[i] = best;
     }
     *changed = nchanged;
 }

@@ -78,7 +78,8 @@ void gmm_estep(gmm_work *w, size_t n, const double *x, const size_t *assign, int
 
 /* assign (n) <- the nearest of the k centres c (k, d) to each row of z (n, d)
  * (squared Euclidean distance; ties to the lower index); *changed <- the
- * rows whose assignment differs from before (assign is read first). */
+ * rows whose assignment differs from before (assign is read first).  O(n k d)
+ * arithmetic on the threads, no BLAS (a distance per pair, not a product). */
 void gmm_nearest(gmm_work *w, size_t n, const double *z, const double *c, size_t *assign,
                  size_t *changed);
 

@@ -60,7 +60,7 @@ typedef struct {
     gmm_config cfg;
     lz_common_opts co;
     const char *init, *k_range, *data_path;
-    int n_samples, kmin, kmax;
+    int n_samples, kmin, kmax, accel; /* accel: index into "squarem|none" */
     lz_data *train, *test;
     double *init_means; /* (k, d) --init file: */
     gmm_model *m;       /* the model written */
@@ -101,6 +101,7 @@ static lz_status parse_choices(run *r)
     if (r->n_samples < 0)
         return lz_fail(&r->err, LZ_EINVAL, "--n-samples %d: expected >= 0", r->n_samples);
     r->cfg.seed = r->co.seed;
+    r->cfg.accelerate = r->accel == 0;
     return gmm_config_check(&r->cfg, 0, 0, &r->err);
 }
 
@@ -124,7 +125,9 @@ static int parse_options(run *r, int argc, char **argv)
         {"reg", 0, LZ_OPT_REAL, &r->cfg.reg, "V",
          "floor on every Sigma_z: Sigma_z >= V x diag(var_i), var_i coordinate i's variance "
          "(constant at mu_i: V mu_i^2, or V at 0; spherical: V x mean variance), 1e-10 <= V < 1"},
-        {"tol", 0, LZ_OPT_REAL, &r->cfg.tol, "T", "stop when ll/N rises by less than T nats"},
+        {"tol", 0, LZ_OPT_REAL, &r->cfg.tol, "T", "stop when ll/N rises by less than T nats a line"},
+        {"accel", 0, LZ_OPT_CHOICE, &r->accel, "squarem|none",
+         "SQUAREM cycles (3 or more EM steps a line, kept monotone), or one plain EM step a line"},
         {"max-iter", 0, LZ_OPT_INT, &r->cfg.max_iter, "N", "at most N EM iterations a start"},
         {"k-range", 0, LZ_OPT_STR, &r->k_range, "A:B",
          "fit every K from A to B, write PREFIX.select.dat; the other files are of the K with "
@@ -236,6 +239,9 @@ static void print_start(const run *r)
            r->cfg.n_init, r->cfg.n_init == 1 ? "" : "s");
     if (te) printf("; test %s: %zu samples", r->co.split > 0 ? "(--split)" : te->path, te->n);
     printf("\nfloor: Sigma_z >= %g x each coordinate's variance (--reg)\n", r->cfg.reg);
+    if (r->cfg.accelerate)
+        printf("SQUAREM: each line is one cycle of 3 or more EM steps (--accel none: one EM step "
+               "a line)\n");
     printf("%6s %15s %15s %12s %9s %11s %9s\n", "iter", "ll/N train", "ll/N test", "delta",
            "seconds", "min weight", "collapsed");
 }
@@ -278,8 +284,9 @@ static lz_status fit(run *r)
                               res.seconds,
                               gmm_n_params(m)};
             if (r->k_range)
-                printf("K = %2d: ll/N train %.6f test %.6f  BIC %.2f  AIC %.2f  (%d iterations)\n",
-                       k, s->ll_train, s->ll_test, s->bic, s->aic, res.iterations);
+                printf("K = %2d: ll/N train %.6f test %.6f  BIC %.2f  AIC %.2f  (%d iterations, %ld "
+                       "E-steps)\n", k, s->ll_train, s->ll_test, s->bic, s->aic, res.iterations,
+                       res.e_steps);
         }
         if (!st && s->bic < best_bic) { /* the first K when BICs tie */
             best_bic = s->bic;
@@ -436,8 +443,9 @@ static lz_status write_select(lz_outset *os, const char *path, const run *r, lz_
 
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
-    static const char *const extra[] = {"bic", "aic", "cov", "reg", "converged", "n_collapsed",
-                                        "d", "n_train", "n_test"};
+    static const char *const extra[] = {"bic",     "aic",    "cov",     "reg",
+                                        "converged", "n_collapsed", "d", "n_train",
+                                        "n_test",  "e_steps", "init_seconds"};
     const gmm_model *m = r->m;
     char model[32];
     snprintf(model, sizeof model, "gmm-%s", gmm_cov_name(m->cov));
@@ -452,8 +460,10 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
     lz_put_num(f, ntr ? gmm_aic(m, ntr, r->ll_train) : NAN);
     fprintf(f, "\t%s\t", gmm_cov_name(m->cov));
     lz_put_num(f, r->co.load ? NAN : r->cfg.reg);
-    fprintf(f, "\t%d\t%zu\t%zu\t%zu\t%zu\n", r->co.load ? 0 : r->res.converged,
-            gmm_n_collapsed(m), m->d, ntr, r->test ? r->test->n : 0);
+    fprintf(f, "\t%d\t%zu\t%zu\t%zu\t%zu\t%ld\t", r->co.load ? 0 : r->res.converged,
+            gmm_n_collapsed(m), m->d, ntr, r->test ? r->test->n : 0, r->res.e_steps);
+    lz_put_num(f, r->res.init_seconds);
+    fputc('\n', f);
     return LZ_OK;
 }
 
@@ -519,12 +529,13 @@ static lz_status report_collapsed(const run *r, lz_error *err)
     return st;
 }
 
-static lz_status report(const run *r)
+static lz_status report(run *r)
 {
     const gmm_model *m = r->m;
     if (!r->co.load && r->res.converged)
-        printf("converged: ll/N rose by less than %g after %d iterations (start %d), %.3f s\n",
-               r->cfg.tol, r->res.iterations, r->res.best_start + 1, r->res.seconds);
+        printf("converged: ll/N rose by less than %g after %d iterations (%ld E-steps, start %d), "
+               "%.3f s\n", r->cfg.tol, r->res.iterations, r->res.e_steps, r->res.best_start + 1,
+               r->res.seconds);
     else if (!r->co.load)
         printf("NOT converged: --max-iter %d reached before ll/N rose by less than --tol %g "
                "(%.3f s)\n", r->cfg.max_iter, r->cfg.tol, r->res.seconds);
@@ -535,8 +546,8 @@ static lz_status report(const run *r)
     if (r->train)
         printf("BIC %.4f  AIC %.4f  (n = %zu training rows)\n", gmm_bic(m, r->train->n, r->ll_train),
                gmm_aic(m, r->train->n, r->ll_train), r->train->n);
-    lz_error err;
-    lz_status st = report_collapsed(r, &err);
+    /* a loaded model has no history to tell a collapse by */
+    lz_status st = r->co.load ? LZ_OK : report_collapsed(r, &r->err);
     if (st) return st;
     printf("wrote %s.{%sweights,means,covariances%s%s%s}.dat and %s.summary.tsv%s%s\n",
            r->co.output, r->co.load ? "" : "trace,", r->test || r->train ? ",latent" : "",
