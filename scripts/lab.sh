@@ -122,8 +122,8 @@ echo "lab: $train (${n_rows} rows), latent size $K, $EPOCHS epochs for the VAE a
 # the mixture's floor on each Sigma_z: a tenth of each pixel's variance (with
 # gmm_em's default 1e-6, pixels constant within a cluster make ll_test fall
 # by orders of magnitude: a question of the handout)
-step 1 "Gaussian mixture by EM: 10 components, diagonal covariances" \
-  "$BIN/gmm_em" -K 10 --cov diag --reg 0.1 "${data_args[@]}" -o "$OUT/gmm"
+step 1 "Gaussian mixture by EM: 10 components, diagonal covariances, one EM step a line" \
+  "$BIN/gmm_em" -K 10 --cov diag --reg 0.1 --accel none "${data_args[@]}" -o "$OUT/gmm"
 step 2 "PCA by iterative projection (scored as probabilistic PCA)" \
   "$BIN/pca_iter" -k "$K" "${data_args[@]}" -o "$OUT/pca"
 # PCA's latent files carry the labels when the data have them
