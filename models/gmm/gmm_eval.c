@@ -62,7 +62,7 @@ gmm_work *gmm_work_alloc(size_t d, size_t k, int cov, size_t n)
     size_t ncoef = cov == GMM_TIED ? k * d : (cov == GMM_DIAG || cov == GMM_SPHERICAL) ? w->w * k : 0;
     w->nthr = omp_get_max_threads();
     if (w->nthr < 1) w->nthr = 1;
-    size_t per = w->b * w->w + 3 * w->b * d + w->b * k + w->b; /* one thread's scratch */
+    size_t per = w->b * w->w + 3 * w->b * d + w->b * k + w->b + NEAREST_ROWS * k; /* a thread's */
     size_t tot = d + k + nchol + ncoef + k + w->ns + (w->nch ? w->nch : 1) * (w->ns + 1) +
                  (size_t)w->nthr * per;
     w->block = malloc(tot * sizeof *w->block);
@@ -87,6 +87,7 @@ gmm_work *gmm_work_alloc(size_t d, size_t k, int cov, size_t n)
         th->ut = p;  p += w->b * d;
         th->zt = p;  p += w->b * d;
         th->q = p;   p += w->b;
+        th->g = p;   p += NEAREST_ROWS * k;
         th->lp = p;  p += w->b * k;
     }
     /* clang-format on */
@@ -386,29 +387,35 @@ void gmm_estep(gmm_work *w, size_t n, const double *x, const size_t *assign, int
 void gmm_nearest(gmm_work *w, size_t n, const double *z, const double *c, size_t *assign,
                  size_t *changed)
 {
-    size_t d = w->d, k = w->k, nchanged = 0;
-    /* |z_n - c_j|^2 directly (no expansion, so no cancellation decides a
-     * tie); each row on its own, so the threads change nothing */
-#pragma omp parallel for num_threads(w->nthr) schedule(dynamic, 512) reduction(+ : nchanged) if (n > 4096)
-    for (size_t i = 0; i < n; i++) {
-        const double *zi = z + i * d;
-        size_t best = 0;
-        double bv = INFINITY;
-        for (size_t j = 0; j < k; j++) {
-            const double *cj = c + j * d;
-            double s = 0;
-#pragma omp simd reduction(+ : s)
-            for (size_t t = 0; t < d; t++) {
-                double e = zi[t] - cj[t];
-                s += e * e;
+    size_t d = w->d, k = w->k, nchanged = 0, nb = (n + NEAREST_ROWS - 1) / NEAREST_ROWS;
+    /* |c_j|^2 (|z|^2 is the same for every j and drops out of the argmin) */
+    double *cc = w->qc;
+    for (size_t j = 0; j < k; j++) {
+        double s = 0;
+        for (size_t t = 0; t < d; t++) s += c[j * d + t] * c[j * d + t];
+        cc[j] = s;
+    }
+    /* each row on its own: the threads change nothing */
+#pragma omp parallel for num_threads(w->nthr) schedule(dynamic, 1) reduction(+ : nchanged) if (nb > 1)
+    for (size_t bk = 0; bk < nb; bk++) {
+        double *g = w->thr[omp_get_thread_num()].g;
+        size_t r0 = bk * NEAREST_ROWS, m = n - r0 < NEAREST_ROWS ? n - r0 : NEAREST_ROWS;
+        /* G (m, k) <- Z_b C^T */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, 1.0,
+                    z + r0 * d, (int)d, c, (int)d, 0.0, g, (int)k);
+        for (size_t i = 0; i < m; i++) {
+            size_t best = 0;
+            double bv = cc[0] - 2.0 * g[i * k];
+            for (size_t j = 1; j < k; j++) {
+                double v = cc[j] - 2.0 * g[i * k + j];
+                if (v < bv) {
+                    bv = v;
+                    best = j;
+                }
             }
-            if (s < bv) {
-                bv = s;
-                best = j;
-            }
+            nchanged += assign[r0 + i] != best;
+            assign[r0 + i] = best;
         }
-        nchanged += assign[i] != best;
-        assign[i] = best;
     }
     *changed = nchanged;
 }

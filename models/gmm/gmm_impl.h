@@ -28,6 +28,7 @@ typedef struct {
     double *ut;  /* (d, b) the block's u transposed (full, tied)               */
     double *zt;  /* (d, b) scratch: whitened columns L^-1 (x_n - mu_z)         */
     double *q;   /* (b) scratch: squared norms                                 */
+    double *g;   /* (NEAREST_ROWS, k) scratch: inner products with centres     */
     double *lp;  /* (b, k) log pi_z + log N(x_n; mu_z, Sigma_z), then r_nz   */
 } gmm_thread;
 
@@ -76,10 +77,13 @@ lz_status gmm_prepare(gmm_work *w, const gmm_model *m, lz_error *err);
 void gmm_estep(gmm_work *w, size_t n, const double *x, const size_t *assign, int stats,
                double *resp, double *logp, double *ll);
 
+/* Rows a thread takes at a time in gmm_nearest. */
+#define NEAREST_ROWS 256
+
 /* assign (n) <- the nearest of the k centres c (k, d) to each row of z (n, d)
- * (squared Euclidean distance; ties to the lower index); *changed <- the
- * rows whose assignment differs from before (assign is read first).  O(n k d)
- * arithmetic on the threads, no BLAS (a distance per pair, not a product). */
+ * (squared Euclidean distance |c_j|^2 - 2 z.c_j + |z|^2, the products by one
+ * GEMM on blocks of rows; ties to the lower index); *changed <- the rows
+ * whose assignment differs from before (assign is read first). */
 void gmm_nearest(gmm_work *w, size_t n, const double *z, const double *c, size_t *assign,
                  size_t *changed);
 
