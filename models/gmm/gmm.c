@@ -318,9 +318,9 @@ static size_t floor_full(fitctx *f, const double *floor, double *s)
  * below the rounding of the weights' sum) keeps its mean, covariance and
  * weight, and the other weights share the rest: a generalised EM step, still
  * monotone (docs/gmm.md, "Collapse").
- * init: the sums are those of a hard partition (gmm_init): every weight is at
- * least 1/n, a part of fewer than two rows takes the data's variances, an
- * empty part keeps the mean m holds. */
+ * init: the sums are those of a hard partition (gmm_init): an empty part
+ * counts as one row in the weights, a part of fewer than two rows takes the
+ * data's variances, an empty part keeps the mean m holds. */
 static void mstep(gmm_model *m, const gmm_work *w, fitctx *f, int init)
 {
     size_t d = m->d, k = m->k, ww = w->w;

@@ -25,6 +25,7 @@
 
 #include "lz_linalg.h"
 #include "lz_prob.h"
+#include "lz_vmath.h"
 
 /* ------------------------------------------------------------------ */
 /* work */
@@ -298,7 +299,9 @@ static double normalise(size_t b, size_t k, double *lp, double *logp)
         } else {
             double s = 0;
             for (size_t z = 0; z < k; z++) {
-                r[z] = exp(r[z] - mx);
+                /* lz_vexp clamps at -708: a term that far below the
+                 * largest is 0 to the sum's precision either way */
+                r[z] = r[z] - mx < -708.0 ? 0.0 : lz_vexp(r[z] - mx);
                 s += r[z];
             }
             for (size_t z = 0; z < k; z++) r[z] /= s;
