@@ -824,6 +824,58 @@ START_TEST(model_file_round_trip_and_checks)
 }
 END_TEST
 
+/* gmm_init: from a file, the means are the file's exactly, the weights the
+ * parts' shares (each part's rows / n), the covariances the parts'
+ * (here one part a cluster: its sample covariance about its own mean) */
+START_TEST(init_from_file_keeps_the_means)
+{
+    gsl_rng *r = lz_rng_alloc(29);
+    size_t d = 2, k = 2, n = 400;
+    double w[2] = {0.25, 0.75}, mu[4] = {0, 0, 20, 0}, c[8] = {1, 0.3, 0.3, 2, 0.5, 0, 0, 0.5};
+    double *x = dalloc(n * d), *mean = dalloc(d), *var = dalloc(d), *sg = dalloc(d * d);
+    size_t *lab = calloc(n, sizeof *lab);
+    draw_mixture(r, k, d, n, w, mu, c, x, lab);
+    double init[4] = {0.5, -0.25, 19.0, 0.125};
+    gmm_config cf;
+    gmm_config_default(&cf);
+    cf.k = 2;
+    cf.init = GMM_INIT_FILE;
+    cf.init_means = init;
+    lz_error err;
+    lz_mean(n, d, x, mean);
+    for (size_t j = 0; j < d; j++) {
+        for (size_t i = 0; i < n; i++) var[j] += pow(x[i * d + j] - mean[j], 2) / (double)n;
+    }
+    gmm_model *m = gmm_model_alloc(d, k, GMM_FULL);
+    ck_assert_int_eq(gmm_set_floor(cf.reg, GMM_FULL, d, mean, var, m->floor, &err), LZ_OK);
+    ck_assert_int_eq(gmm_init(&cf, n, x, mean, var, r, m, &err), LZ_OK);
+    ck_assert(!memcmp(m->means, init, sizeof init));
+    size_t n1 = 0;
+    for (size_t i = 0; i < n; i++) n1 += lab[i] == 1;
+    ck_assert(fabs(m->weights[1] - (double)n1 / (double)n) < 1e-15);
+    ck_assert(fabs(m->weights[0] + m->weights[1] - 1) < 1e-15);
+    /* part 2's covariance about its own mean */
+    double m2[2] = {0, 0};
+    for (size_t i = 0; i < n; i++)
+        if (lab[i] == 1)
+            for (size_t j = 0; j < d; j++) m2[j] += x[i * d + j] / (double)n1;
+    memset(sg, 0, d * d * sizeof *sg);
+    for (size_t i = 0; i < n; i++)
+        if (lab[i] == 1)
+            for (size_t a = 0; a < d; a++)
+                for (size_t b = 0; b < d; b++)
+                    sg[a * d + b] += (x[i * d + a] - m2[a]) * (x[i * d + b] - m2[b]) / (double)n1;
+    for (size_t i = 0; i < d * d; i++) ck_assert(fabs(m->covs[d * d + i] - sg[i]) <= 1e-12);
+    gmm_model_free(m);
+    free(x);
+    free(mean);
+    free(var);
+    free(sg);
+    free(lab);
+    gsl_rng_free(r);
+}
+END_TEST
+
 START_TEST(config_is_checked)
 {
     gmm_config c;
@@ -874,6 +926,7 @@ static Suite *suite(void)
     tcase_add_test(t, floor_is_the_constrained_maximum);
     tcase_add_test(t, samples_have_the_mixture_moments);
     tcase_add_test(t, model_file_round_trip_and_checks);
+    tcase_add_test(t, init_from_file_keeps_the_means);
     tcase_add_test(t, config_is_checked);
     suite_add_tcase(s, t);
     return s;
