@@ -4,6 +4,8 @@
 #   issue 2: lgm_em vs scikit-learn FactorAnalysis; pca_iter vs numpy cov+eigh
 #   issue 3: nlgm_vae vs PyTorch (the PyTorch example's VAE, 10 epochs)
 #   issue 4: rbm_cd vs scikit-learn BernoulliRBM (PCD-1, 500 hidden units)
+#   issue 10: gmm_em vs scikit-learn GaussianMixture and R's mclust (K = 10;
+#             PCA-50 full covariances, raw pixels diagonal)
 # BIN: the programs (default build/bin).  Peers run with /usr/bin/python3.
 # `make bench` installs what is missing and runs this.  Each script prints its
 # own figures and ratios; the machine is shared and noisy, so read the ratios
@@ -16,7 +18,7 @@ py=/usr/bin/python3
 # each script gives its peers the same one and prints every side's
 # (bench/blas_kernel.py).
 echo "latent-zoo: $("$BIN/lgm_em" --version | sed -n 2p)"
-for b in lgm pca vae rbm; do
+for b in gmm lgm pca vae rbm; do
   echo "=================== bench_$b.py"
   "$py" "$here/bench_$b.py"
 done

@@ -1007,6 +1007,16 @@ static lz_status check_values(const lz_model *m, const entry *e, double lim, con
     return LZ_OK;
 }
 
+lz_status lz_model_get_shape(const lz_model *m, const char *name, size_t *rows, size_t *cols,
+                             lz_error *err)
+{
+    const entry *e = find(m, name, ENT_ARRAY, err);
+    if (!e) return LZ_EFORMAT;
+    *rows = e->rows;
+    *cols = e->cols;
+    return LZ_OK;
+}
+
 lz_status lz_model_get_array(const lz_model *m, const char *name, size_t rows, size_t cols,
                              double *a, lz_error *err)
 {

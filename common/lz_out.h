@@ -172,6 +172,13 @@ lz_status lz_model_get_arrayf(const lz_model *m, const char *name, size_t rows, 
  * checks every array it needs before it allocates the model. */
 lz_status lz_model_check_array(const lz_model *m, const char *name, size_t rows, size_t cols,
                                lz_error *err);
+
+/* The shape of array NAME as the file holds it, so that a reader can check
+ * the sizes a file declares (its int entries) against the arrays present
+ * before it allocates anything from them; no such array is an error naming
+ * the file and the entry. */
+lz_status lz_model_get_shape(const lz_model *m, const char *name, size_t *rows, size_t *cols,
+                             lz_error *err);
 /* 1 if the model has an entry of that name. */
 int lz_model_has(const lz_model *m, const char *name);
 /* The line of an entry (row i of an array is on line + 1 + i), 0 if absent;

@@ -10,7 +10,8 @@ set -euo pipefail
 pkgs=(cmake make gcc pkg-config libgsl-dev liblapacke-dev libopenblas-dev
       check libsubunit-dev zlib1g-dev gnuplot-nox)
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(dataset-fashion-mnist python3-sklearn python3-torch python3-numpy python3-threadpoolctl)
+  pkgs+=(dataset-fashion-mnist python3-sklearn python3-torch python3-numpy python3-threadpoolctl
+         r-base-core r-cran-mclust)
 fi
 if [ "${1:-}" = "--fuzz" ]; then
   pkgs+=(clang libclang-rt-dev libomp-dev)

@@ -16,13 +16,16 @@
 # THREADS (default 0: one per core).
 #
 # The runs, in the order of the lectures:
-#   1 pca_iter                    PCA by iterative projection, scored as PPCA
-#   2 lgm_em --completion exact   the LGM by EM, option 1 (one EM step a line)
-#   3 lgm_em --completion sampled the LGM by EM, option 2 (Monte-Carlo EM)
-#   4 nlgm_vae linear decoder     the VAE whose decoder is an LGM's
-#   5 nlgm_vae MLP decoder        the non-linear Gaussian model
-#   6 nlgm_vae Bernoulli          on the binarised data
-#   7 rbm_cd                      CD-1 on the binarised data
+#   1 gmm_em -K 10 --cov diag     the Gaussian mixture by EM (a discrete latent)
+#   2 pca_iter                    PCA by iterative projection, scored as PPCA
+#   3 gmm_em --k-range 1:20       the mixture on PCA's 2-D latent space: ellipses,
+#                                 and ll train/test, BIC, AIC against K
+#   4 lgm_em --completion exact   the LGM by EM, option 1 (one EM step a line)
+#   5 lgm_em --completion sampled the LGM by EM, option 2 (Monte-Carlo EM)
+#   6 nlgm_vae linear decoder     the VAE whose decoder is an LGM's
+#   7 nlgm_vae MLP decoder        the non-linear Gaussian model
+#   8 nlgm_vae Bernoulli          on the binarised data
+#   9 rbm_cd                      CD-1 on the binarised data
 # then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table.
 set -euo pipefail
 export LC_ALL=C
@@ -36,7 +39,7 @@ DATA=${1:-$here/data/digits.csv}
 TEST=${2:-}
 
 die() { echo "lab: $*" >&2; exit 1; }
-for p in pca_iter lgm_em nlgm_vae rbm_cd; do
+for p in gmm_em pca_iter lgm_em nlgm_vae rbm_cd; do
   [ -x "$BIN/$p" ] || die "$BIN/$p not found: build first (make lab does)"
 done
 command -v gnuplot >/dev/null || die "gnuplot not found: run scripts/install-deps.sh"
@@ -99,7 +102,7 @@ if [ -z "${EPOCHS:-}" ]; then
 fi
 
 mkdir -p "$OUT"
-steps=7
+steps=9
 t_start=$(date +%s.%N)
 since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 step() { # N TITLE CMD...
@@ -116,22 +119,33 @@ step() { # N TITLE CMD...
 echo "lab: $train (${n_rows} rows), latent size $K, $EPOCHS epochs for the VAE and the RBM; outputs in $OUT/"
 
 # ---- the models, in the order of the lectures -----------------------------
-step 1 "PCA by iterative projection (scored as probabilistic PCA)" \
+# the mixture's floor on each Sigma_z: a tenth of each pixel's variance (with
+# gmm_em's default 1e-6, pixels constant within a cluster make ll_test fall
+# by orders of magnitude: a question of the handout)
+step 1 "Gaussian mixture by EM: 10 components, diagonal covariances, one EM step a line" \
+  "$BIN/gmm_em" -K 10 --cov diag --reg 0.1 --accel none "${data_args[@]}" -o "$OUT/gmm"
+step 2 "PCA by iterative projection (scored as probabilistic PCA)" \
   "$BIN/pca_iter" -k "$K" "${data_args[@]}" -o "$OUT/pca"
-step 2 "LGM by EM, exact completion (option 1): one EM step a line" \
+# PCA's latent files carry the labels when the data have them
+pca_lc=none
+head -n 1 "$OUT/pca.latent.dat" | grep -q ' label$' && pca_lc=last
+step 3 "Gaussian mixtures on PCA's latent space, K = 1..20: ll train/test, BIC, AIC" \
+  "$BIN/gmm_em" --k-range 1:20 --tol 1e-5 -q "$OUT/pca.latent.dat" --test "$OUT/pca.latent_test.dat" \
+  --label-col "$pca_lc" --threads "$THREADS" -o "$OUT/gmm-pca"
+step 4 "LGM by EM, exact completion (option 1): one EM step a line" \
   "$BIN/lgm_em" -k "$K" --accel none "${data_args[@]}" -o "$OUT/lgm-exact"
-step 3 "LGM by EM, sampled completion (option 2, Monte-Carlo EM)" \
+step 5 "LGM by EM, sampled completion (option 2, Monte-Carlo EM)" \
   "$BIN/lgm_em" -k "$K" --completion sampled "${data_args[@]}" -o "$OUT/lgm-sampled"
-step 4 "VAE with a linear decoder (Gaussian likelihood): an LGM's decoder" \
+step 6 "VAE with a linear decoder (Gaussian likelihood): an LGM's decoder" \
   "$BIN/nlgm_vae" -k "$K" --decoder linear --likelihood gaussian --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/vae-linear"
-step 5 "VAE with an MLP decoder (Gaussian likelihood): the non-linear Gaussian model" \
+step 7 "VAE with an MLP decoder (Gaussian likelihood): the non-linear Gaussian model" \
   "$BIN/nlgm_vae" -k "$K" --decoder mlp --likelihood gaussian --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/vae-mlp"
-step 6 "VAE with a Bernoulli likelihood on the binarised data" \
+step 8 "VAE with a Bernoulli likelihood on the binarised data" \
   "$BIN/nlgm_vae" -k "$K" --likelihood bernoulli --scale "$scale" --binarize threshold \
   --epochs "$EPOCHS" -q "${data_args[@]}" -o "$OUT/vae-bernoulli"
-step 7 "RBM trained with CD-1 on the binarised data (16 hidden units: exact likelihood)" \
+step 9 "RBM trained with CD-1 on the binarised data (16 hidden units: exact likelihood)" \
   "$BIN/rbm_cd" --hidden 16 --cd 1 --scale "$scale" --binarize threshold --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/rbm"
 
@@ -142,6 +156,9 @@ plot() { # SCRIPT ARGS...
   shift
   gnuplot -c "$here/plots/$s.gp" "$@" || die "plots/$s.gp $* failed"
 }
+plot trace "$OUT/gmm"
+plot images "$OUT/gmm" means
+[ "$K" -lt 2 ] || plot gmm "$OUT/gmm-pca" "$OUT/pca.latent_test.dat"
 plot trace "$OUT/pca"
 plot trace "$OUT/lgm-exact" "$OUT/lgm-sampled"
 plot trace "$OUT/vae-linear" "$OUT/vae-mlp"
@@ -159,7 +176,7 @@ plot images "$OUT/rbm" filters
 plot images "$OUT/rbm" samples
 
 # ---- the comparison table -------------------------------------------------
-runs=(pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm)
+runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm)
 tmp=$(mktemp "$OUT/compare.tsv.tmp.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 # the shared columns of every summary (docs/developers.md), looked up by name
@@ -180,7 +197,7 @@ plot compare "$OUT/compare.tsv"
 
 printf '\n=== comparison on %s (log-likelihood per sample, nats; test = held-out data)\n' "$(basename "$train")"
 awk -f "$here/scripts/compare-table.awk" "$OUT/compare.tsv" || die "$OUT/compare.tsv: no table"
-echo "continuous: densities on R^d (PCA, LGM, Gaussian VAE); binary: probabilities of the"
+echo "continuous: densities on R^d (mixture, PCA, LGM, Gaussian VAE); binary: probabilities of the"
 echo "binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
 if [ "$n_rows" -gt 10000 ]; then
   echo "The VAEs' training log-likelihoods are estimated on 10000 random training rows"

@@ -1074,6 +1074,12 @@ START_TEST(model_file_round_trip_exact)
     ck_assert_int_ne(lz_model_get_array(m, "A", 2, 3, b, &e), LZ_OK);
     ck_assert_ptr_nonnull(strstr(e.msg, "expected 2 x 3"));
     ck_assert_int_ne(lz_model_get_int(m, "nothere", &k, &e), LZ_OK);
+    size_t rows = 0, cols = 0;
+    ck_assert_int_eq(lz_model_get_shape(m, "A", &rows, &cols, &e), LZ_OK);
+    ck_assert(rows == 3 && cols == 2);
+    ck_assert_int_ne(lz_model_get_shape(m, "k", &rows, &cols, &e), LZ_OK); /* not an array */
+    ck_assert_int_ne(lz_model_get_shape(m, "B", &rows, &cols, &e), LZ_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "no array 'B'"));
     lz_model_free(m);
     /* wrong kind, truncated file */
     ck_assert_int_ne(lz_model_read(tmp_path("m.model"), "rbm", 1, &m, &e), LZ_OK);

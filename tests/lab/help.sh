@@ -8,7 +8,7 @@ common=$(sed -n '/#define LZ_COMMON_OPTIONS/,/^$/p' "$SRC/common/lz_cli.h" |
          grep -o '{"[a-z0-9-]*"' | tr -d '{"')
 [ -n "$common" ] || fail "no shared options found in common/lz_cli.h"
 
-for spec in pca:pca_iter lgm:lgm_em nlgm_vae:nlgm_vae rbm:rbm_cd; do
+for spec in gmm:gmm_em pca:pca_iter lgm:lgm_em nlgm_vae:nlgm_vae rbm:rbm_cd; do
   dir=${spec%%:*} prog=${spec##*:}
   [ -x "$BIN/$prog" ] || fail "$BIN/$prog is missing"
   "$BIN/$prog" --help >help.txt 2>&1 || fail "$prog --help failed"

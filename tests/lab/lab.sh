@@ -12,9 +12,9 @@ echo "lab on 300 rows: $(( $(date +%s) - t0 )) s"
 
 # the table: a header and one row per model, every number finite
 check_columns out/compare.tsv model family k n_params ll_train ll_test ll_test_se method iterations seconds
-[ "$(rows out/compare.tsv)" -eq 7 ] || fail "compare.tsv: $(rows out/compare.tsv) rows, expected 7"
+[ "$(rows out/compare.tsv)" -eq 8 ] || fail "compare.tsv: $(rows out/compare.tsv) rows, expected 8"
 models=$(awk -F'\t' 'NR > 1 { print $1 }' out/compare.tsv | tr '\n' ' ')
-[ "$models" = "pca lgm-exact lgm-sampled vae-linear-gaussian vae-mlp-gaussian vae-mlp-bernoulli rbm-cd1 " ] ||
+[ "$models" = "gmm-diag pca lgm-exact lgm-sampled vae-linear-gaussian vae-mlp-gaussian vae-mlp-bernoulli rbm-cd1 " ] ||
   fail "compare.tsv models: $models"
 awk -F'\t' 'NR > 1 { for (i = 3; i <= NF; i++) if (i != 8 && ($i !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/)) { print "row " NR - 1 ", column " i ": " $i; bad = 1 } }
             END { exit bad }' out/compare.tsv || fail "compare.tsv: a number is not finite"
@@ -29,12 +29,19 @@ for how in "exact enumeration" "importance-weighted, K=100" "exact"; do
   ok
 done
 
+# the mixtures on PCA's latent space: one select.dat row per K, the files of
+# the K with the smallest BIC
+[ "$(column out/gmm-pca.select.dat K | tr '\n' ' ')" = "$(seq 20 | tr '\n' ' ')" ] ||
+  fail "gmm-pca.select.dat: K column $(column out/gmm-pca.select.dat K | tr '\n' ' ')"
+best=$(awk 'NR > 1 && (b == "" || $4 < b) { b = $4; k = $1 } END { print k }' out/gmm-pca.select.dat)
+[ "$(column out/gmm-pca.summary.tsv k)" = "$best" ] || fail "gmm-pca: summary K is not the smallest BIC's ($best)"
+ok
 # scripts/readme-table.sh puts exactly the printed table between README's
 # markers and changes nothing else; a second run changes nothing
 cp "$SRC/README.md" readme.md
 README=readme.md bash "$SRC/scripts/readme-table.sh" out/compare.tsv 2>/dev/null || fail "readme-table.sh failed"
 awk '/^model  /, /^rbm-/' lab.log >printed.txt
-[ "$(wc -l <printed.txt)" -eq 8 ] || fail "the lab printed no 8-line table"
+[ "$(wc -l <printed.txt)" -eq 9 ] || fail "the lab printed no 9-line table"
 awk '/^<!-- lab-table:begin -->$/ { on = 1; next } /^<!-- lab-table:end -->$/ { on = 0 } on' readme.md |
   sed '1d;$d' >written.txt
 same_files printed.txt written.txt
@@ -52,7 +59,8 @@ same_files nomark.md nomark0.md
 [ -z "$(ls | grep 'nomark.md.tmp' || true)" ] || fail "readme-table.sh left a temporary file"
 
 # every picture: a valid PNG with more than one colour
-pngs="pca.trace lgm-exact.trace vae-linear.trace vae-bernoulli.trace rbm.trace
+pngs="gmm.trace gmm.means gmm-pca.gmm gmm-pca.select
+      pca.trace lgm-exact.trace vae-linear.trace vae-bernoulli.trace rbm.trace
       pca.latent lgm-exact.latent vae-linear.latent vae-mlp.latent vae-bernoulli.latent rbm.latent
       pca.components lgm-exact.samples vae-mlp.samples vae-mlp.recon vae-mlp.manifold
       vae-bernoulli.samples vae-bernoulli.recon vae-bernoulli.manifold rbm.filters rbm.samples compare"

@@ -128,6 +128,26 @@ awk 'BEGIN { G = 5; hdr = "# row col z1 z2"; for (j = 1; j <= 64; j++) hdr = hdr
 # a per-program summary of one family only (prefix form of compare.gp)
 printf '# model\tfamily\tk\tn_params\tll_train\tll_test\tll_test_se\tmethod\titerations\tseconds\textra\npca\tcontinuous\t10\t705\t-160.2\t-165.9\t0\texact\t50\t0.08\t1\n' >fx/pca.summary.tsv
 
+# a Gaussian mixture (gmm_em's files): three components in d = 3, 300 points
+# (z1 z2 label, the layout of pca_iter's latent file) with their
+# responsibilities and assignments, and the selection curves over K = 1..6
+awk 'BEGIN { srand(8)
+  split("0 0 6 1 3 5", M, " "); print "# component x1 x2 x3" > "fx/g.means.dat"
+  print "# component weight" > "fx/g.weights.dat"; print "# component row x1 x2 x3" > "fx/g.covariances.dat"
+  print "# r1 r2 r3 assigned label" > "fx/g.latent.dat"; print "# z1 z2 label" > "fx/g.points.dat"
+  for (z = 1; z <= 3; z++) {
+    printf "%d %.17g %.17g 0\n", z, M[2 * z - 1], M[2 * z] > "fx/g.means.dat"
+    printf "%d %.17g\n", z, 1 / 3 > "fx/g.weights.dat"
+    printf "%d 1 0.5 0.2 0\n%d 2 0.2 0.3 0\n%d 3 0 0 1\n", z, z, z > "fx/g.covariances.dat" }
+  for (i = 0; i < 300; i++) {
+    z = i % 3 + 1; u = rand() + rand() - 1; v = rand() + rand() - 1
+    printf "%.17g %.17g %d\n", M[2 * z - 1] + u, M[2 * z] + 0.4 * u + 0.5 * v, z - 1 > "fx/g.points.dat"
+    printf "%g %g %g %d %d\n", z == 1, z == 2, z == 3, z, z - 1 > "fx/g.latent.dat" }
+  print "# K ll_train ll_test bic aic n_params seconds" > "fx/g.select.dat"
+  for (k = 1; k <= 6; k++) {
+    tr = -4 + 1.5 * (k < 3 ? k : 3) + 0.05 * k; te = tr - 0.02 * k * k
+    printf "%d %.17g %.17g %.17g %.17g %d 0.1\n", k, tr, te, -600 * tr + 10 * k * 6, -600 * tr + 20 * k, 10 * k - 1 > "fx/g.select.dat" } }'
+
 for f in fx/*.dat fx/*.tsv; do check_columns "$f"; done
 
 # ------------------------------------------------------------------ checks
@@ -204,6 +224,23 @@ for f in compare pca.compare; do
   check_colour fx/$f.png '#2171b5' 500          # test bars
 done
 
+# the mixture: each component's points in its colour, the black ellipses
+# and means; alone (no points), the ellipses in the components' colours;
+# the selection curves (train blue, BIC red)
+plot gmm fx/g fx/g.points.dat
+check_png fx/g.gmm.png
+for c in '#1f77b4' '#ff7f0e' '#2ca02c'; do check_colour fx/g.gmm.png "$c" 60; done
+check_colour fx/g.gmm.png '#000000' 300
+check_png fx/g.select.png
+check_colour fx/g.select.png $blue 100
+check_colour fx/g.select.png $red 100
+rm fx/g.select.dat fx/g.select.png
+plot gmm fx/g
+check_png fx/g.gmm.png
+for c in '#1f77b4' '#ff7f0e' '#2ca02c'; do check_colour fx/g.gmm.png "$c" 60; done
+[ ! -e fx/g.select.png ] || fail "gmm.gp drew selection curves without PREFIX.select.dat"
+ok
+
 # ------------------------------------------------------------------ errors
 expect_error fx/odd.samples.png 'images\.gp: fx/odd\.samples\.dat: .*65.*not a square' \
   gnuplot -c "$PLOTS/images.gp" fx/odd samples
@@ -215,6 +252,12 @@ expect_error fx/none 'manifold\.gp: fx/none\.manifold\.dat: cannot read' \
   gnuplot -c "$PLOTS/manifold.gp" fx/none
 expect_error fx/none 'compare\.gp: fx/none\.summary\.tsv: cannot read' \
   gnuplot -c "$PLOTS/compare.gp" fx/none
+expect_error fx/none 'gmm\.gp: fx/none\.means\.dat: cannot read' \
+  gnuplot -c "$PLOTS/gmm.gp" fx/none
+head -n 100 fx/g.points.dat >fx/short.dat
+rm -f fx/g.gmm.png fx/g.gmm.png.hist
+expect_error fx/g.gmm.png 'gmm\.gp: fx/short\.dat has 99 rows, fx/g\.latent\.dat 300: expected the same rows' \
+  gnuplot -c "$PLOTS/gmm.gp" fx/g fx/short.dat
 # a trace file without iter/epoch; an image file without x1..xd
 printf '# step ll_train\n1 -3\n' >fx/bad.trace.dat
 expect_error fx/bad.trace.png "trace\.gp: fx/bad\.trace\.dat:1: expected a column 'iter' or 'epoch'" \

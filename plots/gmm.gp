@@ -1,0 +1,179 @@
+# gmm.gp -- a Gaussian mixture: the data coloured by component with each
+# component's 1- and 2-sigma ellipses; and the model-selection curves.
+#
+#   gnuplot -c plots/gmm.gp PREFIX [POINTS]
+#
+# Reads PREFIX.means.dat (component x1 .. xd), PREFIX.covariances.dat
+# (component row x1 .. xd) and PREFIX.weights.dat, and writes PREFIX.gmm.png:
+# in the first two coordinates (x1 across, x2 up; the title says so when
+# d > 2), each component's mean (a cross) and the ellipses
+# (x - mu)^T Sigma^-1 (x - mu) = 1 and = 4 of its marginal in those two
+# coordinates (solid and dashed), in the component's colour.
+# POINTS (optional): the file whose rows PREFIX.latent.dat scores, in the
+# same order -- the test file when the run had --test, else DATA (not a
+# --split run: its test rows are a subset) -- drawn as dots coloured by the
+# latent file's `assigned` column.  Its first two columns are taken (x1/x2 or
+# z1/z2 by name when it has a "# " header; comma, tab or space separated).
+# When PREFIX.select.dat exists (gmm_em --k-range), also PREFIX.select.png:
+# ll_train and ll_test per sample against K (left axis), BIC and AIC (right
+# axis), the smallest BIC marked.
+# Errors (missing file or column, rows that do not match): one line on
+# stderr, exit status 1, no PNG written.
+
+if (ARGC < 1 || ARGC > 2) {
+    print "gmm.gp: usage: gnuplot -c plots/gmm.gp PREFIX [POINTS]"
+    exit status 1
+}
+
+colof(h, name) = sum [i = 2:words(h)] (word(h, i) eq name ? i - 1 : 0)
+q(s) = "'" . s . "'"
+readable(f) = system("test -r " . q(f) . " && echo y") eq "y"
+
+P = ARG1
+FM = P . ".means.dat"
+FC = P . ".covariances.dat"
+do for [F in FM . " " . FC] {
+    if (!readable(F)) {
+        print sprintf("gmm.gp: %s: cannot read the file", F)
+        exit status 1
+    }
+}
+hm = system("head -n 1 " . q(FM))
+hc = system("head -n 1 " . q(FC))
+if (colof(hm, "component") == 0 || colof(hm, "x1") == 0) {
+    print sprintf("gmm.gp: %s:1: expected columns 'component x1 .. xd'", FM)
+    exit status 1
+}
+if (colof(hc, "component") == 0 || colof(hc, "row") == 0 || colof(hc, "x1") == 0) {
+    print sprintf("gmm.gp: %s:1: expected columns 'component row x1 .. xd'", FC)
+    exit status 1
+}
+d = words(hm) - 2
+K = int(system(sprintf("awk '!/^#/ { n++ } END { print n + 0 }' %s", q(FM))))
+if (K < 1) {
+    print sprintf("gmm.gp: %s: no components", FM)
+    exit status 1
+}
+
+colors = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf"
+do for [i = 1:10] {
+    set linetype i lc rgb word(colors, i) lw 2 pt 7
+}
+set linetype cycle 10
+
+if (d < 2) {
+    print sprintf("gmm.gp: %s: d = 1: expected at least two coordinates", FM)
+    exit status 1
+}
+
+# The awk programs are in single-quoted gnuplot strings (taken literally)
+# and contain no single quote, so the shell gets them as they are.
+# The ellipses: mu + r L u, u on the unit circle, L L^T the 2 x 2 marginal
+# of Sigma_z (Cholesky: a = sqrt(s11), b = s12 / a, c = sqrt(s22 - b^2));
+# one block of lines "x y component" an ellipse.
+ellprog = 'FNR == 1 { delete c; for (i = 2; i <= NF; i++) c[$i] = i - 1; next } \
+FILENAME == ARGV[1] { z = $c["component"]; m1[z] = $c["x1"]; m2[z] = $c["x2"]; if (z > nz) nz = z; next } \
+$c["row"] == 1 { z = $c["component"]; s11[z] = $c["x1"]; s12[z] = $c["x2"] } \
+$c["row"] == 2 { z = $c["component"]; s22[z] = $c["x2"] } \
+END { for (z = 1; z <= nz; z++) { a = sqrt(s11[z]); b = s12[z] / a; e = s22[z] - b * b; cc = sqrt(e > 0 ? e : 0); \
+        for (t = 0; t <= 72; t++) { u = cos(t * 6.283185307179586 / 72); v = sin(t * 6.283185307179586 / 72); \
+          printf "%.10g %.10g %d\n", m1[z] + r * a * u, m2[z] + r * (b * u + cc * v), z } \
+        print "" } }'
+ell(r) = "< awk -v r=" . sprintf("%g", r) . " '" . ellprog . "' " . q(FM) . " " . q(FC)
+meansprog = 'NR == 1 { for (i = 2; i <= NF; i++) c[$i] = i - 1; next } { print $c["x1"], $c["x2"], $c["component"] }'
+means = "< awk '" . meansprog . "' " . q(FM)
+
+# the points, joined row by row with the latent file's `assigned`
+havepts = ARGC == 2
+if (havepts) {
+    FP = ARG2
+    FL = P . ".latent.dat"
+    do for [F in FP . " " . FL] {
+        if (!readable(F)) {
+            print sprintf("gmm.gp: %s: cannot read the file", F)
+            exit status 1
+        }
+    }
+    hl = system("head -n 1 " . q(FL))
+    if (colof(hl, "assigned") == 0) {
+        print sprintf("gmm.gp: %s:1: expected a column 'assigned'", FL)
+        exit status 1
+    }
+    ptsprog = 'FILENAME == ARGV[1] { if (FNR == 1) { for (i = 2; i <= NF; i++) if ($i == "assigned") ca = i - 1; next } \
+                                      if (!/^#/) a[++na] = $ca; next } \
+FNR == 1 && /^#/ { h = $0; sub(/^# */, "", h); nh = split(h, hn, /[ ,\t]+/); \
+                   for (i = 1; i <= nh; i++) { if (hn[i] == "x1" || hn[i] == "z1") c1 = i; if (hn[i] == "x2" || hn[i] == "z2") c2 = i } next } \
+/^#/ || /^[ \t]*$/ { next } \
+{ n = split($0, f, /[ \t]*[,\t][ \t]*|[ \t]+/); if (f[1] == "") { for (i = 1; i < n; i++) f[i] = f[i + 1]; n-- } \
+  if (!seen++ && f[1] !~ /^[-+.0-9]/) next; \
+  np++; if (np <= na) print f[c1 ? c1 : 1], f[c2 ? c2 : 2], a[np] } \
+END { if (np != na) { printf "gmm.gp: %s has %d rows, %s %d: expected the same rows\n", fp, np, fl, na > "/dev/stderr"; exit 1 } }'
+    pts = "awk -v fp=" . q(FP) . " -v fl=" . q(FL) . " '" . ptsprog . "' " . q(FL) . " " . q(FP)
+    msg = system(pts . " 2>&1 >/dev/null | head -n 1")
+    if (msg ne "") {
+        print msg
+        exit status 1
+    }
+    npts = int(system(pts . " | wc -l"))
+}
+
+if (strstrt(" " . GPVAL_TERMINALS . " ", " pngcairo ") > 0) {
+    set terminal pngcairo size 900,760 enhanced font "sans,11"
+} else {
+    set terminal png size 900,760 enhanced
+}
+set output P . ".gmm.png"
+name = system("basename -- " . q(P))
+which = (d > 2) ? sprintf(", first two of %d coordinates", d) : ""
+set title sprintf("%s: %d components, 1- and 2-sigma ellipses%s%s", name, K, which, \
+                  havepts ? sprintf(", %d points coloured by component", npts) : "") noenhanced
+set xlabel "x1"
+set ylabel "x2"
+set size ratio -1
+set grid lc rgb "#e0e0e0" lw 1 dt 1
+set key outside right top noenhanced
+ps = havepts && npts > 5000 ? 0.25 : 0.45
+# with the points, the ellipses are black over them (in the points' colour
+# they would vanish in the cloud); alone, each in its component's colour
+if (havepts) {
+    plot "< " . pts using 1:2:3 with points pt 7 ps ps lc variable notitle, \
+         ell(1) using 1:2 with lines lw 2 lc rgb "black" title "1 sigma", \
+         ell(2) using 1:2 with lines lw 1.5 dt 2 lc rgb "black" title "2 sigma", \
+         means using 1:2 with points pt 2 ps 2.5 lw 3 lc rgb "black" notitle, \
+         for [z = 1:(K < 30 ? K : 30)] NaN with points pt 7 ps 1.5 lc z title sprintf("component %d", z)
+} else {
+    plot ell(1) using 1:2:3 with lines lw 2 lc variable notitle, \
+         ell(2) using 1:2:3 with lines lw 1.5 dt 2 lc variable notitle, \
+         means using 1:2 with points pt 2 ps 2.5 lw 3 lc rgb "black" notitle, \
+         for [z = 1:(K < 30 ? K : 30)] NaN with lines lw 3 lc z title sprintf("component %d", z)
+}
+
+# ---- the model-selection curves
+FS = P . ".select.dat"
+if (readable(FS)) {
+    hs = system("head -n 1 " . q(FS))
+    do for [c in "K ll_train ll_test bic aic"] {
+        if (colof(hs, c) == 0) {
+            print sprintf("gmm.gp: %s:1: expected a column '%s'", FS, c)
+            exit status 1
+        }
+    }
+    ck = colof(hs, "K")
+    cb = colof(hs, "bic")
+    best = system(sprintf("awk '!/^#/ && (b == \"\" || $%d < b) { b = $%d; k = $%d } END { print k, b }' %s", cb, cb, ck, q(FS)))
+    set size noratio
+    set output P . ".select.png"
+    set title sprintf("%s: model selection over K (smallest BIC at K = %s)", name, word(best, 1)) noenhanced
+    set xlabel "K (components)"
+    set ylabel "log-likelihood per sample (nats, higher is better)"
+    set y2label "BIC, AIC (lower is better)"
+    set y2tics nomirror
+    set ytics nomirror
+    set xtics 1
+    set key outside below center horizontal title ""
+    plot FS using (column(ck)):(column(colof(hs, "ll_train"))) with linespoints lt 1 title "ll train", \
+         FS using (column(ck)):(column(colof(hs, "ll_test"))) with linespoints lt 1 dt 2 title "ll test", \
+         FS using (column(ck)):(column(cb)) axes x1y2 with linespoints lt 4 title "BIC", \
+         FS using (column(ck)):(column(colof(hs, "aic"))) axes x1y2 with linespoints lt 3 dt 2 title "AIC", \
+         "+" using (word(best, 1) + 0):(word(best, 2) + 0) every ::0::0 axes x1y2 with points pt 6 ps 3 lw 2 lc rgb "black" title "smallest BIC"
+}
