@@ -19,6 +19,7 @@
 
 #include "lz_data.h"
 #include "lz_error.h"
+#include "lz_unset.h"
 
 #ifndef LZ_VERSION
 #define LZ_VERSION "0.0.0"
@@ -33,19 +34,9 @@ typedef enum {
     LZ_OPT_CHOICE  /* int*: index of the value in arg ("exact|sampled")   */
 } lz_opt_type;
 
-/* "Unset": an option whose default depends on other options (e.g. a rate
- * that differs between two algorithms) holds one of these until the program
- * resolves it after parsing.  The parser never stores them (LZ_OPT_REAL
- * takes finite numbers only, LZ_OPT_INT integers above INT_MIN), so an
- * option that still holds one after parsing was not given.  While an
- * option holds one, --help prints its help text as it is, so that text
- * states the default in words: "learning rate (default: 0.1 for CD, 0.01
- * for PCD)".  LZ_OPT_INT and LZ_OPT_CHOICE use LZ_UNSET_INT, LZ_OPT_REAL
- * LZ_UNSET_REAL (NaN). */
-#define LZ_UNSET_INT INT_MIN
-#define LZ_UNSET_REAL NAN
-static inline int lz_unset_int(int x) { return x == LZ_UNSET_INT; }
-static inline int lz_unset_real(double x) { return isnan(x); }
+/* Options whose default depends on other options hold LZ_UNSET_INT /
+ * LZ_UNSET_REAL until resolved (lz_unset.h); --help then prints their help
+ * text, which states the default in words. */
 
 typedef struct {
     const char *name;  /* long name, without "--"; NULL ends a table       */
@@ -139,19 +130,6 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
 lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_rows,
                          lz_data **train, lz_data **test, lz_error *err);
 
-/* ---- timing and progress ---- */
-
-/* Seconds on a monotonic clock. */
-double lz_now(void);
-
-/* Print a progress line to stderr when it is a terminal: "\r<text>" that the
- * next call overwrites; lz_progress_end() clears it. */
-void lz_progress(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-void lz_progress_end(void);
 
 /* When the columns' standard deviations (var (d), the variances of data's
  * columns) span more than LZ_SPREAD_NOTE, print a note to stdout: a model

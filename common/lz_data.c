@@ -92,14 +92,6 @@ static lz_status read_all(const char *path, unsigned char **buf, size_t *len,
 /* ------------------------------------------------------------------ */
 /* small helpers */
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p) memcpy(p, s, n);
-    return p;
-}
-
 void lz_data_free(lz_data *data)
 {
     if (!data) return;
@@ -118,7 +110,7 @@ static lz_data *data_new(const char *path)
 {
     lz_data *dt = calloc(1, sizeof *dt);
     if (!dt) return NULL;
-    dt->path = xstrdup(path);
+    dt->path = strdup(path);
     if (!dt->path) {
         free(dt);
         return NULL;
@@ -544,16 +536,16 @@ static lz_status read_text(const char *path, char *b, size_t len,
             }
             if (!any_num) {
                 for (size_t j = 0; j < ncols && !st; j++)
-                    if (!(header[j] = xstrdup(f[j])))
+                    if (!(header[j] = strdup(f[j])))
                         st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
                 continue;
             }
             if (pending_comment) {
                 /* "# a b c" just before the data, with one name a column */
-                char *copy = xstrdup(pending_comment);
+                char *copy = strdup(pending_comment);
                 char **hf = malloc((ncols + 1) * sizeof *hf);
                 if (copy && hf && split_fields(copy, ' ', hf, ncols + 1) == ncols)
-                    for (size_t j = 0; j < ncols; j++) header[j] = xstrdup(hf[j]);
+                    for (size_t j = 0; j < ncols; j++) header[j] = strdup(hf[j]);
                 free(hf);
                 free(copy);
             }
@@ -682,7 +674,7 @@ lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m)
         dt->names = calloc(src->d, sizeof *dt->names);
         if (!dt->names) goto fail;
         for (size_t j = 0; j < src->d; j++)
-            if (!(dt->names[j] = xstrdup(src->names[j]))) goto fail;
+            if (!(dt->names[j] = strdup(src->names[j]))) goto fail;
     }
     return dt;
 fail:
@@ -895,19 +887,8 @@ void lz_gather(size_t d, const double *x, const size_t *idx, size_t m, double *o
     for (size_t i = 0; i < m; i++) memcpy(out + i * d, x + idx[i] * d, d * sizeof *out);
 }
 
-void lz_gather_f(size_t d, const double *x, const size_t *idx, size_t m, float *out)
+void lz_gather_f(size_t d, const float *x, const size_t *idx, size_t m, float *out)
 {
-    for (size_t i = 0; i < m; i++) {
-        const double *r = x + idx[i] * d;
-        float *o = out + i * d;
-        for (size_t j = 0; j < d; j++) o[j] = (float)r[j];
-    }
+    for (size_t i = 0; i < m; i++) memcpy(out + i * d, x + idx[i] * d, d * sizeof *out);
 }
 
-float *lz_to_float(size_t n, const double *x)
-{
-    float *f = malloc((n ? n : 1) * sizeof *f);
-    if (!f) return NULL;
-    for (size_t i = 0; i < n; i++) f[i] = (float)x[i];
-    return f;
-}

@@ -131,9 +131,7 @@ void lz_center(size_t n, size_t d, double *x, const double *mu);
 
 /* Minibatch gathering: out (m, d) <- rows idx[0..m) of x (n, d). */
 void lz_gather(size_t d, const double *x, const size_t *idx, size_t m, double *out);
-void lz_gather_f(size_t d, const double *x, const size_t *idx, size_t m, float *out);
+void lz_gather_f(size_t d, const float *x, const size_t *idx, size_t m, float *out);
 
-/* A float copy of n doubles (malloc'd), or NULL if out of memory. */
-float *lz_to_float(size_t n, const double *x);
 
 #endif

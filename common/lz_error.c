@@ -46,16 +46,3 @@ void lz_error_clear(lz_error *err)
     err->msg[0] = '\0';
 }
 
-const char *lz_status_str(lz_status s)
-{
-    switch (s) {
-    case LZ_OK: return "ok";
-    case LZ_EINVAL: return "invalid argument";
-    case LZ_ENOMEM: return "out of memory";
-    case LZ_EIO: return "input/output error";
-    case LZ_EFORMAT: return "bad file format";
-    case LZ_ENUMERIC: return "numerical failure";
-    case LZ_ESTOP: return "stopped";
-    }
-    return "unknown status";
-}

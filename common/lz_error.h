@@ -48,7 +48,5 @@ void lz_error_prefix(lz_error *err, const char *fmt, ...)
 /* Clear err to LZ_OK and an empty message.  err may be NULL. */
 void lz_error_clear(lz_error *err);
 
-/* A short name for a status ("invalid argument", "out of memory", ...). */
-const char *lz_status_str(lz_status s);
 
 #endif

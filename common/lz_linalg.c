@@ -49,6 +49,18 @@ lz_status lz_chol_solve(size_t n, const double *l, size_t nrhs, double *b, lz_er
     return LZ_OK;
 }
 
+lz_status lz_chol_solve_right(size_t m, size_t n, const double *l, double *b, lz_error *err)
+{
+    CHECK_N(n);
+    if (m == 0) return LZ_OK;
+    /* X L L^T = B: B <- B L^-T, then B <- B L^-1 (two triangular solves) */
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)m, (int)n,
+                1.0, l, (int)n, b, (int)n);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)m, (int)n,
+                1.0, l, (int)n, b, (int)n);
+    return LZ_OK;
+}
+
 double lz_chol_logdet(size_t n, const double *l)
 {
     double s = 0;
@@ -188,34 +200,42 @@ lz_status lz_svd_values(size_t m, size_t n, double *a, double *s, lz_error *err)
     return LZ_OK;
 }
 
-lz_status lz_max_principal_angle(size_t n, size_t k, const double *u, const double *v,
-                                 double *angle, lz_error *err)
+lz_status lz_max_principal_angle(size_t n, size_t k, const double *ut, const double *vt,
+                                 double *ws, double *angle, lz_error *err)
 {
-    double *c = malloc(k * k * sizeof *c);      /* (k, k) u^T v           */
-    double *res = malloc(n * k * sizeof *res);  /* (n, k) v - u (u^T v)   */
-    double *s = malloc(k * sizeof *s);
-    if (!c || !res || !s) {
-        free(c);
-        free(res);
-        free(s);
+    double *own = NULL;
+    if (!ws && !(ws = own = malloc(LZ_ANGLE_WS(n, k) * sizeof *ws)))
         return lz_fail(err, LZ_ENOMEM, "principal angle: out of memory");
-    }
-    /* C <- U^T V */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)n, 1.0, u, (int)k,
-                v, (int)k, 0.0, c, (int)k);
-    /* R <- V - U C: the part of V outside span(U) */
-    memcpy(res, v, n * k * sizeof *res);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)k, -1.0, u,
-                (int)k, c, (int)k, 1.0, res, (int)k);
-    lz_status st = lz_svd_values(n, k, res, s, err);
+    double *c = ws;          /* (k, k) U^T V, then R^T R */
+    double *rt = ws + k * k; /* (k, n) R^T, R = V - U (U^T V) */
+    double *w = rt + n * k;  /* (k) eigenvalues of R^T R */
+    /* C <- U^T V = Ut Vt^T */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)k, (int)n, 1.0, ut, (int)n,
+                vt, (int)n, 0.0, c, (int)k);
+    /* R^T <- V^T - C^T U^T: the part of span(V) outside span(U) */
+    memcpy(rt, vt, n * k * sizeof *rt);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)n, (int)k, -1.0, c, (int)k,
+                ut, (int)n, 1.0, rt, (int)n);
+    /* sin^2 theta_max = lambda_max(R^T R) */
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)k, (int)n, 1.0, rt, (int)n, 0.0, c,
+                (int)k);
+    lz_sym_from_upper(k, c);
+    lz_status st = lz_eigh(k, c, w, c, err);
     if (!st) {
-        double smax = s[0] > 1.0 ? 1.0 : s[0];
-        *angle = asin(smax);
+        double sn = w[0] > 0 ? sqrt(w[0]) : 0.0;
+        *angle = asin(sn < 1.0 ? sn : 1.0);
     }
-    free(c);
-    free(res);
-    free(s);
+    free(own);
     return st;
+}
+
+void lz_symmetrise(size_t n, double *a)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++) {
+            double v = 0.5 * (a[i * n + j] + a[j * n + i]);
+            a[i * n + j] = a[j * n + i] = v;
+        }
 }
 
 void lz_sym_from_upper(size_t n, double *a)

@@ -20,8 +20,12 @@
  * upper triangle is zeroed.  LZ_ENUMERIC if A is not positive definite. */
 lz_status lz_chol(size_t n, double *a, lz_error *err);
 
-/* Solve A X = B with A = L L^T from lz_chol (dpotrs); b (n, nrhs) <- X. */
+/* The pair of Cholesky solves, A = L L^T from lz_chol (l (n, n) lower):
+ *   lz_chol_solve:       b (n, nrhs) <- A^-1 b   (L^-1 b, then L^-T),
+ *   lz_chol_solve_right: b (m, n)    <- b A^-1   (b L^-T, then L^-1),
+ * two triangular solves (dtrsm) each. */
 lz_status lz_chol_solve(size_t n, const double *l, size_t nrhs, double *b, lz_error *err);
+lz_status lz_chol_solve_right(size_t m, size_t n, const double *l, double *b, lz_error *err);
 
 /* log|A| = 2 sum_i log L_ii from the Cholesky factor l (n, n). */
 double lz_chol_logdet(size_t n, const double *l);
@@ -52,15 +56,20 @@ lz_status lz_solve(size_t n, double *a, size_t nrhs, double *b, lz_error *err);
  * a is destroyed. */
 lz_status lz_svd_values(size_t m, size_t n, double *a, double *s, lz_error *err);
 
-/* Largest principal angle (radians) between span(u) and span(v), u and v
- * (n, k) with orthonormal columns.  Computed from sines, sin(theta_max) =
- * ||(I - u u^T) v||_2, so it is accurate to ~1e-15 rad even for tiny angles
- * (cosines would resolve no better than ~1e-8). */
-lz_status lz_max_principal_angle(size_t n, size_t k, const double *u, const double *v,
-                                 double *angle, lz_error *err);
+/* Largest principal angle (radians) between the row spaces of ut and vt
+ * (k, n), each with orthonormal rows (a basis vector a row):
+ *     sin theta_max = |(I - U U^T) V|_2 = lambda_max(R^T R)^1/2,
+ *     R = V - U (U^T V),
+ * with R^T R formed from R, whose entries are ~sin theta, so tiny angles keep
+ * their relative accuracy (cosines would resolve no better than ~1e-8).
+ * ws: LZ_ANGLE_WS(n, k) doubles of workspace, or NULL to allocate it. */
+#define LZ_ANGLE_WS(n, k) ((n) * (k) + (k) * (k) + (k))
+lz_status lz_max_principal_angle(size_t n, size_t k, const double *ut, const double *vt,
+                                 double *ws, double *angle, lz_error *err);
 
-/* Copy the upper triangle of a (n, n) into the lower one, or the lower into
- * the upper. */
+/* a (n, n) <- (a + a^T) / 2. */
+void lz_symmetrise(size_t n, double *a);
+
 void lz_sym_from_upper(size_t n, double *a);
 void lz_sym_from_lower(size_t n, double *a);
 

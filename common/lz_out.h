@@ -25,16 +25,6 @@
  * numbers a line, every number as "%.17g" in the C locale (so a double reads
  * back exactly), "nan" for a missing value.  .dat separates by a space,
  * .tsv by a tab.
- *
- * Model files (--save / --load): text, "%.17g", key-value lines and arrays:
- *     # latent-zoo model
- *     kind lgm 1
- *     int k 2
- *     real sigma2 0.0123
- *     str completion exact
- *     array A 64 2
- *     <64 lines of 2 numbers>
- *     end
  */
 #ifndef LZ_OUT_H
 #define LZ_OUT_H
@@ -73,8 +63,6 @@ void lz_outset_free(lz_outset *os);
  * program started (nohup) stays ignored.  Call once from main. */
 void lz_outset_install_signal_cleanup(void);
 
-/* Create the directories leading to path ("out/lgm" creates "out"). */
-lz_status lz_mkdir_parents(const char *path, lz_error *err);
 
 /* ---- data files ---- */
 
@@ -130,60 +118,5 @@ FILE *lz_summary_begin(lz_outset *os, const char *path, const lz_summary *s, siz
 /* buf (cap) <- "PREFIX.SUFFIX", the path of one output file; when it does
  * not fit, LZ_EINVAL with err "-o PREFIX: the output path is too long". */
 lz_status lz_path(char *buf, size_t cap, const char *prefix, const char *suffix, lz_error *err);
-
-/* ---- model files ---- */
-
-void lz_model_begin(FILE *f, const char *kind, int version);
-void lz_model_put_int(FILE *f, const char *name, long v);
-void lz_model_put_real(FILE *f, const char *name, double v);
-void lz_model_put_str(FILE *f, const char *name, const char *s); /* one word */
-void lz_model_put_array(FILE *f, const char *name, size_t rows, size_t cols, const double *a);
-void lz_model_put_arrayf(FILE *f, const char *name, size_t rows, size_t cols, const float *a);
-void lz_model_end(FILE *f);
-
-typedef struct lz_model lz_model;
-
-/* Read a model file of the given kind; its version must be <= max_version.
- * err names the file and line of anything malformed ("m.model:7: ...").
- * Parsing is strict: an int or real entry is one whole token ("int d 5xyz"
- * is an error), an array's shape must fit in what is left of the file before
- * anything is allocated for it, and its rows must have exactly COLS numbers.
- * An entry name appears once. */
-lz_status lz_model_read(const char *path, const char *kind, int max_version,
-                        lz_model **out, lz_error *err);
-void lz_model_free(lz_model *m);
-int lz_model_version(const lz_model *m);
-
-/* Look up an entry; a missing entry or one of the wrong type or shape is an
- * error naming the file and the entry.  Reals and array values must be
- * finite (float arrays: within the range of a float); the error names the
- * line, row and column of the first that is not. */
-lz_status lz_model_get_int(const lz_model *m, const char *name, long *v, lz_error *err);
-/* The same, with lo <= *v <= hi required. */
-lz_status lz_model_get_int_range(const lz_model *m, const char *name, long lo, long hi, long *v,
-                                 lz_error *err);
-lz_status lz_model_get_real(const lz_model *m, const char *name, double *v, lz_error *err);
-lz_status lz_model_get_str(const lz_model *m, const char *name, const char **s, lz_error *err);
-lz_status lz_model_get_array(const lz_model *m, const char *name, size_t rows, size_t cols,
-                             double *a, lz_error *err);
-lz_status lz_model_get_arrayf(const lz_model *m, const char *name, size_t rows, size_t cols,
-                              float *a, lz_error *err);
-/* That an array entry exists with this shape, without copying it: a loader
- * checks every array it needs before it allocates the model. */
-lz_status lz_model_check_array(const lz_model *m, const char *name, size_t rows, size_t cols,
-                               lz_error *err);
-
-/* The shape of array NAME as the file holds it, so that a reader can check
- * the sizes a file declares (its int entries) against the arrays present
- * before it allocates anything from them; no such array is an error naming
- * the file and the entry. */
-lz_status lz_model_get_shape(const lz_model *m, const char *name, size_t *rows, size_t *cols,
-                             lz_error *err);
-/* 1 if the model has an entry of that name. */
-int lz_model_has(const lz_model *m, const char *name);
-/* The line of an entry (row i of an array is on line + 1 + i), 0 if absent;
- * the file's path.  For a loader's own errors: "m.model:12: ...". */
-size_t lz_model_line(const lz_model *m, const char *name);
-const char *lz_model_path(const lz_model *m);
 
 #endif

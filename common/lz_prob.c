@@ -68,18 +68,6 @@ double lz_logsumexp(size_t n, const double *a)
     return m + log(s);
 }
 
-float lz_logsumexpf(size_t n, const float *a)
-{
-    if (n == 0) return -INFINITY;
-    float m = a[0];
-    for (size_t i = 1; i < n; i++)
-        if (a[i] > m) m = a[i];
-    if (!isfinite(m)) return m;
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += exp((double)(a[i] - m));
-    return m + (float)log(s);
-}
-
 /* sigm(x) = 1/(1+e^-x); for x < 0 written as e^x/(1+e^x) so e^.. never overflows */
 double lz_sigmoid(double x)
 {
@@ -90,15 +78,6 @@ double lz_sigmoid(double x)
 
 /* softplus(x) = log(1+e^x) = max(x,0) + log1p(e^-|x|) */
 double lz_softplus(double x) { return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))); }
-
-float lz_sigmoidf(float x)
-{
-    if (x >= 0) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
-
-float lz_softplusf(float x) { return (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x))); }
 
 lz_status lz_mvn_logpdf(size_t n, size_t d, const double *x, const double *mu,
                         const double *c, double *out, lz_error *err)

@@ -32,13 +32,10 @@ void lz_rng_perm(gsl_rng *r, size_t n, size_t *idx);
 
 /* log sum_i exp(a_i), computed around the maximum; -inf for n = 0. */
 double lz_logsumexp(size_t n, const double *a);
-float lz_logsumexpf(size_t n, const float *a);
 
 /* sigm(x) = 1/(1+exp(-x)) and softplus(x) = log(1+exp(x)), without overflow. */
 double lz_sigmoid(double x);
 double lz_softplus(double x);
-float lz_sigmoidf(float x);
-float lz_softplusf(float x);
 
 /* out (n) <- log N(x_i; mu, C) for the rows x_i of x (n, d): a direct d x d
  * Cholesky of C, log N = -1/2 [d log 2pi + log|C| + (x-mu)^T C^-1 (x-mu)].

@@ -19,6 +19,7 @@
 #include "lz_blas.h" /* before any GSL header */
 #include "lz_linalg.h"
 #include "lz_prob.h"
+#include "lz_model.h"
 
 /* ------------------------------------------------------------------ */
 /* configuration */

@@ -11,9 +11,10 @@
 #include <string.h>
 
 #include "lz_blas.h"
-#include "lz_cli.h"
 #include "lz_linalg.h"
 #include "lz_prob.h"
+#include "lz_model.h"
+#include "lz_time.h"
 
 /* ------------------------------------------------------------------ */
 /* configuration */
@@ -156,25 +157,6 @@ void lgm_work_free(lgm_work *w)
 /* ------------------------------------------------------------------ */
 /* posterior and log-likelihood */
 
-/* symmetrise a (k, k) as (a + a^T)/2 */
-static void symmetrise(size_t k, double *a)
-{
-    for (size_t i = 0; i < k; i++)
-        for (size_t j = 0; j < i; j++) {
-            double v = 0.5 * (a[i * k + j] + a[j * k + i]);
-            a[i * k + j] = a[j * k + i] = v;
-        }
-}
-
-/* X (d, k) <- Y L^-T L^-1 = Y (L L^T)^-1 in place, L (k, k) lower (two dtrsm) */
-static void right_solve_chol(size_t d, size_t k, const double *l, double *y)
-{
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)d, (int)k,
-                1.0, l, (int)k, y, (int)k);
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, (int)k,
-                1.0, l, (int)k, y, (int)k);
-}
-
 lz_status lgm_posterior(const lgm_model *m, lgm_work *w, lz_error *err)
 {
     size_t d = m->d, k = m->k;
@@ -203,7 +185,7 @@ lz_status lgm_posterior(const lgm_model *m, lgm_work *w, lz_error *err)
         double s = 1.0 / m->dg[i];
         for (size_t c = 0; c < k; c++) w->bt[i * k + c] = s * m->a[i * k + c];
     }
-    right_solve_chol(d, k, w->l, w->bt);
+    lz_chol_solve_right(d, k, w->l, w->bt, NULL);
     return LZ_OK;
 }
 
@@ -216,7 +198,7 @@ void lgm_moments(const lgm_model *m, const double *bt, const double *s, double *
     /* H (k, k) <- B G = B S B^T = (1/n) sum_n m_n m_n^T */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)d, 1.0, bt, (int)k, g,
                 (int)k, 0.0, h, (int)k);
-    symmetrise(k, h);
+    lz_symmetrise(k, h);
 }
 
 double lgm_loglik_post(const lgm_model *m, lgm_work *w, const double *s, const double *g,
@@ -370,18 +352,14 @@ lz_status lgm_init(const lgm_config *c, const double *s, gsl_rng *r, lgm_model *
 /* M-steps */
 
 /* A (d, k) <- G F^-1 for SPD f (k, k), destroyed (its Cholesky factor):
- * F = L L^T, so A L L^T = G: first Y L^T = G, then A L = Y (two dtrsm). */
+ * F = L L^T, so A L L^T = G. */
 static lz_status solve_right_spd(size_t d, size_t k, double *f, const double *g, double *a,
                                  lz_error *err)
 {
     lz_status st = lz_chol(k, f, err);
     if (st) return st;
     memcpy(a, g, d * k * sizeof *a);
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)d, (int)k,
-                1.0, f, (int)k, a, (int)k);
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, (int)k,
-                1.0, f, (int)k, a, (int)k);
-    return LZ_OK;
+    return lz_chol_solve_right(d, k, f, a, err);
 }
 
 lz_status lgm_mstep_exact(lgm_model *m, lgm_work *w, const double *s, lz_error *err)

@@ -19,6 +19,7 @@
 #include "lz_linalg.h"
 #include "lz_out.h"
 #include "lz_prob.h"
+#include "lz_time.h"
 
 #define PROG "lgm_em"
 

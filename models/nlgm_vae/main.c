@@ -24,6 +24,7 @@
 #include "lz_out.h"
 #include "lz_prob.h"
 #include "vae.h"
+#include "lz_time.h"
 
 static const char *PROG = "nlgm_vae";
 

@@ -18,9 +18,10 @@
 
 #include <gsl/gsl_rng.h>
 
-#include "lz_cli.h"
 #include "lz_out.h"
 #include "lz_prob.h"
+#include "lz_model.h"
+#include "lz_time.h"
 
 #ifdef VAE_DOUBLE
 #define VAE_GAUSS lz_rng_gauss

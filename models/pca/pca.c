@@ -14,10 +14,11 @@
 #include "lz_blas.h"
 #include <lapacke.h>
 
-#include "lz_cli.h" /* lz_now */
 #include "lz_data.h"
 #include "lz_linalg.h"
 #include "lz_prob.h"
+#include "lz_model.h"
+#include "lz_time.h"
 
 /* Re-orthonormalise W by Householder QR when the condition number of
  * G = W^T W exceeds this (so Q = W L^-T loses at most ~1e2 eps of
@@ -109,34 +110,6 @@ void pca_model_free(pca_model *m)
 size_t pca_n_params(const pca_model *m) { return m->d + m->d * m->k + 1; }
 
 /* ------------------------------------------------------------------ */
-/* principal angles */
-
-lz_status pca_max_angle(size_t d, size_t k, const double *ut, const double *vt, double *ws,
-                        double *angle, lz_error *err)
-{
-    double *c = ws;             /* (k, k) U^T V, then R^T R                 */
-    double *rt = ws + k * k;    /* (k, d) R^T, R = V - U (U^T V)            */
-    double *w = rt + d * k;     /* (k) eigenvalues of R^T R                 */
-    /* C <- U^T V = Ut Vt^T */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)k, (int)d, 1.0, ut, (int)d,
-                vt, (int)d, 0.0, c, (int)k);
-    /* R^T <- V^T - C^T U^T: the part of span(V) outside span(U) */
-    memcpy(rt, vt, d * k * sizeof *rt);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)k, -1.0, c, (int)k,
-                ut, (int)d, 1.0, rt, (int)d);
-    /* sin^2 theta_max = lambda_max(R^T R); R^T R is formed from R, whose
-     * entries are ~sin theta, so tiny angles keep their relative accuracy */
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)k, (int)d, 1.0, rt, (int)d, 0.0, c,
-                (int)k);
-    lz_sym_from_upper(k, c); /* both triangles: lz_eigh does not say which it reads */
-    lz_status st = lz_eigh(k, c, w, c, err);
-    if (st) return st;
-    double s = w[0] > 0 ? sqrt(w[0]) : 0.0;
-    *angle = asin(s < 1.0 ? s : 1.0);
-    return LZ_OK;
-}
-
-/* ------------------------------------------------------------------ */
 /* fitting
  *
  * Blocks of vectors are stored as rows: Wt (p, d) holds the columns of the
@@ -157,7 +130,7 @@ typedef struct {
     double *ut;    /* (k, d) U^T: Ritz vectors of this iteration               */
     double *uprev; /* (k, d) U^T of the previous iteration                     */
     double *uref;  /* (k, d) orthonormal rows spanning the reference (if any)  */
-    double *aws;   /* (d k + k^2 + k) workspace of pca_max_angle               */
+    double *aws;   /* (d k + k^2 + k) workspace of lz_max_principal_angle               */
 } pca_work;
 
 /* 1-norm (largest column sum of |entries|) of a symmetric a (p, p) */
@@ -191,24 +164,6 @@ static lz_status gram_chol(size_t d, size_t p, const double *wt, double *g, doub
                                      anorm, rcond);
     if (info) return lz_fail(err, LZ_EINVAL, "condition estimate: bad argument %d", (int)-info);
     return LZ_OK;
-}
-
-/* b (p, m) <- G^-1 b with G = L L^T: L^-1 b, then L^-T */
-static void left_solve(size_t p, size_t m, const double *l, double *b)
-{
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)p, (int)m,
-                1.0, l, (int)p, b, (int)m);
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)p, (int)m,
-                1.0, l, (int)p, b, (int)m);
-}
-
-/* b (m, p) <- b G^-1 with G = L L^T: b L^-T, then L^-1 */
-static void right_solve(size_t m, size_t p, const double *l, double *b)
-{
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)m, (int)p,
-                1.0, l, (int)p, b, (int)p);
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)m, (int)p,
-                1.0, l, (int)p, b, (int)p);
 }
 
 /* Orthonormalise the rows of at (m, d), m <= d, by Householder QR of its
@@ -279,7 +234,7 @@ static lz_status seed_update(pca_mode mode, size_t n, size_t d, size_t p, const 
             lz_error_prefix(err, "W^T S W");
             return st;
         }
-        left_solve(p, d, ws->h, ws->yt); /* Y^T <- A^-1 Y^T */
+        lz_chol_solve(p, ws->h, d, ws->yt, NULL); /* Y^T <- A^-1 Y^T */
         /* Y^T <- L L^T Y^T = G Y^T */
         cblas_dtrmm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)p, (int)d,
                     1.0, l, (int)p, ws->yt, (int)d);
@@ -287,12 +242,12 @@ static lz_status seed_update(pca_mode mode, size_t n, size_t d, size_t p, const 
                     (int)d, 1.0, l, (int)p, ws->yt, (int)d);
     } else {
         /* Z = W^+ X^T = (W^T W)^-1 W^T X^T = G^-1 P^T  (p, n) */
-        left_solve(p, n, l, ws->pz);
+        lz_chol_solve(p, l, n, ws->pz, NULL);
         /* Z Z^T = G^-1 W^T X^T X W G^-1 = G^-1 (n A) G^-1  (p, p): the same
          * matrix as the sum over samples, in O(p^3) */
         for (size_t i = 0; i < p * p; i++) ws->h[i] = (double)n * ws->a[i];
-        left_solve(p, p, l, ws->h);
-        right_solve(p, p, l, ws->h);
+        lz_chol_solve(p, l, p, ws->h, NULL);
+        lz_chol_solve_right(p, p, l, ws->h, NULL);
         for (size_t i = 0; i < p; i++) /* symmetric up to rounding */
             for (size_t j = 0; j < i; j++)
                 ws->h[i * p + j] = ws->h[j * p + i] = 0.5 * (ws->h[i * p + j] + ws->h[j * p + i]);
@@ -305,7 +260,7 @@ static lz_status seed_update(pca_mode mode, size_t n, size_t d, size_t p, const 
          * the O(n d p) product of the W step */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p, (int)d, (int)n, 1.0, ws->pz,
                     (int)n, x, (int)d, 0.0, ws->yt, (int)d);
-        left_solve(p, d, ws->h, ws->yt);
+        lz_chol_solve(p, ws->h, d, ws->yt, NULL);
     }
     memcpy(ws->wt, ws->yt, p * d * sizeof *ws->wt);
     return LZ_OK;
@@ -484,11 +439,11 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         delta_prev = delta;
         delta = NAN;
         if (iter > 1) {
-            st = pca_max_angle(d, k, ws.uprev, ws.ut, ws.aws, &delta, err);
+            st = lz_max_principal_angle(d, k, ws.uprev, ws.ut, ws.aws, &delta, err);
             if (st) goto done;
         }
         if (ref) {
-            st = pca_max_angle(d, k, ws.uref, ws.ut, ws.aws, &ref_angle, err);
+            st = lz_max_principal_angle(d, k, ws.uref, ws.ut, ws.aws, &ref_angle, err);
             if (st) goto done;
         }
         if (cb) {

@@ -146,14 +146,6 @@ void pca_ppca_cov(const pca_model *m, double *c);
 /* Number of free parameters of the PPCA density: d + d k + 1. */
 size_t pca_n_params(const pca_model *m);
 
-/* Largest principal angle between span(U) and span(V), given as ut and vt
- * (k, d) whose ROWS are orthonormal (the columns of U and V), from the
- * sines: sin theta_max = |(I - U U^T) V|_2, evaluated as the square root of
- * the largest eigenvalue of R^T R with R = V - U (U^T V).  ws holds
- * d k + k^2 + k doubles. */
-lz_status pca_max_angle(size_t d, size_t k, const double *ut, const double *vt, double *ws,
-                        double *angle, lz_error *err);
-
 /* Model files (--save / --load): kind "pca", version 1. */
 lz_status pca_model_write(const pca_model *m, lz_outset *os, const char *path, lz_error *err);
 lz_status pca_model_read(const char *path, pca_model **out, lz_error *err);

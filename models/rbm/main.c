@@ -17,6 +17,7 @@
 #include "lz_out.h"
 #include "lz_prob.h"
 #include "rbm.h"
+#include "lz_time.h"
 
 static const char *PROG = "rbm_cd";
 

@@ -25,11 +25,12 @@
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
 
-#include "lz_cli.h"
 #include "lz_data.h"
 #include "lz_out.h"
 #include "lz_prob.h"
 #include "rbm_impl.h"
+#include "lz_model.h"
+#include "lz_time.h"
 
 /* ---------------------------------------------------------------------- */
 /* the model */

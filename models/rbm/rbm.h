@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "lz_cli.h" /* LZ_UNSET_* */
+#include "lz_unset.h"
 #include "lz_data.h"
 #include "lz_error.h"
 

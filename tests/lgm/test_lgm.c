@@ -20,6 +20,7 @@
 #include "lz_data.h"
 #include "lz_linalg.h"
 #include "lz_prob.h"
+#include "lz_time.h"
 
 #define EPS DBL_EPSILON
 

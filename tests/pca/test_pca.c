@@ -84,7 +84,7 @@ static double angle_rows(size_t d, size_t k, const double *ut, const double *vt)
 {
     double *ws = malloc((d * k + k * k + k) * sizeof *ws);
     double a = NAN;
-    ck_assert_int_eq(pca_max_angle(d, k, ut, vt, ws, &a, NULL), LZ_OK);
+    ck_assert_int_eq(lz_max_principal_angle(d, k, ut, vt, ws, &a, NULL), LZ_OK);
     free(ws);
     return a;
 }
