@@ -7,6 +7,7 @@
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FPE_BUILD ?= build-fpe
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES ?= data model_pca model_lgm model_vae model_rbm
@@ -14,7 +15,7 @@ JOBS ?= 2
 DATA ?=
 CMAKE_FLAGS ?= -DLZ_WERROR=ON
 
-.PHONY: all deps build test test-asan fuzz lab readme-table bench clean
+.PHONY: all deps build test test-asan test-fpe format format-check fuzz lab readme-table bench clean
 
 all: build
 
@@ -34,6 +35,22 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+
+# The same tests with floating-point exceptions trapping (LZ_FPE): an
+# invalid operation, a division by zero or an overflow stops the program
+# with its call stack, so a NaN never passes silently.
+test-fpe: deps
+	@cmake -S . -B $(FPE_BUILD) -DLZ_FPE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FPE_BUILD) -j$(JOBS)
+	ctest --test-dir $(FPE_BUILD) --output-on-failure -j$(JOBS)
+
+# The code's layout is .clang-format's (Debian's clang-format 14): format
+# rewrites the C sources, format-check fails on any difference.
+C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(C_SOURCES)
+format-check:
+	@clang-format --dry-run -Werror $(C_SOURCES)
 
 # The libFuzzer harnesses of tests/fuzz, built with clang, each run for
 # FUZZ_SECONDS; crash inputs go to tests/fuzz/crashes/HARNESS/.  (make test
@@ -57,4 +74,4 @@ bench: build
 	@BIN=$(BUILD)/bin bash bench/run-all.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FPE_BUILD) $(FUZZ_BUILD) out

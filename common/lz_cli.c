@@ -163,7 +163,7 @@ static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz
         return LZ_OK;
     }
     case LZ_OPT_REAL: {
-        double x = strtod(v, &end);
+        double x = lz_strtod(v, &end);
         if (end == v || *end || !isfinite(x))
             return lz_fail(err, LZ_EINVAL, "option %s%s: expected a finite number, got '%s'", dash,
                            nm, v);
@@ -279,6 +279,7 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
     /* before anything else: the process may be executed again with another
      * BLAS kernel (lz_kernel.h) */
     lz_kernel_startup(argv);
+    lz_fpe_trap();
     char sugg[512];
     lz_error err;
     lz_error_clear(&err);

@@ -410,7 +410,7 @@ static int parse_number(const char *s, double *v)
     if (!*s) return 0;
     char *end;
     errno = 0;
-    *v = strtod(s, &end);
+    *v = lz_strtod(s, &end);
     return end != s && *end == '\0';
 }
 

@@ -1,6 +1,28 @@
 /* lz_error.c -- the error record (see lz_error.h). */
 #include "lz_error.h"
 
+#include <stdlib.h>
+
+#ifdef LZ_FPE
+#include <execinfo.h>
+#include <fenv.h>
+#include <signal.h>
+#include <unistd.h>
+
+/* a trapped exception: say so, with the call stack, and die of the signal */
+static void on_fpe(int sig)
+{
+    static const char msg[] = "floating-point exception (LZ_FPE build); call stack:\n";
+    void *frames[32];
+    int n = backtrace(frames, 32);
+    if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */
+    }
+    backtrace_symbols_fd(frames, n, 2);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+#endif
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,3 +68,24 @@ void lz_error_clear(lz_error *err)
     err->msg[0] = '\0';
 }
 
+
+void lz_fpe_trap(void)
+{
+#ifdef LZ_FPE
+    signal(SIGFPE, on_fpe);
+    feenableexcept(FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW);
+#endif
+}
+
+double lz_strtod(const char *s, char **end)
+{
+#ifdef LZ_FPE
+    fenv_t env;
+    feholdexcept(&env);
+    double v = strtod(s, end);
+    fesetenv(&env);
+    return v;
+#else
+    return strtod(s, end);
+#endif
+}

@@ -49,4 +49,31 @@ void lz_error_prefix(lz_error *err, const char *fmt, ...)
 void lz_error_clear(lz_error *err);
 
 
+/* In a build with LZ_FPE defined (cmake -DLZ_FPE=ON), make the invalid,
+ * divide-by-zero and overflow floating-point exceptions trap (SIGFPE), so
+ * that a NaN or an infinity never passes silently; otherwise a no-op.  Every
+ * program calls it at start-up (lz_cli_start), every test program too. */
+void lz_fpe_trap(void);
+
+/* strtod that never traps: text read from a file or the command line may
+ * overflow ("1e999" is inf) or underflow, which the caller checks; in an
+ * LZ_FPE build the exceptions strtod raises are held and discarded. */
+double lz_strtod(const char *s, char **end);
+
+/* LAPACK probes IEEE arithmetic with deliberate infinities and NaNs
+ * (ieeeck) and expects exceptions not to trap: in an LZ_FPE build a LAPACK
+ * call goes between these, which hold the exceptions and discard them (its
+ * info code and the caller's checks still see a failure):
+ *     LZ_FPE_HOLD(fe); info = LAPACKE_dsyevd(...); LZ_FPE_RELEASE(fe); */
+#ifdef LZ_FPE
+#include <fenv.h>
+#define LZ_FPE_HOLD(fe) \
+    fenv_t fe;          \
+    feholdexcept(&fe)
+#define LZ_FPE_RELEASE(fe) fesetenv(&fe)
+#else
+#define LZ_FPE_HOLD(fe) (void)0
+#define LZ_FPE_RELEASE(fe) (void)0
+#endif
+
 #endif

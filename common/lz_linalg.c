@@ -26,7 +26,9 @@ lz_status lz_chol(size_t n, double *a, lz_error *err)
 {
     CHECK_N(n);
     /* column-major upper U with A = U^T U is row-major lower L = U^T */
+    LZ_FPE_HOLD(fe1);
     lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, a, (lapack_int)n);
+    LZ_FPE_RELEASE(fe1);
     if (info > 0)
         return lz_fail(err, LZ_ENUMERIC,
                        "Cholesky: the leading minor of order %d is not positive definite",
@@ -73,7 +75,9 @@ lz_status lz_spd_inv(size_t n, double *a, double *logdet, lz_error *err)
     lz_status st = lz_chol(n, a, err);
     if (st) return st;
     if (logdet) *logdet = lz_chol_logdet(n, a);
+    LZ_FPE_HOLD(fe2);
     lapack_int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)n, a, (lapack_int)n);
+    LZ_FPE_RELEASE(fe2);
     if (info) return lz_fail(err, LZ_ENUMERIC, "SPD inverse: singular factor (%d)", (int)info);
     lz_sym_from_lower(n, a);
     return LZ_OK;
@@ -110,7 +114,9 @@ lz_status lz_eigh(size_t n, double *a, double *w, double *v, lz_error *err)
     CHECK_N(n);
     /* dsyevd overwrites a with the eigenvectors: columns in column-major
      * order, that is rows of the row-major matrix */
+    LZ_FPE_HOLD(fe3);
     lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, a, (lapack_int)n, w);
+    LZ_FPE_RELEASE(fe3);
     if (info > 0) return lz_fail(err, LZ_ENUMERIC, "eigensolver did not converge (%d)", (int)info);
     if (info < 0) return lz_fail(err, LZ_EINVAL, "eigensolver: bad argument %d", (int)-info);
     if (v != a) memcpy(v, a, n * n * sizeof *v);
@@ -133,9 +139,11 @@ lz_status lz_eigh_top(size_t n, double *a, size_t m, double *w, double *v, lz_er
         free(z);
         return lz_fail(err, LZ_ENOMEM, "eigh_top: out of memory");
     }
+    LZ_FPE_HOLD(fe4);
     lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)n, a,
                                      (lapack_int)n, 0.0, 0.0, (lapack_int)(n - m + 1),
                                      (lapack_int)n, 0.0, &found, wall, z, (lapack_int)n, isuppz);
+    LZ_FPE_RELEASE(fe4);
     if (info == 0 && (size_t)found == m) {
         memcpy(w, wall, m * sizeof *w);
         for (size_t i = 0; i < n; i++)
@@ -161,15 +169,20 @@ lz_status lz_qr(size_t m, size_t n, double *a, double *r, lz_error *err)
      * A^T = R^T Q^T, an LQ factorisation: dgelqf + dorglq on the caller's
      * memory.  L = R^T sits in the column-major lower triangle, which is the
      * row-major upper triangle of the first n rows. */
+    LZ_FPE_HOLD(fe5);
     lapack_int info = LAPACKE_dgelqf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)m, a,
                                      (lapack_int)n, tau);
+    LZ_FPE_RELEASE(fe5);
     if (!info && r) {
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < n; j++) r[i * n + j] = j >= i ? a[i * n + j] : 0.0;
     }
-    if (!info)
+    if (!info) {
+        LZ_FPE_HOLD(fe6);
         info = LAPACKE_dorglq(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)m, (lapack_int)n, a,
                               (lapack_int)n, tau);
+        LZ_FPE_RELEASE(fe6);
+    }
     free(tau);
     if (info) return lz_fail(err, LZ_EINVAL, "QR: bad argument %d", (int)-info);
     return LZ_OK;
@@ -180,8 +193,10 @@ lz_status lz_solve(size_t n, double *a, size_t nrhs, double *b, lz_error *err)
     CHECK_N(n);
     lapack_int *piv = malloc((n ? n : 1) * sizeof *piv);
     if (!piv) return lz_fail(err, LZ_ENOMEM, "solve: out of memory");
+    LZ_FPE_HOLD(fe7);
     lapack_int info = LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)nrhs, a,
                                     (lapack_int)n, piv, b, (lapack_int)nrhs);
+    LZ_FPE_RELEASE(fe7);
     free(piv);
     if (info > 0) return lz_fail(err, LZ_ENUMERIC, "solve: the matrix is singular");
     if (info < 0) return lz_fail(err, LZ_EINVAL, "solve: bad argument %d", (int)-info);
@@ -193,8 +208,10 @@ lz_status lz_svd_values(size_t m, size_t n, double *a, double *s, lz_error *err)
     CHECK_N(m);
     CHECK_N(n);
     /* the singular values of A are those of A^T, the column-major view */
+    LZ_FPE_HOLD(fe8);
     lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)m, a,
                                      (lapack_int)n, s, NULL, 1, NULL, 1);
+    LZ_FPE_RELEASE(fe8);
     if (info > 0) return lz_fail(err, LZ_ENUMERIC, "SVD did not converge (%d)", (int)info);
     if (info < 0) return lz_fail(err, LZ_EINVAL, "SVD: bad argument %d", (int)-info);
     return LZ_OK;

@@ -152,7 +152,7 @@ static int parse_real_tok(const char *t, double *v)
         *v = NAN;
         return 1;
     }
-    *v = strtod(t, &end);
+    *v = lz_strtod(t, &end);
     return end != t && !*end;
 }
 
@@ -492,7 +492,7 @@ static lz_status check_values(const lz_model *m, const entry *e, double lim, con
     for (size_t i = 0; i < e->rows; i++)
         for (size_t j = 0; j < e->cols; j++) {
             double v = e->a[i * e->cols + j];
-            if (!(fabs(v) <= lim))
+            if (!islessequal(fabs(v), lim)) /* quiet: v may be NaN */
                 return lz_fail(err, LZ_EFORMAT,
                                "%s:%zu: array %s, row %zu, column %zu: %g: expected a finite "
                                "number%s",

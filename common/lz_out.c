@@ -396,7 +396,7 @@ char *lz_num_str(double x, char *buf, size_t cap)
 {
     for (int p = 15; p <= 17; p++) {
         snprintf(buf, cap, "%.*g", p, x);
-        if (!isfinite(x) || strtod(buf, NULL) == x) break;
+        if (!isfinite(x) || lz_strtod(buf, NULL) == x) break;
     }
     return buf;
 }

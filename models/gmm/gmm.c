@@ -278,9 +278,11 @@ static size_t floor_full(fitctx *f, const double *floor, double *s)
         for (size_t j = 0; j < d; j++) f->v[i * d + j] = s[i * d + j] / sqrt(floor[i] * floor[j]);
     /* symmetric: row-major and column-major are the same matrix; eigenvalues
      * ascending, eigenvector t in column t (f->v[i * d + t] in row-major) */
+    LZ_FPE_HOLD(fe1);
     lapack_int info = LAPACKE_dsyevd_work(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, f->v,
                                           (lapack_int)d, f->ev, f->work, f->lwork, f->iwork,
                                           f->liwork);
+    LZ_FPE_RELEASE(fe1);
     size_t raised = 0;
     if (info != 0) {
         /* no eigendecomposition (never seen): fall back to the floor itself,

@@ -160,8 +160,10 @@ static lz_status gram_chol(size_t d, size_t p, const double *wt, double *g, doub
         lz_error_prefix(err, "W^T W");
         return st;
     }
+    LZ_FPE_HOLD(fe1);
     lapack_int info = LAPACKE_dpocon(LAPACK_ROW_MAJOR, 'L', (lapack_int)p, g, (lapack_int)p,
                                      anorm, rcond);
+    LZ_FPE_RELEASE(fe1);
     if (info) return lz_fail(err, LZ_EINVAL, "condition estimate: bad argument %d", (int)-info);
     return LZ_OK;
 }
@@ -454,7 +456,7 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
                 goto done;
             }
         }
-        if (delta <= cfg->tol) {
+        if (islessequal(delta, cfg->tol)) { /* quiet: NaN at the first iteration */
             converged = 1;
             break;
         }
@@ -496,9 +498,11 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         info->ref_angle = ref_angle;
         /* successive angles shrink by rho = delta_t / delta_t-1 an iteration,
          * so the distance to the limit is sum_{s>t} delta_s = delta rho/(1-rho) */
-        double rho = delta / delta_prev;
-        /* below ~1e-13 rad successive angles are rounding, not contraction */
-        info->angle_est = rho < 1 && delta_prev > 1e-13 ? delta * rho / (1 - rho) : NAN;
+        /* below ~1e-13 rad successive angles are rounding, not contraction
+         * (quiet comparisons: both are NaN after one iteration) */
+        int contracting = isgreater(delta_prev, 1e-13) && isless(delta, delta_prev);
+        double rho = contracting ? delta / delta_prev : NAN;
+        info->angle_est = contracting ? delta * rho / (1 - rho) : NAN;
         info->seconds = lz_now() - t0;
     }
 

@@ -20,6 +20,7 @@
 #include "lz_prob.h"
 #include "lz_vmath.h"
 #include "lz_model.h"
+#include "lz_check.h"
 
 static char g_dir[256];
 
@@ -1339,9 +1340,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lz_check_main(suite());
 }

@@ -12,6 +12,7 @@
 
 #include "lz_blas.h"
 #include "lz_kernel.h"
+#include "lz_check.h"
 
 /* CPU feature sets by name */
 enum { SSE, AVX, AVX2, AVX512, AVX512_BF16, KNL, AVX2_NO_FMA };
@@ -331,9 +332,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lz_check_main(suite());
 }

@@ -21,6 +21,7 @@
 #include "lz_linalg.h"
 #include "lz_out.h"
 #include "lz_prob.h"
+#include "lz_check.h"
 
 #define EPS DBL_EPSILON
 static const int COVS[4] = {GMM_FULL, GMM_DIAG, GMM_SPHERICAL, GMM_TIED};
@@ -935,9 +936,5 @@ static Suite *suite(void)
 int main(void)
 {
     gmm_set_threads(1);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lz_check_main(suite());
 }

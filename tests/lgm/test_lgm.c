@@ -21,6 +21,7 @@
 #include "lz_linalg.h"
 #include "lz_prob.h"
 #include "lz_time.h"
+#include "lz_check.h"
 
 #define EPS DBL_EPSILON
 
@@ -855,9 +856,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lz_check_main(suite());
 }

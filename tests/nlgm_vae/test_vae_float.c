@@ -16,6 +16,7 @@
 
 #include "lz_prob.h"
 #include "vae.h"
+#include "lz_check.h"
 
 #ifdef VAE_DOUBLE
 #error "this test checks the single-precision build (lznlgm_vae)"
@@ -62,9 +63,5 @@ int main(void)
     TCase *tc = tcase_create("kernels");
     tcase_add_test(tc, test_bernoulli_rows);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lz_check_main(s);
 }

@@ -20,6 +20,7 @@
 
 #include "lz_prob.h"
 #include "vae.h"
+#include "lz_check.h"
 
 #ifndef VAE_DOUBLE
 #error "this test needs the double-precision build (lznlgm_vae_double)"
@@ -302,9 +303,5 @@ int main(void)
     tcase_add_test(tc, test_gradients_finite_differences);
     tcase_add_test(tc, test_adam_step);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lz_check_main(s);
 }

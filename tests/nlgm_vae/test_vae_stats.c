@@ -24,6 +24,7 @@
 #include "lz_data.h"
 #include "lz_prob.h"
 #include "vae.h"
+#include "lz_check.h"
 
 #ifndef VAE_DOUBLE
 #error "this test needs the double-precision build (lznlgm_vae_double)"
@@ -369,9 +370,5 @@ int main(void)
     tcase_add_test(tc, test_linear_vae_on_lgm_data);
     tcase_add_test(tc, test_iw_limit);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lz_check_main(s);
 }

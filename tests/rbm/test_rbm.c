@@ -20,6 +20,7 @@
 #include "lz_prob.h"
 #include "rbm.h"
 #include "rbm_impl.h"
+#include "lz_check.h"
 
 /* ---------------------------------------------------------------------- */
 /* helpers */
@@ -758,9 +759,5 @@ static Suite *rbm_suite(void)
 int main(void)
 {
     rbm_set_threads(2);
-    SRunner *sr = srunner_create(rbm_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lz_check_main(rbm_suite());
 }
