@@ -648,6 +648,14 @@ lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_err
     return LZ_OK;
 }
 
+lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path,
+                              lz_error *err)
+{
+    if (!data || data->d == d) return LZ_OK;
+    return lz_fail(err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in the model %s",
+                   data->path, data->d, d, model_path);
+}
+
 lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m)
 {
     lz_data *dt = data_new(src->path);

@@ -67,6 +67,12 @@ void lz_data_free(lz_data *data);
 lz_status lz_data_check_compat(const lz_data *train, const lz_data *test,
                                lz_error *err);
 
+/* A data set scored by a loaded model must have the model's d columns:
+ * "test.csv:1: 3 feature columns: expected 64 as in the model m.model".
+ * data may be NULL (nothing to check). */
+lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path,
+                              lz_error *err);
+
 /* New data set made of rows idx[0..m) of src (labels and names follow). */
 lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m);
 

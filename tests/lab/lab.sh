@@ -23,9 +23,12 @@ ok
 [ "$(awk -F'\t' 'NR > 1 && $2 == "binary" { n++ } END { print n }' out/compare.tsv)" -eq 2 ] ||
   fail "compare.tsv: expected 2 binary models"
 ok
-# the printed table names how each likelihood was computed
-for how in "exact enumeration" "importance-weighted, K=100" "exact"; do
-  grep -q "$how" lab.log || fail "the printed table lacks '$how'"
+# the printed table names how each model's likelihood was computed, on its own row
+for row in "pca:exact" "lgm-exact:exact" "vae-mlp-gaussian:importance-weighted, K=100" \
+           "vae-mlp-bernoulli:importance-weighted, K=100" "rbm-cd1:exact enumeration"; do
+  model=${row%%:*} how=${row#*:}
+  grep -Eq "^$model +(continuous|binary) .*  $how +[0-9.]+\$" lab.log ||
+    fail "the printed table's row $model does not say '$how'"
   ok
 done
 
