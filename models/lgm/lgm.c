@@ -1,6 +1,7 @@
 /* lgm.c -- the linear Gaussian model (factor analysis) by EM (see lgm.h).
  *
- * SPEC section 2.  Dimension letters: n samples, d data, k latent, j draws.
+ * docs/lgm.md has every equation next to the function that computes it.
+ * Dimension letters: n samples, d data, k latent, j draws.
  * Every array is row-major; shapes are given as (rows, cols).
  */
 #include "lgm.h"
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "lz_blas.h"
+#include "lz_data.h"
 #include "lz_linalg.h"
 #include "lz_prob.h"
 #include "lz_model.h"
@@ -32,7 +34,7 @@ void lgm_config_default(lgm_config *c)
     c->seed = 1;
 }
 
-lz_status lgm_check_config(const lgm_config *c, size_t d, lz_error *err)
+lz_status lgm_config_check(const lgm_config *c, size_t d, lz_error *err)
 {
     if (c->k < 1)
         return d ? lz_fail(err, LZ_EINVAL, "-k %d: expected 1 <= k < d = %zu", c->k, d)
@@ -155,6 +157,38 @@ void lgm_work_free(lgm_work *w)
 }
 
 /* ------------------------------------------------------------------ */
+/* data */
+
+lz_status lgm_prepare(lgm_model *m, int fit_mean, lz_data *train, lz_data *test, double *s,
+                      double *s_test, lz_error *err)
+{
+    size_t d = m->d;
+    lz_status st = LZ_OK;
+    if (fit_mean) {
+        /* mu <- the column means, the variances checked (values too large are
+         * an error; rounding noise is no variance) */
+        double *var = malloc(d * sizeof *var); /* (d) */
+        if (!var) return lz_fail(err, LZ_ENOMEM, "out of memory");
+        st = lz_data_moments(train, m->mu, var, NULL, err);
+        if (!st) {
+            lz_center(train->n, d, train->x, m->mu);
+            /* the centred values of a constant coordinate exactly 0, so its
+             * rows and columns of S are */
+            for (size_t i = 0; i < d; i++)
+                if (!(var[i] > 0))
+                    for (size_t r = 0; r < train->n; r++) train->x[r * d + i] = 0;
+        }
+        free(var);
+    } else if (train)
+        lz_center(train->n, d, train->x, m->mu);
+    if (test) lz_center(test->n, d, test->x, m->mu);
+    /* S <- (1/n) sum x x^T of the centred data, once (docs/lgm.md, The model) */
+    if (!st && train) st = lz_covariance(train->n, d, train->x, NULL, s, err);
+    if (!st && test) st = lz_covariance(test->n, d, test->x, NULL, s_test, err);
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
 /* posterior and log-likelihood */
 
 lz_status lgm_posterior(const lgm_model *m, lgm_work *w, lz_error *err)
@@ -192,7 +226,7 @@ lz_status lgm_posterior(const lgm_model *m, lgm_work *w, lz_error *err)
 void lgm_moments(const lgm_model *m, const double *bt, const double *s, double *g, double *h)
 {
     size_t d = m->d, k = m->k;
-    /* G (d, k) <- S B^T = (1/n) sum_n x_n m_n^T   (SPEC section 2), O(d^2 k) */
+    /* G (d, k) <- S B^T = (1/n) sum_n x_n m_n^T   (docs/lgm.md), O(d^2 k) */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)k, (int)d, 1.0, s, (int)d,
                 bt, (int)k, 0.0, g, (int)k);
     /* H (k, k) <- B G = B S B^T = (1/n) sum_n m_n m_n^T */
@@ -206,7 +240,7 @@ double lgm_loglik_post(const lgm_model *m, lgm_work *w, const double *s, const d
 {
     size_t d = m->d, k = m->k;
     /* x^T C^-1 x = (x - A m)^T D^-1 (x - A m) + m^T m with m = B x (Woodbury,
-     * SPEC section 2), so, averaged over the data,
+     * docs/lgm.md "Where the ll/N formula comes from"), so, averaged over the data,
      *     tr(C^-1 S) = sum_i rho_i / D_i + tr(H),
      *     rho_i = S_ii - 2 a_i.g_i + a_i^T H a_i   (residual variance of x_i).
      * Each term is >= 0, and the expression is stationary (a minimum) in B,
@@ -259,7 +293,7 @@ void lgm_sample(const lgm_model *m, gsl_rng *r, size_t n, double *x, double *tmp
     size_t d = m->d, k = m->k;
     for (size_t t = 0; t < n; t++) {
         double *xt = x + t * d; /* (d) one draw */
-        /* z ~ N(0, I_k), e ~ N(0, I_d); x = mu + A z + D^1/2 e  (SPEC section 2) */
+        /* z ~ N(0, I_k), e ~ N(0, I_d); x = mu + A z + D^1/2 e  (docs/lgm.md, The model) */
         lz_rng_gauss(r, k, tmp);
         lz_rng_gauss(r, d, xt);
         for (size_t i = 0; i < d; i++) {
@@ -367,8 +401,8 @@ lz_status lgm_mstep_exact(lgm_model *m, lgm_work *w, const double *s, lz_error *
     size_t d = m->d, k = m->k;
     /* F <- Sigma + H = (1/n) sum_n (Sigma + m_n m_n^T) = (1/n) sum_n E[z z^T | x_n]  (k, k) */
     for (size_t i = 0; i < k * k; i++) w->f[i] = w->sigma[i] + w->h[i];
-    /* A <- (sum_n x_n m_n^T)(sum_n E[z z^T|x_n])^-1 = G F^-1  (seed: "LGM with
-     * incomplete information", SPEC section 2 option 1) */
+    /* A <- (sum_n x_n m_n^T)(sum_n E[z z^T|x_n])^-1 = G F^-1  (the lecture's
+     * slide "LGM with incomplete information", option 1) */
     lz_status st = solve_right_spd(d, k, w->f, w->g, m->a, err);
     if (st) return lz_fail(err, st, "M-step: sum of E[z z^T | x] is not positive definite");
     /* D <- diag((1/n)(sum x x^T - A sum m x^T)) = diag(S) - rowsum(A o G), floored */
@@ -419,11 +453,12 @@ lz_status lgm_mstep_sampled(lgm_model *m, lgm_work *w, size_t n, const double *x
     /* XZ (d, k) <- X^T Zsum = sum_{n,j} x_n z_nj^T */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)k, (int)n, 1.0, x, (int)d,
                 w->zsum, (int)k, 0.0, w->xz, (int)k);
-    /* A <- (sum x z^T)(sum z z^T)^-1  (seed: "LGM from drawn samples") */
+    /* A <- (sum x z^T)(sum z z^T)^-1  (the lecture's slide "LGM from drawn samples") */
     lz_status st = solve_right_spd(d, k, w->f, w->xz, m->a, err);
     if (st) return lz_fail(err, st, "sampled M-step: sum of z z^T is not positive definite");
-    /* D <- diag((1/(nJ))(sum x x^T - A sum z x^T)) with the new A (the seed's
-     * slide labels this update A^{k+1}: a typo, SPEC section 2);
+    /* D <- diag((1/(nJ))(sum x x^T - A sum z x^T)) with the new A (the lecture's
+     * slide "LGM from drawn samples" labels this update A^{k+1}: a typo, see
+     * docs/lgm.md);
      * (1/(nJ)) sum_{n,j} x_n x_n^T = S. */
     double inv = 1.0 / ((double)n * (double)samples);
     for (size_t i = 0; i < d; i++) {
@@ -591,16 +626,6 @@ lz_status lgm_model_read(const char *path, lgm_model **out, lz_error *err)
 /* ------------------------------------------------------------------ */
 /* fitting */
 
-/* E-step at m: posterior, G = S B^T, H = B S B^T, and ll/N of the training data. */
-static lz_status estep(const lgm_model *m, lgm_work *w, const double *s, double *ll, lz_error *err)
-{
-    lz_status st = lgm_posterior(m, w, err);
-    if (st) return st;
-    lgm_moments(m, w->bt, s, w->g, w->h);
-    *ll = lgm_loglik_post(m, w, s, w->g, w->h);
-    return LZ_OK;
-}
-
 /* One SQUAREM cycle (Varadhan & Roland 2008, scheme S3) from theta0 = m, whose
  * E-step is in w.  theta1 = EM(theta0), theta2 = EM(theta1),
  *     r = theta1 - theta0,  v = theta2 - 2 theta1 + theta0,  alpha = -|r|/|v|,
@@ -620,7 +645,7 @@ static lz_status squarem_cycle(lgm_model *m, lgm_work *w, const double *s, long 
     lz_status st = lgm_mstep_exact(t1, w, s, err);
     if (st) return st;
     double ll1;
-    if ((st = estep(t1, w, s, &ll1, err))) return st;
+    if ((st = lgm_loglik(t1, s, w, &ll1, err))) return st;
     (*n_e)++;
     lgm_model_copy(t2, t1);
     if ((st = lgm_mstep_exact(t2, w, s, err))) return st;
@@ -651,7 +676,7 @@ static lz_status squarem_cycle(lgm_model *m, lgm_work *w, const double *s, long 
             for (size_t i = 0; i < d; i++) m->dg[i] = fmax(m->dg[i], m->floor[i]);
         }
         double llx = NAN;
-        st = estep(m, w, s, &llx, err);
+        st = lgm_loglik(m, s, w, &llx, err);
         (*n_e)++;
         if (alpha == -1.0) {
             if (st) return st;
@@ -672,7 +697,7 @@ lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *
     size_t d = m->d, k = m->k;
     memset(res, 0, sizeof *res);
     res->ll_train = res->ll_test = NAN;
-    lz_status st = lgm_check_config(c, d, err);
+    lz_status st = lgm_config_check(c, d, err);
     if (st) return st;
     if ((size_t)c->k != k) return lz_fail(err, LZ_EINVAL, "-k %d: the model has k = %zu", c->k, k);
     int sampled = c->completion == LGM_SAMPLED;
@@ -691,8 +716,8 @@ lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *
     }
     st = lgm_init(c, s, r, m, w, err);
     /* sampled completion: plain exact EM from the same start, alongside, so
-     * the trace shows the path the sampled one fluctuates around (SPEC
-     * section 2); O(d^2 k) an iteration, small next to the O(n d k) step */
+     * the trace shows the path the sampled one fluctuates around
+     * (docs/lgm.md); O(d^2 k) an iteration, small next to the O(n d k) step */
     lgm_model *pe = sampled ? w->th1 : NULL;
     if (!st && pe) lgm_model_copy(pe, m);
     /* hist: the last 2 W values of ll/N (sampled completion's stopping rule) */
@@ -705,10 +730,10 @@ lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *
         info.iter = t;
         info.ll_exact_em = NAN;
         if (pe) {
-            if ((st = estep(pe, w, s, &info.ll_exact_em, err))) break;
+            if ((st = lgm_loglik(pe, s, w, &info.ll_exact_em, err))) break;
             if ((st = lgm_mstep_exact(pe, w, s, err))) break;
         }
-        if ((st = estep(m, w, s, &info.ll_train, err))) break;
+        if ((st = lgm_loglik(m, s, w, &info.ll_train, err))) break;
         n_e++;
         info.ll_test = NAN;
         if (s_test) {

@@ -1,6 +1,7 @@
 /* lgm.h -- the linear Gaussian model (factor analysis) fitted by EM.
  *
- * SPEC section 2; seed 000, "The Linear Gaussian Model" to "Summarizing LGMs".
+ * docs/lgm.md; the lecture "Variational Autoencoders Part 2", slides "The
+ * Linear Gaussian Model" to "Summarizing LGMs".
  *
  *     z ~ N(0, I_k),   e ~ N(0, D) with D diagonal,   x = mu + A z + e,
  *     so  x ~ N(mu, C),  C = A A^T + D.
@@ -26,6 +27,7 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "lz_data.h"
 #include "lz_error.h"
 #include "lz_out.h"
 
@@ -62,7 +64,7 @@ void lgm_config_default(lgm_config *c);
 /* Validate the hyperparameters.  d is the data dimension, or 0 when it is not
  * known yet (then k < d is not checked).  The message names the option:
  * "-k 70: expected 1 <= k < d = 64". */
-lz_status lgm_check_config(const lgm_config *c, size_t d, lz_error *err);
+lz_status lgm_config_check(const lgm_config *c, size_t d, lz_error *err);
 
 /* ---- parameters ---- */
 
@@ -123,9 +125,20 @@ typedef struct {
 lgm_work *lgm_work_alloc(size_t d, size_t k, size_t n);
 void lgm_work_free(lgm_work *w); /* NULL is a no-op */
 
+/* ---- data ---- */
+
+/* Data for the model, in place (docs/lgm.md, The model): with fit_mean,
+ * m->mu <- the column means of train (lz_data_moments: values too large for
+ * a variance are an error, rounding noise is no variance) and the centred
+ * values of its constant columns exactly 0; otherwise m->mu is the model's.
+ * train and test (either may be NULL) are centred by m->mu IN PLACE, and
+ * s, s_test (d, d) <- their second moments (1/n) sum_n x_n x_n^T. */
+lz_status lgm_prepare(lgm_model *m, int fit_mean, lz_data *train, lz_data *test, double *s,
+                      double *s_test, lz_error *err);
+
 /* ---- the model's computations ---- */
 
-/* Posterior in Woodbury form (SPEC section 2):
+/* Posterior in Woodbury form (docs/lgm.md):
  *     M = I + A^T D^-1 A,  L L^T = M,  log|M|,  Sigma = M^-1,
  *     B^T = D^-1 A M^-1 (by Cholesky solves),  z | x ~ N(B x, Sigma).
  * Fills w->l, w->logdet_m, w->sigma, w->bt.  O(d k^2). */

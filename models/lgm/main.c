@@ -1,11 +1,10 @@
-/* main.c -- lgm_em: fit a linear Gaussian model (factor analysis) by EM.
+/* main.c -- lgm_em: fit a linear Gaussian model (factor analysis) by EM
+ * (docs/lgm.md).
  *
  *     lgm_em [options] DATA
  *
- * SPEC section 2.  Reads DATA (CSV/TSV/IDX, optionally gzipped), centres it,
- * forms S once, runs EM (exact completion on S, or sampled completion on the
- * data), prints one line an iteration, and writes gnuplot-ready files through
- * one lz_outset committed at the end (a failed run leaves nothing behind).
+ * options -> data -> checks -> fit (or --load) -> evaluate -> write every
+ * file through one lz_outset committed at the end -> final report.
  * Dimension letters: n samples, d data, k latent.
  */
 #include <math.h>
@@ -24,7 +23,7 @@
 #define PROG "lgm_em"
 
 static const char *DETAILS =
-    "Model: z ~ N(0, I_k), x = mu + A z + e, e ~ N(0, D), D diagonal (SPEC section 2).\n"
+    "Model: z ~ N(0, I_k), x = mu + A z + e, e ~ N(0, D), D diagonal (docs/lgm.md).\n"
     "Exact completion iterates on the sample covariance S (O(d^2 k) an iteration);\n"
     "sampled completion draws J values of z per datum from P(z|x) (O(n d k)).\n"
     "ll/N is the log-likelihood per sample in nats.  D_i never goes below the floor\n"
@@ -44,30 +43,208 @@ static const char *DETAILS =
     "  PREFIX.samples.dat      x1..xd: --n-samples draws from the fitted model\n"
     "  PREFIX.summary.tsv      model family k n_params ll_train ll_test ... seconds\n";
 
-/* what the per-iteration callback needs */
-typedef struct {
-    FILE *trace; /* PREFIX.trace.dat (temporary until commit) */
-    int quiet;
-    int sampled; /* print the exact-EM path beside the sampled one */
-} run_ctx;
+/* random stream of --seed for the samples file (lgm_fit uses stream 0), so a
+ * loaded model draws the same samples */
+#define LGM_STREAM_SAMPLES 1
 
+/* everything a run holds */
+typedef struct {
+    lgm_config cfg;
+    lz_common_opts co;
+    int n_samples, accel; /* accel: index into "squarem|none" */
+    const char *data_path;
+    lz_data *train, *test;
+    lgm_model *m;
+    lgm_work *w;
+    double *s, *s_test;   /* (d, d) second moments of the centred train / test data */
+    lgm_result res;       /* the fit (zeros with --load) */
+    double ll_train, ll_test;
+    lz_outset *os;
+    FILE *trace;          /* PREFIX.trace.dat, written during the fit */
+    lz_error err;
+} run;
+
+/* ---------------------------------------------------------------- options */
+
+static int parse_options(run *r, int argc, char **argv)
+{
+    lgm_config_default(&r->cfg);
+    lz_common_defaults(&r->co, "out/lgm");
+    r->n_samples = 64;
+    lz_opt opts[] = {
+        {"k", 'k', LZ_OPT_INT, &r->cfg.k, "K", "latent dimension, 1 <= K < d"},
+        {"completion", 0, LZ_OPT_CHOICE, &r->cfg.completion, "exact|sampled",
+         "E-step: exact posterior moments (option 1) or J draws from P(z|x) (option 2)"},
+        {"samples", 0, LZ_OPT_INT, &r->cfg.samples, "J",
+         "draws of z per datum, sampled completion"},
+        {"dmin", 0, LZ_OPT_REAL, &r->cfg.dmin, "V",
+         "floor on D: D_i >= V x S_ii, a fraction of coordinate i's own variance (a "
+         "coordinate constant at mu_i: V mu_i^2, or V when it is 0), so rescaling a column "
+         "rescales its floor"},
+        {"init", 0, LZ_OPT_CHOICE, &r->cfg.init, "pca|random",
+         "initial A: PPCA loadings of the standardised data (top-k eigenvectors of the "
+         "correlation matrix), or A_ic ~ N(0, S_ii/k); D = diag S"},
+        {"tol", 0, LZ_OPT_REAL, &r->cfg.tol, "T",
+         "stop when ll/N rises by less than T nats an iteration (sampled: over 10-iteration "
+         "means)"},
+        {"max-iter", 0, LZ_OPT_INT, &r->cfg.max_iter, "N",
+         "at most N iterations (printed lines; with SQUAREM a line is one cycle)"},
+        {"accel", 0, LZ_OPT_CHOICE, &r->accel, "squarem|none",
+         "exact EM: SQUAREM extrapolation kept monotone, or plain EM steps"},
+        {"n-samples", 0, LZ_OPT_INT, &r->n_samples, "N",
+         "draws from the fitted model in PREFIX.samples.dat"},
+        LZ_COMMON_OPTIONS(&r->co),
+        {0},
+    };
+    lz_cli cli = {.prog = PROG,
+                  .synopsis = "[options] DATA",
+                  .summary = "Fit a linear Gaussian model (factor analysis) by EM, printing ll/N "
+                             "an iteration.",
+                  .details = DETAILS,
+                  .opts = opts,
+                  .min_pos = 0,
+                  .max_pos = 1};
+    int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
+    if (rc >= 0) return rc;
+    r->cfg.accelerate = r->accel == 0;
+    r->cfg.seed = r->co.seed;
+    if (!lgm_config_check(&r->cfg, 0, &r->err) && r->n_samples < 0)
+        lz_fail(&r->err, LZ_EINVAL, "--n-samples %d: expected >= 0", r->n_samples);
+    if (r->err.status) {
+        lz_die_msg(PROG, &r->err);
+        return 1;
+    }
+    lz_set_threads(r->co.threads);
+    lz_outset_install_signal_cleanup();
+    return -1;
+}
+
+/* ------------------------------------------------------------------- data */
+
+/* the model's arrays and the workspace, once its shape is known */
+static lz_status alloc_work(run *r)
+{
+    size_t d = r->m->d;
+    if (!(r->w = lgm_work_alloc(d, r->m->k, 0)) || !(r->s = malloc(d * d * sizeof *r->s)) ||
+        !(r->s_test = malloc(d * d * sizeof *r->s_test)) || !(r->os = lz_outset_alloc()))
+        return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+    return LZ_OK;
+}
+
+/* DATA, --test or --split; with --load the model and the data's width */
+static lz_status load_inputs(run *r)
+{
+    lz_status st = lz_load_inputs(&r->co, r->data_path, 2, &r->train, &r->test, &r->err);
+    if (st) return st;
+    if (r->co.load) {
+        if ((st = lgm_model_read(r->co.load, &r->m, &r->err)) ||
+            (st = lz_data_check_width(r->train, r->m->d, r->co.load, &r->err)) ||
+            (st = lz_data_check_width(r->test, r->m->d, r->co.load, &r->err)))
+            return st;
+    } else {
+        if ((st = lgm_config_check(&r->cfg, r->train->d, &r->err))) {
+            lz_error_prefix(&r->err, "%s", r->train->path); /* "data.csv: -k 70: ..." */
+            return st;
+        }
+        if (!(r->m = lgm_model_alloc(r->train->d, (size_t)r->cfg.k)))
+            return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+        r->m->completion = r->cfg.completion;
+    }
+    return alloc_work(r);
+}
+
+/* -------------------------------------------------------------------- fit */
+
+/* one line an iteration: PREFIX.trace.dat, and stdout unless --quiet */
 static int on_iter(const lgm_iter_info *it, void *ud)
 {
-    run_ctx *rc = ud;
+    const run *r = ud;
     double row[8] = {it->iter,    it->ll_train,        it->ll_test,         it->delta,
                      it->seconds, (double)it->n_floor, (double)it->e_steps, it->ll_exact_em};
-    lz_dat_row(rc->trace, ' ', 8, row);
-    if (!rc->quiet) {
+    lz_dat_row(r->trace, ' ', 8, row);
+    if (!r->co.quiet) {
         printf("%6d %15.8f %15.8f %12.4e %9.3f %6zu", it->iter, it->ll_train, it->ll_test,
                it->delta, it->seconds, it->n_floor);
-        if (rc->sampled) printf(" %15.8f", it->ll_exact_em);
+        if (r->cfg.completion == LGM_SAMPLED) printf(" %15.8f", it->ll_exact_em);
         printf("\n");
         fflush(stdout);
     }
     return 0;
 }
 
-/* ---- output files ---- */
+static void print_start(const run *r)
+{
+    const lz_data *tr = r->train, *te = r->test;
+    int sampled = r->cfg.completion == LGM_SAMPLED;
+    printf("%s: %s: %zu samples x %zu features%s; k = %d, %s completion", PROG, tr->path, tr->n,
+           tr->d, tr->y ? " (+ labels)" : "", r->cfg.k, sampled ? "sampled" : "exact");
+    if (sampled)
+        printf(" (J = %d)", r->cfg.samples);
+    else
+        printf("%s", r->cfg.accelerate ? " (SQUAREM)" : "");
+    printf(", init %s", r->cfg.init == LGM_INIT_PCA ? "pca" : "random");
+    if (te && r->co.split > 0)
+        printf("; --split %g: %zu held-out samples", r->co.split, te->n);
+    else if (te)
+        printf("; test %s: %zu samples", te->path, te->n);
+    printf("\n");
+    lz_print_blas(stdout, lz_get_threads(), 0);
+}
+
+static void print_columns(const run *r)
+{
+    int sampled = r->cfg.completion == LGM_SAMPLED;
+    printf("floor on D: D_i >= %g x S_ii, each coordinate's own variance (--dmin)\n", r->cfg.dmin);
+    if (!sampled && r->cfg.accelerate)
+        printf("SQUAREM: each line is one cycle of 3 or more EM steps (--accel none: one EM step "
+               "a line)\n");
+    printf("%6s %15s %15s %12s %9s %6s", "iter", "ll/N train", "ll/N test", "delta", "seconds",
+           "floor");
+    printf(sampled ? " %15s\n" : "\n", "exact EM path");
+}
+
+static lz_status fit(run *r)
+{
+    if (!r->co.quiet) print_start(r);
+    double t0 = lz_now();
+    lz_status st = lgm_prepare(r->m, 1, r->train, r->test, r->s, r->s_test, &r->err);
+    if (st) return st;
+    char path[4096];
+    if ((st = lz_path(path, sizeof path, r->co.output, "trace.dat", &r->err))) return st;
+    if (!(r->trace = lz_outset_open(r->os, path, &r->err))) return r->err.status;
+    fputs("# iter ll_train ll_test delta seconds n_floor e_steps ll_exact_em\n", r->trace);
+    if (!r->co.quiet) print_columns(r);
+    st = lgm_fit(&r->cfg, r->train->n, r->train->x, r->s, r->test ? r->s_test : NULL, r->m, t0,
+                 on_iter, r, &r->res, &r->err);
+    if (st) {
+        lz_error_prefix(&r->err, "%s", r->train->path);
+        return st;
+    }
+    r->ll_train = r->res.ll_train;
+    r->ll_test = r->res.ll_test;
+    if (r->res.converged)
+        printf("converged: ll/N rose by less than %g after %d iterations (%ld E-steps), %.3f s\n",
+               r->cfg.tol, r->res.iterations, r->res.e_steps, r->res.seconds);
+    else
+        printf("NOT converged: --max-iter %d reached before ll/N rose by less than --tol %g "
+               "(%.3f s)\n",
+               r->cfg.max_iter, r->cfg.tol, r->res.seconds);
+    return LZ_OK;
+}
+
+/* --load: DATA and --test scored under the model */
+static lz_status score(run *r)
+{
+    lz_status st = lgm_prepare(r->m, 0, r->train, r->test, r->s, r->s_test, &r->err);
+    if (!st && r->train) st = lgm_loglik(r->m, r->s, r->w, &r->ll_train, &r->err);
+    if (!st && r->test) st = lgm_loglik(r->m, r->s_test, r->w, &r->ll_test, &r->err);
+    if (!st)
+        printf("%s: model %s: d = %zu, k = %zu, %s completion\n", PROG, r->co.load, r->m->d,
+               r->m->k, r->m->completion == LGM_SAMPLED ? "sampled" : "exact");
+    return st;
+}
+
+/* ------------------------------------------------------------------ files */
 
 static lz_status write_d(lz_outset *os, const char *path, const lgm_model *m, lz_error *err)
 {
@@ -81,37 +258,7 @@ static lz_status write_d(lz_outset *os, const char *path, const lgm_model *m, lz
     return LZ_OK;
 }
 
-typedef struct {
-    const char *model;
-    size_t k, n_params;
-    double ll_train, ll_test;
-    int iterations;
-    double seconds;
-    /* own columns */
-    int converged;
-    long e_steps;
-    size_t n_floor;
-    double dmin;
-    size_t d, n_train, n_test;
-} summary;
-
-static lz_status write_summary(lz_outset *os, const char *path, const summary *s, lz_error *err)
-{
-    static const char *const extra[] = {"converged", "e_steps", "n_floor", "dmin",
-                                        "d",         "n_train", "n_test"};
-    /* exact: no sampling error */
-    lz_summary sh = {s->model,   "continuous", s->k,          s->n_params,
-                     s->ll_train, s->ll_test,  isnan(s->ll_test) ? NAN : 0.0,
-                     "exact",     s->iterations, s->seconds};
-    FILE *f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, err);
-    if (!f) return err->status;
-    fprintf(f, "\t%d\t%ld\t%zu\t", s->converged, s->e_steps, s->n_floor);
-    lz_put_num(f, s->dmin);
-    fprintf(f, "\t%zu\t%zu\t%zu\n", s->d, s->n_train, s->n_test);
-    return LZ_OK;
-}
-
-/* latent means of centred rows x (n, d) -> PREFIX.<name>.dat */
+/* E[z | x] of the centred rows of data -> path */
 static lz_status write_latent(lz_outset *os, const char *path, const lgm_model *m, lgm_work *w,
                               const lz_data *data, lz_error *err)
 {
@@ -122,6 +269,77 @@ static lz_status write_latent(lz_outset *os, const char *path, const lgm_model *
     free(z);
     return st;
 }
+
+/* --n-samples draws x = mu + A z + D^1/2 e */
+static lz_status write_samples(lz_outset *os, const char *path, const lgm_model *m, size_t n,
+                               unsigned long seed, lz_error *err)
+{
+    gsl_rng *rs = lz_rng_alloc_stream(seed, LGM_STREAM_SAMPLES);
+    double *tmp = malloc(m->k * sizeof *tmp);          /* (k) */
+    double *draws = malloc(n * m->d * sizeof *draws);  /* (n, d) */
+    lz_status st = LZ_OK;
+    if (!rs || !tmp || !draws) st = lz_fail(err, LZ_ENOMEM, "out of memory");
+    if (!st) {
+        lgm_sample(m, rs, n, draws, tmp);
+        st = lz_dat_write_matrix(os, path, "x", n, m->d, draws, NULL, err);
+    }
+    if (rs) gsl_rng_free(rs);
+    free(tmp);
+    free(draws);
+    return st;
+}
+
+static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
+{
+    static const char *const extra[] = {"converged", "e_steps", "n_floor", "dmin",
+                                        "d",         "n_train", "n_test"};
+    const lgm_model *m = r->m;
+    lz_summary s = {.model = m->completion == LGM_SAMPLED ? "lgm-sampled" : "lgm-exact",
+                    .family = "continuous",
+                    .k = m->k,
+                    .n_params = lgm_n_params(m),
+                    .ll_train = r->ll_train,
+                    .ll_test = r->ll_test,
+                    .ll_test_se = isnan(r->ll_test) ? NAN : 0.0, /* exact */
+                    .method = "exact",
+                    .iterations = r->res.iterations,
+                    .seconds = r->res.seconds};
+    FILE *f = lz_summary_begin(os, path, &s, sizeof extra / sizeof extra[0], extra, err);
+    if (!f) return err->status;
+    fprintf(f, "\t%d\t%ld\t%zu\t", r->res.converged, r->res.e_steps, lgm_n_floor(m));
+    lz_put_num(f, r->co.load ? NAN : r->cfg.dmin);
+    fprintf(f, "\t%zu\t%zu\t%zu\n", m->d, r->train ? r->train->n : 0, r->test ? r->test->n : 0);
+    return LZ_OK;
+}
+
+static lz_status write_outputs(run *r)
+{
+    const char *pre = r->co.output;
+    const lgm_model *m = r->m;
+    lz_outset *os = r->os;
+    lz_error *err = &r->err;
+    char p[4096];
+    lz_status st = lz_path(p, sizeof p, pre, "A.dat", err);
+    if (!st) st = lz_dat_write_matrix(os, p, "a", m->d, m->k, m->a, NULL, err);
+    if (!st) st = lz_path(p, sizeof p, pre, "D.dat", err);
+    if (!st) st = write_d(os, p, m, err);
+    if (!st) st = lz_path(p, sizeof p, pre, "mean.dat", err);
+    if (!st) st = lz_dat_write_matrix(os, p, "x", 1, m->d, m->mu, NULL, err);
+    if (!st && r->train && !(st = lz_path(p, sizeof p, pre, "latent.dat", err)))
+        st = write_latent(os, p, m, r->w, r->train, err);
+    if (!st && r->test && !(st = lz_path(p, sizeof p, pre, "latent_test.dat", err)))
+        st = write_latent(os, p, m, r->w, r->test, err);
+    if (!st && r->n_samples > 0 && !(st = lz_path(p, sizeof p, pre, "samples.dat", err)))
+        st = write_samples(os, p, m, (size_t)r->n_samples, r->co.seed, err);
+    if (!st) st = lz_path(p, sizeof p, pre, "summary.tsv", err);
+    if (!st) st = write_summary(os, p, r, err);
+    if (!st && r->co.save && (st = lgm_model_write(m, os, r->co.save, err)))
+        lz_error_prefix(err, "--save");
+    if (!st) st = lz_outset_commit(os, err);
+    return st;
+}
+
+/* ----------------------------------------------------------------- report */
 
 /* Say which coordinates sit on the floor (or near it) and why: the
  * likelihood has no maximum inside the model there, so ll/N depends on
@@ -170,258 +388,46 @@ static lz_status report_floor(const lgm_model *m, const double *s, const lz_data
     return st;
 }
 
+static lz_status report(run *r)
+{
+    const lgm_model *m = r->m;
+    const char *pre = r->co.output;
+    if (r->train) printf("ll/N train %.8f  ", r->ll_train);
+    if (r->test) printf("ll/N test %.8f  ", r->ll_test);
+    printf("%s(k = %zu, %zu parameters)\n", r->train || r->test ? "nats per sample " : "", m->k,
+           lgm_n_params(m));
+    lz_status st = report_floor(m, r->train ? r->s : NULL, r->train, pre, &r->err);
+    if (st) return st;
+    printf("wrote %s.{%sA,D,mean%s%s%s}.dat and %s.summary.tsv%s%s\n", pre,
+           r->co.load ? "" : "trace,", r->train ? ",latent" : "", r->test ? ",latent_test" : "",
+           r->n_samples > 0 ? ",samples" : "", pre, r->co.save ? "; model " : "",
+           r->co.save ? r->co.save : "");
+    return LZ_OK;
+}
+
+static void run_free(run *r)
+{
+    lz_outset_free(r->os); /* removes what a failed run began to write */
+    lz_data_free(r->train);
+    lz_data_free(r->test);
+    lgm_model_free(r->m);
+    lgm_work_free(r->w);
+    free(r->s);
+    free(r->s_test);
+}
+
 int main(int argc, char **argv)
 {
-    lgm_config cfg;
-    lgm_config_default(&cfg);
-    lz_common_opts co;
-    lz_common_defaults(&co, "out/lgm");
-    int n_samples = 64;
-    int accel = 0; /* index into "squarem|none" */
-    lz_opt opts[] = {
-        {"k", 'k', LZ_OPT_INT, &cfg.k, "K", "latent dimension, 1 <= K < d"},
-        {"completion", 0, LZ_OPT_CHOICE, &cfg.completion, "exact|sampled",
-         "E-step: exact posterior moments (option 1) or J draws from P(z|x) (option 2)"},
-        {"samples", 0, LZ_OPT_INT, &cfg.samples, "J", "draws of z per datum, sampled completion"},
-        {"dmin", 0, LZ_OPT_REAL, &cfg.dmin, "V",
-         "floor on D: D_i >= V x S_ii, a fraction of coordinate i's own variance (a "
-         "coordinate constant at mu_i: V mu_i^2, or V when it is 0), so rescaling a column "
-         "rescales its floor"},
-        {"init", 0, LZ_OPT_CHOICE, &cfg.init, "pca|random",
-         "initial A: PPCA loadings of the standardised data (top-k eigenvectors of the "
-         "correlation matrix), or A_ic ~ N(0, S_ii/k); D = diag S"},
-        {"tol", 0, LZ_OPT_REAL, &cfg.tol, "T",
-         "stop when ll/N rises by less than T nats an iteration (sampled: over 10-iteration "
-         "means)"},
-        {"max-iter", 0, LZ_OPT_INT, &cfg.max_iter, "N",
-         "at most N iterations (printed lines; with SQUAREM a line is one cycle)"},
-        {"accel", 0, LZ_OPT_CHOICE, &accel, "squarem|none",
-         "exact EM: SQUAREM extrapolation kept monotone, or plain EM steps"},
-        {"n-samples", 0, LZ_OPT_INT, &n_samples, "N",
-         "draws from the fitted model in PREFIX.samples.dat"},
-        LZ_COMMON_OPTIONS(&co),
-        {0},
-    };
-    lz_cli cli = {
-        PROG,
-        "[options] DATA",
-        "Fit a linear Gaussian model (factor analysis) by EM, printing ll/N an iteration.",
-        DETAILS,
-        opts,
-        0,
-        1,
-        0};
-    const char *path;
-    int rc = lz_cli_start(&cli, &co, argc, argv, &path);
+    run r;
+    memset(&r, 0, sizeof r);
+    r.ll_train = r.ll_test = NAN;
+    int rc = parse_options(&r, argc, argv);
     if (rc >= 0) return rc;
-    lz_error err;
-    lz_error_clear(&err);
-    cfg.accelerate = accel == 0;
-    cfg.seed = co.seed;
-    if (lgm_check_config(&cfg, 0, &err)) {
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
-    if (n_samples < 0) {
-        lz_fail(&err, LZ_EINVAL, "--n-samples %d: expected >= 0", n_samples);
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
-    lz_set_threads(co.threads);
-    lz_outset_install_signal_cleanup();
-
-    lz_data *train = NULL, *test = NULL;
-    lgm_model *m = NULL;
-    lgm_work *w = NULL;
-    lz_outset *os = NULL;
-    double *s = NULL, *s_test = NULL, *var = NULL, *tmp = NULL, *draws = NULL;
-    gsl_rng *rs = NULL;
-    int sampled = cfg.completion == LGM_SAMPLED;
-    summary sum;
-    memset(&sum, 0, sizeof sum);
-    double ll_train = NAN, ll_test = NAN;
-    char pbuf[4096];
-    lz_status st = lz_load_inputs(&co, path, 2, &train, &test, &err);
-    if (!st && co.load) {
-        st = lgm_model_read(co.load, &m, &err);
-        if (!st) sampled = m->completion == LGM_SAMPLED;
-        if (!st && train && train->d != m->d)
-            st = lz_fail(&err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in model %s",
-                         train->path, train->d, m->d, co.load);
-        if (!st && test && test->d != m->d)
-            st = lz_fail(&err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in model %s",
-                         test->path, test->d, m->d, co.load);
-    } else if (!st) {
-        st = lgm_check_config(&cfg, train->d, &err);
-        if (st) lz_error_prefix(&err, "%s", train->path); /* "data.csv: -k 70: expected ..." */
-        if (!st && !(m = lgm_model_alloc(train->d, (size_t)cfg.k)))
-            st = lz_fail(&err, LZ_ENOMEM, "out of memory");
-        if (!st) m->completion = cfg.completion;
-    }
-    size_t d = m ? m->d : 0, k = m ? m->k : 0;
-    if (!st && !(os = lz_outset_alloc())) st = lz_fail(&err, LZ_ENOMEM, "out of memory");
-    if (!st && !(w = lgm_work_alloc(d, k, 0))) st = lz_fail(&err, LZ_ENOMEM, "out of memory");
-    if (!st && (!(s = malloc(d * d * sizeof *s)) || !(s_test = malloc(d * d * sizeof *s_test)) ||
-                !(var = malloc(d * sizeof *var))))
-        st = lz_fail(&err, LZ_ENOMEM, "out of memory");
-    if (st) goto done;
-
-    sum.k = k;
-    sum.d = d;
-    sum.ll_train = sum.ll_test = NAN;
-    sum.n_train = train ? train->n : 0;
-    sum.n_test = test ? test->n : 0;
-
-    if (!co.load) {
-        /* ---- train ---- */
-        if (!co.quiet) {
-            printf("%s: %s: %zu samples x %zu features%s; k = %d, %s completion", PROG, train->path,
-                   train->n, train->d, train->y ? " (+ labels)" : "", cfg.k,
-                   sampled ? "sampled" : "exact");
-            if (sampled)
-                printf(" (J = %d)", cfg.samples);
-            else
-                printf("%s", cfg.accelerate ? " (SQUAREM)" : "");
-            printf(", init %s", cfg.init == LGM_INIT_PCA ? "pca" : "random");
-            if (test && co.split > 0)
-                printf("; --split %g: %zu held-out samples", co.split, test->n);
-            else if (test)
-                printf("; test %s: %zu samples", test->path, test->n);
-            printf("\n");
-            lz_print_blas(stdout, lz_get_threads(), 0);
-        }
-        double t0 = lz_now();
-        /* mu <- mean of DATA, the variances checked (values too large;
-         * rounding noise is no variance); centre DATA and the test set by mu */
-        st = lz_data_moments(train, m->mu, var, NULL, &err);
-        if (st) goto done;
-        lz_center(train->n, d, train->x, m->mu);
-        if (test) lz_center(test->n, d, test->x, m->mu);
-        /* S <- (1/n) sum x x^T of the centred data, once (docs/lgm.md); the
-         * rows and columns of constant coordinates exactly 0 */
-        for (size_t i = 0; i < d; i++) {
-            if (var[i] > 0) continue;
-            for (size_t r = 0; r < train->n; r++) train->x[r * d + i] = 0;
-        }
-        st = lz_covariance(train->n, d, train->x, NULL, s, &err);
-        if (!st && test) st = lz_covariance(test->n, d, test->x, NULL, s_test, &err);
-        FILE *trace = NULL;
-        if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "trace.dat", &err);
-        if (!st && !(trace = lz_outset_open(os, pbuf, &err))) st = err.status;
-        if (st) goto done;
-        fputs("# iter ll_train ll_test delta seconds n_floor e_steps ll_exact_em\n", trace);
-        if (!co.quiet) {
-            printf("floor on D: D_i >= %g x S_ii, each coordinate's own variance (--dmin)\n",
-                   cfg.dmin);
-            if (!sampled && cfg.accelerate)
-                printf("SQUAREM: each line is one cycle of 3 or more EM steps (--accel none: one "
-                       "EM step a line)\n");
-            printf("%6s %15s %15s %12s %9s %6s", "iter", "ll/N train", "ll/N test", "delta",
-                   "seconds", "floor");
-            printf(sampled ? " %15s\n" : "\n", "exact EM path");
-        }
-        run_ctx ctx = {trace, co.quiet, sampled};
-        lgm_result res;
-        st = lgm_fit(&cfg, train->n, train->x, s, test ? s_test : NULL, m, t0, on_iter, &ctx, &res,
-                     &err);
-        if (st) {
-            lz_error_prefix(&err, "%s", train->path);
-            goto done;
-        }
-        ll_train = res.ll_train;
-        ll_test = res.ll_test;
-        sum.iterations = res.iterations;
-        sum.seconds = res.seconds;
-        sum.converged = res.converged;
-        sum.e_steps = res.e_steps;
-        if (res.converged)
-            printf("converged: ll/N rose by less than %g after %d iterations (%ld E-steps), "
-                   "%.3f s\n",
-                   cfg.tol, res.iterations, res.e_steps, res.seconds);
-        else
-            printf("NOT converged: --max-iter %d reached before ll/N rose by less than --tol %g "
-                   "(%.3f s)\n",
-                   cfg.max_iter, cfg.tol, res.seconds);
-    } else {
-        /* ---- load: score DATA / --test under the model ---- */
-        if (train) {
-            lz_center(train->n, d, train->x, m->mu);
-            st = lz_covariance(train->n, d, train->x, NULL, s, &err);
-            if (!st) st = lgm_loglik(m, s, w, &ll_train, &err);
-        }
-        if (!st && test) {
-            lz_center(test->n, d, test->x, m->mu);
-            st = lz_covariance(test->n, d, test->x, NULL, s_test, &err);
-            if (!st) st = lgm_loglik(m, s_test, w, &ll_test, &err);
-        }
-        if (st) goto done;
-        printf("%s: model %s: d = %zu, k = %zu, %s completion\n", PROG, co.load, d, k,
-               sampled ? "sampled" : "exact");
-    }
-    sum.model = sampled ? "lgm-sampled" : "lgm-exact";
-    sum.n_params = lgm_n_params(m);
-    sum.ll_train = ll_train;
-    sum.ll_test = ll_test;
-    sum.n_floor = lgm_n_floor(m);
-    sum.dmin = co.load ? NAN : cfg.dmin;
-
-    /* ---- outputs, one set committed at the end ---- */
-    st = lz_path(pbuf, sizeof pbuf, co.output, "A.dat", &err);
-    if (!st) st = lz_dat_write_matrix(os, pbuf, "a", d, k, m->a, NULL, &err);
-    if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "D.dat", &err);
-    if (!st) st = write_d(os, pbuf, m, &err);
-    if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "mean.dat", &err);
-    if (!st) st = lz_dat_write_matrix(os, pbuf, "x", 1, d, m->mu, NULL, &err);
-    if (!st && train) {
-        st = lz_path(pbuf, sizeof pbuf, co.output, "latent.dat", &err);
-        if (!st) st = write_latent(os, pbuf, m, w, train, &err);
-    }
-    if (!st && test) {
-        st = lz_path(pbuf, sizeof pbuf, co.output, "latent_test.dat", &err);
-        if (!st) st = write_latent(os, pbuf, m, w, test, &err);
-    }
-    if (!st && n_samples > 0) {
-        /* draws from their own stream, so a loaded model draws the same samples */
-        rs = lz_rng_alloc_stream(co.seed, 1);
-        tmp = malloc(k * sizeof *tmp);
-        draws = malloc((size_t)n_samples * d * sizeof *draws); /* (n_samples, d) */
-        if (!rs || !tmp || !draws) st = lz_fail(&err, LZ_ENOMEM, "out of memory");
-        if (!st) {
-            lgm_sample(m, rs, (size_t)n_samples, draws, tmp);
-            st = lz_path(pbuf, sizeof pbuf, co.output, "samples.dat", &err);
-        }
-        if (!st) st = lz_dat_write_matrix(os, pbuf, "x", (size_t)n_samples, d, draws, NULL, &err);
-    }
-    if (!st) st = lz_path(pbuf, sizeof pbuf, co.output, "summary.tsv", &err);
-    if (!st) st = write_summary(os, pbuf, &sum, &err);
-    if (!st && co.save && (st = lgm_model_write(m, os, co.save, &err)))
-        lz_error_prefix(&err, "--save");
-    if (!st) st = lz_outset_commit(os, &err);
-    if (st) goto done;
-
-    /* ---- final report ---- */
-    if (train) printf("ll/N train %.8f  ", ll_train);
-    if (test) printf("ll/N test %.8f  ", ll_test);
-    printf("%s(k = %zu, %zu parameters)\n", train || test ? "nats per sample " : "", k,
-           sum.n_params);
-    if ((st = report_floor(m, train ? s : NULL, train, co.output, &err))) goto done;
-    printf("wrote %s.{%sA,D,mean%s%s%s}.dat and %s.summary.tsv%s%s\n", co.output,
-           co.load ? "" : "trace,", train ? ",latent" : "", test ? ",latent_test" : "",
-           n_samples > 0 ? ",samples" : "", co.output, co.save ? "; model " : "",
-           co.save ? co.save : "");
-
-done:
-    if (st) lz_die_msg(PROG, &err);
-    lz_outset_free(os);
-    lz_data_free(train);
-    lz_data_free(test);
-    lgm_model_free(m);
-    lgm_work_free(w);
-    free(s);
-    free(s_test);
-    free(var);
-    free(tmp);
-    free(draws);
-    if (rs) gsl_rng_free(rs);
+    lz_status st = load_inputs(&r);
+    if (!st) st = r.co.load ? score(&r) : fit(&r);
+    if (!st) st = write_outputs(&r);
+    if (!st) st = report(&r);
+    if (st) lz_die_msg(PROG, &r.err);
+    run_free(&r);
     return st ? 1 : 0;
 }

@@ -60,7 +60,7 @@ expect_error $P 'missing argument DATA' "$LGM" -o $P
 expect_error $P 'nomodel\.txt: cannot open' "$LGM" --load nomodel.txt -o $P
 expect_error $P "ok\.csv:1: not a latent-zoo model file" "$LGM" --load ok.csv -o $P
 run_ok "$LGM" ok.csv -k 1 -o m/lgm --save m/model.txt
-expect_error $P 'two_cols\.csv:1: 2 feature columns: expected 3 as in model' "$LGM" --load m/model.txt --test two_cols.csv -o $P
+expect_error $P 'two_cols\.csv:1: 2 feature columns: expected 3 as in the model' "$LGM" --load m/model.txt --test two_cols.csv -o $P
 sed 's/^kind lgm 2/kind rbm 1/' m/model.txt > wrongkind.txt
 expect_error $P "wrongkind\.txt:2: a model of kind 'rbm': expected 'lgm'" "$LGM" --load wrongkind.txt -o $P
 awk '/^array floor/ { print; getline; print "nan"; next } { print }' m/model.txt > nanfloor.txt

@@ -1,7 +1,7 @@
 /* test_lgm.c -- unit tests of models/lgm against independent truth:
- * the seed's d x d form of the posterior (a direct LU solve), a direct d x d
+ * the lecture's d x d form of the posterior (a direct LU solve), a direct d x d
  * Cholesky log-density (lz_mvn_logpdf / lz_mvn_avg_loglik), per-sample
- * sums of the seed's EM formulas, recovery of a known model from its own
+ * sums of the lecture's EM formulas, recovery of a known model from its own
  * draws, and the monotonicity of EM.
  *
  * Dimension letters: n samples, d data, k latent.  Matrices row-major.
@@ -86,9 +86,9 @@ static double max_abs(size_t n, const double *a)
 }
 
 /* ------------------------------------------------------------------ */
-/* the posterior: Woodbury form (k x k) against the seed's d x d form */
+/* the posterior: Woodbury form (k x k) against the lecture's d x d form */
 
-START_TEST(posterior_woodbury_equals_seed_form)
+START_TEST(posterior_woodbury_equals_lecture_form)
 {
     static const size_t dims[][2] = {{5, 1}, {12, 3}, {40, 8}, {64, 2}};
     gsl_rng *r = lz_rng_alloc(11);
@@ -198,9 +198,9 @@ START_TEST(loglik_woodbury_equals_direct_cholesky)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* the M-step from sufficient statistics against the seed's per-sample sums */
+/* the M-step from sufficient statistics against the lecture's per-sample sums */
 
-START_TEST(mstep_equals_per_sample_seed_formulas)
+START_TEST(mstep_equals_per_sample_lecture_formulas)
 {
     size_t d = 9, k = 3, n = 150;
     gsl_rng *r = lz_rng_alloc(13);
@@ -556,7 +556,7 @@ START_TEST(sampled_mstep_tends_to_exact_mstep)
     /* With many draws per datum the Monte-Carlo sums converge to the exact
      * expectations, so one sampled M-step -> the exact M-step from the same
      * parameters.  Relative Monte-Carlo error ~ 1/sqrt(n J) = 0.0022 here;
-     * we allow 0.02.  (Using the old A in the D-update, the seed's slide,
+     * we allow 0.02.  (Using the old A in the D-update, the lecture's slide,
      * moves D by the size of an EM step, ~0.1-1 relative from this start.) */
     size_t d = 8, k = 2, n = 500;
     int J = 400;
@@ -838,9 +838,9 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("lgm");
     TCase *t = tcase_create("all");
-    tcase_add_test(t, posterior_woodbury_equals_seed_form);
+    tcase_add_test(t, posterior_woodbury_equals_lecture_form);
     tcase_add_test(t, loglik_woodbury_equals_direct_cholesky);
-    tcase_add_test(t, mstep_equals_per_sample_seed_formulas);
+    tcase_add_test(t, mstep_equals_per_sample_lecture_formulas);
     tcase_add_test(t, em_never_decreases_ll);
     tcase_add_test(t, constant_column_hits_the_floor);
     tcase_add_test(t, pca_init_matches_full_eigendecomposition);
