@@ -102,7 +102,7 @@ START_TEST(posterior_woodbury_equals_lecture_form)
         lz_rng_gauss(r, q * d, x);
         model_cov(m, c);
         double kappa = spd_cond(d, c);
-        /* seed: P(z|x) = N(A^T (AA^T+D)^-1 x, I - A^T (AA^T+D)^-1 A); one LU
+        /* the lecture: P(z|x) = N(A^T (AA^T+D)^-1 x, I - A^T (AA^T+D)^-1 A); one LU
          * solve of C Y = [A | x_1 .. x_q] */
         for (size_t i = 0; i < d; i++) {
             for (size_t c2 = 0; c2 < k; c2++) rhs[i * (k + q) + c2] = m->a[i * k + c2];
@@ -114,24 +114,24 @@ START_TEST(posterior_woodbury_equals_lecture_form)
          * scale (backward-stable solves; the k x k side is better
          * conditioned); 10x margin */
         double tol = 10.0 * (double)d * kappa * EPS;
-        double sig_seed, mean_seed, worst_sig = 0, worst_mean = 0;
+        double sig_lec, mean_lec, worst_sig = 0, worst_mean = 0;
         for (size_t a = 0; a < k; a++)
             for (size_t b = 0; b < k; b++) {
                 double atya = 0; /* (A^T C^-1 A)_ab */
                 for (size_t i = 0; i < d; i++) atya += m->a[i * k + a] * rhs[i * (k + q) + b];
-                sig_seed = (a == b) - atya;
-                worst_sig = fmax(worst_sig, fabs(sig_seed - w->sigma[a * k + b]));
+                sig_lec = (a == b) - atya;
+                worst_sig = fmax(worst_sig, fabs(sig_lec - w->sigma[a * k + b]));
             }
         double *zx = dalloc(q * k);
         ck_assert_int_eq(lgm_latent(m, w, q, x, zx, &err), LZ_OK);
         double scale = 0;
         for (size_t t = 0; t < q; t++)
             for (size_t a = 0; a < k; a++) {
-                mean_seed = 0;
+                mean_lec = 0;
                 for (size_t i = 0; i < d; i++)
-                    mean_seed += m->a[i * k + a] * rhs[i * (k + q) + k + t];
-                scale = fmax(scale, fabs(mean_seed));
-                worst_mean = fmax(worst_mean, fabs(mean_seed - zx[t * k + a]));
+                    mean_lec += m->a[i * k + a] * rhs[i * (k + q) + k + t];
+                scale = fmax(scale, fabs(mean_lec));
+                worst_mean = fmax(worst_mean, fabs(mean_lec - zx[t * k + a]));
             }
         ck_assert_msg(worst_sig <= tol, "d=%zu k=%zu: Sigma differs by %g > %g (kappa %g)", d, k,
                       worst_sig, tol, kappa);
@@ -215,7 +215,7 @@ START_TEST(mstep_equals_per_sample_lecture_formulas)
     lz_mean(n, d, x, mu);
     lz_center(n, d, x, mu);
     ck_assert_int_eq(lz_covariance(n, d, x, NULL, s, &err), LZ_OK);
-    /* seed, per sample: m_n = A^T C^-1 x_n, E[zz^T|x_n] = I - A^T C^-1 A + m_n m_n^T;
+    /* the lecture, per sample: m_n = A^T C^-1 x_n, E[zz^T|x_n] = I - A^T C^-1 A + m_n m_n^T;
      * A <- (sum x m^T)(sum E[zz^T])^-1; D <- diag((1/N)(sum x x^T - A sum m x^T)) */
     double *c = dalloc(d * d), *rhs = dalloc(d * (k + n));
     model_cov(m, c);
@@ -244,17 +244,17 @@ START_TEST(mstep_equals_per_sample_lecture_formulas)
             for (size_t b = 0; b < k; b++)
                 szz[a * k + b] += sig[a * k + b] + mm[t * k + a] * mm[t * k + b];
     }
-    /* A_seed^T = Szz^-1 Sxm^T (Szz symmetric): LU solve */
+    /* A_lec^T = Szz^-1 Sxm^T (Szz symmetric): LU solve */
     double *at = dalloc(k * d);
     for (size_t i = 0; i < d; i++)
         for (size_t a = 0; a < k; a++) at[a * d + i] = sxm[i * k + a];
     ck_assert_int_eq(lz_solve(k, szz, d, at, &err), LZ_OK);
-    double *dseed = dalloc(d);
+    double *dlec = dalloc(d);
     for (size_t i = 0; i < d; i++) {
         double xx = 0, amx = 0;
         for (size_t t = 0; t < n; t++) xx += x[t * d + i] * x[t * d + i];
         for (size_t a = 0; a < k; a++) amx += at[a * d + i] * sxm[i * k + a];
-        dseed[i] = (xx - amx) / (double)n;
+        dlec[i] = (xx - amx) / (double)n;
     }
     double ll;
     ck_assert_int_eq(lgm_em_step(m, w, s, &ll, &err), LZ_OK);
@@ -265,8 +265,8 @@ START_TEST(mstep_equals_per_sample_lecture_formulas)
         for (size_t a = 0; a < k; a++) worst = fmax(worst, fabs(m->a[i * k + a] - at[a * d + i]));
     ck_assert_msg(worst <= 1e-10 * sa, "A differs by %g (scale %g)", worst, sa);
     for (size_t i = 0; i < d; i++)
-        ck_assert_msg(fabs(m->dg[i] - dseed[i]) <= 1e-10 * s[i * d + i], "D_%zu: %.17g vs %.17g", i,
-                      m->dg[i], dseed[i]);
+        ck_assert_msg(fabs(m->dg[i] - dlec[i]) <= 1e-10 * s[i * d + i], "D_%zu: %.17g vs %.17g", i,
+                      m->dg[i], dlec[i]);
     free(x);
     free(mu);
     free(s);
@@ -277,7 +277,7 @@ START_TEST(mstep_equals_per_sample_lecture_formulas)
     free(sxm);
     free(szz);
     free(at);
-    free(dseed);
+    free(dlec);
     lgm_model_free(m);
     lgm_model_free(truth);
     lgm_work_free(w);
