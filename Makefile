@@ -8,6 +8,7 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FPE_BUILD ?= build-fpe
+DEB_BUILD ?= build-deb
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES ?= data model_pca model_lgm model_vae model_rbm
@@ -15,7 +16,7 @@ JOBS ?= 2
 DATA ?=
 CMAKE_FLAGS ?= -DLZ_WERROR=ON
 
-.PHONY: all deps build test test-asan test-fpe format format-check fuzz lab readme-table bench clean
+.PHONY: all deps build test test-asan test-fpe format format-check fuzz lab readme-table bench deb install clean
 
 all: build
 
@@ -69,9 +70,23 @@ COMPARE ?=
 readme-table: build
 	@BIN=$(BUILD)/bin bash scripts/readme-table.sh $(COMPARE)
 
+# Install into PREFIX (default /usr/local): programs, man pages, the lab as
+# latent-zoo-lab, plots, digits, docs.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# A .deb for lab machines: built for any x86-64 (no -march=native), prefix
+# /usr, its dependencies the Debian runtime packages of the libraries.
+deb: deps
+	@cmake -S . -B $(DEB_BUILD) -DLZ_NATIVE=OFF -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(DEB_BUILD) -j$(JOBS)
+	cd $(DEB_BUILD) && cpack -G DEB
+	@ls $(DEB_BUILD)/latent-zoo_*.deb
+
 bench: build
 	@bash scripts/install-deps.sh --bench
 	@BIN=$(BUILD)/bin bash bench/run-all.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FPE_BUILD) $(FUZZ_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FPE_BUILD) $(FUZZ_BUILD) $(DEB_BUILD) out

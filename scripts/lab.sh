@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # scripts/lab.sh -- the lectures' whole progression on one data set, then every
-# plot and one comparison table.  `make lab` runs it on the bundled digits.
+# plot and one comparison table.  `make lab` runs it on the bundled digits;
+# installed (cmake --install), it is `latent-zoo-lab`, run from any directory.
 #
-#   scripts/lab.sh [DATA [TEST]]
+#   scripts/lab.sh [DATA [TEST]]     (installed: latent-zoo-lab [DATA [TEST]])
+#   scripts/lab.sh --plots           print the directory of the plot scripts
 #
 # DATA: a data file (CSV/TSV/IDX, .gz or not; default data/digits.csv), or a
 # directory holding train-images-idx3-ubyte[.gz] and t10k-images-idx3-ubyte[.gz]
 # (e.g. /usr/share/datasets/fashion-mnist).  TEST: a held-out file; without it
 # a fixed 20 % of DATA is held out (--split 0.2).
 #
-# Environment: BIN (programs, default build/bin), OUT (output directory,
+# Environment: BIN (programs, default build/bin in the source tree, the
+# installed bin/ beside this script when installed), OUT (output directory,
 # default out), K (latent size, default 2, so latent spaces can be drawn),
 # LABEL_COL (text data: label column, default "last" for the bundled digits,
 # "none" otherwise), EPOCHS (VAE and RBM passes; default from the data size),
@@ -30,12 +33,24 @@
 set -euo pipefail
 export LC_ALL=C
 
+# where the plots, the digits and compare-table.awk are: the source tree, or
+# PREFIX/share/latent-zoo when installed as PREFIX/bin/latent-zoo-lab
 here=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-$here/build/bin}
+if [ -f "$here/share/latent-zoo/scripts/compare-table.awk" ]; then
+  share=$here/share/latent-zoo
+  BIN=${BIN:-$here/bin}
+else
+  share=$here
+  BIN=${BIN:-$here/build/bin}
+fi
+if [ "${1:-}" = "--plots" ]; then
+  echo "$share/plots"
+  exit 0
+fi
 OUT=${OUT:-out}
 K=${K:-2}
 THREADS=${THREADS:-0}
-DATA=${1:-$here/data/digits.csv}
+DATA=${1:-$share/data/digits.csv}
 TEST=${2:-}
 
 die() { echo "lab: $*" >&2; exit 1; }
@@ -71,7 +86,7 @@ fi
 if is_idx "$train"; then
   LABEL_COL=none
 elif [ -z "${LABEL_COL:-}" ]; then
-  if [ "$(cd "$(dirname "$train")" && pwd)/$(basename "$train")" = "$here/data/digits.csv" ]; then
+  if [ "$(cd "$(dirname "$train")" && pwd)/$(basename "$train")" = "$share/data/digits.csv" ]; then
     LABEL_COL=last
   else
     LABEL_COL=none
@@ -154,7 +169,7 @@ printf '\n=== plots\n'
 plot() { # SCRIPT ARGS...
   local s=$1
   shift
-  gnuplot -c "$here/plots/$s.gp" "$@" || die "plots/$s.gp $* failed"
+  gnuplot -c "$share/plots/$s.gp" "$@" || die "plots/$s.gp $* failed"
 }
 plot trace "$OUT/gmm"
 plot images "$OUT/gmm" means
@@ -196,7 +211,7 @@ trap - EXIT
 plot compare "$OUT/compare.tsv"
 
 printf '\n=== comparison on %s (log-likelihood per sample, nats; test = held-out data)\n' "$(basename "$train")"
-awk -f "$here/scripts/compare-table.awk" "$OUT/compare.tsv" || die "$OUT/compare.tsv: no table"
+awk -f "$share/scripts/compare-table.awk" "$OUT/compare.tsv" || die "$OUT/compare.tsv: no table"
 echo "continuous: densities on R^d (mixture, PCA, LGM, Gaussian VAE); binary: probabilities of the"
 echo "binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
 if [ "$n_rows" -gt 10000 ]; then
