@@ -62,6 +62,11 @@ static void opt_value(const lz_opt *o, char *buf, size_t cap)
     case LZ_OPT_CHOICE:
         if (!choice_word(o->arg, *(int *)o->dest, buf, cap)) snprintf(buf, cap, "?");
         break;
+    case LZ_OPT_LIST: {
+        const char *s = (const char *)o->dest;
+        snprintf(buf, cap, "%s", *s ? s : "none");
+        break;
+    }
     }
 }
 
@@ -171,6 +176,16 @@ static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz
         return LZ_OK;
     }
     case LZ_OPT_STR: *(const char **)o->dest = v; return LZ_OK;
+    case LZ_OPT_LIST: {
+        char *l = (char *)o->dest;
+        size_t n = strlen(l), m = strlen(v);
+        if (!m || n + (n > 0) + m >= LZ_OPT_LIST_MAX)
+            return lz_fail(err, LZ_EINVAL, "option %s%s '%s': expected a list of at most %d characters",
+                           dash, nm, v, LZ_OPT_LIST_MAX - 1);
+        if (n) l[n++] = ',';
+        memcpy(l + n, v, m + 1);
+        return LZ_OK;
+    }
     case LZ_OPT_CHOICE: {
         char w[64];
         for (int i = 0; choice_word(o->arg, i, w, sizeof w); i++)
@@ -273,9 +288,13 @@ static int bad_prefix(const char *o, const char *def, char *sugg, size_t cap)
     return 1;
 }
 
+/* the program's name, for lz_load_inputs's messages */
+static const char *g_prog = "this program";
+
 int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **argv,
                  const char **data_path)
 {
+    g_prog = cli->prog;
     /* before anything else: the process may be executed again with another
      * BLAS kernel (lz_kernel.h) */
     lz_kernel_startup(argv);
@@ -328,8 +347,12 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
                          lz_data **train, lz_data **test, lz_error *err)
 {
     *train = *test = NULL;
-    lz_read_opts ro = {LZ_LABEL_NONE, min_rows};
+    enum { MAX_SKIP = 64 };
+    int skip[MAX_SKIP];
+    lz_read_opts ro = {.label_col = LZ_LABEL_NONE, .min_rows = min_rows, .missing = c->missing,
+                       .skip = skip};
     lz_status st = lz_parse_label_col(c->label_col, &ro.label_col, err);
+    if (!st && c->skip_col[0]) st = lz_parse_skip_cols(c->skip_col, skip, MAX_SKIP, &ro.n_skip, err);
     if (st) return st;
     if (c->test && c->split > 0)
         return lz_fail(err, LZ_EINVAL, "--test and --split: give one or the other");
@@ -343,6 +366,16 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
         to.min_rows = 1;
         st = lz_data_read(c->test, &to, test, err);
         if (!st && *train) st = lz_data_check_compat(*train, *test, err);
+        size_t n_new = 0;
+        if (!st && *train) st = lz_data_align_labels(*train, *test, &n_new, err);
+        if (!st && n_new) {
+            /* the run says so: codes past the training set's */
+            printf("note: %s has %zu class%s not in %s:", c->test, n_new, n_new == 1 ? "" : "es",
+                   path);
+            for (size_t q = (*train)->n_classes - n_new; q < (*train)->n_classes; q++)
+                printf(" %s (%zu)", (*train)->label_names[q], q);
+            printf("\n");
+        }
     } else if (c->split > 0) {
         lz_data *all = *train;
         *train = NULL;
@@ -352,6 +385,8 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
             st = lz_fail(err, LZ_EINVAL, "%s: --split %g leaves %zu training rows: expected at least %zu",
                          path, c->split, (*train)->n, min_rows);
     }
+    if (!st && !c->allow_missing) st = lz_data_require_complete(*train, g_prog, err);
+    if (!st && !c->allow_missing) st = lz_data_require_complete(*test, g_prog, err);
     if (st) {
         lz_data_free(*train);
         lz_data_free(*test);

@@ -31,12 +31,15 @@ typedef enum {
     LZ_OPT_ULONG,  /* unsigned long*                                      */
     LZ_OPT_REAL,   /* double*                                             */
     LZ_OPT_STR,    /* const char**: points into argv                      */
-    LZ_OPT_CHOICE  /* int*: index of the value in arg ("exact|sampled")   */
+    LZ_OPT_CHOICE, /* int*: index of the value in arg ("exact|sampled")   */
+    LZ_OPT_LIST    /* char[LZ_OPT_LIST_MAX]: each use appends ",VALUE"    */
 } lz_opt_type;
 
 /* Options whose default depends on other options hold LZ_UNSET_INT /
  * LZ_UNSET_REAL until resolved (lz_unset.h); --help then prints their help
  * text, which states the default in words. */
+
+#define LZ_OPT_LIST_MAX 256
 
 typedef struct {
     const char *name;  /* long name, without "--"; NULL ends a table       */
@@ -82,6 +85,8 @@ typedef struct {
     const char *output;    /* -o PREFIX                                       */
     const char *test;      /* --test FILE                                     */
     const char *label_col; /* --label-col N|last|none                         */
+    const char *missing;   /* --missing TOKEN: one more missing-value token   */
+    char skip_col[LZ_OPT_LIST_MAX]; /* --skip-col N[,N..], every use appended */
     double split;          /* --split FRAC: hold out a fraction of DATA       */
     unsigned long seed;    /* --seed                                          */
     int threads;           /* --threads (0: one per core)                     */
@@ -89,6 +94,8 @@ typedef struct {
     const char *load;      /* --load MODEL                                    */
     int quiet;             /* --quiet                                         */
     const char *default_output; /* the program's default -o ("out/lgm")       */
+    int allow_missing;     /* 1: the program completes missing values; else
+                              lz_load_inputs refuses data with one         */
 } lz_common_opts;
 
 /* Defaults: output = default_prefix, label-col none, seed 1, threads 0. */
@@ -103,7 +110,11 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
     {"split", 0, LZ_OPT_REAL, &(c)->split, "FRAC",                                             \
      "hold out this fraction of DATA as the test set (fixed permutation, seed 0); 0: none"},   \
     {"label-col", 0, LZ_OPT_STR, &(c)->label_col, "N|last|none",                               \
-     "column (1-based) of text data holding labels, kept out of the model"},                   \
+     "column (1-based) of text data holding labels, numbers or words, kept out of the model"}, \
+    {"skip-col", 0, LZ_OPT_LIST, (c)->skip_col, "N[,N..]",                                     \
+     "drop these columns (1-based) of text data before modelling; may be repeated"},           \
+    {"missing", 0, LZ_OPT_STR, &(c)->missing, "TOKEN",                                         \
+     "one more token marking a missing value in text data (always: an empty field, NA, NaN and the question mark)"}, \
     {"seed", 0, LZ_OPT_ULONG, &(c)->seed, "N", "random seed (same seed, data, threads: same files)"}, \
     {"threads", 0, LZ_OPT_INT, &(c)->threads, "N", "threads for BLAS and the program; 0: one per core"}, \
     {"save", 0, LZ_OPT_STR, &(c)->save, "MODEL", "write the fitted model to MODEL"},           \

@@ -96,7 +96,13 @@ void lz_data_free(lz_data *data)
 {
     if (!data) return;
     free(data->x);
+    free(data->miss);
     free(data->y);
+    if (data->label_names) {
+        for (size_t c = 0; c < data->n_classes; c++) free(data->label_names[c]);
+        free(data->label_names);
+    }
+    free(data->field);
     if (data->names) {
         for (size_t j = 0; j < data->d; j++) free(data->names[j]);
         free(data->names);
@@ -137,6 +143,24 @@ lz_status lz_parse_label_col(const char *s, int *label_col, lz_error *err)
                        "--label-col '%s': expected a column number >= 1, 'last' or 'none'", s);
     *label_col = (int)v;
     return LZ_OK;
+}
+
+lz_status lz_parse_skip_cols(const char *s, int *cols, size_t cap, size_t *n, lz_error *err)
+{
+    const char *p = s;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > INT_MAX || (*end && *end != ','))
+            return lz_fail(err, LZ_EINVAL,
+                           "--skip-col '%s': expected column numbers >= 1 separated by commas", s);
+        if (*n == cap)
+            return lz_fail(err, LZ_EINVAL, "--skip-col '%s': at most %zu columns", s, cap);
+        cols[(*n)++] = (int)v;
+        if (!*end) return LZ_OK;
+        p = end + 1;
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -414,29 +438,102 @@ static int parse_number(const char *s, double *v)
     return end != s && *end == '\0';
 }
 
-static lz_status field_value(const text_ctx *c, const char *s, size_t col,
-                             char **names, double *v, lz_error *err)
+/* A missing value: the empty field, NA, NaN (any case), ?, or the
+ * user's --missing token. */
+static int is_missing(const char *s, const char *extra)
 {
+    return !*s || !strcmp(s, "NA") || !strcasecmp(s, "nan") || !strcmp(s, "?") ||
+           (extra && *extra && !strcmp(s, extra));
+}
+
+/* The text of field col (0-based) of one line, into buf (cap); 0 when the
+ * line has fewer fields. */
+static int nth_field(const char *line, char delim, size_t col, size_t ncols, char *buf, size_t cap,
+                     char **f)
+{
+    size_t n = strlen(line);
+    if (n >= cap) return 0;
+    memcpy(buf, line, n + 1);
+    size_t nf = split_fields(buf, delim, f, ncols + 1);
+    return nf == ncols && col < nf;
+}
+
+/* 1 when field col of every data line from p to end (a column whose first
+ * value was a word) holds a word: no number, no missing value */
+static int column_of_words(const char *p, const char *end, char delim, size_t col, size_t ncols,
+                           const char *missing)
+{
+    enum { CAP = 4096 };
+    char *buf = malloc(CAP), **f = malloc((ncols + 1) * sizeof *f);
+    int words = buf && f;
+    while (words && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        char line[CAP];
+        if (len < CAP) {
+            memcpy(line, p, len);
+            line[len] = '\0';
+            if (len && line[len - 1] == '\r') line[len - 1] = '\0';
+            const char *q = line;
+            while (*q == ' ' || *q == '\t') q++;
+            double v;
+            if (*q && *q != '#' && nth_field(q, delim, col, ncols, buf, CAP, f) &&
+                (is_missing(f[col], missing) || parse_number(f[col], &v)))
+                words = 0;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    free(buf);
+    free(f);
+    return words;
+}
+
+typedef struct {
+    const text_ctx *c;
+    const char *rest, *end; /* the lines after this one */
+    size_t ncols;
+    int label_idx;
+    const char *missing;
+    size_t rows; /* data rows read before this one */
+} field_ctx;
+
+/* field col (1-based) of the current line as a number into *v; errors name
+ * the file, line and field, and say when the column looks like labels */
+static lz_status field_value(const field_ctx *fc, const char *s, size_t col, char **names,
+                             double *v, lz_error *err)
+{
+    const text_ctx *c = fc->c;
     char nm[96] = "";
     if (names && names[col - 1]) snprintf(nm, sizeof nm, " (%s)", names[col - 1]);
-    if (!*s)
-        return lz_fail(err, LZ_EFORMAT, "%s:%zu: field %zu%s: empty: expected a number",
-                       c->path, c->line, col, nm);
-    if (!parse_number(s, v))
-        return lz_fail(err, LZ_EFORMAT, "%s:%zu: field %zu%s: expected a number, got '%.40s'",
-                       c->path, c->line, col, nm, s);
+    if (!parse_number(s, v)) {
+        char hint[160] = "";
+        /* a column of words from its first row on: labels, not a feature */
+        if (fc->rows == 0 && fc->label_idx < 0 &&
+            column_of_words(fc->rest, fc->end, c->delim, col - 1, fc->ncols, fc->missing)) {
+            if (col == fc->ncols)
+                snprintf(hint, sizeof hint, " (column %zu%s holds words: class labels? --label-col last)",
+                         col, nm);
+            else
+                snprintf(hint, sizeof hint, " (column %zu%s holds words: class labels? --label-col %zu)",
+                         col, nm, col);
+        }
+        return lz_fail(err, LZ_EFORMAT, "%s:%zu: field %zu%s: expected a number, got '%.40s'%s",
+                       c->path, c->line, col, nm, s, hint);
+    }
     if (!isfinite(*v))
         return lz_fail(err, LZ_EFORMAT,
-                       "%s:%zu: field %zu%s: '%.40s' is not finite: expected a finite number",
+                       "%s:%zu: field %zu%s: '%.40s' is not finite: expected a finite number "
+                       "(a missing value is an empty field, NA, NaN or ?)",
                        c->path, c->line, col, nm, s);
     return LZ_OK;
 }
 
-/* Make room for row `rows` of d values: x (cap, d), line (cap) and y (cap)
- * when there are labels grow together, doubling, so the memory held is at
- * most twice what the rows read so far need (never lines x columns up front:
- * a file of blank lines reserves nothing).  0 when out of memory. */
-static int grow_rows(lz_data *dt, size_t rows, size_t d, int labels, size_t *cap)
+/* Make room for row `rows` of d values: x (cap, d), line (cap), the label
+ * strings (cap) when there are labels, and miss (cap, d) once a value was
+ * missing, grow together, doubling, so the memory held is at most twice what
+ * the rows read so far need (never lines x columns up front: a file of blank
+ * lines reserves nothing).  0 when out of memory. */
+static int grow_rows(lz_data *dt, char ***lab, size_t rows, size_t d, int labels, size_t *cap)
 {
     if (rows < *cap) return 1;
     size_t nc, bx, bl;
@@ -449,17 +546,107 @@ static int grow_rows(lz_data *dt, size_t rows, size_t d, int labels, size_t *cap
     size_t *nl = realloc(dt->line, bl);
     if (!nl) return 0;
     dt->line = nl;
+    if (dt->miss) {
+        unsigned char *nm = realloc(dt->miss, nc * d); /* nc d <= bx: fits */
+        if (!nm) return 0;
+        memset(nm + *cap * d, 0, (nc - *cap) * d);
+        dt->miss = nm;
+    }
     if (labels) {
-        double *ny = realloc(dt->y, nc * sizeof *ny); /* nc * 8 <= bx: fits */
+        char **ny = realloc(*lab, nc * sizeof *ny); /* nc * 8 <= bx: fits */
         if (!ny) return 0;
-        dt->y = ny;
+        *lab = ny;
     }
     *cap = nc;
     return 1;
 }
 
-static lz_status read_text(const char *path, char *b, size_t len,
-                           const lz_read_opts *o, lz_data *dt, lz_error *err)
+/* qsort_r order of row indices by their label string, then by row */
+static int cmp_label(const void *a, const void *b, void *ctx)
+{
+    char **lab = ctx;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(lab[i], lab[j]);
+    return c ? c : (i > j) - (i < j);
+}
+
+static int cmp_size_t(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* y (n) and the class names from the label strings lab (n): numbers when
+ * every label is a finite number, else class codes 0..C-1 in order of first
+ * appearance, O(n log n).  The strings that become names move out of lab
+ * (set to NULL there). */
+static lz_status labels_from_strings(lz_data *dt, char **lab, size_t n, lz_error *err)
+{
+    int numeric = 1;
+    for (size_t i = 0; i < n && numeric; i++) {
+        double v;
+        numeric = parse_number(lab[i], &v) && isfinite(v);
+    }
+    dt->y = malloc((n ? n : 1) * sizeof *dt->y);
+    if (!dt->y) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", dt->path);
+    if (numeric) {
+        for (size_t i = 0; i < n; i++) parse_number(lab[i], &dt->y[i]);
+        return LZ_OK;
+    }
+    /* sort the rows by (label, row): each run of equal labels is a class, the
+     * run's first row its first appearance; the classes numbered in the order
+     * of their first rows */
+    size_t *ord = malloc((n ? n : 1) * sizeof *ord);   /* rows by label      */
+    size_t *run = malloc((n ? n : 1) * sizeof *run);   /* class run of ord[a] */
+    size_t *first = malloc((n ? n : 1) * sizeof *first); /* first row of run  */
+    size_t *code = malloc((n ? n : 1) * sizeof *code);  /* code of run        */
+    lz_status st = LZ_OK;
+    if (!ord || !run || !first || !code) st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", dt->path);
+    size_t nr = 0;
+    if (!st) {
+        for (size_t i = 0; i < n; i++) ord[i] = i;
+        qsort_r(ord, n, sizeof *ord, cmp_label, lab);
+        for (size_t a = 0; a < n; a++) {
+            if (a == 0 || strcmp(lab[ord[a]], lab[ord[a - 1]])) first[nr++] = ord[a];
+            run[a] = nr - 1;
+        }
+        /* code[r] = the rank of first[r] among the runs' first rows */
+        size_t *byrow = malloc((nr ? nr : 1) * sizeof *byrow);
+        if (!byrow) st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", dt->path);
+        for (size_t r = 0; !st && r < nr; r++) byrow[r] = first[r];
+        if (!st) qsort(byrow, nr, sizeof *byrow, cmp_size_t);
+        /* first[] is sorted by label; byrow by row: match them through a
+         * search of each run's first row in byrow */
+        for (size_t r = 0; !st && r < nr; r++) {
+            size_t *hit = bsearch(&first[r], byrow, nr, sizeof *byrow, cmp_size_t);
+            code[r] = (size_t)(hit - byrow);
+        }
+        free(byrow);
+    }
+    if (!st && !(dt->label_names = calloc(nr ? nr : 1, sizeof *dt->label_names)))
+        st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", dt->path);
+    if (!st) {
+        for (size_t a = 0; a < n; a++) dt->y[ord[a]] = (double)code[run[a]];
+        for (size_t r = 0; r < nr; r++) {
+            dt->label_names[code[r]] = lab[first[r]];
+            lab[first[r]] = NULL;
+        }
+        dt->n_classes = nr;
+    }
+    free(ord);
+    free(run);
+    free(first);
+    free(code);
+    return st;
+}
+/* 1 when the header name h is what a data frame writes for its row index */
+static int index_header(const char *h)
+{
+    return !h || !*h || !strncmp(h, "Unnamed", 7) || !strcasecmp(h, "index");
+}
+
+static lz_status read_text(const char *path, char *b, size_t len, const lz_read_opts *o,
+                           lz_data *dt, lz_error *err)
 {
     text_ctx c = {path, 0, 0};
     size_t cap_rows = 0;
@@ -468,10 +655,13 @@ static lz_status read_text(const char *path, char *b, size_t len,
                        "%s: binary content: expected text rows of numbers or an IDX file", path);
 
     size_t ncols = 0, d = 0, rows = 0, cap_f = 0;
-    int label_idx = -1; /* 0-based column of the label, -1 none */
+    int label_idx = -1;     /* 0-based column of the label, -1 none */
     char **f = NULL;
-    char **header = NULL; /* (ncols) names from a header line */
+    char **header = NULL;   /* (ncols) names from a header line */
     char *pending_comment = NULL; /* last '#' line before the data */
+    char *kind = NULL;      /* (ncols) each file column: 'x' feature, 'y' label, 's' skipped */
+    char **lab = NULL;      /* (rows) the label strings */
+    int has_header = 0;     /* the first content line named the columns */
     lz_status st = LZ_OK;
     char *p = b, *end = b + len;
 
@@ -521,23 +711,47 @@ static lz_status read_text(const char *path, char *b, size_t len,
                 }
                 label_idx = o->label_col - 1;
             }
-            d = ncols - (label_idx >= 0 ? 1 : 0);
-            if (d == 0) {
-                st = lz_fail(err, LZ_EFORMAT,
-                             "%s:%zu: no feature columns left after taking out the label",
-                             path, c.line);
-                break;
-            }
             header = calloc(ncols, sizeof *header);
-            dt->label_field = label_idx;
-            if (!header) {
+            kind = malloc(ncols);
+            if (!header || !kind) {
                 st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
                 break;
             }
+            memset(kind, 'x', ncols);
+            for (size_t q = 0; !st && q < o->n_skip; q++) {
+                size_t sc = (size_t)o->skip[q];
+                if (sc > ncols)
+                    st = lz_fail(err, LZ_EINVAL, "%s:%zu: --skip-col %zu: the file has %zu columns",
+                                 path, c.line, sc, ncols);
+                else if ((int)sc - 1 == label_idx)
+                    st = lz_fail(err, LZ_EINVAL,
+                                 "%s:%zu: --skip-col %zu is the --label-col: keep one of them",
+                                 path, c.line, sc);
+                else
+                    kind[sc - 1] = 's';
+            }
+            if (st) break;
+            if (label_idx >= 0) kind[label_idx] = 'y';
+            for (size_t j = 0; j < ncols; j++) d += kind[j] == 'x';
+            dt->label_field = label_idx;
+            if (d == 0) {
+                st = lz_fail(err, LZ_EFORMAT,
+                             "%s:%zu: no feature columns left after taking out the label and the "
+                             "skipped columns",
+                             path, c.line);
+                break;
+            }
+            if (!(dt->field = malloc(d * sizeof *dt->field))) {
+                st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            for (size_t j = 0, o2 = 0; j < ncols; j++)
+                if (kind[j] == 'x') dt->field[o2++] = j + 1;
             if (!any_num) {
                 for (size_t j = 0; j < ncols && !st; j++)
                     if (!(header[j] = strdup(f[j])))
                         st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+                has_header = 1;
                 continue;
             }
             if (pending_comment) {
@@ -555,21 +769,50 @@ static lz_status read_text(const char *path, char *b, size_t len,
                          path, c.line, nf, ncols);
             break;
         }
-        if (!grow_rows(dt, rows, d, label_idx >= 0, &cap_rows)) {
+        if (!grow_rows(dt, &lab, rows, d, label_idx >= 0, &cap_rows)) {
             st = lz_fail(err, LZ_ENOMEM, "%s:%zu: out of memory for %zu rows of %zu values",
                          path, c.line, rows + 1, d);
             break;
         }
         double *row = dt->x + rows * d;
         dt->line[rows] = c.line;
-        for (size_t j = 0, o2 = 0; j < ncols; j++) {
+        if (lab) lab[rows] = NULL;
+        field_ctx fc = {&c, p, end, ncols, label_idx, o->missing, rows};
+        size_t observed = 0;
+        for (size_t j = 0, o2 = 0; j < ncols && !st; j++) {
+            if (kind[j] == 's') continue;
+            if (kind[j] == 'y') {
+                char nm[96] = "";
+                if (header[j]) snprintf(nm, sizeof nm, " (%s)", header[j]);
+                if (is_missing(f[j], o->missing))
+                    st = lz_fail(err, LZ_EFORMAT,
+                                 "%s:%zu: field %zu%s: the label is missing: expected a class for "
+                                 "every row",
+                                 path, c.line, j + 1, nm);
+                else if (!(lab[rows] = strdup(f[j])))
+                    st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+                continue;
+            }
+            if (is_missing(f[j], o->missing)) {
+                if (!dt->miss && !(dt->miss = calloc(cap_rows * d, 1))) {
+                    st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+                    break;
+                }
+                dt->miss[rows * d + o2] = 1;
+                dt->n_miss++;
+                row[o2++] = 0;
+                continue;
+            }
             double v = 0;
-            st = field_value(&c, f[j], j + 1, header, &v, err);
-            if (st) break;
-            if ((int)j == label_idx) dt->y[rows] = v;
-            else row[o2++] = v;
+            st = field_value(&fc, f[j], j + 1, header, &v, err);
+            row[o2++] = v;
+            observed++;
         }
-        rows++;
+        if (!st && !observed)
+            st = lz_fail(err, LZ_EFORMAT,
+                         "%s:%zu: every value of the row is missing: expected at least one",
+                         path, c.line);
+        rows++; /* also on error: lab[rows - 1] is freed below */
     }
     free(f);
     if (!st && rows == 0)
@@ -580,21 +823,43 @@ static lz_status read_text(const char *path, char *b, size_t len,
         dt->d = d;
         double *nx = realloc(dt->x, rows * d * sizeof *nx); /* shrinks: fits */
         if (nx) dt->x = nx;
-        int have_names = header && header[0];
+        if (label_idx >= 0) st = labels_from_strings(dt, lab, rows, err);
+    }
+    if (!st && has_header && ncols > 1 && kind[0] == 'x' && index_header(header[0]) &&
+        !dt->miss && rows > 1) {
+        /* a first column that counts the rows, under a data frame's index
+         * header, is not a feature */
+        int count = 1;
+        double base = dt->x[0];
+        for (size_t i = 0; i < rows && count; i++) count = dt->x[i * d] == base + (double)i;
+        if (count && (base == 0 || base == 1))
+            st = lz_fail(err, LZ_EFORMAT,
+                         "%s: field 1 ('%s') counts the rows %g, %g, ...: an index column? drop "
+                         "it with --skip-col 1",
+                         path, header[0] ? header[0] : "", base, base + 1);
+    }
+    if (!st) {
+        int have_names = header != NULL;
+        for (size_t j = 0; have_names && j < ncols; j++) have_names = header[j] != NULL;
         if (have_names) {
             dt->names = calloc(d, sizeof *dt->names);
             if (!dt->names) st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
             for (size_t j = 0, o2 = 0; !st && j < ncols; j++) {
-                if ((int)j == label_idx) continue;
+                if (kind[j] != 'x') continue;
                 dt->names[o2++] = header[j];
                 header[j] = NULL;
             }
         }
     }
+    if (lab) {
+        for (size_t i = 0; i < rows; i++) free(lab[i]);
+        free(lab);
+    }
     if (header) {
         for (size_t j = 0; j < ncols; j++) free(header[j]);
         free(header);
     }
+    free(kind);
     return st;
 }
 
@@ -603,7 +868,7 @@ static lz_status read_text(const char *path, char *b, size_t len,
 lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out,
                        lz_error *err)
 {
-    static const lz_read_opts defaults = {LZ_LABEL_NONE, 0};
+    static const lz_read_opts defaults = {.label_col = LZ_LABEL_NONE};
     const lz_read_opts *o = opts ? opts : &defaults;
     *out = NULL;
     unsigned char *b;
@@ -656,6 +921,68 @@ lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_p
                    data->path, data->d, d, model_path);
 }
 
+lz_status lz_data_align_labels(lz_data *train, lz_data *test, size_t *n_new, lz_error *err)
+{
+    *n_new = 0;
+    if (!train->y || !test->y || (!train->label_names && !test->label_names)) return LZ_OK;
+    if (!train->label_names || !test->label_names)
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s: the labels are %s, in %s they are %s: expected the same kind of label "
+                       "in both files",
+                       test->path, test->label_names ? "words" : "numbers", train->path,
+                       train->label_names ? "words" : "numbers");
+    /* code[c] <- train's code of test's class c, new classes appended */
+    size_t tc = test->n_classes, nc = train->n_classes;
+    size_t *code = malloc((tc ? tc : 1) * sizeof *code);
+    char **names = realloc(train->label_names, (nc + tc) * sizeof *names);
+    if (!code || !names) {
+        free(code);
+        return lz_fail(err, LZ_ENOMEM, "%s: out of memory", test->path);
+    }
+    train->label_names = names;
+    for (size_t c = 0; c < tc; c++) {
+        size_t k = 0;
+        while (k < nc && strcmp(names[k], test->label_names[c])) k++;
+        if (k == nc) {
+            names[nc++] = test->label_names[c];
+            test->label_names[c] = NULL;
+            (*n_new)++;
+        }
+        code[c] = k;
+    }
+    train->n_classes = nc;
+    for (size_t i = 0; i < test->n; i++) test->y[i] = (double)code[(size_t)test->y[i]];
+    free(code);
+    /* test gets the whole list */
+    for (size_t c = 0; c < tc; c++) free(test->label_names[c]);
+    free(test->label_names);
+    test->label_names = NULL;
+    test->n_classes = 0;
+    if (!(test->label_names = calloc(nc, sizeof *test->label_names)))
+        return lz_fail(err, LZ_ENOMEM, "%s: out of memory", test->path);
+    test->n_classes = nc;
+    for (size_t c = 0; c < nc; c++)
+        if (!(test->label_names[c] = strdup(names[c])))
+            return lz_fail(err, LZ_ENOMEM, "%s: out of memory", test->path);
+    return LZ_OK;
+}
+
+lz_status lz_data_require_complete(const lz_data *data, const char *prog, lz_error *err)
+{
+    if (!data || !data->miss) return LZ_OK;
+    for (size_t i = 0; i < data->n; i++)
+        for (size_t j = 0; j < data->d; j++)
+            if (data->miss[i * data->d + j]) {
+                char where[256];
+                lz_data_where(data, i, j, where, sizeof where);
+                return lz_fail(err, LZ_EINVAL,
+                               "%s: missing: %s needs every value (lgm_em, pca_iter and gmm_em "
+                               "complete missing entries)",
+                               where, prog);
+            }
+    return LZ_OK;
+}
+
 lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m)
 {
     lz_data *dt = data_new(src->path);
@@ -665,6 +992,23 @@ lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m)
     dt->img_rows = src->img_rows;
     dt->img_cols = src->img_cols;
     dt->label_field = src->label_field;
+    if (src->field) {
+        if (!(dt->field = malloc(src->d * sizeof *dt->field))) goto fail;
+        memcpy(dt->field, src->field, src->d * sizeof *dt->field);
+    }
+    if (src->miss) {
+        if (!(dt->miss = calloc((m ? m : 1) * src->d, 1))) goto fail;
+        for (size_t i = 0; i < m; i++) {
+            memcpy(dt->miss + i * src->d, src->miss + idx[i] * src->d, src->d);
+            for (size_t j = 0; j < src->d; j++) dt->n_miss += dt->miss[i * src->d + j];
+        }
+    }
+    if (src->label_names) {
+        if (!(dt->label_names = calloc(src->n_classes, sizeof *dt->label_names))) goto fail;
+        dt->n_classes = src->n_classes;
+        for (size_t c = 0; c < src->n_classes; c++)
+            if (!(dt->label_names[c] = strdup(src->label_names[c]))) goto fail;
+    }
     if (src->line) {
         dt->line = malloc((m ? m : 1) * sizeof *dt->line);
         if (!dt->line) goto fail;
@@ -798,7 +1142,8 @@ double lz_sd_spread(size_t d, const double *var, size_t *jmax, size_t *jmin)
 char *lz_data_colname(const lz_data *data, size_t j, char *buf, size_t cap)
 {
     if (data->line) {
-        size_t f = j + 1 + (data->label_field >= 0 && (size_t)data->label_field <= j ? 1 : 0);
+        size_t f = data->field ? data->field[j]
+                               : j + 1 + (data->label_field >= 0 && (size_t)data->label_field <= j ? 1 : 0);
         if (data->names && data->names[j])
             snprintf(buf, cap, "field %zu (%s)", f, data->names[j]);
         else

@@ -28,34 +28,62 @@
 #include "lz_error.h"
 
 typedef struct {
-    size_t n;         /* samples                                       */
-    size_t d;         /* features                                      */
-    double *x;        /* (n, d) row-major                              */
-    double *y;        /* (n) labels, or NULL when there are none       */
-    char **names;     /* (d) column names, or NULL                     */
-    char *path;       /* where the data came from, for messages        */
-    size_t img_rows;  /* IDX image height (0 if not an image file)     */
-    size_t img_cols;  /* IDX image width                               */
-    size_t *line;     /* (n) the file line of each row (text data), or
-                         NULL; kept by subsets and splits, so a value
-                         found bad later is still named by its line      */
-    int label_field;  /* 0-based file column of the labels, -1: none   */
+    size_t n;           /* samples                                           */
+    size_t d;           /* features                                          */
+    double *x;          /* (n, d) row-major; 0 where a value is missing      */
+    unsigned char *miss; /* (n, d) 1 where the value is missing, or NULL when
+                           none is (text data: an empty field, NA, NaN, ?) */
+    size_t n_miss;      /* missing values                                    */
+    double *y;          /* (n) labels, or NULL when there are none: numbers,
+                           or class codes 0..C-1 when label_names is set     */
+    char **label_names; /* (n_classes) the classes' names when the labels
+                           were words, in order of first appearance; NULL
+                           for numeric labels                               */
+    size_t n_classes;   /* entries of label_names                            */
+    char **names;       /* (d) column names, or NULL                         */
+    char *path;         /* where the data came from, for messages            */
+    size_t img_rows;    /* IDX image height (0 if not an image file)         */
+    size_t img_cols;    /* IDX image width                                   */
+    size_t *line;       /* (n) the file line of each row (text data), or
+                           NULL; kept by subsets and splits, so a value
+                           found bad later is still named by its line        */
+    int label_field;    /* 0-based file column of the labels, -1: none       */
+    size_t *field;      /* (d) 1-based file column of each feature (text
+                           data), or NULL (then column j is field j + 1)     */
 } lz_data;
 
 #define LZ_LABEL_NONE 0
 #define LZ_LABEL_LAST (-1)
 
+/* Tokens that mark a missing value in text data, besides the empty field;
+ * NaN in any case.  --missing TOKEN adds one. */
+#define LZ_MISSING_TOKENS "NA NaN ?"
+
 typedef struct {
-    int label_col;   /* LZ_LABEL_NONE, LZ_LABEL_LAST, or a 1-based column */
-    size_t min_rows; /* fewer rows than this is an error (0: at least 1)  */
+    int label_col;       /* LZ_LABEL_NONE, LZ_LABEL_LAST, or a 1-based column */
+    size_t min_rows;     /* fewer rows than this is an error (0: at least 1)  */
+    const char *missing; /* one more missing-value token, or NULL            */
+    const int *skip;     /* 1-based file columns dropped before modelling    */
+    size_t n_skip;       /* (--skip-col), and how many                       */
 } lz_read_opts;
+
+/* Parse the value of --skip-col, "N[,N...]" (1-based columns), appending to
+ * cols (cap entries) and *n. */
+lz_status lz_parse_skip_cols(const char *s, int *cols, size_t cap, size_t *n, lz_error *err);
 
 /* Parse the value of --label-col: "none", "last" or a 1-based column number. */
 lz_status lz_parse_label_col(const char *s, int *label_col, lz_error *err);
 
 /* Read a data file (text or IDX, optionally gzipped) into a new lz_data.
- * Every number must be finite.  On error *out is NULL and err holds a line
- * naming the file, the line (or byte offset for IDX) and the field. */
+ * Every number must be finite.  In text data a missing value (an empty
+ * field, NA, NaN in any case, ?, or opts->missing) is recorded in
+ * data->miss; a row with no observed value, or a missing label, is an error.
+ * A label column may hold numbers or words: words become class codes
+ * 0..C-1 in order of first appearance (data->label_names).  On error *out is
+ * NULL and err holds a line naming the file, the line (or byte offset for
+ * IDX) and the field, with the likely fix when a column of words is not
+ * declared the label column, or a first column that counts the rows (an
+ * index column) is not skipped. */
 lz_status lz_data_read(const char *path, const lz_read_opts *opts,
                        lz_data **out, lz_error *err);
 
@@ -73,7 +101,21 @@ lz_status lz_data_check_compat(const lz_data *train, const lz_data *test,
 lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path,
                               lz_error *err);
 
-/* New data set made of rows idx[0..m) of src (labels and names follow). */
+/* Word labels of a test set in the training set's classes: test->y is
+ * recoded to train's codes, a class that appears only in test gets the next
+ * code, and both get the extended list of names; *n_new <- how many classes
+ * were new.  Numeric labels in one and words in the other is an error;
+ * nothing to do when either has no labels or both are numeric. */
+lz_status lz_data_align_labels(lz_data *train, lz_data *test, size_t *n_new, lz_error *err);
+
+/* Programs that cannot use incomplete rows: LZ_EINVAL naming the first
+ * missing value ("data.csv:17: field 3 (x3): missing: prog needs every
+ * value (lgm_em, pca_iter and gmm_em complete missing entries)"); LZ_OK when
+ * data is NULL or complete. */
+lz_status lz_data_require_complete(const lz_data *data, const char *prog, lz_error *err);
+
+/* New data set made of rows idx[0..m) of src (labels, missing values and
+ * names follow). */
 lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m);
 
 /* Deterministic split: a permutation drawn from seed (GSL mt19937) puts the

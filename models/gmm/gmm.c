@@ -964,7 +964,7 @@ lz_status gmm_model_read(const char *path, gmm_model **out, lz_error *err)
 lz_status gmm_means_read(const char *path, size_t d, size_t k, double *means, lz_error *err)
 {
     lz_data *r = NULL;
-    lz_read_opts ro = {LZ_LABEL_NONE, 1};
+    lz_read_opts ro = {.label_col = LZ_LABEL_NONE, .min_rows = 1};
     lz_status st = lz_data_read(path, &ro, &r, err);
     if (st) return st;
     size_t skip = r->d == d + 1 ? 1 : 0;

@@ -50,7 +50,7 @@ static int on_iter(const pca_iter_info *it, void *vctx)
 static lz_status read_ref(const char *path, size_t k, size_t d, double **ref, lz_error *err)
 {
     lz_data *r = NULL;
-    lz_read_opts ro = {LZ_LABEL_NONE, k};
+    lz_read_opts ro = {.label_col = LZ_LABEL_NONE, .min_rows = k};
     lz_status st = lz_data_read(path, &ro, &r, err);
     if (st) {
         lz_error_prefix(err, "--ref");

@@ -96,7 +96,7 @@ static void random_spd(gsl_rng *r, size_t n, double *a)
 START_TEST(csv_with_header_and_label)
 {
     write_text(tmp_path("a.csv"), "x1,x2,class\n1,2,0\n3.5,-4e1,1\n\n# comment\n5,6,2\r\n");
-    lz_read_opts o = {LZ_LABEL_LAST, 2};
+    lz_read_opts o = {.label_col = LZ_LABEL_LAST, .min_rows = 2};
     lz_data *d;
     lz_error e;
     ck_assert_int_eq(lz_data_read(tmp_path("a.csv"), &o, &d, &e), LZ_OK);
@@ -115,7 +115,7 @@ END_TEST
 START_TEST(label_column_in_the_middle_and_whitespace)
 {
     write_text(tmp_path("w.txt"), "  1 9  2\n3\t8 4\n");
-    lz_read_opts o = {2, 1};
+    lz_read_opts o = {.label_col = 2, .min_rows = 1};
     lz_data *d;
     lz_error e;
     ck_assert_int_eq(lz_data_read(tmp_path("w.txt"), &o, &d, &e), LZ_OK);
@@ -134,7 +134,7 @@ END_TEST
 START_TEST(tsv_and_own_dat_header_read_back)
 {
     write_text(tmp_path("t.dat"), "# z1 z2 label\n0.5 1 3\n-2 0.25 4\n");
-    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    lz_read_opts o = {.label_col = LZ_LABEL_LAST, .min_rows = 1};
     lz_data *d;
     lz_error e;
     ck_assert_int_eq(lz_data_read(tmp_path("t.dat"), &o, &d, &e), LZ_OK);
@@ -156,7 +156,7 @@ static void expect_read_error(const char *name, const char *content, int label_c
                               size_t min_rows, const char *needle)
 {
     if (content) write_text(tmp_path(name), content);
-    lz_read_opts o = {label_col, min_rows};
+    lz_read_opts o = {.label_col = label_col, .min_rows = min_rows};
     lz_data *d = (lz_data *)1;
     lz_error e;
     lz_error_clear(&e);
@@ -178,13 +178,109 @@ START_TEST(text_errors)
     expect_read_error("ragged.csv", "1,2,3\n4,5\n", 0, 1, "ragged.csv:2: 2 fields: expected 3");
     expect_read_error("word.csv", "1,2\n3,abc\n", 0, 1, "word.csv:2: field 2: expected a number, got 'abc'");
     expect_read_error("named.csv", "u,v\n1,2\n3,x\n", 0, 1, "named.csv:3: field 2 (v)");
-    expect_read_error("nan.csv", "1,2\nnan,2\n", 0, 1, "nan.csv:2: field 1: 'nan' is not finite");
+    expect_read_error("nomiss.csv", "1,2\nNA,\n", 0, 1, "nomiss.csv:2: every value of the row is missing");
     expect_read_error("inf.csv", "1,2\n1,-inf\n", 0, 1, "inf.csv:2: field 2: '-inf' is not finite");
     expect_read_error("huge.csv", "1,1e999\n", 0, 1, "huge.csv:1: field 2");
-    expect_read_error("hole.csv", "1,,2\n", 0, 1, "hole.csv:1: field 2: empty");
+    expect_read_error("nolabel.csv", "1,2,a\n3,4,\n", LZ_LABEL_LAST, 1,
+                      "nolabel.csv:2: field 3: the label is missing");
+    expect_read_error("words.csv", "sl,sw,variety\n5.1,3.5,\"Setosa\"\n4.9,3,Setosa\n", 0, 1,
+                      "words.csv:2: field 3 (variety): expected a number, got 'Setosa' (column 3 "
+                      "(variety) holds words: class labels? --label-col last)");
+    expect_read_error("words2.csv", "Setosa,5.1\nVirginica,4.9\n", 0, 1,
+                      "(column 1 holds words: class labels? --label-col 1)");
+    expect_read_error("index.csv", ",a,b\n0,1,2\n1,3,5\n2,4,4\n", 0, 1,
+                      "index.csv: field 1 ('') counts the rows 0, 1, ...: an index column? drop it "
+                      "with --skip-col 1");
     expect_read_error("one.csv", "1,2\n", 0, 2, "1 row of data: expected at least 2");
     expect_read_error("lab.csv", "1,2\n", 5, 1, "--label-col 5: the file has 2 columns");
     expect_read_error("onlylabel.csv", "1\n2\n", LZ_LABEL_LAST, 1, "no feature columns");
+}
+END_TEST
+
+/* missing values, labels that are words, skipped columns: the data set
+ * records each, subsets and splits keep them, a test set's words are coded
+ * in the training set's classes */
+START_TEST(missing_words_and_skipped_columns)
+{
+    write_text(tmp_path("iris.csv"), "\xef\xbb\xbf\"id\",\"sl\",\"sw\",\"variety\"\n"
+                                     "7,5.1,NA,\"Setosa\"\n"
+                                     "3,,3.0,Versicolor\n"
+                                     "9,4.7,3.2,\"Setosa\"\n"
+                                     "4,6.3,?,Virginica\n"
+                                     "5,5.8,nan,Versicolor\n");
+    int skip[1] = {1};
+    lz_read_opts o = {.label_col = LZ_LABEL_LAST, .min_rows = 1, .skip = skip, .n_skip = 1};
+    lz_data *dt = NULL;
+    lz_error e;
+    ck_assert_msg(lz_data_read(tmp_path("iris.csv"), &o, &dt, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(dt->n, 5);
+    ck_assert_uint_eq(dt->d, 2);
+    ck_assert_uint_eq(dt->n_miss, 4);
+    static const unsigned char miss[10] = {0, 1, 1, 0, 0, 0, 0, 1, 0, 1};
+    for (size_t i = 0; i < 10; i++) {
+        ck_assert_uint_eq(dt->miss[i], miss[i]);
+        if (miss[i]) ck_assert(dt->x[i] == 0.0);
+    }
+    ck_assert(dt->x[0] == 5.1 && dt->x[4] == 4.7 && dt->x[5] == 3.2);
+    /* classes in order of first appearance */
+    ck_assert_uint_eq(dt->n_classes, 3);
+    ck_assert_str_eq(dt->label_names[0], "Setosa");
+    ck_assert_str_eq(dt->label_names[1], "Versicolor");
+    ck_assert_str_eq(dt->label_names[2], "Virginica");
+    static const double y[5] = {0, 1, 0, 2, 1};
+    for (size_t i = 0; i < 5; i++) ck_assert(dt->y[i] == y[i]);
+    /* names and fields skip the id column and the label */
+    char where[128];
+    lz_data_where(dt, 3, 1, where, sizeof where);
+    ck_assert_msg(strstr(where, "iris.csv:5: field 3 (sw)"), "%s", where);
+    ck_assert_int_eq(lz_data_require_complete(dt, "prog", &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "iris.csv:2: field 3 (sw): missing: prog needs every value"), "%s",
+                  e.msg);
+    /* a subset keeps the missing values and the classes */
+    size_t idx[2] = {3, 1};
+    lz_data *sub = lz_data_subset(dt, idx, 2);
+    ck_assert_ptr_nonnull(sub);
+    ck_assert_uint_eq(sub->n_miss, 2);
+    ck_assert(sub->miss[1] == 1 && sub->miss[2] == 1 && sub->miss[0] == 0 && sub->miss[3] == 0);
+    ck_assert(sub->y[0] == 2 && sub->y[1] == 1);
+    ck_assert_str_eq(sub->label_names[2], "Virginica");
+    lz_data_free(sub);
+    /* a test set: Virginica known, Nova new (the next code), Setosa known */
+    write_text(tmp_path("iris_test.csv"), "id,sl,sw,variety\n1,6,3,Virginica\n2,5,3,Nova\n"
+                                          "8,5,2,Setosa\n");
+    lz_data *te = NULL;
+    ck_assert_msg(lz_data_read(tmp_path("iris_test.csv"), &o, &te, &e) == LZ_OK, "%s", e.msg);
+    size_t n_new = 0;
+    ck_assert_int_eq(lz_data_align_labels(dt, te, &n_new, &e), LZ_OK);
+    ck_assert_uint_eq(n_new, 1);
+    ck_assert(te->y[0] == 2 && te->y[1] == 3 && te->y[2] == 0);
+    ck_assert_uint_eq(dt->n_classes, 4);
+    ck_assert_uint_eq(te->n_classes, 4);
+    ck_assert_str_eq(dt->label_names[3], "Nova");
+    ck_assert_str_eq(te->label_names[3], "Nova");
+    lz_data_free(te);
+    /* numbers in the test file against words: an error */
+    write_text(tmp_path("iris_num.csv"), "id,sl,sw,variety\n1,6,3,2\n");
+    ck_assert_int_eq(lz_data_read(tmp_path("iris_num.csv"), &o, &te, &e), LZ_OK);
+    ck_assert_int_eq(lz_data_align_labels(dt, te, &n_new, &e), LZ_EFORMAT);
+    ck_assert_msg(strstr(e.msg, "the labels are numbers"), "%s", e.msg);
+    lz_data_free(te);
+    lz_data_free(dt);
+    /* one more missing-value token; --skip-col past the last column */
+    write_text(tmp_path("dash.csv"), "1,-\n2,3\n");
+    lz_read_opts od = {.label_col = LZ_LABEL_NONE, .missing = "-"};
+    ck_assert_int_eq(lz_data_read(tmp_path("dash.csv"), &od, &dt, &e), LZ_OK);
+    ck_assert_uint_eq(dt->n_miss, 1);
+    lz_data_free(dt);
+    int far[1] = {3};
+    lz_read_opts of = {.label_col = LZ_LABEL_NONE, .skip = far, .n_skip = 1};
+    ck_assert_int_eq(lz_data_read(tmp_path("dash.csv"), &of, &dt, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "--skip-col 3: the file has 2 columns"), "%s", e.msg);
+    size_t ns = 0;
+    int cols[4];
+    ck_assert_int_eq(lz_parse_skip_cols("2,5", cols, 4, &ns, &e), LZ_OK);
+    ck_assert(ns == 2 && cols[0] == 2 && cols[1] == 5);
+    ck_assert_int_eq(lz_parse_skip_cols("0", cols, 4, &ns, &e), LZ_EINVAL);
 }
 END_TEST
 
@@ -315,7 +411,7 @@ START_TEST(idx_labels_label_col_and_nan)
     write_file(tmp_path("s-images-idx3-ubyte"), b, n);
     lz_data *d;
     lz_error e;
-    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    lz_read_opts o = {.label_col = LZ_LABEL_LAST, .min_rows = 1};
     ck_assert_int_eq(lz_data_read(tmp_path("s-images-idx3-ubyte"), &o, &d, &e), LZ_EINVAL);
     ck_assert_ptr_null(d);
     ck_assert_ptr_nonnull(strstr(e.msg, "--label-col last: IDX data has no label column"));
@@ -369,7 +465,7 @@ START_TEST(text_blank_lines_reserve_nothing)
     f = fopen(tmp_path("tall.csv"), "w");
     for (int i = 0; i < 5000; i++) fprintf(f, "%d,%d,%d\n", i, -i, 2 * i);
     fclose(f);
-    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    lz_read_opts o = {.label_col = LZ_LABEL_LAST, .min_rows = 1};
     ck_assert_int_eq(lz_data_read(tmp_path("tall.csv"), &o, &dt, &e), LZ_OK);
     ck_assert_uint_eq(dt->n, 5000);
     for (int i = 0; i < 5000; i++) {
@@ -448,7 +544,7 @@ START_TEST(where_names_line_and_field_after_a_split)
 {
     /* the label is the file's 2nd column; blank and comment lines shift lines */
     write_text(tmp_path("w.csv"), "a,lab,b\n1,0,2\n\n# c\n3,1,4\n5,0,6\n7,1,8\n");
-    lz_read_opts o = {2, 1};
+    lz_read_opts o = {.label_col = 2, .min_rows = 1};
     lz_data *d, *tr, *te;
     lz_error e;
     char buf[256];
@@ -882,7 +978,7 @@ START_TEST(outset_commit_and_abort)
     ck_assert_int_eq(lz_outset_commit(os, &e), LZ_OK);
     ck_assert_int_eq(access(p1, F_OK), 0);
     /* read back: exact values, header names */
-    lz_read_opts o = {LZ_LABEL_LAST, 1};
+    lz_read_opts o = {.label_col = LZ_LABEL_LAST, .min_rows = 1};
     lz_data *d;
     FILE *g = fopen(p2, "r");
     char line[256];
@@ -1307,6 +1403,7 @@ static Suite *suite(void)
     tcase_add_test(t, tsv_and_own_dat_header_read_back);
     tcase_add_test(t, text_errors);
     tcase_add_test(t, label_col_parsing);
+    tcase_add_test(t, missing_words_and_skipped_columns);
     tcase_add_test(t, idx_images_with_sibling_labels_plain_and_gzip);
     tcase_add_test(t, idx_errors);
     tcase_add_test(t, idx_size_overflow);

@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else fuzz_write(path, body, n_body);
     if (labels) fuzz_write(lpath, labels, n_labels);
 
-    lz_read_opts o = {label_cols[(flags >> 2) & 3], flags & 0x40 ? 2 : 0};
+    lz_read_opts o = {.label_col = label_cols[(flags >> 2) & 3], .min_rows = flags & 0x40 ? 2 : 0};
     size_t min_rows = o.min_rows ? o.min_rows : 1;
     lz_data *d = NULL;
     lz_error err;

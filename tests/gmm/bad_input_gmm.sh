@@ -24,7 +24,7 @@ expect_error $P 'empty\.csv: empty file' "$GMM" empty.csv -o $P
 expect_error $P 'header_only\.csv: .*expected' "$GMM" header_only.csv -o $P
 expect_error $P 'ragged\.csv:2: 2 fields: expected 3' "$GMM" ragged.csv -o $P
 expect_error $P "text\.csv:2: field 2: expected a number, got 'x'" "$GMM" text.csv -o $P
-expect_error $P 'nan\.csv:2: field 2: .*finite' "$GMM" nan.csv -o $P
+expect_error $P 'nan\.csv:2: field 2: missing: gmm_em needs every value' "$GMM" nan.csv -o $P
 expect_error $P 'inf\.csv:3: field 2: .*finite' "$GMM" inf.csv -o $P
 expect_error $P 'two_cols\.csv:1: 2 feature columns: expected 3' "$GMM" ok.csv --test two_cols.csv -o $P
 expect_error $P 'trunc-images-idx3-ubyte: truncated IDX' "$GMM" trunc-images-idx3-ubyte -o $P

@@ -28,7 +28,7 @@ expect_error $P 'empty\.csv: empty file' "$LGM" empty.csv -o $P
 expect_error $P 'header_only\.csv: .*expected' "$LGM" header_only.csv -o $P
 expect_error $P 'ragged\.csv:2: 2 fields: expected 3' "$LGM" ragged.csv -o $P
 expect_error $P "text\.csv:2: field 2: expected a number, got 'x'" "$LGM" text.csv -o $P
-expect_error $P 'nan\.csv:2: field 2: .*finite' "$LGM" nan.csv -o $P
+expect_error $P 'nan\.csv:2: field 2: missing: lgm_em needs every value' "$LGM" nan.csv -o $P
 expect_error $P 'inf\.csv:3: field 2: .*finite' "$LGM" inf.csv -o $P
 expect_error $P 'one_row\.csv: 1 row of data: expected at least 2' "$LGM" one_row.csv -o $P
 expect_error $P 'two_cols\.csv:1: 2 feature columns: expected 3' "$LGM" ok.csv --test two_cols.csv -o $P

@@ -83,7 +83,7 @@ END_TEST
 
 static lz_data *load_digits(void)
 {
-    lz_read_opts ro = {LZ_LABEL_LAST, 1};
+    lz_read_opts ro = {.label_col = LZ_LABEL_LAST, .min_rows = 1};
     lz_data *all = NULL;
     lz_error err;
     ck_assert_msg(lz_data_read(LZ_SRC_DIR "/data/digits.csv", &ro, &all, &err) == LZ_OK, "%s",

@@ -31,7 +31,7 @@ expect_error $B 'nofile.csv: cannot open' "$P" -o $B nofile.csv
 expect_error $B 'empty.csv: empty file' "$P" -o $B empty.csv
 expect_error $B 'ragged.csv:3: 2 fields: expected 3' "$P" -o $B ragged.csv
 expect_error $B "text.csv:2: field 2: expected a number, got 'abc'" "$P" -o $B text.csv
-expect_error $B 'nan.csv:2: field 2.*not finite' "$P" -o $B nan.csv
+expect_error $B 'nan.csv:2: field 2: missing: pca_iter needs every value' "$P" -o $B nan.csv
 expect_error $B 'inf.csv:3: field 1.*not finite' "$P" -o $B inf.csv
 expect_error $B 'one.csv: 1 row of data: expected at least 2' "$P" -k 1 -o $B one.csv
 expect_error $B 'two_cols.csv:1: 2 feature columns: expected 3' "$P" -k 1 --test two_cols.csv -o $B good.csv

@@ -86,7 +86,7 @@ expect_error $E 'missing\.csv: cannot open' "$RBM" -o $E missing.csv
 expect_error $E 'empty\.csv' "$RBM" -o $E empty.csv
 expect_error $E 'ragged\.csv:2' "$RBM" -o $E ragged.csv
 expect_error $E "nonnum\.csv:2: field 2" "$RBM" -o $E nonnum.csv
-expect_error $E 'nan\.csv:2: field 2' "$RBM" -o $E nan.csv
+expect_error $E 'nan\.csv:2: field 2: missing: rbm_cd needs every value' "$RBM" -o $E nan.csv
 expect_error $E 'onerow\.csv.*at least 2' "$RBM" -o $E onerow.csv
 expect_error $E 'trunc-images-idx3-ubyte.*(truncated|promises)' "$RBM" -o $E trunc-images-idx3-ubyte
 expect_error $E 'digits\.csv:1: field 3: value 5 is above 1.*--scale 16' "$RBM" --label-col last -o $E "$DIGITS"
