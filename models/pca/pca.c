@@ -152,8 +152,7 @@ static lz_status gram_chol(size_t d, size_t p, const double *wt, double *g, doub
 {
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)p, (int)d, 1.0, wt, (int)d, 0.0, g,
                 (int)p);
-    for (size_t i = 0; i < p; i++)
-        for (size_t j = i + 1; j < p; j++) g[i * p + j] = g[j * p + i];
+    lz_sym_from_lower(p, g);
     double anorm = norm1_sym(p, g);
     lz_status st = lz_chol(p, g, err);
     if (st) {
@@ -250,9 +249,7 @@ static lz_status seed_update(pca_mode mode, size_t n, size_t d, size_t p, const 
         for (size_t i = 0; i < p * p; i++) ws->h[i] = (double)n * ws->a[i];
         lz_chol_solve(p, l, p, ws->h, NULL);
         lz_chol_solve_right(p, p, l, ws->h, NULL);
-        for (size_t i = 0; i < p; i++) /* symmetric up to rounding */
-            for (size_t j = 0; j < i; j++)
-                ws->h[i * p + j] = ws->h[j * p + i] = 0.5 * (ws->h[i * p + j] + ws->h[j * p + i]);
+        lz_symmetrise(p, ws->h); /* symmetric up to rounding */
         st = lz_chol(p, ws->h, err);
         if (st) {
             lz_error_prefix(err, "Z Z^T");
@@ -405,10 +402,7 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
                     (int)p, 1.0, l, (int)p, ws.mv, (int)p);
         cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)p,
                     (int)p, 1.0, l, (int)p, ws.mv, (int)p);
-        for (size_t i = 0; i < p; i++) /* symmetric up to rounding: make it exact */
-            for (size_t j = 0; j < i; j++)
-                ws.mv[i * p + j] = ws.mv[j * p + i] =
-                    0.5 * (ws.mv[i * p + j] + ws.mv[j * p + i]);
+        lz_symmetrise(p, ws.mv); /* symmetric up to rounding: make it exact */
         st = lz_eigh(p, ws.mv, ws.theta, ws.mv, err);
         if (st) goto done;
 
