@@ -208,7 +208,7 @@ int main(int argc, char **argv)
     if (rc >= 0) return rc;
     lz_error err;
     lz_error_clear(&err);
-    if (!c.load && pca_check_config(&cfg, 0, &err)) {
+    if (!c.load && pca_config_check(&cfg, 0, &err)) {
         lz_die_msg(PROG, &err);
         return 1;
     }
@@ -243,7 +243,7 @@ int main(int argc, char **argv)
     } else {
         /* ---- train ---- */
         const size_t n = train->n, d = train->d;
-        if (pca_check_config(&cfg, d, &err)) goto out;
+        if (pca_config_check(&cfg, d, &err)) goto out;
         /* values too large for a variance are an error; a warning when the
          * columns' scales differ by orders of magnitude (PCA depends on units) */
         double *mv = malloc(2 * d * sizeof *mv); /* (2, d) mean, variance */
@@ -292,23 +292,23 @@ int main(int argc, char **argv)
     /* ---- score: DATA (centred by pca_fit, or here with the loaded mean)
      * and the test set, both centred by the TRAINING mean ---- */
     if (train) {
-        if (c.load) lz_center(train->n, train->d, train->x, m->mean);
+        if (c.load) pca_prepare(m, train->n, train->x);
         z = malloc(train->n * m->k * sizeof *z);
         if (!z) {
             lz_fail(&err, LZ_ENOMEM, "out of memory");
             goto out;
         }
-        if (pca_score(m, train->n, train->x, z, NULL, &sr.ll_train, &sr.recon_train, &err))
+        if (pca_score(m, train->n, train->x, z, &sr.recon_train, &sr.ll_train, &err))
             goto out;
     }
     if (test) {
-        lz_center(test->n, test->d, test->x, m->mean);
+        pca_prepare(m, test->n, test->x);
         zt = malloc(test->n * m->k * sizeof *zt);
         if (!zt) {
             lz_fail(&err, LZ_ENOMEM, "out of memory");
             goto out;
         }
-        if (pca_score(m, test->n, test->x, zt, NULL, &sr.ll_test, &sr.recon_test, &err))
+        if (pca_score(m, test->n, test->x, zt, &sr.recon_test, &sr.ll_test, &err))
             goto out;
     }
 
