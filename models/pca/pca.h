@@ -141,10 +141,11 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
                   pca_model *m, pca_fit_info *info, pca_callback cb, void *ctx, lz_error *err);
 
 /* One step of the lecture's iteration, exactly as written (no
- * Rayleigh-Ritz, no re-orthonormalisation; `--oversample 0` iterates it):
- * wt (p, d) holds W^T and is replaced by the new W^T.  data mode: Z <- W^+ X^T, W <- X^T Z^+ on centred x (n, d);  cov mode:
- * W <- S W (W^T S W)^-1 W^T W with s (d, d) = X^T X / n.  pca_fit runs the
- * same code on a preallocated workspace. */
+ * Rayleigh-Ritz, no re-orthonormalisation): wt (p, d) holds W^T and is
+ * replaced by the new W^T.  data mode: Z <- W^+ X^T, W <- X^T Z^+ on centred
+ * x (n, d);  cov mode: W <- S W (W^T S W)^-1 W^T W with s (d, d) = X^T X / n.
+ * pca_fit runs the same code on a preallocated workspace (with oversample 0,
+ * on the lecture's p = k columns). */
 lz_status pca_seed_step(pca_mode mode, size_t n, size_t d, size_t p, const double *x,
                         const double *s, double *wt, lz_error *err);
 
