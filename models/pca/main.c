@@ -1,7 +1,11 @@
-/* main.c -- pca_iter: PCA by iterative projection (SPEC section 1).
+/* main.c -- pca_iter: PCA by iterative projection, scored by the PPCA density
+ * (docs/pca.md).
  *
  *     pca_iter [options] DATA
  *
+ * options -> data (and --ref) -> fit (or --load) -> centre and score every
+ * data set -> write every file through one lz_outset committed at the end
+ * -> final report.
  * Dimension letters: n samples, d data dimension, k components.
  */
 #include <math.h>
@@ -15,31 +19,75 @@
 #include "lz_out.h"
 #include "pca.h"
 
-static const char *PROG = "pca_iter";
+#define PROG "pca_iter"
+
 static const char *MODE_NAME[] = {"data", "cov", "auto"};
 
-/* The state the per-iteration callback needs. */
-typedef struct {
-    FILE *trace;  /* PREFIX.trace.dat (temporary until commit) */
-    int quiet;
-    int has_ref;
-} run_ctx;
+static const char *DETAILS =
+    "Files written (PREFIX from -o):\n"
+    "  PREFIX.trace.dat       iter recon_mse explained_var max_angle ref_angle seconds\n"
+    "  PREFIX.components.dat  eigenvalue x1..xd: one component a row, largest first\n"
+    "  PREFIX.latent.dat      z1..zK [label]: projections of DATA\n"
+    "  PREFIX.latent_test.dat z1..zK [label]: projections of the test set\n"
+    "  PREFIX.summary.tsv     model, k, PPCA log-likelihood per sample, ...\n"
+    "With --load MODEL: no training; DATA (optional) and --test are scored and\n"
+    "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n";
 
-static int on_iter(const pca_iter_info *it, void *vctx)
+/* everything a run holds */
+typedef struct {
+    pca_config cfg;
+    lz_common_opts co;
+    const char *ref_path, *data_path;
+    lz_data *train, *test;
+    double *ref;     /* (k, d) --ref rows, or NULL                         */
+    pca_model *m;    /* fitted or loaded                                   */
+    pca_fit_info fi; /* what the fit did (a loaded model: converged, NaNs) */
+    double *z, *zt;  /* (n, k) projections of DATA and of the test set     */
+    double ll_train, ll_test, recon_train, recon_test;
+    lz_outset *os;   /* every output file; the trace is opened by fit      */
+    FILE *trace;     /* PREFIX.trace.dat, written as the iterations run    */
+    lz_error err;
+} run;
+
+/* ---------------------------------------------------------------- options */
+
+/* options -> lz_cli_start -> config check: -1 to go on, else the exit status */
+static int parse_options(run *r, int argc, char **argv)
 {
-    run_ctx *ctx = vctx;
-    double row[6] = {(double)it->iter, it->recon_mse, it->explained_var, it->max_angle,
-                     it->ref_angle, it->seconds};
-    lz_dat_row(ctx->trace, ' ', 6, row);
-    if (!ctx->quiet) {
-        printf("iter %4d  recon_mse %-13.7g explained_var %.7f  max_angle %-10.3e", it->iter,
-               it->recon_mse, it->explained_var, it->max_angle);
-        if (ctx->has_ref) printf("  ref_angle %-10.3e", it->ref_angle);
-        printf("  %8.3f s\n", it->seconds);
-        fflush(stdout);
+    pca_config_default(&r->cfg);
+    lz_common_defaults(&r->co, "out/pca");
+    const lz_opt opts[] = {
+        {"k", 'k', LZ_OPT_INT, &r->cfg.k, "K", "principal components kept, 1 <= K < d"},
+        {"mode", 0, LZ_OPT_CHOICE, &r->cfg.mode, "data|cov|auto",
+         "data: iterate on X, O(n d p) an iteration; cov: on S, O(n d^2) once, then "
+         "O(d^2 p); auto: the cheaper"},
+        {"oversample", 0, LZ_OPT_INT, &r->cfg.oversample, "Q",
+         "iterate p = K + Q columns, keep the top K (0: the seed's plain iteration; "
+         "-1: Q = max(10, K))"},
+        {"tol", 0, LZ_OPT_REAL, &r->cfg.tol, "RAD",
+         "stop when the largest principal angle between successive K-subspaces is <= RAD"},
+        {"max-iter", 0, LZ_OPT_INT, &r->cfg.max_iter, "N", "iterations at most"},
+        {"ref", 0, LZ_OPT_STR, &r->ref_path, "FILE",
+         "reference components (K rows; e.g. LAPACK's): trace column ref_angle"},
+        LZ_COMMON_OPTIONS(&r->co),
+        {0},
+    };
+    const lz_cli cli = {PROG, "[options] DATA",
+                        "Principal component analysis by the seed's iterative projection\n"
+                        "(Z <- W+ X, W <- X Z+), scored by the probabilistic PCA density.",
+                        DETAILS, opts, 0, 1, 0};
+    int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
+    if (rc >= 0) return rc;
+    if (!r->co.load && pca_config_check(&r->cfg, 0, &r->err)) {
+        lz_die_msg(PROG, &r->err);
+        return 1;
     }
-    return 0;
+    lz_set_threads(r->co.threads);
+    lz_outset_install_signal_cleanup();
+    return -1;
 }
+
+/* ------------------------------------------------------------------- data */
 
 /* Singular values of --ref below this fraction of the largest count as 0. */
 #define PCA_REF_RTOL 1e-10
@@ -100,6 +148,115 @@ static lz_status read_ref(const char *path, size_t k, size_t d, double **ref, lz
     return st2;
 }
 
+/* DATA, --test or --split; to train: the config against d, values too
+ * large for a variance (an error), a note when the columns' scales differ
+ * by orders of magnitude (PCA depends on units), and --ref */
+static lz_status load_inputs(run *r)
+{
+    lz_status st = lz_load_inputs(&r->co, r->data_path, r->co.load ? 1 : 2, &r->train, &r->test,
+                                  &r->err);
+    if (st || r->co.load) return st;
+    const size_t d = r->train->d;
+    if ((st = pca_config_check(&r->cfg, d, &r->err))) return st;
+    double *mv = malloc(2 * d * sizeof *mv); /* (2, d) mean, variance */
+    if (!mv) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+    st = lz_data_moments(r->train, mv, mv + d, NULL, &r->err);
+    if (!st && !r->co.quiet) lz_note_spread(r->train, mv + d, "PCA");
+    free(mv);
+    if (!st && r->ref_path) st = read_ref(r->ref_path, (size_t)r->cfg.k, d, &r->ref, &r->err);
+    return st;
+}
+
+/* --load: the model, its width against the data's */
+static lz_status load_model(run *r)
+{
+    lz_status st = pca_model_read(r->co.load, &r->m, &r->err);
+    if (!st) st = lz_data_check_width(r->train, r->m->d, r->co.load, &r->err);
+    if (!st) st = lz_data_check_width(r->test, r->m->d, r->co.load, &r->err);
+    if (st) return st;
+    /* no fit: nothing run, no angles */
+    r->fi = (pca_fit_info){.converged = 1, .max_angle = NAN, .ref_angle = NAN, .angle_est = NAN};
+    if (!r->co.quiet)
+        printf("%s: model %s: k = %zu of d = %zu\n", PROG, r->co.load, r->m->k, r->m->d);
+    return LZ_OK;
+}
+
+/* -------------------------------------------------------------------- fit */
+
+/* one trace row and one printed line an iteration, as it happens */
+static int on_iter(const pca_iter_info *it, void *ud)
+{
+    run *r = ud;
+    double row[6] = {(double)it->iter, it->recon_mse, it->explained_var, it->max_angle,
+                     it->ref_angle, it->seconds};
+    lz_dat_row(r->trace, ' ', 6, row);
+    if (!r->co.quiet) {
+        printf("iter %4d  recon_mse %-13.7g explained_var %.7f  max_angle %-10.3e", it->iter,
+               it->recon_mse, it->explained_var, it->max_angle);
+        if (r->ref) printf("  ref_angle %-10.3e", it->ref_angle);
+        printf("  %8.3f s\n", it->seconds);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+/* the output set, with PREFIX.trace.dat open in it and its header written */
+static lz_status open_trace(run *r)
+{
+    static const char *cols[] = {"iter", "recon_mse", "explained_var", "max_angle", "ref_angle",
+                                 "seconds"};
+    char path[4096];
+    if (!(r->os = lz_outset_alloc())) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+    if (lz_path(path, sizeof path, r->co.output, "trace.dat", &r->err)) return r->err.status;
+    if (!(r->trace = lz_outset_open(r->os, path, &r->err))) return r->err.status;
+    lz_dat_header(r->trace, ' ', 6, cols);
+    return LZ_OK;
+}
+
+/* PCA of DATA; on return DATA is centred (pca_fit prepares it) */
+static lz_status fit(run *r)
+{
+    const size_t n = r->train->n, d = r->train->d;
+    if (!(r->m = pca_model_alloc(d, (size_t)r->cfg.k)))
+        return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+    size_t p = pca_block_size(&r->cfg, d);
+    if (r->cfg.mode == PCA_MODE_AUTO) r->cfg.mode = pca_choose_mode(n, d, p, r->cfg.max_iter);
+    lz_status st = open_trace(r);
+    if (st) return st;
+    if (!r->co.quiet) {
+        printf("%s: %zu x %zu from %s, k = %d, mode %s on %zu columns, tol %g rad\n", PROG, n, d,
+               r->train->path, r->cfg.k, MODE_NAME[r->cfg.mode], p, r->cfg.tol);
+        lz_print_blas(stdout, lz_get_threads(), 0);
+    }
+    st = pca_fit(&r->cfg, n, d, r->train->x, r->ref, r->m, &r->fi, on_iter, r, &r->err);
+    if (st == LZ_ENUMERIC) lz_error_prefix(&r->err, "%s", r->train->path);
+    return st;
+}
+
+/* ------------------------------------------------------------- evaluation */
+
+/* DATA and the test set centred by the TRAINING mean (DATA already is after
+ * a fit), then their projections, reconstruction errors and PPCA
+ * log-likelihoods per sample */
+static lz_status score(run *r)
+{
+    const lz_data *set[2] = {r->train, r->test};
+    double **z[2] = {&r->z, &r->zt};
+    double *ll[2] = {&r->ll_train, &r->ll_test}, *recon[2] = {&r->recon_train, &r->recon_test};
+    for (int i = 0; i < 2; i++) {
+        *ll[i] = *recon[i] = NAN;
+        if (!set[i]) continue;
+        if (i == 1 || r->co.load) pca_prepare(r->m, set[i]->n, set[i]->x);
+        if (!(*z[i] = malloc(set[i]->n * r->m->k * sizeof **z[i])))
+            return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+        lz_status st = pca_score(r->m, set[i]->n, set[i]->x, *z[i], recon[i], ll[i], &r->err);
+        if (st) return st;
+    }
+    return LZ_OK;
+}
+
+/* ----------------------------------------------------------------- output */
+
 /* PREFIX.components.dat: "eigenvalue x1 .. xd", one component a row */
 static lz_status write_components(lz_outset *os, const char *path, const pca_model *m,
                                   lz_error *err)
@@ -120,32 +277,37 @@ static lz_status write_components(lz_outset *os, const char *path, const pca_mod
     return LZ_OK;
 }
 
-/* What goes into the summary row. */
-typedef struct {
-    double ll_train, ll_test, recon_train, recon_test;
-    int iterations, converged;
-    double seconds, max_angle, ref_angle, angle_est;
-    const char *mode;
-    size_t p;
-} summary_row;
+/* explained variance sum_j lambda_j / tr S */
+static double explained_var(const pca_model *m)
+{
+    double top = 0;
+    for (size_t j = 0; j < m->k; j++) top += m->eigval[j];
+    return top / m->total_var;
+}
 
-static lz_status write_summary(lz_outset *os, const char *path, const pca_model *m,
-                               const summary_row *s, lz_error *err)
+static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
     static const char *const extra[] = {"mode",      "p",         "converged", "max_angle",
                                         "angle_est", "ref_angle", "recon_mse", "recon_mse_test",
                                         "explained_var", "sigma2"};
-    /* exact: no standard error */
-    lz_summary sh = {"pca",       "continuous", m->k,          pca_n_params(m),
-                     s->ll_train, s->ll_test,   isnan(s->ll_test) ? NAN : 0.0,
-                     "exact",     s->iterations, s->seconds};
-    FILE *f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, err);
+    const pca_model *m = r->m;
+    const pca_fit_info *fi = &r->fi;
+    lz_summary s = {.model = "pca",
+                    .family = "continuous",
+                    .k = m->k,
+                    .n_params = pca_n_params(m),
+                    .ll_train = r->ll_train,
+                    .ll_test = r->ll_test,
+                    .ll_test_se = isnan(r->ll_test) ? NAN : 0.0, /* exact: no standard error */
+                    .method = "exact",
+                    .iterations = fi->iterations,
+                    .seconds = fi->seconds};
+    FILE *f = lz_summary_begin(os, path, &s, sizeof extra / sizeof extra[0], extra, err);
     if (!f) return err->status;
-    fprintf(f, "\t%s\t%zu\t%d\t", s->mode, s->p, s->converged);
-    double tail[6] = {s->max_angle, s->angle_est, s->ref_angle, s->recon_train, s->recon_test, NAN};
-    double top = 0;
-    for (size_t j = 0; j < m->k; j++) top += m->eigval[j];
-    tail[5] = top / m->total_var;
+    fprintf(f, "\t%s\t%zu\t%d\t", r->co.load ? "loaded" : MODE_NAME[fi->mode], fi->p,
+            fi->converged);
+    double tail[6] = {fi->max_angle,    fi->angle_est,   fi->ref_angle,
+                      r->recon_train, r->recon_test, explained_var(m)};
     for (int i = 0; i < 6; i++) {
         lz_put_num(f, tail[i]);
         fputc('\t', f);
@@ -155,218 +317,81 @@ static lz_status write_summary(lz_outset *os, const char *path, const pca_model 
     return LZ_OK;
 }
 
-/* A data set given with --load must have the model's columns. */
-static lz_status check_against_model(const lz_data *dt, const pca_model *m, const char *model,
-                                     lz_error *err)
+/* every file through one output set (the fit's, which holds the trace),
+ * committed at the end */
+static lz_status write_outputs(run *r)
 {
-    if (dt && dt->d != m->d)
-        return lz_fail(err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in the model %s",
-                       dt->path, dt->d, m->d, model);
-    return LZ_OK;
+    const char *pre = r->co.output;
+    char p[4096];
+    lz_error *e = &r->err;
+    if (!r->os && !(r->os = lz_outset_alloc())) return lz_fail(e, LZ_ENOMEM, "out of memory");
+    lz_status st = lz_path(p, sizeof p, pre, "components.dat", e);
+    if (!st) st = write_components(r->os, p, r->m, e);
+    if (!st && r->train && !(st = lz_path(p, sizeof p, pre, "latent.dat", e)))
+        st = lz_dat_write_matrix(r->os, p, "z", r->train->n, r->m->k, r->z, r->train->y, e);
+    if (!st && r->test && !(st = lz_path(p, sizeof p, pre, "latent_test.dat", e)))
+        st = lz_dat_write_matrix(r->os, p, "z", r->test->n, r->m->k, r->zt, r->test->y, e);
+    if (!st && !(st = lz_path(p, sizeof p, pre, "summary.tsv", e)))
+        st = write_summary(r->os, p, r, e);
+    if (!st && r->co.save && (st = pca_model_write(r->m, r->os, r->co.save, e)))
+        lz_error_prefix(e, "--save");
+    if (!st) st = lz_outset_commit(r->os, e);
+    return st;
+}
+
+/* ----------------------------------------------------------------- report */
+
+static void report(const run *r)
+{
+    const pca_model *m = r->m;
+    const pca_fit_info *fi = &r->fi;
+    if (!r->co.load)
+        printf("%s: %s after %d iteration%s (max_angle %.3g rad, tol %g), mode %s on %zu "
+               "columns, %.3f s\n"
+               "  estimated angle from the limit subspace: %.2g rad\n",
+               PROG, fi->converged ? "converged" : "NOT converged (--max-iter reached)",
+               fi->iterations, fi->iterations == 1 ? "" : "s", fi->max_angle, r->cfg.tol,
+               MODE_NAME[fi->mode], fi->p, fi->seconds, fi->angle_est);
+    printf("  eigenvalues:");
+    for (size_t j = 0; j < m->k && j < 10; j++) printf(" %.6g", m->eigval[j]);
+    printf("%s\n", m->k > 10 ? " ..." : "");
+    printf("  explained variance %.6f, sigma^2 %.6g", explained_var(m), m->sigma2);
+    if (r->train) printf(", recon_mse %.6g", r->recon_train);
+    if (r->test) printf(" (test %.6g)", r->recon_test);
+    printf("\n  PPCA log-likelihood per sample (nats):");
+    if (r->train) printf(" train %.6f", r->ll_train);
+    if (r->test) printf(" test %.6f", r->ll_test);
+    if (!r->train && !r->test) printf(" (no data scored)");
+    if (!isnan(fi->ref_angle)) printf("\n  angle to --ref: %.3g rad", fi->ref_angle);
+    printf("\n  wrote %s.{%scomponents.dat,%s%ssummary.tsv}%s%s\n", r->co.output,
+           r->co.load ? "" : "trace.dat,", r->train ? "latent.dat," : "",
+           r->test ? "latent_test.dat," : "", r->co.save ? " and " : "",
+           r->co.save ? r->co.save : "");
+}
+
+static void run_free(run *r)
+{
+    lz_outset_free(r->os);
+    lz_data_free(r->train);
+    lz_data_free(r->test);
+    pca_model_free(r->m);
+    free(r->ref);
+    free(r->z);
+    free(r->zt);
 }
 
 int main(int argc, char **argv)
 {
-    pca_config cfg;
-    pca_config_default(&cfg);
-    lz_common_opts c;
-    lz_common_defaults(&c, "out/pca");
-    const char *ref_path = NULL;
-
-    const lz_opt opts[] = {
-        {"k", 'k', LZ_OPT_INT, &cfg.k, "K", "principal components kept, 1 <= K < d"},
-        {"mode", 0, LZ_OPT_CHOICE, &cfg.mode, "data|cov|auto",
-         "data: iterate on X, O(n d p) an iteration; cov: on S, O(n d^2) once, then "
-         "O(d^2 p); auto: the cheaper"},
-        {"oversample", 0, LZ_OPT_INT, &cfg.oversample, "Q",
-         "iterate p = K + Q columns, keep the top K (0: the seed's plain iteration; "
-         "-1: Q = max(10, K))"},
-        {"tol", 0, LZ_OPT_REAL, &cfg.tol, "RAD",
-         "stop when the largest principal angle between successive K-subspaces is <= RAD"},
-        {"max-iter", 0, LZ_OPT_INT, &cfg.max_iter, "N", "iterations at most"},
-        {"ref", 0, LZ_OPT_STR, &ref_path, "FILE",
-         "reference components (K rows; e.g. LAPACK's): trace column ref_angle"},
-        LZ_COMMON_OPTIONS(&c),
-        {0},
-    };
-    const lz_cli cli = {
-        PROG, "[options] DATA",
-        "Principal component analysis by the seed's iterative projection\n"
-        "(Z <- W+ X, W <- X Z+), scored by the probabilistic PCA density.",
-        "Files written (PREFIX from -o):\n"
-        "  PREFIX.trace.dat       iter recon_mse explained_var max_angle ref_angle seconds\n"
-        "  PREFIX.components.dat  eigenvalue x1..xd: one component a row, largest first\n"
-        "  PREFIX.latent.dat      z1..zK [label]: projections of DATA\n"
-        "  PREFIX.latent_test.dat z1..zK [label]: projections of the test set\n"
-        "  PREFIX.summary.tsv     model, k, PPCA log-likelihood per sample, ...\n"
-        "With --load MODEL: no training; DATA (optional) and --test are scored and\n"
-        "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n",
-        opts, 0, 1, 0};
-
-    const char *data_path;
-    int rc = lz_cli_start(&cli, &c, argc, argv, &data_path);
+    run r;
+    memset(&r, 0, sizeof r);
+    int rc = parse_options(&r, argc, argv);
     if (rc >= 0) return rc;
-    lz_error err;
-    lz_error_clear(&err);
-    if (!c.load && pca_check_config(&cfg, 0, &err)) {
-        lz_die_msg(PROG, &err);
-        return 1;
-    }
-    lz_set_threads(c.threads);
-    lz_outset_install_signal_cleanup();
-
-    lz_data *train = NULL, *test = NULL;
-    pca_model *m = NULL;
-    double *ref = NULL, *z = NULL, *zt = NULL;
-    lz_outset *os = NULL;
-    int status = 1;
-    char path[4096];
-    summary_row sr = {NAN, NAN, NAN, NAN, 0, 0, 0.0, NAN, NAN, NAN, "none", 0};
-
-    if (lz_load_inputs(&c, data_path, c.load ? 1 : 2, &train, &test, &err)) goto out;
-    os = lz_outset_alloc();
-    if (!os) {
-        lz_fail(&err, LZ_ENOMEM, "out of memory");
-        goto out;
-    }
-
-    if (c.load) {
-        /* ---- score with a saved model ---- */
-        if (pca_model_read(c.load, &m, &err)) goto out;
-        if (check_against_model(train, m, c.load, &err) ||
-            check_against_model(test, m, c.load, &err))
-            goto out;
-        sr.mode = "loaded";
-        sr.converged = 1;
-        if (!c.quiet)
-            printf("%s: model %s: k = %zu of d = %zu\n", PROG, c.load, m->k, m->d);
-    } else {
-        /* ---- train ---- */
-        const size_t n = train->n, d = train->d;
-        if (pca_check_config(&cfg, d, &err)) goto out;
-        /* values too large for a variance are an error; a warning when the
-         * columns' scales differ by orders of magnitude (PCA depends on units) */
-        double *mv = malloc(2 * d * sizeof *mv); /* (2, d) mean, variance */
-        if (!mv) {
-            lz_fail(&err, LZ_ENOMEM, "out of memory");
-            goto out;
-        }
-        int bad = lz_data_moments(train, mv, mv + d, NULL, &err) != LZ_OK;
-        if (!bad && !c.quiet) lz_note_spread(train, mv + d, "PCA");
-        free(mv);
-        if (bad) goto out;
-        if (ref_path && read_ref(ref_path, (size_t)cfg.k, d, &ref, &err)) goto out;
-        m = pca_model_alloc(d, (size_t)cfg.k);
-        if (!m) {
-            lz_fail(&err, LZ_ENOMEM, "out of memory");
-            goto out;
-        }
-        size_t p = pca_block_size(&cfg, d);
-        if (cfg.mode == PCA_MODE_AUTO) cfg.mode = pca_choose_mode(n, d, p, cfg.max_iter);
-        if (lz_path(path, sizeof path, c.output, "trace.dat", &err)) goto out;
-        run_ctx ctx = {NULL, c.quiet, ref != NULL};
-        if (!(ctx.trace = lz_outset_open(os, path, &err))) goto out;
-        static const char *trace_cols[] = {"iter", "recon_mse", "explained_var", "max_angle",
-                                           "ref_angle", "seconds"};
-        lz_dat_header(ctx.trace, ' ', 6, trace_cols);
-        if (!c.quiet) {
-            printf("%s: %zu x %zu from %s, k = %d, mode %s on %zu columns, tol %g rad\n", PROG, n,
-                   d, train->path, cfg.k, MODE_NAME[cfg.mode], p, cfg.tol);
-            lz_print_blas(stdout, lz_get_threads(), 0);
-        }
-        pca_fit_info fi;
-        if (pca_fit(&cfg, n, d, train->x, ref, m, &fi, on_iter, &ctx, &err)) {
-            if (err.status == LZ_ENUMERIC) lz_error_prefix(&err, "%s", train->path);
-            goto out;
-        }
-        sr.iterations = fi.iterations;
-        sr.converged = fi.converged;
-        sr.seconds = fi.seconds;
-        sr.max_angle = fi.max_angle;
-        sr.ref_angle = fi.ref_angle;
-        sr.angle_est = fi.angle_est;
-        sr.mode = MODE_NAME[fi.mode];
-        sr.p = fi.p;
-    }
-
-    /* ---- score: DATA (centred by pca_fit, or here with the loaded mean)
-     * and the test set, both centred by the TRAINING mean ---- */
-    if (train) {
-        if (c.load) lz_center(train->n, train->d, train->x, m->mean);
-        z = malloc(train->n * m->k * sizeof *z);
-        if (!z) {
-            lz_fail(&err, LZ_ENOMEM, "out of memory");
-            goto out;
-        }
-        if (pca_score(m, train->n, train->x, z, NULL, &sr.ll_train, &sr.recon_train, &err))
-            goto out;
-    }
-    if (test) {
-        lz_center(test->n, test->d, test->x, m->mean);
-        zt = malloc(test->n * m->k * sizeof *zt);
-        if (!zt) {
-            lz_fail(&err, LZ_ENOMEM, "out of memory");
-            goto out;
-        }
-        if (pca_score(m, test->n, test->x, zt, NULL, &sr.ll_test, &sr.recon_test, &err))
-            goto out;
-    }
-
-    /* ---- every output through one set, committed at the end ---- */
-    if (lz_path(path, sizeof path, c.output, "components.dat", &err) ||
-        write_components(os, path, m, &err))
-        goto out;
-    if (train && (lz_path(path, sizeof path, c.output, "latent.dat", &err) ||
-                  lz_dat_write_matrix(os, path, "z", train->n, m->k, z, train->y, &err)))
-        goto out;
-    if (test && (lz_path(path, sizeof path, c.output, "latent_test.dat", &err) ||
-                 lz_dat_write_matrix(os, path, "z", test->n, m->k, zt, test->y, &err)))
-        goto out;
-    if (lz_path(path, sizeof path, c.output, "summary.tsv", &err) ||
-        write_summary(os, path, m, &sr, &err))
-        goto out;
-    if (c.save && pca_model_write(m, os, c.save, &err)) {
-        lz_error_prefix(&err, "--save");
-        goto out;
-    }
-    if (lz_outset_commit(os, &err)) goto out;
-
-    /* ---- final report ---- */
-    if (!c.load)
-        printf("%s: %s after %d iteration%s (max_angle %.3g rad, tol %g), mode %s on %zu "
-               "columns, %.3f s\n"
-               "  estimated angle from the limit subspace: %.2g rad\n",
-               PROG, sr.converged ? "converged" : "NOT converged (--max-iter reached)",
-               sr.iterations, sr.iterations == 1 ? "" : "s", sr.max_angle, cfg.tol, sr.mode,
-               sr.p, sr.seconds, sr.angle_est);
-    printf("  eigenvalues:");
-    for (size_t j = 0; j < m->k && j < 10; j++) printf(" %.6g", m->eigval[j]);
-    printf("%s\n", m->k > 10 ? " ..." : "");
-    {
-        double top = 0;
-        for (size_t j = 0; j < m->k; j++) top += m->eigval[j];
-        printf("  explained variance %.6f, sigma^2 %.6g", top / m->total_var, m->sigma2);
-    }
-    if (train) printf(", recon_mse %.6g", sr.recon_train);
-    if (test) printf(" (test %.6g)", sr.recon_test);
-    printf("\n  PPCA log-likelihood per sample (nats):");
-    if (train) printf(" train %.6f", sr.ll_train);
-    if (test) printf(" test %.6f", sr.ll_test);
-    if (!train && !test) printf(" (no data scored)");
-    if (!isnan(sr.ref_angle)) printf("\n  angle to --ref: %.3g rad", sr.ref_angle);
-    printf("\n  wrote %s.{%scomponents.dat,%s%ssummary.tsv}%s%s\n", c.output,
-           c.load ? "" : "trace.dat,", train ? "latent.dat," : "", test ? "latent_test.dat," : "",
-           c.save ? " and " : "", c.save ? c.save : "");
-    status = 0;
-
-out:
-    if (status) lz_die_msg(PROG, &err);
-    lz_outset_free(os);
-    lz_data_free(train);
-    lz_data_free(test);
-    pca_model_free(m);
-    free(ref);
-    free(z);
-    free(zt);
-    return status;
+    lz_status st = load_inputs(&r);
+    if (!st) st = r.co.load ? load_model(&r) : fit(&r);
+    if (!st) st = score(&r);
+    if (!st) st = write_outputs(&r);
+    if (!st) report(&r);
+    if (st) lz_die_msg(PROG, &r.err);
+    run_free(&r);
+    return st ? 1 : 0;
 }

@@ -1,4 +1,5 @@
-/* pca.c -- PCA by iterative projection (see pca.h; SPEC section 1).
+/* pca.c -- PCA by iterative projection (see pca.h; docs/pca.md puts each
+ * equation next to the function below that computes it).
  *
  * Dimension letters: n samples, d data dimension, k components, p columns of
  * the iterated block.  Every matrix is row-major; a sample is a row.
@@ -28,7 +29,7 @@
  * centred data has no variance in that direction (rounding of S or X^T X is
  * ~d eps relative, far below). */
 #define PCA_RANK_RTOL 1e-12
-/* Rows scored a block at a time by pca_score. */
+/* Rows scored a block at a time by pca_loglik and pca_score. */
 #define PCA_SCORE_BLOCK 1024
 
 void pca_config_default(pca_config *c)
@@ -41,7 +42,7 @@ void pca_config_default(pca_config *c)
     c->seed = 1;
 }
 
-lz_status pca_check_config(const pca_config *c, size_t d, lz_error *err)
+lz_status pca_config_check(const pca_config *c, size_t d, lz_error *err)
 {
     if (c->k < 1) {
         if (d) return lz_fail(err, LZ_EINVAL, "-k %d: expected 1 <= k < d = %zu", c->k, d);
@@ -94,6 +95,7 @@ pca_model *pca_model_alloc(size_t d, size_t k)
     }
     m->d = d;
     m->k = k;
+    m->block = b;
     m->mean = b;
     m->comp = b + d;
     m->eigval = b + d + k * d;
@@ -103,9 +105,12 @@ pca_model *pca_model_alloc(size_t d, size_t k)
 void pca_model_free(pca_model *m)
 {
     if (!m) return;
-    free(m->mean);
+    free(m->block);
     free(m);
 }
+
+/* x_n <- x_n - mu (docs/pca.md, "Centring") */
+void pca_prepare(const pca_model *m, size_t n, double *x) { lz_center(n, m->d, x, m->mean); }
 
 size_t pca_n_params(const pca_model *m) { return m->d + m->d * m->k + 1; }
 
@@ -113,7 +118,7 @@ size_t pca_n_params(const pca_model *m) { return m->d + m->d * m->k + 1; }
 /* fitting
  *
  * Blocks of vectors are stored as rows: Wt (p, d) holds the columns of the
- * seed's W as its rows.  Then S W is Wt S (S symmetric) and X W is Wt X^T,
+ * lecture's W as its rows.  Then S W is Wt S (S symmetric) and X W is Wt X^T,
  * products OpenBLAS runs 2-4x faster than with W (d, p) on the right. */
 
 typedef struct {
@@ -152,8 +157,7 @@ static lz_status gram_chol(size_t d, size_t p, const double *wt, double *g, doub
 {
     cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)p, (int)d, 1.0, wt, (int)d, 0.0, g,
                 (int)p);
-    for (size_t i = 0; i < p; i++)
-        for (size_t j = i + 1; j < p; j++) g[i * p + j] = g[j * p + i];
+    lz_sym_from_lower(p, g);
     double anorm = norm1_sym(p, g);
     lz_status st = lz_chol(p, g, err);
     if (st) {
@@ -218,8 +222,9 @@ static void project(pca_mode mode, size_t n, size_t d, size_t p, const double *x
     }
 }
 
-/* The seed's update of W (seed 000, "PCA Iterative Estimator"), given the
- * Cholesky factor L of G = W^T W in ws->g and the products of project():
+/* The lecture's update of W (slide "PCA Iterative Estimator"; docs/pca.md,
+ * "Why both modes are the same iteration"), given the Cholesky factor L of
+ * G = W^T W in ws->g and the products of project():
  *   cov:  W <- S W (W^T S W)^-1 W^T W = Y A^-1 G;
  *   data: Z <- W^+ X^T = G^-1 W^T X^T,  W <- X^T Z^+ = X^T Z^T (Z Z^T)^-1.
  * Writes W^T into ws->wt; overwrites ws->yt, ws->h (and ws->pz). */
@@ -250,9 +255,7 @@ static lz_status seed_update(pca_mode mode, size_t n, size_t d, size_t p, const 
         for (size_t i = 0; i < p * p; i++) ws->h[i] = (double)n * ws->a[i];
         lz_chol_solve(p, l, p, ws->h, NULL);
         lz_chol_solve_right(p, p, l, ws->h, NULL);
-        for (size_t i = 0; i < p; i++) /* symmetric up to rounding */
-            for (size_t j = 0; j < i; j++)
-                ws->h[i * p + j] = ws->h[j * p + i] = 0.5 * (ws->h[i * p + j] + ws->h[j * p + i]);
+        lz_symmetrise(p, ws->h); /* symmetric up to rounding */
         st = lz_chol(p, ws->h, err);
         if (st) {
             lz_error_prefix(err, "Z Z^T");
@@ -301,7 +304,7 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
                   pca_model *m, pca_fit_info *info, pca_callback cb, void *ctx, lz_error *err)
 {
     double t0 = lz_now();
-    lz_status st = pca_check_config(cfg, d, err);
+    lz_status st = pca_config_check(cfg, d, err);
     if (st) return st;
     if (n < 2) return lz_fail(err, LZ_EINVAL, "PCA needs at least 2 samples, got %zu", n);
     if (!m || m->d != d || m->k != (size_t)cfg->k)
@@ -348,14 +351,14 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         if (st) goto done;
     }
 
-    /* ---- centre: mu = (1/n) sum_n x_n;  x_n <- x_n - mu ---- */
+    /* ---- mu = (1/n) sum_n x_n, then the working form x_n <- x_n - mu ---- */
     lz_mean(n, d, x, m->mean);
-    lz_center(n, d, x, m->mean);
+    pca_prepare(m, n, x);
 
     /* ---- tr S, and S itself in cov mode ---- */
     double tr_s = 0;
     if (mode == PCA_MODE_COV) {
-        /* S = (1/n) sum_n x_n x_n^T (SPEC notation), one O(n d^2) pass */
+        /* S = (1/n) sum_n x_n x_n^T (x_n centred), one O(n d^2) pass */
         st = lz_covariance(n, d, x, NULL, ws.s, err);
         if (st) goto done;
         for (size_t i = 0; i < d; i++) tr_s += ws.s[i * d + i];
@@ -380,7 +383,8 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
     double delta = NAN, delta_prev = NAN, ref_angle = NAN;
     for (;;) {
         /* G = W^T W = L L^T; keep W well conditioned: the span is what
-         * iterates, so a Householder QR of W changes nothing but the basis */
+         * iterates, so a Householder QR of W changes nothing but the basis
+         * (docs/pca.md, "Keeping W well conditioned") */
         double rcond;
         st = gram_chol(d, p, ws.wt, ws.g, &rcond, err);
         if (st) goto done;
@@ -405,14 +409,12 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
                     (int)p, 1.0, l, (int)p, ws.mv, (int)p);
         cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)p,
                     (int)p, 1.0, l, (int)p, ws.mv, (int)p);
-        for (size_t i = 0; i < p; i++) /* symmetric up to rounding: make it exact */
-            for (size_t j = 0; j < i; j++)
-                ws.mv[i * p + j] = ws.mv[j * p + i] =
-                    0.5 * (ws.mv[i * p + j] + ws.mv[j * p + i]);
+        lz_symmetrise(p, ws.mv); /* symmetric up to rounding: make it exact */
         st = lz_eigh(p, ws.mv, ws.theta, ws.mv, err);
         if (st) goto done;
 
-        /* rank: Ritz values that are zero mean S has no variance there */
+        /* rank: Ritz values that are zero mean S has no variance there
+         * (docs/pca.md, "Rank") */
         size_t r = 0;
         while (r < p && ws.theta[r] > PCA_RANK_RTOL * ws.theta[0]) r++;
         if (r < p && r <= k) {
@@ -463,7 +465,7 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         if (iter >= cfg->max_iter) break;
         memcpy(ws.uprev, ws.ut, k * d * sizeof *ws.ut);
 
-        /* ---- the seed's update ---- */
+        /* ---- the lecture's update ---- */
         st = seed_update(mode, n, d, p, x, &ws, err);
         if (st) goto done;
     }
@@ -497,7 +499,8 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         info->max_angle = delta;
         info->ref_angle = ref_angle;
         /* successive angles shrink by rho = delta_t / delta_t-1 an iteration,
-         * so the distance to the limit is sum_{s>t} delta_s = delta rho/(1-rho) */
+         * so the distance to the limit is sum_{s>t} delta_s = delta rho/(1-rho)
+         * (docs/pca.md, "The tolerance, and what the default gives") */
         /* below ~1e-13 rad successive angles are rounding, not contraction
          * (quiet comparisons: both are NaN after one iteration) */
         int contracting = isgreater(delta_prev, 1e-13) && isless(delta, delta_prev);
@@ -513,10 +516,13 @@ done:
 }
 
 /* ------------------------------------------------------------------ */
-/* scoring */
+/* scoring (docs/pca.md, "Density for scoring: PPCA") */
 
-lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z, double *ll,
-                    double *ll_mean, double *recon_mse, lz_error *err)
+/* One pass over centred xc (n, d), a block of rows at a time: z (n, k) <- the
+ * projections (may be NULL); *sum_ll <- sum_n log N(x_n; mu, C); *sum_r2 <-
+ * sum_n |x_n - mu - U z_n|^2. */
+static lz_status score_rows(const pca_model *m, size_t n, const double *xc, double *z,
+                            double *sum_ll, double *sum_r2, lz_error *err)
 {
     const size_t d = m->d, k = m->k;
     size_t blk = n < PCA_SCORE_BLOCK ? n : PCA_SCORE_BLOCK;
@@ -532,7 +538,7 @@ lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z, d
      * 1999: C has eigenvalues lambda_j on span(U), sigma^2 elsewhere) */
     double logdet = (double)(d - k) * log(m->sigma2);
     for (size_t j = 0; j < k; j++) logdet += log(m->eigval[j]);
-    double sum_ll = 0, sum_r2 = 0;
+    double sll = 0, sr2 = 0;
     for (size_t i0 = 0; i0 < n; i0 += blk) {
         size_t mb = n - i0 < blk ? n - i0 : blk;
         const double *xb = xc + i0 * d;
@@ -551,28 +557,43 @@ lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z, d
             for (size_t j = 0; j < k; j++) q += zb[i * k + j] * zb[i * k + j] / m->eigval[j];
             /* log N(x; mu, C) = -1/2 [d log 2pi + log|C| + q] */
             double l = -0.5 * ((double)d * LZ_LOG_2PI + logdet + q);
-            if (ll) ll[i0 + i] = l;
-            sum_ll += l;
-            sum_r2 += r2;
+            sll += l;
+            sr2 += r2;
         }
     }
-    if (ll_mean) *ll_mean = sum_ll / (double)n;
-    if (recon_mse) *recon_mse = sum_r2 / (double)n;
+    *sum_ll = sll;
+    *sum_r2 = sr2;
     free(zb_own);
     free(rb);
     return LZ_OK;
 }
 
-void pca_ppca_cov(const pca_model *m, double *c)
+lz_status pca_loglik(const pca_model *m, size_t n, const double *xc, double *ll, lz_error *err)
+{
+    double sum_ll = 0, sum_r2 = 0;
+    lz_status st = score_rows(m, n, xc, NULL, &sum_ll, &sum_r2, err);
+    if (!st) *ll = sum_ll / (double)n; /* (1/n) sum_n log N(x_n; mu, C) */
+    return st;
+}
+
+lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z,
+                    double *recon_mse, double *ll, lz_error *err)
+{
+    double sum_ll = 0, sum_r2 = 0;
+    lz_status st = score_rows(m, n, xc, z, &sum_ll, &sum_r2, err);
+    if (st) return st;
+    if (ll) *ll = sum_ll / (double)n;
+    if (recon_mse) *recon_mse = sum_r2 / (double)n; /* (1/n) sum_n |x_n - mu - U z_n|^2 */
+    return LZ_OK;
+}
+
+lz_status pca_ppca_cov(const pca_model *m, double *c, lz_error *err)
 {
     const size_t d = m->d, k = m->k;
     /* C = W_ml W_ml^T + sigma^2 I,  W_ml = U (Lambda - sigma^2 I)^(1/2);
      * T = W_ml^T (k, d), C = T^T T + sigma^2 I */
     double *t = malloc(k * d * sizeof *t);
-    if (!t) {
-        for (size_t i = 0; i < d * d; i++) c[i] = NAN;
-        return;
-    }
+    if (!t) return lz_fail(err, LZ_ENOMEM, "PPCA covariance: out of memory");
     for (size_t j = 0; j < k; j++) {
         double s = sqrt(m->eigval[j] - m->sigma2);
         for (size_t i = 0; i < d; i++) t[j * d + i] = s * m->comp[j * d + i];
@@ -582,6 +603,7 @@ void pca_ppca_cov(const pca_model *m, double *c)
     lz_sym_from_upper(d, c);
     for (size_t i = 0; i < d; i++) c[i * d + i] += m->sigma2;
     free(t);
+    return LZ_OK;
 }
 
 /* ------------------------------------------------------------------ */

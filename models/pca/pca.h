@@ -1,20 +1,30 @@
-/* pca.h -- PCA by iterative projection (SPEC section 1; seed 000, "PCA
- * Iterative Estimator"; Roweis 1998), scored by the PPCA density (Tipping &
- * Bishop 1999).
+/* pca.h -- PCA by iterative projection (the lecture "Variational
+ * Autoencoders Part 2", slide "PCA Iterative Estimator"; Roweis 1998), scored
+ * by the PPCA density (Tipping & Bishop 1999).
+ *
+ * docs/pca.md puts every equation next to the function of this header that
+ * computes it ("Equations and the functions that compute them").
  *
  * Dimension letters: n samples, d data dimension, k components, p columns of
  * the iterated block (p = min(k + oversample, d) >= k).
  *
- * The seed's iteration, on the centred data X (n, d) (a sample a row, so the
- * seed's X is our X^T):
+ * The working form of the data is centred: every function that takes data
+ * takes rows x_n - mu, mu the model's (training) mean.  pca_prepare maps a
+ * data set to it, in place; pca_fit does so to the training data once it
+ * has mu (docs/pca.md, "Centring").
+ *
+ * The lecture's iteration, on the centred data X (n, d) (a sample a row, so
+ * the lecture's X is our X^T):
  *     Z <- W^+ X^T = (W^T W)^-1 W^T X^T          (p, n)  "best positions"
  *     W <- X^T Z^+ = X^T Z^T (Z Z^T)^-1          (d, p)  "best subspace"
  * or the same update on S = X^T X / n:
  *     W <- S W (W^T S W)^-1 W^T W                (d, p)
- * Both map span(W) to span(S W): the span is what iterates.  Here W may carry
- * p >= k columns (oversampling); the k components are read off span(W) by
+ * Both map span(W) to span(S W): the span is what iterates (docs/pca.md,
+ * "Why both modes are the same iteration").  Here W may carry p >= k
+ * columns (oversampling); the k components are read off span(W) by
  * Rayleigh-Ritz (diagonalising the projected covariance), which converges at
- * the rate lambda_{p+1} / lambda_k instead of lambda_{k+1} / lambda_k.
+ * the rate lambda_{p+1} / lambda_k instead of lambda_{k+1} / lambda_k
+ * (docs/pca.md, "Acceleration: oversampling with Rayleigh-Ritz").
  *
  * Library code: returns lz_status, fills an lz_error, never prints.
  */
@@ -43,13 +53,13 @@ typedef struct {
 #define PCA_OVERSAMPLE_AUTO (-1)
 
 /* Defaults: k 2, mode auto, oversample auto (max(10, k)), tol 1e-9,
- * max_iter 1000, seed 1. */
+ * max_iter 1000, seed 1.  pca_iter's options start from these. */
 void pca_config_default(pca_config *c);
 
 /* Validate c for data of dimension d (d = 0: the checks that need d are
  * skipped).  Returns LZ_EINVAL with a message naming the option, e.g.
  * "-k 64: expected 1 <= k < d = 64". */
-lz_status pca_check_config(const pca_config *c, size_t d, lz_error *err);
+lz_status pca_config_check(const pca_config *c, size_t d, lz_error *err);
 
 /* Columns of the iterated block: p = min(k + q, d), q = oversample or, when
  * it is PCA_OVERSAMPLE_AUTO, max(10, k). */
@@ -67,6 +77,7 @@ pca_mode pca_choose_mode(size_t n, size_t d, size_t p, int max_iter);
  * the PPCA noise variance.  Arrays live in one block. */
 typedef struct {
     size_t d, k;
+    double *block;     /* the one allocation: mean, comp, eigval point into it   */
     double *mean;      /* (d)    mu, the training mean                           */
     double *comp;      /* (k, d) components u_j, rows orthonormal, largest first */
     double *eigval;    /* (k)    lambda_j = u_j^T S u_j, descending               */
@@ -74,8 +85,17 @@ typedef struct {
     double total_var;  /* tr S = sum of all d eigenvalues                         */
 } pca_model;
 
+/* A model of d dimensions and k components, 1 <= k < d, its arrays zeroed;
+ * NULL for other sizes or when out of memory. */
 pca_model *pca_model_alloc(size_t d, size_t k);
 void pca_model_free(pca_model *m); /* NULL is a no-op */
+
+/* The working form of a data set (docs/pca.md, "Centring"): x (n, d), d =
+ * m->d, is centred in place by the model's mean, x_n <- x_n - mu.  Every
+ * data set scored under m goes through it (the training data inside
+ * pca_fit, which sets mu first): the test set is centred by the TRAINING
+ * mean. */
+void pca_prepare(const pca_model *m, size_t n, double *x);
 
 /* One line of the trace, passed to the callback after every iteration. */
 typedef struct {
@@ -107,8 +127,9 @@ typedef struct {
     double seconds;    /* wall time of the fit: mean, centring, S, iterations */
 } pca_fit_info;
 
-/* Fit PCA to x (n, d), n >= 2.  x is centred IN PLACE: on return row n holds
- * x_n - mu (mu = m->mean), ready for pca_score.  m must have been allocated
+/* Fit PCA to x (n, d), n >= 2.  Sets m->mean to the mean mu of x, then
+ * centres x IN PLACE by pca_prepare: on return row n holds x_n - mu, the
+ * working form pca_loglik and pca_score take.  m must have been allocated
  * with (d, cfg->k).  ref (k, d), rows spanning a reference subspace (need not
  * be orthonormal), or NULL: when given, every trace line carries the angle
  * between the current k-subspace and span(ref) (used to time the approach to
@@ -119,29 +140,40 @@ typedef struct {
 lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const double *ref,
                   pca_model *m, pca_fit_info *info, pca_callback cb, void *ctx, lz_error *err);
 
-/* One step of the seed's iteration, exactly as written (no Rayleigh-Ritz,
- * no re-orthonormalisation): wt (p, d) holds W^T and is replaced by the new
- * W^T.  data mode: Z <- W^+ X^T, W <- X^T Z^+ on centred x (n, d);  cov mode:
- * W <- S W (W^T S W)^-1 W^T W with s (d, d) = X^T X / n.  pca_fit runs the
- * same code on a preallocated workspace. */
+/* One step of the lecture's iteration, exactly as written (no
+ * Rayleigh-Ritz, no re-orthonormalisation): wt (p, d) holds W^T and is
+ * replaced by the new W^T.  data mode: Z <- W^+ X^T, W <- X^T Z^+ on centred
+ * x (n, d);  cov mode: W <- S W (W^T S W)^-1 W^T W with s (d, d) = X^T X / n.
+ * pca_fit runs the same code on a preallocated workspace (with oversample 0,
+ * on the lecture's p = k columns). */
 lz_status pca_seed_step(pca_mode mode, size_t n, size_t d, size_t p, const double *x,
                         const double *s, double *wt, lz_error *err);
 
-/* Score centred data xc (n, d) (rows x_n - mu) under the model:
- *   z (n, k)   <- projections z_n = U^T (x_n - mu)              (may be NULL)
- *   ll (n)     <- log N(x_n; mu, C), C = W_ml W_ml^T + sigma^2 I (may be NULL)
- *   *ll_mean   <- (1/n) sum_n ll_n                                (may be NULL)
- *   *recon_mse <- (1/n) sum_n |x_n - mu - U z_n|^2, the residual formed
- *                 explicitly                                      (may be NULL)
- * With U (d, k) the components and W_ml = U (Lambda - sigma^2 I)^(1/2):
+/* The log-likelihood per sample (nats) of centred data xc (n, d), n >= 1
+ * (rows x_n - mu, pca_prepare), under the PPCA density (docs/pca.md,
+ * "Density for scoring: PPCA"):
+ *   *ll <- (1/n) sum_n log N(x_n; mu, C),  C = W_ml W_ml^T + sigma^2 I,
+ * with U (d, k) the components, W_ml = U (Lambda - sigma^2 I)^(1/2),
+ * z_n = U^T (x_n - mu):
  *   log|C| = sum_j log lambda_j + (d - k) log sigma^2,
- *   (x-mu)^T C^-1 (x-mu) = sum_j z_j^2 / lambda_j + |x - mu - U z|^2 / sigma^2. */
-lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z, double *ll,
-                    double *ll_mean, double *recon_mse, lz_error *err);
+ *   (x-mu)^T C^-1 (x-mu) = sum_j z_j^2 / lambda_j + |x - mu - U z|^2 / sigma^2,
+ * O(d k) a sample.  LZ_ENOMEM. */
+lz_status pca_loglik(const pca_model *m, size_t n, const double *xc, double *ll, lz_error *err);
 
-/* The PPCA covariance C = W_ml W_ml^T + sigma^2 I (d, d), formed explicitly
- * (for tests and small d). */
-void pca_ppca_cov(const pca_model *m, double *c);
+/* Everything pca_iter reports of a data set, in one pass over centred xc
+ * (n, d), n >= 1 (the log-likelihood is formed from the projections and the
+ * residuals, so the three come together):
+ *   z (n, k)   <- projections z_n = U^T (x_n - mu)               (may be NULL)
+ *   *recon_mse <- (1/n) sum_n |x_n - mu - U z_n|^2, the residual formed
+ *                 explicitly                                       (may be NULL)
+ *   *ll        <- the log-likelihood per sample, as pca_loglik     (may be NULL)
+ * LZ_ENOMEM. */
+lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z,
+                    double *recon_mse, double *ll, lz_error *err);
+
+/* The PPCA covariance C = W_ml W_ml^T + sigma^2 I into c (d, d), formed
+ * explicitly (for tests and small d).  LZ_ENOMEM. */
+lz_status pca_ppca_cov(const pca_model *m, double *c, lz_error *err);
 
 /* Number of free parameters of the PPCA density: d + d k + 1. */
 size_t pca_n_params(const pca_model *m);

@@ -212,7 +212,7 @@ START_TEST(known_spectrum_matches_lapack_both_modes)
 }
 END_TEST
 
-/* One step of the seed's update equals its formula evaluated the slow,
+/* One step of the lecture's update equals its formula evaluated the slow,
  * obvious way: pseudo-inverses by LU solves of the normal equations,
  *   data: Z = (W^T W)^-1 W^T X^T,  W' = X^T Z^T (Z Z^T)^-1,
  *   cov:  W' = S W (W^T S W)^-1 W^T W;
@@ -361,7 +361,7 @@ START_TEST(reconstruction_error_is_discarded_variance)
             memset(&tr, 0, sizeof tr);
         ck_assert_int_eq(pca_fit(&c, n, d, x, NULL, m, NULL, record, &tr, NULL), LZ_OK);
         double recon = NAN;
-        ck_assert_int_eq(pca_score(m, n, x, NULL, NULL, NULL, &recon, NULL), LZ_OK);
+        ck_assert_int_eq(pca_score(m, n, x, NULL, &recon, NULL, NULL), LZ_OK);
         double disc = 0;
         for (size_t j = k; j < d; j++) disc += w[j];
         /* tolerance: eigenvalues are backward stable to ~d eps |S|, the
@@ -423,36 +423,63 @@ START_TEST(ppca_loglik_equals_direct_cholesky)
                 t += (m->eigval[j] - m->sigma2) * m->comp[j * d + a] * m->comp[j * d + b];
             c[a * d + b] = t;
         }
-    pca_ppca_cov(m, c2);
+    ck_assert_int_eq(pca_ppca_cov(m, c2, NULL), LZ_OK);
     for (size_t i = 0; i < d * d; i++) ck_assert_double_eq_tol(c2[i], c[i], 10 * d * EPS * w[0]);
 
     for (int set = 0; set < 2; set++) {
         /* set 0: training rows (already centred by pca_fit); set 1: held-out
-         * rows, centred by the TRAINING mean */
+         * rows, centred by pca_prepare with the TRAINING mean */
         size_t m_rows = set ? nt : n;
         double *xc = set ? xt : x;
         double *raw = set ? xt0 : x0;
         if (set) {
             memcpy(xt, xt0, nt * d * sizeof *xt);
-            lz_center(nt, d, xt, m->mean);
+            pca_prepare(m, nt, xt);
+            for (size_t i = 0; i < nt * d; i++) ck_assert(xt[i] == xt0[i] - m->mean[i % d]);
         }
-        double *lli = malloc(m_rows * sizeof *lli), *llr = malloc(m_rows * sizeof *llr);
-        double mean_ll = NAN;
-        ck_assert_int_eq(pca_score(m, m_rows, xc, NULL, lli, &mean_ll, NULL, NULL), LZ_OK);
+        double *llr = malloc(m_rows * sizeof *llr);
         ck_assert_int_eq(lz_mvn_logpdf(m_rows, d, raw, m->mean, c, llr, NULL), LZ_OK);
         /* the direct solve's relative error is ~d eps cond(C) on the
          * quadratic form, cond(C) = lambda_1 / sigma^2 */
         double cond = m->eigval[0] / m->sigma2;
         double sum = 0;
         for (size_t i = 0; i < m_rows; i++) {
+            /* one row at a time: the log-density of each sample */
+            double lli = NAN;
+            ck_assert_int_eq(pca_loglik(m, 1, xc + i * d, &lli, NULL), LZ_OK);
             double tol = 10 * d * EPS * cond * (fabs(llr[i]) + (double)d);
-            ck_assert_msg(fabs(lli[i] - llr[i]) <= tol, "set %d row %zu: %.17g vs %.17g", set, i,
-                          lli[i], llr[i]);
+            ck_assert_msg(fabs(lli - llr[i]) <= tol, "set %d row %zu: %.17g vs %.17g", set, i,
+                          lli, llr[i]);
             sum += llr[i];
         }
+        /* all rows: the mean per sample */
+        double mean_ll = NAN;
+        ck_assert_int_eq(pca_loglik(m, m_rows, xc, &mean_ll, NULL), LZ_OK);
         ck_assert_double_eq_tol(mean_ll, sum / (double)m_rows,
                                 10 * d * EPS * cond * (fabs(mean_ll) + (double)d));
-        free(lli);
+        /* pca_score in the same pass: projections z_n = U^T (x_n - mu) and
+         * residuals by loops, and the same log-likelihood as pca_loglik */
+        double *z = malloc(m_rows * k * sizeof *z), recon = NAN, ll_score = NAN;
+        ck_assert_int_eq(pca_score(m, m_rows, xc, z, &recon, &ll_score, NULL), LZ_OK);
+        ck_assert(ll_score == mean_ll);
+        double r2 = 0, scale = 0;
+        for (size_t i = 0; i < m_rows; i++) {
+            const double *xi = xc + i * d;
+            double xn = sqrt(cblas_ddot((int)d, xi, 1, xi, 1)); /* |u_j| = 1: |z_j| <= |x| */
+            for (size_t j = 0; j < k; j++) {
+                double t = 0;
+                for (size_t a = 0; a < d; a++) t += m->comp[j * d + a] * xi[a];
+                ck_assert_double_eq_tol(z[i * k + j], t, 10 * d * EPS * xn);
+            }
+            for (size_t a = 0; a < d; a++) {
+                double e = xi[a];
+                for (size_t j = 0; j < k; j++) e -= z[i * k + j] * m->comp[j * d + a];
+                r2 += e * e;
+                scale += xi[a] * xi[a];
+            }
+        }
+        ck_assert_double_eq_tol(recon, r2 / (double)m_rows, 10 * d * EPS * scale / (double)m_rows);
+        free(z);
         free(llr);
     }
     pca_model_free(m);
@@ -568,15 +595,15 @@ START_TEST(config_checks_name_the_option)
         c.max_iter = bad[i].max_iter, c.tol = bad[i].tol;
         lz_error e;
         lz_error_clear(&e);
-        ck_assert_int_eq(pca_check_config(&c, bad[i].d, &e), LZ_EINVAL);
+        ck_assert_int_eq(pca_config_check(&c, bad[i].d, &e), LZ_EINVAL);
         ck_assert_msg(strstr(e.msg, bad[i].want) != NULL, "case %zu: '%s' lacks '%s'", i, e.msg,
                       bad[i].want);
     }
     pca_config c;
     pca_config_default(&c);
-    ck_assert_int_eq(pca_check_config(&c, 64, NULL), LZ_OK);
+    ck_assert_int_eq(pca_config_check(&c, 64, NULL), LZ_OK);
     c.k = 63;
-    ck_assert_int_eq(pca_check_config(&c, 64, NULL), LZ_OK);
+    ck_assert_int_eq(pca_config_check(&c, 64, NULL), LZ_OK);
     ck_assert_uint_eq(pca_block_size(&c, 64), 64); /* capped at d */
     c.k = 2;
     ck_assert_uint_eq(pca_block_size(&c, 64), 12); /* auto: q = max(10, k) */
