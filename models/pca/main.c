@@ -78,6 +78,7 @@ static int parse_options(run *r, int argc, char **argv)
                         DETAILS, opts, 0, 1, 0};
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
+    r->cfg.seed = r->co.seed; /* the random initial W */
     if (!r->co.load && pca_config_check(&r->cfg, 0, &r->err)) {
         lz_die_msg(PROG, &r->err);
         return 1;

@@ -44,6 +44,14 @@ ok
   || fail "trace and summary disagree on the iterations"
 ok
 
+# ---- another seed: another random start (another trace), the same subspace ----
+run_ok "$P" --label-col last --split 0.2 -k 3 --seed 9 -o out/s9 "$DIGITS"
+! cmp -s <(column out/a.trace.dat max_angle) <(column out/s9.trace.dat max_angle) ||
+  fail "--seed 9 gave the same iterations as --seed 5"
+paste <(column out/a.components.dat eigenvalue) <(column out/s9.components.dat eigenvalue) |
+  awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6 * $1) exit 1 }' || fail "--seed 9: other eigenvalues"
+ok
+
 # ---- same seed, same input: the same files ----
 run_ok "$P" --label-col last --split 0.2 -k 3 --seed 5 -o out/b --save out/b.model "$DIGITS"
 for f in trace.dat summary.tsv; do same_results "out/a.$f" "out/b.$f"; done
