@@ -437,38 +437,53 @@ void lz_dat_rowf(FILE *f, char sep, size_t n, const float *v)
     fputc('\n', f);
 }
 
+const char *lz_label_columns(const lz_data *lab)
+{
+    if (!lab || !lab->y) return NULL;
+    return lab->label_names ? "label label_name" : "label";
+}
+
+void lz_put_label(FILE *f, char sep, const lz_data *lab, size_t i)
+{
+    if (!lab || !lab->y) return;
+    fputc(sep, f);
+    lz_put_num(f, lab->y[i]);
+    if (!lab->label_names) return;
+    fputc(sep, f);
+    size_t c = (size_t)lab->y[i];
+    const char *s = c < lab->n_classes ? lab->label_names[c] : "?";
+    for (; *s; s++) fputc(*s == ' ' || *s == '\t' ? '_' : *s, f);
+}
+
 /* a matrix given in double (xd) or in float (xf) */
 static lz_status write_matrix(lz_outset *os, const char *path, const char *prefix, size_t n,
-                              size_t m, const double *xd, const float *xf, const double *labels,
+                              size_t m, const double *xd, const float *xf, const lz_data *lab,
                               lz_error *err)
 {
     FILE *f = lz_outset_open(os, path, err);
     if (!f) return err ? err->status : LZ_EIO;
-    lz_dat_header_seq(f, prefix, m, labels ? "label" : NULL);
+    lz_dat_header_seq(f, prefix, m, lz_label_columns(lab));
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < m; j++) {
             if (j) fputc(' ', f);
             lz_put_num(f, xd ? xd[i * m + j] : (double)xf[i * m + j]);
         }
-        if (labels) {
-            fputc(' ', f);
-            lz_put_num(f, labels[i]);
-        }
+        lz_put_label(f, ' ', lab, i);
         fputc('\n', f);
     }
     return LZ_OK;
 }
 
 lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefix, size_t n,
-                              size_t m, const double *x, const double *labels, lz_error *err)
+                              size_t m, const double *x, const lz_data *lab, lz_error *err)
 {
-    return write_matrix(os, path, prefix, n, m, x, NULL, labels, err);
+    return write_matrix(os, path, prefix, n, m, x, NULL, lab, err);
 }
 
 lz_status lz_dat_write_matrixf(lz_outset *os, const char *path, const char *prefix, size_t n,
-                               size_t m, const float *x, const double *labels, lz_error *err)
+                               size_t m, const float *x, const lz_data *lab, lz_error *err)
 {
-    return write_matrix(os, path, prefix, n, m, NULL, x, labels, err);
+    return write_matrix(os, path, prefix, n, m, NULL, x, lab, err);
 }
 
 FILE *lz_summary_begin(lz_outset *os, const char *path, const lz_summary *s, size_t n_extra,

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lz_data.h"
 #include "lz_error.h"
 
 /* ---- atomic output sets ---- */
@@ -85,14 +86,20 @@ void lz_dat_header_seq(FILE *f, const char *prefix, size_t m, const char *tail);
 void lz_dat_row(FILE *f, char sep, size_t n, const double *v);
 void lz_dat_rowf(FILE *f, char sep, size_t n, const float *v);
 
+/* The label columns of a data set's rows, the tail of a header: "label",
+ * then "label_name" when the labels were words; NULL without labels. */
+const char *lz_label_columns(const lz_data *lab);
+
+/* After row i's numbers: sep + its label, then sep + its class name (a word:
+ * blanks written as '_') when the labels were words; nothing without labels. */
+void lz_put_label(FILE *f, char sep, const lz_data *lab, size_t i);
+
 /* A matrix x (n, m) as a .dat file: header from prefix (x1..xm) and, when
- * labels != NULL, a last column "label". */
-lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefix,
-                              size_t n, size_t m, const double *x, const double *labels,
-                              lz_error *err);
-lz_status lz_dat_write_matrixf(lz_outset *os, const char *path, const char *prefix,
-                               size_t n, size_t m, const float *x, const double *labels,
-                               lz_error *err);
+ * lab has labels, the label columns of its rows (lz_label_columns). */
+lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefix, size_t n,
+                              size_t m, const double *x, const lz_data *lab, lz_error *err);
+lz_status lz_dat_write_matrixf(lz_outset *os, const char *path, const char *prefix, size_t n,
+                               size_t m, const float *x, const lz_data *lab, lz_error *err);
 
 /* The columns every PREFIX.summary.tsv begins with (docs/developers.md), in
  * this order; the comparison table of the lab reads them by name. */

@@ -6,7 +6,9 @@
 # Columns are found by the names of the "# " header (docs/developers.md):
 #   z1 z2 ... zk   posterior means (PCA, LGM, VAE), or
 #   h1 h2 ... hH   the RBM's hidden probabilities p(h_j = 1 | v);
-#   label          optional, the class of each sample.
+#   label          optional, the class of each sample;
+#   label_name     optional, its name when the labels were words (the legend
+#                  shows the names).
 # The first two coordinates are drawn (z1 across, z2 up); with more than two
 # the title says "first two of k coordinates"; with one, z1 is drawn against
 # the sample number.  With labels, each label has its own colour and a legend
@@ -55,6 +57,9 @@ if (n < 1) {
 }
 labels = (cl > 0) ? system(sprintf("awk '!/^#/ { print $%d }' %s | sort -g -u | tr '\\n' ' '", cl, q(F))) : ""
 nl = words(labels)
+# the class names, in the order of the sorted codes, when the file has them
+cn = colof(h, "label_name")
+names = (cl > 0 && cn > 0) ? system(sprintf("awk '!/^#/ { print $%d, $%d }' %s | sort -g -u -k1,1 | awk '{ print $2 }' | tr '\\n' ' '", cl, cn, q(F))) : labels
 
 colors = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf"
 ptypes = "7 5 9 11"
@@ -91,7 +96,7 @@ if (nl >= 1 && nl <= 30) {
     set key outside right top title "label" noenhanced
     plot for [i = 1:nl] F using (column(c1)):(column(cl) == word(labels, i) + 0 ? @Y : NaN) \
          with points pt (word(ptypes, (i - 1) / 10 + 1) + 0) ps ps lc rgb word(colors, (i - 1) % 10 + 1) \
-         title word(labels, i)
+         title word(names, i)
 } else {
     if (nl > 30) {
         unset key

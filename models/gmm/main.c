@@ -386,7 +386,10 @@ static lz_status write_latent(lz_outset *os, const char *path, const gmm_model *
     FILE *f = NULL;
     if (!st) st = gmm_responsibilities(m, data->n, data->x, r, NULL, err);
     if (!st && !(f = lz_outset_open(os, path, err))) st = err->status;
-    if (!st) lz_dat_header_seq(f, "r", k, data->y ? "assigned label" : "assigned");
+    char tail[64];
+    snprintf(tail, sizeof tail, "assigned%s%s", data->y ? " " : "",
+             data->y ? lz_label_columns(data) : "");
+    if (!st) lz_dat_header_seq(f, "r", k, tail);
     for (size_t i = 0; !st && i < data->n; i++) {
         size_t a = 0;
         for (size_t z = 0; z < k; z++) {
@@ -394,8 +397,12 @@ static lz_status write_latent(lz_outset *os, const char *path, const gmm_model *
             if (row[z] > row[a]) a = z;
         }
         row[k] = (double)(a + 1);
-        if (data->y) row[k + 1] = data->y[i];
-        lz_dat_row(f, ' ', k + 1 + (data->y != NULL), row);
+        for (size_t z = 0; z <= k; z++) {
+            if (z) fputc(' ', f);
+            lz_put_num(f, row[z]);
+        }
+        lz_put_label(f, ' ', data, i);
+        fputc('\n', f);
     }
     free(r);
     free(row);

@@ -265,7 +265,7 @@ static lz_status write_latent(lz_outset *os, const char *path, const lgm_model *
     double *z = malloc((data->n ? data->n : 1) * m->k * sizeof *z); /* (n, k) */
     if (!z) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
     lz_status st = lgm_latent(m, w, data->n, data->x, z, err);
-    if (!st) st = lz_dat_write_matrix(os, path, "z", data->n, m->k, z, data->y, err);
+    if (!st) st = lz_dat_write_matrix(os, path, "z", data->n, m->k, z, data, err);
     free(z);
     return st;
 }

@@ -498,7 +498,7 @@ int main(int argc, char **argv)
         /* latent: encoder means mu(x) */
         encode_means(mod, ws, xe, ne, buf);
         if ((st = lz_path(path, sizeof path, co.output, "latent.dat", &err)) ||
-            (st = lz_dat_write_matrix(os, path, "z", ne, k, buf, E->y, &err))) {
+            (st = lz_dat_write_matrix(os, path, "z", ne, k, buf, E, &err))) {
             free(xe_bin);
             goto fail;
         }

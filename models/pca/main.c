@@ -329,9 +329,9 @@ static lz_status write_outputs(run *r)
     lz_status st = lz_path(p, sizeof p, pre, "components.dat", e);
     if (!st) st = write_components(r->os, p, r->m, e);
     if (!st && r->train && !(st = lz_path(p, sizeof p, pre, "latent.dat", e)))
-        st = lz_dat_write_matrix(r->os, p, "z", r->train->n, r->m->k, r->z, r->train->y, e);
+        st = lz_dat_write_matrix(r->os, p, "z", r->train->n, r->m->k, r->z, r->train, e);
     if (!st && r->test && !(st = lz_path(p, sizeof p, pre, "latent_test.dat", e)))
-        st = lz_dat_write_matrix(r->os, p, "z", r->test->n, r->m->k, r->zt, r->test->y, e);
+        st = lz_dat_write_matrix(r->os, p, "z", r->test->n, r->m->k, r->zt, r->test, e);
     if (!st && !(st = lz_path(p, sizeof p, pre, "summary.tsv", e)))
         st = write_summary(r->os, p, r, e);
     if (!st && r->co.save && (st = pca_model_write(r->m, r->os, r->co.save, e)))

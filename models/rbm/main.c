@@ -206,7 +206,7 @@ typedef struct {
     const double *pv;    /* (n_samples, d) */
     size_t n_latent;
     const double *latent; /* (n_latent, h) */
-    const double *labels; /* (n_latent) or NULL */
+    const lz_data *labels; /* the latent rows' data set (its labels), or NULL */
     const summary *s;
     const char *save;
     const rbm_prep *prep;
@@ -480,7 +480,7 @@ int main(int argc, char **argv)
         goto fail;
     }
     outputs out = {pre, tc.rows, tc.t, m, (size_t)n_samples, pv, lat ? lat->n : 0, latent,
-                   lat ? lat->y : NULL, &s, co.save, &prep, k, pcd};
+                   lat, &s, co.save, &prep, k, pcd};
     if ((st = write_outputs(os, &out, &err))) goto fail;
     if ((st = lz_outset_commit(os, &err))) goto fail;
 

@@ -972,8 +972,15 @@ START_TEST(outset_commit_and_abort)
     lz_dat_header(f, ' ', 2, names);
     double row[2] = {1, 0.1};
     lz_dat_row(f, ' ', 2, row);
-    double m[4] = {1.0 / 3, NAN, -INFINITY, 1e-300}, lab[2] = {3, 4};
-    ck_assert_int_eq(lz_dat_write_matrix(os, p2, "z", 2, 2, m, lab, &e), LZ_OK);
+    double m[4] = {1.0 / 3, NAN, -INFINITY, 1e-300}, y[2] = {3, 4};
+    lz_data lab = {.n = 2, .y = y};
+    ck_assert_int_eq(lz_dat_write_matrix(os, p2, "z", 2, 2, m, &lab, &e), LZ_OK);
+    /* labels that were words: a label_name column, blanks as '_' */
+    char *cls[2] = {"Iris setosa", "virginica"};
+    double yc[2] = {1, 0};
+    lz_data named = {.n = 2, .y = yc, .label_names = cls, .n_classes = 2};
+    const char *p3 = tmp_path("sub/dir/run.named.dat");
+    ck_assert_int_eq(lz_dat_write_matrix(os, p3, "z", 2, 2, m, &named, &e), LZ_OK);
     ck_assert_int_ne(access(p1, F_OK), 0); /* nothing visible before commit */
     ck_assert_int_eq(lz_outset_commit(os, &e), LZ_OK);
     ck_assert_int_eq(access(p1, F_OK), 0);
@@ -986,6 +993,14 @@ START_TEST(outset_commit_and_abort)
     ck_assert_str_eq(line, "# z1 z2 label\n");
     ck_assert_ptr_nonnull(fgets(line, sizeof line, g));
     ck_assert_str_eq(line, "0.33333333333333331 nan 3\n");
+    fclose(g);
+    g = fopen(p3, "r");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, g));
+    ck_assert_str_eq(line, "# z1 z2 label label_name\n");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, g));
+    ck_assert_str_eq(line, "0.33333333333333331 nan 1 virginica\n");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, g));
+    ck_assert_str_eq(line, "-inf 1e-300 0 Iris_setosa\n");
     fclose(g);
     ck_assert_int_eq(lz_data_read(p1, &o, &d, &e), LZ_OK);
     ck_assert_double_eq(d->x[0], 1);
