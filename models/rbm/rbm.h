@@ -382,10 +382,10 @@ rbm_chains *rbm_chains_copy(const rbm_chains *c);
 void rbm_chains_free(rbm_chains *c); /* NULL is a no-op */
 
 /* One update of the lecture's CD-k on the minibatch x (mb, d), as plain
- * loops, one row and one chain at a time (docs/rbm.md, "CD-k: the
- * reference step"):
- *   for every chain: start at the data row x (CD; PCD's first update,
- *     start = 1) or at its own hidden state (PCD), h ~ p(h | x); k =
+ * loops, one row and one chain at a time (docs/rbm.md, "Training", "CD-k:
+ * the reference step and the fast kernel"):
+ *   every chain starts from its data row x, h ~ p(h | x) (CD; PCD with
+ *     start = 1), or from its kept hidden state h (PCD); then k =
  *     cfg->cd_steps times x~ ~ p(v | h), then h(x~) = p(h = 1 | x~), sampled
  *     into h except after the last step (PCD: always, the chain moves on);
  *   G_W = (1/mb) sum_x h(x) x^T - (1/mc) sum_x~ h(x~) x~^T,

@@ -23,7 +23,6 @@
 #include "lz_blas.h" /* before any GSL header */
 #include <gsl/gsl_rng.h>
 
-#include "lz_linalg.h"
 #include "lz_prob.h"
 #include "rbm_impl.h"
 
