@@ -9,7 +9,7 @@ for the same number of epochs on the same number of threads.  The update
 rules match: scikit-learn's BernoulliRBM._fit uses p(h|v) of the data and of
 the chains' visible samples, the chains' sampled visible states, and the
 learning rate divided by the batch size, which is rbm_cd's
-rbm_apply_update with momentum 0 and weight decay 0.
+update (rbm_cd_step) with momentum 0 and weight decay 0.
 
 Both run the same OpenBLAS kernel (blas_kernel.py: the one rbm_cd runs),
 printed at the start.  Printed: seconds per epoch of each (rbm_cd's parameter updates alone, and

@@ -1,7 +1,9 @@
 /* rbm_eval.c -- the RBM's probabilities in double precision: conditionals,
  * free energy, pseudo-likelihood, reconstruction error, exact log Z by
- * enumeration, log Z by annealed importance sampling, Gibbs samples.
- * (SPEC section 4; formulas in docs/rbm.md.)
+ * enumeration, log Z by annealed importance sampling, the log-likelihood per
+ * sample (rbm_loglik), latent codes and Gibbs samples.  It calls only
+ * rbm_model.c (the graph of calls: rbm.h).  Formulas: docs/rbm.md, "Equations
+ * and the functions that compute them".
  *
  * Dimension letters: n samples, d visible, h hidden, r AIS runs, s the
  * enumerated layer, o the other layer.  Threads (rbm_set_threads): each
@@ -21,7 +23,6 @@
 #include "lz_blas.h" /* before any GSL header */
 #include <gsl/gsl_rng.h>
 
-#include "lz_linalg.h"
 #include "lz_prob.h"
 #include "rbm_impl.h"
 
@@ -57,23 +58,6 @@ struct rbm_eval {
     double *lse;    /* (2^enum_max / enum_rows) log-sum-exp of each block     */
     double *mem;    /* the block everything above points into                 */
 };
-
-void rbm_set_threads(int n)
-{
-    lz_set_threads(1);
-    omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
-}
-
-int rbm_threads(void) { return lz_get_threads() == 1 ? omp_get_max_threads() : 1; }
-
-int rbm_threads_for(double work)
-{
-    /* a thread is worth its start and its barrier for about a millisecond of
-     * work: ~4e6 multiply-adds */
-    double cap = 1.0 + work / 4e6;
-    int T = rbm_threads();
-    return cap < (double)T ? (int)cap : T;
-}
 
 /* the threads an rbm_eval call of this much work uses */
 static int ev_threads(const rbm_eval *ev, double work)
@@ -125,8 +109,6 @@ static void sigm_vec(size_t n, const double *x, double *p)
         p[j] = (x[j] >= 0 ? 1.0 : t) / (1.0 + t);
     }
 }
-
-size_t rbm_enum_size(size_t d, size_t h) { return d < h ? d : h; }
 
 rbm_eval *rbm_eval_alloc(size_t d, size_t h, int enum_max, lz_error *err)
 {
@@ -302,7 +284,7 @@ static double free_energy_block(const rbm_eval *ev, ev_thread *th, size_t r0, si
     hidden_act(ev, th, rows, v);
     double s = 0;
     for (size_t r = 0; r < rows; r++) {
-        /* F(v) = -c^T v - sum_j softplus(b_j + W_j. v)   (SPEC 4) */
+        /* F(v) = -c^T v - sum_j softplus(b_j + W_j. v)   (docs/rbm.md, "The model") */
         double cv = 0;
         for (size_t i = 0; i < d; i++) cv += ev->c[i] * th->vb[r * d + i];
         double fr = -cv - softplus_sum(h, th->ah + r * h);
@@ -467,7 +449,8 @@ lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_err
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)h, (int)d, 1.0,
                             th->eu, (int)d, ev->w, (int)d, 0.0, th->ea, (int)o);
             /* hidden: log sum_v exp(-E(v,h)) = b^T h + sum_i softplus(c_i + W_.i^T h);
-             * visible: -F(v) = c^T v + sum_j softplus(b_j + W_j. v)   (SPEC 4) */
+             * visible: -F(v) = c^T v + sum_j softplus(b_j + W_j. v)
+             * (docs/rbm.md, "The log-likelihood") */
             for (size_t r = 0; r < B; r++) {
                 double *a = th->ea + r * o;
                 for (size_t k = 0; k < o; k++) a[k] += f[k];
@@ -642,6 +625,65 @@ done:
     free(scr);
     free_rngs(R, rng);
     return st;
+}
+
+/* ---------------------------------------------------------------------- */
+/* the log-likelihood per sample, and the latent codes */
+
+/* ESS = (sum_r w_r)^2 / sum_r w_r^2 of the AIS weights w_r = exp(lw_r):
+ * how many runs effectively carry the estimate (Kong 1992). */
+static double effective_sample_size(size_t n, const double *lw)
+{
+    double mx = lw[0], s = 0, s2 = 0;
+    for (size_t r = 1; r < n; r++)
+        if (lw[r] > mx) mx = lw[r];
+    for (size_t r = 0; r < n; r++) {
+        double w = exp(lw[r] - mx);
+        s += w;
+        s2 += w * w;
+    }
+    return s * s / s2;
+}
+
+lz_status rbm_loglik(const rbm_model *m, const rbm_config *cfg, size_t n, const float *v,
+                     size_t nt, const float *vt, rbm_ll *out, lz_error *err)
+{
+    size_t d = m->d, h = m->h;
+    out->enum_size = rbm_enum_size(d, h);
+    out->exact = rbm_exact_applies(d, h, cfg->exact_max_h);
+    out->log_z = out->se = out->ess = out->ll_train = out->ll_test = NAN;
+    rbm_eval *ev = rbm_eval_alloc(d, h, out->exact ? cfg->exact_max_h : 0, err);
+    if (!ev) return err ? err->status : LZ_ENOMEM;
+    rbm_eval_sync(ev, m);
+    lz_status st;
+    if (out->exact) {
+        out->se = 0;
+        st = rbm_eval_log_z(ev, RBM_ENUM_AUTO, &out->log_z, err);
+    } else {
+        double *lw = malloc((size_t)cfg->ais_runs * sizeof *lw); /* (runs) log weights */
+        if (!lw)
+            st = lz_fail(err, LZ_ENOMEM, "AIS: out of memory");
+        else
+            st = rbm_log_z_ais(m, cfg->ais_runs, cfg->ais_steps, cfg->seed, &out->log_z, &out->se,
+                               lw, err);
+        if (!st) out->ess = effective_sample_size((size_t)cfg->ais_runs, lw);
+        free(lw);
+    }
+    /* log p(v) = -F(v) - log Z, averaged over the rows */
+    if (!st && n) out->ll_train = -rbm_eval_free_energy(ev, n, v, NULL) - out->log_z;
+    if (!st && nt) out->ll_test = -rbm_eval_free_energy(ev, nt, vt, NULL) - out->log_z;
+    rbm_eval_free(ev);
+    return st;
+}
+
+lz_status rbm_latent(const rbm_model *m, size_t n, const float *v, double *ph, lz_error *err)
+{
+    rbm_eval *ev = rbm_eval_alloc(m->d, m->h, 0, err);
+    if (!ev) return err ? err->status : LZ_ENOMEM;
+    rbm_eval_sync(ev, m);
+    rbm_eval_hidden(ev, n, v, ph);
+    rbm_eval_free(ev);
+    return LZ_OK;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -1,7 +1,16 @@
-/* rbm_impl.h -- helpers shared by rbm.c and rbm_eval.c (and the tests):
- * the split of rows among threads, and Bernoulli draws for the Gibbs chains.
- *
- * Bernoulli draws from a GSL stream, two random bits a draw on average.
+/* rbm_impl.h -- the RBM library's internals: what rbm_model.c, rbm_eval.c
+ * and rbm_train.c share (and the unit tests look into), but rbm.h does not
+ * promise to the program.  Only inline functions and a layout, so it adds
+ * no arrow to the graph of calls drawn in rbm.h:
+ *   - rbm_part: the contiguous block of rows (chains, runs, states) a
+ *     thread owns;
+ *   - rbm_bits / rbm_bern: Bernoulli draws from a GSL stream, two random
+ *     bits a draw on average;
+ *   - rbm_sigm_f: the single-precision sigmoid of the training step, which
+ *     the fast kernel (rbm_hidden_f, rbm_visible_f) and the reference step
+ *     (rbm_cd_step_ref) both use, so that their probabilities agree bit for
+ *     bit when their activations do;
+ *   - struct rbm_chains: the negative chains of CD-k / PCD-k.
  *
  * A draw of v ~ Bernoulli(p) is "u < p" for u uniform in [0, 1).  With
  * P = floor(p 2^32) and u = 0.b1 b2 b3 ... in binary, u < P / 2^32 is decided
@@ -19,6 +28,8 @@
 #include <stdint.h>
 
 #include <gsl/gsl_rng.h>
+
+#include "lz_vmath.h"
 
 /* rows [*a, *b) of n that thread t of T owns: T contiguous blocks */
 static inline void rbm_part(size_t n, int T, int t, size_t *a, size_t *b)
@@ -56,5 +67,18 @@ static inline int rbm_bern(rbm_bits *s, double p)
     s->nb -= z + 1;
     return one | (int)(P >> 32);
 }
+
+/* sigm(x) = 1 / (1 + e^-x) in single precision, e^x vectorisable
+ * (common/lz_vmath.h) */
+static inline float rbm_sigm_f(float x) { return 1.0f / (1.0f + lz_vexpf(-x)); }
+
+/* The negative chains (rbm.h, rbm_chains_alloc). */
+struct rbm_chains {
+    size_t n;       /* chains                                            */
+    size_t h;       /* hidden units                                      */
+    float *hs;      /* (n, h) hidden states (PCD: kept between updates)  */
+    gsl_rng **rng;  /* (n) chain i: stream RBM_STREAM_CHAIN + i          */
+    rbm_bits *bits; /* (n) the chains' bit sources over rng              */
+};
 
 #endif

@@ -1,6 +1,6 @@
 /* fuzz_model.c -- one model-file loader on arbitrary bytes, chosen at build
  * time: LZ_FUZZ_PCA (pca_model_read), LZ_FUZZ_LGM (lgm_model_read),
- * LZ_FUZZ_VAE (vae_read), LZ_FUZZ_RBM (rbm_load).
+ * LZ_FUZZ_VAE (vae_read), LZ_FUZZ_RBM (rbm_model_read).
  *
  * A load either fails with a one-line message naming the file, or gives a
  * model.  Nothing is allocated beyond what the file holds (a shape is
@@ -52,9 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rbm_model *m = NULL;
     rbm_prep prep;
     int k = 0, pcd = 0;
-    st = rbm_load(path, &m, &prep, &k, &pcd, &err);
+    st = rbm_model_read(path, &m, &prep, &k, &pcd, &err);
     if (!st && !(k >= 1 && (pcd == 0 || pcd == 1) && prep.scale > 0)) abort();
-    rbm_free(m);
+    rbm_model_free(m);
 #endif
     fuzz_report("model", st, err.msg);
     if (st) {

@@ -57,6 +57,16 @@ same_files s/rbm.filters.dat l/rbm.filters.dat
 [ ! -e l/rbm.trace.dat ] || fail "--load wrote a trace"
 ok
 
+# ---- a model file written by an earlier rbm_cd (the fuzzing seed corpus: kind rbm,
+# version 1, PCD-2, binarize none) loads, keeps its name, and --save writes it back
+# byte for byte
+OLD="$SRC/tests/fuzz/corpus/model_rbm/rbm-pcd2"
+printf '0,1,0,1\n1,1,0,0\n0,0,1,1\n1,0,1,0\n' >bin4.csv
+run_ok "$RBM" --load "$OLD" --n-samples 2 --sample-steps 3 --save old.model -o old/rbm bin4.csv
+[ "$(awk -F'\t' 'NR == 2 { print $1, $3, $8 }' old/rbm.summary.tsv)" = "rbm-pcd2 3 exact-enum" ] ||
+  fail "the earlier model: $(tail -1 old/rbm.summary.tsv)"
+same_files "$OLD" old.model
+
 # ---- AIS (forced by --exact-max-h 0) on the very same trained model
 run_ok "$RBM" "${FAST[@]}" --exact-max-h 0 --ais-runs 100 --ais-steps 3000 -o ais/rbm "$DIGITS"
 same_files a/rbm.filters.dat ais/rbm.filters.dat
@@ -113,7 +123,9 @@ expect_error $E -- "--hidden.*expected an integer" "$RBM" --hidden x -o $E bin3.
 expect_error $E 'missing argument DATA' "$RBM" -o $E
 expect_error $E 'nomodel: cannot open' "$RBM" --load nomodel -o $E bin3.csv
 expect_error $E 'bad\.model:1' "$RBM" --load bad.model -o $E bin3.csv
-expect_error $E 'bin2\.csv: 2 columns.*d = 64' "$RBM" --load a/rbm.model -o $E bin2.csv
+expect_error $E 'bin2\.csv:1: 2 feature columns: expected 64 as in the model a/rbm\.model' "$RBM" --load a/rbm.model -o $E bin2.csv
+expect_error $E 'bin2\.csv:1: 2 feature columns: expected 64 as in the model a/rbm\.model' \
+  "$RBM" --load a/rbm.model --test bin2.csv -o $E
 # a model file cut short
 head -n 20 a/rbm.model >short.model
 expect_error $E 'short\.model' "$RBM" --load short.model -o $E bin3.csv
