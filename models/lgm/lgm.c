@@ -5,6 +5,7 @@
  * Every array is row-major; shapes are given as (rows, cols).
  */
 #include "lgm.h"
+#include "lgm_impl.h"
 
 #include <limits.h>
 #include <math.h>
@@ -117,10 +118,7 @@ lgm_work *lgm_work_alloc(size_t d, size_t k, size_t n)
     w->n = n;
     size_t tot = 6 * d * k + 5 * k * k + d * d + k + 3 * n * k;
     w->block = malloc(tot * sizeof *w->block);
-    w->th1 = lgm_model_alloc(d, k);
-    w->th2 = lgm_model_alloc(d, k);
-    w->thx = lgm_model_alloc(d, k);
-    if (!w->block || !w->th1 || !w->th2 || !w->thx) {
+    if (!w->block) {
         lgm_work_free(w);
         return NULL;
     }
@@ -149,9 +147,6 @@ lgm_work *lgm_work_alloc(size_t d, size_t k, size_t n)
 void lgm_work_free(lgm_work *w)
 {
     if (!w) return;
-    lgm_model_free(w->th1);
-    lgm_model_free(w->th2);
-    lgm_model_free(w->thx);
     free(w->block);
     free(w);
 }
@@ -627,38 +622,45 @@ lz_status lgm_model_read(const char *path, lgm_model **out, lz_error *err)
 /* fitting */
 
 /* One SQUAREM cycle (Varadhan & Roland 2008, scheme S3) from theta0 = m, whose
- * E-step is in w.  theta1 = EM(theta0), theta2 = EM(theta1),
+ * E-step ops->estep has just run.  theta1 = EM(theta0), theta2 = EM(theta1),
  *     r = theta1 - theta0,  v = theta2 - 2 theta1 + theta0,  alpha = -|r|/|v|,
  *     theta' = theta0 - 2 alpha r + alpha^2 v   (D clamped at the floor),
  * then m <- EM(theta').  Kept monotone: theta' is accepted only if
  * ll(theta') >= ll(theta1); otherwise alpha is halved towards -1, and
  * alpha = -1 gives theta' = theta2, which EM guarantees.  So
  * ll(m) >= ll(theta') >= ll(theta1) >= ll(theta0) (to the rounding of ll/N,
- * ~eps/dmin nats a floored coordinate: see LGM_DMIN_MIN).  *n_e counts
- * E-steps. */
-static lz_status squarem_cycle(lgm_model *m, lgm_work *w, const double *s, long *n_e, lz_error *err)
+ * ~eps/dmin nats a floored coordinate: see LGM_DMIN_MIN).  The parameters
+ * are A and D, and mu too when ops->with_mean (incomplete data: mu is
+ * estimated by EM).  t (3) scratch models; *n_e counts E-steps. */
+static lz_status squarem_cycle(lgm_model *m, const lgm_fit_ops *o, lgm_model *const *t,
+                               long *n_e, lz_error *err)
 {
-    size_t d = m->d, k = m->k, np = d * k + d; /* A and D are contiguous */
-    lgm_model *t0 = w->thx, *t1 = w->th1, *t2 = w->th2;
+    size_t d = m->d, k = m->k;
+    /* mu, A and D are contiguous in the block: entries [j0, j1) of it */
+    size_t j0 = o->with_mean ? 0 : d, j1 = d + d * k + d;
+    lgm_model *t0 = t[0], *t1 = t[1], *t2 = t[2];
     lgm_model_copy(t0, m);
     lgm_model_copy(t1, m);
-    lz_status st = lgm_mstep_exact(t1, w, s, err);
+    lz_status st = o->mstep(o->ctx, t1, err);
     if (st) return st;
     double ll1;
-    if ((st = lgm_loglik(t1, s, w, &ll1, err))) return st;
+    if ((st = o->estep(o->ctx, t1, &ll1, err))) return st;
     (*n_e)++;
     lgm_model_copy(t2, t1);
-    if ((st = lgm_mstep_exact(t2, w, s, err))) return st;
-    /* |r|^2, |v|^2 over the entries of A and D, each in units of its
-     * coordinate's scale (A_ic / floor_i^1/2, D_i / floor_i; floor_i is dmin
-     * times the coordinate's variance), so that the step length does not
-     * depend on the units of the data */
-    const double *p0 = t0->a, *p1 = t1->a, *p2 = t2->a;
+    if ((st = o->mstep(o->ctx, t2, err))) return st;
+    /* |r|^2, |v|^2 over the entries of mu, A and D, each in units of its
+     * coordinate's scale (mu_i / floor_i^1/2, A_ic / floor_i^1/2, D_i /
+     * floor_i; floor_i is dmin times the coordinate's variance), so that the
+     * step length does not depend on the units of the data */
+    const double *p0 = t0->block, *p1 = t1->block, *p2 = t2->block;
     double rr = 0, vv = 0;
-    for (size_t i = 0; i < np; i++) {
-        double r = p1[i] - p0[i], v = p2[i] - 2 * p1[i] + p0[i];
-        /* entry i is A_{i/k, i%k} for i < d k, else D_{i - d k} */
-        double wi = i < d * k ? 1.0 / m->floor[i / k] : 1.0 / (m->floor[i - d * k] * m->floor[i - d * k]);
+    for (size_t j = j0; j < j1; j++) {
+        double r = p1[j] - p0[j], v = p2[j] - 2 * p1[j] + p0[j];
+        /* entry j is mu_j for j < d, A_{(j-d)/k, (j-d)%k} for j < d + d k, else
+         * D_{j - d - d k} */
+        double wi = j < d       ? 1.0 / m->floor[j]
+                    : j < d + d * k ? 1.0 / m->floor[(j - d) / k]
+                                    : 1.0 / (m->floor[j - d - d * k] * m->floor[j - d - d * k]);
         rr += wi * r * r;
         vv += wi * v * v;
     }
@@ -668,15 +670,15 @@ static lz_status squarem_cycle(lgm_model *m, lgm_work *w, const double *s, long 
         if (alpha == -1.0)
             lgm_model_copy(m, t2);
         else {
-            double *px = m->a;
-            for (size_t i = 0; i < np; i++) {
-                double r = p1[i] - p0[i], v = p2[i] - 2 * p1[i] + p0[i];
-                px[i] = p0[i] - 2 * alpha * r + alpha * alpha * v;
+            double *px = m->block;
+            for (size_t j = j0; j < j1; j++) {
+                double r = p1[j] - p0[j], v = p2[j] - 2 * p1[j] + p0[j];
+                px[j] = p0[j] - 2 * alpha * r + alpha * alpha * v;
             }
             for (size_t i = 0; i < d; i++) m->dg[i] = fmax(m->dg[i], m->floor[i]);
         }
         double llx = NAN;
-        st = lgm_loglik(m, s, w, &llx, err);
+        st = o->estep(o->ctx, m, &llx, err);
         (*n_e)++;
         if (alpha == -1.0) {
             if (st) return st;
@@ -687,38 +689,24 @@ static lz_status squarem_cycle(lgm_model *m, lgm_work *w, const double *s, long 
         alpha = tries < 3 ? 0.5 * (alpha - 1.0) : -1.0;
         if (alpha > -1.0) alpha = -1.0;
     }
-    return lgm_mstep_exact(m, w, s, err);
+    return o->mstep(o->ctx, m, err);
 }
 
-lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *s,
-                  const double *s_test, lgm_model *m, double t0, lgm_callback cb, void *ud,
-                  lgm_result *res, lz_error *err)
+lz_status lgm_fit_loop(const lgm_config *c, const lgm_fit_ops *o, gsl_rng *r, lgm_model *m,
+                       double t0, lgm_callback cb, void *ud, lgm_result *res, lz_error *err)
 {
     size_t d = m->d, k = m->k;
-    memset(res, 0, sizeof *res);
-    res->ll_train = res->ll_test = NAN;
-    lz_status st = lgm_config_check(c, d, err);
-    if (st) return st;
-    if ((size_t)c->k != k) return lz_fail(err, LZ_EINVAL, "-k %d: the model has k = %zu", c->k, k);
     int sampled = c->completion == LGM_SAMPLED;
-    if (sampled && (!x || n == 0))
-        return lz_fail(err, LZ_EINVAL, "sampled completion needs the data rows");
-    if (sampled && (double)n * c->samples < (double)(2 * k))
-        return lz_fail(err, LZ_EINVAL,
-                       "--samples %d: sampled completion needs n J >= 2 k draws (n = %zu, k = %zu)",
-                       c->samples, n, k);
-    gsl_rng *r = lz_rng_alloc_stream(c->seed, 0);
-    lgm_work *w = lgm_work_alloc(d, k, sampled ? n : 0);
-    if (!r || !w) {
-        if (r) gsl_rng_free(r);
-        lgm_work_free(w);
-        return lz_fail(err, LZ_ENOMEM, "EM: out of memory");
-    }
-    st = lgm_init(c, s, r, m, w, err);
+    int accel = !sampled && c->accelerate;
     /* sampled completion: plain exact EM from the same start, alongside, so
      * the trace shows the path the sampled one fluctuates around
-     * (docs/lgm.md); O(d^2 k) an iteration, small next to the O(n d k) step */
-    lgm_model *pe = sampled ? w->th1 : NULL;
+     * (docs/lgm.md); SQUAREM: three scratch models */
+    lgm_model *pe = sampled ? lgm_model_alloc(d, k) : NULL;
+    lgm_model *t3[3] = {NULL, NULL, NULL};
+    for (int i = 0; accel && i < 3; i++) t3[i] = lgm_model_alloc(d, k);
+    lz_status st = LZ_OK;
+    if ((sampled && !pe) || (accel && (!t3[0] || !t3[1] || !t3[2])))
+        st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
     if (!st && pe) lgm_model_copy(pe, m);
     /* hist: the last 2 W values of ll/N (sampled completion's stopping rule) */
     double hist[2 * LGM_SAMPLED_WINDOW];
@@ -730,17 +718,14 @@ lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *
         info.iter = t;
         info.ll_exact_em = NAN;
         if (pe) {
-            if ((st = lgm_loglik(pe, s, w, &info.ll_exact_em, err))) break;
-            if ((st = lgm_mstep_exact(pe, w, s, err))) break;
+            if ((st = o->estep(o->ctx, pe, &info.ll_exact_em, err))) break;
+            if ((st = o->mstep(o->ctx, pe, err))) break;
         }
-        if ((st = lgm_loglik(m, s, w, &info.ll_train, err))) break;
+        if ((st = o->estep(o->ctx, m, &info.ll_train, err))) break;
         n_e++;
         info.ll_test = NAN;
-        if (s_test) {
-            /* test ll/N from S_test (about the training mean), same O(d k^2) formula */
-            lgm_moments(m, w->bt, s_test, w->gt, w->ht);
-            info.ll_test = lgm_loglik_post(m, w, s_test, w->gt, w->ht);
-        }
+        /* test ll/N right after the training E-step at the same parameters */
+        if (o->test_ll && (st = o->test_ll(o->test_ctx, m, &info.ll_test, err))) break;
         if (!isfinite(info.ll_train)) {
             st = lz_fail(err, LZ_ENUMERIC, "EM iteration %d: ll/N is not finite", t);
             break;
@@ -780,12 +765,100 @@ lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *
         }
         if (t >= c->max_iter) break;
         if (sampled)
-            st = lgm_mstep_sampled(m, w, n, x, s, c->samples, r, err);
-        else if (c->accelerate)
-            st = squarem_cycle(m, w, s, &n_e, err);
+            st = o->mstep_sampled(o->ctx, m, r, err);
+        else if (accel)
+            st = squarem_cycle(m, o, t3, &n_e, err);
         else
-            st = lgm_mstep_exact(m, w, s, err);
+            st = o->mstep(o->ctx, m, err);
     }
+    lgm_model_free(pe);
+    for (int i = 0; i < 3; i++) lgm_model_free(t3[i]);
+    return st;
+}
+
+/* the operations of EM on complete data: everything from S (docs/lgm.md,
+ * The model); the test set's ll/N from S_test */
+static lz_status c_estep(void *ctx, const lgm_model *m, double *ll, lz_error *err)
+{
+    lgm_complete_ctx *cc = ctx;
+    return lgm_loglik(m, cc->s, cc->w, ll, err);
+}
+
+static lz_status c_mstep(void *ctx, lgm_model *m, lz_error *err)
+{
+    lgm_complete_ctx *cc = ctx;
+    return lgm_mstep_exact(m, cc->w, cc->s, err);
+}
+
+static lz_status c_mstep_sampled(void *ctx, lgm_model *m, gsl_rng *r, lz_error *err)
+{
+    lgm_complete_ctx *cc = ctx;
+    return lgm_mstep_sampled(m, cc->w, cc->n, cc->x, cc->s, cc->samples, r, err);
+}
+
+/* test ll/N from S_test (about the training mean), the same O(d k^2)
+ * formula, with the posterior of the training E-step just run at m */
+static lz_status c_test_ll(void *ctx, const lgm_model *m, double *ll, lz_error *err)
+{
+    lgm_complete_ctx *cc = ctx;
+    (void)err;
+    lgm_moments(m, cc->w->bt, cc->s_test, cc->w->gt, cc->w->ht);
+    *ll = lgm_loglik_post(m, cc->w, cc->s_test, cc->w->gt, cc->w->ht);
+    return LZ_OK;
+}
+
+void lgm_complete_ops(lgm_complete_ctx *cc, lgm_fit_ops *o)
+{
+    memset(o, 0, sizeof *o);
+    o->estep = c_estep;
+    o->mstep = c_mstep;
+    o->mstep_sampled = c_mstep_sampled;
+    o->ctx = cc;
+    if (cc->s_test) {
+        o->test_ll = c_test_ll;
+        o->test_ctx = cc;
+    }
+}
+
+lz_status lgm_fit_check(const lgm_config *c, size_t n, int have_rows, const lgm_model *m,
+                        lgm_result *res, lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    memset(res, 0, sizeof *res);
+    res->ll_train = res->ll_test = NAN;
+    lz_status st = lgm_config_check(c, d, err);
+    if (st) return st;
+    if ((size_t)c->k != k) return lz_fail(err, LZ_EINVAL, "-k %d: the model has k = %zu", c->k, k);
+    int sampled = c->completion == LGM_SAMPLED;
+    if (sampled && (!have_rows || n == 0))
+        return lz_fail(err, LZ_EINVAL, "sampled completion needs the data rows");
+    if (sampled && (double)n * c->samples < (double)(2 * k))
+        return lz_fail(err, LZ_EINVAL,
+                       "--samples %d: sampled completion needs n J >= 2 k draws (n = %zu, k = %zu)",
+                       c->samples, n, k);
+    return LZ_OK;
+}
+
+lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *s,
+                  const double *s_test, lgm_model *m, double t0, lgm_callback cb, void *ud,
+                  lgm_result *res, lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    lz_status st = lgm_fit_check(c, n, x != NULL, m, res, err);
+    if (st) return st;
+    int sampled = c->completion == LGM_SAMPLED;
+    gsl_rng *r = lz_rng_alloc_stream(c->seed, 0);
+    lgm_work *w = lgm_work_alloc(d, k, sampled ? n : 0);
+    if (!r || !w) {
+        if (r) gsl_rng_free(r);
+        lgm_work_free(w);
+        return lz_fail(err, LZ_ENOMEM, "EM: out of memory");
+    }
+    st = lgm_init(c, s, r, m, w, err);
+    lgm_complete_ctx cc = {w, s, s_test, n, x, c->samples};
+    lgm_fit_ops o;
+    lgm_complete_ops(&cc, &o);
+    if (!st) st = lgm_fit_loop(c, &o, r, m, t0, cb, ud, res, err);
     gsl_rng_free(r);
     lgm_work_free(w);
     return st;

@@ -115,8 +115,6 @@ typedef struct {
     double *zj;   /* (n, k) one draw z_nj for every n */
     double *zsum; /* (n, k) sum_j z_nj */
     double *xz;   /* (d, k) sum_nj x_n z_nj^T */
-    /* SQUAREM (exact EM acceleration) */
-    lgm_model *th1, *th2, *thx; /* EM images and the extrapolated point */
     double *block;
 } lgm_work;
 
