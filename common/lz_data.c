@@ -1156,6 +1156,44 @@ char *lz_data_colname(const lz_data *data, size_t j, char *buf, size_t cap)
     return buf;
 }
 
+/* The moments of the observed values of each column (data->miss set):
+ * mu_j <- the mean of the n_j observed x_nj, refined by one correction pass
+ * as lz_mean does; var_j <- (1/n_j) sum (x_nj - mu_j)^2 over them.  A column
+ * with no observed value is an error naming it. */
+static lz_status observed_moments(const lz_data *data, double *mu, double *var, lz_error *err)
+{
+    size_t n = data->n, d = data->d;
+    for (size_t j = 0; j < d; j++) {
+        size_t nj = 0;
+        double s = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!data->miss[i * d + j]) {
+                s += data->x[i * d + j];
+                nj++;
+            }
+        if (!nj) {
+            char col[160];
+            lz_data_colname(data, j, col, sizeof col);
+            return lz_fail(err, LZ_EINVAL,
+                           "%s: %s: every value is missing: expected at least one observed value "
+                           "(drop the column with --skip-col)",
+                           data->path, col);
+        }
+        double m = s / (double)nj, c = 0, v = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!data->miss[i * d + j]) c += data->x[i * d + j] - m;
+        m += c / (double)nj; /* the first pass's rounding, removed */
+        for (size_t i = 0; i < n; i++)
+            if (!data->miss[i * d + j]) {
+                double e = data->x[i * d + j] - m;
+                v += e * e;
+            }
+        mu[j] = m;
+        var[j] = v / (double)nj;
+    }
+    return LZ_OK;
+}
+
 lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *n_const,
                           lz_error *err)
 {
@@ -1178,6 +1216,20 @@ lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *
             free(amax);
             return st;
         }
+    if (data->miss) {
+        lz_status st = observed_moments(data, mu, var, err);
+        free(amax);
+        if (st) return st;
+        for (size_t j = 0; j < d; j++) {
+            double a = 0; /* max |x_nj| over the observed values */
+            for (size_t i = 0; i < n; i++)
+                if (!data->miss[i * d + j]) a = fmax(a, fabs(data->x[i * d + j]));
+            double tol = LZ_VAR_RTOL * a;
+            if (var[j] <= tol * tol) var[j] = 0;
+            if (var[j] == 0 && n_const) (*n_const)++;
+        }
+        return LZ_OK;
+    }
     lz_mean(n, d, data->x, mu);
     for (size_t j = 0; j < d; j++) var[j] = 0;
     for (size_t i = 0; i < n; i++) {

@@ -151,7 +151,10 @@ void lz_mean(size_t n, size_t d, const double *x, double *mu);
  * *n_const (may be NULL) <- the number of constant columns.
  * A column with a value of magnitude above LZ_VALUE_MAX is LZ_ENUMERIC, err
  * naming the file, the column and the value ("data.csv: field 3 (x3):
- * values up to 1.7e+308 are too large ..."). */
+ * values up to 1.7e+308 are too large ...").
+ * With missing values (data->miss) both are the moments of each column's
+ * observed values (n_j of them; the constant test against their largest
+ * magnitude), and a column with no observed value is LZ_EINVAL naming it. */
 lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *n_const,
                           lz_error *err);
 

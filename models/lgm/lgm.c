@@ -177,9 +177,34 @@ lz_status lgm_prepare(lgm_model *m, int fit_mean, lz_data *train, lz_data *test,
     } else if (train)
         lz_center(train->n, d, train->x, m->mu);
     if (test) lz_center(test->n, d, test->x, m->mu);
+    /* a missing entry is 0 in the working form (docs/lgm.md, "Missing
+     * entries") */
+    lz_data *set[2] = {train, test};
+    for (int q = 0; q < 2; q++)
+        if (set[q] && set[q]->miss)
+            for (size_t i = 0; i < set[q]->n * d; i++)
+                if (set[q]->miss[i]) set[q]->x[i] = 0.0;
     /* S <- (1/n) sum x x^T of the centred data, once (docs/lgm.md, The model) */
     if (!st && train) st = lz_covariance(train->n, d, train->x, NULL, s, err);
-    if (!st && test) st = lz_covariance(test->n, d, test->x, NULL, s_test, err);
+    if (!st && train && train->miss) {
+        /* with missing entries: S_ij (n / (n_i n_j)^1/2), n_i the rows
+         * observing i, so the diagonal holds the observed variances (the
+         * sums run over observed entries only) */
+        size_t n = train->n;
+        double *sc = malloc(d * sizeof *sc); /* (d) (n / n_i)^1/2 */
+        if (!sc) return lz_fail(err, LZ_ENOMEM, "out of memory");
+        for (size_t i = 0; i < d; i++) {
+            size_t no = n;
+            for (size_t r = 0; r < n; r++) no -= train->miss[r * d + i];
+            sc[i] = sqrt((double)n / (double)(no ? no : 1));
+        }
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++) s[i * d + j] *= sc[i] * sc[j];
+        free(sc);
+    }
+    /* S_test only for complete test data (incomplete data are scored by
+     * pattern: lgm_score_incomplete) */
+    if (!st && test && !test->miss) st = lz_covariance(test->n, d, test->x, NULL, s_test, err);
     return st;
 }
 

@@ -130,7 +130,12 @@ void lgm_work_free(lgm_work *w); /* NULL is a no-op */
  * a variance are an error, rounding noise is no variance) and the centred
  * values of its constant columns exactly 0; otherwise m->mu is the model's.
  * train and test (either may be NULL) are centred by m->mu IN PLACE, and
- * s, s_test (d, d) <- their second moments (1/n) sum_n x_n x_n^T. */
+ * s, s_test (d, d) <- their second moments (1/n) sum_n x_n x_n^T.
+ * Missing entries (docs/lgm.md, "Missing entries"): the means are those of
+ * the observed values, a missing entry is 0 in the centred data, and s is
+ * rescaled to S_ij (n / (n_i n_j))^1/2 (n_i the rows observing i: the
+ * observed variances on its diagonal); s_test is not computed for a test
+ * set with missing entries. */
 lz_status lgm_prepare(lgm_model *m, int fit_mean, lz_data *train, lz_data *test, double *s,
                       double *s_test, lz_error *err);
 
@@ -295,5 +300,101 @@ typedef struct {
 lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *s,
                   const double *s_test, lgm_model *m, double t0, lgm_callback cb, void *ud,
                   lgm_result *res, lz_error *err);
+
+/* ---- incomplete data (docs/lgm.md, "Missing entries") ----
+ *
+ * A row observes the coordinates o and misses m.  Its posterior comes from
+ * the observed part alone,
+ *     M_o = I + A_o^T D_o^-1 A_o = L L^T,  Sigma_o = M_o^-1,
+ *     z | x_o ~ N(m, Sigma_o),  m = Sigma_o A_o^T D_o^-1 (x_o - mu_o),
+ * which depends on the row only through its pattern o: rows are grouped by
+ * pattern, and a pattern costs one k x k factorisation.  The missing part
+ * is completed by x_m | x_o ~ N(mu_m + A_m m, A_m Sigma_o A_m^T + D_m). */
+
+/* A data set with missing entries in the model's working form, its rows
+ * grouped by their pattern of missingness. */
+typedef struct {
+    size_t n, d;
+    const double *x;           /* (n, d) rows centred by centre, 0 where missing */
+    const unsigned char *miss; /* (n, d) 1 where missing, or NULL (complete) */
+    double *centre;            /* (d) what x was centred by */
+    size_t n_missing;          /* missing entries */
+    size_t n_pat;              /* patterns of missingness */
+    size_t *rows;              /* (n) the rows, pattern by pattern, each in order */
+    size_t *pat_start;         /* (n_pat + 1) pattern p has rows[pat_start[p] ..
+                                  pat_start[p + 1]) */
+    size_t *mis;               /* the coordinates pattern p misses:
+                                  mis[mis_start[p] .. mis_start[p + 1]) */
+    size_t *mis_start;         /* (n_pat + 1) */
+    size_t *n_mis;             /* (d) rows in which coordinate i is missing */
+    double *sxx;               /* (d) sum of x_ni^2 over the rows observing i */
+} lgm_incomplete;
+
+/* The patterns of data (its rows x centred by centre (d), 0 where missing:
+ * lgm_prepare), grouped: rows sorted by their mask (then by row), equal
+ * masks one pattern.  data may be complete (one pattern).  *out points into
+ * data->x and data->miss: data must outlive it. */
+lz_status lgm_incomplete_alloc(const lz_data *data, const double *centre, lgm_incomplete **out,
+                               lz_error *err);
+void lgm_incomplete_free(lgm_incomplete *in); /* NULL is a no-op */
+
+/* Workspace of the E-step on one incomplete data set (posterior means, the
+ * sums of the M-step, per-thread scratch), for latent size k. */
+typedef struct lgm_mwork lgm_mwork;
+lgm_mwork *lgm_mwork_alloc(const lgm_incomplete *in, size_t k);
+void lgm_mwork_free(lgm_mwork *w); /* NULL is a no-op */
+
+/* The E-step on incomplete data (docs/lgm.md, "Missing entries"): for each
+ * pattern, M_o by a downdate of A^T D^-1 A over the missing coordinates (or
+ * directly over the observed ones when that is cheaper or the downdate
+ * would lose accuracy), L, log|M_o|; for each row, m = M_o^-1 A_o^T D_o^-1
+ * (x_o - mu_o) and
+ *     log N(x_o; mu_o, C_oo) = -1/2 [|o| log 2pi + log|D_o| + log|M_o|
+ *                                  + sum_o (x_i - mu_i - a_i.m)^2 / D_i + m.m].
+ * *ll <- the mean over the rows; z (n, k) <- the posterior means and logp (n)
+ * <- each row's log-likelihood, where not NULL.  stats: also the sums of
+ * the M-step (lgm_mstep_incomplete) into w:
+ *     F   = sum_n E[z~ z~^T],  z~ = [z; 1],
+ *     G_i = sum_n E[x_ni z~^T] = sum_n xh_ni [m_n; 1] + sum_{n: i missing} [Sigma_n a_i; 0],
+ *     E_i = sum_n E[x_ni^2] = sum_n xh_ni^2 + sum_{n: i missing} (a_i^T Sigma_n a_i + D_i),
+ * xh the completed data (x observed, mu_i + a_i.m where missing).
+ * Patterns and rows are shared out to OpenMP threads (as many as BLAS uses)
+ * in chunks fixed by the data's shape, summed in chunk order: the sums do
+ * not depend on which thread took which chunk (BLAS products may round
+ * otherwise with another number of threads). */
+lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm_mwork *w,
+                               int stats, double *z, double *logp, double *ll, lz_error *err);
+
+/* The exact M-step on incomplete data from the sums of the last E-step with
+ * stats (mu moves: it is estimated with A, as the loadings of the constant
+ * latent 1):
+ *     [A mu] <- G F^-1,   D_i <- max((E_i - [a_i mu_i].G_i) / n, floor_i). */
+lz_status lgm_mstep_incomplete(lgm_model *m, const lgm_incomplete *in, lgm_mwork *w,
+                               lz_error *err);
+
+/* The sampled M-step on incomplete data (option 2), from the posterior of
+ * the last E-step at m: for every row, J draws z_nj ~ N(m_n, Sigma_o) and
+ * x_m,nj ~ N(mu_m + A_m z_nj, D_m), then the complete-data solution
+ *     [A mu] <- (sum x z~^T)(sum z~ z~^T)^-1,
+ *     D_i <- max((sum x_i^2 - [a_i mu_i].sum x_i z~) / (n J), floor_i).
+ * Draws run pattern by pattern, in one stream (r). */
+lz_status lgm_mstep_sampled_incomplete(lgm_model *m, const lgm_incomplete *in, lgm_mwork *w,
+                                       int samples, gsl_rng *r, lz_error *err);
+
+/* One E-step of a data set under m: *ll <- its observed-data ll/N (may be
+ * NULL), z (n, k) <- E[z | x_o], logp (n) <- each row's log p(x_o), and
+ * xfill (n, d), the rows in the data's units, gets E[x_m | x_o] = mu_m +
+ * A_m E[z | x_o] in its missing entries (each may be NULL). */
+lz_status lgm_score_incomplete(const lgm_model *m, const lgm_incomplete *in, double *ll,
+                               double *z, double *logp, double *xfill, lz_error *err);
+
+/* Fit by EM when the training or the test data miss entries (lgm_fit's
+ * loop, rules and callback).  train: the training data; when it is
+ * complete, the fit is lgm_fit's on s; else mu, A and D are fitted by the
+ * E- and M-steps above, from lgm_init on s (lgm_prepare: observed
+ * variances).  test: or NULL.  m->mu must hold the training data's centre. */
+lz_status lgm_fit_incomplete(const lgm_config *c, const lgm_incomplete *train, const double *s,
+                             const lgm_incomplete *test, lgm_model *m, double t0,
+                             lgm_callback cb, void *ud, lgm_result *res, lz_error *err);
 
 #endif

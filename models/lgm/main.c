@@ -41,7 +41,13 @@ static const char *DETAILS =
     "  PREFIX.latent.dat       z1..zk [label]: E[z|x] of the training data\n"
     "  PREFIX.latent_test.dat  the same for --test / --split data\n"
     "  PREFIX.samples.dat      x1..xd: --n-samples draws from the fitted model\n"
-    "  PREFIX.summary.tsv      model family k n_params ll_train ll_test ... seconds\n";
+    "  PREFIX.imputed.dat      x1..xd [label]: DATA with each missing value replaced\n"
+    "                          by E[x_m | x_o] (when DATA has missing values)\n"
+    "  PREFIX.summary.tsv      model family k n_params ll_train ll_test ... seconds\n"
+    "\n"
+    "Missing values (an empty field, NA, NaN, ?, --missing TOKEN): EM completes them.\n"
+    "ll/N is then the log-likelihood of the observed values of each row, and mu, A\n"
+    "and D are fitted together (docs/lgm.md, \"Missing entries\").\n";
 
 /* random stream of --seed for the samples file (lgm_fit uses stream 0), so a
  * loaded model draws the same samples */
@@ -57,6 +63,9 @@ typedef struct {
     lgm_model *m;
     lgm_work *w;
     double *s, *s_test;   /* (d, d) second moments of the centred train / test data */
+    lgm_incomplete *itr, *ite; /* the data sets by pattern, when scored as incomplete */
+    double *raw, *raw_test; /* (n, d) DATA and the test set in their units (incomplete
+                               runs); raw gets E[x_m | x_o] for PREFIX.imputed.dat */
     lgm_result res;       /* the fit (zeros with --load) */
     double ll_train, ll_test;
     lz_outset *os;
@@ -70,6 +79,7 @@ static int parse_options(run *r, int argc, char **argv)
 {
     lgm_config_default(&r->cfg);
     lz_common_defaults(&r->co, "out/lgm");
+    r->co.allow_missing = 1; /* EM completes them */
     r->n_samples = 64;
     lz_opt opts[] = {
         {"k", 'k', LZ_OPT_INT, &r->cfg.k, "K", "latent dimension, 1 <= K < d"},
@@ -203,19 +213,86 @@ static void print_columns(const run *r)
     printf(sampled ? " %15s\n" : "\n", "exact EM path");
 }
 
+/* a data set with missing values (DATA or the test set): the run is then
+ * incomplete (docs/lgm.md, "Missing entries") */
+static int incomplete(const run *r)
+{
+    return (r->train && r->train->miss) || (r->test && r->test->miss);
+}
+
+/* the data sets in their units: EM works on them centred by the observed
+ * means, the outputs score them centred by the fitted mean, as --load does */
+static lz_status keep_copies(run *r)
+{
+    lz_data *set[2] = {r->train, r->test};
+    double **copy[2] = {&r->raw, &r->raw_test};
+    for (int q = 0; q < 2; q++) {
+        if (!set[q]) continue;
+        size_t sz = set[q]->n * set[q]->d;
+        if (!(*copy[q] = malloc(sz * sizeof **copy[q])))
+            return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+        memcpy(*copy[q], set[q]->x, sz * sizeof **copy[q]);
+    }
+    return LZ_OK;
+}
+
+/* the data sets scored by pattern: those with missing values, or every one
+ * (all: while fitting on incomplete DATA, when their centre is the observed
+ * means, not the model's mean) */
+static lz_status group_patterns(run *r, int all)
+{
+    lgm_incomplete_free(r->itr);
+    lgm_incomplete_free(r->ite);
+    r->itr = r->ite = NULL;
+    lz_status st = LZ_OK;
+    if (r->train && (all || r->train->miss))
+        st = lgm_incomplete_alloc(r->train, r->m->mu, &r->itr, &r->err);
+    if (!st && r->test && (all || r->test->miss))
+        st = lgm_incomplete_alloc(r->test, r->m->mu, &r->ite, &r->err);
+    return st;
+}
+
+/* DATA and the test set centred by the model's mean, and their ll/N: by
+ * pattern (the observed values' likelihood) or from S */
+static lz_status evaluate(run *r)
+{
+    lz_status st = lgm_prepare(r->m, 0, r->train, r->test, r->s, r->s_test, &r->err);
+    if (!st) st = group_patterns(r, 0);
+    if (!st && r->itr)
+        st = lgm_score_incomplete(r->m, r->itr, &r->ll_train, NULL, NULL, NULL, &r->err);
+    else if (!st && r->train)
+        st = lgm_loglik(r->m, r->s, r->w, &r->ll_train, &r->err);
+    if (!st && r->ite)
+        st = lgm_score_incomplete(r->m, r->ite, &r->ll_test, NULL, NULL, NULL, &r->err);
+    else if (!st && r->test)
+        st = lgm_loglik(r->m, r->s_test, r->w, &r->ll_test, &r->err);
+    return st;
+}
+
 static lz_status fit(run *r)
 {
     if (!r->co.quiet) print_start(r);
     double t0 = lz_now();
-    lz_status st = lgm_prepare(r->m, 1, r->train, r->test, r->s, r->s_test, &r->err);
+    int inc = incomplete(r);
+    lz_status st = inc ? keep_copies(r) : LZ_OK;
+    if (!st) st = lgm_prepare(r->m, 1, r->train, r->test, r->s, r->s_test, &r->err);
+    if (!st && inc) st = group_patterns(r, r->train->miss != NULL);
     if (st) return st;
     char path[4096];
     if ((st = lz_path(path, sizeof path, r->co.output, "trace.dat", &r->err))) return st;
     if (!(r->trace = lz_outset_open(r->os, path, &r->err))) return r->err.status;
     fputs("# iter ll_train ll_test delta seconds n_floor e_steps ll_exact_em\n", r->trace);
     if (!r->co.quiet) print_columns(r);
-    st = lgm_fit(&r->cfg, r->train->n, r->train->x, r->s, r->test ? r->s_test : NULL, r->m, t0,
-                 on_iter, r, &r->res, &r->err);
+    if (inc) {
+        /* missing values (complete DATA keeps lgm_fit's path inside) */
+        lgm_incomplete *own = NULL;
+        if (!r->itr && (st = lgm_incomplete_alloc(r->train, r->m->mu, &own, &r->err))) return st;
+        st = lgm_fit_incomplete(&r->cfg, r->itr ? r->itr : own, r->s, r->ite, r->m, t0, on_iter,
+                                r, &r->res, &r->err);
+        lgm_incomplete_free(own);
+    } else
+        st = lgm_fit(&r->cfg, r->train->n, r->train->x, r->s, r->test ? r->s_test : NULL, r->m,
+                     t0, on_iter, r, &r->res, &r->err);
     if (st) {
         lz_error_prefix(&r->err, "%s", r->train->path);
         return st;
@@ -229,15 +306,20 @@ static lz_status fit(run *r)
         printf("NOT converged: --max-iter %d reached before ll/N rose by less than --tol %g "
                "(%.3f s)\n",
                r->cfg.max_iter, r->cfg.tol, r->res.seconds);
-    return LZ_OK;
+    if (!inc) return LZ_OK;
+    /* the outputs as --load gives them: the data back in their units, then
+     * centred by the fitted mean and scored (ll/N equal to the trace's last
+     * line to rounding) */
+    memcpy(r->train->x, r->raw, r->train->n * r->train->d * sizeof *r->raw);
+    if (r->test) memcpy(r->test->x, r->raw_test, r->test->n * r->test->d * sizeof *r->raw);
+    return evaluate(r);
 }
 
 /* --load: DATA and --test scored under the model */
 static lz_status score(run *r)
 {
-    lz_status st = lgm_prepare(r->m, 0, r->train, r->test, r->s, r->s_test, &r->err);
-    if (!st && r->train) st = lgm_loglik(r->m, r->s, r->w, &r->ll_train, &r->err);
-    if (!st && r->test) st = lgm_loglik(r->m, r->s_test, r->w, &r->ll_test, &r->err);
+    lz_status st = incomplete(r) ? keep_copies(r) : LZ_OK;
+    if (!st) st = evaluate(r);
     if (!st)
         printf("%s: model %s: d = %zu, k = %zu, %s completion\n", PROG, r->co.load, r->m->d,
                r->m->k, r->m->completion == LGM_SAMPLED ? "sampled" : "exact");
@@ -258,13 +340,17 @@ static lz_status write_d(lz_outset *os, const char *path, const lgm_model *m, lz
     return LZ_OK;
 }
 
-/* E[z | x] of the centred rows of data -> path */
+/* E[z | x] of the centred rows of data -> path; by pattern (E[z | x_o]) when
+ * in is given, and then xfill (n, d, the rows in their units, or NULL) gets
+ * E[x_m | x_o] in its missing entries */
 static lz_status write_latent(lz_outset *os, const char *path, const lgm_model *m, lgm_work *w,
-                              const lz_data *data, lz_error *err)
+                              const lz_data *data, const lgm_incomplete *in, double *xfill,
+                              lz_error *err)
 {
     double *z = malloc((data->n ? data->n : 1) * m->k * sizeof *z); /* (n, k) */
     if (!z) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
-    lz_status st = lgm_latent(m, w, data->n, data->x, z, err);
+    lz_status st = in ? lgm_score_incomplete(m, in, NULL, z, NULL, xfill, err)
+                      : lgm_latent(m, w, data->n, data->x, z, err);
     if (!st) st = lz_dat_write_matrix(os, path, "z", data->n, m->k, z, data, err);
     free(z);
     return st;
@@ -292,7 +378,7 @@ static lz_status write_samples(lz_outset *os, const char *path, const lgm_model 
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
     static const char *const extra[] = {"converged", "e_steps", "n_floor", "dmin",
-                                        "d",         "n_train", "n_test"};
+                                        "d",         "n_train", "n_test",  "missing_frac"};
     const lgm_model *m = r->m;
     lz_summary s = {.model = m->completion == LGM_SAMPLED ? "lgm-sampled" : "lgm-exact",
                     .family = "continuous",
@@ -304,11 +390,21 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
                     .method = "exact",
                     .iterations = r->res.iterations,
                     .seconds = r->res.seconds};
-    FILE *f = lz_summary_begin(os, path, &s, sizeof extra / sizeof extra[0], extra, err);
+    /* missing_frac (DATA's missing values / its entries) only when a data set
+     * misses values: complete data give the same summary as before */
+    const lz_data *tr = r->train;
+    int inc = (tr && tr->miss) || (r->test && r->test->miss);
+    size_t n_extra = sizeof extra / sizeof extra[0] - !inc;
+    FILE *f = lz_summary_begin(os, path, &s, n_extra, extra, err);
     if (!f) return err->status;
     fprintf(f, "\t%d\t%ld\t%zu\t", r->res.converged, r->res.e_steps, lgm_n_floor(m));
     lz_put_num(f, r->co.load ? NAN : r->cfg.dmin);
-    fprintf(f, "\t%zu\t%zu\t%zu\n", m->d, r->train ? r->train->n : 0, r->test ? r->test->n : 0);
+    fprintf(f, "\t%zu\t%zu\t%zu", m->d, tr ? tr->n : 0, r->test ? r->test->n : 0);
+    if (inc) {
+        fputc('\t', f);
+        lz_put_num(f, tr ? (double)tr->n_miss / ((double)tr->n * (double)tr->d) : NAN);
+    }
+    fputc('\n', f);
     return LZ_OK;
 }
 
@@ -326,9 +422,12 @@ static lz_status write_outputs(run *r)
     if (!st) st = lz_path(p, sizeof p, pre, "mean.dat", err);
     if (!st) st = lz_dat_write_matrix(os, p, "x", 1, m->d, m->mu, NULL, err);
     if (!st && r->train && !(st = lz_path(p, sizeof p, pre, "latent.dat", err)))
-        st = write_latent(os, p, m, r->w, r->train, err);
+        st = write_latent(os, p, m, r->w, r->train, r->itr, r->train->miss ? r->raw : NULL, err);
     if (!st && r->test && !(st = lz_path(p, sizeof p, pre, "latent_test.dat", err)))
-        st = write_latent(os, p, m, r->w, r->test, err);
+        st = write_latent(os, p, m, r->w, r->test, r->ite, NULL, err);
+    /* DATA completed by E[x_m | x_o] (filled in by write_latent) */
+    if (!st && r->train && r->train->miss && !(st = lz_path(p, sizeof p, pre, "imputed.dat", err)))
+        st = lz_dat_write_matrix(os, p, "x", r->train->n, m->d, r->raw, r->train, err);
     if (!st && r->n_samples > 0 && !(st = lz_path(p, sizeof p, pre, "samples.dat", err)))
         st = write_samples(os, p, m, (size_t)r->n_samples, r->co.seed, err);
     if (!st) st = lz_path(p, sizeof p, pre, "summary.tsv", err);
@@ -398,10 +497,17 @@ static lz_status report(run *r)
            lgm_n_params(m));
     lz_status st = report_floor(m, r->train ? r->s : NULL, r->train, pre, &r->err);
     if (st) return st;
-    printf("wrote %s.{%sA,D,mean%s%s%s}.dat and %s.summary.tsv%s%s\n", pre,
+    int imputed = r->train && r->train->miss;
+    if (imputed)
+        printf("missing values: %zu of %zu in %s (%.3g %%), completed by E[x_m | x_o] in "
+               "%s.imputed.dat\n",
+               r->train->n_miss, r->train->n * r->train->d, r->train->path,
+               100.0 * (double)r->train->n_miss / ((double)r->train->n * (double)r->train->d),
+               pre);
+    printf("wrote %s.{%sA,D,mean%s%s%s%s}.dat and %s.summary.tsv%s%s\n", pre,
            r->co.load ? "" : "trace,", r->train ? ",latent" : "", r->test ? ",latent_test" : "",
-           r->n_samples > 0 ? ",samples" : "", pre, r->co.save ? "; model " : "",
-           r->co.save ? r->co.save : "");
+           r->n_samples > 0 ? ",samples" : "", imputed ? ",imputed" : "", pre,
+           r->co.save ? "; model " : "", r->co.save ? r->co.save : "");
     return LZ_OK;
 }
 
@@ -412,6 +518,10 @@ static void run_free(run *r)
     lz_data_free(r->test);
     lgm_model_free(r->m);
     lgm_work_free(r->w);
+    lgm_incomplete_free(r->itr);
+    lgm_incomplete_free(r->ite);
+    free(r->raw);
+    free(r->raw_test);
     free(r->s);
     free(r->s_test);
 }

@@ -10,7 +10,6 @@ printf '1,2\n3,4\n5,6\n' > two_cols.csv
 printf '# a b c\n' > header_only.csv
 printf '1,2,3\n4,5\n7,8,9\n' > ragged.csv
 printf '1,2,3\n4,x,6\n7,8,9\n' > text.csv
-printf '1,2,3\n4,nan,6\n7,8,9\n' > nan.csv
 printf '1,2,3\n4,5,6\n7,-inf,9\n' > inf.csv
 printf '1,2,3\n' > one_row.csv
 printf '1,2,3\n1,2,3\n1,2,3\n' > all_constant.csv
@@ -28,7 +27,14 @@ expect_error $P 'empty\.csv: empty file' "$LGM" empty.csv -o $P
 expect_error $P 'header_only\.csv: .*expected' "$LGM" header_only.csv -o $P
 expect_error $P 'ragged\.csv:2: 2 fields: expected 3' "$LGM" ragged.csv -o $P
 expect_error $P "text\.csv:2: field 2: expected a number, got 'x'" "$LGM" text.csv -o $P
-expect_error $P 'nan\.csv:2: field 2: missing: lgm_em needs every value' "$LGM" nan.csv -o $P
+# missing values are completed (tests/lgm/missing_e2e.sh), but not a row with
+# none observed, a missing label, or a column with none observed
+printf '1,2,3\nNA,,?\n7,8,9\n' > allmiss.csv
+printf '1,2,3,a\n4,5,6,NA\n7,8,9,b\n' > nolabel.csv
+printf '1,NA,3\n4,NA,6\n7,,9\n2,?,1\n' > nocol.csv
+expect_error $P 'allmiss\.csv:2: every value of the row is missing' "$LGM" allmiss.csv -o $P
+expect_error $P 'nolabel\.csv:2: field 4: the label is missing' "$LGM" nolabel.csv --label-col last -o $P
+expect_error $P 'nocol\.csv: field 2: every value is missing: expected at least one observed' "$LGM" nocol.csv -k 1 -o $P
 expect_error $P 'inf\.csv:3: field 2: .*finite' "$LGM" inf.csv -o $P
 expect_error $P 'one_row\.csv: 1 row of data: expected at least 2' "$LGM" one_row.csv -o $P
 expect_error $P 'two_cols\.csv:1: 2 feature columns: expected 3' "$LGM" ok.csv --test two_cols.csv -o $P
