@@ -29,10 +29,11 @@
 /* Rows of a block inside a chunk (the GEMMs of the row pass). */
 #define LGM_BLOCK_ROWS 128
 /* M_o is formed by a downdate of I + A^T D^-1 A over the missing
- * coordinates only while tr(A^T D^-1 A) is below this: the downdate's
- * rounding is ~eps tr(A^T D^-1 A) next to M_o >= I, so it costs at most
- * ~1e-11 of relative accuracy (docs/lgm.md, "Missing entries"). */
-#define LGM_DOWNDATE_MAX 1e4
+ * coordinates when they carry at most this fraction of tr(A^T D^-1 A): the
+ * rounding of either form is ~eps times the trace of what it sums, so the
+ * downdate's is then at most ~1 / (1 - LGM_DOWNDATE_FRAC) times the direct
+ * form's (docs/lgm.md, "Missing entries"). */
+#define LGM_DOWNDATE_FRAC 0.5
 
 /* ------------------------------------------------------------------ */
 /* patterns */
@@ -160,13 +161,15 @@ struct lgm_mwork {
     double *wd;    /* (d, k) D^-1/2 A                                          */
     double *mi;    /* (k, k) I + A^T D^-1 A                                    */
     double *ufull; /* (k) A^T D^-1 mu'                                         */
+    double *snr;   /* (d) |a_i|^2 / D_i: coordinate i's part of tr(A^T D^-1 A)  */
     double trp;    /* tr(A^T D^-1 A)                                           */
+    double logd_sum; /* log|D|                                                  */
     /* rows */
     double *b;    /* (n, k) X D^-1 A, then the posterior means m_n            */
     double *rowc; /* (n) -1/2 (|o| log 2pi + log|D_o| + log|M_o|)              */
     double *zs;   /* (n, k) sampled completion: sum_j z_nj                    */
     /* chunks' sums and scratch */
-    double *pslot; /* (n_pch, ps): Gs (d, k) | Es (d) | Fs (k, k)               */
+    double *pslot; /* (n_pch, ps): Ss (d, k(k+1)/2) | Fs (k, k)                */
     double *rslot; /* (n_rch, rs): G (d, k+1) | E (d) | MM (k, k) | msum (k) | ll */
     double *thr;   /* (nthr, ts) */
     /* the M-step's sums (lgm.h, lgm_estep_incomplete) and its scratch */
@@ -196,8 +199,8 @@ lgm_mwork *lgm_mwork_alloc(const lgm_incomplete *in, size_t k)
     w->n = n;
     int nt = lz_get_threads();
     w->nthr = nt > 0 ? (size_t)nt : 1;
-    w->ts = 3 * d * k + 3 * k * k + 2 * k + LGM_BLOCK_ROWS * (k + d);
-    w->ps = d * k + d + k * k;
+    w->ts = 3 * d * k + 3 * k * k + k * (k + 1) / 2 + k + LGM_BLOCK_ROWS * (k + d);
+    w->ps = d * (k * (k + 1) / 2) + k * k;
     w->rs = d * k1 + d + k * k + k + 1;
     /* chunks of LGM_CHUNK_ROWS rows, more when their sums would take more
      * than LGM_SLOTS_BYTES */
@@ -222,7 +225,7 @@ lgm_mwork *lgm_mwork_alloc(const lgm_incomplete *in, size_t k)
     }
     w->pch_start[np] = in->n_pat;
     w->n_pch = np;
-    size_t tot = 3 * d + 2 * d * k + k * k + k + 2 * n * k + n + w->n_pch * w->ps +
+    size_t tot = 4 * d + 2 * d * k + k * k + k + 2 * n * k + n + w->n_pch * w->ps +
                  w->n_rch * w->rs + w->nthr * w->ts + 2 * d * k1 + 2 * k1 * k1 + d;
     w->block = malloc(tot * sizeof *w->block);
     if (!w->block) {
@@ -238,6 +241,7 @@ lgm_mwork *lgm_mwork_alloc(const lgm_incomplete *in, size_t k)
     w->wd = p;    p += d * k;
     w->mi = p;    p += k * k;
     w->ufull = p; p += k;
+    w->snr = p;   p += d;
     w->b = p;     p += n * k;
     w->zs = p;    p += n * k;
     w->rowc = p;  p += n;
@@ -261,7 +265,7 @@ typedef struct {
     double *mm;  /* (k, k) M_o                                                 */
     double *l;   /* (k, k) its Cholesky factor                                */
     double *sig; /* (k, k) Sigma_o                                            */
-    double *u;   /* (k) A_o^T D_o^-1 mu'_o                                    */
+    double *u;   /* (k) A_o^T D_o^-1 mu'_o; then (k(k+1)/2) packed c_p Sigma_o */
     double *e;   /* (k) a draw                                                */
     double *bb;  /* (LGM_BLOCK_ROWS, k) rows' right-hand sides                */
     double *y;   /* (LGM_BLOCK_ROWS, d) a block of the completed rows         */
@@ -279,7 +283,7 @@ static scratch thread_scratch(const lgm_mwork *w, size_t t)
     s.mm = p;  p += k * k;
     s.l = p;   p += k * k;
     s.sig = p; p += k * k;
-    s.u = p;   p += k;
+    s.u = p;   p += k * (k + 1) / 2;
     s.e = p;   p += k;
     s.bb = p;  p += LGM_BLOCK_ROWS * k;
     s.y = p;
@@ -300,16 +304,21 @@ static void factor_params(const lgm_model *m, const lgm_incomplete *in, lgm_mwor
         w->mup[i] = m->mu[i] - in->centre[i];
         w->invd[i] = s;
         w->logd[i] = log(m->dg[i]);
+        double sn = 0;
         for (size_t c = 0; c < k; c++) {
             w->ad[i * k + c] = s * m->a[i * k + c];
             w->wd[i * k + c] = r * m->a[i * k + c];
+            sn += w->wd[i * k + c] * w->wd[i * k + c];
         }
+        w->snr[i] = sn;
     }
     /* I + Wd^T Wd (upper triangle by dsyrk, then both) */
     for (size_t i = 0; i < k * k; i++) w->mi[i] = 0.0;
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)d, 1.0, w->wd, (int)k, 0.0,
                 w->mi, (int)k);
     lz_sym_from_upper(k, w->mi);
+    w->logd_sum = 0;
+    for (size_t i = 0; i < d; i++) w->logd_sum += w->logd[i];
     w->trp = 0;
     for (size_t c = 0; c < k; c++) {
         w->trp += w->mi[c * k + c];
@@ -324,16 +333,20 @@ static void factor_params(const lgm_model *m, const lgm_incomplete *in, lgm_mwor
  * log|D_o| and u_o = A_o^T D_o^-1 mu'_o into s->u:
  *     downdate: M_o = I + A^T D^-1 A - A_m^T D_m^-1 A_m,  u_o = u - A_m^T D_m^-1 mu'_m
  *     direct:   M_o = I + A_o^T D_o^-1 A_o,              u_o = A_o^T D_o^-1 mu'_o
- * the downdate when fewer coordinates are missing than observed and it is
- * accurate (LGM_DOWNDATE_MAX), or when it fails to give a positive definite
- * M_o, directly.  Non-zero if M_o is not positive definite. */
+ * the downdate when fewer coordinates are missing than observed and they
+ * carry at most LGM_DOWNDATE_FRAC of tr(A^T D^-1 A) (its rounding is then
+ * of the order of the direct form's); directly otherwise, or when the
+ * downdate fails to give a positive definite M_o.  Non-zero if M_o is not
+ * positive definite. */
 static int factor_pattern(const lgm_mwork *w, const lgm_incomplete *in, size_t p, scratch *s,
                           double *logdet_m, double *logd_o)
 {
     size_t d = w->d, k = w->k;
     const size_t *mis = in->mis + in->mis_start[p];
     size_t q = in->mis_start[p + 1] - in->mis_start[p];
-    int down = q == 0 || (q < d - q && w->trp <= LGM_DOWNDATE_MAX);
+    double tr_m = 0;
+    for (size_t t = 0; t < q; t++) tr_m += w->snr[mis[t]];
+    int down = q == 0 || (q < d - q && tr_m <= LGM_DOWNDATE_FRAC * w->trp);
     lz_error e;
     for (;;) {
         if (down) {
@@ -371,14 +384,10 @@ static int factor_pattern(const lgm_mwork *w, const lgm_incomplete *in, size_t p
         down = 0; /* the downdate lost positive definiteness: directly */
     }
     *logdet_m = lz_chol_logdet(k, s->l);
-    double ld = 0;
-    for (size_t i = 0, t = 0; i < d; i++) {
-        if (t < q && mis[t] == i) {
-            t++;
-            continue;
-        }
-        ld += w->logd[i];
-    }
+    /* log|D_o| = log|D| - sum_m log D_i (the sum's rounding, ~eps sum_i
+     * |log D_i|, is far below anything ll/N resolves) */
+    double ld = w->logd_sum;
+    for (size_t t = 0; t < q; t++) ld -= w->logd[mis[t]];
     *logd_o = ld;
     return 0;
 }
@@ -388,8 +397,11 @@ static int factor_pattern(const lgm_mwork *w, const lgm_incomplete *in, size_t p
  * and its constant -1/2 (|o| log 2pi + log|D_o| + log|M_o|) (w->rowc).
  * slot (may be NULL): += the pattern's part of the M-step's sums, with c_p
  * its rows, Sigma_o = M_o^-1:
- *     Gs_i += c_p Sigma_o a_i,  Es_i += c_p (a_i^T Sigma_o a_i + D_i)   (i missing),
- *     Fs   += c_p Sigma_o.
+ *     Ss_i += c_p Sigma_o  (each missing i; upper triangle, packed),
+ *     Fs   += c_p Sigma_o,
+ * from which lgm_estep_incomplete forms sum_{n: i missing} Sigma_n a_i = Ss_i a_i
+ * and sum_{n: i missing} a_i^T Sigma_n a_i = a_i^T Ss_i a_i once for all
+ * patterns.
  * Non-zero if M_o is not positive definite. */
 static int pattern_pass(const lgm_model *m, const lgm_incomplete *in, lgm_mwork *w, size_t p,
                         scratch *s, double *slot)
@@ -417,27 +429,25 @@ static int pattern_pass(const lgm_model *m, const lgm_incomplete *in, lgm_mwork 
         }
     }
     if (!slot) return 0;
-    /* Sigma_o = M_o^-1 */
-    lz_error e;
-    memcpy(s->sig, s->mm, k * k * sizeof *s->sig);
-    if (lz_spd_inv(k, s->sig, NULL, &e)) return 1;
-    double *gs = slot, *es = gs + d * k, *fs = es + d, cp = (double)cnt;
+    /* Sigma_o = M_o^-1 = L^-T L^-1: L^-1 by a triangular solve on I, then
+     * its Gram matrix */
+    for (size_t c = 0; c < k * k; c++) s->mm[c] = 0.0;
+    for (size_t c = 0; c < k; c++) s->mm[c * k + c] = 1.0;
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)k, (int)k,
+                1.0, s->l, (int)k, s->mm, (int)k);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)k, 1.0, s->mm, (int)k, 0.0,
+                s->sig, (int)k);
+    lz_sym_from_upper(k, s->sig);
+    size_t kp = k * (k + 1) / 2;
+    double *ss = slot, *fs = ss + d * kp, cp = (double)cnt, *sp = s->u; /* (kp) packed c_p Sigma_o */
     for (size_t c = 0; c < k * k; c++) fs[c] += cp * s->sig[c];
-    if (!q) return 0;
-    /* T (q, k) <- A_m Sigma_o: row t is (Sigma_o a_i)^T, i = mis[t] */
-    for (size_t t = 0; t < q; t++) memcpy(s->am + t * k, m->a + mis[t] * k, k * sizeof *s->am);
-    cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, (int)q, (int)k, 1.0, s->sig, (int)k, s->am,
-                (int)k, 0.0, s->t, (int)k);
+    for (size_t a = 0, j = 0; a < k; a++)
+        for (size_t b = a; b < k; b++) sp[j++] = cp * s->sig[a * k + b];
     for (size_t t = 0; t < q; t++) {
-        size_t i = mis[t];
-        const double *ti = s->t + t * k, *ai = s->am + t * k;
-        double asa = 0;
-        for (size_t c = 0; c < k; c++) {
-            gs[i * k + c] += cp * ti[c];
-            asa += ai[c] * ti[c];
-        }
-        es[i] += cp * (asa + m->dg[i]);
+        double *si = ss + mis[t] * kp;
+        for (size_t j = 0; j < kp; j++) si[j] += sp[j];
     }
+    (void)m;
     return 0;
 }
 
@@ -547,15 +557,29 @@ lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm
     memset(w->gx, 0, d * k1 * sizeof *w->gx);
     memset(w->f, 0, k1 * k1 * sizeof *w->f);
     memcpy(w->exx, in->sxx, d * sizeof *w->exx);
-    for (size_t ch = 0; ch < w->n_pch; ch++) {
-        const double *gs = w->pslot + ch * w->ps, *es = gs + d * k, *fs = es + d;
-        for (size_t i = 0; i < d; i++) {
-            for (size_t c = 0; c < k; c++) w->gx[i * k1 + c] += gs[i * k + c];
-            w->exx[i] += es[i];
-        }
-        for (size_t a = 0; a < k; a++)
-            for (size_t c = a; c < k; c++) w->f[a * k1 + c] += fs[a * k + c];
+    /* the patterns' part: Ss_i (packed, summed over the chunks into the
+     * first chunk's slot), then Gs_i = Ss_i a_i and a_i^T Ss_i a_i + n_i D_i,
+     * n_i the rows missing i (docs/lgm.md, "Missing entries") */
+    size_t kp = k * (k + 1) / 2;
+    double *ss = w->pslot;
+    for (size_t ch = 1; ch < w->n_pch; ch++) {
+        const double *so = w->pslot + ch * w->ps;
+        for (size_t j = 0; j < d * kp + k * k; j++) ss[j] += so[j];
     }
+    for (size_t i = 0; i < d && w->n_pch; i++) {
+        const double *si = ss + i * kp, *ai = m->a + i * k;
+        double *gi = w->gx + i * k1, asa = 0;
+        for (size_t a = 0, j = 0; a < k; a++)
+            for (size_t b = a; b < k; b++, j++) {
+                gi[a] += si[j] * ai[b];
+                if (b != a) gi[b] += si[j] * ai[a];
+            }
+        for (size_t a = 0; a < k; a++) asa += ai[a] * gi[a];
+        w->exx[i] += asa + (double)in->n_mis[i] * m->dg[i];
+    }
+    const double *fs = ss + d * kp;
+    for (size_t a = 0; a < k && w->n_pch; a++)
+        for (size_t c = a; c < k; c++) w->f[a * k1 + c] += fs[a * k + c];
     for (size_t ch = 0; ch < w->n_rch; ch++) {
         const double *g = w->rslot + ch * w->rs, *es = g + d * k1, *mm = es + d, *ms = mm + k * k;
         for (size_t i = 0; i < d * k1; i++) w->gx[i] += g[i];
