@@ -983,6 +983,101 @@ lz_status lz_data_require_complete(const lz_data *data, const char *prog, lz_err
     return LZ_OK;
 }
 
+/* ---- patterns of missing values ---- */
+
+typedef struct {
+    const unsigned char *mask; /* (d) the row's mask */
+    size_t d, i;
+} row_key;
+
+/* by mask, then by row: a total order */
+static int cmp_key(const void *pa, const void *pb)
+{
+    const row_key *a = pa, *b = pb;
+    int c = memcmp(a->mask, b->mask, a->d);
+    if (c) return c;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+void lz_patterns_free(lz_patterns *pt)
+{
+    if (!pt) return;
+    free(pt->rows);
+    free(pt->pat_start);
+    free(pt->pat);
+    free(pt->mis);
+    free(pt->mis_start);
+    free(pt->n_mis);
+    free(pt);
+}
+
+lz_patterns *lz_patterns_make(const lz_data *data)
+{
+    size_t n = data->n, d = data->d;
+    const unsigned char *mk = data->miss;
+    lz_patterns *pt = calloc(1, sizeof *pt);
+    if (!pt) return NULL;
+    pt->n = n;
+    pt->d = d;
+    pt->rows = malloc((n ? n : 1) * sizeof *pt->rows);
+    pt->pat = malloc((n ? n : 1) * sizeof *pt->pat);
+    pt->n_mis = calloc(d ? d : 1, sizeof *pt->n_mis);
+    row_key *key = mk ? malloc((n ? n : 1) * sizeof *key) : NULL;
+    if (!pt->rows || !pt->pat || !pt->n_mis || (mk && !key)) goto oom;
+    size_t np = 1, nm = 0;
+    if (mk) {
+        /* rows sorted by mask; equal masks are one pattern */
+        for (size_t i = 0; i < n; i++) key[i] = (row_key){mk + i * d, d, i};
+        qsort(key, n, sizeof *key, cmp_key);
+        np = 0;
+        for (size_t t = 0; t < n; t++)
+            if (t == 0 || memcmp(key[t].mask, key[t - 1].mask, d)) {
+                np++;
+                for (size_t j = 0; j < d; j++) nm += key[t].mask[j];
+            }
+    }
+    pt->n_pat = np;
+    pt->pat_start = malloc((np + 1) * sizeof *pt->pat_start);
+    pt->mis_start = malloc((np + 1) * sizeof *pt->mis_start);
+    pt->mis = malloc((nm ? nm : 1) * sizeof *pt->mis);
+    if (!pt->pat_start || !pt->mis_start || !pt->mis) goto oom;
+    if (mk) {
+        size_t p = 0, q = 0;
+        for (size_t t = 0; t < n; t++) {
+            pt->rows[t] = key[t].i;
+            if (t == 0 || memcmp(key[t].mask, key[t - 1].mask, d)) {
+                pt->pat_start[p] = t;
+                pt->mis_start[p] = q;
+                for (size_t j = 0; j < d; j++)
+                    if (key[t].mask[j]) pt->mis[q++] = j;
+                p++;
+            }
+            pt->pat[key[t].i] = p - 1;
+        }
+        pt->pat_start[np] = n;
+        pt->mis_start[np] = q;
+        for (size_t i = 0; i < n * d; i++)
+            if (mk[i]) {
+                pt->n_mis[i % d]++;
+                pt->n_missing++;
+            }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            pt->rows[i] = i;
+            pt->pat[i] = 0;
+        }
+        pt->pat_start[0] = 0;
+        pt->pat_start[1] = n;
+        pt->mis_start[0] = pt->mis_start[1] = 0;
+    }
+    free(key);
+    return pt;
+oom:
+    free(key);
+    lz_patterns_free(pt);
+    return NULL;
+}
+
 lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m)
 {
     lz_data *dt = data_new(src->path);

@@ -114,6 +114,30 @@ lz_status lz_data_align_labels(lz_data *train, lz_data *test, size_t *n_new, lz_
  * data is NULL or complete. */
 lz_status lz_data_require_complete(const lz_data *data, const char *prog, lz_error *err);
 
+/* The rows of a data set grouped by their pattern of missing values: a
+ * model whose computation for a row depends on which values it observes
+ * (a factorisation of the observed block of a covariance) does it once a
+ * pattern.  Rows are sorted by their mask (then by row), so the grouping is
+ * deterministic; complete data is one pattern with nothing missing. */
+typedef struct {
+    size_t n, d;
+    size_t n_pat;      /* patterns                                          */
+    size_t *rows;      /* (n) the rows, pattern by pattern, each in order    */
+    size_t *pat_start; /* (n_pat + 1) pattern p has rows[pat_start[p] ..
+                          pat_start[p + 1])                                  */
+    size_t *pat;       /* (n) the pattern of each row                        */
+    size_t *mis;       /* the columns pattern p misses, ascending:
+                          mis[mis_start[p] .. mis_start[p + 1])              */
+    size_t *mis_start; /* (n_pat + 1)                                        */
+    size_t *n_mis;     /* (d) rows missing column j                          */
+    size_t n_missing;  /* missing values                                     */
+} lz_patterns;
+
+/* The patterns of data (data->miss may be NULL: one pattern).  NULL when
+ * out of memory. */
+lz_patterns *lz_patterns_make(const lz_data *data);
+void lz_patterns_free(lz_patterns *pt); /* NULL is a no-op */
+
 /* New data set made of rows idx[0..m) of src (labels, missing values and
  * names follow). */
 lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m);

@@ -318,22 +318,13 @@ typedef struct {
     const double *x;           /* (n, d) rows centred by centre, 0 where missing */
     const unsigned char *miss; /* (n, d) 1 where missing, or NULL (complete) */
     double *centre;            /* (d) what x was centred by */
-    size_t n_missing;          /* missing entries */
-    size_t n_pat;              /* patterns of missingness */
-    size_t *rows;              /* (n) the rows, pattern by pattern, each in order */
-    size_t *pat_start;         /* (n_pat + 1) pattern p has rows[pat_start[p] ..
-                                  pat_start[p + 1]) */
-    size_t *mis;               /* the coordinates pattern p misses:
-                                  mis[mis_start[p] .. mis_start[p + 1]) */
-    size_t *mis_start;         /* (n_pat + 1) */
-    size_t *n_mis;             /* (d) rows in which coordinate i is missing */
+    lz_patterns *pt;           /* the rows by pattern (lz_patterns_make) */
     double *sxx;               /* (d) sum of x_ni^2 over the rows observing i */
 } lgm_incomplete;
 
-/* The patterns of data (its rows x centred by centre (d), 0 where missing:
- * lgm_prepare), grouped: rows sorted by their mask (then by row), equal
- * masks one pattern.  data may be complete (one pattern).  *out points into
- * data->x and data->miss: data must outlive it. */
+/* data (its rows x centred by centre (d), 0 where missing: lgm_prepare) by
+ * pattern; data may be complete (one pattern).  *out points into data->x
+ * and data->miss: data must outlive it. */
 lz_status lgm_incomplete_alloc(const lz_data *data, const double *centre, lgm_incomplete **out,
                                lz_error *err);
 void lgm_incomplete_free(lgm_incomplete *in); /* NULL is a no-op */

@@ -36,31 +36,13 @@
 #define LGM_DOWNDATE_FRAC 0.5
 
 /* ------------------------------------------------------------------ */
-/* patterns */
-
-typedef struct {
-    const unsigned char *mask; /* (d) the row's mask */
-    size_t d, i;
-} row_key;
-
-/* by mask, then by row: a total order, so the grouping is deterministic */
-static int cmp_key(const void *pa, const void *pb)
-{
-    const row_key *a = pa, *b = pb;
-    int c = memcmp(a->mask, b->mask, a->d);
-    if (c) return c;
-    return a->i < b->i ? -1 : a->i > b->i;
-}
+/* the data by pattern */
 
 void lgm_incomplete_free(lgm_incomplete *in)
 {
     if (!in) return;
     free(in->centre);
-    free(in->rows);
-    free(in->pat_start);
-    free(in->mis);
-    free(in->mis_start);
-    free(in->n_mis);
+    lz_patterns_free(in->pt);
     free(in->sxx);
     free(in);
 }
@@ -71,76 +53,25 @@ lz_status lgm_incomplete_alloc(const lz_data *data, const double *centre, lgm_in
     *out = NULL;
     size_t n = data->n, d = data->d;
     lgm_incomplete *in = calloc(1, sizeof *in);
-    row_key *key = NULL;
     if (!in) return lz_fail(err, LZ_ENOMEM, "out of memory");
     in->n = n;
     in->d = d;
     in->x = data->x;
     in->miss = data->miss;
     in->centre = malloc(d * sizeof *in->centre);
-    in->rows = malloc((n ? n : 1) * sizeof *in->rows);
-    in->n_mis = calloc(d, sizeof *in->n_mis);
     in->sxx = calloc(d, sizeof *in->sxx);
-    if (!in->centre || !in->rows || !in->n_mis || !in->sxx) goto oom;
+    in->pt = lz_patterns_make(data);
+    if (!in->centre || !in->sxx || !in->pt) {
+        lgm_incomplete_free(in);
+        return lz_fail(err, LZ_ENOMEM, "out of memory");
+    }
     memcpy(in->centre, centre, d * sizeof *in->centre);
     const unsigned char *mk = data->miss;
-    if (mk) {
-        /* rows sorted by mask; equal masks are one pattern */
-        if (!(key = malloc((n ? n : 1) * sizeof *key))) goto oom;
-        for (size_t i = 0; i < n; i++) key[i] = (row_key){mk + i * d, d, i};
-        qsort(key, n, sizeof *key, cmp_key);
-        size_t np = 0, nm = 0;
-        for (size_t t = 0; t < n; t++) {
-            in->rows[t] = key[t].i;
-            if (t == 0 || memcmp(key[t].mask, key[t - 1].mask, d)) {
-                np++;
-                for (size_t j = 0; j < d; j++) nm += key[t].mask[j];
-            }
-        }
-        in->n_pat = np;
-        in->pat_start = malloc((np + 1) * sizeof *in->pat_start);
-        in->mis_start = malloc((np + 1) * sizeof *in->mis_start);
-        in->mis = malloc((nm ? nm : 1) * sizeof *in->mis);
-        if (!in->pat_start || !in->mis_start || !in->mis) goto oom;
-        size_t p = 0, q = 0;
-        for (size_t t = 0; t < n; t++) {
-            if (t && !memcmp(key[t].mask, key[t - 1].mask, d)) continue;
-            in->pat_start[p] = t;
-            in->mis_start[p] = q;
-            for (size_t j = 0; j < d; j++)
-                if (key[t].mask[j]) in->mis[q++] = j;
-            p++;
-        }
-        in->pat_start[np] = n;
-        in->mis_start[np] = q;
-        free(key);
-        key = NULL;
-    } else {
-        /* complete: one pattern, no missing coordinate */
-        in->n_pat = 1;
-        in->pat_start = malloc(2 * sizeof *in->pat_start);
-        in->mis_start = calloc(2, sizeof *in->mis_start);
-        in->mis = malloc(sizeof *in->mis);
-        if (!in->pat_start || !in->mis_start || !in->mis) goto oom;
-        for (size_t i = 0; i < n; i++) in->rows[i] = i;
-        in->pat_start[0] = 0;
-        in->pat_start[1] = n;
-    }
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++) {
-            double v = data->x[i * d + j];
-            if (mk && mk[i * d + j]) {
-                in->n_mis[j]++;
-                in->n_missing++;
-            } else
-                in->sxx[j] += v * v;
-        }
+        for (size_t j = 0; j < d; j++)
+            if (!mk || !mk[i * d + j]) in->sxx[j] += data->x[i * d + j] * data->x[i * d + j];
     *out = in;
     return LZ_OK;
-oom:
-    free(key);
-    lgm_incomplete_free(in);
-    return lz_fail(err, LZ_ENOMEM, "out of memory");
 }
 
 /* ------------------------------------------------------------------ */
@@ -212,18 +143,18 @@ lgm_mwork *lgm_mwork_alloc(const lgm_incomplete *in, size_t k)
     w->ch_rows = ch;
     w->n_rch = n ? (n + ch - 1) / ch : 0;
     /* pattern chunks: consecutive patterns until they hold ch rows */
-    w->pch_start = malloc((in->n_pat + 1) * sizeof *w->pch_start);
+    w->pch_start = malloc((in->pt->n_pat + 1) * sizeof *w->pch_start);
     if (!w->pch_start) {
         lgm_mwork_free(w);
         return NULL;
     }
     size_t np = 0, acc = 0;
-    for (size_t p = 0; p < in->n_pat; p++) {
+    for (size_t p = 0; p < in->pt->n_pat; p++) {
         if (acc == 0) w->pch_start[np++] = p;
-        acc += in->pat_start[p + 1] - in->pat_start[p];
+        acc += in->pt->pat_start[p + 1] - in->pt->pat_start[p];
         if (acc >= ch) acc = 0;
     }
-    w->pch_start[np] = in->n_pat;
+    w->pch_start[np] = in->pt->n_pat;
     w->n_pch = np;
     size_t tot = 4 * d + 2 * d * k + k * k + k + 2 * n * k + n + w->n_pch * w->ps +
                  w->n_rch * w->rs + w->nthr * w->ts + 2 * d * k1 + 2 * k1 * k1 + d;
@@ -342,8 +273,8 @@ static int factor_pattern(const lgm_mwork *w, const lgm_incomplete *in, size_t p
                           double *logdet_m, double *logd_o)
 {
     size_t d = w->d, k = w->k;
-    const size_t *mis = in->mis + in->mis_start[p];
-    size_t q = in->mis_start[p + 1] - in->mis_start[p];
+    const size_t *mis = in->pt->mis + in->pt->mis_start[p];
+    size_t q = in->pt->mis_start[p + 1] - in->pt->mis_start[p];
     double tr_m = 0;
     for (size_t t = 0; t < q; t++) tr_m += w->snr[mis[t]];
     int down = q == 0 || (q < d - q && tr_m <= LGM_DOWNDATE_FRAC * w->trp);
@@ -409,10 +340,10 @@ static int pattern_pass(const lgm_model *m, const lgm_incomplete *in, lgm_mwork 
     size_t d = w->d, k = w->k;
     double ldm, ldo;
     if (factor_pattern(w, in, p, s, &ldm, &ldo)) return 1;
-    const size_t *mis = in->mis + in->mis_start[p];
-    size_t q = in->mis_start[p + 1] - in->mis_start[p];
-    const size_t *rows = in->rows + in->pat_start[p];
-    size_t cnt = in->pat_start[p + 1] - in->pat_start[p];
+    const size_t *mis = in->pt->mis + in->pt->mis_start[p];
+    size_t q = in->pt->mis_start[p + 1] - in->pt->mis_start[p];
+    const size_t *rows = in->pt->rows + in->pt->pat_start[p];
+    size_t cnt = in->pt->pat_start[p + 1] - in->pt->pat_start[p];
     double c0 = -0.5 * ((double)(d - q) * LZ_LOG_2PI + ldo + ldm);
     for (size_t r0 = 0; r0 < cnt; r0 += LGM_BLOCK_ROWS) {
         size_t nb = cnt - r0 < LGM_BLOCK_ROWS ? cnt - r0 : LGM_BLOCK_ROWS;
@@ -575,7 +506,7 @@ lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm
                 if (b != a) gi[b] += si[j] * ai[a];
             }
         for (size_t a = 0; a < k; a++) asa += ai[a] * gi[a];
-        w->exx[i] += asa + (double)in->n_mis[i] * m->dg[i];
+        w->exx[i] += asa + (double)in->pt->n_mis[i] * m->dg[i];
     }
     const double *fs = ss + d * kp;
     for (size_t a = 0; a < k && w->n_pch; a++)
@@ -637,15 +568,15 @@ lz_status lgm_mstep_sampled_incomplete(lgm_model *m, const lgm_incomplete *in, l
     memset(gx, 0, d * k1 * sizeof *gx);
     memset(ex, 0, d * sizeof *ex);
     memset(w->zs, 0, n * k * sizeof *w->zs);
-    for (size_t p = 0; p < in->n_pat; p++) {
+    for (size_t p = 0; p < in->pt->n_pat; p++) {
         double ldm, ldo;
         if (factor_pattern(w, in, p, &s, &ldm, &ldo))
             return lz_fail(err, LZ_ENUMERIC,
                            "sampled M-step: I + A_o^T D_o^-1 A_o is not positive definite");
-        const size_t *mis = in->mis + in->mis_start[p];
-        size_t q = in->mis_start[p + 1] - in->mis_start[p];
-        for (size_t t = in->pat_start[p]; t < in->pat_start[p + 1]; t++) {
-            size_t row = in->rows[t];
+        const size_t *mis = in->pt->mis + in->pt->mis_start[p];
+        size_t q = in->pt->mis_start[p + 1] - in->pt->mis_start[p];
+        for (size_t t = in->pt->pat_start[p]; t < in->pt->pat_start[p + 1]; t++) {
+            size_t row = in->pt->rows[t];
             const double *mn = w->b + row * k;
             double *zs = w->zs + row * k;
             for (int j = 0; j < samples; j++) {
@@ -700,12 +631,12 @@ lz_status lgm_score_incomplete(const lgm_model *m, const lgm_incomplete *in, dou
     lz_status st = lgm_estep_incomplete(m, in, w, 0, z, logp, &l, err);
     if (!st && ll) *ll = l;
     /* E[x_i | x_o] = mu_i + a_i.E[z | x_o] for each missing i */
-    for (size_t p = 0; !st && xfill && p < in->n_pat; p++)
-        for (size_t t = in->pat_start[p]; t < in->pat_start[p + 1]; t++) {
-            size_t row = in->rows[t];
+    for (size_t p = 0; !st && xfill && p < in->pt->n_pat; p++)
+        for (size_t t = in->pt->pat_start[p]; t < in->pt->pat_start[p + 1]; t++) {
+            size_t row = in->pt->rows[t];
             const double *mn = w->b + row * k;
-            for (size_t u = in->mis_start[p]; u < in->mis_start[p + 1]; u++) {
-                size_t i = in->mis[u];
+            for (size_t u = in->pt->mis_start[p]; u < in->pt->mis_start[p + 1]; u++) {
+                size_t i = in->pt->mis[u];
                 double v = m->mu[i];
                 for (size_t c = 0; c < k; c++) v += m->a[i * k + c] * mn[c];
                 xfill[row * d + i] = v;

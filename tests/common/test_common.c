@@ -197,6 +197,70 @@ START_TEST(text_errors)
 }
 END_TEST
 
+/* lz_patterns_make: rows sorted by mask, equal masks one pattern, the
+ * missing columns of each and the counts; complete data one pattern */
+START_TEST(patterns_group_rows)
+{
+    size_t n = 7, d = 3;
+    static const unsigned char miss[7 * 3] = {0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0,
+                                              0, 0, 0, 1, 1, 0, 0, 0, 1};
+    double x[7 * 3] = {0};
+    lz_data dt = {.n = n, .d = d, .x = x, .miss = (unsigned char *)miss, .label_field = -1};
+    lz_patterns *pt = lz_patterns_make(&dt);
+    ck_assert_ptr_nonnull(pt);
+    /* masks: 000 (rows 1, 4), 001 (6), 010 (0, 3), 110 (2, 5) */
+    ck_assert_uint_eq(pt->n_pat, 4);
+    static const size_t rows[7] = {1, 4, 6, 0, 3, 2, 5}, start[5] = {0, 2, 3, 5, 7};
+    static const size_t mis[4] = {2, 1, 0, 1}, mstart[5] = {0, 0, 1, 2, 4};
+    static const size_t pat[7] = {2, 0, 3, 2, 0, 3, 1};
+    for (size_t t = 0; t < n; t++) {
+        ck_assert_uint_eq(pt->rows[t], rows[t]);
+        ck_assert_uint_eq(pt->pat[t], pat[t]);
+    }
+    for (size_t p = 0; p <= 4; p++) {
+        ck_assert_uint_eq(pt->pat_start[p], start[p]);
+        ck_assert_uint_eq(pt->mis_start[p], mstart[p]);
+    }
+    for (size_t q = 0; q < 4; q++) ck_assert_uint_eq(pt->mis[q], mis[q]);
+    ck_assert_uint_eq(pt->n_missing, 7);
+    ck_assert_uint_eq(pt->n_mis[0], 2);
+    ck_assert_uint_eq(pt->n_mis[1], 4);
+    ck_assert_uint_eq(pt->n_mis[2], 1);
+    lz_patterns_free(pt);
+    dt.miss = NULL;
+    pt = lz_patterns_make(&dt);
+    ck_assert_ptr_nonnull(pt);
+    ck_assert_uint_eq(pt->n_pat, 1);
+    ck_assert_uint_eq(pt->pat_start[1], n);
+    ck_assert_uint_eq(pt->mis_start[1], 0);
+    ck_assert_uint_eq(pt->n_missing, 0);
+    lz_patterns_free(pt);
+}
+END_TEST
+
+/* the moments of data with missing values are those of each column's
+ * observed values; a column with none observed is an error naming it */
+START_TEST(moments_of_observed_values)
+{
+    size_t n = 5, d = 3;
+    double x[5 * 3] = {1, 0, 7, 0, 2, 7, 3, 0, 7, 0, 4, 0, 5, 0, 7};
+    unsigned char miss[5 * 3] = {0, 1, 0, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0};
+    lz_data dt = {.n = n, .d = d, .x = x, .miss = miss, .label_field = -1, .path = "m.csv"};
+    double mu[3], var[3];
+    size_t nc = 9;
+    lz_error e;
+    ck_assert_int_eq(lz_data_moments(&dt, mu, var, &nc, &e), LZ_OK);
+    /* column 1: 1 3 5; column 2: 2 4; column 3: 7 7 7 7 (constant) */
+    ck_assert(mu[0] == 3.0 && var[0] == 8.0 / 3.0);
+    ck_assert(mu[1] == 3.0 && var[1] == 1.0);
+    ck_assert(mu[2] == 7.0 && var[2] == 0.0);
+    ck_assert_uint_eq(nc, 1);
+    for (size_t i = 1; i < n * d; i += d) miss[i] = 1; /* column 2: none observed */
+    ck_assert_int_eq(lz_data_moments(&dt, mu, var, NULL, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "m.csv: column 2: every value is missing"), "%s", e.msg);
+}
+END_TEST
+
 /* missing values, labels that are words, skipped columns: the data set
  * records each, subsets and splits keep them, a test set's words are coded
  * in the training set's classes */
@@ -1419,6 +1483,8 @@ static Suite *suite(void)
     tcase_add_test(t, text_errors);
     tcase_add_test(t, label_col_parsing);
     tcase_add_test(t, missing_words_and_skipped_columns);
+    tcase_add_test(t, patterns_group_rows);
+    tcase_add_test(t, moments_of_observed_values);
     tcase_add_test(t, idx_images_with_sibling_labels_plain_and_gzip);
     tcase_add_test(t, idx_errors);
     tcase_add_test(t, idx_size_overflow);

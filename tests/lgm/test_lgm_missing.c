@@ -161,7 +161,7 @@ START_TEST(observed_ll_equals_direct_cholesky)
         lz_data *dt = make_data(n, d, xc, miss);
         lgm_incomplete *in = NULL;
         ck_assert_int_eq(lgm_incomplete_alloc(dt, ctr, &in, &err), LZ_OK);
-        ck_assert_uint_le(in->n_pat, n - 13); /* 10 rows one pattern, 5 complete ones another */
+        ck_assert_uint_le(in->pt->n_pat, n - 13); /* 10 rows one pattern, 5 complete ones another */
         double *logp = dalloc(n), *z = dalloc(n * k), *xf = dalloc(n * d), ll;
         memcpy(xf, x, n * d * sizeof *xf);
         ck_assert_int_eq(lgm_score_incomplete(m, in, &ll, z, logp, xf, &err), LZ_OK);
@@ -239,41 +239,6 @@ START_TEST(observed_ll_equals_direct_cholesky)
         lgm_model_free(m);
     }
     gsl_rng_free(r);
-}
-END_TEST
-
-/* the patterns: rows sorted by mask, equal masks one pattern, missing lists
- * and counts right */
-START_TEST(patterns_group_rows)
-{
-    size_t n = 7, d = 3;
-    static const unsigned char miss[7 * 3] = {0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0,
-                                              0, 0, 0, 1, 1, 0, 0, 0, 1};
-    double x[7 * 3];
-    for (size_t i = 0; i < n * d; i++) x[i] = (double)i;
-    double ctr[3] = {0, 0, 0};
-    lz_error err;
-    lz_data *dt = make_data(n, d, x, miss);
-    lgm_incomplete *in = NULL;
-    ck_assert_int_eq(lgm_incomplete_alloc(dt, ctr, &in, &err), LZ_OK);
-    /* masks: 000 (rows 1, 4), 001 (6), 010 (0, 3), 110 (2, 5) */
-    ck_assert_uint_eq(in->n_pat, 4);
-    static const size_t rows[7] = {1, 4, 6, 0, 3, 2, 5}, start[5] = {0, 2, 3, 5, 7};
-    static const size_t mis[4] = {2, 1, 0, 1}, mstart[5] = {0, 0, 1, 2, 4};
-    for (size_t t = 0; t < n; t++) ck_assert_uint_eq(in->rows[t], rows[t]);
-    for (size_t p = 0; p <= 4; p++) {
-        ck_assert_uint_eq(in->pat_start[p], start[p]);
-        ck_assert_uint_eq(in->mis_start[p], mstart[p]);
-    }
-    for (size_t q = 0; q < 4; q++) ck_assert_uint_eq(in->mis[q], mis[q]);
-    ck_assert_uint_eq(in->n_missing, 7);
-    ck_assert_uint_eq(in->n_mis[0], 2);
-    ck_assert_uint_eq(in->n_mis[1], 4);
-    ck_assert_uint_eq(in->n_mis[2], 1);
-    /* sum of squares of the observed values of column 0: rows 0 1 3 4 6 */
-    ck_assert(in->sxx[0] == 0.0 + 9.0 + 81.0 + 144.0 + 324.0);
-    lgm_incomplete_free(in);
-    lz_data_free(dt);
 }
 END_TEST
 
@@ -732,7 +697,6 @@ static Suite *suite(void)
     Suite *s = suite_create("lgm_missing");
     TCase *t = tcase_create("core");
     tcase_add_test(t, observed_ll_equals_direct_cholesky);
-    tcase_add_test(t, patterns_group_rows);
     tcase_add_test(t, em_never_decreases_with_missing);
     tcase_add_test(t, recovers_known_model_with_missing);
     tcase_add_test(t, fit_with_missing_is_scale_equivariant);
