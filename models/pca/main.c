@@ -29,7 +29,12 @@ static const char *DETAILS =
     "  PREFIX.components.dat  eigenvalue x1..xd: one component a row, largest first\n"
     "  PREFIX.latent.dat      z1..zK [label]: projections of DATA\n"
     "  PREFIX.latent_test.dat z1..zK [label]: projections of the test set\n"
+    "  PREFIX.imputed.dat     x1..xd [label]: DATA with each missing value replaced by\n"
+    "                         E[x_m | x_o] under the PPCA density (DATA with missing values)\n"
     "  PREFIX.summary.tsv     model, k, PPCA log-likelihood per sample, ...\n"
+    "Missing values (an empty field, NA, NaN, ?, --missing TOKEN): the iteration runs\n"
+    "over the observed entries (alternating least squares, the mean fitted with W);\n"
+    "ll is the PPCA density of each row's observed entries (docs/pca.md, \"Missing values\").\n"
     "With --load MODEL: no training; DATA (optional) and --test are scored and\n"
     "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n";
 
@@ -43,6 +48,7 @@ typedef struct {
     pca_model *m;    /* fitted or loaded                                   */
     pca_fit_info fi; /* what the fit did (a loaded model: converged, NaNs) */
     double *z, *zt;  /* (n, k) projections of DATA and of the test set     */
+    double *imputed; /* (n, d) DATA with E[x_m | x_o] where missing, or NULL */
     double ll_train, ll_test, recon_train, recon_test;
     lz_outset *os;   /* every output file; the trace is opened by fit      */
     FILE *trace;     /* PREFIX.trace.dat, written as the iterations run    */
@@ -56,6 +62,7 @@ static int parse_options(run *r, int argc, char **argv)
 {
     pca_config_default(&r->cfg);
     lz_common_defaults(&r->co, "out/pca");
+    r->co.allow_missing = 1; /* the iteration runs over the observed entries */
     const lz_opt opts[] = {
         {"k", 'k', LZ_OPT_INT, &r->cfg.k, "K", "principal components kept, 1 <= K < d"},
         {"mode", 0, LZ_OPT_CHOICE, &r->cfg.mode, "data|cov|auto",
@@ -221,15 +228,26 @@ static lz_status fit(run *r)
     if (!(r->m = pca_model_alloc(d, (size_t)r->cfg.k)))
         return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     size_t p = pca_block_size(&r->cfg, d);
-    if (r->cfg.mode == PCA_MODE_AUTO) r->cfg.mode = pca_choose_mode(n, d, p, r->cfg.max_iter);
+    if (r->cfg.mode == PCA_MODE_AUTO && !r->train->miss)
+        r->cfg.mode = pca_choose_mode(n, d, p, r->cfg.max_iter);
     lz_status st = open_trace(r);
     if (st) return st;
+    const lz_data *tr = r->train;
     if (!r->co.quiet) {
-        printf("%s: %zu x %zu from %s, k = %d, mode %s on %zu columns, tol %g rad\n", PROG, n, d,
-               r->train->path, r->cfg.k, MODE_NAME[r->cfg.mode], p, r->cfg.tol);
+        if (tr->miss)
+            printf("%s: %zu x %zu from %s (%zu values missing), k = %d, alternating least squares "
+                   "over the observed entries, tol %g rad\n",
+                   PROG, n, d, tr->path, tr->n_miss, r->cfg.k, r->cfg.tol);
+        else
+            printf("%s: %zu x %zu from %s, k = %d, mode %s on %zu columns, tol %g rad\n", PROG, n,
+                   d, tr->path, r->cfg.k, MODE_NAME[r->cfg.mode], p, r->cfg.tol);
         lz_print_blas(stdout, lz_get_threads(), 0);
     }
-    st = pca_fit(&r->cfg, n, d, r->train->x, r->ref, r->m, &r->fi, on_iter, r, &r->err);
+    /* missing values: DATA is left as it is (score() takes it so) */
+    if (tr->miss)
+        st = pca_fit_incomplete(&r->cfg, tr, r->ref, r->m, &r->fi, on_iter, r, &r->err);
+    else
+        st = pca_fit(&r->cfg, n, d, r->train->x, r->ref, r->m, &r->fi, on_iter, r, &r->err);
     if (st == LZ_ENUMERIC) lz_error_prefix(&r->err, "%s", r->train->path);
     return st;
 }
@@ -237,8 +255,10 @@ static lz_status fit(run *r)
 /* ------------------------------------------------------------- evaluation */
 
 /* DATA and the test set centred by the TRAINING mean (DATA already is after
- * a fit), then their projections, reconstruction errors and PPCA
- * log-likelihoods per sample */
+ * a fit on complete data), then their projections, reconstruction errors
+ * and PPCA log-likelihoods per sample; a set with missing values is scored
+ * over its observed entries, in its units, and DATA's missing values are
+ * completed into r->imputed */
 static lz_status score(run *r)
 {
     const lz_data *set[2] = {r->train, r->test};
@@ -247,10 +267,22 @@ static lz_status score(run *r)
     for (int i = 0; i < 2; i++) {
         *ll[i] = *recon[i] = NAN;
         if (!set[i]) continue;
-        if (i == 1 || r->co.load) pca_prepare(r->m, set[i]->n, set[i]->x);
         if (!(*z[i] = malloc(set[i]->n * r->m->k * sizeof **z[i])))
             return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
-        lz_status st = pca_score(r->m, set[i]->n, set[i]->x, *z[i], recon[i], ll[i], &r->err);
+        lz_status st;
+        if (set[i]->miss) {
+            size_t sz = set[i]->n * set[i]->d;
+            if (i == 0) {
+                if (!(r->imputed = malloc(sz * sizeof *r->imputed)))
+                    return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+                memcpy(r->imputed, set[i]->x, sz * sizeof *r->imputed);
+            }
+            st = pca_score_incomplete(r->m, set[i], *z[i], recon[i], ll[i],
+                                      i == 0 ? r->imputed : NULL, &r->err);
+        } else {
+            if (i == 1 || r->co.load) pca_prepare(r->m, set[i]->n, set[i]->x);
+            st = pca_score(r->m, set[i]->n, set[i]->x, *z[i], recon[i], ll[i], &r->err);
+        }
         if (st) return st;
     }
     return LZ_OK;
@@ -290,7 +322,7 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
 {
     static const char *const extra[] = {"mode",      "p",         "converged", "max_angle",
                                         "angle_est", "ref_angle", "recon_mse", "recon_mse_test",
-                                        "explained_var", "sigma2"};
+                                        "explained_var", "sigma2", "missing_frac"};
     const pca_model *m = r->m;
     const pca_fit_info *fi = &r->fi;
     lz_summary s = {.model = "pca",
@@ -303,10 +335,14 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
                     .method = "exact",
                     .iterations = fi->iterations,
                     .seconds = fi->seconds};
-    FILE *f = lz_summary_begin(os, path, &s, sizeof extra / sizeof extra[0], extra, err);
+    /* missing_frac (DATA's missing values / its entries) only when a data set
+     * misses values: complete data give the same summary as before */
+    const lz_data *tr = r->train;
+    int inc = (tr && tr->miss) || (r->test && r->test->miss);
+    FILE *f = lz_summary_begin(os, path, &s, sizeof extra / sizeof extra[0] - !inc, extra, err);
     if (!f) return err->status;
-    fprintf(f, "\t%s\t%zu\t%d\t", r->co.load ? "loaded" : MODE_NAME[fi->mode], fi->p,
-            fi->converged);
+    fprintf(f, "\t%s\t%zu\t%d\t", r->co.load ? "loaded" : tr && tr->miss ? "als" : MODE_NAME[fi->mode],
+            fi->p, fi->converged);
     double tail[6] = {fi->max_angle,    fi->angle_est,   fi->ref_angle,
                       r->recon_train, r->recon_test, explained_var(m)};
     for (int i = 0; i < 6; i++) {
@@ -314,6 +350,10 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
         fputc('\t', f);
     }
     lz_put_num(f, m->sigma2);
+    if (inc) {
+        fputc('\t', f);
+        lz_put_num(f, tr ? (double)tr->n_miss / ((double)tr->n * (double)tr->d) : NAN);
+    }
     fputc('\n', f);
     return LZ_OK;
 }
@@ -332,6 +372,8 @@ static lz_status write_outputs(run *r)
         st = lz_dat_write_matrix(r->os, p, "z", r->train->n, r->m->k, r->z, r->train, e);
     if (!st && r->test && !(st = lz_path(p, sizeof p, pre, "latent_test.dat", e)))
         st = lz_dat_write_matrix(r->os, p, "z", r->test->n, r->m->k, r->zt, r->test, e);
+    if (!st && r->imputed && !(st = lz_path(p, sizeof p, pre, "imputed.dat", e)))
+        st = lz_dat_write_matrix(r->os, p, "x", r->train->n, r->m->d, r->imputed, r->train, e);
     if (!st && !(st = lz_path(p, sizeof p, pre, "summary.tsv", e)))
         st = write_summary(r->os, p, r, e);
     if (!st && r->co.save && (st = pca_model_write(r->m, r->os, r->co.save, e)))
@@ -364,10 +406,13 @@ static void report(const run *r)
     if (r->test) printf(" test %.6f", r->ll_test);
     if (!r->train && !r->test) printf(" (no data scored)");
     if (!isnan(fi->ref_angle)) printf("\n  angle to --ref: %.3g rad", fi->ref_angle);
-    printf("\n  wrote %s.{%scomponents.dat,%s%ssummary.tsv}%s%s\n", r->co.output,
+    if (r->imputed)
+        printf("\n  missing values: %zu of %zu in %s, completed by E[x_m | x_o] in %s.imputed.dat",
+               r->train->n_miss, r->train->n * r->train->d, r->train->path, r->co.output);
+    printf("\n  wrote %s.{%scomponents.dat,%s%s%ssummary.tsv}%s%s\n", r->co.output,
            r->co.load ? "" : "trace.dat,", r->train ? "latent.dat," : "",
-           r->test ? "latent_test.dat," : "", r->co.save ? " and " : "",
-           r->co.save ? r->co.save : "");
+           r->test ? "latent_test.dat," : "", r->imputed ? "imputed.dat," : "",
+           r->co.save ? " and " : "", r->co.save ? r->co.save : "");
 }
 
 static void run_free(run *r)
@@ -379,6 +424,7 @@ static void run_free(run *r)
     free(r->ref);
     free(r->z);
     free(r->zt);
+    free(r->imputed);
 }
 
 int main(int argc, char **argv)

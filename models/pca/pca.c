@@ -5,6 +5,7 @@
  * the iterated block.  Every matrix is row-major; a sample is a row.
  */
 #include "pca.h"
+#include "pca_impl.h"
 
 #include <float.h>
 #include <limits.h>
@@ -25,10 +26,6 @@
  * G = W^T W exceeds this (so Q = W L^-T loses at most ~1e2 eps of
  * orthogonality: Cholesky-QR's error is eps kappa(G)). */
 #define PCA_MAX_COND_G 1e2
-/* A Ritz value below this fraction of the largest is taken as zero: the
- * centred data has no variance in that direction (rounding of S or X^T X is
- * ~d eps relative, far below). */
-#define PCA_RANK_RTOL 1e-12
 /* Rows scored a block at a time by pca_loglik and pca_score. */
 #define PCA_SCORE_BLOCK 1024
 
@@ -187,7 +184,7 @@ static lz_status orth_rows(size_t m, size_t d, double *at, double *tmp, lz_error
 
 /* Make the largest-|entry| of each row of ut (k, d) positive (the first
  * such entry on ties): a deterministic sign for each component. */
-static void fix_signs(size_t d, size_t k, double *ut)
+void pca_fix_signs(size_t d, size_t k, double *ut)
 {
     for (size_t j = 0; j < k; j++) {
         double *r = ut + j * d;
@@ -473,7 +470,7 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
     /* ---- the answer: the top-k Ritz pairs of the last W, i.e. W
      * orthonormalised and the projected covariance diagonalised; ordered by
      * eigenvalue, signs fixed ---- */
-    fix_signs(d, k, ws.ut);
+    pca_fix_signs(d, k, ws.ut);
     memcpy(m->comp, ws.ut, k * d * sizeof *m->comp);
     double top = 0;
     for (size_t j = 0; j < k; j++) {

@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 
+#include "lz_data.h"
 #include "lz_error.h"
 #include "lz_out.h"
 
@@ -177,6 +178,37 @@ lz_status pca_ppca_cov(const pca_model *m, double *c, lz_error *err);
 
 /* Number of free parameters of the PPCA density: d + d k + 1. */
 size_t pca_n_params(const pca_model *m);
+
+/* ---- missing values (docs/pca.md, "Missing values") ---- */
+
+/* PCA of data with missing values (data->miss; data is not changed): the
+ * lecture's iteration restricted to the observed entries, alternating least
+ * squares with the mean as the loading of a constant coordinate,
+ *     z_n = (W_o^T W_o)^-1 W_o^T (x_n,o - mu_o)          each row, its o,
+ *     [w_i; mu_i] = ([Z 1]_o^T [Z 1]_o)^-1 [Z 1]_o^T x_o,i   each coordinate,
+ * from mu = the observed means and a random W (the seed), W orthonormalised
+ * after each step, until the largest principal angle between successive
+ * span(W) is <= tol (k columns: no oversampling; --mode cov is refused).
+ * The model is the PPCA of the completed data: mu, the Ritz pairs of its
+ * covariance in span(W), sigma^2 from the observed residuals, and each
+ * lambda_j with the missing entries' residual variance added back (the
+ * formulas in docs/pca.md).  The trace's recon_mse is (1/n) sum of the observed
+ * residuals^2, explained_var 1 - recon_mse / the observed variance.  Errors
+ * as pca_fit's, LZ_EINVAL for --mode cov. */
+lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const double *ref,
+                             pca_model *m, pca_fit_info *info, pca_callback cb, void *ctx,
+                             lz_error *err);
+
+/* pca_score for data with missing values, in the data's units (data is not
+ * changed): z (n, k) <- the projections over the observed entries,
+ * (U_o^T U_o)^-1 U_o^T (x_o - mu_o); *recon_mse <- (1/n) sum of their
+ * observed residuals^2; *ll <- the mean of log N(x_o; mu_o, C_oo), the PPCA
+ * density of each row's observed entries; xfill (n, d) <- E[x_m | x_o] =
+ * mu_m + U_m (sigma^2 (Lambda - sigma^2)^-1 + U_o^T U_o)^-1 U_o^T (x_o -
+ * mu_o) in each missing entry.  Each output may be NULL.  Rows are grouped
+ * by pattern (lz_patterns). */
+lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *z,
+                               double *recon_mse, double *ll, double *xfill, lz_error *err);
 
 /* Model files (--save / --load): kind "pca", version 1. */
 lz_status pca_model_write(const pca_model *m, lz_outset *os, const char *path, lz_error *err);

@@ -10,7 +10,10 @@ printf '1,2,3\n4,5,6.5\n7,8,9.5\n2,2,1\n' > good.csv
 : > empty.csv
 printf '1,2,3\n4,5,6\n7,8\n' > ragged.csv
 printf '1,2,3\n4,abc,6\n7,8,9\n' > text.csv
-printf '1,2,3\n4,nan,6\n7,8,9\n' > nan.csv
+printf '1,2,3\nNA,,?\n7,8,9\n' > allmiss.csv
+printf '1,2,3,a\n4,5,6,NA\n7,8,9,b\n' > nolabel.csv
+printf '1,NA,3\n4,NA,6\n7,,9\n2,?,1\n' > nocol.csv
+printf '1,2,3\n4,nan,6\n7,8,9.5\n2,1,0\n' > nan.csv
 printf '1,2,3\n4,5,6\ninf,8,9\n' > inf.csv
 printf '1,2,3\n' > one.csv
 printf '1,2\n3,4\n' > two_cols.csv
@@ -31,7 +34,12 @@ expect_error $B 'nofile.csv: cannot open' "$P" -o $B nofile.csv
 expect_error $B 'empty.csv: empty file' "$P" -o $B empty.csv
 expect_error $B 'ragged.csv:3: 2 fields: expected 3' "$P" -o $B ragged.csv
 expect_error $B "text.csv:2: field 2: expected a number, got 'abc'" "$P" -o $B text.csv
-expect_error $B 'nan.csv:2: field 2: missing: pca_iter needs every value' "$P" -o $B nan.csv
+# missing values are completed (tests/pca/missing_e2e.sh), but not a row with
+# none observed, a missing label, a column with none observed, or --mode cov
+expect_error $B 'allmiss.csv:2: every value of the row is missing' "$P" -k 1 -o $B allmiss.csv
+expect_error $B 'nolabel.csv:2: field 4: the label is missing' "$P" -k 1 --label-col last -o $B nolabel.csv
+expect_error $B 'nocol.csv: field 2: every value is missing: expected at least one observed' "$P" -k 1 -o $B nocol.csv
+expect_error $B 'pca_iter: --mode cov: the covariance of data with missing values is not formed' "$P" -k 1 --mode cov -o $B nan.csv
 expect_error $B 'inf.csv:3: field 1.*not finite' "$P" -o $B inf.csv
 expect_error $B 'one.csv: 1 row of data: expected at least 2' "$P" -k 1 -o $B one.csv
 expect_error $B 'two_cols.csv:1: 2 feature columns: expected 3' "$P" -k 1 --test two_cols.csv -o $B good.csv
