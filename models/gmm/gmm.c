@@ -210,9 +210,12 @@ lz_status gmm_set_floor(double reg, int cov, size_t d, const double *mu, const d
  * a fit. */
 typedef struct {
     size_t n, d;
-    const double *mu;  /* (d) the data's column means */
+    const double *mu;  /* (d) the data's column means (incomplete rows: the
+                          E-step's shift, for the tied Sigma below) */
     const double *var; /* (d) and variances */
-    double *sbar;      /* (d, d) tied: (1/n) sum_n (x_n - mu)(x_n - mu)^T */
+    double *sbar;      /* (d, d) tied: (1/n) sum_n (x_n - mu)(x_n - mu)^T (incomplete
+                          rows: its expectation given the observed values,
+                          set by each E-step) */
     double *a;         /* (d, d) scratch */
     double *v;         /* (d, d) eigenvectors */
     double *ev;        /* (d) eigenvalues */
@@ -637,6 +640,32 @@ typedef struct {
     double *sc;
 } accel;
 
+/* The E-step of m over rows (docs/gmm.md, "The E-step"; "Missing values"):
+ * complete rows by gmm_prepare and gmm_estep, rows with missing values by
+ * gmm_estep_incomplete; with stats, the M-step's sums into w (and for the
+ * tied Sigma of incomplete rows, f->sbar and f->mu).  *ll <- sum_n log
+ * p(x_n).  A failure (a Sigma_z not positive definite) leaves w as it
+ * was. */
+static lz_status estep_rows(gmm_work *w, const gmm_model *m, const gmm_rows *rw, int stats,
+                            fitctx *f, double *ll, lz_error *err)
+{
+    if (!rw->miss) {
+        lz_status st = gmm_prepare(w, m, err);
+        if (!st) gmm_estep(w, rw->n, rw->x, NULL, stats, NULL, NULL, ll);
+        return st;
+    }
+    double *s2 = stats && m->cov == GMM_TIED ? f->sbar : NULL;
+    lz_status st = gmm_estep_incomplete(m, rw, stats ? w : NULL, s2, NULL, NULL, NULL, ll, err);
+    if (!st && s2) {
+        /* Sigma = Sbar - sum_z (N_z / n)(mu_z - c)(mu_z - c)^T with Sbar the
+         * expected (1/n) sum (x - c)(x - c)^T, c the shift */
+        size_t d = m->d;
+        for (size_t i = 0; i < d * d; i++) s2[i] /= (double)f->n;
+        f->mu = w->shift;
+    }
+    return st;
+}
+
 /* One SQUAREM cycle (Varadhan & Roland 2008, scheme S3; docs/gmm.md,
  * "SQUAREM") from theta0 = m, whose E-step sums are in w: theta1 = EM(theta0),
  * theta2 = EM(theta1),
@@ -646,8 +675,8 @@ typedef struct {
  * otherwise alpha is halved towards -1, where theta' = theta2, which EM
  * guarantees.  So ll(m) >= ll(theta') >= ll(theta1) >= ll(theta0).  *ne
  * counts E-steps over the data. */
-static void squarem_cycle(gmm_model *m, gmm_work *w, fitctx *f, accel *a, size_t n,
-                          const double *x, long *ne)
+static void squarem_cycle(gmm_model *m, gmm_work *w, fitctx *f, accel *a, const gmm_rows *rw,
+                          long *ne)
 {
     size_t np = param_scale(m, a->sc);
     gmm_model *t0 = a->t0, *t1 = a->t1, *t2 = a->t2;
@@ -656,11 +685,10 @@ static void squarem_cycle(gmm_model *m, gmm_work *w, fitctx *f, accel *a, size_t
     gmm_model_copy(t0, m);
     gmm_model_copy(t1, m);
     mstep(t1, w, f, 0);
-    if (gmm_prepare(w, t1, &e)) { /* never seen: Sigma >= floor > 0 */
+    if (estep_rows(w, t1, rw, 1, f, &ll1, &e)) { /* never seen: Sigma >= floor > 0 */
         gmm_model_copy(m, t1);
         return;
     }
-    gmm_estep(w, n, x, NULL, 1, NULL, NULL, &ll1);
     (*ne)++;
     gmm_model_copy(t2, t1);
     mstep(t2, w, f, 0);
@@ -685,11 +713,8 @@ static void squarem_cycle(gmm_model *m, gmm_work *w, fitctx *f, accel *a, size_t
             }
             repair(m, f);
         }
-        int ok = gmm_prepare(w, m, &e) == LZ_OK;
-        if (ok) {
-            gmm_estep(w, n, x, NULL, 1, NULL, NULL, &llx);
-            (*ne)++;
-        }
+        int ok = estep_rows(w, m, rw, 1, f, &llx, &e) == LZ_OK;
+        if (ok) (*ne)++;
         if (alpha == -1.0) break;
         if (ok && isfinite(llx) && llx >= ll1) break;
         /* rejected: step back towards plain EM */
@@ -701,14 +726,15 @@ static void squarem_cycle(gmm_model *m, gmm_work *w, fitctx *f, accel *a, size_t
 
 /* One start: initial parameters into m, then EM until converged or
  * max_iter; the per-start result in *res. */
-static lz_status run_start(const gmm_config *c, int s, size_t n, const double *x, size_t nt,
-                           const double *xt, fitctx *f, gmm_model *m, gmm_work *w, accel *a,
+static lz_status run_start(const gmm_config *c, int s, const gmm_rows *tr, const gmm_rows *te,
+                           const double *x_init, fitctx *f, gmm_model *m, gmm_work *w, accel *a,
                            double t0, gmm_callback cb, void *ud, gmm_result *res, lz_error *err)
 {
+    size_t n = tr->n;
     gsl_rng *r = lz_rng_alloc_stream(c->seed, (unsigned long)s);
     if (!r) return lz_fail(err, LZ_ENOMEM, "out of memory");
     double ti = now();
-    lz_status st = init_start(c, n, x, f, r, m, w, err);
+    lz_status st = init_start(c, n, x_init, f, r, m, w, err);
     gsl_rng_free(r);
     res->init_seconds = now() - ti;
     double ll_prev = NAN;
@@ -717,16 +743,23 @@ static lz_status run_start(const gmm_config *c, int s, size_t n, const double *x
         gmm_iter_info info;
         double sum = 0, sum_t = 0;
         /* E-step at m: ll(m), and the sums for the next M-step */
-        if ((st = gmm_prepare(w, m, err))) break;
-        gmm_estep(w, n, x, NULL, 1, NULL, NULL, &sum);
+        if ((st = estep_rows(w, m, tr, 1, f, &sum, err))) break;
         ne++;
         info.start = s;
         info.iter = t;
         info.ll_train = sum / (double)n;
         info.ll_test = NAN;
-        if (xt) {
-            gmm_estep(w, nt, xt, NULL, 0, NULL, NULL, &sum_t);
-            info.ll_test = sum_t / (double)nt;
+        if (te && !te->miss && !tr->miss) {
+            /* w holds m's factors */
+            gmm_estep(w, te->n, te->x, NULL, 0, NULL, NULL, &sum_t);
+            info.ll_test = sum_t / (double)te->n;
+        } else if (te) {
+            if (te->miss)
+                st = gmm_estep_incomplete(m, te, NULL, NULL, NULL, NULL, NULL, &sum_t, err);
+            else if (!(st = gmm_prepare(w, m, err)))
+                gmm_estep(w, te->n, te->x, NULL, 0, NULL, NULL, &sum_t);
+            if (st) break;
+            info.ll_test = sum_t / (double)te->n;
         }
         if (!isfinite(info.ll_train)) {
             st = lz_fail(err, LZ_ENUMERIC, "EM iteration %d: ll/N is not finite", t);
@@ -754,17 +787,22 @@ static lz_status run_start(const gmm_config *c, int s, size_t n, const double *x
         }
         if (t >= c->max_iter) break;
         if (c->accelerate)
-            squarem_cycle(m, w, f, a, n, x, &ne);
+            squarem_cycle(m, w, f, a, tr, &ne);
         else
             mstep(m, w, f, 0);
     }
     return st;
 }
 
-lz_status gmm_fit(const gmm_config *c, size_t n, const double *x, size_t nt, const double *xt,
-                  gmm_model *m, gmm_callback cb, void *ud, gmm_result *res, lz_error *err)
+/* gmm_fit on rows tr and te (NULL: none); data: the training data set when
+ * it has missing values (its observed moments; the initialisation runs on
+ * its rows with each missing value at its column's observed mean) */
+static lz_status fit_rows(const gmm_config *c, const gmm_rows *tr, const gmm_rows *te,
+                          const lz_data *data, gmm_model *m, gmm_callback cb, void *ud,
+                          gmm_result *res, lz_error *err)
 {
-    size_t d = m->d, k = m->k;
+    size_t d = m->d, k = m->k, n = tr->n, nt = te ? te->n : 0;
+    const double *x = tr->x;
     memset(res, 0, sizeof *res);
     res->ll_train = res->ll_test = NAN;
     lz_status st = gmm_config_check(c, n, d, err);
@@ -774,25 +812,34 @@ lz_status gmm_fit(const gmm_config *c, size_t n, const double *x, size_t nt, con
                        gmm_cov_name(c->cov), k, gmm_cov_name(m->cov));
     if (c->init == GMM_INIT_FILE && !c->init_means)
         return lz_fail(err, LZ_EINVAL, "--init file: no means given");
-    if (xt && nt == 0) xt = NULL;
+    if (te && nt == 0) te = NULL;
     double t0 = now();
-    double *mu = malloc(d * sizeof *mu), *var = malloc(d * sizeof *var);
+    double *mu = malloc(d * sizeof *mu), *var = malloc(d * sizeof *var), *ximp = NULL;
     gmm_model *cur = gmm_model_alloc(d, k, m->cov);
-    gmm_work *w = gmm_work_alloc(d, k, m->cov, xt && nt > n ? nt : n);
+    gmm_work *w = gmm_work_alloc(d, k, m->cov, te && nt > n ? nt : n);
     accel a = {gmm_model_alloc(d, k, m->cov), gmm_model_alloc(d, k, m->cov),
                gmm_model_alloc(d, k, m->cov), malloc(model_size(d, k, m->cov) * sizeof(double))};
     fitctx f;
     memset(&f, 0, sizeof f);
     if (!mu || !var || !cur || !w || !a.t0 || !a.t1 || !a.t2 || !a.sc)
         st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
-    if (!st) st = moments(n, d, x, mu, var, err);
+    if (!st) st = tr->miss ? lz_data_moments(data, mu, var, NULL, err) : moments(n, d, x, mu, var, err);
+    if (!st && tr->miss) {
+        /* the initialisation's rows: each missing value at its column's mean */
+        if (!(ximp = malloc(n * d * sizeof *ximp)))
+            st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
+        for (size_t i = 0; !st && i < n * d; i++) ximp[i] = tr->miss[i] ? mu[i % d] : x[i];
+    }
+    const double *xi = ximp ? ximp : x;
     if (!st) st = gmm_set_floor(c->reg, m->cov, d, mu, var, m->floor, err);
-    if (!st) st = fitctx_init(&f, n, d, m->cov, x, mu, var, err);
+    if (!st) st = fitctx_init(&f, n, d, m->cov, xi, mu, var, err);
     for (int s = 0; !st && s < c->n_init; s++) {
         gmm_result rs;
         memset(&rs, 0, sizeof rs);
         memcpy(cur->floor, m->floor, d * sizeof *cur->floor);
-        st = run_start(c, s, n, x, nt, xt, &f, cur, w, &a, t0, cb, ud, &rs, err);
+        f.mu = mu; /* the data's means again (an incomplete E-step moves it) */
+        if (m->cov == GMM_TIED && tr->miss && !st) st = lz_covariance(n, d, xi, mu, f.sbar, err);
+        if (!st) st = run_start(c, s, tr, te, xi, &f, cur, w, &a, t0, cb, ud, &rs, err);
         if (!st && (s == 0 || rs.ll_train > res->ll_train)) {
             gmm_model_copy(m, cur);
             *res = rs;
@@ -809,6 +856,31 @@ lz_status gmm_fit(const gmm_config *c, size_t n, const double *x, size_t nt, con
     free(a.sc);
     free(mu);
     free(var);
+    free(ximp);
+    return st;
+}
+
+lz_status gmm_fit(const gmm_config *c, size_t n, const double *x, size_t nt, const double *xt,
+                  gmm_model *m, gmm_callback cb, void *ud, gmm_result *res, lz_error *err)
+{
+    gmm_rows tr = {n, x, NULL, NULL}, te = {nt, xt, NULL, NULL};
+    return fit_rows(c, &tr, xt ? &te : NULL, NULL, m, cb, ud, res, err);
+}
+
+lz_status gmm_fit_incomplete(const gmm_config *c, const lz_data *train, const lz_data *test,
+                             gmm_model *m, gmm_callback cb, void *ud, gmm_result *res,
+                             lz_error *err)
+{
+    lz_patterns *ptr = train->miss ? lz_patterns_make(train) : NULL;
+    lz_patterns *pte = test && test->miss ? lz_patterns_make(test) : NULL;
+    lz_status st = LZ_OK;
+    if ((train->miss && !ptr) || (test && test->miss && !pte))
+        st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
+    gmm_rows tr = {train->n, train->x, train->miss, ptr};
+    gmm_rows te = {test ? test->n : 0, test ? test->x : NULL, test ? test->miss : NULL, pte};
+    if (!st) st = fit_rows(c, &tr, test ? &te : NULL, train, m, cb, ud, res, err);
+    lz_patterns_free(ptr);
+    lz_patterns_free(pte);
     return st;
 }
 

@@ -211,6 +211,23 @@ lz_status gmm_init(const gmm_config *c, size_t n, const double *x, const double 
 lz_status gmm_fit(const gmm_config *c, size_t n, const double *x, size_t nt, const double *xt,
                   gmm_model *m, gmm_callback cb, void *ud, gmm_result *res, lz_error *err);
 
+/* gmm_fit on data sets with missing values (train->miss or test->miss; a
+ * complete set takes gmm_fit's E-step): the E-step from each row's
+ * observed values, the M-step with each component's conditional Gaussian
+ * completing the missing ones (docs/gmm.md, "Missing values"); the starts
+ * run on the training rows with each missing value at its column's
+ * observed mean.  test may be NULL. */
+lz_status gmm_fit_incomplete(const gmm_config *c, const lz_data *train, const lz_data *test,
+                             gmm_model *m, gmm_callback cb, void *ud, gmm_result *res,
+                             lz_error *err);
+
+/* A data set with missing values (or not) under m: *ll <- the mean of log
+ * p(x_o) over its rows, resp (n, k) <- the responsibilities, logp (n) <-
+ * each row's log p(x_o), xfill (n, d) <- E[x_m | x_o] = sum_z r_nz E[x_m |
+ * x_o, z] in each missing entry (each may be NULL). */
+lz_status gmm_score_incomplete(const gmm_model *m, const lz_data *data, double *ll, double *resp,
+                               double *logp, double *xfill, lz_error *err);
+
 /* Threads for the E-step (0: one per core); OpenBLAS becomes
  * single-threaded, since each thread calls BLAS on its own rows. */
 void gmm_set_threads(int n);

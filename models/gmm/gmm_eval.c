@@ -5,13 +5,8 @@
  * Dimension letters: n samples, d data, k components, b rows of a block,
  * w the width of a block row.  Row-major throughout.
  *
- * Missing entries are not read yet (lz_data holds complete rows).  When they
- * are, a row with missing coordinates takes its log-density from the
- * observed part, log N(x_o; mu_zo, Sigma_z,oo) (a Cholesky factor of
- * Sigma_z,oo for each pattern of missingness, rows grouped by pattern), and
- * the M-step's sums take x_m's conditional mean and covariance under each
- * component; block_logdens and accumulate below are the two places to
- * extend.
+ * Rows with missing values take their E-step in gmm_missing.c (docs/gmm.md,
+ * "Missing values").
  */
 #include "gmm_impl.h"
 

@@ -77,6 +77,33 @@ lz_status gmm_prepare(gmm_work *w, const gmm_model *m, lz_error *err);
 void gmm_estep(gmm_work *w, size_t n, const double *x, const size_t *assign, int stats,
                double *resp, double *logp, double *ll);
 
+/* A set of rows: complete (miss NULL), or with missing values grouped by
+ * pattern. */
+typedef struct {
+    size_t n;
+    const double *x;           /* (n, d), 0 where missing */
+    const unsigned char *miss; /* (n, d) or NULL */
+    const lz_patterns *pt;     /* the rows by pattern when miss */
+} gmm_rows;
+
+/* The E-step on rows with missing values (gmm_missing.c; docs/gmm.md,
+ * "Missing values"): for each pattern and component the Cholesky factor of
+ * Sigma_z,oo, and for each row
+ *     log pi_z + log N(x_o; mu_z,o, Sigma_z,oo),  r_nz,  log p(x_o),
+ * *ll <- sum_n log p(x_o).  w (may be NULL: no sums): its shift <- sum_z
+ * pi_z mu_z and its stats <- the M-step's sums of the completed rows,
+ *     N_z = sum_n r_nz,  S1_z = sum_n r_nz E[u | x_o, z],
+ *     full: S2_z = sum_n r_nz E[u u^T | x_o, z],  diag / spherical: S1's
+ *     squares part the expectations of u o u / |u|^2,
+ * u = x - c, with x_m | x_o, z ~ N(mu_m + Sigma_mo Sigma_oo^-1 (x_o - mu_o),
+ * Sigma_mm - Sigma_mo Sigma_oo^-1 Sigma_om); s2 (d, d) (tied, may be NULL)
+ * <- sum_n sum_z r_nz E[u u^T | x_o, z] (upper triangle and lower).  resp
+ * (n, k), logp (n): as gmm_estep's; xfill (n, d) <- sum_z r_nz E[x_m | x_o,
+ * z] in each missing entry (each may be NULL). */
+lz_status gmm_estep_incomplete(const gmm_model *m, const gmm_rows *rw, gmm_work *w, double *s2,
+                               double *resp, double *logp, double *xfill, double *ll,
+                               lz_error *err);
+
 /* Rows a thread takes at a time in gmm_nearest. */
 #define NEAREST_ROWS 256
 

@@ -38,9 +38,14 @@ static const char *DETAILS =
     "                          (else of DATA) and the most responsible component\n"
     "  PREFIX.samples.dat      component x1..xd: draws from the fitted mixture\n"
     "  PREFIX.select.dat       --k-range: K ll_train ll_test bic aic n_params seconds\n"
+    "  PREFIX.imputed.dat      x1..xd [label]: DATA with each missing value replaced\n"
+    "                          by E[x_m | x_o] = sum_z r_z E[x_m | x_o, z] (when DATA\n"
+    "                          has missing values)\n"
     "  PREFIX.summary.tsv      the shared columns, then bic aic cov reg converged ...\n"
     "With --k-range the other files are those of the K with the smallest BIC.\n"
-    "With --load, DATA is optional; the model is scored and the files but the trace written.\n";
+    "With --load, DATA is optional; the model is scored and the files but the trace written.\n"
+    "Missing values (an empty field, NA, NaN, ?, --missing TOKEN): EM completes them; the\n"
+    "responsibilities and ll/N come from the observed values of each row, log p(x_o).\n";
 
 /* one K of --k-range */
 typedef struct {
@@ -110,6 +115,7 @@ static int parse_options(run *r, int argc, char **argv)
 {
     gmm_config_default(&r->cfg);
     lz_common_defaults(&r->co, "out/gmm");
+    r->co.allow_missing = 1; /* EM completes them */
     r->init = "kmeans++";
     r->n_samples = 64;
     lz_opt opts[] = {
@@ -274,8 +280,11 @@ static lz_status fit(run *r)
         r->all.n = 0;
         gmm_model *m = gmm_model_alloc(tr->d, (size_t)k, r->cfg.cov);
         if (!m) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
-        st = gmm_fit(&r->cfg, tr->n, tr->x, te ? te->n : 0, te ? te->x : NULL, m, on_iter, r, &res,
-                     &r->err);
+        if (tr->miss || (te && te->miss))
+            st = gmm_fit_incomplete(&r->cfg, tr, te, m, on_iter, r, &res, &r->err);
+        else
+            st = gmm_fit(&r->cfg, tr->n, tr->x, te ? te->n : 0, te ? te->x : NULL, m, on_iter, r,
+                         &res, &r->err);
         if (st) lz_error_prefix(&r->err, "%s", tr->path);
         select_row *s = &r->sel[k - r->kmin];
         if (!st) {
@@ -309,13 +318,30 @@ static lz_status fit(run *r)
 
 /* ------------------------------------------------------------- evaluation */
 
+/* ll/N of data under m: of the observed values, log p(x_o), when it has
+ * missing values */
+static lz_status loglik(const gmm_model *m, const lz_data *data, double *ll, lz_error *err)
+{
+    if (data->miss) return gmm_score_incomplete(m, data, ll, NULL, NULL, NULL, err);
+    return gmm_loglik(m, data->n, data->x, ll, err);
+}
+
+/* responsibilities r (n, k) of the rows of data (from x_o when values are
+ * missing) */
+static lz_status responsibilities(const gmm_model *m, const lz_data *data, double *r,
+                                  lz_error *err)
+{
+    if (data->miss) return gmm_score_incomplete(m, data, NULL, r, NULL, NULL, err);
+    return gmm_responsibilities(m, data->n, data->x, r, NULL, err);
+}
+
 /* --load: ll/N of DATA and of the test set under the model */
 static lz_status score(run *r)
 {
     lz_status st = LZ_OK;
     r->ll_train = r->ll_test = NAN;
-    if (r->train) st = gmm_loglik(r->m, r->train->n, r->train->x, &r->ll_train, &r->err);
-    if (!st && r->test) st = gmm_loglik(r->m, r->test->n, r->test->x, &r->ll_test, &r->err);
+    if (r->train) st = loglik(r->m, r->train, &r->ll_train, &r->err);
+    if (!st && r->test) st = loglik(r->m, r->test, &r->ll_test, &r->err);
     return st;
 }
 
@@ -384,7 +410,7 @@ static lz_status write_latent(lz_outset *os, const char *path, const gmm_model *
     double *r = malloc(data->n * k * sizeof *r), *row = malloc((k + 2) * sizeof *row);
     lz_status st = r && row ? LZ_OK : lz_fail(err, LZ_ENOMEM, "out of memory");
     FILE *f = NULL;
-    if (!st) st = gmm_responsibilities(m, data->n, data->x, r, NULL, err);
+    if (!st) st = responsibilities(m, data, r, err);
     if (!st && !(f = lz_outset_open(os, path, err))) st = err->status;
     char tail[64];
     snprintf(tail, sizeof tail, "assigned%s%s", data->y ? " " : "",
@@ -437,6 +463,20 @@ static lz_status write_samples(lz_outset *os, const char *path, const gmm_model 
     return st;
 }
 
+/* DATA with each missing value replaced by E[x_m | x_o] = sum_z r_z E[x_m |
+ * x_o, z] (same columns, label last) */
+static lz_status write_imputed(lz_outset *os, const char *path, const gmm_model *m,
+                               const lz_data *data, lz_error *err)
+{
+    double *x = malloc(data->n * data->d * sizeof *x); /* (n, d) */
+    if (!x) return lz_fail(err, LZ_ENOMEM, "out of memory");
+    memcpy(x, data->x, data->n * data->d * sizeof *x);
+    lz_status st = gmm_score_incomplete(m, data, NULL, NULL, NULL, x, err);
+    if (!st) st = lz_dat_write_matrix(os, path, "x", data->n, data->d, x, data, err);
+    free(x);
+    return st;
+}
+
 static lz_status write_select(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
     FILE *f = lz_outset_open(os, path, err);
@@ -455,14 +495,19 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
 {
     static const char *const extra[] = {"bic",     "aic",    "cov",     "reg",
                                         "converged", "n_collapsed", "d", "n_train",
-                                        "n_test",  "e_steps", "init_seconds"};
+                                        "n_test",  "e_steps", "init_seconds", "missing_frac"};
     const gmm_model *m = r->m;
     char model[32];
     snprintf(model, sizeof model, "gmm-%s", gmm_cov_name(m->cov));
     size_t ntr = r->train ? r->train->n : 0;
+    /* missing_frac (DATA's missing values / its entries) only when a data set
+     * misses values: complete data give the same summary as before */
+    const lz_data *tr = r->train;
+    int inc = (tr && tr->miss) || (r->test && r->test->miss);
+    size_t n_extra = sizeof extra / sizeof extra[0] - !inc;
     lz_summary sh = {model, "continuous", m->k, gmm_n_params(m), r->ll_train, r->ll_test,
                      r->test ? 0.0 : NAN, "exact", r->res.iterations, r->res.seconds};
-    FILE *f = lz_summary_begin(os, path, &sh, sizeof extra / sizeof extra[0], extra, err);
+    FILE *f = lz_summary_begin(os, path, &sh, n_extra, extra, err);
     if (!f) return err->status;
     fputc('\t', f);
     lz_put_num(f, ntr ? gmm_bic(m, ntr, r->ll_train) : NAN);
@@ -473,6 +518,10 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
     fprintf(f, "\t%d\t%zu\t%zu\t%zu\t%zu\t%ld\t", r->co.load ? 0 : r->res.converged,
             gmm_n_collapsed(m), m->d, ntr, r->test ? r->test->n : 0, r->res.e_steps);
     lz_put_num(f, r->res.init_seconds);
+    if (inc) {
+        fputc('\t', f);
+        lz_put_num(f, tr ? (double)tr->n_miss / ((double)tr->n * (double)tr->d) : NAN);
+    }
     fputc('\n', f);
     return LZ_OK;
 }
@@ -493,6 +542,8 @@ static lz_status write_outputs(run *r)
         st = write_latent(os, p, r->m, rows, e);
     if (!st && r->n_samples > 0 && !(st = lz_path(p, sizeof p, pre, "samples.dat", e)))
         st = write_samples(os, p, r->m, (size_t)r->n_samples, r->co.seed, e);
+    if (!st && r->train && r->train->miss && !(st = lz_path(p, sizeof p, pre, "imputed.dat", e)))
+        st = write_imputed(os, p, r->m, r->train, e);
     if (!st && r->k_range && !(st = lz_path(p, sizeof p, pre, "select.dat", e)))
         st = write_select(os, p, r, e);
     if (!st && !(st = lz_path(p, sizeof p, pre, "summary.tsv", e))) st = write_summary(os, p, r, e);
@@ -518,7 +569,7 @@ static lz_status report_collapsed(const run *r, lz_error *err)
     const lz_data *tr = r->train;
     double *resp = tr ? malloc(tr->n * k * sizeof *resp) : NULL;
     if (tr && !resp) return lz_fail(err, LZ_ENOMEM, "out of memory");
-    lz_status st = tr ? gmm_responsibilities(m, tr->n, tr->x, resp, NULL, err) : LZ_OK;
+    lz_status st = tr ? responsibilities(m, tr, resp, err) : LZ_OK;
     for (size_t z = 0; !st && z < k; z++) {
         if (m->state[z] == GMM_FADED)
             printf("  component %zu: weight %.3g -> 0 (it explains %.3g training rows)\n", z + 1,
@@ -559,9 +610,17 @@ static lz_status report(run *r)
     /* a loaded model has no history to tell a collapse by */
     lz_status st = r->co.load ? LZ_OK : report_collapsed(r, &r->err);
     if (st) return st;
-    printf("wrote %s.{%sweights,means,covariances%s%s%s}.dat and %s.summary.tsv%s%s\n",
+    int imputed = r->train && r->train->miss;
+    if (imputed)
+        printf("missing values: %zu of %zu in %s (%.3g %%), completed by E[x_m | x_o] in "
+               "%s.imputed.dat\n",
+               r->train->n_miss, r->train->n * r->train->d, r->train->path,
+               100.0 * (double)r->train->n_miss / ((double)r->train->n * (double)r->train->d),
+               r->co.output);
+    printf("wrote %s.{%sweights,means,covariances%s%s%s%s}.dat and %s.summary.tsv%s%s\n",
            r->co.output, r->co.load ? "" : "trace,", r->test || r->train ? ",latent" : "",
-           r->n_samples > 0 ? ",samples" : "", r->k_range ? ",select" : "", r->co.output,
+           r->n_samples > 0 ? ",samples" : "", r->k_range ? ",select" : "",
+           imputed ? ",imputed" : "", r->co.output,
            r->co.save ? "; model " : "", r->co.save ? r->co.save : "");
     return LZ_OK;
 }
