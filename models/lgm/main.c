@@ -41,7 +41,13 @@ static const char *DETAILS =
     "  PREFIX.latent.dat       z1..zk [label]: E[z|x] of the training data\n"
     "  PREFIX.latent_test.dat  the same for --test / --split data\n"
     "  PREFIX.samples.dat      x1..xd: --n-samples draws from the fitted model\n"
-    "  PREFIX.summary.tsv      model family k n_params ll_train ll_test ... seconds\n";
+    "  PREFIX.summary.tsv      model family k n_params ll_train ll_test ... seconds\n"
+    "\n"
+    "Examples:\n"
+    "  lgm_em --label-col last data/digits.csv            # k = 2, exact EM, out/lgm.*\n"
+    "  lgm_em -k 10 --split 0.2 data.csv                  # watch ll_test\n"
+    "  lgm_em --completion sampled --samples 10 data.csv  # Monte-Carlo EM\n"
+    "  gnuplot -c plots/trace.gp out/lgm                  # ll/N against the iteration\n";
 
 /* random stream of --seed for the samples file (lgm_fit uses stream 0), so a
  * loaded model draws the same samples */

@@ -315,7 +315,13 @@ int main(int argc, char **argv)
         "  PREFIX.manifold.dat  k = 2: decoder means over a G x G grid of z\n"
         "  PREFIX.summary.tsv   ELBO and importance-weighted log-likelihood per sample\n"
         "Bernoulli outputs are probabilities; Gaussian outputs and densities are in the\n"
-        "data's units.  See docs/vae.md.\n",
+        "data's units.  See docs/vae.md.\n"
+        "\n"
+        "Examples:\n"
+        "  nlgm_vae --scale 16 --label-col last data/digits.csv    # Bernoulli, k = 20\n"
+        "  nlgm_vae --likelihood gaussian -k 2 --epochs 100 --label-col last data/digits.csv\n"
+        "  nlgm_vae --binarize dynamic /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz\n"
+        "  gnuplot -c plots/manifold.gp out/vae                    # decoder over a grid of z\n",
         opts, 0, 1, 0};
     const char *data_path;
     int rc = lz_cli_start(&cli, &co, argc, argv, &data_path);

@@ -31,7 +31,13 @@ static const char *DETAILS =
     "  PREFIX.latent_test.dat z1..zK [label]: projections of the test set\n"
     "  PREFIX.summary.tsv     model, k, PPCA log-likelihood per sample, ...\n"
     "With --load MODEL: no training; DATA (optional) and --test are scored and\n"
-    "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n";
+    "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n"
+    "\n"
+    "Examples:\n"
+    "  pca_iter -k 2 --label-col last data/digits.csv    # out/pca.*\n"
+    "  pca_iter -k 20 --mode data --split 0.2 data.csv   # iterate on X, hold out 20 %\n"
+    "  pca_iter --load m.pca --test new.csv              # score new data\n"
+    "  gnuplot -c plots/latent.gp out/pca                # the projections, by label\n";
 
 /* everything a run holds */
 typedef struct {
