@@ -108,7 +108,7 @@ static void put_wrapped(FILE *f, const char *text, int col, int indent)
 void lz_cli_help(const lz_cli *cli, FILE *f)
 {
     fprintf(f, "Usage: %s %s\n\n%s\n\nOptions:\n", cli->prog, cli->synopsis, cli->summary);
-    enum { SPEC_W = 30, INDENT = 2 + SPEC_W + 1 };
+    enum { OPT_W = 30, INDENT = 2 + OPT_W + 1 };
     for (const lz_opt *o = cli->opts; o->name; o++) {
         char spec[128], def[128], text[1024];
         opt_spec(o, spec, sizeof spec);
@@ -117,13 +117,13 @@ void lz_cli_help(const lz_cli *cli, FILE *f)
             snprintf(text, sizeof text, "%s (default:\x01%s)", o->help, def);
         else /* a flag, or a default the help text states in words (LZ_UNSET_*) */
             snprintf(text, sizeof text, "%s", o->help);
-        if (strlen(spec) <= SPEC_W) fprintf(f, "  %-*s ", SPEC_W, spec);
+        if (strlen(spec) <= OPT_W) fprintf(f, "  %-*s ", OPT_W, spec);
         else fprintf(f, "  %s\n%*s", spec, INDENT, "");
         put_wrapped(f, text, INDENT, INDENT);
     }
-    fprintf(f, "  %-*s %s\n", SPEC_W, "-h, --help", "print this help and exit");
-    fprintf(f, "  %-*s %s\n", SPEC_W, "    --version", "print the version and exit");
-    fprintf(f, "  %-*s %s\n", SPEC_W, "    --man", "print the manual page (roff) and exit");
+    fprintf(f, "  %-*s %s\n", OPT_W, "-h, --help", "print this help and exit");
+    fprintf(f, "  %-*s %s\n", OPT_W, "    --version", "print the version and exit");
+    fprintf(f, "  %-*s %s\n", OPT_W, "    --man", "print the manual page (roff) and exit");
     if (cli->details) fprintf(f, "\n%s", cli->details);
 }
 
