@@ -25,6 +25,10 @@
 
 #define PROG "nlgm_vae"
 
+static const char *SUMMARY =
+    "Train a variational autoencoder (the non-linear Gaussian model, NLGM) on DATA and\n"
+    "estimate its log-likelihood by importance sampling.";
+
 static const char *DETAILS =
     "Files written (PREFIX from -o):\n"
     "  PREFIX.trace.dat     one row an epoch: loss_train recon_train kl_train (-ELBO per\n"
@@ -163,10 +167,7 @@ static int parse_options(run *r, int argc, char **argv)
         {"n-samples", 0, LZ_OPT_INT, &c->n_samples, "N", "rows of the samples file"},
         LZ_COMMON_OPTIONS(&r->co),
         {0}};
-    lz_cli cli = {PROG, "[options] DATA",
-                  "Train a variational autoencoder (the non-linear Gaussian model, NLGM) on DATA and\n"
-                  "estimate its log-likelihood by importance sampling.",
-                  DETAILS, opts, 0, 1, 0};
+    lz_cli cli = {PROG, "[options] DATA", SUMMARY, DETAILS, opts, 0, 1, 0};
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
     if (build_config(r)) {
@@ -438,8 +439,8 @@ static void report(const run *r)
     if (!r->co.load) printf(", %d epochs in %.2f s", r->n_trace, train_seconds(r));
     putchar('\n');
     if (te->rows)
-        printf("  test:  ELBO %.4f, log-likelihood (iw-%d) %.4f +- %.4f nats per sample, %zu rows\n",
-               te->elbo, r->cfg.iw, te->ll, te->ll_se, te->rows);
+        printf("  test:  ELBO %.4f, log-likelihood (iw-%d) %.4f +- %.4f nats per sample, "
+               "%zu rows\n", te->elbo, r->cfg.iw, te->ll, te->ll_se, te->rows);
     if (tr->rows)
         printf("  train: ELBO %.4f, log-likelihood (iw-%d) %.4f nats per sample, %zu rows\n",
                tr->elbo, r->cfg.iw, tr->ll, tr->rows);

@@ -189,7 +189,8 @@ static lz_status ll_train(const vae_model *mod, vae_workspace *ws, const vae_con
         st = lz_fail(err, LZ_ENOMEM, "evaluation: out of memory");
     if (!st) st = new_stream(c->seed, VAE_STREAM_BIN_EVAL, &bin, err);
     if (!st) st = vae_prepare(mod, sub, bin, &x, err);
-    if (!st) st = loglik_stream(mod, ws, x, rows, (size_t)c->iw, c->seed, VAE_STREAM_IW_TRAIN, res, err);
+    if (!st)
+        st = loglik_stream(mod, ws, x, rows, (size_t)c->iw, c->seed, VAE_STREAM_IW_TRAIN, res, err);
     free(idx);
     lz_data_free(sub);
     gsl_rng_free(bin);
