@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/bench_lgm.py [BIN_DIR]      (or BIN=... in the environment)
 
 Runs, in one go and on the same machine:
-  * lgm_em -k 20 on the 60000 training images, test set t10k (SPEC section 2);
+  * lgm_em -k 20 on the 60000 training images, test set t10k (docs/lgm.md);
   * FactorAnalysis(n_components=20, svd_method='lapack');
   * FactorAnalysis(n_components=20) (its default, svd_method='randomized').
 Prints each one's fitting seconds, final train and test ll/N (nats per sample)
@@ -15,7 +15,7 @@ and the ratios, and checks the targets of issue 2 section 6:
 
 Same definition of ll/N on both sides: sklearn's score() is the mean Gaussian
 log-density log N(x; mean_, W^T W + diag(psi)); the script evaluates
-lgm_em's O(d k^2) formula (SPEC section 2) on sklearn's fitted parameters and
+lgm_em's O(d k^2) formula (docs/lgm.md) on sklearn's fitted parameters and
 a direct d x d evaluation (numpy slogdet/solve) on lgm_em's written
 parameters, and prints the differences.
 
@@ -67,7 +67,7 @@ def read_dat(path):
 
 
 def ll_woodbury(a, dg, s):
-    """lgm_em's O(d k^2) ll/N (SPEC section 2), in numpy: a (d, k), dg (d), s (d, d)."""
+    """lgm_em's O(d k^2) ll/N (docs/lgm.md), in numpy: a (d, k), dg (d), s (d, d)."""
     d, k = a.shape
     wd = a / np.sqrt(dg)[:, None]
     m = np.eye(k) + wd.T @ wd                      # I + A^T D^-1 A

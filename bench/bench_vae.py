@@ -2,7 +2,7 @@
 """bench_vae.py -- nlgm_vae against PyTorch on the PyTorch example's VAE.
 
 Both train, in this one run, on the same machine with the same thread count,
-the configuration of the PyTorch "examples/vae" program (the seeds' slides):
+the configuration of the PyTorch "examples/vae" program (the lectures' slides):
 784-400-20(x2)-400-784, ReLU, Bernoulli likelihood on grey levels in [0, 1]
 (BCE summed over pixels and batch), analytic KL, Adam lr 1e-3, batch 128, one
 z per image, 10 epochs, on Fashion-MNIST (60000 training, 10000 test images).

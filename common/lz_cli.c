@@ -108,7 +108,7 @@ static void put_wrapped(FILE *f, const char *text, int col, int indent)
 void lz_cli_help(const lz_cli *cli, FILE *f)
 {
     fprintf(f, "Usage: %s %s\n\n%s\n\nOptions:\n", cli->prog, cli->synopsis, cli->summary);
-    enum { SPEC_W = 30, INDENT = 2 + SPEC_W + 1 };
+    enum { OPT_W = 30, INDENT = 2 + OPT_W + 1 };
     for (const lz_opt *o = cli->opts; o->name; o++) {
         char spec[128], def[128], text[1024];
         opt_spec(o, spec, sizeof spec);
@@ -117,13 +117,220 @@ void lz_cli_help(const lz_cli *cli, FILE *f)
             snprintf(text, sizeof text, "%s (default:\x01%s)", o->help, def);
         else /* a flag, or a default the help text states in words (LZ_UNSET_*) */
             snprintf(text, sizeof text, "%s", o->help);
-        if (strlen(spec) <= SPEC_W) fprintf(f, "  %-*s ", SPEC_W, spec);
+        if (strlen(spec) <= OPT_W) fprintf(f, "  %-*s ", OPT_W, spec);
         else fprintf(f, "  %s\n%*s", spec, INDENT, "");
         put_wrapped(f, text, INDENT, INDENT);
     }
-    fprintf(f, "  %-*s %s\n", SPEC_W, "-h, --help", "print this help and exit");
-    fprintf(f, "  %-*s %s\n", SPEC_W, "    --version", "print the version and exit");
+    fprintf(f, "  %-*s %s\n", OPT_W, "-h, --help", "print this help and exit");
+    fprintf(f, "  %-*s %s\n", OPT_W, "    --version", "print the version and exit");
+    fprintf(f, "  %-*s %s\n", OPT_W, "    --man", "print the manual page (roff) and exit");
     if (cli->details) fprintf(f, "\n%s", cli->details);
+}
+
+/* ---- the manual page and the completion, from the option table ---- */
+
+/* text with roff's specials escaped: a backslash as \e, '-' as \- (a minus,
+ * as options are typed), and a leading '.' or apostrophe that would read as
+ * a request behind \& */
+static void roff_put(FILE *f, const char *s, size_t n, int at_line_start)
+{
+    for (size_t i = 0; i < n && s[i]; i++) {
+        char ch = s[i];
+        if (at_line_start && (ch == '.' || ch == '\'')) fputs("\\&", f);
+        at_line_start = 0;
+        if (ch == '\\') fputs("\\e", f);
+        else if (ch == '-') fputs("\\-", f);
+        else if (ch == '\x01') fputc(' ', f);
+        else fputc(ch, f);
+    }
+}
+
+static void roff_line(FILE *f, const char *s, size_t n)
+{
+    roff_put(f, s, n, 1);
+    fputc('\n', f);
+}
+
+/* the upper-case name for .TH */
+static void roff_upper(FILE *f, const char *s)
+{
+    for (; *s; s++) fputc(*s >= 'a' && *s <= 'z' ? *s - 'a' + 'A' : *s, f);
+}
+
+/* The details split into their parts: a line "  PREFIX.NAME ..." starts a
+ * file entry and more-indented lines continue it; a line "Examples:" starts
+ * the examples; a "Files written..." heading is dropped. */
+typedef enum { PART_TEXT, PART_FILE, PART_FILE_MORE, PART_EXAMPLE, PART_SKIP } part;
+
+static part classify(const char *line, size_t n, int *in_examples, int *in_files)
+{
+    if (n >= 9 && !strncmp(line, "Examples:", 9)) {
+        *in_examples = 1;
+        return PART_SKIP;
+    }
+    if (*in_examples) return n ? PART_EXAMPLE : PART_SKIP;
+    if (n >= 9 && !strncmp(line, "  PREFIX.", 9)) {
+        *in_files = 1;
+        return PART_FILE;
+    }
+    if (*in_files && n > 4 && !strncmp(line, "    ", 4)) return PART_FILE_MORE;
+    *in_files = 0;
+    if (n >= 13 && !strncmp(line, "Files written", 13)) return PART_SKIP;
+    return PART_TEXT;
+}
+
+void lz_cli_man(const lz_cli *cli, FILE *f)
+{
+    const char *d = cli->details ? cli->details : "";
+    fputs(".TH ", f);
+    roff_upper(f, cli->prog);
+    fprintf(f, " 1 \"\" \"latent-zoo %s\" \"latent-zoo manual\"\n", LZ_VERSION);
+    /* NAME: the summary on one line */
+    fprintf(f, ".SH NAME\n%s \\- ", cli->prog);
+    char sum[1024];
+    snprintf(sum, sizeof sum, "%s", cli->summary);
+    for (char *q = sum; *q; q++)
+        if (*q == '\n') *q = ' ';
+    roff_put(f, sum, strlen(sum), 0);
+    fprintf(f, "\n.SH SYNOPSIS\n.B %s\n", cli->prog);
+    roff_line(f, cli->synopsis, strlen(cli->synopsis));
+    /* DESCRIPTION: the summary, then the details' text lines as written */
+    fputs(".SH DESCRIPTION\n", f);
+    roff_line(f, sum, strlen(sum));
+    int ex = 0, fl = 0, open = 0;
+    for (const char *p = d; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (classify(p, n, &ex, &fl) == PART_TEXT) {
+            /* "...already.  Files written:" ends a sentence with the heading */
+            size_t m = n;
+            for (size_t q = 0; q + 13 <= n; q++)
+                if (!strncmp(p + q, "Files written", 13)) m = q;
+            while (m && p[m - 1] == ' ') m--;
+            if (!open) fputs(".PP\n.nf\n", f);
+            open = 1;
+            if (m) roff_line(f, p, m);
+            else fputs("\n", f);
+        }
+        p += n + (p[n] == '\n');
+    }
+    if (open) fputs(".fi\n", f);
+    /* OPTIONS, each with its default */
+    fputs(".SH OPTIONS\n", f);
+    for (const lz_opt *o = cli->opts; o->name; o++) {
+        fputs(".TP\n", f);
+        if (o->short_name) fprintf(f, "\\fB\\-%c\\fR, ", o->short_name);
+        fputs("\\fB\\-\\-", f);
+        roff_put(f, o->name, strlen(o->name), 0);
+        fputs("\\fR", f);
+        if (o->type != LZ_OPT_FLAG) {
+            const char *a = o->arg ? o->arg : "VALUE";
+            fputs(" \\fI", f);
+            roff_put(f, a, strlen(a), 0);
+            fputs("\\fR", f);
+        }
+        fputc('\n', f);
+        char def[128];
+        opt_value(o, def, sizeof def);
+        roff_put(f, o->help, strlen(o->help), 1);
+        if (o->type != LZ_OPT_FLAG && !opt_unset(o)) {
+            fputs(" (default: ", f);
+            roff_put(f, def, strlen(def), 0);
+            fputc(')', f);
+        }
+        fputc('\n', f);
+    }
+    fputs(".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nprint the help and exit\n"
+          ".TP\n\\fB\\-\\-version\\fR\nprint the version and the BLAS library, kernel and "
+          "threads, and exit\n"
+          ".TP\n\\fB\\-\\-man\\fR\nprint this manual page (roff) and exit\n",
+          f);
+    /* FILES: "  PREFIX.NAME   text" entries and their continuation lines */
+    int any = 0;
+    ex = fl = 0;
+    for (const char *p = d; *p;) {
+        size_t n = strcspn(p, "\n");
+        part k = classify(p, n, &ex, &fl);
+        if (k == PART_FILE || k == PART_FILE_MORE) {
+            const char *q = p, *e = p + n;
+            while (q < e && *q == ' ') q++;
+            if (k == PART_FILE) {
+                if (!any) fputs(".SH FILES\n", f);
+                any = 1;
+                size_t w = strcspn(q, " ");
+                if (w > (size_t)(e - q)) w = (size_t)(e - q);
+                fputs(".TP\n.I ", f);
+                roff_line(f, q, w);
+                q += w;
+                while (q < e && *q == ' ') q++;
+            }
+            if (q < e) roff_line(f, q, (size_t)(e - q));
+        }
+        p += n + (p[n] == '\n');
+    }
+    /* EXAMPLES: the lines after "Examples:" */
+    any = 0;
+    ex = fl = 0;
+    for (const char *p = d; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (classify(p, n, &ex, &fl) == PART_EXAMPLE) {
+            if (!any) fputs(".SH EXAMPLES\n.nf\n", f);
+            any = 1;
+            const char *q = p;
+            while (q < p + n && *q == ' ') q++;
+            roff_line(f, q, (size_t)(p + n - q));
+        }
+        p += n + (p[n] == '\n');
+    }
+    if (any) fputs(".fi\n", f);
+    /* SEE ALSO: the other programs and the lab */
+    static const char *const progs[] = {"gmm_em", "pca_iter", "lgm_em", "nlgm_vae", "rbm_cd",
+                                        "latent-zoo-lab"};
+    fputs(".SH SEE ALSO\n", f);
+    int first = 1;
+    for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+        if (!strcmp(progs[i], cli->prog)) continue;
+        fputs(first ? ".BR " : ",\n.BR ", f);
+        roff_put(f, progs[i], strlen(progs[i]), 0);
+        fputs(" (1)", f);
+        first = 0;
+    }
+    fputs("\n.PP\nThe mathematics of each model, next to the functions that compute it, is in "
+          "the documentation installed with the programs, share/doc/latent\\-zoo/docs.\n",
+          f);
+}
+
+void lz_cli_completion(const lz_cli *cli, FILE *f)
+{
+    fprintf(f, "# bash completion of %s (generated from its option table)\n", cli->prog);
+    fprintf(f, "_lz_%s()\n{\n    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n",
+            cli->prog);
+    fputs("    case $prev in\n", f);
+    for (const lz_opt *o = cli->opts; o->name; o++) {
+        if (o->type == LZ_OPT_FLAG) continue;
+        fputs("    ", f);
+        if (o->short_name) fprintf(f, "-%c|", o->short_name);
+        fprintf(f, "--%s)\n", o->name);
+        if (o->type == LZ_OPT_CHOICE) {
+            /* the choices */
+            fputs("        COMPREPLY=($(compgen -W \"", f);
+            for (const char *c = o->arg; *c; c++) fputc(*c == '|' ? ' ' : *c, f);
+            fputs("\" -- \"$cur\"))\n        return ;;\n", f);
+        } else if (o->type == LZ_OPT_STR) {
+            /* a file (or a word: the file names do no harm) */
+            fputs("        COMPREPLY=($(compgen -f -- \"$cur\"))\n        return ;;\n", f);
+        } else {
+            fputs("        return ;;\n", f); /* a number */
+        }
+    }
+    fputs("    esac\n    if [[ $cur == -* ]]; then\n        COMPREPLY=($(compgen -W \"", f);
+    for (const lz_opt *o = cli->opts; o->name; o++) {
+        if (o->short_name) fprintf(f, "-%c ", o->short_name);
+        fprintf(f, "--%s ", o->name);
+    }
+    fputs("-h --help --version --man\" -- \"$cur\"))\n        return\n    fi\n"
+          "    COMPREPLY=($(compgen -f -- \"$cur\"))\n}\n",
+          f);
+    fprintf(f, "complete -o filenames -F _lz_%s %s\n", cli->prog, cli->prog);
 }
 
 void lz_cli_version(const lz_cli *cli, FILE *f)
@@ -209,6 +416,8 @@ int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_er
         if (!strcmp(argv[i], "--")) break;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return LZ_CLI_HELP;
         if (!strcmp(argv[i], "--version")) return LZ_CLI_VERSION;
+        if (!strcmp(argv[i], "--man")) return LZ_CLI_MAN;
+        if (!strcmp(argv[i], "--bash-completion")) return LZ_CLI_COMPLETION;
     }
     size_t n = count_opts(cli->opts);
     struct option *lo = calloc(n + 1, sizeof *lo);
@@ -311,6 +520,14 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
     }
     if (rc == LZ_CLI_VERSION) {
         lz_cli_version(cli, stdout);
+        return 0;
+    }
+    if (rc == LZ_CLI_MAN) {
+        lz_cli_man(cli, stdout);
+        return 0;
+    }
+    if (rc == LZ_CLI_COMPLETION) {
+        lz_cli_completion(cli, stdout);
         return 0;
     }
     if (rc == LZ_CLI_RUN) {

@@ -61,7 +61,7 @@ typedef struct {
                           /* calling single-threaded BLAS (rbm_cd)            */
 } lz_cli;
 
-enum { LZ_CLI_RUN = 0, LZ_CLI_HELP = 1, LZ_CLI_VERSION = 2 };
+enum { LZ_CLI_RUN = 0, LZ_CLI_HELP = 1, LZ_CLI_VERSION = 2, LZ_CLI_MAN = 3, LZ_CLI_COMPLETION = 4 };
 
 /* Parse argv.  Returns LZ_CLI_RUN, LZ_CLI_HELP or LZ_CLI_VERSION (the caller
  * prints and exits 0), or -1 with err set ("lgm_em: -k 'x': expected an
@@ -70,6 +70,18 @@ int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_er
 
 /* The manual page: synopsis, summary, every option with its default. */
 void lz_cli_help(const lz_cli *cli, FILE *f);
+
+/* The manual page in roff (man(7)), from the same table as --help: NAME,
+ * SYNOPSIS, DESCRIPTION (the summary and the details), OPTIONS (each with
+ * its default), FILES (the details' lines "  PREFIX.NAME  columns..."),
+ * EXAMPLES (the lines after a details line "Examples:"), SEE ALSO.  The
+ * build writes it with `prog --man`. */
+void lz_cli_man(const lz_cli *cli, FILE *f);
+
+/* A bash completion of the program's options (and of the values of its
+ * choice options), from the same table; the build writes it with
+ * `prog --bash-completion`. */
+void lz_cli_completion(const lz_cli *cli, FILE *f);
 
 /* "prog (latent-zoo) VERSION", then the BLAS a run uses by default:
  * "BLAS: OpenBLAS 0.3.21, kernel Zen (auto), 2 threads" (lz_blas_describe). */

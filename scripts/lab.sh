@@ -142,11 +142,14 @@ step 1 "Gaussian mixture by EM: 10 components, diagonal covariances, one EM step
 step 2 "PCA by iterative projection (scored as probabilistic PCA)" \
   "$BIN/pca_iter" -k "$K" "${data_args[@]}" -o "$OUT/pca"
 # PCA's latent files carry the labels when the data have them
-pca_lc=none
-head -n 1 "$OUT/pca.latent.dat" | grep -q ' label$' && pca_lc=last
+# (with class names too, the names are the labels and the codes are skipped)
+pca_lab=(--label-col none)
+head -n 1 "$OUT/pca.latent.dat" | grep -q ' label$' && pca_lab=(--label-col last)
+head -n 1 "$OUT/pca.latent.dat" | grep -q ' label label_name$' &&
+  pca_lab=(--label-col last --skip-col "$((K + 1))")
 step 3 "Gaussian mixtures on PCA's latent space, K = 1..20: ll train/test, BIC, AIC" \
   "$BIN/gmm_em" --k-range 1:20 --tol 1e-5 -q "$OUT/pca.latent.dat" --test "$OUT/pca.latent_test.dat" \
-  --label-col "$pca_lc" --threads "$THREADS" -o "$OUT/gmm-pca"
+  "${pca_lab[@]}" --threads "$THREADS" -o "$OUT/gmm-pca"
 step 4 "LGM by EM, exact completion (option 1): one EM step a line" \
   "$BIN/lgm_em" -k "$K" --accel none "${data_args[@]}" -o "$OUT/lgm-exact"
 step 5 "LGM by EM, sampled completion (option 2, Monte-Carlo EM)" \

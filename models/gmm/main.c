@@ -45,7 +45,13 @@ static const char *DETAILS =
     "With --k-range the other files are those of the K with the smallest BIC.\n"
     "With --load, DATA is optional; the model is scored and the files but the trace written.\n"
     "Missing values (an empty field, NA, NaN, ?, --missing TOKEN): EM completes them; the\n"
-    "responsibilities and ll/N come from the observed values of each row, log p(x_o).\n";
+    "responsibilities and ll/N come from the observed values of each row, log p(x_o).\n"
+    "\n"
+    "Examples:\n"
+    "  gmm_em data.csv                                   # K = 3, full covariances, out/gmm.*\n"
+    "  gmm_em -K 10 --cov diag --label-col last data/digits.csv\n"
+    "  gmm_em --k-range 1:20 --split 0.2 points.csv      # BIC and held-out ll against K\n"
+    "  gnuplot -c plots/gmm.gp out/gmm points.csv         # components over the data (d = 2)\n";
 
 /* one K of --k-range */
 typedef struct {

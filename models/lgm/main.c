@@ -47,7 +47,13 @@ static const char *DETAILS =
     "\n"
     "Missing values (an empty field, NA, NaN, ?, --missing TOKEN): EM completes them.\n"
     "ll/N is then the log-likelihood of the observed values of each row, and mu, A\n"
-    "and D are fitted together (docs/lgm.md, \"Missing entries\").\n";
+    "and D are fitted together (docs/lgm.md, \"Missing entries\").\n"
+    "\n"
+    "Examples:\n"
+    "  lgm_em --label-col last data/digits.csv            # k = 2, exact EM, out/lgm.*\n"
+    "  lgm_em -k 10 --split 0.2 data.csv                  # watch ll_test\n"
+    "  lgm_em --completion sampled --samples 10 data.csv  # Monte-Carlo EM\n"
+    "  gnuplot -c plots/trace.gp out/lgm                  # ll/N against the iteration\n";
 
 /* random stream of --seed for the samples file (lgm_fit uses stream 0), so a
  * loaded model draws the same samples */

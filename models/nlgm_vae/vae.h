@@ -1,6 +1,7 @@
 /* vae.h -- the non-linear Gaussian model (NLGM) trained as a variational
- * autoencoder (SPEC section 3; seed 000 "NLGMs" to "The Variational
- * AutoEncoder"; seeds 001 and 003).
+ * autoencoder (docs/vae.md; the lectures "Variational Autoencoders Part 2",
+ * from "NLGMs" to "The Variational AutoEncoder", and the VAE notes of Rios
+ * and of Shan).
  *
  * Generative model: z ~ N(0, I_k); x | z ~ N(f(z), sigma^2 I) (Gaussian) or
  * Bernoulli(sigm(f(z))) (Bernoulli), f an MLP decoder or f(z) = A z + b.
@@ -11,12 +12,21 @@
  * of z per datum (decoder rows r = L m, row l m + i is sample l of datum i),
  * h hidden units.  Row-major, one sample a row.
  *
- * Units: the core works on "model space" data.  Bernoulli: x / scale (scale =
- * --scale V), binarised or not, in [0, 1].  Gaussian: (x - shift) / scale with
- * shift the training mean and scale the overall standard deviation (one number,
- * so the geometry is kept); every density reported is converted back to the
- * data's units by log p(x) = log p(x~) - d log scale (vae_ll_offset), and
- * sigma^2 likewise (times scale^2).
+ * Units: the core works on "model space" data (docs/vae.md, "Units, scaling
+ * and binarising").  Bernoulli: x / scale (scale = --scale V), binarised or
+ * not, in [0, 1].  Gaussian: (x - shift) / scale with shift the training mean
+ * and scale the overall standard deviation (one number, so the geometry is
+ * kept); every density reported is converted back to the data's units by
+ * log p(x) = log p(x~) - d log scale (vae_ll_offset), and sigma^2 likewise
+ * (times scale^2).
+ *
+ * The library, one job a file, each calling only the ones above it:
+ *   vae_layers.c   the layers as forward/backward pairs (vae_layers.h)
+ *   vae_model.c    configuration, parameter block, initialisation, model files
+ *   vae_prepare.c  the map data <-> model space
+ *   vae.c          workspace, forward, backward, Adam, training (vae_fit)
+ *   vae_eval.c     evaluation: log-likelihood estimate, encoder and decoder
+ *                  means, draws, the manifold
  *
  * The real type vae_real is float or double (vae_real.h): the same source is
  * built as lznlgm_vae (float) and lznlgm_vae_double.
@@ -31,6 +41,7 @@
 
 #include "lz_data.h"
 #include "lz_error.h"
+#include "lz_out.h"
 #include "vae_layers.h"
 #include "vae_real.h"
 
@@ -41,9 +52,36 @@ typedef enum { VAE_BERNOULLI = 0, VAE_GAUSSIAN = 1 } vae_lik;
 typedef enum { VAE_DEC_MLP = 0, VAE_DEC_LINEAR = 1 } vae_dec;
 typedef enum { VAE_BIN_NONE = 0, VAE_BIN_THRESHOLD = 1, VAE_BIN_DYNAMIC = 2 } vae_bin;
 
+/* Every random number of the VAE comes from one stream of the seed,
+ * lz_rng_alloc_stream(seed, stream), so that each draw repeats on its own
+ * whatever else a run does (docs/vae.md, "Random streams").  The training rows
+ * on which ll_train is estimated are the one exception: they are drawn from
+ * seed 0 (lz_rng_alloc(0)), the same rows for every seed. */
+typedef enum {
+    VAE_STREAM_INIT = 0,       /* the initial weights and biases (vae_init)             */
+    VAE_STREAM_TRAIN = 1,      /* each epoch's minibatch order, then each step's eps    */
+    VAE_STREAM_BIN_TRAIN = 2,  /* dynamic binarisation: a new draw of every training
+                                  value each time a minibatch uses it                   */
+    VAE_STREAM_TEST_LOSS = 3,  /* the one z per test row of the per-epoch test loss,
+                                  the same draws every epoch                            */
+    VAE_STREAM_BIN_TEST = 4,   /* dynamic binarisation: the one draw of the test set   */
+    VAE_STREAM_BIN_EVAL = 5,   /* dynamic binarisation: the one draw of the training
+                                  rows scored after training (ll_train, and latent and
+                                  recon without a test set)                             */
+    VAE_STREAM_IW_TEST = 6,    /* the importance samples of ll_test                     */
+    VAE_STREAM_IW_TRAIN = 7,   /* the importance samples of ll_train                    */
+    VAE_STREAM_PRIOR = 8       /* z ~ N(0, I) of the samples file                       */
+} vae_stream;
+
 /* Largest --iw K: the workspace holds K decoder rows (K x (d + widths)
  * reals: 0.5 GB for d = 784 and a 400-unit decoder). */
 #define VAE_IW_MAX 100000
+
+/* Rows of the reconstruction file: the first rows of the evaluation set. */
+#define VAE_N_RECON 64
+
+/* ------------------------------------------------------------------ */
+/* configuration and parameters (vae_model.c) */
 
 /* The architecture: everything that fixes the parameter block's layout. */
 typedef struct {
@@ -59,7 +97,7 @@ typedef struct {
     int learn_sigma2;                  /* Gaussian: 1 learned, 0 fixed            */
 } vae_arch;
 
-/* Hyperparameters of a training run. */
+/* Hyperparameters of a training run, and what its evaluation computes. */
 typedef struct {
     vae_arch arch;
     int epochs;          /* passes over the training data                 */
@@ -68,19 +106,24 @@ typedef struct {
     double beta1, beta2; /* Adam moment decays (0.9, 0.999)               */
     double adam_eps;     /* Adam's epsilon (1e-8)                         */
     int samples;         /* L: samples of z per datum in training         */
-    int iw;              /* K: importance samples of the final estimate   */
     double sigma2;       /* Gaussian: fixed sigma^2 in data units; 0: learned */
     double scale;        /* Bernoulli: data are divided by this           */
     vae_bin binarize;    /* Bernoulli: none, threshold 1/2, dynamic       */
-    unsigned long seed;
+    unsigned long seed;  /* the streams of vae_stream                     */
+    /* evaluation (vae_evaluate) */
+    int iw;              /* K: importance samples of the final estimate   */
+    int iw_train_rows;   /* ll_train on at most this many training rows (0: all) */
+    int n_samples;       /* draws from the model                          */
+    int grid;            /* k = 2: the manifold's G x G grid              */
 } vae_config;
 
 /* Defaults: the PyTorch example's (784-400-20, ReLU, Bernoulli, Adam 1e-3,
- * batch 128, one sample, 10 epochs), k = 20, hidden 400, K = 100. */
-void vae_config_defaults(vae_config *c);
+ * batch 128, one sample, 10 epochs), k = 20, hidden 400, K = 100, ll_train on
+ * 10000 rows, 64 draws, a 20 x 20 grid. */
+void vae_config_default(vae_config *c);
 
 /* Check a configuration; err names the option at fault ("-k 0: expected ..."). */
-lz_status vae_check_config(const vae_config *c, lz_error *err);
+lz_status vae_config_check(const vae_config *c, lz_error *err);
 
 /* The parameters: a struct of pointers into one block (llm.c).  The
  * gradients use the same struct over a second block of the same layout. */
@@ -122,8 +165,9 @@ typedef struct {
 
 /* A new model with the given architecture (parameters zero, shift 0, scale 1);
  * NULL with err set on failure. */
-vae_model *vae_alloc(const vae_arch *a, lz_error *err);
-void vae_free(vae_model *mod);
+vae_model *vae_model_alloc(const vae_arch *a, lz_error *err);
+/* Free what vae_model_alloc allocated; NULL is a no-op. */
+void vae_model_free(vae_model *mod);
 
 /* The tensors of an architecture in block order (t may be NULL): the count. */
 size_t vae_tensors(const vae_arch *a, vae_tensor *t);
@@ -132,33 +176,44 @@ size_t vae_tensors(const vae_arch *a, vae_tensor *t);
  * sigma^2 when it is learned. */
 size_t vae_n_params(const vae_model *mod);
 
-/* PyTorch's nn.Linear initialisation, W and b ~ U(-1/sqrt(c), 1/sqrt(c)) for a
- * layer of c inputs, drawn in block order from stream 0 of seed; log sigma^2
- * <- 0 (the standardised data have unit average variance), or the fixed value
- * log(sigma2 / scale^2) when sigma2 > 0.  Resets Adam. */
-void vae_init(vae_model *mod, unsigned long seed, double sigma2);
+/* The model's short name: "vae-mlp-bernoulli", "vae-linear-gaussian", ... */
+const char *vae_model_name(const vae_model *mod);
 
-/* ---- data ---- */
+/* PyTorch's nn.Linear initialisation, W and b ~ U(-1/sqrt(c), 1/sqrt(c)) for a
+ * layer of c inputs, drawn in block order from stream VAE_STREAM_INIT of seed;
+ * log sigma^2 <- 0 (the standardised data have unit average variance), or the
+ * fixed value log(sigma2 / scale^2) when sigma2 > 0.  Resets Adam.  Set the
+ * data map (vae_set_data_map) first: the fixed value depends on the scale.
+ * On failure (out of memory) the model is left as it was. */
+lz_status vae_init(vae_model *mod, unsigned long seed, double sigma2, lz_error *err);
+
+/* Write the model (kind "vae", version 1) as `path` of the output set. */
+lz_status vae_model_write(const vae_model *mod, lz_outset *os, const char *path, lz_error *err);
+/* Read a model file; *out NULL with err naming the file and entry on failure. */
+lz_status vae_model_read(const char *path, vae_model **out, lz_error *err);
+
+/* ------------------------------------------------------------------ */
+/* data <-> model space (vae_prepare.c; docs/vae.md, "Units, scaling and
+ * binarising") */
 
 /* Fix the map data -> model space from the training data: Gaussian, shift =
  * column means and scale = overall standard deviation, from lz_data_moments
  * (values too large for a variance are an error, rounding noise is no
  * variance; an error if every column is constant); var (d) <- the column
- * variances when var != NULL.  Bernoulli: shift = 0 and scale = c->scale,
- * and every value / scale must lie in [0, 1] (err names the column and the
- * data's range, and says how to rescale or binarise); var is not touched. */
-lz_status vae_fit_data_map(vae_model *mod, const vae_config *c, const lz_data *train,
+ * variances when var != NULL.  Bernoulli: shift = 0, scale = c->scale and the
+ * binarisation c->binarize; var is not touched. */
+lz_status vae_set_data_map(vae_model *mod, const vae_config *c, const lz_data *train,
                            double *var, lz_error *err);
 
-/* Check that a data set fits the model's map (Bernoulli: values in [0, 1]
- * after the scale; d matches). */
-lz_status vae_check_data(const vae_model *mod, const lz_data *data, lz_error *err);
-
-/* out (n, d) <- the data in model space; threshold binarisation applied; with
- * dynamic binarisation the grey levels are kept unless rng != NULL, in which
- * case each value is replaced by one Bernoulli draw (a fixed binarisation,
- * used for evaluation sets). */
-void vae_to_model_space(const vae_model *mod, const lz_data *data, gsl_rng *rng, vae_real *out);
+/* *out <- a new array (n, d): the data in model space, (x - shift) / scale,
+ * with the threshold binarisation applied.  With dynamic binarisation the
+ * grey levels are kept when bin is NULL (training data: vae_fit draws anew at
+ * every use) and drawn once from bin otherwise (data that are scored).  The
+ * data are checked first: d columns as the model, and for the Bernoulli
+ * likelihood every value in [0, 1] after the scale (err names the file, line
+ * and field, and says how to rescale or binarise).  *out NULL on failure. */
+lz_status vae_prepare(const vae_model *mod, const lz_data *data, gsl_rng *bin, vae_real **out,
+                      lz_error *err);
 
 /* x (m, d) <- E[x | z] from the decoder outputs a (m, d) = f(z): Bernoulli
  * sigm(a), probabilities; Gaussian shift + scale a, data units. */
@@ -171,7 +226,9 @@ double vae_ll_offset(const vae_model *mod);
 /* sigma^2 in data units (NaN for the Bernoulli likelihood). */
 double vae_sigma2(const vae_model *mod);
 
-/* ---- workspace ---- */
+/* ------------------------------------------------------------------ */
+/* the network and its training (vae.c; docs/vae.md, "The training loss,
+ * step by step") */
 
 /* Activations, gradients of activations and the noise of a batch, for up to
  * m_max decoder rows (and m_max encoder rows).  Allocated once. */
@@ -197,9 +254,8 @@ typedef struct {
 } vae_workspace;
 
 vae_workspace *vae_workspace_alloc(const vae_model *mod, size_t m_max, lz_error *err);
+/* Free what vae_workspace_alloc allocated; NULL is a no-op. */
 void vae_workspace_free(vae_workspace *ws);
-
-/* ---- forward, backward, step ---- */
 
 /* The encoder on x (m, d): ws->head (m, 2k) <- [mu | log s2]. */
 void vae_encode(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m);
@@ -207,6 +263,11 @@ void vae_encode(const vae_model *mod, vae_workspace *ws, const vae_real *x, size
 /* The decoder on z (r, k): ws->out (r, d) <- f(z) (Bernoulli logits, or
  * Gaussian means in model space). */
 void vae_decode(const vae_model *mod, vae_workspace *ws, const vae_real *z, size_t r);
+
+/* ws->nll (L m) <- -log p(x_i | z) in model space for every decoder row
+ * l m + i of the last vae_decode, scored against row i of x (m, d). */
+void vae_likelihood_forward(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m,
+                            size_t L);
 
 /* The loss of a minibatch x (m, d) with the noise ws->eps (L m, k), in model
  * space: *recon <- sum_i (1/L) sum_l -log p(x_i | z_li), *kl <- sum_i KL_i.
@@ -226,7 +287,10 @@ void vae_backward(vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m
  * theta <- theta - lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps). */
 void vae_adam_step(vae_model *mod, double lr, double beta1, double beta2, double eps);
 
-/* ---- training ---- */
+/* Mean -ELBO per datum of x (n, d) with one z per datum (noise from rng),
+ * split in reconstruction and KL, data units. */
+void vae_eval_loss(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
+                   gsl_rng *rng, double *loss, double *recon, double *kl);
 
 typedef struct {
     int epoch;
@@ -243,15 +307,17 @@ typedef int (*vae_epoch_fn)(const vae_epoch_info *info, void *ctx);
 /* Called after every minibatch (may be NULL): for a progress display. */
 typedef void (*vae_batch_fn)(int epoch, size_t batch, size_t n_batches, void *ctx);
 
-/* Train on xtrain (n, d) in model space (grey levels when binarising
- * dynamically), scoring xtest (nt, d) (may be NULL) after every epoch with one
- * z per datum drawn from the same noise every epoch.  Random streams of
- * c->seed: 1 minibatch order and eps, 2 dynamic binarisation, 3 test noise. */
-lz_status vae_train(vae_model *mod, const vae_config *c, const vae_real *xtrain, size_t n,
-                    const vae_real *xtest, size_t nt, vae_epoch_fn on_epoch,
-                    vae_batch_fn on_batch, void *ctx, lz_error *err);
+/* Train an initialised model (vae_init) on xtrain (n, d) in model space
+ * (vae_prepare: grey levels when binarising dynamically), scoring xtest
+ * (nt, d) (may be NULL) after every epoch with one z per datum drawn from the
+ * same noise every epoch.  Streams of c->seed: VAE_STREAM_TRAIN,
+ * VAE_STREAM_BIN_TRAIN, VAE_STREAM_TEST_LOSS. */
+lz_status vae_fit(vae_model *mod, const vae_config *c, const vae_real *xtrain, size_t n,
+                  const vae_real *xtest, size_t nt, vae_epoch_fn on_epoch, vae_batch_fn on_batch,
+                  void *ctx, lz_error *err);
 
-/* ---- evaluation ---- */
+/* ------------------------------------------------------------------ */
+/* evaluation (vae_eval.c; docs/vae.md, "The likelihood estimate") */
 
 /* ELBO and importance-weighted estimate of log p(x) (Burda et al. 2015) for
  * every row of x (n, d) in model space, K samples z_j ~ Q(z | x) drawn from rng:
@@ -262,22 +328,68 @@ lz_status vae_train(vae_model *mod, const vae_config *c, const vae_real *xtrain,
  *           of ll_i over the draws (= 1/ESS - 1/K).
  * Values in data units.  ll, elbo, var (n) may be NULL.  ws must hold at
  * least K rows. */
-lz_status vae_iw(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n, size_t K,
-                 gsl_rng *rng, double *ll, double *elbo, double *var, lz_error *err);
+lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
+                          size_t K, gsl_rng *rng, double *ll, double *elbo, double *var,
+                          lz_error *err);
 
-/* Mean -ELBO per datum with one z per datum (noise from rng), split in
- * reconstruction and KL, data units. */
-void vae_eval_loss(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
-                   gsl_rng *rng, double *loss, double *recon, double *kl);
+/* The estimate of a data set, per sample. */
+typedef struct {
+    double ll;    /* mean of ll_i: the importance-weighted log-likelihood, nats */
+    double ll_se; /* its Monte-Carlo standard error, sqrt(sum_i max(var_i, 0)) / n */
+    double elbo;  /* mean of elbo_i                                          */
+    size_t rows;  /* n; 0 (and NaNs) when nothing was scored                 */
+} vae_loglik_result;
 
-/* ---- model files ---- */
+/* The mean of vae_loglik_rows over the n rows of x (n, d), with its standard
+ * error (the n estimates are independent). */
+lz_status vae_loglik(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
+                     size_t K, gsl_rng *rng, vae_loglik_result *res, lz_error *err);
 
-/* Write the model (kind "vae", version 1) to f. */
-void vae_write(const vae_model *mod, FILE *f);
-/* Read a model file; *out NULL with err naming the file and entry on failure. */
-lz_status vae_read(const char *path, vae_model **out, lz_error *err);
+/* The training rows ll_train is estimated on: all n when max_rows is 0 or at
+ * least n, else max_rows rows drawn uniformly at random from a permutation of
+ * seed 0 (the same rows for every seed; not evenly spaced rows, which are an
+ * unfair sample of data stored in a periodic order).  idx (n) <- a
+ * permutation whose first *rows entries are those rows, in increasing order. */
+lz_status vae_ll_train_rows(size_t n, size_t max_rows, size_t *idx, size_t *rows, lz_error *err);
 
-/* The model's short name: "vae-mlp-bernoulli", "vae-linear-gaussian", ... */
-const char *vae_model_name(const vae_model *mod);
+/* mu (n, k) <- the encoder means of x (n, d), in blocks of ws->m_max rows. */
+void vae_encode_means(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
+                      double *mu);
+
+/* x (n, d) <- E[x | z] in data units for z (n, k), in blocks of ws->m_max rows. */
+void vae_decode_means(const vae_model *mod, vae_workspace *ws, const vae_real *z, size_t n,
+                      double *x);
+
+/* What a trained or loaded model is reported by (docs/vae.md, "Files and how
+ * to read the plots"). */
+typedef struct {
+    vae_loglik_result train; /* ll_train on the rows of vae_ll_train_rows      */
+    vae_loglik_result test;  /* ll_test on every test row                      */
+    const lz_data *set;  /* the rows of latent and recon: the test set, else the
+                            training set (NULL: neither)                       */
+    double *latent;      /* (set->n, k) encoder means mu(x)                    */
+    size_t n_recon;      /* min(set->n, VAE_N_RECON)                           */
+    double *recon;       /* (2 n_recon, d) the first n_recon inputs as the
+                            likelihood sees them (Gaussian: data units;
+                            Bernoulli: after the scale and binarisation), then
+                            their reconstructions E[x | z = mu(x)]             */
+    size_t n_samples;
+    double *samples;     /* (n_samples, d) E[x | z], z ~ N(0, I)               */
+    size_t grid;         /* G when k = 2, else 0                               */
+    double *grid_z;      /* (G G, 2) z at row r (1 at the top: largest z2), col
+                            c (1 at the left: smallest z1), row-major;
+                            z = Phi^-1 of (c - 1/2)/G and (G - r + 1/2)/G      */
+    double *grid_x;      /* (G G, d) E[x | z] there                            */
+} vae_eval;
+
+/* Evaluate mod on its data: train (may be NULL) with xtr, its vae_prepare
+ * without binarisation draws, and test (may be NULL) with xte, its
+ * vae_prepare with the draws of VAE_STREAM_BIN_TEST.  Uses c->iw,
+ * c->iw_train_rows, c->n_samples, c->grid and the streams of c->seed.
+ * vae_eval_free frees what it holds, also after a failure. */
+lz_status vae_evaluate(const vae_model *mod, const vae_config *c, const lz_data *train,
+                       const vae_real *xtr, const lz_data *test, const vae_real *xte,
+                       vae_eval *ev, lz_error *err);
+void vae_eval_free(vae_eval *ev);
 
 #endif

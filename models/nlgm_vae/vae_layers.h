@@ -43,9 +43,10 @@ void vae_act_backward(vae_real *dh, const vae_real *h, size_t cnt, vae_act act);
 
 /* ---- the encoder's two heads: head (m, 2k) = [mu | log sigma^2] ---- */
 
-/* Reparameterisation (seed 000 "Sampling z"; seed 001 "Gaussian
- * Transformation"): z (L m, k), z[l m + i] = mu_i + exp(lv_i / 2) * eps[l m + i],
- * eps (L m, k) standard normal. */
+/* Reparameterisation (docs/vae.md, "The training loss, step by step", 2; the
+ * lecture's slide "Sampling z", Rios's "Gaussian Transformation"):
+ * z (L m, k), z[l m + i] = mu_i + exp(lv_i / 2) * eps[l m + i], eps (L m, k)
+ * standard normal. */
 void vae_reparam_forward(vae_real *z, const vae_real *head, const vae_real *eps, size_t m,
                          size_t L, size_t k);
 /* dhead (m, 2k) += d/d(mu, lv) of sum dz . z:
@@ -53,15 +54,16 @@ void vae_reparam_forward(vae_real *z, const vae_real *head, const vae_real *eps,
 void vae_reparam_backward(vae_real *dhead, const vae_real *dz, const vae_real *head,
                           const vae_real *eps, size_t m, size_t L, size_t k);
 
-/* KL(Q || N(0, I)) per row (SPEC 3; the seed's "tr(S) + mu^T(mu - d - log|S|)"
- * is a typo of this): kl (m) <- 1/2 sum_j (exp(lv_j) + mu_j^2 - 1 - lv_j). */
+/* KL(Q || N(0, I)) per row (docs/vae.md, "The training loss, step by step", 3;
+ * the lecture slide's "tr(S) + mu^T(mu - d - log|S|)" is a typo of this):
+ * kl (m) <- 1/2 sum_j (exp(lv_j) + mu_j^2 - 1 - lv_j). */
 void vae_kl_forward(double *kl, const vae_real *head, size_t m, size_t k);
 /* dhead += dloss * d kl_i/d(mu, lv) = dloss * (mu, (exp(lv) - 1) / 2) for every row. */
 void vae_kl_backward(vae_real *dhead, const vae_real *head, size_t m, size_t k, vae_real dloss);
 
 /* ---- decoder likelihoods; decoder row l m + i is scored against x row i ---- */
 
-/* Bernoulli with logits a (SPEC 3; the PyTorch example's BCE):
+/* Bernoulli with logits a (docs/vae.md, "The model"; the PyTorch example's BCE):
  * nll (L m) <- -log p(x|z) = sum_j softplus(a_j) - x_j a_j,  p (L m, d) <- sigm(a).
  * x (m, d) in [0, 1]. */
 void vae_bernoulli_forward(double *nll, vae_real *p, const vae_real *a, const vae_real *x,
@@ -70,7 +72,8 @@ void vae_bernoulli_forward(double *nll, vae_real *p, const vae_real *a, const va
 void vae_bernoulli_backward(vae_real *da, const vae_real *p, const vae_real *x, size_t m,
                             size_t L, size_t d, vae_real dloss);
 
-/* Gaussian N(a, sigma^2 I), lsig = log sigma^2 (SPEC 3):
+/* Gaussian N(a, sigma^2 I), lsig = log sigma^2 (docs/vae.md, "The training
+ * loss, step by step", 1):
  * nll (L m) <- d/2 (log 2 pi + lsig) + |x - a|^2 / (2 sigma^2);  sq (L m) <- |x - a|^2. */
 void vae_gaussian_forward(double *nll, double *sq, const vae_real *a, const vae_real *x,
                           vae_real lsig, size_t m, size_t L, size_t d);

@@ -1,6 +1,6 @@
 /* vae_real.h -- the real type of the VAE core, fixed at compile time.
  *
- * The core sources (vae.c, vae_layers.c) are compiled twice: in single
+ * The library's sources (every .c file here but main.c) are compiled twice: in single
  * precision for the program (library lznlgm_vae, SGEMM, the fast vectorised
  * exp/log1p of vae_layers.c) and with -DVAE_DOUBLE in double precision for the
  * gradient checks (library lznlgm_vae_double, DGEMM, libm).  The two libraries

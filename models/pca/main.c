@@ -36,7 +36,13 @@ static const char *DETAILS =
     "over the observed entries (alternating least squares, the mean fitted with W);\n"
     "ll is the PPCA density of each row's observed entries (docs/pca.md, \"Missing values\").\n"
     "With --load MODEL: no training; DATA (optional) and --test are scored and\n"
-    "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n";
+    "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n"
+    "\n"
+    "Examples:\n"
+    "  pca_iter -k 2 --label-col last data/digits.csv    # out/pca.*\n"
+    "  pca_iter -k 20 --mode data --split 0.2 data.csv   # iterate on X, hold out 20 %\n"
+    "  pca_iter --load m.pca --test new.csv              # score new data\n"
+    "  gnuplot -c plots/latent.gp out/pca                # the projections, by label\n";
 
 /* everything a run holds */
 typedef struct {

@@ -33,7 +33,12 @@ static const char *DETAILS =
     "  PREFIX.latent.dat    h1..hH [label]: p(h=1|v) of the test set (else the training set)\n"
     "  PREFIX.summary.tsv   model, H, parameters, log-likelihoods, method, epochs, seconds\n"
     "The log-likelihood is exact (enumerating 2^min(d,H) states) when min(d,H) <= --exact-max-h,\n"
-    "else estimated by annealed importance sampling, +- its standard error.\n";
+    "else estimated by annealed importance sampling, +- its standard error.\n"
+    "\n"
+    "Examples:\n"
+    "  rbm_cd --hidden 16 --scale 16 --label-col last data/digits.csv   # CD-1, exact ll\n"
+    "  rbm_cd --pcd --hidden 500 /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz\n"
+    "  gnuplot -c plots/images.gp out/rbm filters                       # the filters\n";
 
 /* ------------------------------------------------------------------ trace */
 

@@ -1,6 +1,6 @@
 /* fuzz_model.c -- one model-file loader on arbitrary bytes, chosen at build
  * time: LZ_FUZZ_PCA (pca_model_read), LZ_FUZZ_LGM (lgm_model_read),
- * LZ_FUZZ_VAE (vae_read), LZ_FUZZ_RBM (rbm_model_read).
+ * LZ_FUZZ_VAE (vae_model_read), LZ_FUZZ_RBM (rbm_model_read).
  *
  * A load either fails with a one-line message naming the file, or gives a
  * model.  Nothing is allocated beyond what the file holds (a shape is
@@ -45,9 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lgm_model_free(m);
 #elif defined(LZ_FUZZ_VAE)
     vae_model *m = NULL;
-    st = vae_read(path, &m, &err);
+    st = vae_model_read(path, &m, &err);
     if (!st && !(m->scale > 0)) abort();
-    vae_free(m);
+    vae_model_free(m);
 #else
     rbm_model *m = NULL;
     rbm_prep prep;

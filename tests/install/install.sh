@@ -20,6 +20,37 @@ for p in $progs; do
   grep -q "^$p (latent-zoo) " version.txt || fail "installed $p --version: $(head -1 version.txt)"
   ok
 done
+# a manual page per program (and the lab's), rendered by groff with every
+# warning on: nothing to say; the OPTIONS are --help's, every one
+for p in $progs latent-zoo-lab; do
+  page=$P/share/man/man1/$p.1
+  [ -s "$page" ] || fail "no manual page $page"
+  groff -ww -z -man "$page" 2>groff.txt || fail "$p.1: groff failed"
+  [ ! -s groff.txt ] || { cat groff.txt >&2; fail "$p.1: groff warns"; }
+  MANWIDTH=100 man -l "$page" >man.txt 2>&1 || fail "man -l $p.1 failed"
+  for sec in NAME SYNOPSIS DESCRIPTION FILES EXAMPLES "SEE ALSO"; do
+    grep -q "^$sec" man.txt || fail "$p.1: no $sec section"
+  done
+  ok
+done
+for p in $progs; do
+  MANWIDTH=200 man -l "$P/share/man/man1/$p.1" >man.txt 2>&1
+  "$P/bin/$p" --help | grep -oE -- '--[a-z0-9-]+' | sort -u >help_opts.txt
+  while read -r o; do
+    grep -qE -- "(^| )$o( |,|$)" man.txt || fail "$p.1 lacks $o"
+  done <help_opts.txt
+  ok
+done
+# a bash completion per program: option names, and the values of a choice
+comp=$P/share/bash-completion/completions
+for p in $progs; do
+  [ -s "$comp/$p" ] && bash -n "$comp/$p" || fail "no (or bad) completion for $p"
+done
+words=$(bash -c "source '$comp/lgm_em'; COMP_WORDS=(lgm_em --compl); COMP_CWORD=1; _lz_lgm_em; echo \"\${COMPREPLY[*]}\"")
+[ "$words" = "--completion" ] || fail "completion of --compl: '$words'"
+words=$(bash -c "source '$comp/lgm_em'; COMP_WORDS=(lgm_em --completion ''); COMP_CWORD=2; _lz_lgm_em; echo \"\${COMPREPLY[*]}\"")
+[ "$words" = "exact sampled" ] || fail "completion of --completion's values: '$words'"
+ok
 for f in plots/latent.gp plots/trace.gp scripts/compare-table.awk data/digits.csv; do
   [ -s "$P/share/latent-zoo/$f" ] || fail "share/latent-zoo/$f not installed"
 done

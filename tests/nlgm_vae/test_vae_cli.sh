@@ -1,8 +1,9 @@
 # test_vae_cli.sh -- nlgm_vae end to end on the bundled digits: the files and
 # their columns, training lowers the test loss (and beats the independent-
-# pixels model), --save/--load reproduce the estimate, the same seed and
-# thread count give identical files, IDX input, and bad input (one line on
-# stderr, exit 1, no file left behind).
+# pixels model), --save/--load reproduce the estimate (no binarisation,
+# dynamic, threshold, IDX), the same seed and thread count give identical
+# files, the binarisations, IDX input, and bad input (one line on stderr,
+# exit 1, no file left behind).
 source "$SRC/tests/lib.sh"
 V="$BIN/nlgm_vae"
 
@@ -129,11 +130,36 @@ done
 ok
 
 # ---- dynamic binarisation runs and is reproducible ----
-run_ok "$V" train.csv "${B[@]}" --binarize dynamic -k 3 --epochs 3 -o dy/vae
+run_ok "$V" train.csv "${B[@]}" --binarize dynamic -k 3 --epochs 3 -o dy/vae --save dy/model.vae
 run_ok "$V" train.csv "${B[@]}" --binarize dynamic -k 3 --epochs 3 -o dy2/vae
 same_results dy/vae.summary.tsv dy2/vae.summary.tsv
 awk 'NR > 1 && $2 == 0 { for (i = 3; i <= NF; i++) if ($i != 0 && $i != 1) exit 1 }' dy/vae.recon.dat \
     || fail "dynamic binarisation: recon inputs are not binary"
+# the model file keeps the binarisation: --load scores the same draws of the
+# test and training rows (their own streams of --seed)
+grep -q '^str binarize dynamic$' dy/model.vae || fail "dynamic binarisation not in the model file"
+run_ok "$V" --load dy/model.vae train.csv "${B[@]}" -o dyl/vae
+for c in ll_train ll_test elbo_train elbo_test ll_test_se ll_train_rows; do
+    [ "$(column dy/vae.summary.tsv $c)" = "$(column dyl/vae.summary.tsv $c)" ] \
+        || fail "--load (dynamic): $c differs"
+done
+same_files dy/vae.latent.dat dyl/vae.latent.dat
+same_files dy/vae.recon.dat dyl/vae.recon.dat
+ok
+
+# ---- threshold binarisation: x / 16 > 1/2, in training and in the files ----
+run_ok "$V" train.csv "${B[@]}" --binarize threshold -k 2 --epochs 2 -o th/vae --save th/model.vae
+# recon's inputs (source 0) are the first 64 test rows binarised
+awk -F'[ ,]' 'NR == FNR { if (FNR <= 64) for (j = 1; j <= 64; j++) t[FNR, j] = ($j / 16 > 0.5); next }
+     FNR > 1 && $2 == 0 { for (j = 1; j <= 64; j++) if ($(j + 2) != t[$1, j]) exit 1; n++ }
+     END { exit n != 64 }' test.csv th/vae.recon.dat || fail "threshold: recon inputs are not x / 16 > 1/2"
+grep -q '^str binarize threshold$' th/model.vae || fail "threshold binarisation not in the model file"
+run_ok "$V" --load th/model.vae train.csv "${B[@]}" -o thl/vae
+for c in ll_train ll_test elbo_train elbo_test; do
+    [ "$(column th/vae.summary.tsv $c)" = "$(column thl/vae.summary.tsv $c)" ] \
+        || fail "--load (threshold): $c differs"
+done
+same_files th/vae.recon.dat thl/vae.recon.dat
 ok
 
 # ---- IDX input (20 images of 2 x 2 unsigned bytes, gzipped) ----
@@ -141,9 +167,17 @@ ok
     printf '\x00\x00\x08\x03\x00\x00\x00\x14\x00\x00\x00\x02\x00\x00\x00\x02'
     for i in $(seq 1 20); do printf "\\x$(printf %02x $((i * 12)))\\x00\\xff\\x$(printf %02x $((255 - i * 12)))"; done
 } | gzip >tiny-images-idx3-ubyte.gz
-run_ok "$V" tiny-images-idx3-ubyte.gz -k 1 --hidden 4 --epochs 2 --iw 3 -o idx/vae
+run_ok "$V" tiny-images-idx3-ubyte.gz -k 1 --hidden 4 --epochs 2 --iw 3 -o idx/vae --save idx/model.vae
 check_columns idx/vae.samples.dat x1 x2 x3 x4
 [ "$(rows idx/vae.latent.dat)" -eq 20 ] || fail "IDX: latent rows"
+# bytes / 255 are the data: the recon inputs of image 1 are 12/255, 0, 1, 243/255
+awk 'NR == 2 { if ($1 != 1 || $2 != 0 || ($3 - 12 / 255) ^ 2 > 1e-14 || $4 != 0 || $5 != 1 ||
+               ($6 - 243 / 255) ^ 2 > 1e-14) exit 1 }' idx/vae.recon.dat || fail "IDX: recon inputs"
+run_ok "$V" --load idx/model.vae tiny-images-idx3-ubyte.gz --iw 3 -o idxl/vae
+[ "$(column idx/vae.summary.tsv ll_train)" = "$(column idxl/vae.summary.tsv ll_train)" ] \
+    || fail "IDX: --load gives another ll_train"
+same_files idx/vae.latent.dat idxl/vae.latent.dat
+ok
 
 # ---- bad input: one line, exit 1, nothing left behind ----
 expect_error out/vae "digits.csv:1: field 3: value [0-9.]+ is above 1: .*maximum is 16: use --scale 16 .*--binarize" \
@@ -195,7 +229,7 @@ head -n 40 a/model.vae >trunc.vae
 expect_error out/vae "trunc.vae" "$V" --load trunc.vae -o out/vae
 sed 's/^array out_w 64 64$/array out_w 64 63/' a/model.vae >shape.vae
 expect_error out/vae "shape.vae:[0-9]+: array out_w" "$V" --load shape.vae -o out/vae
-expect_error out/vae "64 columns|columns: expected d = 64" "$V" --load a/model.vae three.csv -o out/vae
+expect_error out/vae "three.csv:1: 3 feature columns: expected 64 as in the model a/model.vae" "$V" --load a/model.vae three.csv -o out/vae
 # an output that cannot be written: nothing is left behind
 expect_error /dev/null/vae "/dev/null/vae" "$V" train.csv --label-col last --scale 16 --epochs 1 \
     --hidden 8 -k 2 --iw 2 -o /dev/null/vae

@@ -143,9 +143,9 @@ static vae_model *make_model(const case_t *tc, double *x, double *eps)
     a.decoder = tc->dec;
     a.learn_sigma2 = tc->learn_sigma2;
     lz_error err;
-    vae_model *mod = vae_alloc(&a, &err);
+    vae_model *mod = vae_model_alloc(&a, &err);
     ck_assert_msg(mod != NULL, "%s", err.msg);
-    vae_init(mod, 7, 0);
+    ck_assert_msg(vae_init(mod, 7, 0, &err) == LZ_OK, "%s", err.msg);
     gsl_rng *r = lz_rng_alloc(11);
     /* move every parameter away from its initial law so that no gradient is
      * accidentally symmetric; biases of size ~0.3, log sigma^2 = 0.4 */
@@ -186,7 +186,7 @@ START_TEST(test_loss_matches_reference)
         ck_assert_msg(fabs(got - want) <= 1e-12 * fabs(want), "%s: loss %.17g, reference %.17g",
                       cases[c].name, got, want);
         vae_workspace_free(ws);
-        vae_free(mod);
+        vae_model_free(mod);
     }
 }
 END_TEST
@@ -259,7 +259,7 @@ START_TEST(test_gradients_finite_differences)
                worst);
         free(g1);
         vae_workspace_free(ws);
-        vae_free(mod);
+        vae_model_free(mod);
     }
 }
 END_TEST
@@ -291,7 +291,7 @@ START_TEST(test_adam_step)
     free(m1);
     free(v1);
     gsl_rng_free(r);
-    vae_free(mod);
+    vae_model_free(mod);
 }
 END_TEST
 

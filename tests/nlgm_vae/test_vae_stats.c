@@ -95,7 +95,7 @@ static vae_model *train_on_digits(vae_lik lik, lz_data *train, double **xtr, lz_
                                   double **xte)
 {
     vae_config c;
-    vae_config_defaults(&c);
+    vae_config_default(&c);
     c.arch.d = train->d;
     c.arch.k = 4;
     c.arch.enc[0] = 32;
@@ -107,16 +107,14 @@ static vae_model *train_on_digits(vae_lik lik, lz_data *train, double **xtr, lz_
     c.binarize = lik == VAE_BERNOULLI ? VAE_BIN_THRESHOLD : VAE_BIN_NONE;
     c.seed = 3;
     lz_error err;
-    ck_assert_msg(vae_check_config(&c, &err) == LZ_OK, "%s", err.msg);
-    vae_model *mod = vae_alloc(&c.arch, &err);
+    ck_assert_msg(vae_config_check(&c, &err) == LZ_OK, "%s", err.msg);
+    vae_model *mod = vae_model_alloc(&c.arch, &err);
     ck_assert_ptr_nonnull(mod);
-    ck_assert_msg(vae_fit_data_map(mod, &c, train, NULL, &err) == LZ_OK, "%s", err.msg);
-    *xtr = malloc(train->n * train->d * sizeof **xtr);
-    *xte = malloc(test->n * test->d * sizeof **xte);
-    vae_to_model_space(mod, train, NULL, *xtr);
-    vae_to_model_space(mod, test, NULL, *xte);
-    vae_init(mod, c.seed, 0);
-    ck_assert_msg(vae_train(mod, &c, *xtr, train->n, NULL, 0, NULL, NULL, NULL, &err) == LZ_OK,
+    ck_assert_msg(vae_set_data_map(mod, &c, train, NULL, &err) == LZ_OK, "%s", err.msg);
+    ck_assert_msg(vae_prepare(mod, train, NULL, xtr, &err) == LZ_OK, "%s", err.msg);
+    ck_assert_msg(vae_prepare(mod, test, NULL, xte, &err) == LZ_OK, "%s", err.msg);
+    ck_assert_msg(vae_init(mod, c.seed, 0, &err) == LZ_OK, "%s", err.msg);
+    ck_assert_msg(vae_fit(mod, &c, *xtr, train->n, NULL, 0, NULL, NULL, NULL, &err) == LZ_OK,
                   "%s", err.msg);
     return mod;
 }
@@ -136,11 +134,11 @@ static void check_iw_properties(vae_lik lik)
     double *elbo = malloc(n * sizeof *elbo), *iw[NK], *diff = malloc(n * sizeof *diff);
     gsl_rng *r = lz_rng_alloc_stream(9, 0);
     /* the reference ELBO: analytic KL and 1000 samples of the reconstruction term */
-    ck_assert(vae_iw(mod, ws, xte, n, Kref, r, NULL, elbo, NULL, &err) == LZ_OK);
+    ck_assert(vae_loglik_rows(mod, ws, xte, n, Kref, r, NULL, elbo, NULL, &err) == LZ_OK);
     for (int q = 0; q < NK; q++) {
         iw[q] = malloc(n * sizeof *iw[q]);
         gsl_rng *rq = lz_rng_alloc_stream(9, 1 + q);
-        ck_assert(vae_iw(mod, ws, xte, n, Ks[q], rq, iw[q], NULL, NULL, &err) == LZ_OK);
+        ck_assert(vae_loglik_rows(mod, ws, xte, n, Ks[q], rq, iw[q], NULL, NULL, &err) == LZ_OK);
         gsl_rng_free(rq);
     }
     double m, se;
@@ -172,7 +170,7 @@ static void check_iw_properties(vae_lik lik)
     free(xte);
     gsl_rng_free(r);
     vae_workspace_free(ws);
-    vae_free(mod);
+    vae_model_free(mod);
     lz_data_free(all);
     lz_data_free(train);
     lz_data_free(test);
@@ -236,7 +234,7 @@ START_TEST(test_linear_vae_on_lgm_data)
     lz_data *train = draw_lgm(r, 5000, mu, A, s2), *test = draw_lgm(r, 2000, mu, A, s2);
 
     vae_config c;
-    vae_config_defaults(&c);
+    vae_config_default(&c);
     c.arch.d = LD;
     c.arch.k = LK;
     c.arch.n_enc = 0; /* linear heads: the LGM's posterior is linear in x */
@@ -248,22 +246,22 @@ START_TEST(test_linear_vae_on_lgm_data)
     c.lr = 3e-3;
     c.seed = 4;
     lz_error err;
-    ck_assert_msg(vae_check_config(&c, &err) == LZ_OK, "%s", err.msg);
-    vae_model *mod = vae_alloc(&c.arch, &err);
+    ck_assert_msg(vae_config_check(&c, &err) == LZ_OK, "%s", err.msg);
+    vae_model *mod = vae_model_alloc(&c.arch, &err);
     ck_assert_ptr_nonnull(mod);
-    ck_assert(vae_fit_data_map(mod, &c, train, NULL, &err) == LZ_OK);
-    double *xtr = malloc(train->n * LD * sizeof *xtr), *xte = malloc(test->n * LD * sizeof *xte);
-    vae_to_model_space(mod, train, NULL, xtr);
-    vae_to_model_space(mod, test, NULL, xte);
-    vae_init(mod, c.seed, 0);
-    ck_assert_msg(vae_train(mod, &c, xtr, train->n, NULL, 0, NULL, NULL, NULL, &err) == LZ_OK,
+    ck_assert(vae_set_data_map(mod, &c, train, NULL, &err) == LZ_OK);
+    double *xtr, *xte;
+    ck_assert(vae_prepare(mod, train, NULL, &xtr, &err) == LZ_OK);
+    ck_assert(vae_prepare(mod, test, NULL, &xte, &err) == LZ_OK);
+    ck_assert(vae_init(mod, c.seed, 0, &err) == LZ_OK);
+    ck_assert_msg(vae_fit(mod, &c, xtr, train->n, NULL, 0, NULL, NULL, NULL, &err) == LZ_OK,
                   "%s", err.msg);
 
     size_t n = test->n, K = 1000;
     vae_workspace *ws = vae_workspace_alloc(mod, 4096, &err);
     double *ll = malloc(n * sizeof *ll), *el = malloc(n * sizeof *el), *var = malloc(n * sizeof *var);
     gsl_rng *ri = lz_rng_alloc_stream(4, 10);
-    ck_assert(vae_iw(mod, ws, xte, n, K, ri, ll, el, var, &err) == LZ_OK);
+    ck_assert(vae_loglik_rows(mod, ws, xte, n, K, ri, ll, el, var, &err) == LZ_OK);
     double iw = 0, elbo = 0, v = 0;
     for (size_t i = 0; i < n; i++) {
         iw += ll[i] / (double)n;
@@ -271,6 +269,16 @@ START_TEST(test_linear_vae_on_lgm_data)
         v += var[i];
     }
     double iw_se = sqrt(v) / (double)n;
+    /* vae_loglik is that mean and standard error: the same draws give the
+     * same numbers (up to the order of summation) */
+    vae_loglik_result res;
+    gsl_rng *ri2 = lz_rng_alloc_stream(4, 10);
+    ck_assert(vae_loglik(mod, ws, xte, n, K, ri2, &res, &err) == LZ_OK);
+    gsl_rng_free(ri2);
+    ck_assert_msg(res.rows == n && fabs(res.ll - iw) < 1e-9 && fabs(res.elbo - elbo) < 1e-9 &&
+                      fabs(res.ll_se - iw_se) < 1e-12,
+                  "vae_loglik %.9f +- %.9f (ELBO %.9f): expected %.9f +- %.9f (ELBO %.9f)", res.ll,
+                  res.ll_se, res.elbo, iw, iw_se, elbo);
 
     /* the truth's log-likelihood on the test set */
     double ll_true = mean_mvn(test, mu, C);
@@ -332,7 +340,7 @@ START_TEST(test_linear_vae_on_lgm_data)
     gsl_rng_free(r);
     gsl_rng_free(ri);
     vae_workspace_free(ws);
-    vae_free(mod);
+    vae_model_free(mod);
     lz_data_free(train);
     lz_data_free(test);
 }
@@ -342,21 +350,21 @@ END_TEST
 START_TEST(test_iw_limit)
 {
     vae_config c;
-    vae_config_defaults(&c);
+    vae_config_default(&c);
     c.arch.d = 64;
     c.arch.k = 2;
     c.arch.n_enc = c.arch.n_dec = 1;
     c.arch.enc[0] = c.arch.dec[0] = 8;
     lz_error err;
     c.iw = VAE_IW_MAX;
-    ck_assert_msg(vae_check_config(&c, &err) == LZ_OK, "%s", err.msg);
+    ck_assert_msg(vae_config_check(&c, &err) == LZ_OK, "%s", err.msg);
     c.iw = VAE_IW_MAX + 1;
-    ck_assert_int_eq(vae_check_config(&c, &err), LZ_EINVAL);
+    ck_assert_int_eq(vae_config_check(&c, &err), LZ_EINVAL);
     char want[64];
     snprintf(want, sizeof want, "--iw %d: expected 1 .. %d", VAE_IW_MAX + 1, VAE_IW_MAX);
     ck_assert_str_eq(err.msg, want);
     c.iw = 0;
-    ck_assert_int_eq(vae_check_config(&c, &err), LZ_EINVAL);
+    ck_assert_int_eq(vae_config_check(&c, &err), LZ_EINVAL);
 }
 END_TEST
 

@@ -1,0 +1,438 @@
+/* vae_model.c -- the VAE's configuration, its parameter block,
+ * initialisation and model files (see vae.h; docs/vae.md, "Implementation").
+ *
+ * The parameters live in one block laid out by tensors(): a struct of
+ * pointers (vae_params) points into it, and the gradients and Adam's moments
+ * are blocks of the same layout.  This file calls no other file of the
+ * library.
+ */
+#include "vae.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "lz_model.h"
+#include "lz_prob.h"
+#include "vae_impl.h"
+
+/* model files: kind and version (version 1 files are read as they were) */
+#define VAE_MODEL_KIND "vae"
+#define VAE_MODEL_VERSION 1
+
+static const char *const lik_names[] = {"bernoulli", "gaussian"};
+static const char *const dec_names[] = {"mlp", "linear"};
+static const char *const act_names[] = {"relu", "tanh"};
+static const char *const bin_names[] = {"none", "threshold", "dynamic"};
+
+/* ------------------------------------------------------------------ */
+/* configuration */
+
+void vae_config_default(vae_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->arch.k = 20;
+    c->arch.n_enc = 1;
+    c->arch.enc[0] = 400;
+    c->arch.n_dec = 1;
+    c->arch.dec[0] = 400;
+    c->arch.act = VAE_RELU;
+    c->arch.lik = VAE_BERNOULLI;
+    c->arch.decoder = VAE_DEC_MLP;
+    c->arch.learn_sigma2 = 1;
+    c->epochs = 10;
+    c->batch = 128;
+    c->lr = 1e-3;
+    c->beta1 = 0.9;
+    c->beta2 = 0.999;
+    c->adam_eps = 1e-8;
+    c->samples = 1;
+    c->sigma2 = 0;
+    c->scale = 1;
+    c->binarize = VAE_BIN_NONE;
+    c->seed = 1;
+    c->iw = 100;
+    c->iw_train_rows = 10000;
+    c->n_samples = 64;
+    c->grid = 20;
+}
+
+lz_status vae_config_check(const vae_config *c, lz_error *err)
+{
+    const vae_arch *a = &c->arch;
+    if (a->k < 1 || a->k > 100000)
+        return lz_fail(err, LZ_EINVAL, "-k %zu: expected 1 <= k <= 100000", a->k);
+    if (a->n_enc > VAE_MAX_LAYERS || a->n_dec > VAE_MAX_LAYERS)
+        return lz_fail(err, LZ_EINVAL, "--hidden: at most %d hidden layers", VAE_MAX_LAYERS);
+    for (size_t l = 0; l < a->n_enc; l++)
+        if (a->enc[l] < 1 || a->enc[l] > 1000000)
+            return lz_fail(err, LZ_EINVAL, "--hidden: width %zu: expected 1 .. 1000000", a->enc[l]);
+    for (size_t l = 0; l < a->n_dec; l++)
+        if (a->dec[l] < 1 || a->dec[l] > 1000000)
+            return lz_fail(err, LZ_EINVAL, "--dec-hidden: width %zu: expected 1 .. 1000000",
+                           a->dec[l]);
+    if (a->decoder == VAE_DEC_MLP && a->n_dec == 0)
+        return lz_fail(err, LZ_EINVAL,
+                       "--dec-hidden 0: an MLP decoder needs a hidden layer "
+                       "(for f(z) = A z + b use --decoder linear)");
+    if (a->decoder == VAE_DEC_LINEAR && a->n_dec != 0)
+        return lz_fail(err, LZ_EINVAL, "--decoder linear has no hidden layers");
+    if (c->epochs < 1 || c->epochs > 1000000)
+        return lz_fail(err, LZ_EINVAL, "--epochs %d: expected 1 .. 1000000", c->epochs);
+    if (c->batch < 1 || c->batch > 1000000)
+        return lz_fail(err, LZ_EINVAL, "--batch %zu: expected 1 .. 1000000", c->batch);
+    if (!(c->lr > 0) || !isfinite(c->lr))
+        return lz_fail(err, LZ_EINVAL, "--lr %g: expected a step size > 0", c->lr);
+    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) ||
+        !(c->adam_eps > 0))
+        return lz_fail(err, LZ_EINVAL, "Adam: expected 0 <= beta1, beta2 < 1 and eps > 0");
+    if (c->samples < 1 || c->samples > 10000)
+        return lz_fail(err, LZ_EINVAL, "--samples %d: expected 1 .. 10000", c->samples);
+    if ((size_t)c->samples * c->batch > 10000000)
+        return lz_fail(err, LZ_EINVAL, "--samples %d x --batch %zu: at most 10^7 decoder rows",
+                       c->samples, c->batch);
+    if (c->iw < 1 || c->iw > VAE_IW_MAX)
+        return lz_fail(err, LZ_EINVAL, "--iw %d: expected 1 .. %d", c->iw, VAE_IW_MAX);
+    if (!(c->sigma2 >= 0) || !isfinite(c->sigma2))
+        return lz_fail(err, LZ_EINVAL, "--sigma2 %g: expected a variance > 0 (0: learned)",
+                       c->sigma2);
+    if (c->sigma2 > 0 && a->lik != VAE_GAUSSIAN)
+        return lz_fail(err, LZ_EINVAL, "--sigma2 applies to --likelihood gaussian only");
+    if (a->lik == VAE_GAUSSIAN && a->learn_sigma2 != (c->sigma2 == 0))
+        return lz_fail(err, LZ_EINVAL, "sigma^2: learn_sigma2 must be set iff --sigma2 is 0");
+    if (!(c->scale > 0) || !isfinite(c->scale))
+        return lz_fail(err, LZ_EINVAL, "--scale %g: expected a number > 0", c->scale);
+    if (c->binarize != VAE_BIN_NONE && a->lik != VAE_BERNOULLI)
+        return lz_fail(err, LZ_EINVAL, "--binarize applies to --likelihood bernoulli only");
+    if (c->iw_train_rows < 0)
+        return lz_fail(err, LZ_EINVAL, "--iw-train-rows %d: expected >= 0 (0: all)",
+                       c->iw_train_rows);
+    if (c->n_samples < 0 || c->n_samples > 1000000)
+        return lz_fail(err, LZ_EINVAL, "--n-samples %d: expected 0 .. 1000000", c->n_samples);
+    if (c->grid < 2 || c->grid > 1000)
+        return lz_fail(err, LZ_EINVAL, "--grid %d: expected 2 .. 1000", c->grid);
+    return LZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* parameter block */
+
+static void add_tensor(vae_tensor *t, size_t *n, size_t *off, const char *name, size_t rows,
+                       size_t cols)
+{
+    if (t) {
+        snprintf(t[*n].name, sizeof t[*n].name, "%s", name);
+        t[*n].rows = rows;
+        t[*n].cols = cols;
+        t[*n].offset = *off;
+    }
+    (*n)++;
+    size_t sz = rows * cols;
+    *off += (sz + VAE_ALIGN_REALS - 1) / VAE_ALIGN_REALS * VAE_ALIGN_REALS;
+}
+
+/* the tensors in block order; *total <- reals in the block (padding included) */
+static size_t tensors(const vae_arch *a, vae_tensor *t, size_t *total)
+{
+    size_t n = 0, off = 0, c = a->d;
+    char nm[32];
+    for (size_t l = 0; l < a->n_enc; l++) {
+        snprintf(nm, sizeof nm, "enc_w%zu", l + 1);
+        add_tensor(t, &n, &off, nm, a->enc[l], c);
+        snprintf(nm, sizeof nm, "enc_b%zu", l + 1);
+        add_tensor(t, &n, &off, nm, 1, a->enc[l]);
+        c = a->enc[l];
+    }
+    add_tensor(t, &n, &off, "head_w", 2 * a->k, c);
+    add_tensor(t, &n, &off, "head_b", 1, 2 * a->k);
+    c = a->k;
+    for (size_t l = 0; l < a->n_dec; l++) {
+        snprintf(nm, sizeof nm, "dec_w%zu", l + 1);
+        add_tensor(t, &n, &off, nm, a->dec[l], c);
+        snprintf(nm, sizeof nm, "dec_b%zu", l + 1);
+        add_tensor(t, &n, &off, nm, 1, a->dec[l]);
+        c = a->dec[l];
+    }
+    add_tensor(t, &n, &off, "out_w", a->d, c);
+    add_tensor(t, &n, &off, "out_b", 1, a->d);
+    if (a->lik == VAE_GAUSSIAN) add_tensor(t, &n, &off, "log_sigma2", 1, 1);
+    if (total) *total = off;
+    return n;
+}
+
+size_t vae_tensors(const vae_arch *a, vae_tensor *t) { return tensors(a, t, NULL); }
+
+/* point the struct of pointers into a block laid out by tensors() */
+static void set_views(const vae_arch *a, const vae_tensor *t, vae_real *block, vae_params *p)
+{
+    memset(p, 0, sizeof *p);
+    size_t i = 0;
+    for (size_t l = 0; l < a->n_enc; l++) {
+        p->enc_w[l] = block + t[i++].offset;
+        p->enc_b[l] = block + t[i++].offset;
+    }
+    p->head_w = block + t[i++].offset;
+    p->head_b = block + t[i++].offset;
+    for (size_t l = 0; l < a->n_dec; l++) {
+        p->dec_w[l] = block + t[i++].offset;
+        p->dec_b[l] = block + t[i++].offset;
+    }
+    p->out_w = block + t[i++].offset;
+    p->out_b = block + t[i++].offset;
+    if (a->lik == VAE_GAUSSIAN) p->log_sigma2 = block + t[i++].offset;
+}
+
+void *vae_alloc_reals(size_t n)
+{
+    size_t bytes = (n * sizeof(vae_real) + 63) / 64 * 64;
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) memset(p, 0, bytes ? bytes : 64);
+    return p;
+}
+
+vae_model *vae_model_alloc(const vae_arch *a, lz_error *err)
+{
+    vae_model *mod = calloc(1, sizeof *mod);
+    if (!mod) {
+        lz_fail(err, LZ_ENOMEM, "VAE: out of memory");
+        return NULL;
+    }
+    mod->a = *a;
+    mod->n_tensors = tensors(a, mod->t, &mod->n_block);
+    mod->block = vae_alloc_reals(mod->n_block);
+    mod->gblock = vae_alloc_reals(mod->n_block);
+    mod->adam_m = vae_alloc_reals(mod->n_block);
+    mod->adam_v = vae_alloc_reals(mod->n_block);
+    mod->shift = calloc(a->d ? a->d : 1, sizeof *mod->shift);
+    if (!mod->block || !mod->gblock || !mod->adam_m || !mod->adam_v || !mod->shift) {
+        size_t nb = mod->n_block;
+        vae_model_free(mod);
+        lz_fail(err, LZ_ENOMEM, "VAE: out of memory for %zu parameters", nb);
+        return NULL;
+    }
+    set_views(a, mod->t, mod->block, &mod->p);
+    set_views(a, mod->t, mod->gblock, &mod->g);
+    mod->scale = 1;
+    mod->binarize = VAE_BIN_NONE;
+    return mod;
+}
+
+void vae_model_free(vae_model *mod)
+{
+    if (!mod) return;
+    free(mod->block);
+    free(mod->gblock);
+    free(mod->adam_m);
+    free(mod->adam_v);
+    free(mod->shift);
+    free(mod);
+}
+
+size_t vae_n_params(const vae_model *mod)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < mod->n_tensors; i++) {
+        if (!strcmp(mod->t[i].name, "log_sigma2") && !mod->a.learn_sigma2) continue;
+        n += mod->t[i].rows * mod->t[i].cols;
+    }
+    return n;
+}
+
+const char *vae_model_name(const vae_model *mod)
+{
+    static const char *const names[2][2] = {{"vae-mlp-bernoulli", "vae-mlp-gaussian"},
+                                            {"vae-linear-bernoulli", "vae-linear-gaussian"}};
+    return names[mod->a.decoder][mod->a.lik];
+}
+
+/* ------------------------------------------------------------------ */
+/* initialisation (docs/vae.md, "Units, scaling and binarising") */
+
+/* W (n, c), b (n) ~ U(-1/sqrt(c), 1/sqrt(c)) (PyTorch's nn.Linear) */
+static void init_dense(gsl_rng *r, vae_real *w, vae_real *b, size_t n, size_t c)
+{
+    double bound = 1.0 / sqrt((double)c);
+    for (size_t i = 0; i < n * c; i++) w[i] = (vae_real)(bound * (2 * gsl_rng_uniform(r) - 1));
+    for (size_t i = 0; i < n; i++) b[i] = (vae_real)(bound * (2 * gsl_rng_uniform(r) - 1));
+}
+
+lz_status vae_init(vae_model *mod, unsigned long seed, double sigma2, lz_error *err)
+{
+    const vae_arch *a = &mod->a;
+    gsl_rng *r = lz_rng_alloc_stream(seed, VAE_STREAM_INIT);
+    if (!r) return lz_fail(err, LZ_ENOMEM, "VAE initialisation: out of memory");
+    /* the padding between tensors stays zero */
+    memset(mod->block, 0, mod->n_block * sizeof(vae_real));
+    size_t c = a->d;
+    for (size_t l = 0; l < a->n_enc; l++) {
+        init_dense(r, mod->p.enc_w[l], mod->p.enc_b[l], a->enc[l], c);
+        c = a->enc[l];
+    }
+    init_dense(r, mod->p.head_w, mod->p.head_b, 2 * a->k, c);
+    c = a->k;
+    for (size_t l = 0; l < a->n_dec; l++) {
+        init_dense(r, mod->p.dec_w[l], mod->p.dec_b[l], a->dec[l], c);
+        c = a->dec[l];
+    }
+    init_dense(r, mod->p.out_w, mod->p.out_b, a->d, c);
+    gsl_rng_free(r);
+    if (a->lik == VAE_GAUSSIAN)
+        *mod->p.log_sigma2 =
+            (vae_real)(sigma2 > 0 ? log(sigma2) - 2 * log(mod->scale) : 0.0);
+    memset(mod->gblock, 0, mod->n_block * sizeof(vae_real));
+    memset(mod->adam_m, 0, mod->n_block * sizeof(vae_real));
+    memset(mod->adam_v, 0, mod->n_block * sizeof(vae_real));
+    mod->adam_t = 0;
+    return LZ_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* model files */
+
+lz_status vae_model_write(const vae_model *mod, lz_outset *os, const char *path, lz_error *err)
+{
+    FILE *f = lz_outset_open(os, path, err);
+    if (!f) return err->status;
+    const vae_arch *a = &mod->a;
+    lz_model_begin(f, VAE_MODEL_KIND, VAE_MODEL_VERSION);
+    lz_model_put_str(f, "likelihood", lik_names[a->lik]);
+    lz_model_put_str(f, "decoder", dec_names[a->decoder]);
+    lz_model_put_str(f, "act", act_names[a->act]);
+    lz_model_put_str(f, "binarize", bin_names[mod->binarize]);
+    lz_model_put_int(f, "d", (long)a->d);
+    lz_model_put_int(f, "k", (long)a->k);
+    lz_model_put_int(f, "learn_sigma2", a->learn_sigma2);
+    lz_model_put_int(f, "n_enc", (long)a->n_enc);
+    lz_model_put_int(f, "n_dec", (long)a->n_dec);
+    char nm[32];
+    for (size_t l = 0; l < a->n_enc; l++) {
+        snprintf(nm, sizeof nm, "enc_h%zu", l + 1);
+        lz_model_put_int(f, nm, (long)a->enc[l]);
+    }
+    for (size_t l = 0; l < a->n_dec; l++) {
+        snprintf(nm, sizeof nm, "dec_h%zu", l + 1);
+        lz_model_put_int(f, nm, (long)a->dec[l]);
+    }
+    lz_model_put_real(f, "scale", mod->scale);
+    lz_model_put_array(f, "shift", 1, a->d, mod->shift);
+    for (size_t i = 0; i < mod->n_tensors; i++)
+        VAE_PUT_ARRAY(f, mod->t[i].name, mod->t[i].rows, mod->t[i].cols,
+                      mod->block + mod->t[i].offset);
+    lz_model_end(f);
+    return LZ_OK;
+}
+
+static lz_status get_choice(const lz_model *m, const char *path, const char *name,
+                            const char *const *names, int n, int *out, lz_error *err)
+{
+    const char *s;
+    lz_status st = lz_model_get_str(m, name, &s, err);
+    if (st) return st;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            return LZ_OK;
+        }
+    return lz_fail(err, LZ_EFORMAT, "%s:%zu: %s '%s': not a known value", path,
+                   lz_model_line(m, name), name, s);
+}
+
+static lz_status get_size(const lz_model *m, const char *path, const char *name, long lo,
+                          long hi, size_t *out, lz_error *err)
+{
+    long v;
+    (void)path;
+    lz_status st = lz_model_get_int_range(m, name, lo, hi, &v, err);
+    if (st) return st;
+    *out = (size_t)v;
+    return LZ_OK;
+}
+
+lz_status vae_model_read(const char *path, vae_model **out, lz_error *err)
+{
+    *out = NULL;
+    lz_model *m = NULL;
+    vae_model *mod = NULL;
+    lz_status st = lz_model_read(path, VAE_MODEL_KIND, VAE_MODEL_VERSION, &m, err);
+    if (st) return st;
+    vae_arch a;
+    memset(&a, 0, sizeof a);
+    int lik = 0, dec = 0, act = 0, bin = 0;
+    size_t learn = 0;
+    char nm[32];
+    if ((st = get_choice(m, path, "likelihood", lik_names, 2, &lik, err)) ||
+        (st = get_choice(m, path, "decoder", dec_names, 2, &dec, err)) ||
+        (st = get_choice(m, path, "act", act_names, 2, &act, err)) ||
+        (st = get_choice(m, path, "binarize", bin_names, 3, &bin, err)) ||
+        (st = get_size(m, path, "d", 1, 100000000, &a.d, err)) ||
+        (st = get_size(m, path, "k", 1, 100000, &a.k, err)) ||
+        (st = get_size(m, path, "learn_sigma2", 0, 1, &learn, err)) ||
+        (st = get_size(m, path, "n_enc", 0, VAE_MAX_LAYERS, &a.n_enc, err)) ||
+        (st = get_size(m, path, "n_dec", 0, VAE_MAX_LAYERS, &a.n_dec, err)))
+        goto done;
+    for (size_t l = 0; l < a.n_enc && !st; l++) {
+        snprintf(nm, sizeof nm, "enc_h%zu", l + 1);
+        st = get_size(m, path, nm, 1, 1000000, &a.enc[l], err);
+    }
+    for (size_t l = 0; l < a.n_dec && !st; l++) {
+        snprintf(nm, sizeof nm, "dec_h%zu", l + 1);
+        st = get_size(m, path, nm, 1, 1000000, &a.dec[l], err);
+    }
+    if (st) goto done;
+    a.lik = (vae_lik)lik;
+    a.decoder = (vae_dec)dec;
+    a.act = (vae_act)act;
+    a.learn_sigma2 = (int)learn;
+    if ((a.decoder == VAE_DEC_MLP) != (a.n_dec > 0)) {
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: decoder %s with n_dec = %zu", path,
+                     lz_model_line(m, "n_dec"), dec_names[dec], a.n_dec);
+        goto done;
+    }
+    if (bin != VAE_BIN_NONE && a.lik != VAE_BERNOULLI) {
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: binarize %s with a Gaussian likelihood", path,
+                     lz_model_line(m, "binarize"), bin_names[bin]);
+        goto done;
+    }
+    double scale = 0;
+    if ((st = lz_model_get_real(m, "scale", &scale, err))) goto done;
+    if (!(scale > 0)) {
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: real scale %g: expected a number > 0", path,
+                     lz_model_line(m, "scale"), scale);
+        goto done;
+    }
+    /* every array the architecture needs, with its shape, before the model
+     * is allocated: the allocation is then bounded by what the file holds */
+    vae_tensor ts[VAE_MAX_TENSORS];
+    size_t nt = vae_tensors(&a, ts);
+    if ((st = lz_model_check_array(m, "shift", 1, a.d, err))) goto done;
+    for (size_t i = 0; i < nt && !st; i++)
+        st = lz_model_check_array(m, ts[i].name, ts[i].rows, ts[i].cols, err);
+    if (st) goto done;
+    if (!(mod = vae_model_alloc(&a, err))) {
+        st = LZ_ENOMEM;
+        goto done;
+    }
+    mod->binarize = (vae_bin)bin;
+    mod->scale = scale;
+    /* values: finite (and within a float's range for float parameters) */
+    if ((st = lz_model_get_array(m, "shift", 1, a.d, mod->shift, err))) goto done;
+    for (size_t i = 0; i < mod->n_tensors && !st; i++) {
+        const vae_tensor *t = &mod->t[i];
+        st = VAE_GET_ARRAY(m, t->name, t->rows, t->cols, mod->block + t->offset, err);
+    }
+    /* sigma2 = exp(log_sigma2) and its inverse must be finite doubles */
+    if (!st && a.lik == VAE_GAUSSIAN && !(fabs((double)*mod->p.log_sigma2) <= 700))
+        st = lz_fail(err, LZ_EFORMAT,
+                     "%s:%zu: array log_sigma2: %g: expected a log-variance in [-700, 700]", path,
+                     lz_model_line(m, "log_sigma2") + 1, (double)*mod->p.log_sigma2);
+done:
+    lz_model_free(m);
+    if (st) {
+        vae_model_free(mod);
+        return st;
+    }
+    *out = mod;
+    return LZ_OK;
+}

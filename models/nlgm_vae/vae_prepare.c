@@ -1,0 +1,132 @@
+/* vae_prepare.c -- the map between the data and the VAE's model space (see
+ * vae.h; docs/vae.md, "Units, scaling and binarising"): fixed from the
+ * training data, applied to every data set before the network sees it, and
+ * undone on everything reported.  This file calls no other file of the
+ * library.
+ */
+#include "vae.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "lz_out.h"
+#include "lz_prob.h"
+
+/* data has the model's d columns; Bernoulli: every value in [0, 1] after the
+ * scale, or an error naming where it is and what to do */
+static lz_status check_data(const vae_model *mod, const lz_data *data, lz_error *err)
+{
+    if (data->d != mod->a.d)
+        return lz_fail(err, LZ_EINVAL, "%s: %zu columns: expected d = %zu as the model", data->path,
+                       data->d, mod->a.d);
+    if (mod->a.lik != VAE_BERNOULLI) return LZ_OK;
+    double lo, hi, s = mod->scale;
+    lz_data_range(data, &lo, &hi);
+    for (size_t i = 0; i < data->n; i++)
+        for (size_t j = 0; j < data->d; j++) {
+            double x = data->x[i * data->d + j], v = (x - mod->shift[j]) / s;
+            if (v >= 0 && v <= 1) continue;
+            char scl[64] = "", where[256], xs[32], his[32], los[32];
+            if (s != 1) snprintf(scl, sizeof scl, " after --scale %g", s);
+            lz_data_where(data, i, j, where, sizeof where);
+            /* values printed so that they read back exactly: --scale MAX then
+             * maps every value to x / MAX <= 1 */
+            lz_num_str(x, xs, sizeof xs);
+            lz_num_str(hi, his, sizeof his);
+            lz_num_str(lo, los, sizeof los);
+            if (lo >= 0)
+                return lz_fail(err, LZ_EINVAL,
+                               "%s: value %s%s is above 1: the Bernoulli likelihood "
+                               "needs data in [0, 1] and the data's maximum is %s: use --scale %s "
+                               "(and --binarize threshold|dynamic for binary data), or "
+                               "--likelihood gaussian",
+                               where, xs, scl, his, his);
+            return lz_fail(err, LZ_EINVAL,
+                           "%s: value %s%s is below 0: the Bernoulli likelihood needs "
+                           "data in [0, 1] and the data range over [%s, %s]: rescale the file to "
+                           "[0, 1], or use --likelihood gaussian",
+                           where, xs, scl, los, his);
+        }
+    return LZ_OK;
+}
+
+lz_status vae_set_data_map(vae_model *mod, const vae_config *c, const lz_data *train,
+                           double *var, lz_error *err)
+{
+    size_t d = train->d;
+    if (d != mod->a.d)
+        return lz_fail(err, LZ_EINVAL, "%s: %zu columns: expected d = %zu", train->path, d,
+                       mod->a.d);
+    mod->binarize = c->binarize;
+    if (mod->a.lik == VAE_BERNOULLI) {
+        memset(mod->shift, 0, d * sizeof *mod->shift);
+        mod->scale = c->scale;
+        return LZ_OK;
+    }
+    /* Gaussian: shift = mean, scale^2 = (1/d) sum_j var_j = (1/(n d)) sum_ij (x_ij - mu_j)^2 */
+    double *v = var ? var : malloc(d * sizeof *v);
+    if (!v) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", train->path);
+    lz_status st = lz_data_moments(train, mod->shift, v, NULL, err);
+    double ss = 0;
+    for (size_t j = 0; j < d; j++) ss += v[j];
+    if (!var) free(v);
+    if (st) return st;
+    mod->scale = sqrt(ss / (double)d);
+    if (!(mod->scale > 0) || !isfinite(mod->scale))
+        return lz_fail(err, LZ_EINVAL,
+                       "%s: every column is constant: a Gaussian VAE needs data that vary",
+                       train->path);
+    return LZ_OK;
+}
+
+lz_status vae_prepare(const vae_model *mod, const lz_data *data, gsl_rng *bin, vae_real **out,
+                      lz_error *err)
+{
+    *out = NULL;
+    lz_status st = check_data(mod, data, err);
+    if (st) return st;
+    size_t n = data->n, d = data->d;
+    vae_real *x = malloc((n ? n : 1) * d * sizeof *x); /* (n, d) */
+    if (!x) return lz_fail(err, LZ_ENOMEM, "%s: out of memory for the data", data->path);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            /* x~ = (x - shift) / scale */
+            double v = (data->x[i * d + j] - mod->shift[j]) / mod->scale;
+            if (mod->a.lik == VAE_BERNOULLI) {
+                /* threshold: x~ > 1/2;  dynamic, drawn once: x~ ~ Bernoulli(x~) */
+                if (mod->binarize == VAE_BIN_THRESHOLD) v = v > 0.5 ? 1 : 0;
+                else if (mod->binarize == VAE_BIN_DYNAMIC && bin)
+                    v = gsl_rng_uniform(bin) < v ? 1 : 0;
+            }
+            x[i * d + j] = (vae_real)v;
+        }
+    *out = x;
+    return LZ_OK;
+}
+
+void vae_to_data_space(const vae_model *mod, size_t m, const vae_real *a, double *x)
+{
+    size_t d = mod->a.d;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < d; j++) {
+            double v = a[i * d + j];
+            /* Bernoulli: E[x | z] = sigm(a);  Gaussian: E[x | z] = shift + scale a */
+            x[i * d + j] = mod->a.lik == VAE_BERNOULLI ? lz_sigmoid(v)
+                                                       : mod->shift[j] + mod->scale * v;
+        }
+}
+
+double vae_ll_offset(const vae_model *mod)
+{
+    /* x = shift + scale x~: p(x) = p~(x~) / scale^d */
+    return mod->a.lik == VAE_GAUSSIAN ? -(double)mod->a.d * log(mod->scale) : 0.0;
+}
+
+double vae_sigma2(const vae_model *mod)
+{
+    if (mod->a.lik != VAE_GAUSSIAN) return NAN;
+    return exp((double)*mod->p.log_sigma2) * mod->scale * mod->scale;
+}
