@@ -16,7 +16,8 @@
 # default out), K (latent size, default 2, so latent spaces can be drawn),
 # LABEL_COL (text data: label column, default "last" for the bundled digits,
 # "none" otherwise), EPOCHS (VAE and RBM passes; default from the data size),
-# THREADS (default 0: one per core).
+# THREADS (default 0: one per core), MISSING (the fraction of values blacked
+# out for run 10, default 0.3; seeded, the same on every machine).
 #
 # The runs, in the order of the lectures:
 #   1 gmm_em -K 10 --cov diag     the Gaussian mixture by EM (a discrete latent)
@@ -29,6 +30,9 @@
 #   7 nlgm_vae MLP decoder        the non-linear Gaussian model
 #   8 nlgm_vae Bernoulli          on the binarised data
 #   9 rbm_cd                      CD-1 on the binarised data
+#  10 lgm_em on blacked-out data  EM completing pixels missing at random (text
+#                                 data: MISSING, default 0.3, of the values;
+#                                 IDX data skip it)
 # then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table.
 set -euo pipefail
 export LC_ALL=C
@@ -50,6 +54,7 @@ fi
 OUT=${OUT:-out}
 K=${K:-2}
 THREADS=${THREADS:-0}
+MISSING=${MISSING:-0.3}
 DATA=${1:-$share/data/digits.csv}
 TEST=${2:-}
 
@@ -117,7 +122,7 @@ if [ -z "${EPOCHS:-}" ]; then
 fi
 
 mkdir -p "$OUT"
-steps=9
+steps=10
 t_start=$(date +%s.%N)
 since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 step() { # N TITLE CMD...
@@ -167,6 +172,55 @@ step 9 "RBM trained with CD-1 on the binarised data (16 hidden units: exact like
   "$BIN/rbm_cd" --hidden 16 --cd 1 --scale "$scale" --binarize threshold --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/rbm"
 
+# Missing data: every value but the label blacked out (NA) with probability
+# MISSING (a row keeps its first value when all would be out), by a seeded Lehmer generator (x <- 16807 x mod 2^31 - 1: exact in
+# awk's doubles, so every awk draws the same holes); the whole file is the
+# training data, so PREFIX.imputed.dat lines up with it row for row.
+holes=""
+if ! is_idx "$train"; then
+  holes=$OUT/holes.csv
+  { case $train in *.gz) zcat "$train";; *) cat "$train";; esac; } |
+    awk -v p="$MISSING" -v lc="$LABEL_COL" '
+      BEGIN { s = 20260 }
+      /^[ \t]*(#|$)/ { print; next }
+      { if (!seen++ && $0 !~ /^[ \t]*[-+.0-9]/) { print; next }   # a header line
+        line = $0; fs = index(line, ",") ? "," : index(line, "\t") ? "\t" : " "
+        n = split(line, f, fs == " " ? " " : fs)
+        skip = lc == "last" ? n : lc == "none" ? 0 : lc + 0
+        out = ""; kept = 0; first = 0
+        for (i = 1; i <= n; i++) {
+          if (i == skip) continue
+          if (!first) { first = i; v1 = f[i] }
+          s = (s * 16807) % 2147483647
+          if (s / 2147483647 < p) f[i] = "NA"; else kept++ }
+        if (!kept) f[first] = v1   # a row keeps one value (none observed is an error)
+        for (i = 1; i <= n; i++) out = out (i > 1 ? fs : "") f[i]
+        print out }' >"$holes.tmp" && mv "$holes.tmp" "$holes"
+  step 10 "LGM by EM on the data with $(awk -v p="$MISSING" 'BEGIN { print 100 * p }') % of the values blacked out: EM completes them" \
+    "$BIN/lgm_em" -k "$K" "$holes" --label-col "$LABEL_COL" \
+    --threads "$THREADS" -o "$OUT/lgm-missing"
+  # original / blacked-out / completed, the first 12 rows (plots/completion.gp)
+  awk -v lc="$LABEL_COL" -v N=12 '
+    FNR == 1 { fi++ }
+    fi < 3 && /^[ \t]*(#|$)/ { next }
+    fi < 3 && !seen[fi]++ && (fi == 1 ? (hdr = $0 !~ /^[ \t]*[-+.0-9]/) : hdr) { next }  # a header
+    fi < 3 { r[fi]++; if (r[fi] > N) next
+             fs = index($0, ",") ? "," : index($0, "\t") ? "\t" : " "
+             n = split($0, f, fs == " " ? " " : fs); skip = lc == "last" ? n : lc == "none" ? 0 : lc + 0
+             d = 0; s = ""
+             for (i = 1; i <= n; i++) if (i != skip) { d++; s = s " " (f[i] == "NA" ? "nan" : f[i]) }
+             row[fi, r[fi]] = s; next }
+    /^#/ { next }
+    { r[3]++; if (r[3] > N) next; s = ""; for (i = 1; i <= d; i++) s = s " " $i; row[3, r[3]] = s }
+    END { h = "# sample source"; for (i = 1; i <= d; i++) h = h " x" i; print h
+          for (t = 1; t <= N && (1, t) in row; t++) for (k = 1; k <= 3; k++) print t, k - 1 row[k, t] }' \
+    <({ case $train in *.gz) zcat "$train";; *) cat "$train";; esac; }) "$holes" \
+    "$OUT/lgm-missing.imputed.dat" >"$OUT/lgm-missing.completion.dat.tmp" &&
+    mv "$OUT/lgm-missing.completion.dat.tmp" "$OUT/lgm-missing.completion.dat"
+else
+  printf '\n=== [10/%d] skipped: blacking out values needs text data (IDX files have no missing values)\n' "$steps"
+fi
+
 # ---- plots ----------------------------------------------------------------
 printf '\n=== plots\n'
 plot() { # SCRIPT ARGS...
@@ -192,6 +246,10 @@ for p in vae-mlp vae-bernoulli; do
 done
 plot images "$OUT/rbm" filters
 plot images "$OUT/rbm" samples
+if [ -n "$holes" ]; then
+  plot trace "$OUT/lgm-missing"
+  plot completion "$OUT/lgm-missing"
+fi
 
 # ---- the comparison table -------------------------------------------------
 runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm)

@@ -61,12 +61,34 @@ grep -q "expected one line '<!-- lab-table:begin -->' and one line '<!-- lab-tab
 same_files nomark.md nomark0.md
 [ -z "$(ls | grep 'nomark.md.tmp' || true)" ] || fail "readme-table.sh left a temporary file"
 
+# the run on blacked-out data: holes.csv has NA where the data have values
+# (about MISSING = 30 % of them, the labels none), lgm_em completed them,
+# its observed-data ll/N never falls, and the picture's file shows each
+# image's observed pixels unchanged in its blacked-out and completed rows
+awk -F, 'NR == FNR { for (i = 1; i <= NF; i++) v[FNR, i] = $i; next }
+  { for (i = 1; i <= NF; i++) { if ($i == "NA") { if (i == NF) { print "label blacked out"; bad = 1 } n++ }
+      else if ($i != v[FNR, i]) { print "line " FNR " field " i " changed"; bad = 1 }; t++ } }
+  END { if (n < 0.27 * t || n > 0.33 * t) { print n " of " t " missing"; bad = 1 } exit bad }' \
+  slice.csv out/holes.csv || fail "holes.csv is not slice.csv with about 30 % blacked out"
+[ "$(rows out/lgm-missing.imputed.dat)" -eq 300 ] || fail "lgm-missing.imputed.dat rows"
+check_columns out/lgm-missing.summary.tsv missing_frac
+awk 'NR > 2 && $4 < -1e-9 { print; bad = 1 } END { exit bad }' out/lgm-missing.trace.dat ||
+  fail "lgm-missing: the observed-data ll/N falls"
+[ "$(rows out/lgm-missing.completion.dat)" -eq 36 ] || fail "lgm-missing.completion.dat: 12 x 3 rows expected"
+awk '!/^#/ { for (i = 3; i <= NF; i++) x[$1, $2, i] = $i; s[$1] = 1 }
+  END { for (t in s) for (i = 3; i <= 66; i++) {
+      if (x[t, 1, i] != "nan" && (x[t, 1, i] != x[t, 0, i] || x[t, 2, i] != x[t, 0, i])) bad = 1
+      if (x[t, 1, i] == "nan") { nm++; if (x[t, 2, i] == "nan") bad = 1 } }
+    exit bad || nm == 0 }' out/lgm-missing.completion.dat || fail "lgm-missing.completion.dat: rows do not match"
+ok
+
 # every picture: a valid PNG with more than one colour
 pngs="gmm.trace gmm.means gmm-pca.gmm gmm-pca.select
       pca.trace lgm-exact.trace vae-linear.trace vae-bernoulli.trace rbm.trace
       pca.latent lgm-exact.latent vae-linear.latent vae-mlp.latent vae-bernoulli.latent rbm.latent
       pca.components lgm-exact.samples vae-mlp.samples vae-mlp.recon vae-mlp.manifold
-      vae-bernoulli.samples vae-bernoulli.recon vae-bernoulli.manifold rbm.filters rbm.samples compare"
+      vae-bernoulli.samples vae-bernoulli.recon vae-bernoulli.manifold rbm.filters rbm.samples compare
+      lgm-missing.trace lgm-missing.completion"
 for p in $pngs; do check_png "out/$p.png" >/dev/null; done
 n=$(ls out/*.png | wc -l)
 [ "$n" -eq "$(echo $pngs | wc -w)" ] || fail "$n PNG files, expected $(echo $pngs | wc -w)"

@@ -211,6 +211,19 @@ plot images fx/const samples
 check_png fx/const.samples.png
 check_colour fx/const.samples.png '#808080' 1000
 
+# original / blacked-out / completed: missing pixels red, black pixels, the
+# separators
+awk 'BEGIN { srand(3); h = "# sample source"; for (j = 1; j <= 64; j++) h = h " x" j; print h
+  for (i = 1; i <= 12; i++) { for (j = 1; j <= 64; j++) { v[j] = (j % 8 > 2 && j % 8 < 6) ? 16 : 0; m[j] = rand() < 0.3 }
+    for (k = 0; k < 3; k++) { r = i " " k
+      for (j = 1; j <= 64; j++) r = r " " (k == 1 && m[j] ? "nan" : k == 2 && m[j] ? v[j] / 2 : v[j])
+      print r } } }' >fx/miss.completion.dat
+plot completion fx/miss
+check_png fx/miss.completion.png
+check_colour fx/miss.completion.png '#dc2828' 300
+check_colour fx/miss.completion.png '#000000' 500
+check_colour fx/miss.completion.png $sep 1000
+
 plot manifold fx/vae
 check_png fx/vae.manifold.png
 check_colour fx/vae.manifold.png '#000000' 500
@@ -265,6 +278,14 @@ expect_error fx/bad.trace.png "trace\.gp: fx/bad\.trace\.dat:1: expected a colum
 printf '# model\tfamily\tk\tll_train\tll_test\tmethod\npca\tcontinuous\t2\t-1\t-2\texact\n' >fx/bad.summary.tsv
 expect_error fx/bad.compare "compare\.gp: fx/bad\.summary\.tsv:1: expected a column 'll_test_se'" \
   gnuplot -c "$PLOTS/compare.gp" fx/bad
+expect_error fx/none.completion.png 'completion\.gp: fx/none\.completion\.dat: cannot read' \
+  gnuplot -c "$PLOTS/completion.gp" fx/none
+printf '# sample x1 x2 x3 x4\n1 0 1 2 3\n' >fx/nosrc.completion.dat
+expect_error fx/nosrc.completion.png 'completion\.gp: fx/nosrc\.completion\.dat:1: expected the columns sample source x1 \.\. xd' \
+  gnuplot -c "$PLOTS/completion.gp" fx/nosrc
+printf '# sample source x1 x2 x3\n1 0 1 2 3\n' >fx/odd.completion.dat
+expect_error fx/odd.completion.png 'completion\.gp: fx/odd\.completion\.dat: d = 3 .*not a square' \
+  gnuplot -c "$PLOTS/completion.gp" fx/odd
 printf '# a b\n1 2\n' >fx/bad.samples.dat
 expect_error fx/bad.samples.png 'images\.gp: fx/bad\.samples\.dat:1: .*x1' \
   gnuplot -c "$PLOTS/images.gp" fx/bad samples
