@@ -383,7 +383,7 @@ START_TEST(test_cd_step_reference)
         for (size_t q = 0; q < mb * d; q++) x[q] = gsl_rng_uniform(r) < 0.4 ? 1.0f : 0.0f;
         for (size_t q = 0; q < np; q++) vf[q] = vr[q] = (float)(0.02 * gsl_rng_uniform(r) - 0.01);
         memcpy(theta0, fast->mem, np * sizeof *theta0);
-        rbm_chains *cf = rbm_chains_alloc(cases[t].mc, h, 300 + t);
+        rbm_chains *cf = rbm_chains_alloc(cases[t].mc, h, 1, 300 + t);
         ck_assert_ptr_nonnull(cf);
         if (!cases[t].start) /* PCD's chains carry on from earlier updates */
             for (size_t q = 0; q < cases[t].mc * h; q++) cf->hs[q] = gsl_rng_uniform(r) < 0.5 ? 1.0f : 0.0f;
@@ -444,7 +444,7 @@ START_TEST(test_cd_step_reference)
     c.h = (int)h;
     c.momentum = 0;
     float *x = calloc(10 * d, sizeof *x), *vel = calloc(rbm_n_params(m), sizeof *vel);
-    rbm_chains *few = rbm_chains_alloc(5, h, 1), *other = rbm_chains_alloc(10, h + 1, 1);
+    rbm_chains *few = rbm_chains_alloc(5, h, 1, 1), *other = rbm_chains_alloc(10, h + 1, 1, 1);
     ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 10, x, few, 1, 1, &err), LZ_EINVAL);
     ck_assert_int_eq(rbm_cd_step_ref(m, vel, &c, lr, 10, x, few, 1, &err), LZ_EINVAL);
     ck_assert_int_eq(rbm_cd_step_ref(m, vel, &c, lr, 10, x, other, 1, &err), LZ_EINVAL);
@@ -629,16 +629,17 @@ START_TEST(test_save_load_round_trip)
     lz_error err;
     lz_outset *os = lz_outset_alloc();
     ck_assert_ptr_nonnull(os);
-    ck_assert_int_eq(rbm_model_write(m, &p, 3, 1, os, path, &err), LZ_OK);
+    rbm_method how = {3, 1, 0}, got = {0, 0, 0};
+    ck_assert_int_eq(rbm_model_write(m, &p, &how, os, path, &err), LZ_OK);
     ck_assert_int_eq(lz_outset_commit(os, &err), LZ_OK);
     lz_outset_free(os);
     rbm_model *r = NULL;
-    int k = 0, pcd = 0;
-    ck_assert_msg(rbm_model_read(path, &r, &q, &k, &pcd, &err) == LZ_OK, "%s", err.msg);
+    ck_assert_msg(rbm_model_read(path, &r, &q, &got, &err) == LZ_OK, "%s", err.msg);
     ck_assert(memcmp(m->mem, r->mem, rbm_n_params(m) * sizeof *m->mem) == 0);
     ck_assert(memcmp(m->base, r->base, 7 * sizeof *m->base) == 0);
-    ck_assert_int_eq(k, 3);
-    ck_assert_int_eq(pcd, 1);
+    ck_assert_int_eq(got.cd_k, 3);
+    ck_assert_int_eq(got.pcd, 1);
+    ck_assert_int_eq(got.pt, 0);
     ck_assert_int_eq(q.mode, RBM_BIN_SAMPLE);
     ck_assert(q.threshold == 0.25 && q.scale == 16.0);
     rbm_model_free(r);
@@ -651,32 +652,33 @@ END_TEST
 START_TEST(test_prepare)
 {
     lz_error err;
+    rbm_model *bm = rbm_model_alloc(3, 2), *bm100 = rbm_model_alloc(100, 2); /* binary units */
     double x[] = {0, 4, 8, 12, 16, 10};
     size_t lines[] = {3, 5};
     lz_data data = {.n = 2, .d = 3, .x = x, .path = "x.csv", .line = lines, .label_field = -1};
     float out[6];
     rbm_prep p = {RBM_BIN_THRESHOLD, 0.5, 16.0};
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_OK);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_OK);
     const float want[] = {0, 0, 0, 1, 1, 1}; /* x / 16 > 0.5 */
     ck_assert(memcmp(out, want, sizeof want) == 0);
     /* grey levels above 1: the message names the file's line, the field and the fix */
     p.scale = 1.0;
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_EINVAL);
     ck_assert_msg(strstr(err.msg, "x.csv:3: field 2") && strstr(err.msg, "--scale 16"), "%s",
                   err.msg);
     /* with a label in the file's column 1, feature 2 is the file's field 3 */
     data.label_field = 0;
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_EINVAL);
     ck_assert_msg(strstr(err.msg, "x.csv:3: field 3"), "%s", err.msg);
     /* images are named by image and pixel */
     data.line = NULL;
     data.img_rows = data.img_cols = 1;
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_EINVAL);
     ck_assert_msg(strstr(err.msg, "x.csv: image 1, pixel 2"), "%s", err.msg);
     /* none: already binary, else an error */
     p.mode = RBM_BIN_NONE;
     p.scale = 16.0;
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_EINVAL);
     ck_assert_msg(strstr(err.msg, "not 0 or 1"), "%s", err.msg);
     /* sample: x ~ Bernoulli(y), mean y; 100000 draws of y = 0.3: 5 se */
     static double g[100000];
@@ -685,10 +687,12 @@ START_TEST(test_prepare)
     lz_data gd = {.n = 1000, .d = 100, .x = g, .path = "g", .label_field = -1};
     p.mode = RBM_BIN_SAMPLE;
     p.scale = 1.0;
-    ck_assert_int_eq(rbm_prepare(&gd, &p, 1, 3, b, &err), LZ_OK);
+    ck_assert_int_eq(rbm_prepare(&gd, bm100, &p, 1, 3, b, &err), LZ_OK);
     double s = 0;
     for (size_t k = 0; k < 100000; k++) s += b[k];
     ck_assert_msg(fabs(s / 1e5 - 0.3) < 5 * sqrt(0.21 / 1e5), "mean %g", s / 1e5);
+    rbm_model_free(bm);
+    rbm_model_free(bm100);
 }
 END_TEST
 
@@ -765,7 +769,7 @@ START_TEST(test_lr_schedule)
         c.pcd = pcd;
         c.batch = 33;
         rbm_config_resolve(&c, 0);
-        rbm_algo_defaults a = rbm_algo_default(pcd);
+        rbm_algo_defaults a = rbm_algo_default(pcd, RBM_VIS_BERNOULLI);
         ck_assert(c.momentum == a.momentum && c.lr_decay == a.lr_decay);
         ck_assert_int_eq(c.batch, 33);
         ck_assert(pcd ? lz_unset_real(c.lr) : c.lr == a.lr); /* PCD's rate needs n */
@@ -817,7 +821,7 @@ START_TEST(test_lr_schedule)
     }
     free(x);
     /* PCD decays, CD does not; PCD spreads its rate over an epoch, without momentum */
-    rbm_algo_defaults cd = rbm_algo_default(0), pcd = rbm_algo_default(1);
+    rbm_algo_defaults cd = rbm_algo_default(0, RBM_VIS_BERNOULLI), pcd = rbm_algo_default(1, RBM_VIS_BERNOULLI);
     ck_assert_int_eq(pcd.lr_decay, RBM_DECAY_LINEAR);
     ck_assert_int_eq(cd.lr_decay, RBM_DECAY_NONE);
     ck_assert(pcd.epoch_lr > 0 && !(cd.epoch_lr > 0) && pcd.momentum == 0);
