@@ -343,44 +343,70 @@ static void same_chains(const rbm_chains *a, const rbm_chains *b, const char *wh
     }
 }
 
+/* Gaussian visible units on the grid model: W scaled into [-1/4, 1/4] (the
+ * means c + W^T h stay within a few units), z = log sigma^2 on the grid in
+ * [-1/2, 1/2] when learned (else 0) */
+static void grid_gaussian(rbm_model *m, int learn, unsigned long seed)
+{
+    gsl_rng *r = lz_rng_alloc(seed);
+    m->visible = RBM_VIS_GAUSSIAN;
+    m->sigma = learn ? RBM_SIGMA_LEARN : RBM_SIGMA_FIXED;
+    for (size_t k = 0; k < m->h * m->d; k++) m->w[k] *= 0.25f;
+    for (size_t i = 0; i < m->d; i++) m->z[i] = learn ? on_grid(r, 0.5) : 0.0f;
+    gsl_rng_free(r);
+}
+
 START_TEST(test_cd_step_reference)
 {
     /* d and H odd, minibatches not multiples of the threads; PCD's last
-     * minibatch smaller than its chains; momentum and weight decay */
+     * minibatch smaller than its chains; momentum and weight decay; binary
+     * and Gaussian visible units (sigma fixed and learned) */
     const size_t d = 37, h = 23;
     struct {
         int pcd, k, start;
         size_t mb, mc; /* rows; chains (CD: the rows) */
         double mu, lambda;
         int threads;   /* 0: as rbm_fit chooses */
+        int gauss;     /* 0 binary, 1 Gaussian with sigma = 1, 2 Gaussian learning sigma */
     } cases[] = {
-        {0, 1, 1, 20, 20, 0.0, 0.0, 1},  {0, 1, 1, 20, 20, 0.0, 0.0, 2},
-        {0, 3, 1, 17, 17, 0.5, 0.01, 3}, {0, 2, 1, 9, 9, 0.0, 0.0, 0},
-        {1, 1, 1, 16, 16, 0.0, 0.0, 2},  {1, 2, 0, 16, 16, 0.5, 0.001, 2},
-        {1, 1, 0, 7, 16, 0.0, 0.0, 2},   {1, 3, 0, 7, 16, 0.9, 0.0, 3},
-        {1, 1, 1, 5, 5, 0.0, 0.01, 1},
+        {0, 1, 1, 20, 20, 0.0, 0.0, 1, 0},  {0, 1, 1, 20, 20, 0.0, 0.0, 2, 0},
+        {0, 3, 1, 17, 17, 0.5, 0.01, 3, 0}, {0, 2, 1, 9, 9, 0.0, 0.0, 0, 0},
+        {1, 1, 1, 16, 16, 0.0, 0.0, 2, 0},  {1, 2, 0, 16, 16, 0.5, 0.001, 2, 0},
+        {1, 1, 0, 7, 16, 0.0, 0.0, 2, 0},   {1, 3, 0, 7, 16, 0.9, 0.0, 3, 0},
+        {1, 1, 1, 5, 5, 0.0, 0.01, 1, 0},
+        {0, 1, 1, 20, 20, 0.0, 0.0, 2, 1},  {0, 2, 1, 17, 17, 0.5, 0.01, 3, 2},
+        {0, 1, 1, 20, 20, 0.0, 0.0, 1, 2},  {1, 1, 1, 16, 16, 0.0, 0.0, 2, 2},
+        {1, 2, 0, 7, 16, 0.5, 0.001, 2, 2}, {1, 1, 0, 16, 16, 0.0, 0.0, 0, 1},
     };
     const double lr = 0.1, U = 0x1p-24; /* float's unit roundoff */
     lz_error err;
     double worst = 0; /* largest |fast - reference| / tolerance */
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
-        char what[64];
-        snprintf(what, sizeof what, "case %zu (%s-%d, %zu rows, %zu chains, %d threads)", t,
-                 cases[t].pcd ? "PCD" : "CD", cases[t].k, cases[t].mb, cases[t].mc, cases[t].threads);
+        char what[160];
+        snprintf(what, sizeof what, "case %zu (%s-%d, %zu rows, %zu chains, %d threads, %s)", t,
+                 cases[t].pcd ? "PCD" : "CD", cases[t].k, cases[t].mb, cases[t].mc, cases[t].threads,
+                 cases[t].gauss == 0 ? "binary" : cases[t].gauss == 1 ? "Gaussian" : "Gaussian, sigma learned");
         rbm_config c;
         rbm_config_default(&c);
         c.h = (int)h;
+        c.visible = cases[t].gauss ? RBM_VIS_GAUSSIAN : RBM_VIS_BERNOULLI;
+        c.sigma = cases[t].gauss == 2 ? RBM_SIGMA_LEARN : RBM_SIGMA_FIXED;
         c.pcd = cases[t].pcd;
         c.cd_steps = cases[t].k;
         c.momentum = cases[t].mu;
         c.weight_decay = cases[t].lambda;
         size_t mb = cases[t].mb, np;
         rbm_model *fast = grid_model(d, h, 100 + t), *ref = grid_model(d, h, 100 + t);
+        if (cases[t].gauss) {
+            grid_gaussian(fast, cases[t].gauss == 2, 400 + t);
+            grid_gaussian(ref, cases[t].gauss == 2, 400 + t);
+        }
         np = rbm_n_params(fast);
         gsl_rng *r = lz_rng_alloc(200 + t);
         float *x = malloc(mb * d * sizeof *x), *vf = malloc(np * sizeof *vf),
               *vr = malloc(np * sizeof *vr), *theta0 = malloc(np * sizeof *theta0);
-        for (size_t q = 0; q < mb * d; q++) x[q] = gsl_rng_uniform(r) < 0.4 ? 1.0f : 0.0f;
+        for (size_t q = 0; q < mb * d; q++)
+            x[q] = cases[t].gauss ? (float)gsl_ran_gaussian(r, 1.0) : gsl_rng_uniform(r) < 0.4 ? 1.0f : 0.0f;
         for (size_t q = 0; q < np; q++) vf[q] = vr[q] = (float)(0.02 * gsl_rng_uniform(r) - 0.01);
         memcpy(theta0, fast->mem, np * sizeof *theta0);
         rbm_chains *cf = rbm_chains_alloc(cases[t].mc, h, 1, 300 + t);
@@ -405,9 +431,30 @@ START_TEST(test_cd_step_reference)
         double mu = cases[t].mu, lam = cases[t].lambda;
         int plain = mu == 0 && lam == 0;
         size_t nr = mb + (c.pcd ? cases[t].mc : mb);
+        /* Gaussian units: the rows are reals, not 0/1, and no longer exact in
+         * float, so the terms of W and c are bounded by Tu = max |u| instead
+         * of 1, and those of z by Tz = max (x - c)^2 / (2 sigma^2) + |u| |W^T h|,
+         * over the data and over every x~ = c + W^T h + sigma g with |g| <= 6;
+         * the activations, means and sigmas of the two versions differ in
+         * their last bits, which moves each term by a few U T: a factor 4 */
+        double Tu = 1, Tz = 1;
+        if (cases[t].gauss) {
+            double xmax = 0;
+            for (size_t q = 0; q < mb * d; q++) xmax = fmax(xmax, fabs(x[q]));
+            for (size_t i = 0; i < d; i++) {
+                double wsum = 0, s2 = exp(ref->z[i]);
+                for (size_t j = 0; j < h; j++) wsum += fabs(ref->w[j * d + i]);
+                double xm = fmax(xmax, fabs(ref->c[i]) + wsum + 6 * sqrt(s2));
+                double u = xm / s2, e = xm + fabs(ref->c[i]);
+                Tu = fmax(Tu, 4 * u);
+                Tz = fmax(Tz, 4 * (0.5 * e * e / s2 + u * wsum));
+            }
+        }
         for (size_t q = 0; q < np; q++) {
             double th0 = fabs(theta0[q]), v0 = plain ? 0 : fabs(vr[q]);
-            double tol = U * ((double)(nr + 4) * 2 * lr + 8 * (th0 + v0 + fabs(ref->mem[q])));
+            /* W, b, c, z in the block's order */
+            double T = q < h * d ? Tu : q < h * d + h ? 1.0 : q < h * d + h + d ? Tu : Tz;
+            double tol = U * ((double)(nr + 4) * 2 * lr * T + 8 * (th0 + v0 + fabs(ref->mem[q])));
             double e = fabs((double)fast->mem[q] - ref->mem[q]);
             ck_assert_msg(e <= tol, "%s: parameter %zu: fast %.9g, reference %.9g (tolerance %.3g)",
                           what, q, fast->mem[q], ref->mem[q], tol);
@@ -448,7 +495,13 @@ START_TEST(test_cd_step_reference)
     ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 10, x, few, 1, 1, &err), LZ_EINVAL);
     ck_assert_int_eq(rbm_cd_step_ref(m, vel, &c, lr, 10, x, few, 1, &err), LZ_EINVAL);
     ck_assert_int_eq(rbm_cd_step_ref(m, vel, &c, lr, 10, x, other, 1, &err), LZ_EINVAL);
+    /* tempered replicas: not with CD's chains, and never in the reference */
+    rbm_chains *pt = rbm_chains_alloc(10, h, 3, 1);
+    ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 10, x, pt, 1, 1, &err), LZ_EINVAL);
     c.pcd = 1; /* PCD's chains start at the data: one a row */
+    ck_assert_int_eq(rbm_cd_step_ref(m, vel, &c, lr, 10, x, pt, 1, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 10, x, pt, 1, 1, &err), LZ_OK);
+    rbm_chains_free(pt);
     ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 4, x, few, 1, 1, &err), LZ_EINVAL);
     ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 4, x, few, 0, 1, &err), LZ_OK);
     rbm_chains_free(few);
