@@ -166,17 +166,17 @@ static int parse_options(run *r, int argc, char **argv)
     r->scale = 1.0;
     /* the defaults that depend on --pcd and --visible, in words for --help
      * (rbm_algo_default) */
-    rbm_algo_defaults dc = rbm_algo_default(0, RBM_VIS_BERNOULLI),
-                      dp = rbm_algo_default(1, RBM_VIS_BERNOULLI),
-                      gc = rbm_algo_default(0, RBM_VIS_GAUSSIAN),
-                      gp = rbm_algo_default(1, RBM_VIS_GAUSSIAN);
+    rbm_algo_defaults dc = rbm_algo_default(0, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED),
+                      dp = rbm_algo_default(1, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED),
+                      gc = rbm_algo_default(0, RBM_VIS_GAUSSIAN, RBM_SIGMA_FIXED),
+                      gp = rbm_algo_default(1, RBM_VIS_GAUSSIAN, RBM_SIGMA_FIXED);
     static const char *decay_name[] = {"none", "linear"};
     char h_lr[400], h_mom[160], h_batch[160], h_decay[400];
     snprintf(h_lr, sizeof h_lr,
              "learning rate of the first update (updates average the minibatch) (default: %g for "
              "CD; for PCD and PT %g M/n, at most %g, so that the rates of an epoch's n/M updates "
              "add up to %g: %g for n = 60000 rows, M = %d; with --visible gaussian %g for CD, and "
-             "%g M/n, at most %g)",
+             "%g M/n, at most %g; with --sigma learn a third of these)",
              dc.lr, dp.epoch_lr, dp.lr, dp.epoch_lr, dp.epoch_lr * dp.batch / 60000.0, dp.batch,
              gc.lr, gp.epoch_lr, gp.lr);
     snprintf(h_mom, sizeof h_mom,

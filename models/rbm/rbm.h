@@ -182,8 +182,9 @@ typedef struct {
 /* persistent: 0 for CD-k, 1 for PCD-k and PT.  Binary, CD-k: alpha 0.1,
  * momentum 0.5, batch 20, no decay; PCD-k: alpha = 6 M / n, at most 0.3
  * (0.01 for n = 60000 rows in minibatches of M = 100), momentum 0, batch
- * 100, linear decay to 0.  Gaussian: the same with a tenth of the rates. */
-rbm_algo_defaults rbm_algo_default(int persistent, int visible);
+ * 100, linear decay to 0.  Gaussian: the same with a tenth of the rates, a
+ * thirtieth with learned sigmas (sigma an rbm_sigma). */
+rbm_algo_defaults rbm_algo_default(int persistent, int visible, int sigma);
 
 /* Every field of cfg still unset (LZ_UNSET_*) <- rbm_algo_default(...) for
  * training on n rows; with n = 0 (not known yet) a learning rate that
@@ -312,8 +313,8 @@ typedef struct {
  * trained with and how it was trained.  A binary model trained by CD-k or
  * PCD-k is written as version 1 (the entries of every earlier rbm_cd); a
  * Gaussian one or one trained by PT as version 2, which adds visible,
- * sigma, pt and the arrays z, shift and scale.  err: the path cannot be
- * opened. */
+ * sigma, pt and the arrays z, data_mean and data_sd (the standardisation,
+ * m->shift and m->scale).  err: the path cannot be opened. */
 lz_status rbm_model_write(const rbm_model *m, const rbm_prep *p, const rbm_method *how,
                           lz_outset *os, const char *path, lz_error *err);
 

@@ -144,7 +144,7 @@ void rbm_config_default(rbm_config *cfg)
     cfg->seed = 1;
 }
 
-rbm_algo_defaults rbm_algo_default(int persistent, int visible)
+rbm_algo_defaults rbm_algo_default(int persistent, int visible, int sigma)
 {
     /* docs/rbm.md, "Defaults": CD-1 as in Hinton's guide (2010); PCD as in
      * Tieleman (2008) and PyDeep: 100 chains, no momentum, the rate decaying
@@ -152,13 +152,17 @@ rbm_algo_defaults rbm_algo_default(int persistent, int visible)
      * epoch's rates add up to the same on any number of rows, up to 0.3
      * (above it PCD's chains fall behind on the digits).  Gaussian visible
      * units: a tenth of the rates (Hinton 2010, section 13.2: unbounded
-     * visible units make learning unstable at the binary rates) */
+     * visible units make learning unstable at the binary rates), and with
+     * learned sigmas a third of that (docs/rbm.md, "Defaults": on the
+     * digits the held-out likelihood falls by tens of nats at the fixed
+     * sigmas' rates) */
     rbm_algo_defaults cd = {0.1, 0.0, 0.5, 20, RBM_DECAY_NONE};
     rbm_algo_defaults pcd_d = {0.3, 6.0, 0.0, 100, RBM_DECAY_LINEAR};
     rbm_algo_defaults a = persistent ? pcd_d : cd;
     if (visible == RBM_VIS_GAUSSIAN) {
-        a.lr *= 0.1;
-        a.epoch_lr *= 0.1;
+        double f = sigma == RBM_SIGMA_LEARN ? 0.03 : 0.1;
+        a.lr *= f;
+        a.epoch_lr *= f;
     }
     return a;
 }
@@ -166,7 +170,7 @@ rbm_algo_defaults rbm_algo_default(int persistent, int visible)
 void rbm_config_resolve(rbm_config *cfg, size_t n)
 {
     if (cfg->pt > 0) cfg->pcd = 1; /* the replica at beta = 1 is PCD's chain */
-    rbm_algo_defaults a = rbm_algo_default(cfg->pcd, cfg->visible);
+    rbm_algo_defaults a = rbm_algo_default(cfg->pcd, cfg->visible, cfg->sigma);
     if (lz_unset_real(cfg->momentum)) cfg->momentum = a.momentum;
     if (lz_unset_int(cfg->batch)) cfg->batch = a.batch;
     if (lz_unset_int(cfg->lr_decay)) cfg->lr_decay = a.lr_decay;
@@ -559,8 +563,8 @@ lz_status rbm_model_write(const rbm_model *m, const rbm_prep *p, const rbm_metho
     lz_model_put_array(f, "base", 1, m->d, m->base);
     if (gauss) {
         lz_model_put_arrayf(f, "z", 1, m->d, m->z);
-        lz_model_put_array(f, "shift", 1, m->d, m->shift);
-        lz_model_put_array(f, "scale", 1, m->d, m->scale);
+        lz_model_put_array(f, "data_mean", 1, m->d, m->shift);
+        lz_model_put_array(f, "data_sd", 1, m->d, m->scale);
     }
     lz_model_end(f);
     return LZ_OK;
@@ -620,8 +624,8 @@ lz_status rbm_model_read(const char *path, rbm_model **out, rbm_prep *p, rbm_met
         (st = lz_model_check_array(f, "c", 1, (size_t)d, err)) ||
         (st = lz_model_check_array(f, "base", 1, (size_t)d, err)) ||
         (gauss && (st = lz_model_check_array(f, "z", 1, (size_t)d, err))) ||
-        (gauss && (st = lz_model_check_array(f, "shift", 1, (size_t)d, err))) ||
-        (gauss && (st = lz_model_check_array(f, "scale", 1, (size_t)d, err))))
+        (gauss && (st = lz_model_check_array(f, "data_mean", 1, (size_t)d, err))) ||
+        (gauss && (st = lz_model_check_array(f, "data_sd", 1, (size_t)d, err))))
         goto done;
     p->mode = (rbm_binarize)mode;
     how->cd_k = (int)kk;
@@ -641,8 +645,8 @@ lz_status rbm_model_read(const char *path, rbm_model **out, rbm_prep *p, rbm_met
         goto done;
     if (gauss) {
         if ((st = lz_model_get_arrayf(f, "z", 1, m->d, m->z, err)) ||
-            (st = lz_model_get_array(f, "shift", 1, m->d, m->shift, err)) ||
-            (st = lz_model_get_array(f, "scale", 1, m->d, m->scale, err)))
+            (st = lz_model_get_array(f, "data_mean", 1, m->d, m->shift, err)) ||
+            (st = lz_model_get_array(f, "data_sd", 1, m->d, m->scale, err)))
             goto done;
         /* sigma_i^2 = e^z_i and its inverse in range; fixed sigmas are 1 */
         for (size_t i = 0; i < m->d; i++) {
@@ -654,8 +658,8 @@ lz_status rbm_model_read(const char *path, rbm_model **out, rbm_prep *p, rbm_met
                 goto done;
             }
             if (!(m->scale[i] > 0)) {
-                st = lz_fail(err, LZ_EFORMAT, "%s:%zu: array scale, column %zu: %g: expected > 0",
-                             path, lz_model_line(f, "scale") + 1, i + 1, m->scale[i]);
+                st = lz_fail(err, LZ_EFORMAT, "%s:%zu: array data_sd, column %zu: %g: expected > 0",
+                             path, lz_model_line(f, "data_sd") + 1, i + 1, m->scale[i]);
                 goto done;
             }
         }

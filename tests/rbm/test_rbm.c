@@ -822,7 +822,7 @@ START_TEST(test_lr_schedule)
         c.pcd = pcd;
         c.batch = 33;
         rbm_config_resolve(&c, 0);
-        rbm_algo_defaults a = rbm_algo_default(pcd, RBM_VIS_BERNOULLI);
+        rbm_algo_defaults a = rbm_algo_default(pcd, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED);
         ck_assert(c.momentum == a.momentum && c.lr_decay == a.lr_decay);
         ck_assert_int_eq(c.batch, 33);
         ck_assert(pcd ? lz_unset_real(c.lr) : c.lr == a.lr); /* PCD's rate needs n */
@@ -874,7 +874,8 @@ START_TEST(test_lr_schedule)
     }
     free(x);
     /* PCD decays, CD does not; PCD spreads its rate over an epoch, without momentum */
-    rbm_algo_defaults cd = rbm_algo_default(0, RBM_VIS_BERNOULLI), pcd = rbm_algo_default(1, RBM_VIS_BERNOULLI);
+    rbm_algo_defaults cd = rbm_algo_default(0, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED),
+                      pcd = rbm_algo_default(1, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED);
     ck_assert_int_eq(pcd.lr_decay, RBM_DECAY_LINEAR);
     ck_assert_int_eq(cd.lr_decay, RBM_DECAY_NONE);
     ck_assert(pcd.epoch_lr > 0 && !(cd.epoch_lr > 0) && pcd.momentum == 0);
