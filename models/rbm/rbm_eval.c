@@ -65,6 +65,8 @@ struct rbm_eval {
     int enum_max;   /* largest layer rbm_eval_log_z may enumerate (0: none)   */
     size_t enum_rows;
     double *lse;    /* (2^enum_max / enum_rows) log-sum-exp of each block     */
+    double *gm;     /* (enum_max, enum_max) Gaussian log Z: W D W^T, D = diag(1 / sigma^2) */
+    double *gl;     /* (enum_max) its linear term b + W D c + diag(W D W^T) / 2 */
     double *mem;    /* the block everything above points into                 */
 };
 
@@ -143,7 +145,8 @@ rbm_eval *rbm_eval_alloc(size_t d, size_t h, int enum_max, lz_error *err)
     size_t er = ev->enum_rows;
     size_t per_thr = 2 * EV_ROWS * d + EV_ROWS * h + EV_ROWS * d + 2 * h +
                      er * (size_t)enum_max + er * big + er;
-    size_t total = h * d + h + 3 * d + 2 * d * h + nblocks + (size_t)T * per_thr;
+    size_t em = (size_t)enum_max;
+    size_t total = h * d + h + 3 * d + 2 * d * h + nblocks + em * em + em + (size_t)T * per_thr;
     ev->mem = malloc(total * sizeof *ev->mem);
     if (!ev->mem) {
         free(ev->thr);
@@ -160,6 +163,8 @@ rbm_eval *rbm_eval_alloc(size_t d, size_t h, int enum_max, lz_error *err)
     ev->ep = p, p += d * h;
     ev->em = p, p += d * h;
     ev->lse = p, p += nblocks;
+    ev->gm = p, p += em * em;
+    ev->gl = p, p += em;
     for (int t = 0; t < T; t++) {
         ev_thread *th = &ev->thr[t];
         th->vb = p, p += EV_ROWS * d;
@@ -443,6 +448,60 @@ double rbm_eval_recon_err(rbm_eval *ev, size_t n, const float *v)
     return for_blocks(ev, n, v, NULL, recon_block, 2.0 * (double)ev->d * (double)ev->h) / (double)n;
 }
 
+/* log Z of Gaussian visible units, enumerating h: with a = W^T h and
+ * D = diag(1 / sigma^2), sum_i ((c_i + a_i)^2 - c_i^2) / (2 sigma_i^2)
+ * = (W D c)^T h + h^T (W D W^T) h / 2, so each state costs O(|h|^2) instead
+ * of O(d): exponent = sum_{j in h} l_j + sum_{j < k in h} M_jk with M = W D W^T,
+ * l = b + W D c + diag(M) / 2.  Blocks of enum_rows states in the order of
+ * their numbers, a log-sum-exp a block, combined in block order. */
+static lz_status log_z_gauss(rbm_eval *ev, double *log_z, lz_error *err)
+{
+    size_t d = ev->d, h = ev->h;
+    double *M = ev->gm, *l = ev->gl;
+    for (size_t j = 0; j < h; j++) {
+        double wc = 0;
+        for (size_t i = 0; i < d; i++) wc += ev->w[j * d + i] * ev->is2[i] * ev->c[i];
+        for (size_t k = 0; k <= j; k++) { /* M_jk = sum_i W_ji W_ki / sigma_i^2 */
+            double m = 0;
+            for (size_t i = 0; i < d; i++) m += ev->w[j * d + i] * ev->is2[i] * ev->w[k * d + i];
+            M[j * h + k] = M[k * h + j] = m;
+        }
+        l[j] = ev->b[j] + wc + 0.5 * M[j * h + j];
+    }
+    size_t total = (size_t)1 << h, B = ev->enum_rows < total ? ev->enum_rows : total;
+    size_t nb = total / B;
+    int T = ev_threads(ev, (double)total * (double)h * (double)h);
+    if ((size_t)T > nb) T = (int)nb;
+#pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num();
+        ev_thread *th = &ev->thr[t];
+        size_t b0, b1, on[64];
+        rbm_part(nb, T, t, &b0, &b1);
+        for (size_t blk = b0; blk < b1; blk++) {
+            for (size_t r = 0; r < B; r++) {
+                size_t u = blk * B + r, n = 0; /* state u: h_k = (u >> k) & 1 */
+                for (size_t k = 0; k < h; k++)
+                    if (u >> k & 1) on[n++] = k;
+                double e = 0;
+                for (size_t a = 0; a < n; a++) {
+                    e += l[on[a]];
+                    for (size_t b = 0; b < a; b++) e += M[on[a] * h + on[b]];
+                }
+                th->ev[r] = e;
+            }
+            ev->lse[blk] = lz_logsumexp(B, th->ev);
+        }
+    }
+    /* + sum_i log(sqrt(2 pi) sigma_i) = sum_i (log(2 pi) + z_i) / 2 */
+    double g = 0;
+    for (size_t i = 0; i < d; i++) g += 0.5 * (LOG_2PI + ev->ls2[i]);
+    *log_z = lz_logsumexp(nb, ev->lse) + g;
+    if (!isfinite(*log_z))
+        return lz_fail(err, LZ_ENUMERIC, "exact log Z is not finite: the weights have diverged");
+    return LZ_OK;
+}
+
 lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_error *err)
 {
     size_t d = ev->d, h = ev->h;
@@ -458,6 +517,7 @@ lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_err
         return lz_fail(err, LZ_EINVAL,
                        "exact log Z: enumerating %zu %s units exceeds the limit of %d "
                        "(--exact-max-h)", s, hid ? "hidden" : "visible", ev->enum_max);
+    if (ev->gauss) return log_z_gauss(ev, log_z, err);
     size_t total = (size_t)1 << s, B = ev->enum_rows < total ? ev->enum_rows : total;
     size_t nb = total / B;
     int T = ev_threads(ev, (double)total * (double)o * (double)(s + 10));
@@ -481,20 +541,12 @@ lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_err
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)h, (int)d, 1.0,
                             th->eu, (int)d, ev->w, (int)d, 0.0, th->ea, (int)o);
             /* hidden: log sum_v exp(-E(v,h)) = b^T h + sum_i softplus(c_i + W_.i^T h);
-             * visible: -F(v) = c^T v + sum_j softplus(b_j + W_j. v);
-             * Gaussian: log int exp(-E(v,h)) dv = b^T h + sum_i a_i (2 c_i + a_i) / (2 sigma_i^2)
-             *   + sum_i log(sqrt(2 pi) sigma_i),  a = W^T h, the last sum added below
+             * visible: -F(v) = c^T v + sum_j softplus(b_j + W_j. v)
              * (docs/rbm.md, "The log-likelihood") */
             for (size_t r = 0; r < B; r++) {
                 double *a = th->ea + r * o;
                 double eu = 0;
                 for (size_t k = 0; k < s; k++) eu += e[k] * th->eu[r * s + k];
-                if (ev->gauss) {
-                    double q = 0;
-                    for (size_t k = 0; k < o; k++) q += a[k] * (2.0 * f[k] + a[k]) * ev->is2[k];
-                    th->ev[r] = eu + 0.5 * q;
-                    continue;
-                }
                 for (size_t k = 0; k < o; k++) a[k] += f[k];
                 th->ev[r] = eu + softplus_sum(o, a);
             }
@@ -502,11 +554,6 @@ lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_err
         }
     }
     *log_z = lz_logsumexp(nb, ev->lse);
-    if (ev->gauss) { /* + sum_i log(sqrt(2 pi) sigma_i) = sum_i (log(2 pi) + z_i) / 2 */
-        double g = 0;
-        for (size_t i = 0; i < d; i++) g += 0.5 * (LOG_2PI + ev->ls2[i]);
-        *log_z += g;
-    }
     if (!isfinite(*log_z))
         return lz_fail(err, LZ_ENUMERIC, "exact log Z is not finite: the weights have diverged");
     return LZ_OK;
