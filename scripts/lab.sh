@@ -29,6 +29,9 @@
 #   7 nlgm_vae MLP decoder        the non-linear Gaussian model
 #   8 nlgm_vae Bernoulli          on the binarised data
 #   9 rbm_cd                      CD-1 on the binarised data
+#  10 rbm_cd --visible gaussian   CD-1 with Gaussian visible units on the standardised
+#                                 data (continuous), its likelihood bracketed by
+#                                 reverse AIS and AIS beside the exact value
 # then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table.
 set -euo pipefail
 export LC_ALL=C
@@ -117,7 +120,7 @@ if [ -z "${EPOCHS:-}" ]; then
 fi
 
 mkdir -p "$OUT"
-steps=9
+steps=10
 t_start=$(date +%s.%N)
 since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 step() { # N TITLE CMD...
@@ -166,6 +169,12 @@ step 8 "VAE with a Bernoulli likelihood on the binarised data" \
 step 9 "RBM trained with CD-1 on the binarised data (16 hidden units: exact likelihood)" \
   "$BIN/rbm_cd" --hidden 16 --cd 1 --scale "$scale" --binarize threshold --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/rbm"
+# ---- step 10: the Gaussian-Bernoulli RBM (a density on R^d, in the continuous family);
+# the exact likelihood, and beside it the bracket [reverse AIS, AIS] of 1000 steps
+step 10 "RBM with Gaussian visible units on the standardised data (CD-1, 16 hidden units: exact likelihood, and the AIS bracket)" \
+  "$BIN/rbm_cd" --visible gaussian --hidden 16 --cd 1 --epochs "$EPOCHS" --bracket \
+  --ais-steps 1000 --raise-steps 1000 -q "${data_args[@]}" -o "$OUT/rbm-gauss"
+# ---- end of step 10
 
 # ---- plots ----------------------------------------------------------------
 printf '\n=== plots\n'
@@ -192,21 +201,28 @@ for p in vae-mlp vae-bernoulli; do
 done
 plot images "$OUT/rbm" filters
 plot images "$OUT/rbm" samples
+plot trace "$OUT/rbm-gauss"     # step 10
+plot images "$OUT/rbm-gauss" samples
 
 # ---- the comparison table -------------------------------------------------
-runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm)
+runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm rbm-gauss)
 tmp=$(mktemp "$OUT/compare.tsv.tmp.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
-# the shared columns of every summary (docs/developers.md), looked up by name
+# the shared columns of every summary (docs/developers.md), looked up by name;
+# then the bracket on ll_test of the summaries that have one (the RBM's), nan
+# for the others
 cols="model family k n_params ll_train ll_test ll_test_se method iterations seconds"
-printf '# %s\n' "$(echo $cols | tr ' ' '\t')" >"$tmp"
+optional="ll_test_lower ll_test_upper"
+printf '# %s\n' "$(echo $cols $optional | tr ' ' '\t')" >"$tmp"
 for r in "${runs[@]}"; do
-  awk -F'\t' -v OFS='\t' -v cols="$cols" -v f="$OUT/$r.summary.tsv" '
+  awk -F'\t' -v OFS='\t' -v cols="$cols" -v opt="$optional" -v f="$OUT/$r.summary.tsv" '
     NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) at[$i] = i; next }
     { n = split(cols, c, " "); s = ""
       for (i = 1; i <= n; i++) {
         if (!(c[i] in at)) { print f ": no column " c[i] > "/dev/stderr"; exit 1 }
         s = s (i > 1 ? OFS : "") $(at[c[i]]) }
+      n = split(opt, c, " ")
+      for (i = 1; i <= n; i++) s = s OFS (c[i] in at ? $(at[c[i]]) : "nan")
       print s }' "$OUT/$r.summary.tsv" >>"$tmp" || die "$OUT/$r.summary.tsv: not a summary"
 done
 mv "$tmp" "$OUT/compare.tsv"
@@ -215,8 +231,8 @@ plot compare "$OUT/compare.tsv"
 
 printf '\n=== comparison on %s (log-likelihood per sample, nats; test = held-out data)\n' "$(basename "$train")"
 awk -f "$share/scripts/compare-table.awk" "$OUT/compare.tsv" || die "$OUT/compare.tsv: no table"
-echo "continuous: densities on R^d (mixture, PCA, LGM, Gaussian VAE); binary: probabilities of the"
-echo "binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
+echo "continuous: densities on R^d (mixture, PCA, LGM, Gaussian VAE, Gaussian RBM); binary: probabilities"
+echo "of the binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
 if [ "$n_rows" -gt 10000 ]; then
   echo "The VAEs' training log-likelihoods are estimated on 10000 random training rows"
   echo "(nlgm_vae --iw-train-rows): unbiased, but with the sampling error of a subset."

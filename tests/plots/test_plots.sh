@@ -113,17 +113,18 @@ awk 'BEGIN { G = 5; hdr = "# row col z1 z2"; for (j = 1; j <= 64; j++) hdr = hdr
       print r } }' >fx/vae.manifold.dat
 
 # comparison table: both families, the shared summary columns (tabs), AIS
-# standard errors on the RBM rows, a nan ll_train.
+# standard errors on the RBM rows, a nan ll_train; the optional bracket
+# columns, finite on the RBM rows only.
 {
-  printf '# model\tfamily\tk\tn_params\tll_train\tll_test\tll_test_se\tmethod\titerations\tseconds\n'
-  printf 'pca\tcontinuous\t10\t705\t-160.2\t-165.9\t0\texact\t50\t0.08\n'
-  printf 'lgm-exact\tcontinuous\t10\t768\t-150.1\t-156.3\t0\texact\t200\t0.9\n'
-  printf 'lgm-sampled\tcontinuous\t10\t768\t-151.7\t-157.0\t0\texact\t200\t1.4\n'
-  printf 'vae-linear-gaussian\tcontinuous\t10\t1489\t-151.0\t-157.5\tnan\tiw-1000\t100\t12.5\n'
-  printf 'vae-mlp-gaussian\tcontinuous\t2\t20000\tnan\t-170.4\t0.6\tiw-1000\t100\t20.1\n'
-  printf 'vae-mlp-bernoulli\tbinary\t2\t19000\t-28.4\t-29.9\t0.2\tiw-1000\t100\t18.0\n'
-  printf 'rbm-cd1\tbinary\t64\t4224\t-25.1\t-26.8\t0.4\tais\t30\t3.2\n'
-  printf 'rbm-pcd1\tbinary\t64\t4224\t-24.0\t-25.2\t0.3\tais\t30\t3.3\n'
+  printf '# model\tfamily\tk\tn_params\tll_train\tll_test\tll_test_se\tmethod\titerations\tseconds\tll_test_lower\tll_test_upper\n'
+  printf 'pca\tcontinuous\t10\t705\t-160.2\t-165.9\t0\texact\t50\t0.08\tnan\tnan\n'
+  printf 'lgm-exact\tcontinuous\t10\t768\t-150.1\t-156.3\t0\texact\t200\t0.9\tnan\tnan\n'
+  printf 'lgm-sampled\tcontinuous\t10\t768\t-151.7\t-157.0\t0\texact\t200\t1.4\tnan\tnan\n'
+  printf 'vae-linear-gaussian\tcontinuous\t10\t1489\t-151.0\t-157.5\tnan\tiw-1000\t100\t12.5\tnan\tnan\n'
+  printf 'vae-mlp-gaussian\tcontinuous\t2\t20000\tnan\t-170.4\t0.6\tiw-1000\t100\t20.1\tnan\tnan\n'
+  printf 'vae-mlp-bernoulli\tbinary\t2\t19000\t-28.4\t-29.9\t0.2\tiw-1000\t100\t18.0\tnan\tnan\n'
+  printf 'rbm-cd1\tbinary\t64\t4224\t-25.1\t-26.8\t0.4\tais\t30\t3.2\t-30.9\t-26.8\n'
+  printf 'rbm-pcd1\tbinary\t64\t4224\t-24.0\t-25.2\t0.3\tais\t30\t3.3\t-28.1\t-25.2\n'
 } >fx/compare.tsv
 # a per-program summary of one family only (prefix form of compare.gp)
 printf '# model\tfamily\tk\tn_params\tll_train\tll_test\tll_test_se\tmethod\titerations\tseconds\textra\npca\tcontinuous\t10\t705\t-160.2\t-165.9\t0\texact\t50\t0.08\t1\n' >fx/pca.summary.tsv
@@ -223,6 +224,7 @@ for f in compare pca.compare; do
   check_colour fx/$f.png '#9ecae1' 500          # train bars
   check_colour fx/$f.png '#2171b5' 500          # test bars
 done
+check_colour fx/compare.png '#31a354' 100       # the RBMs' brackets
 
 # the mixture: each component's points in its colour, the black ellipses
 # and means; alone (no points), the ellipses in the components' colours;
