@@ -120,6 +120,7 @@ struct vae_baselines {
     vae_real *dhid;    /* (m_max, h)                                        */
     vae_real *out;     /* (m_max) C(x)                                      */
     vae_real *dout;    /* (m_max)                                           */
+    double *sig;       /* (m_max) each datum's signal in an update          */
 };
 
 static size_t aligned(size_t n) { return (n + VAE_ALIGN_REALS - 1) / VAE_ALIGN_REALS * VAE_ALIGN_REALS; }
@@ -133,6 +134,7 @@ vae_baselines *vae_baselines_alloc(size_t d, size_t m_max, int with_net, unsigne
     b->h = BASE_HIDDEN;
     b->m_max = m_max;
     b->with_net = with_net;
+    if (!(b->sig = malloc((m_max ? m_max : 1) * sizeof *b->sig))) goto oom;
     if (!with_net) return b;
     size_t h = b->h, o1 = aligned(h * d), o2 = o1 + aligned(h), o3 = o2 + aligned(h);
     b->n_block = o3 + aligned(1);
@@ -177,6 +179,7 @@ void vae_baselines_free(vae_baselines *b)
     free(b->dhid);
     free(b->out);
     free(b->dout);
+    free(b->sig);
     free(b);
 }
 
@@ -214,20 +217,19 @@ void vae_baselines_update(vae_baselines *b, const vae_config *c, const vae_real 
                           size_t L, const double *nll)
 {
     if (!b || m == 0) return;
-    /* the signal of datum i: its mean nll over the L samples; dout holds the
-     * targets for now */
-    double mean = 0;
+    /* the signal of datum i: its mean nll over the L samples */
+    double *sig = b->sig, mean = 0;
     for (size_t i = 0; i < m; i++) {
         double t = 0;
         for (size_t l = 0; l < L; l++) t += nll[l * m + i];
-        b->dout[i] = (vae_real)(t / (double)L);
-        mean += t / (double)L;
+        sig[i] = t / (double)L;
+        mean += sig[i];
     }
     mean /= (double)m;
     if (!b->have_c) {
         /* the first minibatch sets c and v */
         double v = 0;
-        for (size_t i = 0; i < m; i++) v += ((double)b->dout[i] - mean) * ((double)b->dout[i] - mean);
+        for (size_t i = 0; i < m; i++) v += (sig[i] - mean) * (sig[i] - mean);
         b->c = mean;
         b->v = v / (double)m;
         b->have_c = 1;
@@ -235,14 +237,13 @@ void vae_baselines_update(vae_baselines *b, const vae_config *c, const vae_real 
     double c0 = b->c, s0 = base_scale(b), v = 0;
     /* c <- a c + (1 - a) mean;  v <- a v + (1 - a) mean_i (signal_i - c)^2 */
     b->c = BASE_DECAY * b->c + (1 - BASE_DECAY) * mean;
-    for (size_t i = 0; i < m; i++) v += ((double)b->dout[i] - b->c) * ((double)b->dout[i] - b->c);
+    for (size_t i = 0; i < m; i++) v += (sig[i] - b->c) * (sig[i] - b->c);
     b->v = BASE_DECAY * b->v + (1 - BASE_DECAY) * v / (double)m;
     if (!b->with_net) return;
     /* one Adam step on 1/2 sum_i (C(x_i) - (signal_i - c) / s)^2, c and s
      * as the prediction used them */
     net_forward(b, x, m);
-    for (size_t i = 0; i < m; i++)
-        b->dout[i] = (vae_real)((double)b->out[i] - ((double)b->dout[i] - c0) / s0);
+    for (size_t i = 0; i < m; i++) b->dout[i] = (vae_real)((double)b->out[i] - (sig[i] - c0) / s0);
     memset(b->gblock, 0, b->n_block * sizeof(vae_real));
     memset(b->dhid, 0, m * b->h * sizeof(vae_real));
     vae_dense_backward(b->dhid, b->gw2, b->gb2, b->dout, b->hid, b->w2, m, b->h, 1);
