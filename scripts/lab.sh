@@ -29,6 +29,12 @@
 #   7 nlgm_vae MLP decoder        the non-linear Gaussian model
 #   8 nlgm_vae Bernoulli          on the binarised data
 #   9 rbm_cd                      CD-1 on the binarised data
+#  10 nlgm_vae, reparameterised   the Bernoulli VAE of run 8 for a tenth of the
+#     --grad-var 20               epochs, every gradient estimator's variance
+#                                 measured after each epoch
+#  11 nlgm_vae --estimator score  the same trained by the score function with
+#                                 NVIL's baseline: the two loss curves
+#  12 nlgm_vae --objective iwae   run 8 trained on the IWAE bound, K = 5
 # then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table.
 set -euo pipefail
 export LC_ALL=C
@@ -117,7 +123,7 @@ if [ -z "${EPOCHS:-}" ]; then
 fi
 
 mkdir -p "$OUT"
-steps=9
+steps=12
 t_start=$(date +%s.%N)
 since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 step() { # N TITLE CMD...
@@ -166,6 +172,17 @@ step 8 "VAE with a Bernoulli likelihood on the binarised data" \
 step 9 "RBM trained with CD-1 on the binarised data (16 hidden units: exact likelihood)" \
   "$BIN/rbm_cd" --hidden 16 --cd 1 --scale "$scale" --binarize threshold --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/rbm"
+# the gradient estimators: a short run of the Bernoulli VAE of step 8 with
+# each, the variance of every estimator measured along the first
+est_epochs=$(( EPOCHS / 10 > 2 ? EPOCHS / 10 : 2 ))
+vae_bin=(-k "$K" --likelihood bernoulli --scale "$scale" --binarize threshold -q "${data_args[@]}")
+step 10 "VAE, reparameterised gradient, $est_epochs epochs: every estimator's gradient variance" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$est_epochs" --grad-var 20 -o "$OUT/vae-reparam"
+step 11 "VAE, score-function gradient with NVIL's baseline, $est_epochs epochs" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$est_epochs" --estimator score --baseline net \
+  -o "$OUT/vae-score"
+step 12 "VAE of step 8 trained on the IWAE bound, K = 5" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$EPOCHS" --objective iwae --samples 5 -o "$OUT/vae-iwae"
 
 # ---- plots ----------------------------------------------------------------
 printf '\n=== plots\n'
@@ -192,9 +209,11 @@ for p in vae-mlp vae-bernoulli; do
 done
 plot images "$OUT/rbm" filters
 plot images "$OUT/rbm" samples
+plot gradvar "$OUT/vae-reparam"
+plot trace "$OUT/vae-reparam" "$OUT/vae-score"
 
 # ---- the comparison table -------------------------------------------------
-runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm)
+runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli vae-iwae rbm)
 tmp=$(mktemp "$OUT/compare.tsv.tmp.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 # the shared columns of every summary (docs/developers.md), looked up by name
