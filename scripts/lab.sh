@@ -32,6 +32,12 @@
 #  10 rbm_cd --visible gaussian   CD-1 with Gaussian visible units on the standardised
 #                                 data (continuous), its likelihood bracketed by
 #                                 reverse AIS and AIS beside the exact value
+#  11 nlgm_vae, reparameterised   the Bernoulli VAE of run 8 for a tenth of the
+#     --grad-var 20               epochs, every gradient estimator's variance
+#                                 measured after each epoch
+#  12 nlgm_vae --estimator score  the same trained by the score function with
+#                                 NVIL's baseline: the two loss curves
+#  13 nlgm_vae --objective iwae   run 8 trained on the IWAE bound, K = 5
 # then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table.
 set -euo pipefail
 export LC_ALL=C
@@ -120,7 +126,7 @@ if [ -z "${EPOCHS:-}" ]; then
 fi
 
 mkdir -p "$OUT"
-steps=10
+steps=13
 t_start=$(date +%s.%N)
 since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 step() { # N TITLE CMD...
@@ -174,7 +180,17 @@ step 9 "RBM trained with CD-1 on the binarised data (16 hidden units: exact like
 step 10 "RBM with Gaussian visible units on the standardised data (CD-1, 16 hidden units: exact likelihood, and the AIS bracket)" \
   "$BIN/rbm_cd" --visible gaussian --hidden 16 --cd 1 --epochs "$EPOCHS" --bracket \
   --ais-steps 1000 --raise-steps 1000 -q "${data_args[@]}" -o "$OUT/rbm-gauss"
-# ---- end of step 10
+# the gradient estimators: a short run of the Bernoulli VAE of step 8 with
+# each, the variance of every estimator measured along the first
+est_epochs=$(( EPOCHS / 10 > 2 ? EPOCHS / 10 : 2 ))
+vae_bin=(-k "$K" --likelihood bernoulli --scale "$scale" --binarize threshold -q "${data_args[@]}")
+step 11 "VAE, reparameterised gradient, $est_epochs epochs: every estimator's gradient variance" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$est_epochs" --grad-var 20 -o "$OUT/vae-reparam"
+step 12 "VAE, score-function gradient with NVIL's baseline, $est_epochs epochs" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$est_epochs" --estimator score --baseline net \
+  -o "$OUT/vae-score"
+step 13 "VAE of step 8 trained on the IWAE bound, K = 5" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$EPOCHS" --objective iwae --samples 5 -o "$OUT/vae-iwae"
 
 # ---- plots ----------------------------------------------------------------
 printf '\n=== plots\n'
@@ -203,9 +219,11 @@ plot images "$OUT/rbm" filters
 plot images "$OUT/rbm" samples
 plot trace "$OUT/rbm-gauss"     # step 10
 plot images "$OUT/rbm-gauss" samples
+plot gradvar "$OUT/vae-reparam"
+plot trace "$OUT/vae-reparam" "$OUT/vae-score"
 
 # ---- the comparison table -------------------------------------------------
-runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm rbm-gauss)
+runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli vae-iwae rbm rbm-gauss)
 tmp=$(mktemp "$OUT/compare.tsv.tmp.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 # the shared columns of every summary (docs/developers.md), looked up by name;

@@ -149,6 +149,16 @@ awk 'BEGIN { srand(8)
     tr = -4 + 1.5 * (k < 3 ? k : 3) + 0.05 * k; te = tr - 0.02 * k * k
     printf "%d %.17g %.17g %.17g %.17g %d 0.1\n", k, tr, te, -600 * tr + 10 * k * 6, -600 * tr + 20 * k, 10 * k - 1 > "fx/g.select.dat" } }'
 
+# the variance of a VAE's gradient estimators (nlgm_vae --grad-var): four
+# estimators over epochs 0..8, from 1e-2 to 1e3, words in the estimator and
+# baseline columns
+awk 'BEGIN { print "# epoch estimator baseline mean_var total_var snr"
+  split("reparam none 0.05 score none 500 score mean 20 score net 5", S, " ")
+  for (e = 0; e <= 8; e++)
+    for (i = 0; i < 4; i++) {
+      v = S[3 * i + 3] * (1 + e / 4); if (i >= 2 && e == 0) v = 500
+      printf "%d %s %s %.17g %.17g %.17g\n", e, S[3 * i + 1], S[3 * i + 2], v / 1000, v, 50 / v } }' >fx/vae.gradvar.dat
+
 for f in fx/*.dat fx/*.tsv; do check_columns "$f"; done
 
 # ------------------------------------------------------------------ checks
@@ -212,6 +222,10 @@ plot images fx/const samples
 check_png fx/const.samples.png
 check_colour fx/const.samples.png '#808080' 1000
 
+plot gradvar fx/vae
+check_png fx/vae.gradvar.png
+for c in $blue $red $green $purple; do check_colour fx/vae.gradvar.png $c 100; done
+
 plot manifold fx/vae
 check_png fx/vae.manifold.png
 check_colour fx/vae.manifold.png '#000000' 500
@@ -252,6 +266,11 @@ expect_error fx/lgm-exact.latent 'latent\.gp: fx/lgm-exact\.latent\.dat: cannot 
   gnuplot -c "$PLOTS/latent.gp" fx/lgm-exact
 expect_error fx/none 'manifold\.gp: fx/none\.manifold\.dat: cannot read' \
   gnuplot -c "$PLOTS/manifold.gp" fx/none
+expect_error fx/none 'gradvar\.gp: fx/none\.gradvar\.dat: cannot read' \
+  gnuplot -c "$PLOTS/gradvar.gp" fx/none
+printf '# epoch estimator baseline mean_var total_var\n0 reparam none 1 2\n' >fx/bad.gradvar.dat
+expect_error fx/bad.gradvar.png "gradvar\.gp: fx/bad\.gradvar\.dat:1: expected a column 'snr'" \
+  gnuplot -c "$PLOTS/gradvar.gp" fx/bad
 expect_error fx/none 'compare\.gp: fx/none\.summary\.tsv: cannot read' \
   gnuplot -c "$PLOTS/compare.gp" fx/none
 expect_error fx/none 'gmm\.gp: fx/none\.means\.dat: cannot read' \
