@@ -83,15 +83,17 @@ typedef struct {
 
 /* ---------------------------------------------------------------- options */
 
-/* the options into the config, then cvae_config_check */
-static lz_status build_config(run *r)
+/* the model the options ask for, and the options that belong to another
+ * (with --load the model file says which model it is) */
+static lz_status choose_mode(run *r)
 {
     cvae_config *c = &r->cfg;
-    vae_arch *a = &c->vae.arch;
     lz_error *err = &r->err;
     if (r->semi && r->m1)
         return lz_fail(err, LZ_EINVAL, "--semi-supervised and --m1: one model at a time");
     c->mode = r->semi ? CVAE_MODE_M2 : r->m1 ? CVAE_MODE_M1 : CVAE_MODE_CVAE;
+    if (!lz_unset_int(r->n_labels)) c->n_labels = r->n_labels;
+    if (r->co.load) return LZ_OK;
     if (r->condition == 0 && c->mode == CVAE_MODE_M1)
         return lz_fail(err, LZ_EINVAL,
                        "--m1 --condition label: M1's VAE does not see the label (--condition "
@@ -100,21 +102,29 @@ static lz_status build_config(run *r)
         return lz_fail(err, LZ_EINVAL,
                        "--condition none: the CVAE and M2 condition on the label (the plain VAE "
                        "is nlgm_vae, or --m1 with a classifier)");
-    if (!lz_unset_int(r->n_labels)) {
-        if (c->mode == CVAE_MODE_CVAE)
-            return lz_fail(err, LZ_EINVAL,
-                           "--n-labels: the conditional VAE uses every label (a part of them: "
-                           "--semi-supervised or --m1)");
-        c->n_labels = r->n_labels;
-    }
+    if (!lz_unset_int(r->n_labels) && c->mode == CVAE_MODE_CVAE)
+        return lz_fail(err, LZ_EINVAL,
+                       "--n-labels: the conditional VAE uses every label (a part of them: "
+                       "--semi-supervised or --m1)");
     if (!lz_unset_real(c->alpha) && c->mode != CVAE_MODE_M2)
         return lz_fail(err, LZ_EINVAL, "--alpha applies to --semi-supervised (M2)");
     if (strcmp(r->cls_hidden, "same") && c->mode != CVAE_MODE_M2)
         return lz_fail(err, LZ_EINVAL, "--cls-hidden applies to --semi-supervised (M2)");
+    return LZ_OK;
+}
+
+/* the options into the config, then cvae_config_check */
+static lz_status build_config(run *r)
+{
+    cvae_config *c = &r->cfg;
+    vae_arch *a = &c->vae.arch;
+    lz_error *err = &r->err;
+    lz_status st = choose_mode(r);
+    if (st) return st;
     if (r->k < 1) return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", r->k);
     if (r->batch < 1) return lz_fail(err, LZ_EINVAL, "--batch %d: expected >= 1", r->batch);
     a->k = (size_t)r->k;
-    lz_status st = vae_parse_widths("--hidden", r->hidden, a->enc, &a->n_enc, VAE_MAX_LAYERS, err);
+    st = vae_parse_widths("--hidden", r->hidden, a->enc, &a->n_enc, VAE_MAX_LAYERS, err);
     if (st) return st;
     a->decoder = (vae_dec)r->decoder;
     if (a->decoder == VAE_DEC_LINEAR) a->n_dec = 0;

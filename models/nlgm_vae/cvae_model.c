@@ -390,19 +390,23 @@ lz_status cvae_choose_labels(const int *codes, size_t n, size_t C, size_t n_labe
     lz_rng_perm(r, C, order);
     /* n_labels / C each, one more for the first n_labels mod C classes */
     for (size_t j = 0; j < C; j++) quota[order[j]] = n_labels / C + (j < n_labels % C);
-    /* a class short of rows gives the rest of its share to the others, in
-     * the same order, one at a time (n_labels <= n: it ends) */
+    /* a class short of rows gives the rest of its share to the others, one
+     * at a time to the class with the fewest that has rows left (the first
+     * in the same order of equals; n_labels <= n: it ends) */
     size_t spare = 0;
     for (size_t c = 0; c < C; c++)
         if (quota[c] > avail[c]) {
             spare += quota[c] - avail[c];
             quota[c] = avail[c];
         }
-    for (size_t j = 0; spare; j = (j + 1) % C)
-        if (quota[order[j]] < avail[order[j]]) {
-            quota[order[j]]++;
-            spare--;
+    for (; spare; spare--) {
+        size_t best = C;
+        for (size_t j = 0; j < C; j++) {
+            size_t c = order[j];
+            if (quota[c] < avail[c] && (best == C || quota[c] < quota[best])) best = c;
         }
+        quota[best]++;
+    }
     memset(keep, 0, n);
     for (size_t t = 0; t < n; t++) {
         size_t i = perm[t];
