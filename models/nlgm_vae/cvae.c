@@ -27,8 +27,8 @@
 /* ------------------------------------------------------------------ */
 /* workspace */
 
-cvae_workspace *cvae_workspace_alloc(const cvae_model *mod, size_t mx_max, size_t L,
-                                     int unlabelled, lz_error *err)
+cvae_workspace *cvae_workspace_alloc(const cvae_model *mod, size_t mx_max, size_t L, int unlabelled,
+                                     lz_error *err)
 {
     const vae_arch *a = &mod->a.core;
     size_t C = mod->a.C, E = unlabelled ? C * mx_max : mx_max, R = L * E;
@@ -161,18 +161,20 @@ void cvae_encode(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, s
                       a->d, n1);
     /* ... + the class row of y, for every expanded row */
     vae_real *first = ne ? ws->enc_h[0] : ws->head;
-    for (size_t e = 0; e < E; e++) memcpy(first + e * n1, ws->pre + (e % m) * n1, n1 * sizeof(vae_real));
+    for (size_t e = 0; e < E; e++)
+        memcpy(first + e * n1, ws->pre + (e % m) * n1, n1 * sizeof(vae_real));
     add_class_rows(first, mod->p.enc_y, ws->cls, E, E, n1);
     if (!ne) return;
     vae_act_forward(ws->enc_h[0], E * n1, a->act);
     for (size_t l = 1; l < ne; l++) {
         /* h_l = act(h_{l-1} W_l^T + b_l) */
-        vae_dense_forward(ws->enc_h[l], ws->enc_h[l - 1], p->enc_w[l], p->enc_b[l], E, a->enc[l - 1],
-                          a->enc[l]);
+        vae_dense_forward(ws->enc_h[l], ws->enc_h[l - 1], p->enc_w[l], p->enc_b[l], E,
+                          a->enc[l - 1], a->enc[l]);
         vae_act_forward(ws->enc_h[l], E * a->enc[l], a->act);
     }
     /* [mu | log sigma^2] = h W_head^T + b_head */
-    vae_dense_forward(ws->head, ws->enc_h[ne - 1], p->head_w, p->head_b, E, a->enc[ne - 1], 2 * a->k);
+    vae_dense_forward(ws->head, ws->enc_h[ne - 1], p->head_w, p->head_b, E, a->enc[ne - 1],
+                      2 * a->k);
 }
 
 void cvae_decode(const cvae_model *mod, cvae_workspace *ws, const vae_real *z, size_t R, size_t E)
@@ -188,8 +190,8 @@ void cvae_decode(const cvae_model *mod, cvae_workspace *ws, const vae_real *z, s
     if (!nd) return;
     vae_act_forward(ws->dec_h[0], R * n1, a->act);
     for (size_t l = 1; l < nd; l++) {
-        vae_dense_forward(ws->dec_h[l], ws->dec_h[l - 1], p->dec_w[l], p->dec_b[l], R, a->dec[l - 1],
-                          a->dec[l]);
+        vae_dense_forward(ws->dec_h[l], ws->dec_h[l - 1], p->dec_w[l], p->dec_b[l], R,
+                          a->dec[l - 1], a->dec[l]);
         vae_act_forward(ws->dec_h[l], R * a->dec[l], a->act);
     }
     /* f(z, y) = h W_out^T + b_out */
@@ -520,17 +522,17 @@ lz_status cvae_fit(cvae_model *mod, const cvae_config *c, const vae_real *xtrain
     /* the rows with and without labels */
     size_t n_l = 0, n_u = 0;
     for (size_t i = 0; i < n; i++) ytr[i] >= 0 ? n_l++ : n_u++;
-    if (!m2 && n_u)
-        return lz_fail(err, LZ_EINVAL, "CVAE: %zu training rows without a label", n_u);
+    if (!m2 && n_u) return lz_fail(err, LZ_EINVAL, "CVAE: %zu training rows without a label", n_u);
     if (!n_l) return lz_fail(err, LZ_EINVAL, "no labelled training rows");
     size_t mb = vc->batch;
-    size_t mu = m2 && n_u ? (mb < n_u ? mb : n_u) : 0;   /* unlabelled rows a step */
-    size_t ml = mb < n_l ? mb : n_l;                       /* labelled rows a step   */
+    size_t mu = m2 && n_u ? (mb < n_u ? mb : n_u) : 0; /* unlabelled rows a step */
+    size_t ml = mb < n_l ? mb : n_l;                   /* labelled rows a step */
     size_t mx = mu > ml ? mu : ml;
     if ((m2 ? C : 1) * L * mx > 10000000)
         return lz_fail(err, LZ_EINVAL,
                        "--samples %zu x --batch %zu x %zu classes: at most 10^7 decoder rows a "
-                       "step", L, mb, m2 ? C : 1);
+                       "step",
+                       L, mb, m2 ? C : 1);
     size_t n_steps = mu ? (n_u + mu - 1) / mu : (n_l + ml - 1) / ml;
     double alpha = cvae_alpha(c, n), logC = log((double)C), off = vae_ll_offset(mod->core);
     lz_status st = LZ_OK;
@@ -647,7 +649,8 @@ lz_status cvae_fit(cvae_model *mod, const cvae_config *c, const vae_real *xtrain
             }
             /* J^alpha / n, data units */
             info.objective = ((double)n_u * (cnt_u ? info.loss_train : 0) +
-                              (double)n_l * (mean_l + alpha * mean_ce)) / (double)n;
+                              (double)n_l * (mean_l + alpha * mean_ce)) /
+                             (double)n;
         } else {
             info.loss_train = s_l / (double)cnt_l - off;
             info.recon_train = r_l / (double)cnt_l - off;

@@ -58,31 +58,31 @@ typedef enum { CVAE_MODE_CVAE = 0, CVAE_MODE_M2 = 1, CVAE_MODE_M1 = 2 } cvae_mod
  * "Random streams").  The jobs the VAE also has keep the VAE's stream
  * numbers (vae_stream): M1 trains and scores with the VAE's own functions. */
 typedef enum {
-    CVAE_STREAM_INIT = VAE_STREAM_INIT,           /* the network's weights (vae_init)      */
+    CVAE_STREAM_INIT = VAE_STREAM_INIT,           /* the network's weights (vae_init) */
     CVAE_STREAM_TRAIN = VAE_STREAM_TRAIN,         /* minibatch order, then each pass's eps */
-    CVAE_STREAM_BIN_TRAIN = VAE_STREAM_BIN_TRAIN, /* dynamic binarisation in training      */
+    CVAE_STREAM_BIN_TRAIN = VAE_STREAM_BIN_TRAIN, /* dynamic binarisation in training */
     CVAE_STREAM_TEST_LOSS = VAE_STREAM_TEST_LOSS, /* the test bound's z, the same each epoch */
-    CVAE_STREAM_BIN_TEST = VAE_STREAM_BIN_TEST,   /* dynamic binarisation of the test set  */
+    CVAE_STREAM_BIN_TEST = VAE_STREAM_BIN_TEST,   /* dynamic binarisation of the test set */
     CVAE_STREAM_BIN_EVAL = VAE_STREAM_BIN_EVAL,   /* ... of the training rows scored after */
-    CVAE_STREAM_IW_TEST = VAE_STREAM_IW_TEST,     /* importance samples of ll_test         */
-    CVAE_STREAM_IW_TRAIN = VAE_STREAM_IW_TRAIN,   /* importance samples of ll_train        */
-    CVAE_STREAM_PRIOR = VAE_STREAM_PRIOR,         /* z ~ N(0, I) of the samples file       */
-    CVAE_STREAM_LABELS = 16,     /* which training rows keep their labels (M1, M2)          */
-    CVAE_STREAM_INIT_LABEL = 17, /* the class rows and the classifier's weights             */
-    CVAE_STREAM_LABELLED = 18    /* M2: the order of the labelled minibatches               */
+    CVAE_STREAM_IW_TEST = VAE_STREAM_IW_TEST,     /* importance samples of ll_test */
+    CVAE_STREAM_IW_TRAIN = VAE_STREAM_IW_TRAIN,   /* importance samples of ll_train */
+    CVAE_STREAM_PRIOR = VAE_STREAM_PRIOR,         /* z ~ N(0, I) of the samples file */
+    CVAE_STREAM_LABELS = 16,     /* which training rows keep their labels (M1, M2) */
+    CVAE_STREAM_INIT_LABEL = 17, /* the class rows and the classifier's weights */
+    CVAE_STREAM_LABELLED = 18    /* M2: the order of the labelled minibatches */
 } cvae_stream;
 
 /* ------------------------------------------------------------------ */
 /* configuration (cvae_model.c) */
 
 typedef struct {
-    vae_config vae;     /* the network, training and evaluation: nlgm_vae's options   */
+    vae_config vae; /* the network, training and evaluation: nlgm_vae's options */
     cvae_mode mode;
-    size_t n_cls;                 /* M2: hidden layers of the classifier q(y | x)     */
-    size_t cls[VAE_MAX_LAYERS];   /* their widths                                     */
-    long n_labels;      /* M1, M2: training rows whose labels are kept                */
-    double alpha;       /* M2: weight of each labelled row's -log q(y | x); NaN: 0.1 n */
-    double l2;          /* M1 and the baseline: the regression's L2 penalty           */
+    size_t n_cls;               /* M2: hidden layers of the classifier q(y | x) */
+    size_t cls[VAE_MAX_LAYERS]; /* their widths */
+    long n_labels;              /* M1, M2: training rows whose labels are kept */
+    double alpha;               /* M2: weight of each labelled row's -log q(y | x); NaN: 0.1 n */
+    double l2;                  /* M1 and the baseline: the regression's L2 penalty */
 } cvae_config;
 
 /* nlgm_vae's defaults (vae_config_default) but 10 samples (a class), mode
@@ -103,45 +103,45 @@ double cvae_alpha(const cvae_config *c, size_t n);
 /* the model (cvae_model.c) */
 
 typedef struct {
-    vae_arch core;                /* the VAE's encoder on x, decoder on z, likelihood */
+    vae_arch core; /* the VAE's encoder on x, decoder on z, likelihood */
     cvae_mode mode;
-    size_t C;                     /* classes                                          */
-    size_t n_cls;                 /* M2: classifier hidden layers (0 otherwise)       */
+    size_t C;     /* classes */
+    size_t n_cls; /* M2: classifier hidden layers (0 otherwise) */
     size_t cls[VAE_MAX_LAYERS];
 } cvae_arch;
 
 /* The parameters beyond the VAE's, views into one block. */
 typedef struct {
-    vae_real *enc_y;              /* (C, n1) class rows of the encoder's first layer  */
-    vae_real *dec_y;              /* (C, n1') class rows of the decoder's first layer */
+    vae_real *enc_y;                 /* (C, n1) class rows of the encoder's first layer */
+    vae_real *dec_y;                 /* (C, n1') class rows of the decoder's first layer */
     vae_real *cls_w[VAE_MAX_LAYERS]; /* M2: classifier layer l: (cls[l], c_l), c_0 = d */
-    vae_real *cls_b[VAE_MAX_LAYERS]; /* (cls[l])                                      */
-    vae_real *cls_out_w;          /* (C, c) logits of q(y | x)                        */
-    vae_real *cls_out_b;          /* (C)                                              */
+    vae_real *cls_b[VAE_MAX_LAYERS]; /* (cls[l]) */
+    vae_real *cls_out_w;             /* (C, c) logits of q(y | x) */
+    vae_real *cls_out_b;             /* (C) */
 } cvae_params;
 
 #define CVAE_MAX_TENSORS (2 * VAE_MAX_LAYERS + 8)
 
 typedef struct {
     cvae_arch a;
-    vae_model *core;     /* the VAE: its parameters, Adam state and data map    */
-    size_t n_block;      /* reals in the block of the parameters beyond the VAE */
+    vae_model *core; /* the VAE: its parameters, Adam state and data map */
+    size_t n_block;  /* reals in the block of the parameters beyond the VAE */
     vae_real *block, *gblock, *adam_m, *adam_v;
     long adam_t;
-    cvae_params p, g;    /* views of block and gblock                           */
+    cvae_params p, g; /* views of block and gblock */
     size_t n_tensors;
     vae_tensor t[CVAE_MAX_TENSORS];
     /* multinomial logistic regressions in double (M1 and M2): the baseline on
      * the labelled rows' model-space pixels, and M1's on their posterior means;
      * with the classes, views into one block dblock */
     double *dblock;
-    double *raw_w;       /* (C, d) */
-    double *raw_b;       /* (C)    */
-    double *m1_w;        /* (C, k) */
-    double *m1_b;        /* (C)    */
+    double *raw_w; /* (C, d) */
+    double *raw_b; /* (C) */
+    double *m1_w;  /* (C, k) */
+    double *m1_b;  /* (C) */
     /* the classes: numeric labels in increasing order, or words */
-    double *class_value; /* (C) the label of each class (words: 0..C-1)         */
-    char **class_name;   /* (C) the words, or NULL for numeric labels           */
+    double *class_value; /* (C) the label of each class (words: 0..C-1) */
+    char **class_name;   /* (C) the words, or NULL for numeric labels */
 } cvae_model;
 
 /* A new model: the VAE (vae_model_alloc) and the rest, zero; classes 0..C-1
@@ -178,8 +178,7 @@ lz_status cvae_set_classes(cvae_model *mod, const lz_data *train, lz_error *err)
 /* codes (n) <- the class of each row of data, 0..C-1, by value or by name;
  * an error naming the row when data has no labels or a label that is not a
  * class of the model. */
-lz_status cvae_label_codes(const cvae_model *mod, const lz_data *data, int *codes,
-                           lz_error *err);
+lz_status cvae_label_codes(const cvae_model *mod, const lz_data *data, int *codes, lz_error *err);
 
 /* The rows that keep their labels: n_labels of the n rows, spread evenly over
  * the classes (n_labels / C each, the remainder one more for classes in an
@@ -196,54 +195,51 @@ lz_status cvae_choose_labels(const int *codes, size_t n, size_t C, size_t n_labe
 lz_status cvae_init(cvae_model *mod, unsigned long seed, double sigma2, lz_error *err);
 
 /* Model files (kind "cvae", version 1). */
-lz_status cvae_model_write(const cvae_model *mod, lz_outset *os, const char *path,
-                           lz_error *err);
+lz_status cvae_model_write(const cvae_model *mod, lz_outset *os, const char *path, lz_error *err);
 lz_status cvae_model_read(const char *path, cvae_model **out, lz_error *err);
 
 /* ------------------------------------------------------------------ */
 /* the network and its training (cvae.c; docs/vae_labels.md) */
 
 typedef struct {
-    size_t mx_max;                   /* data rows of a pass                            */
-    size_t e_max;                    /* expanded encoder rows                          */
-    size_t r_max;                    /* decoder rows                                   */
-    vae_real *x;                     /* (mx_max, d) a gathered minibatch               */
-    int *cls;                        /* (e_max) the class of each expanded row         */
+    size_t mx_max;                   /* data rows of a pass */
+    size_t e_max;                    /* expanded encoder rows */
+    size_t r_max;                    /* decoder rows */
+    vae_real *x;                     /* (mx_max, d) a gathered minibatch */
+    int *cls;                        /* (e_max) the class of each expanded row */
     vae_real *pre;                   /* (mx_max, n1) W_x x + b of the encoder's first layer */
-    vae_real *dpre;                  /* (mx_max, n1)                                   */
-    vae_real *enc_h[VAE_MAX_LAYERS]; /* (e_max, enc[l])                                */
+    vae_real *dpre;                  /* (mx_max, n1) */
+    vae_real *enc_h[VAE_MAX_LAYERS]; /* (e_max, enc[l]) */
     vae_real *enc_dh[VAE_MAX_LAYERS];
-    vae_real *head;                  /* (e_max, 2k) [mu | log s2]                      */
+    vae_real *head; /* (e_max, 2k) [mu | log s2] */
     vae_real *dhead;
-    vae_real *eps;                   /* (r_max, k) N(0, I) noise, row l E + e          */
-    vae_real *z, *dz;                /* (r_max, k)                                     */
-    vae_real *dec_h[VAE_MAX_LAYERS]; /* (r_max, dec[l])                                */
+    vae_real *eps;                   /* (r_max, k) N(0, I) noise, row l E + e */
+    vae_real *z, *dz;                /* (r_max, k) */
+    vae_real *dec_h[VAE_MAX_LAYERS]; /* (r_max, dec[l]) */
     vae_real *dec_dh[VAE_MAX_LAYERS];
-    vae_real *out, *p, *dout;        /* (r_max, d)                                     */
-    double *nll, *sq;                /* (r_max)                                        */
-    double *lw;                      /* (r_max) importance log-weights                 */
-    double *kl, *rec, *w;            /* (e_max) KL, (1/L) sum_l nll, row weight        */
+    vae_real *out, *p, *dout; /* (r_max, d) */
+    double *nll, *sq;         /* (r_max) */
+    double *lw;               /* (r_max) importance log-weights */
+    double *kl, *rec, *w;     /* (e_max) KL, (1/L) sum_l nll, row weight */
     /* the classifier on mx_max rows */
-    vae_real *cls_h[VAE_MAX_LAYERS], *cls_dh[VAE_MAX_LAYERS]; /* (mx_max, cls[l])    */
-    vae_real *logits, *dlogits;      /* (mx_max, C)                                    */
-    double *q, *logq;                /* (mx_max, C) q(y | x) and its log               */
-    double *u;                       /* (mx_max) per-datum values of the last bound    */
+    vae_real *cls_h[VAE_MAX_LAYERS], *cls_dh[VAE_MAX_LAYERS]; /* (mx_max, cls[l]) */
+    vae_real *logits, *dlogits;                               /* (mx_max, C) */
+    double *q, *logq;                                         /* (mx_max, C) q(y | x) and its log */
+    double *u; /* (mx_max) per-datum values of the last bound */
 } cvae_workspace;
 
 /* A workspace for passes of up to mx_max data rows with up to L samples, each
  * expanded over every class when unlabelled is set. */
-cvae_workspace *cvae_workspace_alloc(const cvae_model *mod, size_t mx_max, size_t L,
-                                     int unlabelled, lz_error *err);
+cvae_workspace *cvae_workspace_alloc(const cvae_model *mod, size_t mx_max, size_t L, int unlabelled,
+                                     lz_error *err);
 void cvae_workspace_free(cvae_workspace *ws);
 
 /* The encoder of E expanded rows with classes ws->cls (E), reading data rows
  * e % m of x (m, d): ws->head (E, 2k) <- [mu | log s2] of Q(z | x, y). */
-void cvae_encode(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, size_t m,
-                 size_t E);
+void cvae_encode(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, size_t m, size_t E);
 /* The decoder of z (R, k), row r with class ws->cls[r % E]: ws->out (R, d) <-
  * f(z, y) (Bernoulli logits, or Gaussian means in model space). */
-void cvae_decode(const cvae_model *mod, cvae_workspace *ws, const vae_real *z, size_t R,
-                 size_t E);
+void cvae_decode(const cvae_model *mod, cvae_workspace *ws, const vae_real *z, size_t R, size_t E);
 
 /* The conditional pass (docs/vae_labels.md, "The conditional bound"): for E
  * expanded rows with classes ws->cls (E), reading data rows e % m of x (m, d),
@@ -254,8 +250,8 @@ void cvae_cond_forward(const cvae_model *mod, cvae_workspace *ws, const vae_real
 /* Accumulate the gradient of sum_e ws->w[e] (rec_e + kl_e) of the last
  * cvae_cond_forward (same arguments) into the VAE's and the class rows'
  * gradients. */
-void cvae_cond_backward(cvae_model *mod, cvae_workspace *ws, const vae_real *x, size_t m,
-                        size_t E, size_t L);
+void cvae_cond_backward(cvae_model *mod, cvae_workspace *ws, const vae_real *x, size_t m, size_t E,
+                        size_t L);
 
 /* The classifier on x (m, d): ws->logits, ws->q = softmax, ws->logq. */
 void cvae_cls_forward(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, size_t m);
@@ -290,11 +286,11 @@ void cvae_adam_step(cvae_model *mod, double lr, double beta1, double beta2, doub
 typedef struct {
     int epoch;
     double loss_train, recon_train, kl_train; /* CVAE: L(x, y); M2: U(x) of the unlabelled rows */
-    double loss_test, recon_test, kl_test;    /* the same on the test set, one z per row      */
-    double loss_labelled;  /* M2: L(x, y) + log C of the labelled rows                      */
-    double ce_train;       /* M2: -log q(y | x) of the labelled rows                        */
-    double objective;      /* M2: J^alpha / n, the loss minimised (data units)              */
-    double acc_test;       /* M2: accuracy of q(y | x) on the labelled test rows            */
+    double loss_test, recon_test, kl_test;    /* the same on the test set, one z per row */
+    double loss_labelled;                     /* M2: L(x, y) + log C of the labelled rows */
+    double ce_train;                          /* M2: -log q(y | x) of the labelled rows */
+    double objective;                         /* M2: J^alpha / n, the loss minimised (data units) */
+    double acc_test; /* M2: accuracy of q(y | x) on the labelled test rows */
     double sigma2;
     double seconds, train_seconds, samples_per_sec;
 } cvae_epoch_info;
@@ -335,8 +331,8 @@ void cvae_logreg_predict(size_t n, size_t p, size_t C, const double *x, const do
  * elbo_i the matching bound (-L(x_i, y_i), or -U(x_i) with K samples), var_i
  * the delta-method variance of ll_i.  ll, elbo, var (n) may be NULL. */
 lz_status cvae_loglik_rows(const cvae_model *mod, cvae_workspace *ws, const vae_real *x,
-                           const int *y, size_t n, size_t K, gsl_rng *rng, double *ll,
-                           double *elbo, double *var, lz_error *err);
+                           const int *y, size_t n, size_t K, gsl_rng *rng, double *ll, double *elbo,
+                           double *var, lz_error *err);
 lz_status cvae_loglik(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, const int *y,
                       size_t n, size_t K, gsl_rng *rng, vae_loglik_result *res, lz_error *err);
 
@@ -346,8 +342,8 @@ void cvae_classify(const cvae_model *mod, cvae_workspace *ws, const vae_real *x,
 
 /* mu (n, k) <- the encoder means of x (n, d): given the classes y (n)
  * (CVAE, M2), or of the VAE (M1: y NULL). */
-void cvae_encode_means(const cvae_model *mod, cvae_workspace *ws, const vae_real *x,
-                       const int *y, size_t n, double *mu);
+void cvae_encode_means(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, const int *y,
+                       size_t n, double *mu);
 
 /* The fraction of rows whose pred equals the class; rows of class -1 are
  * skipped; NaN when none is left. */
@@ -357,27 +353,26 @@ double cvae_accuracy(const int *pred, const int *y, size_t n);
  * xtr (n, d) in model space with keep set, features the model-space pixels
  * (mod->raw_w, raw_b) and, for M1, the VAE's posterior means (m1_w, m1_b). */
 lz_status cvae_fit_regressions(cvae_model *mod, const cvae_config *c, const vae_real *xtr,
-                               const int *ytr, const unsigned char *keep, size_t n,
-                               lz_error *err);
+                               const int *ytr, const unsigned char *keep, size_t n, lz_error *err);
 /* pred_raw (n) and, for M1, pred_m1 (n) of rows x (n, d); either may be NULL. */
 lz_status cvae_predict_regressions(const cvae_model *mod, const vae_real *x, size_t n,
                                    int *pred_raw, int *pred_m1, lz_error *err);
 
 /* What a trained or loaded model is reported by. */
 typedef struct {
-    vae_loglik_result train, test; /* log p(x | y) (CVAE), log p(x) (M1, M2)            */
-    double acc_test;       /* M2: q(y | x), M1: the regression on mu(x); test rows      */
-    double acc_unlab;      /* the same on the training rows whose labels were hidden    */
-    double acc_raw_test;   /* the baseline on the pixels                                */
+    vae_loglik_result train, test; /* log p(x | y) (CVAE), log p(x) (M1, M2) */
+    double acc_test;               /* M2: q(y | x), M1: the regression on mu(x); test rows */
+    double acc_unlab;              /* the same on the training rows whose labels were hidden */
+    double acc_raw_test;           /* the baseline on the pixels */
     double acc_raw_unlab;
-    const lz_data *set;    /* the rows of latent: the test set, else the training set   */
-    double *latent;        /* (set->n, k) encoder means, given the label (CVAE), given
-                              the classifier's class (M2), of the VAE (M1)              */
-    size_t n_samples;      /* per class (M1: in all)                                    */
-    size_t sample_rows;    /* C n_samples (CVAE, M2), n_samples (M1)                    */
-    double *samples;       /* (sample_rows, d) E[x | z_j, y = c] at row c n_samples + j,
-                              the same z_j ~ N(0, I) for every class; M1: E[x | z_j]    */
-    double *sample_label;  /* (sample_rows) the class label of each row (M1: NULL)      */
+    const lz_data *set;   /* the rows of latent: the test set, else the training set */
+    double *latent;       /* (set->n, k) encoder means, given the label (CVAE), given
+                             the classifier's class (M2), of the VAE (M1) */
+    size_t n_samples;     /* per class (M1: in all) */
+    size_t sample_rows;   /* C n_samples (CVAE, M2), n_samples (M1) */
+    double *samples;      /* (sample_rows, d) E[x | z_j, y = c] at row c n_samples + j,
+                             the same z_j ~ N(0, I) for every class; M1: E[x | z_j] */
+    double *sample_label; /* (sample_rows) the class label of each row (M1: NULL) */
 } cvae_eval;
 
 /* Evaluate mod: train (may be NULL) with xtr (its vae_prepare without draws),

@@ -24,8 +24,8 @@
 /* the importance-weighted estimates */
 
 lz_status cvae_loglik_rows(const cvae_model *mod, cvae_workspace *ws, const vae_real *x,
-                           const int *y, size_t n, size_t K, gsl_rng *rng, double *ll,
-                           double *elbo, double *var, lz_error *err)
+                           const int *y, size_t n, size_t K, gsl_rng *rng, double *ll, double *elbo,
+                           double *var, lz_error *err)
 {
     size_t d = mod->a.core.d, k = mod->a.core.k, C = mod->a.C;
     size_t G = y ? 1 : C; /* classes summed over a row */
@@ -52,8 +52,7 @@ lz_status cvae_loglik_rows(const cvae_model *mod, cvae_workspace *ws, const vae_
             const vae_real *lv = ws->head + (r % E) * 2 * k + k;
             /* log N(z; 0, I) - log Q(z | x, y) = -1/2 sum_j (z_j^2 - eps_j^2 - lv_j) */
             double s = 0;
-            for (size_t j = 0; j < k; j++)
-                s += (double)z[j] * z[j] - (double)ep[j] * ep[j] - lv[j];
+            for (size_t j = 0; j < k; j++) s += (double)z[j] * z[j] - (double)ep[j] * ep[j] - lv[j];
             ws->lw[r] = -ws->nll[r] - 0.5 * s;
         }
         for (size_t i = 0; i < m; i++) {
@@ -88,8 +87,7 @@ lz_status cvae_loglik_rows(const cvae_model *mod, cvae_workspace *ws, const vae_
             if (var) var[i0 + i] = v / (double)(G * G) / (ph * ph);
             if (!elbo) continue;
             double b;
-            if (y)
-                /* -L(x, y) */
+            if (y) /* -L(x, y) */
                 b = -(ws->rec[i] + ws->kl[i]);
             else {
                 /* -U(x) = sum_y q(y | x) [-L(x, y) - log C - log q(y | x)] */
@@ -137,7 +135,8 @@ lz_status cvae_loglik(const cvae_model *mod, cvae_workspace *ws, const vae_real 
 /* ------------------------------------------------------------------ */
 /* classes, means, accuracy */
 
-void cvae_classify(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, size_t n, int *pred)
+void cvae_classify(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, size_t n,
+                   int *pred)
 {
     size_t d = mod->a.core.d, C = mod->a.C;
     for (size_t i0 = 0; i0 < n; i0 += ws->mx_max) {
@@ -200,10 +199,12 @@ lz_status cvae_fit_regressions(cvae_model *mod, const cvae_config *c, const vae_
     for (size_t i = 0; i < n; i++) nl += keep[i] != 0;
     size_t *idx = malloc((nl ? nl : 1) * sizeof *idx);
     int *y = malloc((nl ? nl : 1) * sizeof *y);
-    double *f = malloc((nl ? nl : 1) * d * sizeof *f);         /* (nl, d) pixels */
-    vae_real *xl = malloc((nl ? nl : 1) * d * sizeof *xl);     /* (nl, d)        */
+    size_t w = d > k ? d : k;                              /* features of a row */
+    double *f = malloc((nl ? nl : 1) * w * sizeof *f);     /* (nl, d) pixels, (nl, k) means */
+    vae_real *xl = malloc((nl ? nl : 1) * d * sizeof *xl); /* (nl, d) */
     vae_workspace *vws = NULL;
-    lz_status st = idx && y && f && xl ? LZ_OK : lz_fail(err, LZ_ENOMEM, "regressions: out of memory");
+    lz_status st =
+        idx && y && f && xl ? LZ_OK : lz_fail(err, LZ_ENOMEM, "regressions: out of memory");
     if (!st) {
         nl = 0;
         for (size_t i = 0; i < n; i++)
@@ -233,7 +234,8 @@ lz_status cvae_predict_regressions(const cvae_model *mod, const vae_real *x, siz
                                    int *pred_raw, int *pred_m1, lz_error *err)
 {
     size_t d = mod->a.core.d, k = mod->a.core.k, C = mod->a.C;
-    double *f = malloc(FEATURE_ROWS * d * sizeof *f); /* (rows, d) */
+    size_t w = d > k ? d : k;                         /* features of a row */
+    double *f = malloc(FEATURE_ROWS * w * sizeof *f); /* (rows, d) pixels, (rows, k) means */
     vae_workspace *vws = pred_m1 ? vae_workspace_alloc(mod->core, FEATURE_ROWS, err) : NULL;
     if (!f || (pred_m1 && !vws)) {
         free(f);
@@ -378,7 +380,8 @@ static lz_status samples(const cvae_model *mod, cvae_workspace *ws, vae_workspac
     ev->samples = malloc((rows ? rows : 1) * d * sizeof *ev->samples);
     ev->sample_label = m1 ? NULL : malloc((rows ? rows : 1) * sizeof *ev->sample_label);
     lz_status st = g && z && ev->samples && (m1 || ev->sample_label)
-                       ? LZ_OK : lz_fail(err, LZ_ENOMEM, "evaluation: out of memory");
+                       ? LZ_OK
+                       : lz_fail(err, LZ_ENOMEM, "evaluation: out of memory");
     if (!st) st = new_stream(seed, CVAE_STREAM_PRIOR, &r, err);
     if (!st) {
         lz_rng_gauss(r, ns * k, g);
@@ -435,8 +438,8 @@ lz_status cvae_evaluate(const cvae_model *mod, const cvae_config *c, const lz_da
         st = ll_train(mod, wiw, vws, c, xtr, ytr, train->n, &ev->train, err);
     if (!st && mod->a.mode != CVAE_MODE_CVAE) {
         if (test && test->n && yte)
-            st = accuracies(mod, ws, xte, yte, NULL, test->n, &ev->acc_test, &ev->acc_raw_test,
-                            err);
+            st =
+                accuracies(mod, ws, xte, yte, NULL, test->n, &ev->acc_test, &ev->acc_raw_test, err);
         if (!st && train && train->n && ytr && keep)
             st = accuracies(mod, ws, xtr, ytr, keep, train->n, &ev->acc_unlab, &ev->acc_raw_unlab,
                             err);

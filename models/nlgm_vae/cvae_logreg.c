@@ -22,9 +22,9 @@
 typedef struct {
     size_t n, p, C;
     const double *x; /* (n, p) */
-    const int *y;    /* (n)    */
+    const int *y;    /* (n) */
     double l2;
-    double *g;       /* (n, C) logits, then softmax - onehot */
+    double *g; /* (n, C) logits, then softmax - onehot */
 } problem;
 
 /* f = sum_i [lse(g_i) - g_i,y_i] + l2/2 |W|^2, g_i = W x_i + b; grad (may be
@@ -82,8 +82,8 @@ lz_status cvae_logreg_fit(size_t n, size_t p, size_t C, const double *x, const i
     size_t np = C * p + C;
     problem pb = {n, p, C, x, y, l2, malloc((n ? n : 1) * C * sizeof(double))};
     gsl_vector *theta = gsl_vector_calloc(np);
-    gsl_multimin_fdfminimizer *s = gsl_multimin_fdfminimizer_alloc(
-        gsl_multimin_fdfminimizer_vector_bfgs2, np);
+    gsl_multimin_fdfminimizer *s =
+        gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, np);
     if (!pb.g || !theta || !s) {
         free(pb.g);
         gsl_vector_free(theta);

@@ -70,10 +70,10 @@ typedef struct {
     const char *hidden, *dec_hidden, *cls_hidden, *data_path;
     lz_data *train, *test;
     cvae_model *mod;
-    vae_real *xtr, *xte;   /* (n, d), (nt, d) in model space (vae_prepare)           */
-    vae_real *xev;         /* the training rows as scored: xtr binarised once, or xtr */
+    vae_real *xtr, *xte;    /* (n, d), (nt, d) in model space (vae_prepare) */
+    vae_real *xev;          /* the training rows as scored: xtr binarised once, or xtr */
     int *yall, *yfit, *yte; /* (n) classes; (n) those training sees (-1: hidden); (nt) */
-    unsigned char *keep;   /* (n) M1, M2: 1 for a row that keeps its label          */
+    unsigned char *keep;    /* (n) M1, M2: 1 for a row that keeps its label */
     cvae_epoch_info *trace;
     int n_trace;
     double last_progress;
@@ -127,7 +127,8 @@ static lz_status build_config(run *r)
     st = vae_parse_widths("--hidden", r->hidden, a->enc, &a->n_enc, VAE_MAX_LAYERS, err);
     if (st) return st;
     a->decoder = (vae_dec)r->decoder;
-    if (a->decoder == VAE_DEC_LINEAR) a->n_dec = 0;
+    if (a->decoder == VAE_DEC_LINEAR)
+        a->n_dec = 0;
     else if (!strcmp(r->dec_hidden, "same")) {
         /* the decoder mirrors the encoder */
         a->n_dec = a->n_enc;
@@ -176,7 +177,8 @@ static int parse_options(run *r, int argc, char **argv)
     char h_labels[128];
     snprintf(h_labels, sizeof h_labels,
              "M1, M2: training rows that keep their label, balanced over the classes "
-             "(default: %ld)", c->n_labels);
+             "(default: %ld)",
+             c->n_labels);
     lz_opt opts[] = {
         {"condition", 0, LZ_OPT_CHOICE, &r->condition, "label|none",
          "what encoder and decoder are given besides x and z (default: label; none with --m1)"},
@@ -243,7 +245,8 @@ static lz_status load_inputs(run *r)
         st = lz_fail(&r->err, LZ_EINVAL,
                      "%s: no labels: %s needs the class of each training row (--label-col "
                      "N|last for text data; IDX images: the ...-labels-idx1-ubyte file beside "
-                     "them)%s", r->train->path, PROG,
+                     "them)%s",
+                     r->train->path, PROG,
                      r->cfg.mode == CVAE_MODE_CVAE ? "" : "; M1 and M2 hide all but --n-labels");
     return st;
 }
@@ -301,10 +304,13 @@ static lz_status prepare(run *r)
     if (tr) {
         size_t n = tr->n;
         if ((st = to_model_space(r, tr, -1, &r->xtr))) return st;
-        if (!dyn) r->xev = r->xtr;
-        else if ((st = to_model_space(r, tr, CVAE_STREAM_BIN_EVAL, &r->xev))) return st;
+        if (!dyn)
+            r->xev = r->xtr;
+        else if ((st = to_model_space(r, tr, CVAE_STREAM_BIN_EVAL, &r->xev)))
+            return st;
         if (tr->y) {
-            if (!(r->yall = malloc(n * sizeof *r->yall)) || !(r->yfit = malloc(n * sizeof *r->yfit)))
+            if (!(r->yall = malloc(n * sizeof *r->yall)) ||
+                !(r->yfit = malloc(n * sizeof *r->yfit)))
                 return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
             if ((st = cvae_label_codes(r->mod, tr, r->yall, &r->err))) return st;
             memcpy(r->yfit, r->yall, n * sizeof *r->yfit);
@@ -446,16 +452,16 @@ static lz_status write_trace(lz_outset *os, const char *path, const run *r, lz_e
     FILE *f = lz_outset_open(os, path, err);
     if (!f) return err->status;
     static const char *const names[] = {
-        "epoch",         "loss_train", "recon_train", "kl_train", "loss_test",
-        "recon_test",    "kl_test",    "loss_labelled", "ce_train", "objective",
-        "acc_test",      "sigma2",     "seconds",     "train_seconds", "samples_per_sec"};
+        "epoch",      "loss_train", "recon_train",   "kl_train",      "loss_test",
+        "recon_test", "kl_test",    "loss_labelled", "ce_train",      "objective",
+        "acc_test",   "sigma2",     "seconds",       "train_seconds", "samples_per_sec"};
     lz_dat_header(f, ' ', sizeof names / sizeof names[0], names);
     for (int i = 0; i < r->n_trace; i++) {
         const cvae_epoch_info *e = &r->trace[i];
-        double v[] = {e->epoch,     e->loss_train, e->recon_train,   e->kl_train, e->loss_test,
-                      e->recon_test, e->kl_test,   e->loss_labelled, e->ce_train, e->objective,
-                      e->acc_test,  e->sigma2,     e->seconds,       e->train_seconds,
-                      e->samples_per_sec};
+        double v[] = {e->epoch,     e->loss_train,    e->recon_train,    e->kl_train,
+                      e->loss_test, e->recon_test,    e->kl_test,        e->loss_labelled,
+                      e->ce_train,  e->objective,     e->acc_test,       e->sigma2,
+                      e->seconds,   e->train_seconds, e->samples_per_sec};
         lz_dat_row(f, ' ', sizeof v / sizeof v[0], v);
     }
     return LZ_OK;
@@ -477,9 +483,9 @@ static lz_status write_samples(lz_outset *os, const char *path, const run *r, lz
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
     static const char *const extra[] = {
-        "ll_of",    "elbo_train", "elbo_test", "iw_k",         "ll_train_rows", "sigma2",
-        "classes",  "n_labels",   "alpha",     "acc_test",     "acc_unlabelled", "acc_raw_test",
-        "acc_raw_unlabelled"};
+        "ll_of",          "elbo_train",   "elbo_test",         "iw_k",  "ll_train_rows",
+        "sigma2",         "classes",      "n_labels",          "alpha", "acc_test",
+        "acc_unlabelled", "acc_raw_test", "acc_raw_unlabelled"};
     const cvae_model *mod = r->mod;
     const cvae_eval *ev = &r->ev;
     char method[32];
@@ -508,7 +514,8 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
     lz_put_num(f, r->keep ? (double)nl : NAN);
     fputc('\t', f);
     lz_put_num(f, mod->a.mode == CVAE_MODE_M2 && r->train && !r->co.load
-                      ? cvae_alpha(&r->cfg, r->train->n) : NAN);
+                      ? cvae_alpha(&r->cfg, r->train->n)
+                      : NAN);
     double acc[] = {ev->acc_test, ev->acc_unlab, ev->acc_raw_test, ev->acc_raw_unlab};
     for (size_t i = 0; i < 4; i++) {
         fputc('\t', f);
@@ -565,8 +572,8 @@ static void report(const run *r)
                    100 * ev->acc_test, 100 * ev->acc_raw_test);
         if (!isnan(ev->acc_unlab))
             printf("  accuracy on the training rows without their label: %s %.2f%%, the "
-                   "pixels' regression %.2f%%\n", who, 100 * ev->acc_unlab,
-                   100 * ev->acc_raw_unlab);
+                   "pixels' regression %.2f%%\n",
+                   who, 100 * ev->acc_unlab, 100 * ev->acc_raw_unlab);
     }
     if (mod->a.core.lik == VAE_GAUSSIAN)
         printf("  sigma2 %.6g (data units)\n", vae_sigma2(mod->core));

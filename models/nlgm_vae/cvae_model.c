@@ -65,7 +65,8 @@ lz_status cvae_config_check(const cvae_config *c, lz_error *err)
     if (!(c->l2 > 0) || !isfinite(c->l2))
         return lz_fail(err, LZ_EINVAL,
                        "--l2 %g: expected a penalty > 0 (a few labelled rows are separable: "
-                       "without one the weights grow without end)", c->l2);
+                       "without one the weights grow without end)",
+                       c->l2);
     return LZ_OK;
 }
 
@@ -233,7 +234,8 @@ static lz_status no_labels(const lz_data *data, lz_error *err)
     return lz_fail(err, LZ_EINVAL,
                    "%s: no labels: the conditional VAE, M1 and M2 need the class of each "
                    "row (--label-col N|last for text data; IDX images: the "
-                   "...-labels-idx1-ubyte file beside them)", data->path);
+                   "...-labels-idx1-ubyte file beside them)",
+                   data->path);
 }
 
 /* vals (n) <- the distinct training classes, sorted (numbers: the values;
@@ -253,7 +255,8 @@ static lz_status distinct(const lz_data *train, double *vals, size_t *C, lz_erro
     if (c > CVAE_MAX_CLASSES)
         return lz_fail(err, LZ_EINVAL,
                        "%s: the labels hold %zu distinct values: expected at most %d classes "
-                       "(is the label column a class?)", train->path, c, CVAE_MAX_CLASSES);
+                       "(is the label column a class?)",
+                       train->path, c, CVAE_MAX_CLASSES);
     return LZ_OK;
 }
 
@@ -309,8 +312,8 @@ lz_status cvae_set_classes(cvae_model *mod, const lz_data *train, lz_error *err)
         free_names(mod->class_name, mod->a.C);
         mod->class_name = names;
         names = NULL;
-        for (size_t c = 0; c < C; c++) mod->class_value[c] = names || mod->class_name
-                                                                   ? (double)c : vals[c];
+        for (size_t c = 0; c < C; c++)
+            mod->class_value[c] = names || mod->class_name ? (double)c : vals[c];
     }
     free_names(names, C);
     free(vals);
@@ -345,15 +348,16 @@ lz_status cvae_label_codes(const cvae_model *mod, const lz_data *data, int *code
             for (size_t c = 0; c < C && code < 0; c++)
                 if (same_name(s, mod->class_name[c])) code = (int)c;
         } else {
-            const double *hit = bsearch(&data->y[i], mod->class_value, C, sizeof(double),
-                                        cmp_double);
+            const double *hit =
+                bsearch(&data->y[i], mod->class_value, C, sizeof(double), cmp_double);
             if (hit) code = (int)(hit - mod->class_value);
         }
         if (code < 0) {
             char lab[128];
             if (named) {
                 size_t yc = (size_t)data->y[i];
-                snprintf(lab, sizeof lab, "'%s'", yc < data->n_classes ? data->label_names[yc] : "?");
+                snprintf(lab, sizeof lab, "'%s'",
+                         yc < data->n_classes ? data->label_names[yc] : "?");
             } else
                 lz_num_str(data->y[i], lab, sizeof lab);
             row_where(data, i, where, sizeof where);
@@ -458,8 +462,7 @@ lz_status cvae_init(cvae_model *mod, unsigned long seed, double sigma2, lz_error
     if (a->mode != CVAE_MODE_M1) {
         /* the first layers read [x | onehot(y)] and [z | onehot(y)] */
         size_t ne = cvae_enc_first(v), nd = cvae_dec_first(v);
-        widen(v->n_enc ? cp->enc_w[0] : cp->head_w, v->n_enc ? cp->enc_b[0] : cp->head_b, ne, d,
-              C);
+        widen(v->n_enc ? cp->enc_w[0] : cp->head_w, v->n_enc ? cp->enc_b[0] : cp->head_b, ne, d, C);
         widen(v->n_dec ? cp->dec_w[0] : cp->out_w, v->n_dec ? cp->dec_b[0] : cp->out_b, nd, k, C);
         /* class row c is column c of the layer's weights on the one-hot inputs */
         init_dense(r, mod->p.enc_y, NULL, C, ne, 1 / sqrt((double)(d + C)));
@@ -623,8 +626,8 @@ static lz_status read_arch(const lz_model *m, const char *path, cvae_arch *a, in
         return lz_fail(err, LZ_EFORMAT, "%s:%zu: binarize %s with a Gaussian likelihood", path,
                        lz_model_line(m, "binarize"), bin_names[*bin]);
     if (a->mode != CVAE_MODE_M2 && a->n_cls)
-        return lz_fail(err, LZ_EFORMAT, "%s:%zu: n_cls %zu: only M2 has a classifier network",
-                       path, lz_model_line(m, "n_cls"), a->n_cls);
+        return lz_fail(err, LZ_EFORMAT, "%s:%zu: n_cls %zu: only M2 has a classifier network", path,
+                       lz_model_line(m, "n_cls"), a->n_cls);
     vae_tensor ts[VAE_MAX_TENSORS + CVAE_MAX_TENSORS];
     size_t nt = vae_tensors(v, ts);
     nt += cvae_tensors(a, ts + nt);
@@ -702,7 +705,8 @@ lz_status cvae_model_read(const char *path, cvae_model **out, lz_error *err)
     size_t C = a.C, d = a.core.d, k = a.core.k;
     if (!st && has_raw(&a) && !(st = lz_model_get_array(m, "raw_w", C, d, mod->raw_w, err)))
         st = lz_model_get_array(m, "raw_b", 1, C, mod->raw_b, err);
-    if (!st && a.mode == CVAE_MODE_M1 && !(st = lz_model_get_array(m, "m1_w", C, k, mod->m1_w, err)))
+    if (!st && a.mode == CVAE_MODE_M1 &&
+        !(st = lz_model_get_array(m, "m1_w", C, k, mod->m1_w, err)))
         st = lz_model_get_array(m, "m1_b", 1, C, mod->m1_b, err);
     if (!st) st = read_classes(m, path, mod, named, err);
     /* sigma2 = exp(log_sigma2) and its inverse must be finite doubles */

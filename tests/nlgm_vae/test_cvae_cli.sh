@@ -101,6 +101,11 @@ awk -v a="$acc" 'BEGIN { exit !(a >= 0.95) }' || fail "M2 with 10 labels: test a
 grep -q "test accuracy: M2's q(y|x)" run.log || fail "the report has no accuracy"
 echo "M2, two classes, 10 labels: test accuracy $acc"
 ok
+# M1 with more latent dimensions than pixels: the regression's features are k wide
+run_ok "$V" --m1 --n-labels 10 two_train.csv --test two_test.csv --label-col last --hidden 8 \
+    -k 20 --epochs 2 --iw 2 -o m1/two
+awk -v a="$(column m1/two.summary.tsv acc_test)" 'BEGIN { exit !(a >= 0 && a <= 1) }' ||
+    fail "M1 with k > d: acc_test"
 
 # ---- M1 and M2 on the digits, 50 labels: the same baseline ----
 C=(--label-col last --test test.csv --scale 16 --hidden 32 -k 4 --iw 5 --threads 2 --n-labels 50)

@@ -42,9 +42,8 @@ typedef struct {
 
 /* out (n) <- act(w in + b) with in = [x (c) | onehot(y) (C)] when rows != NULL
  * (rows (C, n): column y of the weights on the one-hot inputs), w (n, c) */
-static void ref_dense(const double *w, const double *b, const double *rows, int y,
-                      const double *in, size_t c, size_t n, double *out, vae_act act, int hidden,
-                      ref_info *info)
+static void ref_dense(const double *w, const double *b, const double *rows, int y, const double *in,
+                      size_t c, size_t n, double *out, vae_act act, int hidden, ref_info *info)
 {
     for (size_t j = 0; j < n; j++) {
         double s = b[j];
@@ -61,8 +60,8 @@ static void ref_dense(const double *w, const double *b, const double *rows, int 
 }
 
 /* L(x, y) with noise eps (L rows of K, row l at eps + l * stride) */
-static double ref_L(const cvae_model *mod, const double *x, int y, const double *eps,
-                    size_t stride, ref_info *info)
+static double ref_L(const cvae_model *mod, const double *x, int y, const double *eps, size_t stride,
+                    ref_info *info)
 {
     const vae_arch *a = &mod->a.core;
     const vae_params *p = &mod->core->p;
@@ -144,11 +143,61 @@ typedef struct {
 } case_t;
 
 static const case_t cases[] = {
-    {"bernoulli-mlp-tanh-2enc", VAE_BERNOULLI, VAE_DEC_MLP, VAE_TANH, 2, {7, 5}, 1, {6, 0}, 1, {5, 0}, 1},
-    {"bernoulli-linear-relu", VAE_BERNOULLI, VAE_DEC_LINEAR, VAE_RELU, 1, {5, 0}, 0, {0, 0}, 0, {0, 0}, 1},
-    {"gaussian-mlp-tanh-2dec", VAE_GAUSSIAN, VAE_DEC_MLP, VAE_TANH, 1, {6, 0}, 2, {5, 4}, 2, {4, 3}, 1},
-    {"gaussian-linear-linenc", VAE_GAUSSIAN, VAE_DEC_LINEAR, VAE_TANH, 0, {0, 0}, 0, {0, 0}, 1, {4, 0}, 1},
-    {"gaussian-mlp-relu-fixed", VAE_GAUSSIAN, VAE_DEC_MLP, VAE_RELU, 1, {5, 0}, 1, {5, 0}, 1, {5, 0}, 0},
+    {"bernoulli-mlp-tanh-2enc",
+     VAE_BERNOULLI,
+     VAE_DEC_MLP,
+     VAE_TANH,
+     2,
+     {7, 5},
+     1,
+     {6, 0},
+     1,
+     {5, 0},
+     1},
+    {"bernoulli-linear-relu",
+     VAE_BERNOULLI,
+     VAE_DEC_LINEAR,
+     VAE_RELU,
+     1,
+     {5, 0},
+     0,
+     {0, 0},
+     0,
+     {0, 0},
+     1},
+    {"gaussian-mlp-tanh-2dec",
+     VAE_GAUSSIAN,
+     VAE_DEC_MLP,
+     VAE_TANH,
+     1,
+     {6, 0},
+     2,
+     {5, 4},
+     2,
+     {4, 3},
+     1},
+    {"gaussian-linear-linenc",
+     VAE_GAUSSIAN,
+     VAE_DEC_LINEAR,
+     VAE_TANH,
+     0,
+     {0, 0},
+     0,
+     {0, 0},
+     1,
+     {4, 0},
+     1},
+    {"gaussian-mlp-relu-fixed",
+     VAE_GAUSSIAN,
+     VAE_DEC_MLP,
+     VAE_RELU,
+     1,
+     {5, 0},
+     1,
+     {5, 0},
+     1,
+     {5, 0},
+     0},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -233,7 +282,8 @@ static double ref_objective(const cvae_model *mod, const batch *b, ref_info *inf
             /* noise of class c, sample l: row l C MU + c MU + i */
             for (size_t c = 0; c < C; c++)
                 u += q[c] * (ref_L(mod, b->xu + i * D, (int)c, b->eps_u + (c * MU + i) * K,
-                                   C * MU * K, info) + log((double)C) + log(q[c]));
+                                   C * MU * K, info) +
+                             log((double)C) + log(q[c]));
             f += WU * u;
         }
     for (size_t i = 0; i < ML; i++) {
@@ -252,7 +302,8 @@ START_TEST(test_loss_matches_reference)
     for (int mode = 0; mode < 2; mode++)
         for (size_t t = 0; t < N_CASES; t++) {
             batch b;
-            cvae_model *mod = make_model(&cases[t], mode ? CVAE_MODE_M2 : CVAE_MODE_CVAE, &b, 11 + t);
+            cvae_model *mod =
+                make_model(&cases[t], mode ? CVAE_MODE_M2 : CVAE_MODE_CVAE, &b, 11 + t);
             lz_error err;
             cvae_workspace *ws = cvae_workspace_alloc(mod, MU, L, 1, &err);
             ck_assert_ptr_nonnull(ws);
@@ -260,8 +311,9 @@ START_TEST(test_loss_matches_reference)
             ref_info info;
             double want = ref_objective(mod, &b, &info);
             /* the same sums in another order: a few hundred ulps of the loss */
-            ck_assert_msg(fabs(got - want) <= 1e-12 * fabs(want), "%s (%s): loss %.17g, reference %.17g",
-                          cases[t].name, mode ? "M2" : "CVAE", got, want);
+            ck_assert_msg(fabs(got - want) <= 1e-12 * fabs(want),
+                          "%s (%s): loss %.17g, reference %.17g", cases[t].name,
+                          mode ? "M2" : "CVAE", got, want);
             cvae_workspace_free(ws);
             cvae_model_free(mod);
         }
@@ -290,7 +342,8 @@ START_TEST(test_unlabelled_is_the_weighted_sum)
             double eps[L * MU * K];
             for (size_t i = 0; i < MU; i++) y[i] = (int)c;
             for (size_t l = 0; l < L; l++)
-                memcpy(eps + l * MU * K, b.eps_u + (l * C * MU + c * MU) * K, MU * K * sizeof(double));
+                memcpy(eps + l * MU * K, b.eps_u + (l * C * MU + c * MU) * K,
+                       MU * K * sizeof(double));
             memcpy(ws->eps, eps, sizeof eps);
             cvae_labelled_loss(mod, ws, b.xu, y, MU, L, 1, 0, 0, NULL);
             for (size_t i = 0; i < MU; i++) Lc[c][i] = ws->u[i];
@@ -353,7 +406,8 @@ START_TEST(test_gradients_finite_differences)
             vae_real *blocks[2] = {mod->core->block, mod->block};
             vae_real *gblocks[2] = {mod->core->gblock, mod->gblock};
             const vae_tensor *ts[2] = {mod->core->t, mod->t};
-            size_t nts[2] = {mod->core->n_tensors, mod->n_tensors}, nb[2] = {mod->core->n_block, mod->n_block};
+            size_t nts[2] = {mod->core->n_tensors, mod->n_tensors},
+                   nb[2] = {mod->core->n_block, mod->n_block};
             double worst = 0;
             for (int B = 0; B < 2; B++) {
                 double *g1 = malloc(nb[B] * sizeof *g1);
@@ -373,19 +427,22 @@ START_TEST(test_gradients_finite_differences)
                         *v = v0;
                         double fd = (fp - fm) / (2 * h), bp = g1[T->offset + i];
                         if (fixed) {
-                            ck_assert_msg(bp == 0, "%s: a fixed sigma^2 has a gradient", cases[t].name);
+                            ck_assert_msg(bp == 0, "%s: a fixed sigma^2 has a gradient",
+                                          cases[t].name);
                             continue;
                         }
                         num += (fd - bp) * (fd - bp);
                         den += bp * bp;
                     }
                     if (fixed) continue;
-                    ck_assert_msg(den > 0, "%s: tensor %s has a zero gradient", cases[t].name, T->name);
+                    ck_assert_msg(den > 0, "%s: tensor %s has a zero gradient", cases[t].name,
+                                  T->name);
                     double rel = sqrt(num / den);
                     if (rel > worst) worst = rel;
-                    ck_assert_msg(rel < tol, "%s (%s): tensor %s: relative error %.3g of backprop "
-                                  "vs finite differences", cases[t].name, mode ? "M2" : "CVAE",
-                                  T->name, rel);
+                    ck_assert_msg(rel < tol,
+                                  "%s (%s): tensor %s: relative error %.3g of backprop "
+                                  "vs finite differences",
+                                  cases[t].name, mode ? "M2" : "CVAE", T->name, rel);
                 }
                 free(g1);
             }
@@ -441,7 +498,8 @@ START_TEST(test_logreg_optimum)
     gsl_rng *r = lz_rng_alloc(9);
     for (size_t i = 0; i < N; i++) {
         y[i] = (int)(i % CC);
-        for (size_t j = 0; j < P; j++) x[i * P + j] = (j == (size_t)y[i]) + 0.8 * (gsl_rng_uniform(r) - 0.5) * 3;
+        for (size_t j = 0; j < P; j++)
+            x[i * P + j] = (j == (size_t)y[i]) + 0.8 * (gsl_rng_uniform(r) - 0.5) * 3;
     }
     gsl_rng_free(r);
     lz_error err;

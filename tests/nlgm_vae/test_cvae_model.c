@@ -43,16 +43,22 @@ enum { D = 5, K = 2, C = 3, N = 40 };
 
 typedef struct {
     double A[D * K], b[D], B[C * D], s2;
-    double S[D * D];   /* A A^T + s2 I    */
-    double Si[D * D];  /* its inverse     */
+    double S[D * D];  /* A A^T + s2 I    */
+    double Si[D * D]; /* its inverse     */
 } truth;
 
 static cvae_model *linear_model(cvae_mode mode, truth *t)
 {
     cvae_arch a;
     memset(&a, 0, sizeof a);
-    a.core = (vae_arch){.d = D, .k = K, .n_enc = 0, .n_dec = 0, .act = VAE_RELU,
-                        .lik = VAE_GAUSSIAN, .decoder = VAE_DEC_LINEAR, .learn_sigma2 = 1};
+    a.core = (vae_arch){.d = D,
+                        .k = K,
+                        .n_enc = 0,
+                        .n_dec = 0,
+                        .act = VAE_RELU,
+                        .lik = VAE_GAUSSIAN,
+                        .decoder = VAE_DEC_LINEAR,
+                        .learn_sigma2 = 1};
     a.mode = mode;
     a.C = C;
     lz_error err;
@@ -157,14 +163,15 @@ START_TEST(test_linear_exact_estimates)
         ck_assert_int_eq(cvae_loglik_rows(mod, ws, x, y, N, 7, r, ll, el, var, &err), LZ_OK);
         for (size_t i = 0; i < N; i++) {
             double ex = exact_cond(&t, x + i * D, (size_t)y[i]);
-            ck_assert_msg(fabs(ll[i] - ex) < 1e-10 * fabs(ex), "row %zu: log p(x|y) %.15g, exact %.15g",
-                          i, ll[i], ex);
+            ck_assert_msg(fabs(ll[i] - ex) < 1e-10 * fabs(ex),
+                          "row %zu: log p(x|y) %.15g, exact %.15g", i, ll[i], ex);
             ck_assert_msg(fabs(var[i]) < 1e-12, "row %zu: variance %g", i, var[i]);
         }
         ck_assert_int_eq(cvae_loglik_rows(mod, ws, x, y, N, 2000, r, ll, el, var, &err), LZ_OK);
         for (size_t i = 0; i < N; i++) {
             double ex = exact_cond(&t, x + i * D, (size_t)y[i]);
-            ck_assert_msg(fabs(el[i] - ex) < 0.2, "row %zu: -L(x,y) %.15g, exact %.15g", i, el[i], ex);
+            ck_assert_msg(fabs(el[i] - ex) < 0.2, "row %zu: -L(x,y) %.15g, exact %.15g", i, el[i],
+                          ex);
         }
         if (mode) {
             /* log p(x) = log sum_y p(x | y) / C; -U = log p(x) when q(y|x) = p(y|x) */
@@ -252,7 +259,8 @@ START_TEST(test_samples_grid_and_means)
     /* the test estimate is the mean of the exact values, with no error */
     double ex = 0;
     for (size_t i = 0; i < N; i++) ex += exact_cond(&t, x + i * D, (size_t)y[i]) / N;
-    ck_assert_msg(fabs(ev.test.ll - ex) < 1e-10 * fabs(ex), "ll_test %.15g, exact %.15g", ev.test.ll, ex);
+    ck_assert_msg(fabs(ev.test.ll - ex) < 1e-10 * fabs(ex), "ll_test %.15g, exact %.15g",
+                  ev.test.ll, ex);
     ck_assert_msg(ev.test.ll_se < 1e-6, "ll_test_se %g", ev.test.ll_se);
     ck_assert(isnan(ev.acc_test));
     cvae_eval_free(&ev);
@@ -316,8 +324,15 @@ static cvae_model *tiny_model(cvae_mode mode, size_t Cc)
 {
     cvae_arch a;
     memset(&a, 0, sizeof a);
-    a.core = (vae_arch){.d = 3, .k = 2, .n_enc = 1, .enc = {4}, .n_dec = 1, .dec = {4},
-                        .act = VAE_TANH, .lik = VAE_BERNOULLI, .decoder = VAE_DEC_MLP};
+    a.core = (vae_arch){.d = 3,
+                        .k = 2,
+                        .n_enc = 1,
+                        .enc = {4},
+                        .n_dec = 1,
+                        .dec = {4},
+                        .act = VAE_TANH,
+                        .lik = VAE_BERNOULLI,
+                        .decoder = VAE_DEC_MLP};
     a.mode = mode;
     a.C = Cc;
     a.n_cls = 1;
@@ -364,14 +379,16 @@ START_TEST(test_label_codes)
     /* words: codes of the training set, names matched in another file's order */
     char *n1[] = {"Iris setosa", "versicolor"}, *n2[] = {"versicolor", "Iris setosa", "virginica"};
     double yw[4] = {0, 1, 1, 0}, yt[3] = {1, 0, 2};
-    lz_data wt = {.n = 4, .d = 3, .x = xs, .y = yw, .label_names = n1, .n_classes = 2, .path = "w.csv"};
-    lz_data ws = {.n = 3, .d = 3, .x = xs, .y = yt, .label_names = n2, .n_classes = 3, .path = "v.csv"};
+    lz_data wt = {
+        .n = 4, .d = 3, .x = xs, .y = yw, .label_names = n1, .n_classes = 2, .path = "w.csv"};
+    lz_data ws = {
+        .n = 3, .d = 3, .x = xs, .y = yt, .label_names = n2, .n_classes = 3, .path = "v.csv"};
     m = tiny_model(CVAE_MODE_M2, 2);
     ck_assert_int_eq(cvae_set_classes(m, &wt, &err), LZ_OK);
     ck_assert_str_eq(m->class_name[0], "Iris setosa");
     ck_assert_int_eq(cvae_label_codes(m, &ws, codes, &err), LZ_EINVAL);
-    ck_assert_msg(strstr(err.msg, "v.csv: row 3: label 'virginica': not one of the 2 classes"), "%s",
-                  err.msg);
+    ck_assert_msg(strstr(err.msg, "v.csv: row 3: label 'virginica': not one of the 2 classes"),
+                  "%s", err.msg);
     ws.n = 2;
     ck_assert_int_eq(cvae_label_codes(m, &ws, codes, &err), LZ_OK);
     ck_assert_int_eq(codes[0], 0);
@@ -397,12 +414,14 @@ START_TEST(test_model_file_round_trip)
     gsl_rng *r = lz_rng_alloc(8);
     char *names[] = {"a b", "c", "d"};
     double yw[3] = {0, 1, 2}, xs[9] = {0};
-    lz_data wt = {.n = 3, .d = 3, .x = xs, .y = yw, .label_names = names, .n_classes = 3, .path = "w"};
+    lz_data wt = {
+        .n = 3, .d = 3, .x = xs, .y = yw, .label_names = names, .n_classes = 3, .path = "w"};
     for (int mode = 0; mode < 3; mode++) {
         cvae_model *m = tiny_model((cvae_mode)mode, 3), *m2 = NULL;
         lz_error err;
         ck_assert_int_eq(cvae_init(m, 2, 0, &err), LZ_OK);
-        if (mode == 1) ck_assert_int_eq(cvae_set_classes(m, &wt, &err), LZ_OK);
+        if (mode == 1)
+            ck_assert_int_eq(cvae_set_classes(m, &wt, &err), LZ_OK);
         else
             for (size_t c = 0; c < 3; c++) m->class_value[c] = 0.5 * (double)c - 1;
         m->core->scale = 2.5;
