@@ -16,7 +16,9 @@
 # default out), K (latent size, default 2, so latent spaces can be drawn),
 # LABEL_COL (text data: label column, default "last" for the bundled digits,
 # "none" otherwise), EPOCHS (VAE and RBM passes; default from the data size),
-# THREADS (default 0: one per core).
+# THREADS (default 0: one per core); N_LABELS (labelled rows of M1 and M2,
+# default 50), LABEL_EPOCHS (their epochs and the CVAE's, default from the
+# data size).
 #
 # The runs, in the order of the lectures:
 #   1 gmm_em -K 10 --cov diag     the Gaussian mixture by EM (a discrete latent)
@@ -38,7 +40,12 @@
 #  12 nlgm_vae --estimator score  the same trained by the score function with
 #                                 NVIL's baseline: the two loss curves
 #  13 nlgm_vae --objective iwae   run 8 trained on the IWAE bound, K = 5
-# then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table.
+# and, when the data have labels (docs/vae_labels.md):
+#  14 nlgm_cvae --semi-supervised M2 with N_LABELS labels (default 50)
+#  15 nlgm_cvae --m1              M1 with the same labels
+#  16 nlgm_cvae                   the conditional VAE: the class x style grid
+# then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table (and the
+# accuracies of M2, M1 and the regression on the labelled rows' pixels).
 set -euo pipefail
 export LC_ALL=C
 
@@ -63,7 +70,7 @@ DATA=${1:-$share/data/digits.csv}
 TEST=${2:-}
 
 die() { echo "lab: $*" >&2; exit 1; }
-for p in gmm_em pca_iter lgm_em nlgm_vae rbm_cd; do
+for p in gmm_em pca_iter lgm_em nlgm_vae rbm_cd nlgm_cvae; do
   [ -x "$BIN/$p" ] || die "$BIN/$p not found: build first (make lab does)"
 done
 command -v gnuplot >/dev/null || die "gnuplot not found: run scripts/install-deps.sh"
@@ -126,7 +133,7 @@ if [ -z "${EPOCHS:-}" ]; then
 fi
 
 mkdir -p "$OUT"
-steps=13
+steps=16
 t_start=$(date +%s.%N)
 since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 step() { # N TITLE CMD...
@@ -192,6 +199,33 @@ step 12 "VAE, score-function gradient with NVIL's baseline, $est_epochs epochs" 
 step 13 "VAE of step 8 trained on the IWAE bound, K = 5" \
   "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$EPOCHS" --objective iwae --samples 5 -o "$OUT/vae-iwae"
 
+# ---- the VAE with labels (nlgm_cvae): steps 14-16 -------------------------
+# M2 and M1 keep the labels of N_LABELS training rows (balanced over the
+# classes, the same rows for both) and hide the others; the CVAE uses them all.
+# Bernoulli on the grey levels / their maximum, small networks, few epochs.
+N_LABELS=${N_LABELS:-50}
+LABEL_EPOCHS=${LABEL_EPOCHS:-$(( n_rows > 20000 ? 2 : 60 ))}
+labelled=0
+if head -n 1 "$OUT/pca.latent.dat" | grep -q ' label'; then
+  n_classes=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) if ($i == "label") c = i - 1; next }
+                   { s[$c] = 1 } END { n = 0; for (v in s) n++; print n }' "$OUT/pca.latent.dat")
+  [ "$n_classes" -le "$N_LABELS" ] && labelled=1
+fi
+lab_args=(--scale "$scale" -k 8 --hidden 128 --epochs "$LABEL_EPOCHS" --iw 20 -q "${data_args[@]}")
+if [ "$labelled" -eq 1 ]; then
+  step 14 "M2 (Kingma et al. 2014): $N_LABELS labels, y latent on the other rows, q(y|x) inside the bound" \
+    "$BIN/nlgm_cvae" --semi-supervised --n-labels "$N_LABELS" "${lab_args[@]}" -o "$OUT/m2"
+  step 15 "M1: the plain VAE without labels, then a logistic regression on the $N_LABELS rows' means" \
+    "$BIN/nlgm_cvae" --m1 --n-labels "$N_LABELS" "${lab_args[@]}" -o "$OUT/m1"
+  step 16 "the conditional VAE: encoder and decoder given the label (k = 2, the class x style grid)" \
+    "$BIN/nlgm_cvae" --scale "$scale" -k 2 --hidden 64 --epochs "$LABEL_EPOCHS" --iw 20 -q \
+    "${data_args[@]}" -o "$OUT/cvae"
+else
+  printf '\n=== [14-16/%d] skipped: the VAE with labels needs labels (at most N_LABELS = %s classes)\n' \
+    "$steps" "$N_LABELS"
+fi
+# ---- end of the VAE with labels -------------------------------------------
+
 # ---- plots ----------------------------------------------------------------
 printf '\n=== plots\n'
 plot() { # SCRIPT ARGS...
@@ -221,6 +255,12 @@ plot trace "$OUT/rbm-gauss"     # step 10
 plot images "$OUT/rbm-gauss" samples
 plot gradvar "$OUT/vae-reparam"
 plot trace "$OUT/vae-reparam" "$OUT/vae-score"
+if [ "$labelled" -eq 1 ]; then   # the VAE with labels
+  plot trace "$OUT/m2"
+  plot images "$OUT/m2" samples
+  plot images "$OUT/cvae" samples
+  plot latent "$OUT/cvae"
+fi
 
 # ---- the comparison table -------------------------------------------------
 runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli vae-iwae rbm rbm-gauss)
@@ -254,6 +294,16 @@ echo "of the binarised data (Bernoulli VAE, RBM).  Compare within a family, neve
 if [ "$n_rows" -gt 10000 ]; then
   echo "The VAEs' training log-likelihoods are estimated on 10000 random training rows"
   echo "(nlgm_vae --iw-train-rows): unbiased, but with the sampling error of a subset."
+fi
+if [ "$labelled" -eq 1 ]; then   # the VAE with labels
+  printf '\n=== classification with %s labels (test accuracy; docs/vae_labels.md)\n' "$N_LABELS"
+  awk -F'\t' 'FNR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) at[$i] = i; next }
+       { printf "%-44s %6.2f %%\n", who, 100 * $(at["acc_test"])
+         if (raw) printf "%-44s %6.2f %%\n", base, 100 * $(at["acc_raw_test"]) }' \
+    base="a logistic regression on the same rows' pixels" \
+    who="M2: the classifier q(y|x) trained in the bound" raw=0 "$OUT/m2.summary.tsv" \
+    who="M1: a logistic regression on the VAE's means" raw=1 "$OUT/m1.summary.tsv" ||
+    die "the accuracies: no summary"
 fi
 printf '\nlab: done in %s s; the table and the pictures are in %s/ (compare.tsv, *.png)\n' \
   "$(since "$t_start")" "$OUT"

@@ -213,13 +213,6 @@ void vae_run_name(const vae_model *mod, const vae_config *c, char *buf, size_t c
  * E = c->kl_warmup, or beta when E = 0. */
 double vae_kl_weight(const vae_config *c, long t, size_t nb);
 
-/* One Adam step on n reals (vae_adam_step's update, for any block):
- * m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
- * theta <- theta - lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps), t the step
- * count after this one. */
-void vae_adam_update(vae_real *theta, vae_real *m, vae_real *v, const vae_real *g, size_t n,
-                     long t, double lr, double beta1, double beta2, double eps);
-
 /* PyTorch's nn.Linear initialisation, W and b ~ U(-1/sqrt(c), 1/sqrt(c)) for a
  * layer of c inputs, drawn in block order from stream VAE_STREAM_INIT of seed;
  * log sigma^2 <- 0 (the standardised data have unit average variance), or the

@@ -300,24 +300,6 @@ void vae_run_name(const vae_model *mod, const vae_config *c, char *buf, size_t c
         snprintf(buf + len, cap - len, "-beta%g", c->beta);
 }
 
-void vae_adam_update(vae_real *theta, vae_real *m, vae_real *v, const vae_real *g, size_t n,
-                     long t, double lr, double beta1, double beta2, double eps)
-{
-    double bc1 = 1 - pow(beta1, (double)t), bc2 = 1 - pow(beta2, (double)t);
-    const vae_real b1 = (vae_real)beta1, b2 = (vae_real)beta2;
-    const vae_real step = (vae_real)(lr / bc1), rs = (vae_real)(1 / sqrt(bc2)), e = (vae_real)eps;
-    vae_real *restrict th = theta, *restrict mm = m, *restrict vv = v;
-    const vae_real *restrict gg = g;
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) {
-        /* m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2 */
-        mm[i] = b1 * mm[i] + (1 - b1) * gg[i];
-        vv[i] = b2 * vv[i] + (1 - b2) * gg[i] * gg[i];
-        /* theta <- theta - lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
-        th[i] -= step * mm[i] / (VAE_RSQRT(vv[i]) * rs + e);
-    }
-}
-
 /* ------------------------------------------------------------------ */
 /* initialisation (docs/vae.md, "Units, scaling and binarising") */
 

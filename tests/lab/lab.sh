@@ -37,6 +37,12 @@ for row in "pca:exact" "lgm-exact:exact" "vae-mlp-gaussian:importance-weighted, 
   ok
 done
 
+# the VAE with labels: M2's and M1's accuracies beside the pixels' regression
+for who in "M2: the classifier" "M1: a logistic regression" "a logistic regression on the same rows' pixels"; do
+  grep -Eq "^$who.* +[0-9]+\.[0-9]{2} %\$" lab.log || fail "the accuracy table has no row '$who'"
+  ok
+done
+
 # the mixtures on PCA's latent space: one select.dat row per K, the files of
 # the K with the smallest BIC
 [ "$(column out/gmm-pca.select.dat K | tr '\n' ' ')" = "$(seq 20 | tr '\n' ' ')" ] ||
@@ -80,6 +86,7 @@ pngs="gmm.trace gmm.means gmm-pca.gmm gmm-pca.select
       pca.components lgm-exact.samples vae-mlp.samples vae-mlp.recon vae-mlp.manifold
       vae-bernoulli.samples vae-bernoulli.recon vae-bernoulli.manifold rbm.filters rbm.samples compare
       rbm-gauss.trace rbm-gauss.samples vae-reparam.gradvar vae-reparam.trace"
+pngs="$pngs m2.trace m2.samples cvae.samples cvae.latent"   # the VAE with labels
 for p in $pngs; do check_png "out/$p.png" >/dev/null; done
 n=$(ls out/*.png | wc -l)
 [ "$n" -eq "$(echo $pngs | wc -w)" ] || fail "$n PNG files, expected $(echo $pngs | wc -w)"

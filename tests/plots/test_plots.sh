@@ -225,6 +225,26 @@ check_colour fx/const.samples.png '#808080' 1000
 plot gradvar fx/vae
 check_png fx/vae.gradvar.png
 for c in $blue $red $green $purple; do check_colour fx/vae.gradvar.png $c 100; done
+# a class grid (nlgm_cvae's samples: runs of one label, all as long): one row
+# a class, so 2 classes x 8 images draw as a wide 2 x 8 grid, where the same
+# 16 images without labels draw as a square 4 x 4; words name the rows
+awk 'BEGIN { h = "#"; for (j = 1; j <= 64; j++) h = h " x" j; print h " label label_name"
+  for (c = 0; c < 2; c++) for (i = 0; i < 8; i++) { r = ""
+    for (p = 0; p < 64; p++) r = r sprintf(p ? " %d" : "%d", (p % 8 == i) + c * (int(p / 8) == i))
+    print r " " c " " (c ? "two" : "one") } }' >fx/cvae.samples.dat
+awk 'NR == 1 { print "#" substr($0, 2, index($0, " label") - 2); next } { NF = 64; print }' \
+  fx/cvae.samples.dat >fx/plain.samples.dat
+plot images fx/cvae samples
+check_png fx/cvae.samples.png
+plot images fx/plain samples
+check_png fx/plain.samples.png
+# width and height of a PNG, from its IHDR chunk
+png_wh() { od -An -tu1 -j16 -N8 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4, $5 * 16777216 + $6 * 65536 + $7 * 256 + $8 }'; }
+read -r w h < <(png_wh fx/cvae.samples.png)
+[ "$h" -lt $((w * 2 / 3)) ] || fail "images.gp: the class grid is ${w}x${h}, expected 2 rows of 8"
+read -r w h < <(png_wh fx/plain.samples.png)
+[ "$h" -gt $((w * 2 / 3)) ] || fail "images.gp: 16 images without labels are ${w}x${h}, expected 4 x 4"
+ok
 
 plot manifold fx/vae
 check_png fx/vae.manifold.png
