@@ -216,7 +216,8 @@ static void iwae_likelihood_backward(vae_model *mod, vae_workspace *ws, const va
     if (a->lik == VAE_GAUSSIAN && a->learn_sigma2) {
         /* d nll_r / d log s2 = d/2 - |x - a|^2 / (2 s2), weighted by w~_r */
         double inv_s2 = exp(-(double)lsig), gs = 0;
-        for (size_t q = 0; q < r; q++) gs += ws->wt[q] * (0.5 * (double)d - 0.5 * ws->sq[q] * inv_s2);
+        for (size_t q = 0; q < r; q++)
+            gs += ws->wt[q] * (0.5 * (double)d - 0.5 * ws->sq[q] * inv_s2);
         *mod->g.log_sigma2 += (vae_real)gs;
     }
 }
@@ -231,8 +232,10 @@ void vae_backward_loss(vae_model *mod, vae_workspace *ws, const vae_real *x, siz
     memset(ws->dout, 0, r * d * sizeof(vae_real));
     memset(ws->dz, 0, r * k * sizeof(vae_real));
     memset(ws->dhead, 0, m * 2 * k * sizeof(vae_real));
-    for (size_t l = 0; l < a->n_dec; l++) memset(ws->dec_dh[l], 0, r * a->dec[l] * sizeof(vae_real));
-    for (size_t l = 0; l < a->n_enc; l++) memset(ws->enc_dh[l], 0, m * a->enc[l] * sizeof(vae_real));
+    for (size_t l = 0; l < a->n_dec; l++)
+        memset(ws->dec_dh[l], 0, r * a->dec[l] * sizeof(vae_real));
+    for (size_t l = 0; l < a->n_enc; l++)
+        memset(ws->enc_dh[l], 0, m * a->enc[l] * sizeof(vae_real));
 
     if (iwae)
         iwae_likelihood_backward(mod, ws, x, m, L);
@@ -485,9 +488,8 @@ lz_status vae_fit(vae_model *mod, const vae_config *c, const vae_real *xtrain, s
                     ws->x[j] = gsl_rng_uniform(r_bin) < ws->x[j] ? 1 : 0;
             VAE_GAUSS(r_train, L * m * k, ws->eps);
             /* this step's loss: the objective, its KL weight, its estimator */
-            vae_loss lo = {c->objective, vae_kl_weight(c, (long)(ep - 1) * (long)n_batches + (long)b,
-                                                       n_batches),
-                           c->estimator, NULL};
+            long t = (long)(ep - 1) * (long)n_batches + (long)b;
+            vae_loss lo = {c->objective, vae_kl_weight(c, t, n_batches), c->estimator, NULL};
             if (use_base) {
                 vae_baselines_predict(bl, c->baseline, ws->x, m, base);
                 lo.base = base;

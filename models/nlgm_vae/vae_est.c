@@ -40,9 +40,10 @@ void vae_score_backward(vae_real *dhead, const double *nll, const double *base,
             /* the centred learning signal, times the row's weight */
             double g = dloss * (nll[l * m + i] - (base ? base[i] : 0));
             for (size_t j = 0; j < k; j++) {
-                /* log Q = -1/2 sum_j (log 2 pi + lv_j + (z_j - mu_j)^2 e^-lv_j), z = mu + sigma eps:
-                 * d/dmu_j = (z_j - mu_j) / sigma_j^2 = eps_j / sigma_j;
-                 * d/dlv_j = ((z_j - mu_j)^2 / sigma_j^2 - 1) / 2 = (eps_j^2 - 1) / 2 */
+                /* log Q = -1/2 sum_j (log 2 pi + lv_j + (z_j - mu_j)^2 e^-lv_j),
+                 * z = mu + sigma eps:
+                 *   d/dmu_j = (z_j - mu_j) / sigma_j^2 = eps_j / sigma_j;
+                 *   d/dlv_j = ((z_j - mu_j)^2 / sigma_j^2 - 1) / 2 = (eps_j^2 - 1) / 2 */
                 double ej = e[j];
                 dmu[j] += (vae_real)(g * ej * exp(-0.5 * (double)lv[j]));
                 dlv[j] += (vae_real)(g * 0.5 * (ej * ej - 1));
@@ -106,24 +107,27 @@ void vae_iwae_backward(vae_real *dz, const double *wt, const vae_real *z, size_t
 
 struct vae_baselines {
     size_t d, h, m_max;
-    int have_c;        /* c and v are set (after the first update)          */
-    double c, v;       /* running mean of the signal and of (signal - c)^2  */
+    int have_c;                      /* c and v are set (after the first update)         */
+    double c, v;                     /* running mean of the signal and of (signal - c)^2 */
     int with_net;
     size_t n_block;
-    vae_real *block;   /* (n_block) w1 (h, d), b1 (h), w2 (1, h), b2 (1)    */
-    vae_real *gblock;  /* (n_block) gradients, same layout                  */
+    vae_real *block;                 /* (n_block) w1 (h, d), b1 (h), w2 (1, h), b2 (1)   */
+    vae_real *gblock;                /* (n_block) gradients, same layout                 */
     vae_real *adam_m, *adam_v;
     long adam_t;
-    vae_real *w1, *b1, *w2, *b2;     /* views of block  */
-    vae_real *gw1, *gb1, *gw2, *gb2; /* views of gblock */
-    vae_real *hid;     /* (m_max, h) tanh(x w1^T + b1)                      */
-    vae_real *dhid;    /* (m_max, h)                                        */
-    vae_real *out;     /* (m_max) C(x)                                      */
-    vae_real *dout;    /* (m_max)                                           */
-    double *sig;       /* (m_max) each datum's signal in an update          */
+    vae_real *w1, *b1, *w2, *b2;     /* views of block                                   */
+    vae_real *gw1, *gb1, *gw2, *gb2; /* views of gblock                                  */
+    vae_real *hid;                   /* (m_max, h) tanh(x w1^T + b1)                     */
+    vae_real *dhid;                  /* (m_max, h)                                       */
+    vae_real *out;                   /* (m_max) C(x)                                     */
+    vae_real *dout;                  /* (m_max)                                          */
+    double *sig;                     /* (m_max) each datum's signal in an update         */
 };
 
-static size_t aligned(size_t n) { return (n + VAE_ALIGN_REALS - 1) / VAE_ALIGN_REALS * VAE_ALIGN_REALS; }
+static size_t aligned(size_t n)
+{
+    return (n + VAE_ALIGN_REALS - 1) / VAE_ALIGN_REALS * VAE_ALIGN_REALS;
+}
 
 vae_baselines *vae_baselines_alloc(size_t d, size_t m_max, int with_net, unsigned long seed,
                                    lz_error *err)

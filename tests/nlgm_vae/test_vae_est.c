@@ -107,7 +107,8 @@ START_TEST(test_unbiased_against_closed_form)
         vae_workspace *ws = vae_workspace_alloc(mod, L * M, &err);
         ck_assert_ptr_nonnull(ws);
         closed_form(mod, ws, x, cf, enll);
-        const vae_loss lo[NE] = {VAE_LOSS_ELBO, {VAE_OBJ_ELBO, 1.0, VAE_EST_SCORE, NULL},
+        const vae_loss lo[NE] = {VAE_LOSS_ELBO,
+                                 {VAE_OBJ_ELBO, 1.0, VAE_EST_SCORE, NULL},
                                  {VAE_OBJ_ELBO, 1.0, VAE_EST_SCORE, enll}};
         double s1[NE][C], s2[NE][C];
         memset(s1, 0, sizeof s1);
@@ -135,18 +136,21 @@ START_TEST(test_unbiased_against_closed_form)
                 double se = sqrt(var / NS), z = fabs(mean - cf[c]) / se;
                 tv[e] += var;
                 if (z > worst) worst = z;
-                ck_assert_msg(z < 4, "L = %zu, %s: component %d: mean %.6f +- %.6f, closed form %.6f",
-                              L, names[e], c, mean, se, cf[c]);
+                ck_assert_msg(z < 4,
+                              "L = %zu, %s: component %d: mean %.6f +- %.6f, closed form %.6f", L,
+                              names[e], c, mean, se, cf[c]);
                 /* precise enough to see a bias of a few tenths (the signal is
                  * ~ 10 nats: dropping the score's -1, or the 1/L, is far more) */
                 ck_assert_msg(4 * se < 0.3, "L = %zu, %s: SE %.4f too large", L, names[e], se);
             }
             printf("L = %zu, %-24s total variance %10.4g, worst |mean - truth| %.2f SE, "
-                   "SE of the whole %.4f\n", L, names[e], tv[e], worst, sqrt(tv[e] / NS));
+                   "SE of the whole %.4f\n",
+                   L, names[e], tv[e], worst, sqrt(tv[e] / NS));
         }
         ck_assert_msg(tv[0] < tv[2] && tv[2] < tv[1],
                       "L = %zu: variances reparam %g, score with baseline %g, score %g: expected "
-                      "increasing", L, tv[0], tv[2], tv[1]);
+                      "increasing",
+                      L, tv[0], tv[2], tv[1]);
         gsl_rng_free(r);
         vae_workspace_free(ws);
         vae_model_free(mod);
@@ -170,8 +174,8 @@ START_TEST(test_mean_baseline_recurrence)
     vae_baselines_predict(b, VAE_BASE_MEAN, x, BM, base);
     ck_assert(base[0] == 0 && base[2] == 0); /* nothing seen yet: 0 */
     /* L = 2 samples of 3 data: the signal of datum i is its mean nll */
-    const double nll[3][2 * BM] = {{10, 11, 12, 14, 13, 12}, {20, 20, 20, 20, 20, 20},
-                                   {5, 6, 7, 7, 6, 5}};
+    const double nll[3][2 * BM] = {
+        {10, 11, 12, 14, 13, 12}, {20, 20, 20, 20, 20, 20}, {5, 6, 7, 7, 6, 5}};
     for (int t = 0; t < 3; t++) {
         double mean = 0;
         for (int r = 0; r < 2 * BM; r++) mean += nll[t][r] / (2 * BM);
@@ -316,9 +320,11 @@ START_TEST(test_grad_var_two_pass)
             g2 += mean * mean;
         }
         ck_assert_int_eq(gv[e].estimator, e ? VAE_EST_SCORE : VAE_EST_REPARAM);
-        ck_assert_int_eq(gv[e].baseline, e < 2 ? VAE_BASE_NONE : e == 2 ? VAE_BASE_MEAN : VAE_BASE_NET);
-        ck_assert_msg(fabs(gv[e].total_var - tv) < 1e-10 * tv, "estimator %d: total %.15g, two-pass %.15g",
-                      e, gv[e].total_var, tv);
+        ck_assert_int_eq(gv[e].baseline, e < 2    ? VAE_BASE_NONE
+                                         : e == 2 ? VAE_BASE_MEAN
+                                                  : VAE_BASE_NET);
+        ck_assert_msg(fabs(gv[e].total_var - tv) < 1e-10 * tv,
+                      "estimator %d: total %.15g, two-pass %.15g", e, gv[e].total_var, tv);
         ck_assert(fabs(gv[e].mean_var - tv / n_real) < 1e-10 * tv / n_real);
         ck_assert(fabs(gv[e].snr - g2 / tv) < 1e-9 * g2 / tv);
     }
