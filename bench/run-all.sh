@@ -4,6 +4,8 @@
 #   issue 2: lgm_em vs scikit-learn FactorAnalysis; pca_iter vs numpy cov+eigh
 #   issue 3: nlgm_vae vs PyTorch (the PyTorch example's VAE, 10 epochs)
 #   issue 4: rbm_cd vs scikit-learn BernoulliRBM (PCD-1, 500 hidden units)
+#   issue 13: the same run's test log-likelihood bracket [reverse AIS, AIS] of
+#             both fits, and the update's GFLOP/s against sgemm's
 #   issue 10: gmm_em vs scikit-learn GaussianMixture and R's mclust (K = 10;
 #             PCA-50 full covariances, raw pixels diagonal)
 # BIN: the programs (default build/bin).  Peers run with /usr/bin/python3.
