@@ -25,7 +25,9 @@ printed at the start with the CPU.  Printed:
     update seconds -- next to the SGEMM rate of the same OpenBLAS measured
     in the same run: 2-thread sgemm on 2048 x 2048 matrices (the machine's
     rate), and the update's own GEMM shapes, one thread each on its half of
-    the rows as rbm_cd runs them.
+    the rows as rbm_cd runs them; and the update's seconds split into its
+    sgemms (its flops at the rate of those shapes) and the rest;
+  - the load average at the start and the end (the machine may be shared).
 
 Run:  /usr/bin/python3 bench/bench_rbm.py [--epochs 10] [--threads 2]
 """
@@ -207,6 +209,7 @@ def main():
     print("Fashion-MNIST binarised at 0.5: 60000 train, 10000 test, d = 784; H = %d, PCD-1, "
           "lr 0.05, batch 100, %d epochs, %d threads" % (a.hidden, a.epochs, a.threads))
     print("CPU: " + cpu_name())
+    print("load average at the start: %.1f %.1f %.1f (1, 5, 15 min)" % os.getloadavg())
     blas_kernel.report({"rbm_cd": exe}, peers=("numpy", "scikit-learn"))
     print("test log-likelihood: the bracket [reverse AIS (%d test rows x %d steps), AIS (%d runs "
           "x %d steps)], each end +- its standard error" % (a.raise_rows, a.raise_steps,
@@ -241,6 +244,16 @@ def main():
           % (gflop / upd, gflop, sg, a.threads, rate0, rate1, max(shp0, shp1)))
     print("rbm_cd update at %.0f %% of the SGEMM rate (target >= 70 %%), %.0f %% of sgemm on the "
           "update's own shapes" % (100 * gflop / upd / sg, 100 * gflop / upd / max(shp0, shp1)))
+    # where the update's time goes: its sgemms at the rate of the same shapes, and the rest
+    tg = gflop / max(shp0, shp1)
+    print("rbm_cd update: of its %.3f s an epoch, the sgemms at the update shapes' rate take "
+          "%.3f s (%.0f %%), the rest (sigmoids, Bernoulli draws, gathers, barriers) %.3f s"
+          % (upd, tg, 100 * tg / upd, upd - tg))
+    ep = read_trace(out + ".trace.dat")
+    sec = [b["seconds"] - a_["seconds"] for a_, b in zip(ep, ep[1:])]
+    if sec:
+        print("rbm_cd        epochs with monitoring: fastest %.3f s, slowest %.3f s"
+              % (min(sec), max(sec)))
 
     # ---- scikit-learn
     X = load_idx_images(train)
@@ -277,6 +290,9 @@ def main():
             print("scikit-learn  test log-likelihood bracket %s nats (%s fit, scored by rbm_cd's "
                   "AIS and reverse AIS); AIS effective sample size %.1f"
                   % (bracket(s2), dt, float(s2["ais_ess"])))
+    print("SGEMM after scikit-learn: %.1f GFLOP/s (2048^2, %d threads)"
+          % (sgemm_rate(2048, 2048, 2048, a.threads), a.threads))
+    print("load average at the end: %.1f %.1f %.1f (1, 5, 15 min)" % os.getloadavg())
     print("files in", tmp)
 
 

@@ -6,6 +6,8 @@
 #   issue 11: nlgm_vae vs PyTorch, the VAE and the IWAE bound (K = 5) on
 #             dynamically binarised images, test ll by IW with K = 1000
 #   issue 4: rbm_cd vs scikit-learn BernoulliRBM (PCD-1, 500 hidden units)
+#   issue 13: the same run's test log-likelihood bracket [reverse AIS, AIS] of
+#             both fits, and the update's GFLOP/s against sgemm's
 #   issue 10: gmm_em vs scikit-learn GaussianMixture and R's mclust (K = 10;
 #             PCA-50 full covariances, raw pixels diagonal)
 # BIN: the programs (default build/bin).  Peers run with /usr/bin/python3.
