@@ -16,8 +16,10 @@
 # default out), K (latent size, default 2, so latent spaces can be drawn),
 # LABEL_COL (text data: label column, default "last" for the bundled digits,
 # "none" otherwise), EPOCHS (VAE and RBM passes; default from the data size),
-# THREADS (default 0: one per core), MISSING (the fraction of values blacked
-# out for run 10, default 0.3; seeded, the same on every machine).
+# THREADS (default 0: one per core); N_LABELS (labelled rows of M1 and M2,
+# default 50), LABEL_EPOCHS (their epochs and the CVAE's, default from the
+# data size); MISSING (the fraction of values blacked out for run 17,
+# default 0.3; seeded, the same on every machine).
 #
 # The runs, in the order of the lectures:
 #   1 gmm_em -K 10 --cov diag     the Gaussian mixture by EM (a discrete latent)
@@ -30,10 +32,24 @@
 #   7 nlgm_vae MLP decoder        the non-linear Gaussian model
 #   8 nlgm_vae Bernoulli          on the binarised data
 #   9 rbm_cd                      CD-1 on the binarised data
-#  10 lgm_em on blacked-out data  EM completing pixels missing at random (text
+#  10 rbm_cd --visible gaussian   CD-1 with Gaussian visible units on the standardised
+#                                 data (continuous), its likelihood bracketed by
+#                                 reverse AIS and AIS beside the exact value
+#  11 nlgm_vae, reparameterised   the Bernoulli VAE of run 8 for a tenth of the
+#     --grad-var 20               epochs, every gradient estimator's variance
+#                                 measured after each epoch
+#  12 nlgm_vae --estimator score  the same trained by the score function with
+#                                 NVIL's baseline: the two loss curves
+#  13 nlgm_vae --objective iwae   run 8 trained on the IWAE bound, K = 5
+# and, when the data have labels (docs/vae_labels.md):
+#  14 nlgm_cvae --semi-supervised M2 with N_LABELS labels (default 50)
+#  15 nlgm_cvae --m1              M1 with the same labels
+#  16 nlgm_cvae                   the conditional VAE: the class x style grid
+#  17 lgm_em on blacked-out data  EM completing pixels missing at random (text
 #                                 data: MISSING, default 0.3, of the values;
 #                                 IDX data skip it)
-# then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table.
+# then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table (and the
+# accuracies of M2, M1 and the regression on the labelled rows' pixels).
 set -euo pipefail
 export LC_ALL=C
 
@@ -59,7 +75,7 @@ DATA=${1:-$share/data/digits.csv}
 TEST=${2:-}
 
 die() { echo "lab: $*" >&2; exit 1; }
-for p in gmm_em pca_iter lgm_em nlgm_vae rbm_cd; do
+for p in gmm_em pca_iter lgm_em nlgm_vae rbm_cd nlgm_cvae; do
   [ -x "$BIN/$p" ] || die "$BIN/$p not found: build first (make lab does)"
 done
 command -v gnuplot >/dev/null || die "gnuplot not found: run scripts/install-deps.sh"
@@ -122,7 +138,7 @@ if [ -z "${EPOCHS:-}" ]; then
 fi
 
 mkdir -p "$OUT"
-steps=10
+steps=17
 t_start=$(date +%s.%N)
 since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 step() { # N TITLE CMD...
@@ -171,6 +187,49 @@ step 8 "VAE with a Bernoulli likelihood on the binarised data" \
 step 9 "RBM trained with CD-1 on the binarised data (16 hidden units: exact likelihood)" \
   "$BIN/rbm_cd" --hidden 16 --cd 1 --scale "$scale" --binarize threshold --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/rbm"
+# ---- step 10: the Gaussian-Bernoulli RBM (a density on R^d, in the continuous family);
+# the exact likelihood, and beside it the bracket [reverse AIS, AIS] of 1000 steps
+step 10 "RBM with Gaussian visible units on the standardised data (CD-1, 16 hidden units: exact likelihood, and the AIS bracket)" \
+  "$BIN/rbm_cd" --visible gaussian --hidden 16 --cd 1 --epochs "$EPOCHS" --bracket \
+  --ais-steps 1000 --raise-steps 1000 -q "${data_args[@]}" -o "$OUT/rbm-gauss"
+# the gradient estimators: a short run of the Bernoulli VAE of step 8 with
+# each, the variance of every estimator measured along the first
+est_epochs=$(( EPOCHS / 10 > 2 ? EPOCHS / 10 : 2 ))
+vae_bin=(-k "$K" --likelihood bernoulli --scale "$scale" --binarize threshold -q "${data_args[@]}")
+step 11 "VAE, reparameterised gradient, $est_epochs epochs: every estimator's gradient variance" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$est_epochs" --grad-var 20 -o "$OUT/vae-reparam"
+step 12 "VAE, score-function gradient with NVIL's baseline, $est_epochs epochs" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$est_epochs" --estimator score --baseline net \
+  -o "$OUT/vae-score"
+step 13 "VAE of step 8 trained on the IWAE bound, K = 5" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$EPOCHS" --objective iwae --samples 5 -o "$OUT/vae-iwae"
+
+# ---- the VAE with labels (nlgm_cvae): steps 14-16 -------------------------
+# M2 and M1 keep the labels of N_LABELS training rows (balanced over the
+# classes, the same rows for both) and hide the others; the CVAE uses them all.
+# Bernoulli on the grey levels / their maximum, small networks, few epochs.
+N_LABELS=${N_LABELS:-50}
+LABEL_EPOCHS=${LABEL_EPOCHS:-$(( n_rows > 20000 ? 2 : 60 ))}
+labelled=0
+if head -n 1 "$OUT/pca.latent.dat" | grep -q ' label'; then
+  n_classes=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) if ($i == "label") c = i - 1; next }
+                   { s[$c] = 1 } END { n = 0; for (v in s) n++; print n }' "$OUT/pca.latent.dat")
+  [ "$n_classes" -le "$N_LABELS" ] && labelled=1
+fi
+lab_args=(--scale "$scale" -k 8 --hidden 128 --epochs "$LABEL_EPOCHS" --iw 20 -q "${data_args[@]}")
+if [ "$labelled" -eq 1 ]; then
+  step 14 "M2 (Kingma et al. 2014): $N_LABELS labels, y latent on the other rows, q(y|x) inside the bound" \
+    "$BIN/nlgm_cvae" --semi-supervised --n-labels "$N_LABELS" "${lab_args[@]}" -o "$OUT/m2"
+  step 15 "M1: the plain VAE without labels, then a logistic regression on the $N_LABELS rows' means" \
+    "$BIN/nlgm_cvae" --m1 --n-labels "$N_LABELS" "${lab_args[@]}" -o "$OUT/m1"
+  step 16 "the conditional VAE: encoder and decoder given the label (k = 2, the class x style grid)" \
+    "$BIN/nlgm_cvae" --scale "$scale" -k 2 --hidden 64 --epochs "$LABEL_EPOCHS" --iw 20 -q \
+    "${data_args[@]}" -o "$OUT/cvae"
+else
+  printf '\n=== [14-16/%d] skipped: the VAE with labels needs labels (at most N_LABELS = %s classes)\n' \
+    "$steps" "$N_LABELS"
+fi
+# ---- end of the VAE with labels -------------------------------------------
 
 # Missing data: every value but the label blacked out (NA) with probability
 # MISSING (a row keeps its first value when all would be out), by a seeded Lehmer generator (x <- 16807 x mod 2^31 - 1: exact in
@@ -196,7 +255,7 @@ if ! is_idx "$train"; then
         if (!kept) f[first] = v1   # a row keeps one value (none observed is an error)
         for (i = 1; i <= n; i++) out = out (i > 1 ? fs : "") f[i]
         print out }' >"$holes.tmp" && mv "$holes.tmp" "$holes"
-  step 10 "LGM by EM on the data with $(awk -v p="$MISSING" 'BEGIN { print 100 * p }') % of the values blacked out: EM completes them" \
+  step 17 "LGM by EM on the data with $(awk -v p="$MISSING" 'BEGIN { print 100 * p }') % of the values blacked out: EM completes them" \
     "$BIN/lgm_em" -k "$K" "$holes" --label-col "$LABEL_COL" \
     --threads "$THREADS" -o "$OUT/lgm-missing"
   # original / blacked-out / completed, the first 12 rows (plots/completion.gp)
@@ -218,7 +277,7 @@ if ! is_idx "$train"; then
     "$OUT/lgm-missing.imputed.dat" >"$OUT/lgm-missing.completion.dat.tmp" &&
     mv "$OUT/lgm-missing.completion.dat.tmp" "$OUT/lgm-missing.completion.dat"
 else
-  printf '\n=== [10/%d] skipped: blacking out values needs text data (IDX files have no missing values)\n' "$steps"
+  printf '\n=== [17/%d] skipped: blacking out values needs text data (IDX files have no missing values)\n' "$steps"
 fi
 
 # ---- plots ----------------------------------------------------------------
@@ -246,25 +305,40 @@ for p in vae-mlp vae-bernoulli; do
 done
 plot images "$OUT/rbm" filters
 plot images "$OUT/rbm" samples
+plot trace "$OUT/rbm-gauss"     # step 10
+plot images "$OUT/rbm-gauss" samples
+plot gradvar "$OUT/vae-reparam"
+plot trace "$OUT/vae-reparam" "$OUT/vae-score"
+if [ "$labelled" -eq 1 ]; then   # the VAE with labels
+  plot trace "$OUT/m2"
+  plot images "$OUT/m2" samples
+  plot images "$OUT/cvae" samples
+  plot latent "$OUT/cvae"
+fi
 if [ -n "$holes" ]; then
   plot trace "$OUT/lgm-missing"
   plot completion "$OUT/lgm-missing"
 fi
 
 # ---- the comparison table -------------------------------------------------
-runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm)
+runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli vae-iwae rbm rbm-gauss)
 tmp=$(mktemp "$OUT/compare.tsv.tmp.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
-# the shared columns of every summary (docs/developers.md), looked up by name
+# the shared columns of every summary (docs/developers.md), looked up by name;
+# then the bracket on ll_test of the summaries that have one (the RBM's), nan
+# for the others
 cols="model family k n_params ll_train ll_test ll_test_se method iterations seconds"
-printf '# %s\n' "$(echo $cols | tr ' ' '\t')" >"$tmp"
+optional="ll_test_lower ll_test_upper"
+printf '# %s\n' "$(echo $cols $optional | tr ' ' '\t')" >"$tmp"
 for r in "${runs[@]}"; do
-  awk -F'\t' -v OFS='\t' -v cols="$cols" -v f="$OUT/$r.summary.tsv" '
+  awk -F'\t' -v OFS='\t' -v cols="$cols" -v opt="$optional" -v f="$OUT/$r.summary.tsv" '
     NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) at[$i] = i; next }
     { n = split(cols, c, " "); s = ""
       for (i = 1; i <= n; i++) {
         if (!(c[i] in at)) { print f ": no column " c[i] > "/dev/stderr"; exit 1 }
         s = s (i > 1 ? OFS : "") $(at[c[i]]) }
+      n = split(opt, c, " ")
+      for (i = 1; i <= n; i++) s = s OFS (c[i] in at ? $(at[c[i]]) : "nan")
       print s }' "$OUT/$r.summary.tsv" >>"$tmp" || die "$OUT/$r.summary.tsv: not a summary"
 done
 mv "$tmp" "$OUT/compare.tsv"
@@ -273,11 +347,21 @@ plot compare "$OUT/compare.tsv"
 
 printf '\n=== comparison on %s (log-likelihood per sample, nats; test = held-out data)\n' "$(basename "$train")"
 awk -f "$share/scripts/compare-table.awk" "$OUT/compare.tsv" || die "$OUT/compare.tsv: no table"
-echo "continuous: densities on R^d (mixture, PCA, LGM, Gaussian VAE); binary: probabilities of the"
-echo "binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
+echo "continuous: densities on R^d (mixture, PCA, LGM, Gaussian VAE, Gaussian RBM); binary: probabilities"
+echo "of the binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
 if [ "$n_rows" -gt 10000 ]; then
   echo "The VAEs' training log-likelihoods are estimated on 10000 random training rows"
   echo "(nlgm_vae --iw-train-rows): unbiased, but with the sampling error of a subset."
+fi
+if [ "$labelled" -eq 1 ]; then   # the VAE with labels
+  printf '\n=== classification with %s labels (test accuracy; docs/vae_labels.md)\n' "$N_LABELS"
+  awk -F'\t' 'FNR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) at[$i] = i; next }
+       { printf "%-44s %6.2f %%\n", who, 100 * $(at["acc_test"])
+         if (raw) printf "%-44s %6.2f %%\n", base, 100 * $(at["acc_raw_test"]) }' \
+    base="a logistic regression on the same rows' pixels" \
+    who="M2: the classifier q(y|x) trained in the bound" raw=0 "$OUT/m2.summary.tsv" \
+    who="M1: a logistic regression on the VAE's means" raw=1 "$OUT/m1.summary.tsv" ||
+    die "the accuracies: no summary"
 fi
 printf '\nlab: done in %s s; the table and the pictures are in %s/ (compare.tsv, *.png)\n' \
   "$(since "$t_start")" "$OUT"

@@ -7,7 +7,10 @@
  */
 #include "vae_layers.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lz_prob.h"
@@ -218,4 +221,54 @@ void vae_gaussian_backward(vae_real *da, vae_real *dlsig, const double *sq, cons
         gs += 0.5 * (double)d - 0.5 * sq[r] * inv_s2;
     }
     if (dlsig) *dlsig += (vae_real)(dloss * gs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Adam on a block; the widths of a stack of layers */
+
+void vae_adam_update(vae_real *theta, vae_real *m, vae_real *v, const vae_real *g, size_t n,
+                     long t, double lr, double beta1, double beta2, double eps)
+{
+    double bc1 = 1 - pow(beta1, (double)t), bc2 = 1 - pow(beta2, (double)t);
+    const vae_real b1 = (vae_real)beta1, b2 = (vae_real)beta2;
+    const vae_real step = (vae_real)(lr / bc1), rs = (vae_real)(1 / sqrt(bc2)), e = (vae_real)eps;
+    vae_real *restrict th = theta, *restrict mm = m, *restrict vv = v;
+    const vae_real *restrict gg = g;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        /* m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2 */
+        mm[i] = b1 * mm[i] + (1 - b1) * gg[i];
+        vv[i] = b2 * vv[i] + (1 - b2) * gg[i] * gg[i];
+        /* theta <- theta - lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
+        th[i] -= step * mm[i] / (VAE_RSQRT(vv[i]) * rs + e);
+    }
+}
+
+lz_status vae_parse_widths(const char *opt, const char *s, size_t *w, size_t *n, size_t max,
+                           lz_error *err)
+{
+    *n = 0;
+    if (!strcmp(s, "0")) return LZ_OK;
+    const char *p = s;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > 1000000 || (*end && *end != ','))
+            return lz_fail(err, LZ_EINVAL,
+                           "%s '%s': expected widths 1..1000000 separated by commas (0: none)",
+                           opt, s);
+        if (*n == max)
+            return lz_fail(err, LZ_EINVAL, "%s '%s': at most %zu hidden layers", opt, s, max);
+        w[(*n)++] = (size_t)v;
+        if (!*end) return LZ_OK;
+        p = end + 1;
+    }
+}
+
+void vae_format_widths(const size_t *w, size_t n, char *buf, size_t cap)
+{
+    size_t len = (size_t)snprintf(buf, cap, "%s", n ? "" : "0");
+    for (size_t l = 0; l < n && len < cap; l++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", l ? "," : "", w[l]);
 }

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "lz_error.h"
 #include "vae_real.h"
 
 typedef enum { VAE_RELU = 0, VAE_TANH = 1 } vae_act;
@@ -82,5 +83,22 @@ void vae_gaussian_forward(double *nll, double *sq, const vae_real *a, const vae_
 void vae_gaussian_backward(vae_real *da, vae_real *dlsig, const double *sq, const vae_real *a,
                            const vae_real *x, vae_real lsig, size_t m, size_t L, size_t d,
                            vae_real dloss);
+
+/* ---- shared by the VAE's programs: Adam on a block, the widths of a stack ---- */
+
+/* One Adam step on n parameters (Kingma & Ba 2015, PyTorch's form), step
+ * number t >= 1 (taken before the call is counted):
+ * m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
+ * theta <- theta - lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps). */
+void vae_adam_update(vae_real *theta, vae_real *m, vae_real *v, const vae_real *g, size_t n,
+                     long t, double lr, double beta1, double beta2, double eps);
+
+/* Hidden widths as the options spell them: "400" or "400,200" -> w (*n
+ * entries, at most max); "0" -> no layer.  err names the option opt and
+ * the value on a malformed list or a width outside 1..1000000. */
+lz_status vae_parse_widths(const char *opt, const char *s, size_t *w, size_t *n, size_t max,
+                           lz_error *err);
+/* w (n) -> "400,200" ("0" when n = 0) into buf (cap), as vae_parse_widths reads it. */
+void vae_format_widths(const size_t *w, size_t n, char *buf, size_t cap);
 
 #endif

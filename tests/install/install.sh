@@ -9,7 +9,7 @@ BUILD=$(cd "$BIN/.." && pwd)
 P=$TMP/prefix
 cmake --install "$BUILD" --prefix "$P" >install.log 2>&1 || { cat install.log >&2; fail "cmake --install failed"; }
 ok
-progs="gmm_em pca_iter lgm_em nlgm_vae rbm_cd"
+progs="gmm_em pca_iter lgm_em nlgm_vae nlgm_cvae rbm_cd"
 for p in $progs latent-zoo-lab; do
   [ -x "$P/bin/$p" ] || fail "$P/bin/$p not installed"
 done

@@ -8,13 +8,15 @@ common=$(sed -n '/#define LZ_COMMON_OPTIONS/,/^$/p' "$SRC/common/lz_cli.h" |
          grep -o '{"[a-z0-9-]*"' | tr -d '{"')
 [ -n "$common" ] || fail "no shared options found in common/lz_cli.h"
 
-for spec in gmm:gmm_em pca:pca_iter lgm:lgm_em nlgm_vae:nlgm_vae rbm:rbm_cd; do
-  dir=${spec%%:*} prog=${spec##*:}
+# DIR:PROG[:FILES]: the program's option table is in models/DIR/FILES (*.c)
+for spec in gmm:gmm_em pca:pca_iter lgm:lgm_em nlgm_vae:nlgm_vae:main.c \
+            nlgm_vae:nlgm_cvae:cvae_main.c rbm:rbm_cd; do
+  IFS=: read -r dir prog files <<<"$spec"
   [ -x "$BIN/$prog" ] || fail "$BIN/$prog is missing"
   "$BIN/$prog" --help >help.txt 2>&1 || fail "$prog --help failed"
   grep -q "^Usage: $prog" help.txt || fail "$prog --help has no usage line"
   # option names in the tables of the program's sources: {"name", 'x', LZ_OPT_...
-  opts=$(cat "$SRC"/models/"$dir"/*.c | grep -oE '\{"[a-z0-9-]+", *([0-9]+|'"'"'.'"'"'), *LZ_OPT_[A-Z]+' |
+  opts=$(cd "$SRC/models/$dir" && cat ${files:-*.c} | grep -oE '\{"[a-z0-9-]+", *([0-9]+|'"'"'.'"'"'), *LZ_OPT_[A-Z]+' |
          sed -E 's/^\{"([a-z0-9-]+)".*LZ_OPT_([A-Z]+)$/\1 \2/')
   [ -n "$opts" ] || fail "no option table found in models/$dir"
   while read -r name type; do
