@@ -49,7 +49,8 @@ static inline double lz_vexp(double x)
     x = x < -708.0 ? -708.0 : x;
     x = x > 709.0 ? 709.0 : x;
     double t = x * 1.44269504088896340736;                   /* x / ln 2          */
-    double nf = (t + 6755399441055744.0) - 6755399441055744.0; /* round (1.5 2^52) */
+    double kd = t + 6755399441055744.0;                      /* 1.5 2^52 + n      */
+    double nf = kd - 6755399441055744.0;                     /* n = round(t)      */
     double r = x - nf * 6.93147180369123816490e-01;          /* ln 2 = hi ...     */
     r = r - nf * 1.90821492927058770002e-10;                 /*    ... + lo       */
     double p = 1.0 / 6227020800.0;                           /* 1/13!             */
@@ -66,7 +67,12 @@ static inline double lz_vexp(double x)
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    int64_t bits = ((int64_t)nf + 1023) << 52; /* 2^n, n in [-1022, 1023] */
+    /* 2^n, n in [-1022, 1023]: kd's low mantissa bits hold n, so its bits
+     * plus the bias, shifted, are those of 2^n (no double -> int64
+     * conversion, which AVX2 cannot do on a vector) */
+    uint64_t bits;
+    memcpy(&bits, &kd, sizeof bits);
+    bits = (bits + 1023) << 52;
     double s;
     memcpy(&s, &bits, sizeof s);
     return p * s;
