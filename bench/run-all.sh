@@ -6,6 +6,8 @@
 #   issue 4: rbm_cd vs scikit-learn BernoulliRBM (PCD-1, 500 hidden units)
 #   issue 10: gmm_em vs scikit-learn GaussianMixture and R's mclust (K = 10;
 #             PCA-50 full covariances, raw pixels diagonal)
+#   issue 12: nlgm_cvae's M2 and M1 with 100 and 1000 labels against the
+#             pixels' logistic regression; M2 against a PyTorch M2
 # BIN: the programs (default build/bin).  Peers run with /usr/bin/python3.
 # `make bench` installs what is missing and runs this.  Each script prints its
 # own figures and ratios; the machine is shared and noisy, so read the ratios
@@ -18,7 +20,7 @@ py=/usr/bin/python3
 # each script gives its peers the same one and prints every side's
 # (bench/blas_kernel.py).
 echo "latent-zoo: $("$BIN/lgm_em" --version | sed -n 2p)"
-for b in gmm lgm pca vae rbm; do
+for b in gmm lgm pca vae rbm m2; do
   echo "=================== bench_$b.py"
   "$py" "$here/bench_$b.py"
 done
