@@ -12,7 +12,10 @@ In this one run, on the same machine with the same thread count:
    epoch (the trace's train_seconds increments: minibatch steps only).
 2. PyTorch (Debian's python3-torch) training the same M2 -- the same
    network, objective, minibatches and Adam -- for a few epochs: seconds per
-   epoch, and its test accuracy after them.  Written the usual way, with the
+   epoch, and its test accuracy after them.  With --torch-steps S an epoch
+   stops after its first S minibatch steps and its seconds are scaled to the
+   whole epoch (599 steps of 100 unlabelled rows): on a 2-core machine a full
+   PyTorch epoch takes many minutes.  Written the usual way, with the
    one-hot label concatenated to x and to z ("cat"; every unlabelled row
    repeated for the C classes), and the way nlgm_cvae computes it ("shared":
    the encoder's first product of x made once, the label adding a class row),
