@@ -506,7 +506,7 @@ static lz_status field_value(const field_ctx *fc, const char *s, size_t col, cha
     char nm[96] = "";
     if (names && names[col - 1]) snprintf(nm, sizeof nm, " (%s)", names[col - 1]);
     if (!parse_number(s, v)) {
-        char hint[256] = "";
+        char hint[256] = ""; /* " (column N (NAME) holds words: ...)", NAME up to 93 chars */
         /* a column of words from its first row on: labels, not a feature */
         if (fc->rows == 0 && fc->label_idx < 0 &&
             column_of_words(fc->rest, fc->end, c->delim, col - 1, fc->ncols, fc->missing)) {

@@ -18,7 +18,7 @@ NR == 1 {
   if (how == "exact-enum") how = "exact enumeration"
   else if (how == "ais") how = sprintf("AIS +- %.2g", $(at["ll_test_se"]))
   else if (how ~ /^iw-/) how = "importance-weighted, K=" substr(how, 4)
-  rows[++nr] = sprintf("%-20s %-10s %3s %9s %11.3f %11.3f  %-28s %8.1f", $(at["model"]),
+  rows[++nr] = sprintf("%-24s %-10s %3s %9s %11.3f %11.3f  %-28s %8.1f", $(at["model"]),
                        $(at["family"]), $(at["k"]), $(at["n_params"]), $(at["ll_train"]),
                        $(at["ll_test"]), how, $(at["seconds"]))
   cont[nr] = $(at["family"]) == "continuous"
@@ -26,7 +26,7 @@ NR == 1 {
 END {
   if (bad) exit 1
   if (NR < 2) { printf "%s: no rows\n", FILENAME > "/dev/stderr"; exit 1 }
-  printf "%-20s %-10s %3s %9s %11s %11s  %-28s %8s\n", "model", "family", "k", "params", "ll train", "ll test", "how", "seconds"
+  printf "%-24s %-10s %3s %9s %11s %11s  %-28s %8s\n", "model", "family", "k", "params", "ll train", "ll test", "how", "seconds"
   for (f = 1; f >= 0; f--)
     for (i = 1; i <= nr; i++) if (cont[i] == f) print rows[i]
 }

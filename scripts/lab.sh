@@ -31,10 +31,19 @@
 #   7 nlgm_vae MLP decoder        the non-linear Gaussian model
 #   8 nlgm_vae Bernoulli          on the binarised data
 #   9 rbm_cd                      CD-1 on the binarised data
+#  10 rbm_cd --visible gaussian   CD-1 with Gaussian visible units on the standardised
+#                                 data (continuous), its likelihood bracketed by
+#                                 reverse AIS and AIS beside the exact value
+#  11 nlgm_vae, reparameterised   the Bernoulli VAE of run 8 for a tenth of the
+#     --grad-var 20               epochs, every gradient estimator's variance
+#                                 measured after each epoch
+#  12 nlgm_vae --estimator score  the same trained by the score function with
+#                                 NVIL's baseline: the two loss curves
+#  13 nlgm_vae --objective iwae   run 8 trained on the IWAE bound, K = 5
 # and, when the data have labels (docs/vae_labels.md):
-#  10 nlgm_cvae --semi-supervised M2 with N_LABELS labels (default 50)
-#  11 nlgm_cvae --m1              M1 with the same labels
-#  12 nlgm_cvae                   the conditional VAE: the class x style grid
+#  14 nlgm_cvae --semi-supervised M2 with N_LABELS labels (default 50)
+#  15 nlgm_cvae --m1              M1 with the same labels
+#  16 nlgm_cvae                   the conditional VAE: the class x style grid
 # then plots/*.gp into OUT/, and OUT/compare.tsv, printed as a table (and the
 # accuracies of M2, M1 and the regression on the labelled rows' pixels).
 set -euo pipefail
@@ -124,7 +133,7 @@ if [ -z "${EPOCHS:-}" ]; then
 fi
 
 mkdir -p "$OUT"
-steps=12
+steps=16
 t_start=$(date +%s.%N)
 since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 step() { # N TITLE CMD...
@@ -173,8 +182,24 @@ step 8 "VAE with a Bernoulli likelihood on the binarised data" \
 step 9 "RBM trained with CD-1 on the binarised data (16 hidden units: exact likelihood)" \
   "$BIN/rbm_cd" --hidden 16 --cd 1 --scale "$scale" --binarize threshold --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/rbm"
+# ---- step 10: the Gaussian-Bernoulli RBM (a density on R^d, in the continuous family);
+# the exact likelihood, and beside it the bracket [reverse AIS, AIS] of 1000 steps
+step 10 "RBM with Gaussian visible units on the standardised data (CD-1, 16 hidden units: exact likelihood, and the AIS bracket)" \
+  "$BIN/rbm_cd" --visible gaussian --hidden 16 --cd 1 --epochs "$EPOCHS" --bracket \
+  --ais-steps 1000 --raise-steps 1000 -q "${data_args[@]}" -o "$OUT/rbm-gauss"
+# the gradient estimators: a short run of the Bernoulli VAE of step 8 with
+# each, the variance of every estimator measured along the first
+est_epochs=$(( EPOCHS / 10 > 2 ? EPOCHS / 10 : 2 ))
+vae_bin=(-k "$K" --likelihood bernoulli --scale "$scale" --binarize threshold -q "${data_args[@]}")
+step 11 "VAE, reparameterised gradient, $est_epochs epochs: every estimator's gradient variance" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$est_epochs" --grad-var 20 -o "$OUT/vae-reparam"
+step 12 "VAE, score-function gradient with NVIL's baseline, $est_epochs epochs" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$est_epochs" --estimator score --baseline net \
+  -o "$OUT/vae-score"
+step 13 "VAE of step 8 trained on the IWAE bound, K = 5" \
+  "$BIN/nlgm_vae" "${vae_bin[@]}" --epochs "$EPOCHS" --objective iwae --samples 5 -o "$OUT/vae-iwae"
 
-# ---- the VAE with labels (nlgm_cvae): steps 10-12 -------------------------
+# ---- the VAE with labels (nlgm_cvae): steps 14-16 -------------------------
 # M2 and M1 keep the labels of N_LABELS training rows (balanced over the
 # classes, the same rows for both) and hide the others; the CVAE uses them all.
 # Bernoulli on the grey levels / their maximum, small networks, few epochs.
@@ -188,15 +213,15 @@ if head -n 1 "$OUT/pca.latent.dat" | grep -q ' label'; then
 fi
 lab_args=(--scale "$scale" -k 8 --hidden 128 --epochs "$LABEL_EPOCHS" --iw 20 -q "${data_args[@]}")
 if [ "$labelled" -eq 1 ]; then
-  step 10 "M2 (Kingma et al. 2014): $N_LABELS labels, y latent on the other rows, q(y|x) inside the bound" \
+  step 14 "M2 (Kingma et al. 2014): $N_LABELS labels, y latent on the other rows, q(y|x) inside the bound" \
     "$BIN/nlgm_cvae" --semi-supervised --n-labels "$N_LABELS" "${lab_args[@]}" -o "$OUT/m2"
-  step 11 "M1: the plain VAE without labels, then a logistic regression on the $N_LABELS rows' means" \
+  step 15 "M1: the plain VAE without labels, then a logistic regression on the $N_LABELS rows' means" \
     "$BIN/nlgm_cvae" --m1 --n-labels "$N_LABELS" "${lab_args[@]}" -o "$OUT/m1"
-  step 12 "the conditional VAE: encoder and decoder given the label (k = 2, the class x style grid)" \
+  step 16 "the conditional VAE: encoder and decoder given the label (k = 2, the class x style grid)" \
     "$BIN/nlgm_cvae" --scale "$scale" -k 2 --hidden 64 --epochs "$LABEL_EPOCHS" --iw 20 -q \
     "${data_args[@]}" -o "$OUT/cvae"
 else
-  printf '\n=== [10-12/%d] skipped: the VAE with labels needs labels (at most N_LABELS = %s classes)\n' \
+  printf '\n=== [14-16/%d] skipped: the VAE with labels needs labels (at most N_LABELS = %s classes)\n' \
     "$steps" "$N_LABELS"
 fi
 # ---- end of the VAE with labels -------------------------------------------
@@ -226,6 +251,10 @@ for p in vae-mlp vae-bernoulli; do
 done
 plot images "$OUT/rbm" filters
 plot images "$OUT/rbm" samples
+plot trace "$OUT/rbm-gauss"     # step 10
+plot images "$OUT/rbm-gauss" samples
+plot gradvar "$OUT/vae-reparam"
+plot trace "$OUT/vae-reparam" "$OUT/vae-score"
 if [ "$labelled" -eq 1 ]; then   # the VAE with labels
   plot trace "$OUT/m2"
   plot images "$OUT/m2" samples
@@ -234,19 +263,24 @@ if [ "$labelled" -eq 1 ]; then   # the VAE with labels
 fi
 
 # ---- the comparison table -------------------------------------------------
-runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli rbm)
+runs=(gmm pca lgm-exact lgm-sampled vae-linear vae-mlp vae-bernoulli vae-iwae rbm rbm-gauss)
 tmp=$(mktemp "$OUT/compare.tsv.tmp.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
-# the shared columns of every summary (docs/developers.md), looked up by name
+# the shared columns of every summary (docs/developers.md), looked up by name;
+# then the bracket on ll_test of the summaries that have one (the RBM's), nan
+# for the others
 cols="model family k n_params ll_train ll_test ll_test_se method iterations seconds"
-printf '# %s\n' "$(echo $cols | tr ' ' '\t')" >"$tmp"
+optional="ll_test_lower ll_test_upper"
+printf '# %s\n' "$(echo $cols $optional | tr ' ' '\t')" >"$tmp"
 for r in "${runs[@]}"; do
-  awk -F'\t' -v OFS='\t' -v cols="$cols" -v f="$OUT/$r.summary.tsv" '
+  awk -F'\t' -v OFS='\t' -v cols="$cols" -v opt="$optional" -v f="$OUT/$r.summary.tsv" '
     NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) at[$i] = i; next }
     { n = split(cols, c, " "); s = ""
       for (i = 1; i <= n; i++) {
         if (!(c[i] in at)) { print f ": no column " c[i] > "/dev/stderr"; exit 1 }
         s = s (i > 1 ? OFS : "") $(at[c[i]]) }
+      n = split(opt, c, " ")
+      for (i = 1; i <= n; i++) s = s OFS (c[i] in at ? $(at[c[i]]) : "nan")
       print s }' "$OUT/$r.summary.tsv" >>"$tmp" || die "$OUT/$r.summary.tsv: not a summary"
 done
 mv "$tmp" "$OUT/compare.tsv"
@@ -255,8 +289,8 @@ plot compare "$OUT/compare.tsv"
 
 printf '\n=== comparison on %s (log-likelihood per sample, nats; test = held-out data)\n' "$(basename "$train")"
 awk -f "$share/scripts/compare-table.awk" "$OUT/compare.tsv" || die "$OUT/compare.tsv: no table"
-echo "continuous: densities on R^d (mixture, PCA, LGM, Gaussian VAE); binary: probabilities of the"
-echo "binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
+echo "continuous: densities on R^d (mixture, PCA, LGM, Gaussian VAE, Gaussian RBM); binary: probabilities"
+echo "of the binarised data (Bernoulli VAE, RBM).  Compare within a family, never across."
 if [ "$n_rows" -gt 10000 ]; then
   echo "The VAEs' training log-likelihoods are estimated on 10000 random training rows"
   echo "(nlgm_vae --iw-train-rows): unbiased, but with the sampling error of a subset."

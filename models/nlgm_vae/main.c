@@ -37,7 +37,9 @@ static const char *DETAILS =
     "  PREFIX.samples.dat   decoder means x1..xd of z drawn from N(0, I)\n"
     "  PREFIX.recon.dat     the first 64 inputs (source 0) and reconstructions (source 1)\n"
     "  PREFIX.manifold.dat  k = 2: decoder means over a G x G grid of z\n"
-    "  PREFIX.summary.tsv   ELBO and importance-weighted log-likelihood per sample\n"
+    "  PREFIX.gradvar.dat   --grad-var: epoch estimator baseline mean_var total_var snr\n"
+    "  PREFIX.summary.tsv   ELBO and importance-weighted log-likelihood per sample,\n"
+    "                       the active latent units (Cov_x E[z|x] > 0.01)\n"
     "Bernoulli outputs are probabilities; Gaussian outputs and densities are in the\n"
     "data's units.  See docs/vae.md.\n"
     "\n"
@@ -45,6 +47,9 @@ static const char *DETAILS =
     "  nlgm_vae --scale 16 --label-col last data/digits.csv    # Bernoulli, k = 20\n"
     "  nlgm_vae --likelihood gaussian -k 2 --epochs 100 --label-col last data/digits.csv\n"
     "  nlgm_vae --binarize dynamic /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz\n"
+    "  nlgm_vae --scale 16 --estimator score --baseline net --grad-var 20 data/digits.csv\n"
+    "  nlgm_vae --scale 16 --objective iwae --samples 5 data/digits.csv   # the IWAE bound\n"
+    "  gnuplot -c plots/gradvar.gp out/vae                     # variance per estimator\n"
     "  gnuplot -c plots/manifold.gp out/vae                    # decoder over a grid of z\n";
 
 /* everything a run holds */
@@ -52,6 +57,7 @@ typedef struct {
     vae_config cfg;
     lz_common_opts co;
     int k, batch, act, lik, decoder, binarize; /* the option table's ints for cfg's fields */
+    int objective, estimator, baseline;
     char hidden_default[32];                   /* cfg's encoder widths as --hidden reads them */
     const char *hidden, *dec_hidden, *data_path;
     lz_data *train, *test;
@@ -59,6 +65,8 @@ typedef struct {
     vae_real *xtr, *xte;     /* (n, d), (nt, d) the data in model space (vae_prepare) */
     vae_epoch_info *trace;   /* (epochs) one line an epoch */
     int n_trace;
+    vae_gradvar *gradvar;    /* (epochs + 1, VAE_N_GRADVAR) --grad-var: epoch 0, 1, ... */
+    int n_gradvar;           /* epochs measured */
     double last_progress;
     vae_eval ev;
     lz_error err;
@@ -126,6 +134,9 @@ static lz_status build_config(run *r)
     a->learn_sigma2 = a->lik == VAE_GAUSSIAN && c->sigma2 == 0;
     c->batch = (size_t)r->batch;
     c->binarize = (vae_bin)r->binarize;
+    c->objective = (vae_objective)r->objective;
+    c->estimator = (vae_estimator)r->estimator;
+    c->baseline = (vae_baseline)r->baseline;
     c->seed = r->co.seed;
     return vae_config_check(c, err);
 }
@@ -142,6 +153,9 @@ static int parse_options(run *r, int argc, char **argv)
     r->lik = (int)c->arch.lik;
     r->decoder = (int)c->arch.decoder;
     r->binarize = (int)c->binarize;
+    r->objective = (int)c->objective;
+    r->estimator = (int)c->estimator;
+    r->baseline = (int)c->baseline;
     format_widths(c->arch.enc, c->arch.n_enc, r->hidden_default, sizeof r->hidden_default);
     r->hidden = r->hidden_default;
     r->dec_hidden = "same";
@@ -161,7 +175,22 @@ static int parse_options(run *r, int argc, char **argv)
         {"epochs", 0, LZ_OPT_INT, &c->epochs, "N", "passes over the training data"},
         {"batch", 0, LZ_OPT_INT, &r->batch, "M", "minibatch size"},
         {"lr", 0, LZ_OPT_REAL, &c->lr, "RATE", "Adam step size"},
-        {"samples", 0, LZ_OPT_INT, &c->samples, "L", "samples of z per datum in training"},
+        {"samples", 0, LZ_OPT_INT, &c->samples, "L",
+         "samples of z per datum in training (--objective iwae: the bound's K)"},
+        {"objective", 0, LZ_OPT_CHOICE, &r->objective, "elbo|iwae",
+         "the ELBO, or the importance-weighted bound of Burda et al. with K = --samples "
+         "(K = 1: the ELBO)"},
+        {"beta", 0, LZ_OPT_REAL, &c->beta, "B", "the ELBO's KL weight (1: the ELBO; beta-VAE)"},
+        {"kl-warmup", 0, LZ_OPT_INT, &c->kl_warmup, "E",
+         "the KL weight rises linearly from 0 to B over the first E epochs, step by step: "
+         "B min(1, t / (E nb)) at minibatch t = 0, 1, ... of nb an epoch (0: B throughout)"},
+        {"estimator", 0, LZ_OPT_CHOICE, &r->estimator, "reparam|score",
+         "the encoder's gradient: reparameterised, or the score function (REINFORCE)"},
+        {"baseline", 0, LZ_OPT_CHOICE, &r->baseline, "none|mean|net",
+         "score: the control variate, a running mean or NVIL's input-dependent network"},
+        {"grad-var", 0, LZ_OPT_INT, &c->grad_var, "N",
+         "before training and after each epoch, N draws of every estimator's gradient on a "
+         "fixed minibatch: PREFIX.gradvar.dat (0: none)"},
         {"iw", 0, LZ_OPT_INT, &c->iw, "K", "importance samples for the log-likelihood estimate"},
         {"iw-train-rows", 0, LZ_OPT_INT, &c->iw_train_rows, "N",
          "estimate ll_train on N random training rows, the same for every seed (0: all)"},
@@ -245,18 +274,41 @@ static void on_batch(int epoch, size_t b, size_t nb, void *ctx)
     lz_progress("epoch %d: minibatch %zu/%zu", epoch, b, nb);
 }
 
-/* one line an epoch, as it happens */
+/* the KL weight is worth a column when it is not 1 throughout */
+static int beta_varies(const vae_config *c) { return c->beta != 1 || c->kl_warmup > 0; }
+
+/* "reparam", "score", "score-mean", "score-net" */
+static const char *gradvar_name(const vae_gradvar *g)
+{
+    static const char *const names[] = {"score", "score-mean", "score-net"};
+    return g->estimator == VAE_EST_REPARAM ? "reparam" : names[g->baseline];
+}
+
+/* one line an epoch, as it happens (and one of gradient variances) */
 static int on_epoch(const vae_epoch_info *e, void *ctx)
 {
     run *r = ctx;
-    r->trace[r->n_trace++] = *e;
+    if (e->n_gradvar)
+        memcpy(r->gradvar + (size_t)r->n_gradvar++ * VAE_N_GRADVAR, e->gradvar,
+               sizeof e->gradvar);
+    if (e->epoch > 0) r->trace[r->n_trace++] = *e;
     if (r->co.quiet) return 0;
     lz_progress_end();
-    printf("epoch %3d  loss %.4f = recon %.4f + kl %.4f", e->epoch, e->loss_train, e->recon_train,
-           e->kl_train);
-    if (!isnan(e->loss_test)) printf("  test %.4f", e->loss_test);
-    if (r->mod->a.lik == VAE_GAUSSIAN) printf("  sigma2 %.6g", e->sigma2);
-    printf("  %.2f s  %.0f samples/s\n", e->seconds, e->samples_per_sec);
+    if (e->epoch > 0) {
+        printf("epoch %3d  loss %.4f = recon %.4f + kl %.4f", e->epoch, e->loss_train,
+               e->recon_train, e->kl_train);
+        if (beta_varies(&r->cfg)) printf("  beta %.4g", e->beta);
+        if (!isnan(e->iwae_train)) printf("  -L_%d %.4f", r->cfg.samples, e->iwae_train);
+        if (!isnan(e->loss_test)) printf("  test %.4f", e->loss_test);
+        if (r->mod->a.lik == VAE_GAUSSIAN) printf("  sigma2 %.6g", e->sigma2);
+        printf("  %.2f s  %.0f samples/s\n", e->seconds, e->samples_per_sec);
+    }
+    if (e->n_gradvar) {
+        printf("%s  gradient variance (total):", e->epoch ? "         " : "epoch   0");
+        for (int i = 0; i < e->n_gradvar; i++)
+            printf("  %s %.3g", gradvar_name(&e->gradvar[i]), e->gradvar[i].total_var);
+        putchar('\n');
+    }
     fflush(stdout);
     return 0;
 }
@@ -276,7 +328,9 @@ static void print_start(const run *r)
 static lz_status fit(run *r)
 {
     size_t nt = r->test ? r->test->n : 0;
-    if (!(r->trace = calloc((size_t)r->cfg.epochs, sizeof *r->trace)))
+    size_t ep = (size_t)r->cfg.epochs;
+    if (!(r->trace = calloc(ep, sizeof *r->trace)) ||
+        (r->cfg.grad_var && !(r->gradvar = calloc((ep + 1) * VAE_N_GRADVAR, sizeof *r->gradvar))))
         return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     lz_status st = vae_init(r->mod, r->cfg.seed, r->cfg.sigma2, &r->err);
     if (st) return st;
@@ -310,17 +364,48 @@ static lz_status write_trace(lz_outset *os, const char *path, const run *r, lz_e
 {
     FILE *f = lz_outset_open(os, path, err);
     if (!f) return err->status;
-    static const char *const names[] = {"epoch",   "loss_train", "recon_train",   "kl_train",
-                                        "loss_test", "recon_test", "kl_test",      "sigma2",
-                                        "seconds", "train_seconds", "samples_per_sec"};
-    lz_dat_header(f, ' ', sizeof names / sizeof names[0], names);
+    /* the columns of every run, then the KL weight when it is not 1
+     * throughout and the IWAE bound when it is trained */
+    int with_beta = beta_varies(&r->cfg), with_iwae = r->cfg.objective == VAE_OBJ_IWAE;
+    const char *names[13] = {"epoch",   "loss_train",    "recon_train",    "kl_train",
+                             "loss_test", "recon_test",  "kl_test",        "sigma2",
+                             "seconds", "train_seconds", "samples_per_sec"};
+    size_t nc = 11;
+    if (with_beta) names[nc++] = "beta";
+    if (with_iwae) names[nc++] = "loss_iwae_train";
+    lz_dat_header(f, ' ', nc, names);
     for (int i = 0; i < r->n_trace; i++) {
         const vae_epoch_info *e = &r->trace[i];
-        double v[] = {e->epoch,   e->loss_train, e->recon_train, e->kl_train,
-                      e->loss_test, e->recon_test, e->kl_test,   e->sigma2,
-                      e->seconds, e->train_seconds, e->samples_per_sec};
-        lz_dat_row(f, ' ', sizeof v / sizeof v[0], v);
+        double v[13] = {e->epoch,   e->loss_train, e->recon_train, e->kl_train,
+                        e->loss_test, e->recon_test, e->kl_test,   e->sigma2,
+                        e->seconds, e->train_seconds, e->samples_per_sec};
+        size_t q = 11;
+        if (with_beta) v[q++] = e->beta;
+        if (with_iwae) v[q++] = e->iwae_train;
+        lz_dat_row(f, ' ', nc, v);
     }
+    return LZ_OK;
+}
+
+/* epoch estimator baseline mean_var total_var snr: VAE_N_GRADVAR rows an
+ * epoch measured, epoch 0 the initial parameters */
+static lz_status write_gradvar(lz_outset *os, const char *path, const run *r, lz_error *err)
+{
+    static const char *const est[] = {"reparam", "score"}, *const base[] = {"none", "mean", "net"};
+    FILE *f = lz_outset_open(os, path, err);
+    if (!f) return err->status;
+    fprintf(f, "# epoch estimator baseline mean_var total_var snr\n");
+    for (int q = 0; q < r->n_gradvar; q++)
+        for (int i = 0; i < VAE_N_GRADVAR; i++) {
+            const vae_gradvar *g = &r->gradvar[q * VAE_N_GRADVAR + i];
+            fprintf(f, "%d %s %s ", q, est[g->estimator], base[g->baseline]);
+            lz_put_num(f, g->mean_var);
+            fputc(' ', f);
+            lz_put_num(f, g->total_var);
+            fputc(' ', f);
+            lz_put_num(f, g->snr);
+            fputc('\n', f);
+        }
     return LZ_OK;
 }
 
@@ -379,12 +464,14 @@ static lz_status write_manifold(lz_outset *os, const char *path, const vae_eval 
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
     static const char *const extra[] = {"elbo_train", "elbo_test", "iw_k", "ll_train_rows",
-                                        "sigma2"};
+                                        "sigma2", "active_units"};
     const vae_model *mod = r->mod;
     const vae_eval *ev = &r->ev;
-    char method[32];
+    char method[32], name[96];
     snprintf(method, sizeof method, "iw-%d", r->cfg.iw);
-    lz_summary s = {.model = vae_model_name(mod),
+    if (r->co.load) snprintf(name, sizeof name, "%s", vae_model_name(mod));
+    else vae_run_name(mod, &r->cfg, name, sizeof name);
+    lz_summary s = {.model = name,
                     .family = mod->a.lik == VAE_GAUSSIAN ? "continuous" : "binary",
                     .k = mod->a.k,
                     .n_params = vae_n_params(mod),
@@ -402,6 +489,9 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
     lz_put_num(f, ev->test.elbo);
     fprintf(f, "\t%d\t%zu\t", r->cfg.iw, ev->train.rows);
     lz_put_num(f, vae_sigma2(mod));
+    fputc('\t', f);
+    /* Burda's active units of the latent file's rows (nan without any) */
+    lz_put_num(f, ev->set ? (double)ev->active_units : NAN);
     fputc('\n', f);
     return LZ_OK;
 }
@@ -426,6 +516,8 @@ static lz_status write_outputs(run *r)
         st = lz_dat_write_matrix(os, p, "x", ev->n_samples, d, ev->samples, NULL, e);
     if (!st && ev->grid && !(st = lz_path(p, sizeof p, pre, "manifold.dat", e)))
         st = write_manifold(os, p, ev, d, e);
+    if (!st && r->n_gradvar && !(st = lz_path(p, sizeof p, pre, "gradvar.dat", e)))
+        st = write_gradvar(os, p, r, e);
     if (!st && !(st = lz_path(p, sizeof p, pre, "summary.tsv", e))) st = write_summary(os, p, r, e);
     if (!st && r->co.save && (st = vae_model_write(r->mod, os, r->co.save, e)))
         lz_error_prefix(e, "--save");
@@ -451,6 +543,9 @@ static void report(const run *r)
         printf("  train: ELBO %.4f, log-likelihood (iw-%d) %.4f nats per sample, %zu rows\n",
                tr->elbo, r->cfg.iw, tr->ll, tr->rows);
     if (mod->a.lik == VAE_GAUSSIAN) printf("  sigma2 %.6g (data units)\n", vae_sigma2(mod));
+    if (r->ev.set)
+        printf("  active latent units: %zu of %zu (Cov_x E[z|x] > %g)\n", r->ev.active_units,
+               mod->a.k, VAE_ACTIVE_VAR);
     printf("  wrote %s.*%s%s\n", r->co.output, r->co.save ? " and " : "",
            r->co.save ? r->co.save : "");
 }
@@ -463,6 +558,7 @@ static void run_free(run *r)
     free(r->xtr);
     free(r->xte);
     free(r->trace);
+    free(r->gradvar);
     vae_eval_free(&r->ev);
 }
 

@@ -24,7 +24,12 @@
  *   vae_layers.c   the layers as forward/backward pairs (vae_layers.h)
  *   vae_model.c    configuration, parameter block, initialisation, model files
  *   vae_prepare.c  the map data <-> model space
- *   vae.c          workspace, forward, backward, Adam, training (vae_fit)
+ *   vae_est.c      the gradient estimators' own pieces: the score-function
+ *                  gradient of the heads, the IWAE bound's weights, the
+ *                  baselines (a running mean, NVIL's network)
+ *   vae.c          workspace, forward, backward (ELBO or IWAE, reparameterised
+ *                  or score function), Adam, the gradient variance, training
+ *                  (vae_fit)
  *   vae_eval.c     evaluation: log-likelihood estimate, encoder and decoder
  *                  means, draws, the manifold
  *
@@ -51,6 +56,13 @@
 typedef enum { VAE_BERNOULLI = 0, VAE_GAUSSIAN = 1 } vae_lik;
 typedef enum { VAE_DEC_MLP = 0, VAE_DEC_LINEAR = 1 } vae_dec;
 typedef enum { VAE_BIN_NONE = 0, VAE_BIN_THRESHOLD = 1, VAE_BIN_DYNAMIC = 2 } vae_bin;
+/* docs/vae.md, "Gradient estimators": the encoder's gradient of the
+ * reconstruction term by the reparameterisation or by the score function */
+typedef enum { VAE_EST_REPARAM = 0, VAE_EST_SCORE = 1 } vae_estimator;
+/* the score function's control variate: none, a running mean, NVIL's network */
+typedef enum { VAE_BASE_NONE = 0, VAE_BASE_MEAN = 1, VAE_BASE_NET = 2 } vae_baseline;
+/* docs/vae.md, "Objectives": the ELBO (with a KL weight beta) or the IWAE bound */
+typedef enum { VAE_OBJ_ELBO = 0, VAE_OBJ_IWAE = 1 } vae_objective;
 
 /* Every random number of the VAE comes from one stream of the seed,
  * lz_rng_alloc_stream(seed, stream), so that each draw repeats on its own
@@ -70,7 +82,10 @@ typedef enum {
                                   recon without a test set)                             */
     VAE_STREAM_IW_TEST = 6,    /* the importance samples of ll_test                     */
     VAE_STREAM_IW_TRAIN = 7,   /* the importance samples of ll_train                    */
-    VAE_STREAM_PRIOR = 8       /* z ~ N(0, I) of the samples file                       */
+    VAE_STREAM_PRIOR = 8,      /* z ~ N(0, I) of the samples file                       */
+    VAE_STREAM_BASELINE = 9,   /* the initial weights of NVIL's baseline network        */
+    VAE_STREAM_GRAD_VAR = 10   /* --grad-var: the fixed minibatch (its rows, then their
+                                  dynamic binarisation), then every measurement's eps   */
 } vae_stream;
 
 /* Largest --iw K: the workspace holds K decoder rows (K x (d + widths)
@@ -105,7 +120,15 @@ typedef struct {
     double lr;           /* Adam step size                                */
     double beta1, beta2; /* Adam moment decays (0.9, 0.999)               */
     double adam_eps;     /* Adam's epsilon (1e-8)                         */
-    int samples;         /* L: samples of z per datum in training         */
+    int samples;         /* L: samples of z per datum in training (the K
+                            of the IWAE bound)                            */
+    vae_objective objective; /* the ELBO or the IWAE bound                */
+    double beta;         /* ELBO: the KL term's weight (1: the ELBO)      */
+    int kl_warmup;       /* E: the weight rises from 0 to beta over E epochs */
+    vae_estimator estimator; /* the encoder's gradient of the reconstruction */
+    vae_baseline baseline;   /* score function: its control variate        */
+    int grad_var;        /* N draws of each estimator's gradient variance
+                            after every epoch (0: none)                   */
     double sigma2;       /* Gaussian: fixed sigma^2 in data units; 0: learned */
     double scale;        /* Bernoulli: data are divided by this           */
     vae_bin binarize;    /* Bernoulli: none, threshold 1/2, dynamic       */
@@ -118,8 +141,9 @@ typedef struct {
 } vae_config;
 
 /* Defaults: the PyTorch example's (784-400-20, ReLU, Bernoulli, Adam 1e-3,
- * batch 128, one sample, 10 epochs), k = 20, hidden 400, K = 100, ll_train on
- * 10000 rows, 64 draws, a 20 x 20 grid. */
+ * batch 128, one sample, 10 epochs; the ELBO, beta 1, no warm-up, the
+ * reparameterised gradient), k = 20, hidden 400, K = 100, ll_train on 10000
+ * rows, 64 draws, a 20 x 20 grid, no gradient-variance measurement. */
 void vae_config_default(vae_config *c);
 
 /* Check a configuration; err names the option at fault ("-k 0: expected ..."). */
@@ -178,6 +202,16 @@ size_t vae_n_params(const vae_model *mod);
 
 /* The model's short name: "vae-mlp-bernoulli", "vae-linear-gaussian", ... */
 const char *vae_model_name(const vae_model *mod);
+
+/* The name of a training run: the model's, then "-score" (and "-mean" or
+ * "-net") for the score-function estimator, "-iwaeK" for the IWAE bound,
+ * "-betaB" for a KL weight B != 1: "vae-mlp-bernoulli-iwae5".  buf (cap). */
+void vae_run_name(const vae_model *mod, const vae_config *c, char *buf, size_t cap);
+
+/* The KL weight of minibatch step t = 0, 1, ... with nb minibatches an epoch
+ * (docs/vae.md, "beta and the KL warm-up"): beta min(1, t / (E nb)) with
+ * E = c->kl_warmup, or beta when E = 0. */
+double vae_kl_weight(const vae_config *c, long t, size_t nb);
 
 /* PyTorch's nn.Linear initialisation, W and b ~ U(-1/sqrt(c), 1/sqrt(c)) for a
  * layer of c inputs, drawn in block order from stream VAE_STREAM_INIT of seed;
@@ -251,6 +285,8 @@ typedef struct {
     double *sq;                         /* (m_max) Gaussian: |x - a|^2 per row       */
     double *kl;                         /* (m_max) KL per encoder row                */
     double *lw;                         /* (m_max) importance log-weights            */
+    double *wt;                         /* (m_max) IWAE: normalised weights w~       */
+    double *gap;                        /* (m_max) IWAE: log mean w - mean log w     */
 } vae_workspace;
 
 vae_workspace *vae_workspace_alloc(const vae_model *mod, size_t m_max, lz_error *err);
@@ -275,8 +311,40 @@ void vae_likelihood_forward(const vae_model *mod, vae_workspace *ws, const vae_r
 void vae_forward(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m, size_t L,
                  double *recon, double *kl);
 
+/* What a minibatch's loss is and how its gradient is estimated (docs/vae.md,
+ * "Gradient estimators" and "Objectives"). */
+typedef struct {
+    vae_objective objective; /* ELBO: sum_i [(1/L) sum_l nll_li + beta KL_i];
+                                IWAE: sum_i -L_K(x_i) with K = L              */
+    double beta;             /* ELBO: the KL weight                           */
+    vae_estimator estimator; /* the encoder's gradient of the nll term (IWAE:
+                                reparameterised only)                         */
+    const double *base;      /* (m) score function: each row's baseline of its
+                                nll (the learning signal); NULL: none (0)     */
+} vae_loss;
+
+/* The ELBO with the reparameterised gradient: what vae_forward and
+ * vae_backward compute. */
+#define VAE_LOSS_ELBO ((vae_loss){VAE_OBJ_ELBO, 1.0, VAE_EST_REPARAM, NULL})
+
+/* vae_forward for the loss lo: *recon and *kl as vae_forward (the -ELBO's
+ * two parts, beta aside); *obj (may be NULL) <- the value of lo, summed over
+ * the rows: ELBO: *recon + beta *kl; IWAE: sum_i -L_K(x_i), estimated as
+ * -[ELBO_i + log (1/K) sum_l w_li - (1/K) sum_l log w_li] (docs/vae.md, "The
+ * IWAE bound"; ws->wt and ws->gap keep the weights for the backward).  ws
+ * must hold L m rows. */
+void vae_forward_loss(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m,
+                      size_t L, const vae_loss *lo, double *recon, double *kl, double *obj);
+
 /* Zero the gradient block. */
 void vae_zero_grad(vae_model *mod);
+
+/* Accumulate into mod->g the gradient estimate of the loss lo of the last
+ * vae_forward_loss (same x, m, L, lo): the decoder's by backpropagation; the
+ * encoder's through z = mu + sigma eps (reparameterised) or by the score
+ * function, (nll - base) grad log Q(z | x), the KL term's in closed form. */
+void vae_backward_loss(vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m, size_t L,
+                       const vae_loss *lo);
 
 /* Accumulate the gradient of the loss of the last vae_forward (same x, m, L)
  * into mod->g; sigma^2's only when it is learned. */
@@ -287,22 +355,118 @@ void vae_backward(vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m
  * theta <- theta - lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps). */
 void vae_adam_step(vae_model *mod, double lr, double beta1, double beta2, double eps);
 
+/* ------------------------------------------------------------------ */
+/* the estimators' own pieces (vae_est.c), in the layers' conventions
+ * (vae_layers.h: outputs first, backward accumulates) */
+
+/* The score-function gradient of the heads (docs/vae.md, "Gradient
+ * estimators"; Rios's "Score function estimator"): for decoder row
+ * r = l m + i, with g = dloss (nll_r - base_i) (base NULL: 0),
+ * dmu_ij += g eps_rj / sigma_ij;  dlv_ij += g (eps_rj^2 - 1) / 2,
+ * the gradient of g log Q(z_r | x_i) at z_r = mu_i + sigma_i eps_r held fixed.
+ * dhead, head (m, 2k); nll (L m); eps (L m, k); base (m). */
+void vae_score_backward(vae_real *dhead, const double *nll, const double *base,
+                        const vae_real *head, const vae_real *eps, size_t m, size_t L, size_t k,
+                        double dloss);
+
+/* The importance weights of the IWAE bound (docs/vae.md, "The IWAE bound"):
+ * lw (K m) <- log w_r = -nll_r - 1/2 sum_j (z_rj^2 - eps_rj^2 - lv_ij);
+ * wt (K m) <- w~_r = w_r / sum_l w_(l m + i);
+ * gap (m) <- log (1/K) sum_l w_(l m + i) - (1/K) sum_l log w_(l m + i).
+ * nll (K m); z, eps (K m, k); head (m, 2k). */
+void vae_iwae_forward(double *lw, double *wt, double *gap, const double *nll, const vae_real *z,
+                      const vae_real *eps, const vae_real *head, size_t m, size_t K, size_t k);
+/* dz (K m, k) += d(-gap)/dz through the prior's term of log w:
+ * (w~_r - 1/K) z_r.  (The nll of row r gets the weight w~_r: the caller's;
+ * the lv terms sum to 0 over the K rows of a datum.) */
+void vae_iwae_backward(vae_real *dz, const double *wt, const vae_real *z, size_t m, size_t K,
+                       size_t k);
+
+/* ------------------------------------------------------------------ */
+/* the baselines of the score-function estimator (vae_est.c; docs/vae.md,
+ * "Baselines") */
+
+/* NVIL's (Mnih & Gregor 2014) control variates of the learning signal, here
+ * each row's nll = -log p(x | z): a running mean c of the minibatches' mean
+ * nll (c <- a c + (1 - a) mean, a = 0.8) with a running variance v of the
+ * deviations, and a network C(x) (d -> 100 tanh -> 1) trained by Adam to
+ * predict (nll - c) / s, s = max(1, sqrt v).  Baseline "mean": c; "net":
+ * c + s C(x).  Not part of the model: training state only. */
+typedef struct vae_baselines vae_baselines;
+
+/* Baselines for rows of width d, up to m_max rows at a time; with_net: also
+ * the network, its weights drawn from stream VAE_STREAM_BASELINE of seed.
+ * NULL with err set on failure. */
+vae_baselines *vae_baselines_alloc(size_t d, size_t m_max, int with_net, unsigned long seed,
+                                   lz_error *err);
+/* Free what vae_baselines_alloc allocated; NULL is a no-op. */
+void vae_baselines_free(vae_baselines *b);
+
+/* base (m) <- the baseline of kind of each row of x (m, d): none 0, mean c
+ * (0 before the first update), net c + s C(x). */
+void vae_baselines_predict(vae_baselines *b, vae_baseline kind, const vae_real *x, size_t m,
+                           double *base);
+
+/* Learn from one minibatch x (m, d) whose rows drew L samples each with the
+ * signals nll (L m), row l m + i for sample l of datum i: the targets (the
+ * mean nll of each datum) against the c and s before the update, then c and
+ * v, then one Adam step of the network (with lr, beta1, beta2, adam_eps of c). */
+void vae_baselines_update(vae_baselines *b, const vae_config *c, const vae_real *x, size_t m,
+                          size_t L, const double *nll);
+
+/* ------------------------------------------------------------------ */
+/* the variance of the gradient estimators (vae.c; docs/vae.md, "Measuring
+ * the variance") */
+
+/* The estimators measured, in this order: reparam; score with none, mean,
+ * net. */
+#define VAE_N_GRADVAR 4
+
+typedef struct {
+    vae_estimator estimator;
+    vae_baseline baseline;
+    double mean_var;  /* per-parameter variance of the estimate, averaged   */
+    double total_var; /* its sum over the encoder's parameters              */
+    double snr;       /* |mean|^2 / total_var, mean over the N draws        */
+} vae_gradvar;
+
+/* N >= 2 independent single-sample estimates of the gradient of the mean
+ * -ELBO per datum of x (m, d) with respect to the encoder's parameters (its
+ * hidden layers and heads), by each estimator with the same draws eps ~
+ * N(0, I) from rng, the baselines of b (may be NULL when untrained: then
+ * mean and net are 0) as they are: out[VAE_N_GRADVAR] <- their variances.
+ * Updates nothing but the gradient block (mod->gblock, scratch between
+ * steps) and ws; acc (2 VAE_N_GRADVAR n_enc) doubles of workspace, n_enc
+ * = vae_encoder_size(mod).  ws must hold m rows. */
+void vae_grad_var(vae_model *mod, vae_workspace *ws, vae_baselines *b, const vae_real *x,
+                  size_t m, size_t N, gsl_rng *rng, double *acc, vae_gradvar *out);
+
+/* Parameters of the encoder: the reals of the block before the decoder's
+ * first tensor (padding included). */
+size_t vae_encoder_size(const vae_model *mod);
+
 /* Mean -ELBO per datum of x (n, d) with one z per datum (noise from rng),
  * split in reconstruction and KL, data units. */
 void vae_eval_loss(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
                    gsl_rng *rng, double *loss, double *recon, double *kl);
 
 typedef struct {
-    int epoch;
+    int epoch;             /* 1, 2, ...; 0: the measurement before training */
     double loss_train, recon_train, kl_train; /* per datum, data units, this epoch's batches */
+    double beta;           /* the KL weight, mean over this epoch's steps  */
+    double iwae_train;     /* IWAE: -L_K per datum, data units (NaN: ELBO)  */
     double loss_test, recon_test, kl_test;    /* per datum on the test set (NaN: none)       */
     double sigma2;                            /* data units (NaN: Bernoulli)                 */
     double seconds;        /* since training began, evaluation included */
     double train_seconds;  /* the same, minibatch steps only            */
     double samples_per_sec;/* training data per second of this epoch's steps */
+    int n_gradvar;         /* VAE_N_GRADVAR with c->grad_var, else 0     */
+    vae_gradvar gradvar[VAE_N_GRADVAR]; /* measured after this epoch      */
 } vae_epoch_info;
 
-/* Called after every epoch; a non-zero return stops training (LZ_ESTOP). */
+/* Called after every epoch, and with c->grad_var once before the first step
+ * with epoch 0 (the gradient variances at the initial parameters; the
+ * losses NaN); a non-zero return stops training (LZ_ESTOP). */
 typedef int (*vae_epoch_fn)(const vae_epoch_info *info, void *ctx);
 /* Called after every minibatch (may be NULL): for a progress display. */
 typedef void (*vae_batch_fn)(int epoch, size_t batch, size_t n_batches, void *ctx);
@@ -310,8 +474,13 @@ typedef void (*vae_batch_fn)(int epoch, size_t batch, size_t n_batches, void *ct
 /* Train an initialised model (vae_init) on xtrain (n, d) in model space
  * (vae_prepare: grey levels when binarising dynamically), scoring xtest
  * (nt, d) (may be NULL) after every epoch with one z per datum drawn from the
- * same noise every epoch.  Streams of c->seed: VAE_STREAM_TRAIN,
- * VAE_STREAM_BIN_TRAIN, VAE_STREAM_TEST_LOSS. */
+ * same noise every epoch.  The loss of each step: c->objective, with the KL
+ * weight vae_kl_weight, the gradient of c->estimator (and c->baseline).
+ * With c->grad_var = N, vae_grad_var on a fixed minibatch before training
+ * and after every epoch, the baselines being trained on the side for it
+ * (which changes nothing else).  Streams of c->seed: VAE_STREAM_TRAIN,
+ * VAE_STREAM_BIN_TRAIN, VAE_STREAM_TEST_LOSS, VAE_STREAM_BASELINE,
+ * VAE_STREAM_GRAD_VAR. */
 lz_status vae_fit(vae_model *mod, const vae_config *c, const vae_real *xtrain, size_t n,
                   const vae_real *xtest, size_t nt, vae_epoch_fn on_epoch, vae_batch_fn on_batch,
                   void *ctx, lz_error *err);
@@ -360,6 +529,15 @@ void vae_encode_means(const vae_model *mod, vae_workspace *ws, const vae_real *x
 void vae_decode_means(const vae_model *mod, vae_workspace *ws, const vae_real *z, size_t n,
                       double *x);
 
+/* Burda et al.'s criterion of an active latent unit: Cov_x(E_Q[z_j | x]) >
+ * VAE_ACTIVE_VAR (docs/vae.md, "Active units"). */
+#define VAE_ACTIVE_VAR 0.01
+
+/* The active units of the encoder means mu (n, k) of n data: var (k) <- the
+ * variance over the rows of each column, (1/n) sum_i (mu_ij - mean_j)^2;
+ * returns how many exceed VAE_ACTIVE_VAR. */
+size_t vae_active_units(size_t n, size_t k, const double *mu, double *var);
+
 /* What a trained or loaded model is reported by (docs/vae.md, "Files and how
  * to read the plots"). */
 typedef struct {
@@ -368,6 +546,8 @@ typedef struct {
     const lz_data *set;  /* the rows of latent and recon: the test set, else the
                             training set (NULL: neither)                       */
     double *latent;      /* (set->n, k) encoder means mu(x)                    */
+    double *latent_var;  /* (k) their variance over the set's rows             */
+    size_t active_units; /* columns of latent_var above VAE_ACTIVE_VAR         */
     size_t n_recon;      /* min(set->n, VAE_N_RECON)                           */
     double *recon;       /* (2 n_recon, d) the first n_recon inputs as the
                             likelihood sees them (Gaussian: data units;

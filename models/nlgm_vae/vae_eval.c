@@ -151,6 +151,21 @@ void vae_decode_means(const vae_model *mod, vae_workspace *ws, const vae_real *z
     }
 }
 
+size_t vae_active_units(size_t n, size_t k, const double *mu, double *var)
+{
+    size_t active = 0;
+    for (size_t j = 0; j < k; j++) {
+        double s = 0, ss = 0;
+        for (size_t i = 0; i < n; i++) s += mu[i * k + j];
+        double mean = n ? s / (double)n : 0;
+        for (size_t i = 0; i < n; i++) ss += (mu[i * k + j] - mean) * (mu[i * k + j] - mean);
+        /* Cov_x(E_Q[z_j | x]) = (1/n) sum_i (mu_ij - mean_j)^2 */
+        var[j] = n ? ss / (double)n : 0;
+        if (var[j] > VAE_ACTIVE_VAR) active++;
+    }
+    return active;
+}
+
 /* ------------------------------------------------------------------ */
 /* the evaluation of the program */
 
@@ -206,12 +221,15 @@ static lz_status latent_recon(const vae_model *mod, vae_workspace *ws, const lz_
     size_t n = set->n, d = mod->a.d, k = mod->a.k, nr = n < VAE_N_RECON ? n : VAE_N_RECON;
     vae_real *z = malloc(nr * k * sizeof *z); /* (nr, k) */
     ev->latent = malloc(n * k * sizeof *ev->latent);
+    ev->latent_var = malloc(k * sizeof *ev->latent_var);
     ev->recon = malloc(2 * nr * d * sizeof *ev->recon);
-    if (!z || !ev->latent || !ev->recon) {
+    if (!z || !ev->latent || !ev->latent_var || !ev->recon) {
         free(z);
         return lz_fail(err, LZ_ENOMEM, "evaluation: out of memory");
     }
     vae_encode_means(mod, ws, x, n, ev->latent);
+    /* the active units (Burda et al.): which means vary with x */
+    ev->active_units = vae_active_units(n, k, ev->latent, ev->latent_var);
     vae_encode(mod, ws, x, nr);
     for (size_t i = 0; i < nr; i++)
         for (size_t j = 0; j < k; j++) z[i * k + j] = ws->head[i * 2 * k + j];
@@ -317,9 +335,10 @@ lz_status vae_evaluate(const vae_model *mod, const vae_config *c, const lz_data 
 void vae_eval_free(vae_eval *ev)
 {
     free(ev->latent);
+    free(ev->latent_var);
     free(ev->recon);
     free(ev->samples);
     free(ev->grid_z);
     free(ev->grid_x);
-    ev->latent = ev->recon = ev->samples = ev->grid_z = ev->grid_x = NULL;
+    ev->latent = ev->latent_var = ev->recon = ev->samples = ev->grid_z = ev->grid_x = NULL;
 }

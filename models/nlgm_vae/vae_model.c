@@ -49,6 +49,12 @@ void vae_config_default(vae_config *c)
     c->beta2 = 0.999;
     c->adam_eps = 1e-8;
     c->samples = 1;
+    c->objective = VAE_OBJ_ELBO;
+    c->beta = 1;
+    c->kl_warmup = 0;
+    c->estimator = VAE_EST_REPARAM;
+    c->baseline = VAE_BASE_NONE;
+    c->grad_var = 0;
     c->sigma2 = 0;
     c->scale = 1;
     c->binarize = VAE_BIN_NONE;
@@ -93,6 +99,33 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
     if ((size_t)c->samples * c->batch > 10000000)
         return lz_fail(err, LZ_EINVAL, "--samples %d x --batch %zu: at most 10^7 decoder rows",
                        c->samples, c->batch);
+    if (c->objective != VAE_OBJ_ELBO && c->objective != VAE_OBJ_IWAE)
+        return lz_fail(err, LZ_EINVAL, "--objective: expected elbo or iwae");
+    if (c->estimator != VAE_EST_REPARAM && c->estimator != VAE_EST_SCORE)
+        return lz_fail(err, LZ_EINVAL, "--estimator: expected reparam or score");
+    if (c->baseline != VAE_BASE_NONE && c->baseline != VAE_BASE_MEAN &&
+        c->baseline != VAE_BASE_NET)
+        return lz_fail(err, LZ_EINVAL, "--baseline: expected none, mean or net");
+    if (!(c->beta >= 0 && c->beta <= 1e6))
+        return lz_fail(err, LZ_EINVAL, "--beta %g: expected a KL weight in [0, 1e6]", c->beta);
+    if (c->kl_warmup < 0 || c->kl_warmup > 1000000)
+        return lz_fail(err, LZ_EINVAL, "--kl-warmup %d: expected 0 .. 1000000 epochs",
+                       c->kl_warmup);
+    if (c->grad_var != 0 && (c->grad_var < 2 || c->grad_var > 100000))
+        return lz_fail(err, LZ_EINVAL, "--grad-var %d: expected 2 .. 100000 draws (0: none)",
+                       c->grad_var);
+    if (c->baseline != VAE_BASE_NONE && c->estimator != VAE_EST_SCORE)
+        return lz_fail(err, LZ_EINVAL,
+                       "--baseline %s applies to --estimator score (the reparameterised "
+                       "gradient needs none)", c->baseline == VAE_BASE_MEAN ? "mean" : "net");
+    if (c->objective == VAE_OBJ_IWAE && c->estimator != VAE_EST_REPARAM)
+        return lz_fail(err, LZ_EINVAL,
+                       "--objective iwae: the bound's gradient is reparameterised only "
+                       "(drop --estimator score)");
+    if (c->objective == VAE_OBJ_IWAE && (c->beta != 1 || c->kl_warmup != 0))
+        return lz_fail(err, LZ_EINVAL,
+                       "--beta and --kl-warmup weight the ELBO's KL term: they apply to "
+                       "--objective elbo");
     if (c->iw < 1 || c->iw > VAE_IW_MAX)
         return lz_fail(err, LZ_EINVAL, "--iw %d: expected 1 .. %d", c->iw, VAE_IW_MAX);
     if (!(c->sigma2 >= 0) || !isfinite(c->sigma2))
@@ -114,6 +147,14 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
     if (c->grid < 2 || c->grid > 1000)
         return lz_fail(err, LZ_EINVAL, "--grid %d: expected 2 .. 1000", c->grid);
     return LZ_OK;
+}
+
+double vae_kl_weight(const vae_config *c, long t, size_t nb)
+{
+    /* docs/vae.md, "beta and the KL warm-up": beta_t = beta min(1, t / (E nb)) */
+    if (c->kl_warmup <= 0) return c->beta;
+    double r = (double)t / ((double)c->kl_warmup * (double)nb);
+    return c->beta * (r < 1 ? r : 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -245,6 +286,18 @@ const char *vae_model_name(const vae_model *mod)
     static const char *const names[2][2] = {{"vae-mlp-bernoulli", "vae-mlp-gaussian"},
                                             {"vae-linear-bernoulli", "vae-linear-gaussian"}};
     return names[mod->a.decoder][mod->a.lik];
+}
+
+void vae_run_name(const vae_model *mod, const vae_config *c, char *buf, size_t cap)
+{
+    static const char *const base_names[] = {"", "-mean", "-net"};
+    size_t len = (size_t)snprintf(buf, cap, "%s", vae_model_name(mod));
+    if (len < cap && c->estimator == VAE_EST_SCORE)
+        len += (size_t)snprintf(buf + len, cap - len, "-score%s", base_names[c->baseline]);
+    if (len < cap && c->objective == VAE_OBJ_IWAE)
+        len += (size_t)snprintf(buf + len, cap - len, "-iwae%d", c->samples);
+    if (len < cap && c->objective == VAE_OBJ_ELBO && c->beta != 1)
+        snprintf(buf + len, cap - len, "-beta%g", c->beta);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,6 +1,8 @@
-/* main.c -- rbm_cd: train a restricted Boltzmann machine by CD-k or PCD-k on
- * binary (or binarised) data, score it by its exact or annealed
- * log-likelihood, and write gnuplot-ready files (docs/rbm.md).
+/* main.c -- rbm_cd: train a restricted Boltzmann machine by CD-k, PCD-k or
+ * parallel tempering on binary (or binarised) data, or with Gaussian visible
+ * units on standardised data, score it by its exact log-likelihood or by
+ * its bracket (AIS above, reverse AIS below), and write gnuplot-ready files
+ * (docs/rbm.md).
  *
  *     rbm_cd [options] DATA
  *
@@ -24,20 +26,28 @@
 #define PROG "rbm_cd"
 
 static const char *DETAILS =
-    "DATA (CSV/TSV/whitespace or IDX, optionally .gz) must be binary or grey levels in [0,1]\n"
-    "(see --scale).  --binarize threshold: v = 1 when x > T; sample: v ~ Bernoulli(x), drawn\n"
-    "once with the seed; none: the data must be 0/1 already.  Files written:\n"
+    "DATA (CSV/TSV/whitespace or IDX, optionally .gz): with --visible bernoulli (the default)\n"
+    "binary or grey levels in [0,1] (see --scale); --binarize threshold: v = 1 when x > T;\n"
+    "sample: v ~ Bernoulli(x), drawn once with the seed; none: the data must be 0/1 already.\n"
+    "With --visible gaussian any real values: each column is standardised by the training\n"
+    "rows' mean and standard deviation, and log-likelihoods are densities in the data's units.\n"
+    "Files written:\n"
     "  PREFIX.trace.dat     epoch recon_err pseudo_ll ll_train ll_test fe_gap seconds\n"
     "  PREFIX.filters.dat   x1..xd: the weights of each hidden unit, one a row\n"
-    "  PREFIX.samples.dat   x1..xd: p(v|h) after --sample-steps Gibbs sweeps from random starts\n"
+    "  PREFIX.samples.dat   x1..xd: p(v|h) (Gaussian: E[v|h], data units) after --sample-steps\n"
+    "                       Gibbs sweeps from random starts\n"
     "  PREFIX.latent.dat    h1..hH [label]: p(h=1|v) of the test set (else the training set)\n"
-    "  PREFIX.summary.tsv   model, H, parameters, log-likelihoods, method, epochs, seconds\n"
-    "The log-likelihood is exact (enumerating 2^min(d,H) states) when min(d,H) <= --exact-max-h,\n"
-    "else estimated by annealed importance sampling, +- its standard error.\n"
+    "  PREFIX.summary.tsv   model, H, parameters, log-likelihoods, method, epochs, seconds,\n"
+    "                       the bracket ll_test_lower (reverse AIS) .. ll_test_upper (AIS)\n"
+    "The log-likelihood is exact (enumerating 2^min(d,H) states; Gaussian: 2^H) when that layer\n"
+    "has at most --exact-max-h units, else estimated by annealed importance sampling (AIS), +- its\n"
+    "standard error; with a test set AIS's estimate (a stochastic upper bound) then has reverse\n"
+    "AIS's (a stochastic lower bound) beside it (--bracket: also when exact).\n"
     "\n"
     "Examples:\n"
     "  rbm_cd --hidden 16 --scale 16 --label-col last data/digits.csv   # CD-1, exact ll\n"
     "  rbm_cd --pcd --hidden 500 /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz\n"
+    "  rbm_cd --visible gaussian --hidden 16 --label-col last data/digits.csv\n"
     "  gnuplot -c plots/images.gp out/rbm filters                       # the filters\n";
 
 /* ------------------------------------------------------------------ trace */
@@ -98,7 +108,8 @@ typedef struct {
     int bin_mode, n_samples, sample_steps; /* options beside the config's */
     double threshold, scale;
     rbm_prep prep;      /* the options' preprocessing, or the loaded model's */
-    int cd_steps, pcd;  /* how the model was trained: its name */
+    rbm_method how;     /* how the model was trained: its name */
+    int visible, sigma; /* the options' visible units and sigmas */
     rbm_model *m;
     lz_data *train, *test;
     float *vtr, *vte;   /* (n, d) the binary training and test data */
@@ -111,10 +122,12 @@ typedef struct {
     lz_error err;
 } run;
 
-/* "rbm-cd1", "rbm-pcd2", ...: the summary's model */
+/* "rbm-cd1", "rbm-pcd2", "rbm-pt1", "rbm-gauss-cd1", ...: the summary's model */
 static void model_name(const run *r, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "rbm-%s%d", r->pcd ? "pcd" : "cd", r->cd_steps);
+    const rbm_method *h = &r->how;
+    snprintf(buf, cap, "rbm-%s%s%d", r->m && r->m->visible == RBM_VIS_GAUSSIAN ? "gauss-" : "",
+             h->pt > 0 ? "pt" : h->pcd ? "pcd" : "cd", h->cd_k);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -141,8 +154,7 @@ static lz_status check_options(run *r)
         return lz_fail(e, LZ_EINVAL, "--scale %g: expected S > 0", r->prep.scale);
     if (!(r->prep.threshold >= 0 && r->prep.threshold < 1))
         return lz_fail(e, LZ_EINVAL, "--threshold %g: expected 0 <= T < 1", r->prep.threshold);
-    r->cd_steps = r->cfg.cd_steps;
-    r->pcd = r->cfg.pcd;
+    r->how = (rbm_method){r->cfg.cd_steps, r->cfg.pcd, r->cfg.pt};
     return LZ_OK;
 }
 
@@ -158,28 +170,47 @@ static int parse_options(run *r, int argc, char **argv)
     r->sample_steps = 1000;
     r->threshold = 0.5;
     r->scale = 1.0;
-    /* the defaults that depend on --pcd, in words for --help (rbm_algo_default) */
-    rbm_algo_defaults dc = rbm_algo_default(0), dp = rbm_algo_default(1);
+    /* the defaults that depend on --pcd and --visible, in words for --help
+     * (rbm_algo_default) */
+    rbm_algo_defaults dc = rbm_algo_default(0, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED),
+                      dp = rbm_algo_default(1, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED),
+                      gc = rbm_algo_default(0, RBM_VIS_GAUSSIAN, RBM_SIGMA_FIXED),
+                      gp = rbm_algo_default(1, RBM_VIS_GAUSSIAN, RBM_SIGMA_FIXED);
     static const char *decay_name[] = {"none", "linear"};
-    char h_lr[256], h_mom[160], h_batch[160], h_decay[400];
+    char h_lr[400], h_mom[160], h_batch[160], h_decay[400];
     snprintf(h_lr, sizeof h_lr,
              "learning rate of the first update (updates average the minibatch) (default: %g for "
-             "CD; for PCD %g M/n, at most %g, so that the rates of an epoch's n/M updates add up "
-             "to %g: %g for n = 60000 rows, M = %d)",
-             dc.lr, dp.epoch_lr, dp.lr, dp.epoch_lr, dp.epoch_lr * dp.batch / 60000.0, dp.batch);
-    snprintf(h_mom, sizeof h_mom, "momentum of the updates, 0 <= MU < 1 (default: %g for CD, %g for PCD)",
+             "CD; for PCD and PT %g M/n, at most %g, so that the rates of an epoch's n/M updates "
+             "add up to %g: %g for n = 60000 rows, M = %d; with --visible gaussian %g for CD, and "
+             "%g M/n, at most %g; with --sigma learn a third of these)",
+             dc.lr, dp.epoch_lr, dp.lr, dp.epoch_lr, dp.epoch_lr * dp.batch / 60000.0, dp.batch,
+             gc.lr, gp.epoch_lr, gp.lr);
+    snprintf(h_mom, sizeof h_mom,
+             "momentum of the updates, 0 <= MU < 1 (default: %g for CD, %g for PCD and PT)",
              dc.momentum, dp.momentum);
     snprintf(h_batch, sizeof h_batch,
-             "minibatch rows (and PCD chains) (default: %d for CD, %d for PCD)", dc.batch, dp.batch);
+             "minibatch rows (and PCD chains) (default: %d for CD, %d for PCD and PT)", dc.batch,
+             dp.batch);
     snprintf(h_decay, sizeof h_decay,
              "learning rate of update t = 0..T-1 of the run's T = E ceil(n/M) updates: none: ALPHA; "
              "linear: ALPHA (1 - t/T), falling to ALPHA/T at the last update (0 after it) "
-             "(default: %s for CD, %s for PCD)", decay_name[dc.lr_decay], decay_name[dp.lr_decay]);
+             "(default: %s for CD, %s for PCD and PT)", decay_name[dc.lr_decay],
+             decay_name[dp.lr_decay]);
     lz_opt opts[] = {
         {"hidden", 0, LZ_OPT_INT, &c->h, "H", "hidden units"},
+        {"visible", 0, LZ_OPT_CHOICE, &c->visible, "bernoulli|gaussian",
+         "visible units: binary, or Gaussian on the standardised columns (continuous data)"},
+        {"sigma", 0, LZ_OPT_CHOICE, &c->sigma, "fixed|learn",
+         "Gaussian units: sigma_i = 1 (one standard deviation of the column), or learned by its "
+         "gradient in log sigma^2"},
+        {"sigma-min", 0, LZ_OPT_REAL, &c->sigma_min, "S",
+         "--sigma learn: sigma_i >= S standard deviations of the column"},
         {"cd", 0, LZ_OPT_INT, &c->cd_steps, "K", "Gibbs steps per update (CD-K, or PCD-K with --pcd)"},
         {"pcd", 0, LZ_OPT_FLAG, &c->pcd, NULL,
          "persistent contrastive divergence: --batch chains kept between updates"},
+        {"pt", 0, LZ_OPT_INT, &c->pt, "R",
+         "parallel tempering: PCD's chains with R - 1 tempered replicas each at beta = 1 - r/(R-1), "
+         "swapping states (R = 1: PCD; 0: none)"},
         {"lr", 0, LZ_OPT_REAL, &c->lr, "ALPHA", h_lr},
         {"lr-decay", 0, LZ_OPT_CHOICE, &c->lr_decay, "none|linear", h_decay},
         {"momentum", 0, LZ_OPT_REAL, &c->momentum, "MU", h_mom},
@@ -201,13 +232,20 @@ static int parse_options(run *r, int argc, char **argv)
          "exact log-likelihood when min(d, H) <= N (enumeration), else AIS"},
         {"ais-runs", 0, LZ_OPT_INT, &c->ais_runs, "R", "AIS: independent runs"},
         {"ais-steps", 0, LZ_OPT_INT, &c->ais_steps, "K", "AIS: intermediate distributions"},
+        {"bracket", 0, LZ_OPT_FLAG, &c->bracket, NULL,
+         "with a test set, AIS and reverse AIS also when the log-likelihood is exact"},
+        {"raise-rows", 0, LZ_OPT_INT, &c->raise_rows, "N",
+         "reverse AIS from N test rows (a random subset when there are more; 0: none)"},
+        {"raise-steps", 0, LZ_OPT_INT, &c->raise_steps, "K",
+         "reverse AIS: intermediate distributions (default: --ais-steps)"},
         {"n-samples", 0, LZ_OPT_INT, &r->n_samples, "N", "Gibbs chains written to PREFIX.samples.dat"},
         {"sample-steps", 0, LZ_OPT_INT, &r->sample_steps, "S", "Gibbs sweeps of each sample chain"},
         LZ_COMMON_OPTIONS(&r->co),
         {0}};
     lz_cli cli = {PROG, "[options] DATA",
-                  "Train a restricted Boltzmann machine with CD-k or PCD-k; score it by its exact or "
-                  "annealed (AIS) log-likelihood.",
+                  "Train a restricted Boltzmann machine (binary or Gaussian visible units) with CD-k, "
+                  "PCD-k or parallel tempering; score it by its exact log-likelihood or bracket it "
+                  "between reverse AIS and AIS.",
                   DETAILS, opts, 0, 1, 1};
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
@@ -227,20 +265,20 @@ static int parse_options(run *r, int argc, char **argv)
 /* --load: the model, the preprocessing it was trained with and how */
 static lz_status load_model(run *r)
 {
-    return rbm_model_read(r->co.load, &r->m, &r->prep, &r->cd_steps, &r->pcd, &r->err);
+    return rbm_model_read(r->co.load, &r->m, &r->prep, &r->how, &r->err);
 }
 
 /* ------------------------------------------------------------------- data */
 
-/* The binary (n, d) float version of a data set (rbm_prepare); frees the
- * doubles. */
-static lz_status prepare(lz_data *data, const rbm_prep *p, unsigned long seed,
-                         unsigned long stream, float **out, lz_error *err)
+/* The (n, d) float version of a data set the visible units see, binary or
+ * standardised (rbm_prepare); frees the doubles. */
+static lz_status prepare(lz_data *data, const rbm_model *m, const rbm_prep *p,
+                         unsigned long seed, unsigned long stream, float **out, lz_error *err)
 {
     size_t nd = data->n * data->d;
     *out = malloc((nd > 0 ? nd : 1) * sizeof **out);
     if (!*out) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", data->path);
-    lz_status st = rbm_prepare(data, p, seed, stream, *out, err);
+    lz_status st = rbm_prepare(data, m, p, seed, stream, *out, err);
     if (st) {
         free(*out);
         *out = NULL;
@@ -251,18 +289,29 @@ static lz_status prepare(lz_data *data, const rbm_prep *p, unsigned long seed,
     return LZ_OK;
 }
 
-/* DATA, --test or --split; a loaded model's width; both sets binarised;
- * for training, the defaults that depend on the rows and the checks that
- * need d */
+/* DATA, --test or --split; a loaded model's width; for training, a new
+ * model of the data's width with its standardisation (Gaussian units); both
+ * sets binarised or standardised; for training, the defaults that depend on
+ * the rows and the checks that need d */
 static lz_status load_inputs(run *r)
 {
     lz_error *e = &r->err;
+    int loaded = r->m != NULL;
     lz_status st = lz_load_inputs(&r->co, r->data_path, 2, &r->train, &r->test, e);
-    if (!st && r->m && !(st = lz_data_check_width(r->train, r->m->d, r->co.load, e)))
+    if (!st && loaded && !(st = lz_data_check_width(r->train, r->m->d, r->co.load, e)))
         st = lz_data_check_width(r->test, r->m->d, r->co.load, e);
-    if (!st && r->train) st = prepare(r->train, &r->prep, r->co.seed, RBM_STREAM_BIN_TRAIN, &r->vtr, e);
-    if (!st && r->test) st = prepare(r->test, &r->prep, r->co.seed, RBM_STREAM_BIN_TEST, &r->vte, e);
-    if (st || r->m) return st;
+    if (!st && !loaded) {
+        if (!(r->m = rbm_model_alloc(r->train->d, (size_t)r->cfg.h)))
+            return lz_fail(e, LZ_ENOMEM, "d = %zu, H = %d: out of memory", r->train->d, r->cfg.h);
+        r->m->visible = r->cfg.visible;
+        r->m->sigma = r->cfg.sigma;
+        st = rbm_standardise(r->m, r->train, e); /* Gaussian: the training columns' moments */
+    }
+    if (!st && r->train)
+        st = prepare(r->train, r->m, &r->prep, r->co.seed, RBM_STREAM_BIN_TRAIN, &r->vtr, e);
+    if (!st && r->test)
+        st = prepare(r->test, r->m, &r->prep, r->co.seed, RBM_STREAM_BIN_TEST, &r->vte, e);
+    if (st || loaded) return st;
     rbm_config_resolve(&r->cfg, r->train->n); /* a rate that depends on the training rows */
     return rbm_config_check(&r->cfg, r->train->d, e); /* --keep-best against d */
 }
@@ -273,10 +322,16 @@ static void print_start(const run *r)
 {
     const rbm_config *c = &r->cfg;
     const lz_data *tr = r->train;
-    printf("%s: %s-%d on %s: n = %zu, d = %zu, H = %d, batch %d, lr %g%s, momentum %g%s\n", PROG,
-           c->pcd ? "PCD" : "CD", c->cd_steps, tr->path, tr->n, tr->d, c->h, c->batch, c->lr,
+    char alg[64], vis[64] = "";
+    if (c->pt > 0) snprintf(alg, sizeof alg, "PT-%d (%d replicas)", c->cd_steps, c->pt);
+    else snprintf(alg, sizeof alg, "%s-%d", c->pcd ? "PCD" : "CD", c->cd_steps);
+    if (c->visible == RBM_VIS_GAUSSIAN)
+        snprintf(vis, sizeof vis, ", Gaussian visible units (sigma %s)",
+                 c->sigma == RBM_SIGMA_LEARN ? "learned" : "fixed at 1");
+    printf("%s: %s on %s: n = %zu, d = %zu, H = %d%s, batch %d, lr %g%s, momentum %g%s\n", PROG,
+           alg, tr->path, tr->n, tr->d, c->h, vis, c->batch, c->lr,
            c->lr_decay == RBM_DECAY_LINEAR ? " decaying linearly to 0" : "", c->momentum,
-           rbm_exact_every_epoch(tr->d, (size_t)c->h, c->exact_max_h)
+           rbm_exact_every_epoch(tr->d, (size_t)c->h, c->visible, c->exact_max_h)
                ? "; exact log-likelihood every epoch" : "");
     lz_print_blas(stdout, 1, rbm_threads());
 }
@@ -286,8 +341,7 @@ static lz_status fit(run *r)
 {
     const lz_data *tr = r->train, *te = r->test;
     r->tc.quiet = r->co.quiet;
-    if (!(r->m = rbm_model_alloc(tr->d, (size_t)r->cfg.h)) ||
-        !(r->tc.t = malloc(((size_t)r->cfg.epochs + 1) * TRACE_COLS * sizeof *r->tc.t)))
+    if (!(r->tc.t = malloc(((size_t)r->cfg.epochs + 1) * TRACE_COLS * sizeof *r->tc.t)))
         return lz_fail(&r->err, LZ_ENOMEM, "d = %zu, H = %d: out of memory", tr->d, r->cfg.h);
     rbm_set_base_rate(r->m, tr->n, r->vtr);
     lz_status st = rbm_init(r->m, r->cfg.init_sd, r->cfg.seed, &r->err);
@@ -304,12 +358,17 @@ static lz_status evaluate(run *r)
     double t0 = lz_now();
     const rbm_model *m = r->m;
     const rbm_config *c = &r->cfg;
-    if (!r->co.quiet && rbm_exact_applies(m->d, m->h, c->exact_max_h))
-        printf("log Z: enumerating 2^%zu %s states ...\n", rbm_enum_size(m->d, m->h),
-               m->h <= m->d ? "hidden" : "visible");
-    else if (!r->co.quiet)
+    int exact = rbm_exact_applies(m->d, m->h, m->visible, c->exact_max_h);
+    if (!r->co.quiet && exact)
+        printf("log Z: enumerating 2^%zu %s states ...\n", rbm_enum_size(m->d, m->h, m->visible),
+               m->h <= m->d || m->visible == RBM_VIS_GAUSSIAN ? "hidden" : "visible");
+    if (!r->co.quiet && (!exact || (c->bracket && r->test)))
         printf("log Z: annealed importance sampling, %d runs x %d steps ...\n", c->ais_runs,
                c->ais_steps);
+    if (!r->co.quiet && r->test && (!exact || c->bracket) && c->raise_rows > 0)
+        printf("reverse AIS from %zu test rows, %d steps ...\n",
+               r->test->n < (size_t)c->raise_rows ? r->test->n : (size_t)c->raise_rows,
+               lz_unset_int(c->raise_steps) ? c->ais_steps : c->raise_steps);
     fflush(stdout);
     lz_status st = rbm_loglik(m, c, r->train ? r->train->n : 0, r->vtr, r->test ? r->test->n : 0,
                               r->vte, &r->ll, &r->err);
@@ -352,15 +411,17 @@ static const rbm_epoch *kept_epoch(const run *r)
 
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
-    static const char *const extra[] = {"ll_train_se", "log_z",   "log_z_se",       "pseudo_ll",
-                                        "recon_err",   "fe_gap",  "ais_ess",        "update_seconds",
-                                        "eval_seconds", "kept_epoch"};
+    static const char *const extra[] = {
+        "ll_train_se",   "log_z",         "log_z_se",      "pseudo_ll",        "recon_err",
+        "fe_gap",        "ais_ess",       "update_seconds", "eval_seconds",    "kept_epoch",
+        "ll_test_lower", "ll_test_lower_se", "ll_test_upper", "ll_test_upper_se", "raise_rows",
+        "pt_chains",     "pt_swap_rate"};
     const rbm_ll *ll = &r->ll;
     const rbm_epoch *last = r->tc.rows ? &r->tc.last : NULL, *ke = kept_epoch(r);
     char model[32];
     model_name(r, model, sizeof model);
     lz_summary s = {.model = model,
-                    .family = "binary",
+                    .family = r->m->visible == RBM_VIS_GAUSSIAN ? "continuous" : "binary",
                     .k = r->m->h,
                     .n_params = rbm_n_params(r->m),
                     .ll_train = ll->ll_train,
@@ -381,7 +442,14 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
                   ll->ess,
                   last ? last->update_seconds : 0,
                   r->eval_seconds,
-                  ke ? ke->epoch : NAN};
+                  ke ? ke->epoch : NAN,
+                  ll->ll_test_lower,
+                  ll->ll_test_lower_se,
+                  ll->ll_test_upper,
+                  ll->log_z_ais_se,
+                  (double)ll->raise_rows,
+                  (double)r->how.pt,
+                  last ? last->swap_rate : NAN};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         fputc('\t', f);
         lz_put_num(f, b[i]);
@@ -409,7 +477,7 @@ static lz_status write_outputs(run *r)
         st = lz_dat_write_matrix(os, p, "h", r->lat->n, m->h, r->latent, r->lat, e);
     if (!st && !(st = lz_path(p, sizeof p, pre, "summary.tsv", e))) st = write_summary(os, p, r, e);
     if (!st && r->co.save &&
-        (st = rbm_model_write(m, &r->prep, r->cd_steps, r->pcd, os, r->co.save, e)))
+        (st = rbm_model_write(m, &r->prep, &r->how, os, r->co.save, e)))
         lz_error_prefix(e, "--save");
     if (!st) st = lz_outset_commit(os, e);
     lz_outset_free(os); /* removes what a failed run began to write */
@@ -503,6 +571,11 @@ static void report(const run *r)
     if (!r->train && !r->test) printf(" no data given");
     if (ll->exact) printf(" (exact)\n");
     else printf(" (+- %.4f, AIS)\n", ll->se);
+    if (!isnan(ll->ll_test_upper))
+        printf("test log-likelihood bracket: %.4f +- %.4f (reverse AIS, %zu rows x %d steps) .. "
+               "%.4f +- %.4f (AIS)\n", ll->ll_test_lower, ll->ll_test_lower_se, ll->raise_rows,
+               lz_unset_int(c->raise_steps) ? c->ais_steps : c->raise_steps, ll->ll_test_upper,
+               ll->log_z_ais_se);
     if (tc->rows && c->keep_best)
         printf("--keep-best: the model of epoch %d of %d, the best exact %s log-likelihood\n",
                kept_epoch(r)->epoch, tc->last.epoch, r->test ? "held-out" : "training");

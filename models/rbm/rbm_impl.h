@@ -10,7 +10,7 @@
  *     the fast kernel (rbm_hidden_f, rbm_visible_f) and the reference step
  *     (rbm_cd_step_ref) both use, so that their probabilities agree bit for
  *     bit when their activations do;
- *   - struct rbm_chains: the negative chains of CD-k / PCD-k.
+ *   - struct rbm_chains: the negative chains of CD-k / PCD-k / PT.
  *
  * A draw of v ~ Bernoulli(p) is "u < p" for u uniform in [0, 1).  With
  * P = floor(p 2^32) and u = 0.b1 b2 b3 ... in binary, u < P / 2^32 is decided
@@ -79,6 +79,16 @@ struct rbm_chains {
     float *hs;      /* (n, h) hidden states (PCD: kept between updates)  */
     gsl_rng **rng;  /* (n) chain i: stream RBM_STREAM_CHAIN + i          */
     rbm_bits *bits; /* (n) the chains' bit sources over rng              */
+    /* parallel tempering: the replicas r = 1 .. R - 1 of every chain     */
+    int R;              /* replicas, replica 0 (hs) included; 1: none    */
+    float *beta;        /* (R) beta_r = 1 - r / (R - 1); beta_0 = 1      */
+    float *ht;          /* (R - 1, n, h) hidden states of replicas 1..   */
+    gsl_rng **trng;     /* ((R - 1) n) replica r of chain i at (r - 1) n + i:
+                           stream RBM_STREAM_PT + (r - 1) 1e6 + i        */
+    rbm_bits *tbits;    /* ((R - 1) n) their bit sources                 */
+    gsl_rng **srng;     /* (n) chain i's swaps: RBM_STREAM_SWAP + i      */
+    double *swap_tried; /* (n) swaps proposed, chain by chain            */
+    double *swap_acc;   /* (n) swaps accepted                            */
 };
 
 #endif

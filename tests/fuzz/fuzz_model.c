@@ -7,6 +7,8 @@
  * checked against the file before allocating), which the fuzzer enforces
  * with -malloc_limit_mb (tests/fuzz/run.sh).
  */
+#include <math.h>
+
 #include "fuzz_util.h"
 #include "lz_error.h"
 
@@ -51,9 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #else
     rbm_model *m = NULL;
     rbm_prep prep;
-    int k = 0, pcd = 0;
-    st = rbm_model_read(path, &m, &prep, &k, &pcd, &err);
-    if (!st && !(k >= 1 && (pcd == 0 || pcd == 1) && prep.scale > 0)) abort();
+    rbm_method how = {0, 0, 0};
+    st = rbm_model_read(path, &m, &prep, &how, &err);
+    if (!st && !(how.cd_k >= 1 && (how.pcd == 0 || how.pcd == 1) && how.pt >= 0 && prep.scale > 0))
+        abort();
+    for (size_t i = 0; !st && i < m->d; i++) /* Gaussian: what the model divides by is positive */
+        if (!(m->scale[i] > 0) || !isfinite(m->z[i])) abort();
     rbm_model_free(m);
 #endif
     fuzz_report("model", st, err.msg);

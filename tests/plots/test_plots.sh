@@ -113,17 +113,18 @@ awk 'BEGIN { G = 5; hdr = "# row col z1 z2"; for (j = 1; j <= 64; j++) hdr = hdr
       print r } }' >fx/vae.manifold.dat
 
 # comparison table: both families, the shared summary columns (tabs), AIS
-# standard errors on the RBM rows, a nan ll_train.
+# standard errors on the RBM rows, a nan ll_train; the optional bracket
+# columns, finite on the RBM rows only.
 {
-  printf '# model\tfamily\tk\tn_params\tll_train\tll_test\tll_test_se\tmethod\titerations\tseconds\n'
-  printf 'pca\tcontinuous\t10\t705\t-160.2\t-165.9\t0\texact\t50\t0.08\n'
-  printf 'lgm-exact\tcontinuous\t10\t768\t-150.1\t-156.3\t0\texact\t200\t0.9\n'
-  printf 'lgm-sampled\tcontinuous\t10\t768\t-151.7\t-157.0\t0\texact\t200\t1.4\n'
-  printf 'vae-linear-gaussian\tcontinuous\t10\t1489\t-151.0\t-157.5\tnan\tiw-1000\t100\t12.5\n'
-  printf 'vae-mlp-gaussian\tcontinuous\t2\t20000\tnan\t-170.4\t0.6\tiw-1000\t100\t20.1\n'
-  printf 'vae-mlp-bernoulli\tbinary\t2\t19000\t-28.4\t-29.9\t0.2\tiw-1000\t100\t18.0\n'
-  printf 'rbm-cd1\tbinary\t64\t4224\t-25.1\t-26.8\t0.4\tais\t30\t3.2\n'
-  printf 'rbm-pcd1\tbinary\t64\t4224\t-24.0\t-25.2\t0.3\tais\t30\t3.3\n'
+  printf '# model\tfamily\tk\tn_params\tll_train\tll_test\tll_test_se\tmethod\titerations\tseconds\tll_test_lower\tll_test_upper\n'
+  printf 'pca\tcontinuous\t10\t705\t-160.2\t-165.9\t0\texact\t50\t0.08\tnan\tnan\n'
+  printf 'lgm-exact\tcontinuous\t10\t768\t-150.1\t-156.3\t0\texact\t200\t0.9\tnan\tnan\n'
+  printf 'lgm-sampled\tcontinuous\t10\t768\t-151.7\t-157.0\t0\texact\t200\t1.4\tnan\tnan\n'
+  printf 'vae-linear-gaussian\tcontinuous\t10\t1489\t-151.0\t-157.5\tnan\tiw-1000\t100\t12.5\tnan\tnan\n'
+  printf 'vae-mlp-gaussian\tcontinuous\t2\t20000\tnan\t-170.4\t0.6\tiw-1000\t100\t20.1\tnan\tnan\n'
+  printf 'vae-mlp-bernoulli\tbinary\t2\t19000\t-28.4\t-29.9\t0.2\tiw-1000\t100\t18.0\tnan\tnan\n'
+  printf 'rbm-cd1\tbinary\t64\t4224\t-25.1\t-26.8\t0.4\tais\t30\t3.2\t-30.9\t-26.8\n'
+  printf 'rbm-pcd1\tbinary\t64\t4224\t-24.0\t-25.2\t0.3\tais\t30\t3.3\t-28.1\t-25.2\n'
 } >fx/compare.tsv
 # a per-program summary of one family only (prefix form of compare.gp)
 printf '# model\tfamily\tk\tn_params\tll_train\tll_test\tll_test_se\tmethod\titerations\tseconds\textra\npca\tcontinuous\t10\t705\t-160.2\t-165.9\t0\texact\t50\t0.08\t1\n' >fx/pca.summary.tsv
@@ -147,6 +148,16 @@ awk 'BEGIN { srand(8)
   for (k = 1; k <= 6; k++) {
     tr = -4 + 1.5 * (k < 3 ? k : 3) + 0.05 * k; te = tr - 0.02 * k * k
     printf "%d %.17g %.17g %.17g %.17g %d 0.1\n", k, tr, te, -600 * tr + 10 * k * 6, -600 * tr + 20 * k, 10 * k - 1 > "fx/g.select.dat" } }'
+
+# the variance of a VAE's gradient estimators (nlgm_vae --grad-var): four
+# estimators over epochs 0..8, from 1e-2 to 1e3, words in the estimator and
+# baseline columns
+awk 'BEGIN { print "# epoch estimator baseline mean_var total_var snr"
+  split("reparam none 0.05 score none 500 score mean 20 score net 5", S, " ")
+  for (e = 0; e <= 8; e++)
+    for (i = 0; i < 4; i++) {
+      v = S[3 * i + 3] * (1 + e / 4); if (i >= 2 && e == 0) v = 500
+      printf "%d %s %s %.17g %.17g %.17g\n", e, S[3 * i + 1], S[3 * i + 2], v / 1000, v, 50 / v } }' >fx/vae.gradvar.dat
 
 for f in fx/*.dat fx/*.tsv; do check_columns "$f"; done
 
@@ -211,6 +222,9 @@ plot images fx/const samples
 check_png fx/const.samples.png
 check_colour fx/const.samples.png '#808080' 1000
 
+plot gradvar fx/vae
+check_png fx/vae.gradvar.png
+for c in $blue $red $green $purple; do check_colour fx/vae.gradvar.png $c 100; done
 # a class grid (nlgm_cvae's samples: runs of one label, all as long): one row
 # a class, so 2 classes x 8 images draw as a wide 2 x 8 grid, where the same
 # 16 images without labels draw as a square 4 x 4; words name the rows
@@ -244,6 +258,7 @@ for f in compare pca.compare; do
   check_colour fx/$f.png '#9ecae1' 500          # train bars
   check_colour fx/$f.png '#2171b5' 500          # test bars
 done
+check_colour fx/compare.png '#31a354' 100       # the RBMs' brackets
 
 # the mixture: each component's points in its colour, the black ellipses
 # and means; alone (no points), the ellipses in the components' colours;
@@ -271,6 +286,11 @@ expect_error fx/lgm-exact.latent 'latent\.gp: fx/lgm-exact\.latent\.dat: cannot 
   gnuplot -c "$PLOTS/latent.gp" fx/lgm-exact
 expect_error fx/none 'manifold\.gp: fx/none\.manifold\.dat: cannot read' \
   gnuplot -c "$PLOTS/manifold.gp" fx/none
+expect_error fx/none 'gradvar\.gp: fx/none\.gradvar\.dat: cannot read' \
+  gnuplot -c "$PLOTS/gradvar.gp" fx/none
+printf '# epoch estimator baseline mean_var total_var\n0 reparam none 1 2\n' >fx/bad.gradvar.dat
+expect_error fx/bad.gradvar.png "gradvar\.gp: fx/bad\.gradvar\.dat:1: expected a column 'snr'" \
+  gnuplot -c "$PLOTS/gradvar.gp" fx/bad
 expect_error fx/none 'compare\.gp: fx/none\.summary\.tsv: cannot read' \
   gnuplot -c "$PLOTS/compare.gp" fx/none
 expect_error fx/none 'gmm\.gp: fx/none\.means\.dat: cannot read' \

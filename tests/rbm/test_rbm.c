@@ -343,47 +343,73 @@ static void same_chains(const rbm_chains *a, const rbm_chains *b, const char *wh
     }
 }
 
+/* Gaussian visible units on the grid model: W scaled into [-1/4, 1/4] (the
+ * means c + W^T h stay within a few units), z = log sigma^2 on the grid in
+ * [-1/2, 1/2] when learned (else 0) */
+static void grid_gaussian(rbm_model *m, int learn, unsigned long seed)
+{
+    gsl_rng *r = lz_rng_alloc(seed);
+    m->visible = RBM_VIS_GAUSSIAN;
+    m->sigma = learn ? RBM_SIGMA_LEARN : RBM_SIGMA_FIXED;
+    for (size_t k = 0; k < m->h * m->d; k++) m->w[k] *= 0.25f;
+    for (size_t i = 0; i < m->d; i++) m->z[i] = learn ? on_grid(r, 0.5) : 0.0f;
+    gsl_rng_free(r);
+}
+
 START_TEST(test_cd_step_reference)
 {
     /* d and H odd, minibatches not multiples of the threads; PCD's last
-     * minibatch smaller than its chains; momentum and weight decay */
+     * minibatch smaller than its chains; momentum and weight decay; binary
+     * and Gaussian visible units (sigma fixed and learned) */
     const size_t d = 37, h = 23;
     struct {
         int pcd, k, start;
         size_t mb, mc; /* rows; chains (CD: the rows) */
         double mu, lambda;
         int threads;   /* 0: as rbm_fit chooses */
+        int gauss;     /* 0 binary, 1 Gaussian with sigma = 1, 2 Gaussian learning sigma */
     } cases[] = {
-        {0, 1, 1, 20, 20, 0.0, 0.0, 1},  {0, 1, 1, 20, 20, 0.0, 0.0, 2},
-        {0, 3, 1, 17, 17, 0.5, 0.01, 3}, {0, 2, 1, 9, 9, 0.0, 0.0, 0},
-        {1, 1, 1, 16, 16, 0.0, 0.0, 2},  {1, 2, 0, 16, 16, 0.5, 0.001, 2},
-        {1, 1, 0, 7, 16, 0.0, 0.0, 2},   {1, 3, 0, 7, 16, 0.9, 0.0, 3},
-        {1, 1, 1, 5, 5, 0.0, 0.01, 1},
+        {0, 1, 1, 20, 20, 0.0, 0.0, 1, 0},  {0, 1, 1, 20, 20, 0.0, 0.0, 2, 0},
+        {0, 3, 1, 17, 17, 0.5, 0.01, 3, 0}, {0, 2, 1, 9, 9, 0.0, 0.0, 0, 0},
+        {1, 1, 1, 16, 16, 0.0, 0.0, 2, 0},  {1, 2, 0, 16, 16, 0.5, 0.001, 2, 0},
+        {1, 1, 0, 7, 16, 0.0, 0.0, 2, 0},   {1, 3, 0, 7, 16, 0.9, 0.0, 3, 0},
+        {1, 1, 1, 5, 5, 0.0, 0.01, 1, 0},
+        {0, 1, 1, 20, 20, 0.0, 0.0, 2, 1},  {0, 2, 1, 17, 17, 0.5, 0.01, 3, 2},
+        {0, 1, 1, 20, 20, 0.0, 0.0, 1, 2},  {1, 1, 1, 16, 16, 0.0, 0.0, 2, 2},
+        {1, 2, 0, 7, 16, 0.5, 0.001, 2, 2}, {1, 1, 0, 16, 16, 0.0, 0.0, 0, 1},
     };
     const double lr = 0.1, U = 0x1p-24; /* float's unit roundoff */
     lz_error err;
     double worst = 0; /* largest |fast - reference| / tolerance */
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
-        char what[64];
-        snprintf(what, sizeof what, "case %zu (%s-%d, %zu rows, %zu chains, %d threads)", t,
-                 cases[t].pcd ? "PCD" : "CD", cases[t].k, cases[t].mb, cases[t].mc, cases[t].threads);
+        char what[160];
+        snprintf(what, sizeof what, "case %zu (%s-%d, %zu rows, %zu chains, %d threads, %s)", t,
+                 cases[t].pcd ? "PCD" : "CD", cases[t].k, cases[t].mb, cases[t].mc, cases[t].threads,
+                 cases[t].gauss == 0 ? "binary" : cases[t].gauss == 1 ? "Gaussian" : "Gaussian, sigma learned");
         rbm_config c;
         rbm_config_default(&c);
         c.h = (int)h;
+        c.visible = cases[t].gauss ? RBM_VIS_GAUSSIAN : RBM_VIS_BERNOULLI;
+        c.sigma = cases[t].gauss == 2 ? RBM_SIGMA_LEARN : RBM_SIGMA_FIXED;
         c.pcd = cases[t].pcd;
         c.cd_steps = cases[t].k;
         c.momentum = cases[t].mu;
         c.weight_decay = cases[t].lambda;
         size_t mb = cases[t].mb, np;
         rbm_model *fast = grid_model(d, h, 100 + t), *ref = grid_model(d, h, 100 + t);
+        if (cases[t].gauss) {
+            grid_gaussian(fast, cases[t].gauss == 2, 400 + t);
+            grid_gaussian(ref, cases[t].gauss == 2, 400 + t);
+        }
         np = rbm_n_params(fast);
         gsl_rng *r = lz_rng_alloc(200 + t);
         float *x = malloc(mb * d * sizeof *x), *vf = malloc(np * sizeof *vf),
               *vr = malloc(np * sizeof *vr), *theta0 = malloc(np * sizeof *theta0);
-        for (size_t q = 0; q < mb * d; q++) x[q] = gsl_rng_uniform(r) < 0.4 ? 1.0f : 0.0f;
+        for (size_t q = 0; q < mb * d; q++)
+            x[q] = cases[t].gauss ? (float)gsl_ran_gaussian(r, 1.0) : gsl_rng_uniform(r) < 0.4 ? 1.0f : 0.0f;
         for (size_t q = 0; q < np; q++) vf[q] = vr[q] = (float)(0.02 * gsl_rng_uniform(r) - 0.01);
         memcpy(theta0, fast->mem, np * sizeof *theta0);
-        rbm_chains *cf = rbm_chains_alloc(cases[t].mc, h, 300 + t);
+        rbm_chains *cf = rbm_chains_alloc(cases[t].mc, h, 1, 300 + t);
         ck_assert_ptr_nonnull(cf);
         if (!cases[t].start) /* PCD's chains carry on from earlier updates */
             for (size_t q = 0; q < cases[t].mc * h; q++) cf->hs[q] = gsl_rng_uniform(r) < 0.5 ? 1.0f : 0.0f;
@@ -405,9 +431,30 @@ START_TEST(test_cd_step_reference)
         double mu = cases[t].mu, lam = cases[t].lambda;
         int plain = mu == 0 && lam == 0;
         size_t nr = mb + (c.pcd ? cases[t].mc : mb);
+        /* Gaussian units: the rows are reals, not 0/1, and no longer exact in
+         * float, so the terms of W and c are bounded by Tu = max |u| instead
+         * of 1, and those of z by Tz = max (x - c)^2 / (2 sigma^2) + |u| |W^T h|,
+         * over the data and over every x~ = c + W^T h + sigma g with |g| <= 6;
+         * the activations, means and sigmas of the two versions differ in
+         * their last bits, which moves each term by a few U T: a factor 4 */
+        double Tu = 1, Tz = 1;
+        if (cases[t].gauss) {
+            double xmax = 0;
+            for (size_t q = 0; q < mb * d; q++) xmax = fmax(xmax, fabs(x[q]));
+            for (size_t i = 0; i < d; i++) {
+                double wsum = 0, s2 = exp(ref->z[i]);
+                for (size_t j = 0; j < h; j++) wsum += fabs(ref->w[j * d + i]);
+                double xm = fmax(xmax, fabs(ref->c[i]) + wsum + 6 * sqrt(s2));
+                double u = xm / s2, e = xm + fabs(ref->c[i]);
+                Tu = fmax(Tu, 4 * u);
+                Tz = fmax(Tz, 4 * (0.5 * e * e / s2 + u * wsum));
+            }
+        }
         for (size_t q = 0; q < np; q++) {
             double th0 = fabs(theta0[q]), v0 = plain ? 0 : fabs(vr[q]);
-            double tol = U * ((double)(nr + 4) * 2 * lr + 8 * (th0 + v0 + fabs(ref->mem[q])));
+            /* W, b, c, z in the block's order */
+            double T = q < h * d ? Tu : q < h * d + h ? 1.0 : q < h * d + h + d ? Tu : Tz;
+            double tol = U * ((double)(nr + 4) * 2 * lr * T + 8 * (th0 + v0 + fabs(ref->mem[q])));
             double e = fabs((double)fast->mem[q] - ref->mem[q]);
             ck_assert_msg(e <= tol, "%s: parameter %zu: fast %.9g, reference %.9g (tolerance %.3g)",
                           what, q, fast->mem[q], ref->mem[q], tol);
@@ -444,11 +491,17 @@ START_TEST(test_cd_step_reference)
     c.h = (int)h;
     c.momentum = 0;
     float *x = calloc(10 * d, sizeof *x), *vel = calloc(rbm_n_params(m), sizeof *vel);
-    rbm_chains *few = rbm_chains_alloc(5, h, 1), *other = rbm_chains_alloc(10, h + 1, 1);
+    rbm_chains *few = rbm_chains_alloc(5, h, 1, 1), *other = rbm_chains_alloc(10, h + 1, 1, 1);
     ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 10, x, few, 1, 1, &err), LZ_EINVAL);
     ck_assert_int_eq(rbm_cd_step_ref(m, vel, &c, lr, 10, x, few, 1, &err), LZ_EINVAL);
     ck_assert_int_eq(rbm_cd_step_ref(m, vel, &c, lr, 10, x, other, 1, &err), LZ_EINVAL);
+    /* tempered replicas: not with CD's chains, and never in the reference */
+    rbm_chains *pt = rbm_chains_alloc(10, h, 3, 1);
+    ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 10, x, pt, 1, 1, &err), LZ_EINVAL);
     c.pcd = 1; /* PCD's chains start at the data: one a row */
+    ck_assert_int_eq(rbm_cd_step_ref(m, vel, &c, lr, 10, x, pt, 1, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 10, x, pt, 1, 1, &err), LZ_OK);
+    rbm_chains_free(pt);
     ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 4, x, few, 1, 1, &err), LZ_EINVAL);
     ck_assert_int_eq(rbm_cd_step(m, vel, &c, lr, 4, x, few, 0, 1, &err), LZ_OK);
     rbm_chains_free(few);
@@ -629,16 +682,17 @@ START_TEST(test_save_load_round_trip)
     lz_error err;
     lz_outset *os = lz_outset_alloc();
     ck_assert_ptr_nonnull(os);
-    ck_assert_int_eq(rbm_model_write(m, &p, 3, 1, os, path, &err), LZ_OK);
+    rbm_method how = {3, 1, 0}, got = {0, 0, 0};
+    ck_assert_int_eq(rbm_model_write(m, &p, &how, os, path, &err), LZ_OK);
     ck_assert_int_eq(lz_outset_commit(os, &err), LZ_OK);
     lz_outset_free(os);
     rbm_model *r = NULL;
-    int k = 0, pcd = 0;
-    ck_assert_msg(rbm_model_read(path, &r, &q, &k, &pcd, &err) == LZ_OK, "%s", err.msg);
+    ck_assert_msg(rbm_model_read(path, &r, &q, &got, &err) == LZ_OK, "%s", err.msg);
     ck_assert(memcmp(m->mem, r->mem, rbm_n_params(m) * sizeof *m->mem) == 0);
     ck_assert(memcmp(m->base, r->base, 7 * sizeof *m->base) == 0);
-    ck_assert_int_eq(k, 3);
-    ck_assert_int_eq(pcd, 1);
+    ck_assert_int_eq(got.cd_k, 3);
+    ck_assert_int_eq(got.pcd, 1);
+    ck_assert_int_eq(got.pt, 0);
     ck_assert_int_eq(q.mode, RBM_BIN_SAMPLE);
     ck_assert(q.threshold == 0.25 && q.scale == 16.0);
     rbm_model_free(r);
@@ -651,32 +705,33 @@ END_TEST
 START_TEST(test_prepare)
 {
     lz_error err;
+    rbm_model *bm = rbm_model_alloc(3, 2), *bm100 = rbm_model_alloc(100, 2); /* binary units */
     double x[] = {0, 4, 8, 12, 16, 10};
     size_t lines[] = {3, 5};
     lz_data data = {.n = 2, .d = 3, .x = x, .path = "x.csv", .line = lines, .label_field = -1};
     float out[6];
     rbm_prep p = {RBM_BIN_THRESHOLD, 0.5, 16.0};
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_OK);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_OK);
     const float want[] = {0, 0, 0, 1, 1, 1}; /* x / 16 > 0.5 */
     ck_assert(memcmp(out, want, sizeof want) == 0);
     /* grey levels above 1: the message names the file's line, the field and the fix */
     p.scale = 1.0;
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_EINVAL);
     ck_assert_msg(strstr(err.msg, "x.csv:3: field 2") && strstr(err.msg, "--scale 16"), "%s",
                   err.msg);
     /* with a label in the file's column 1, feature 2 is the file's field 3 */
     data.label_field = 0;
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_EINVAL);
     ck_assert_msg(strstr(err.msg, "x.csv:3: field 3"), "%s", err.msg);
     /* images are named by image and pixel */
     data.line = NULL;
     data.img_rows = data.img_cols = 1;
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_EINVAL);
     ck_assert_msg(strstr(err.msg, "x.csv: image 1, pixel 2"), "%s", err.msg);
     /* none: already binary, else an error */
     p.mode = RBM_BIN_NONE;
     p.scale = 16.0;
-    ck_assert_int_eq(rbm_prepare(&data, &p, 1, 3, out, &err), LZ_EINVAL);
+    ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_EINVAL);
     ck_assert_msg(strstr(err.msg, "not 0 or 1"), "%s", err.msg);
     /* sample: x ~ Bernoulli(y), mean y; 100000 draws of y = 0.3: 5 se */
     static double g[100000];
@@ -685,10 +740,12 @@ START_TEST(test_prepare)
     lz_data gd = {.n = 1000, .d = 100, .x = g, .path = "g", .label_field = -1};
     p.mode = RBM_BIN_SAMPLE;
     p.scale = 1.0;
-    ck_assert_int_eq(rbm_prepare(&gd, &p, 1, 3, b, &err), LZ_OK);
+    ck_assert_int_eq(rbm_prepare(&gd, bm100, &p, 1, 3, b, &err), LZ_OK);
     double s = 0;
     for (size_t k = 0; k < 100000; k++) s += b[k];
     ck_assert_msg(fabs(s / 1e5 - 0.3) < 5 * sqrt(0.21 / 1e5), "mean %g", s / 1e5);
+    rbm_model_free(bm);
+    rbm_model_free(bm100);
 }
 END_TEST
 
@@ -765,7 +822,7 @@ START_TEST(test_lr_schedule)
         c.pcd = pcd;
         c.batch = 33;
         rbm_config_resolve(&c, 0);
-        rbm_algo_defaults a = rbm_algo_default(pcd);
+        rbm_algo_defaults a = rbm_algo_default(pcd, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED);
         ck_assert(c.momentum == a.momentum && c.lr_decay == a.lr_decay);
         ck_assert_int_eq(c.batch, 33);
         ck_assert(pcd ? lz_unset_real(c.lr) : c.lr == a.lr); /* PCD's rate needs n */
@@ -817,7 +874,8 @@ START_TEST(test_lr_schedule)
     }
     free(x);
     /* PCD decays, CD does not; PCD spreads its rate over an epoch, without momentum */
-    rbm_algo_defaults cd = rbm_algo_default(0), pcd = rbm_algo_default(1);
+    rbm_algo_defaults cd = rbm_algo_default(0, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED),
+                      pcd = rbm_algo_default(1, RBM_VIS_BERNOULLI, RBM_SIGMA_FIXED);
     ck_assert_int_eq(pcd.lr_decay, RBM_DECAY_LINEAR);
     ck_assert_int_eq(cd.lr_decay, RBM_DECAY_NONE);
     ck_assert(pcd.epoch_lr > 0 && !(cd.epoch_lr > 0) && pcd.momentum == 0);

@@ -103,10 +103,10 @@ expect_error r/rbm -- '--batch -2147483648|option --batch' \
 # ---- --help states the rules in words
 "$RBM" --help >help.txt || fail "--help failed"
 tr -s ' \n' ' ' <help.txt >help1.txt
-grep -q -- '--lr ALPHA .*(default: 0.1 for CD; for PCD 6 M/n, at most 0.3,' help1.txt || fail "--help: --lr's rule"
-grep -q -- '--batch M .*(default: 20 for CD, 100 for PCD)' help1.txt || fail "--help: --batch's rule"
-grep -q -- '--momentum MU .*(default: 0.5 for CD, 0 for PCD)' help1.txt || fail "--help: --momentum's rule"
-grep -q -- '--lr-decay none|linear .*ALPHA (1 - t/T).*(default: none for CD, linear for PCD)' help1.txt ||
+grep -q -- '--lr ALPHA .*(default: 0.1 for CD; for PCD and PT 6 M/n, at most 0.3,' help1.txt || fail "--help: --lr's rule"
+grep -q -- '--batch M .*(default: 20 for CD, 100 for PCD and PT)' help1.txt || fail "--help: --batch's rule"
+grep -q -- '--momentum MU .*(default: 0.5 for CD, 0 for PCD and PT)' help1.txt || fail "--help: --momentum's rule"
+grep -q -- '--lr-decay none|linear .*ALPHA (1 - t/T).*(default: none for CD, linear for PCD and PT)' help1.txt ||
   fail "--help: --lr-decay's rule"
 ! grep -q 'nan\|-2147483648' help.txt || fail "--help shows an unset marker"
 ok
