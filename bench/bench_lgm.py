@@ -8,7 +8,7 @@ Runs, in one go and on the same machine:
   * FactorAnalysis(n_components=20, svd_method='lapack');
   * FactorAnalysis(n_components=20) (its default, svd_method='randomized').
 Prints each one's fitting seconds, final train and test ll/N (nats per sample)
-and the ratios, and checks the targets of issue 2 section 6:
+and the ratios, and checks its targets:
   lgm_em reaches the train ll/N that the lapack form ends at in at most 1/20 of
   its time (read from lgm_em's trace: `seconds` at the first iteration whose
   ll_train >= sklearn's final), and ends at an ll/N at least as high.

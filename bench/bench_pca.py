@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench_pca.py -- pca_iter against numpy's covariance + LAPACK eigh (issue 2, section 6).
+"""bench_pca.py -- pca_iter against numpy's covariance + LAPACK eigh.
 
 On Fashion-MNIST (60000 x 784 training images, 10000 test images), in one run:
   1. numpy: S = np.cov(X, rowvar=False, bias=True), then np.linalg.eigh(S)

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # bench/run-all.sh -- every benchmark, one after the other, on Fashion-MNIST
 # (Debian package dataset-fashion-mnist) against the peers on this machine:
-#   issue 2: lgm_em vs scikit-learn FactorAnalysis; pca_iter vs numpy cov+eigh
-#   issue 3: nlgm_vae vs PyTorch (the PyTorch example's VAE, 10 epochs)
-#   issue 11: nlgm_vae vs PyTorch, the VAE and the IWAE bound (K = 5) on
-#             dynamically binarised images, test ll by IW with K = 1000
-#   issue 4: rbm_cd vs scikit-learn BernoulliRBM (PCD-1, 500 hidden units)
-#   issue 13: the same run's test log-likelihood bracket [reverse AIS, AIS] of
-#             both fits, and the update's GFLOP/s against sgemm's
-#   issue 10: gmm_em vs scikit-learn GaussianMixture and R's mclust (K = 10;
-#             PCA-50 full covariances, raw pixels diagonal)
-#   issue 9:  pca_iter and lgm_em completing 10 % MCAR entries vs R's
-#             pcaMethods ppca and bpca (k = 20, a subset of the images)
+#   lgm_em vs scikit-learn FactorAnalysis; pca_iter vs numpy cov+eigh
+#   nlgm_vae vs PyTorch (the PyTorch example's VAE, 10 epochs)
+#   nlgm_vae vs PyTorch, the VAE and the IWAE bound (K = 5) on
+#     dynamically binarised images, test ll by IW with K = 1000
+#   rbm_cd vs scikit-learn BernoulliRBM (PCD-1, 500 hidden units)
+#   the same run's test log-likelihood bracket [reverse AIS, AIS] of
+#     both fits, and the update's GFLOP/s against sgemm's
+#   gmm_em vs scikit-learn GaussianMixture and R's mclust (K = 10;
+#     PCA-50 full covariances, raw pixels diagonal)
+#   pca_iter and lgm_em completing 10 % MCAR entries vs R's
+#     pcaMethods ppca and bpca (k = 20, a subset of the images)
+#   nlgm_cvae's M2 and M1 with 100 and 1000 labels against the
+#     pixels' logistic regression; M2 against a PyTorch M2
 # BIN: the programs (default build/bin).  Peers run with /usr/bin/python3.
 # `make bench` installs what is missing and runs this.  Each script prints its
 # own figures and ratios; the machine is shared and noisy, so read the ratios
@@ -24,7 +26,7 @@ py=/usr/bin/python3
 # each script gives its peers the same one and prints every side's
 # (bench/blas_kernel.py).
 echo "latent-zoo: $("$BIN/lgm_em" --version | sed -n 2p)"
-for b in gmm lgm pca vae iwae rbm missing; do
+for b in gmm lgm pca vae iwae rbm missing m2; do
   echo "=================== bench_$b.py"
   "$py" "$here/bench_$b.py"
 done

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/hostile/outputs.sh -- a failed or interrupted run leaves nothing
-# behind, in all four programs: the final commit is all or nothing (a final
+# behind, in every program: the final commit is all or nothing (a final
 # path that is a directory, --save onto an output), a closed pipe on stdout
 # and SIGTERM remove the temporary files and the directories -o created, and
 # -o must be a prefix.
@@ -13,13 +13,14 @@ run() { # run PROG ARGS...: the program with a fast setting for this data
     pca_iter) "$BIN/pca_iter" -k 1 "$@" bin.csv ;;
     lgm_em) "$BIN/lgm_em" -k 1 "$@" bin.csv ;;
     nlgm_vae) "$BIN/nlgm_vae" -k 1 --hidden 3 --epochs 1 --iw 2 "$@" bin.csv ;;
+    nlgm_cvae) "$BIN/nlgm_cvae" -k 1 --hidden 3 --epochs 1 --iw 2 --label-col last "$@" bin.csv ;;
     rbm_cd) "$BIN/rbm_cd" --hidden 2 --epochs 1 "$@" bin.csv ;;
   esac
 }
 # listing DIR: its files, recursively, with their checksums
 listing() { (cd "$1" && find . -type f -exec md5sum {} + | sort) ; }
 
-for p in pca_iter lgm_em nlgm_vae rbm_cd; do
+for p in pca_iter lgm_em nlgm_vae nlgm_cvae rbm_cd; do
   # a final path that is a directory: found before anything is renamed
   # (it left every other output in place)
   rm -rf o && mkdir -p o/p.summary.tsv

@@ -378,7 +378,7 @@ START_TEST(test_linear_vae_on_lgm_data)
     printf("LGM: true ll %.4f, model ll %.4f, ELBO %.4f (closed form %.4f), IW %.4f +- %.4f\n",
            ll_true, ll_model, elbo, elbo_cf, iw, iw_se);
 
-    /* the criteria */
+    /* the ELBO below the true log-likelihood, and the IW estimate closer */
     ck_assert_msg(elbo < ll_true, "ELBO %.4f above the true log-likelihood %.4f", elbo, ll_true);
     ck_assert_msg(ll_true - elbo < 0.5, "ELBO %.4f more than 0.5 nats below %.4f", elbo, ll_true);
     ck_assert_msg(fabs(iw - ll_true) < fabs(elbo - ll_true),
