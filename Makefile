@@ -49,8 +49,10 @@ test-fpe: deps
 # rewrites the C sources, format-check fails on any difference.
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
+	@bash scripts/install-deps.sh --format
 	clang-format -i $(C_SOURCES)
 format-check:
+	@bash scripts/install-deps.sh --format
 	@clang-format --dry-run -Werror $(C_SOURCES)
 
 # The libFuzzer harnesses of tests/fuzz, built with clang, each run for

@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh            build, test and run (make lab / make test)
 #   scripts/install-deps.sh --bench    also the benchmark peers and data
 #   scripts/install-deps.sh --fuzz     also clang and libFuzzer (make fuzz)
+#   scripts/install-deps.sh --format   also clang-format (make format, make format-check)
 # Checks each package with dpkg -s; installs the missing ones with apt-get,
 # as root or through sudo; says clearly what to do when neither is possible.
 set -euo pipefail
@@ -11,10 +12,13 @@ pkgs=(cmake make gcc pkg-config libgsl-dev liblapacke-dev libopenblas-dev
       check libsubunit-dev zlib1g-dev gnuplot-nox)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(dataset-fashion-mnist python3-sklearn python3-torch python3-numpy python3-threadpoolctl
-         r-base-core r-cran-mclust)
+         r-base-core r-cran-mclust r-bioc-pcamethods)
 fi
 if [ "${1:-}" = "--fuzz" ]; then
   pkgs+=(clang libclang-rt-dev libomp-dev)
+fi
+if [ "${1:-}" = "--format" ]; then
+  pkgs+=(clang-format)
 fi
 
 missing=()
