@@ -117,8 +117,10 @@ void lz_cli_help(const lz_cli *cli, FILE *f)
             snprintf(text, sizeof text, "%s (default:\x01%s)", o->help, def);
         else /* a flag, or a default the help text states in words (LZ_UNSET_*) */
             snprintf(text, sizeof text, "%s", o->help);
-        if (strlen(spec) <= OPT_W) fprintf(f, "  %-*s ", OPT_W, spec);
-        else fprintf(f, "  %s\n%*s", spec, INDENT, "");
+        if (strlen(spec) <= OPT_W)
+            fprintf(f, "  %-*s ", OPT_W, spec);
+        else
+            fprintf(f, "  %s\n%*s", spec, INDENT, "");
         put_wrapped(f, text, INDENT, INDENT);
     }
     fprintf(f, "  %-*s %s\n", OPT_W, "-h, --help", "print this help and exit");
@@ -138,10 +140,14 @@ static void roff_put(FILE *f, const char *s, size_t n, int at_line_start)
         char ch = s[i];
         if (at_line_start && (ch == '.' || ch == '\'')) fputs("\\&", f);
         at_line_start = 0;
-        if (ch == '\\') fputs("\\e", f);
-        else if (ch == '-') fputs("\\-", f);
-        else if (ch == '\x01') fputc(' ', f);
-        else fputc(ch, f);
+        if (ch == '\\')
+            fputs("\\e", f);
+        else if (ch == '-')
+            fputs("\\-", f);
+        else if (ch == '\x01')
+            fputc(' ', f);
+        else
+            fputc(ch, f);
     }
 }
 
@@ -208,8 +214,10 @@ void lz_cli_man(const lz_cli *cli, FILE *f)
             while (m && p[m - 1] == ' ') m--;
             if (!open) fputs(".PP\n.nf\n", f);
             open = 1;
-            if (m) roff_line(f, p, m);
-            else fputs("\n", f);
+            if (m)
+                roff_line(f, p, m);
+            else
+                fputs("\n", f);
         }
         p += n + (p[n] == '\n');
     }
@@ -283,8 +291,8 @@ void lz_cli_man(const lz_cli *cli, FILE *f)
     }
     if (any) fputs(".fi\n", f);
     /* SEE ALSO: the other programs and the lab */
-    static const char *const progs[] = {"gmm_em", "pca_iter", "lgm_em", "nlgm_vae", "rbm_cd",
-                                        "latent-zoo-lab"};
+    static const char *const progs[] = {"gmm_em",   "pca_iter", "lgm_em",
+                                        "nlgm_vae", "rbm_cd",   "latent-zoo-lab"};
     fputs(".SH SEE ALSO\n", f);
     int first = 1;
     for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
@@ -302,8 +310,10 @@ void lz_cli_man(const lz_cli *cli, FILE *f)
 void lz_cli_completion(const lz_cli *cli, FILE *f)
 {
     fprintf(f, "# bash completion of %s (generated from its option table)\n", cli->prog);
-    fprintf(f, "_lz_%s()\n{\n    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n",
-            cli->prog);
+    fprintf(
+        f,
+        "_lz_%s()\n{\n    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n",
+        cli->prog);
     fputs("    case $prev in\n", f);
     for (const lz_opt *o = cli->opts; o->name; o++) {
         if (o->type == LZ_OPT_FLAG) continue;
@@ -353,14 +363,17 @@ static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz
     errno = 0;
     const char *dash = o->short_name ? "-" : "--";
     char nm[64];
-    if (o->short_name) snprintf(nm, sizeof nm, "%c", o->short_name);
-    else snprintf(nm, sizeof nm, "%s", o->name);
+    if (o->short_name)
+        snprintf(nm, sizeof nm, "%c", o->short_name);
+    else
+        snprintf(nm, sizeof nm, "%s", o->name);
     switch (o->type) {
     case LZ_OPT_FLAG: *(int *)o->dest = 1; return LZ_OK;
     case LZ_OPT_INT: {
         long x = strtol(v, &end, 10);
         if (end == v || *end || errno || x <= INT_MIN || x > INT_MAX) /* INT_MIN: LZ_UNSET_INT */
-            return lz_fail(err, LZ_EINVAL, "option %s%s: expected an integer, got '%s'", dash, nm, v);
+            return lz_fail(err, LZ_EINVAL, "option %s%s: expected an integer, got '%s'", dash, nm,
+                           v);
         *(int *)o->dest = (int)x;
         return LZ_OK;
     }
@@ -369,8 +382,8 @@ static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz
         while (*s == ' ') s++;
         unsigned long x = strtoul(s, &end, 10);
         if (*s == '-' || end == s || *end || errno)
-            return lz_fail(err, LZ_EINVAL,
-                           "option %s%s: expected a non-negative integer, got '%s'", dash, nm, v);
+            return lz_fail(err, LZ_EINVAL, "option %s%s: expected a non-negative integer, got '%s'",
+                           dash, nm, v);
         *(unsigned long *)o->dest = x;
         return LZ_OK;
     }
@@ -387,8 +400,9 @@ static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz
         char *l = (char *)o->dest;
         size_t n = strlen(l), m = strlen(v);
         if (!m || n + (n > 0) + m >= LZ_OPT_LIST_MAX)
-            return lz_fail(err, LZ_EINVAL, "option %s%s '%s': expected a list of at most %d characters",
-                           dash, nm, v, LZ_OPT_LIST_MAX - 1);
+            return lz_fail(err, LZ_EINVAL,
+                           "option %s%s '%s': expected a list of at most %d characters", dash, nm,
+                           v, LZ_OPT_LIST_MAX - 1);
         if (n) l[n++] = ',';
         memcpy(l + n, v, m + 1);
         return LZ_OK;
@@ -447,13 +461,15 @@ int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_er
     int rc = LZ_CLI_RUN, c, li;
     while (rc == LZ_CLI_RUN && (c = getopt_long(argc, argv, sh, lo, &li)) != -1) {
         const lz_opt *o = NULL;
-        if (c >= 256) o = &cli->opts[c - 256];
+        if (c >= 256)
+            o = &cli->opts[c - 256];
         else if (c == '?' || c == ':') {
             const char *bad = argv[optind - 1];
             char shortbuf[3] = {'-', (char)optopt, 0};
             if (optopt && strncmp(bad, "--", 2)) bad = shortbuf;
-            lz_fail(err, LZ_EINVAL, c == '?' ? "unknown option '%s' (see %s --help)"
-                                             : "option '%s' needs a value (see %s --help)",
+            lz_fail(err, LZ_EINVAL,
+                    c == '?' ? "unknown option '%s' (see %s --help)"
+                             : "option '%s' needs a value (see %s --help)",
                     bad, cli->prog);
             rc = -1;
             break;
@@ -473,8 +489,8 @@ int lz_cli_parse(const lz_cli *cli, int argc, char **argv, int *first_pos, lz_er
         return -1;
     }
     if (npos > cli->max_pos) {
-        lz_fail(err, LZ_EINVAL, "unexpected argument '%s': usage: %s %s", argv[optind + cli->max_pos],
-                cli->prog, cli->synopsis);
+        lz_fail(err, LZ_EINVAL, "unexpected argument '%s': usage: %s %s",
+                argv[optind + cli->max_pos], cli->prog, cli->synopsis);
         return -1;
     }
     *first_pos = optind;
@@ -490,10 +506,14 @@ static int bad_prefix(const char *o, const char *def, char *sugg, size_t cap)
     b = b ? b + 1 : o;
     const char *db = def ? strrchr(def, '/') : NULL;
     db = db ? db + 1 : def ? def : "run";
-    if (n == 0) snprintf(sugg, cap, "%s", def ? def : "out/run");
-    else if (o[n - 1] == '/') snprintf(sugg, cap, "%s%s", o, db);
-    else if (!strcmp(b, ".") || !strcmp(b, "..")) snprintf(sugg, cap, "%s/%s", o, db);
-    else return 0;
+    if (n == 0)
+        snprintf(sugg, cap, "%s", def ? def : "out/run");
+    else if (o[n - 1] == '/')
+        snprintf(sugg, cap, "%s%s", o, db);
+    else if (!strcmp(b, ".") || !strcmp(b, ".."))
+        snprintf(sugg, cap, "%s/%s", o, db);
+    else
+        return 0;
     return 1;
 }
 
@@ -533,14 +553,14 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
     if (rc == LZ_CLI_RUN) {
         *data_path = first < argc ? argv[first] : NULL;
         if (!*data_path && !co->load)
-            lz_fail(&err, LZ_EINVAL, "missing argument DATA (or --load MODEL): usage: %s %s (see %s --help)",
+            lz_fail(&err, LZ_EINVAL,
+                    "missing argument DATA (or --load MODEL): usage: %s %s (see %s --help)",
                     cli->prog, cli->synopsis, cli->prog);
         else if (co->threads < 0 || co->threads > 1024)
             lz_fail(&err, LZ_EINVAL, "--threads %d: expected 0 <= N <= 1024 (0: one per core)",
                     co->threads);
         else if (co->output && bad_prefix(co->output, co->default_output, sugg, sizeof sugg))
-            lz_fail(&err, LZ_EINVAL,
-                    "-o '%s': expected a prefix such as %s (files PREFIX.NAME)",
+            lz_fail(&err, LZ_EINVAL, "-o '%s': expected a prefix such as %s (files PREFIX.NAME)",
                     co->output, sugg);
         else if (co->save && (!*co->save || co->save[strlen(co->save) - 1] == '/'))
             lz_fail(&err, LZ_EINVAL, "--save '%s': expected a file name for the model", co->save);
@@ -566,17 +586,17 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
     *train = *test = NULL;
     enum { MAX_SKIP = 64 };
     int skip[MAX_SKIP];
-    lz_read_opts ro = {.label_col = LZ_LABEL_NONE, .min_rows = min_rows, .missing = c->missing,
-                       .skip = skip};
+    lz_read_opts ro = {
+        .label_col = LZ_LABEL_NONE, .min_rows = min_rows, .missing = c->missing, .skip = skip};
     lz_status st = lz_parse_label_col(c->label_col, &ro.label_col, err);
-    if (!st && c->skip_col[0]) st = lz_parse_skip_cols(c->skip_col, skip, MAX_SKIP, &ro.n_skip, err);
+    if (!st && c->skip_col[0])
+        st = lz_parse_skip_cols(c->skip_col, skip, MAX_SKIP, &ro.n_skip, err);
     if (st) return st;
     if (c->test && c->split > 0)
         return lz_fail(err, LZ_EINVAL, "--test and --split: give one or the other");
     if (c->split < 0 || c->split >= 1)
         return lz_fail(err, LZ_EINVAL, "--split %g: expected a fraction in [0, 1)", c->split);
-    if (c->split > 0 && !path)
-        return lz_fail(err, LZ_EINVAL, "--split needs DATA to split");
+    if (c->split > 0 && !path) return lz_fail(err, LZ_EINVAL, "--split needs DATA to split");
     if (path && (st = lz_data_read(path, &ro, train, err))) return st;
     if (c->test) {
         lz_read_opts to = ro;
@@ -599,8 +619,9 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
         st = lz_data_split(all, c->split, 0, train, test, err);
         lz_data_free(all);
         if (!st && (*train)->n < min_rows)
-            st = lz_fail(err, LZ_EINVAL, "%s: --split %g leaves %zu training rows: expected at least %zu",
-                         path, c->split, (*train)->n, min_rows);
+            st = lz_fail(err, LZ_EINVAL,
+                         "%s: --split %g leaves %zu training rows: expected at least %zu", path,
+                         c->split, (*train)->n, min_rows);
     }
     if (!st && !c->allow_missing) st = lz_data_require_complete(*train, g_prog, err);
     if (!st && !c->allow_missing) st = lz_data_require_complete(*test, g_prog, err);
@@ -612,7 +633,6 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
     return st;
 }
 
-
 void lz_note_spread(const lz_data *data, const double *var, const char *what)
 {
     size_t hi, lo;
@@ -622,8 +642,7 @@ void lz_note_spread(const lz_data *data, const double *var, const char *what)
     printf("note: the columns' standard deviations span a factor %.3g (%s largest, %s smallest): "
            "%s works in the data's units and fits the largest columns; if the columns are in "
            "different units, standardise them first\n",
-           r, lz_data_colname(data, hi, a, sizeof a), lz_data_colname(data, lo, b, sizeof b),
-           what);
+           r, lz_data_colname(data, hi, a, sizeof a), lz_data_colname(data, lo, b, sizeof b), what);
 }
 
 void lz_die_msg(const char *prog, const lz_error *err)

@@ -42,23 +42,23 @@ typedef enum {
 #define LZ_OPT_LIST_MAX 256
 
 typedef struct {
-    const char *name;  /* long name, without "--"; NULL ends a table       */
-    int short_name;    /* e.g. 'k', or 0                                   */
+    const char *name; /* long name, without "--"; NULL ends a table       */
+    int short_name;   /* e.g. 'k', or 0                                   */
     lz_opt_type type;
     void *dest;
-    const char *arg;   /* value's name in the help ("K"), or the choices   */
-    const char *help;  /* one line                                         */
+    const char *arg;  /* value's name in the help ("K"), or the choices   */
+    const char *help; /* one line                                         */
 } lz_opt;
 
 typedef struct {
-    const char *prog;     /* "lgm_em"                                        */
-    const char *synopsis; /* "[options] DATA"                                */
-    const char *summary;  /* one line: what the program does                 */
-    const char *details;  /* text after the options (files written), or NULL */
-    const lz_opt *opts;   /* table ending with {0}                           */
+    const char *prog;        /* "lgm_em"                                        */
+    const char *synopsis;    /* "[options] DATA"                                */
+    const char *summary;     /* one line: what the program does                 */
+    const char *details;     /* text after the options (files written), or NULL */
+    const lz_opt *opts;      /* table ending with {0}                           */
     size_t min_pos, max_pos; /* how many positional arguments                */
-    int blas_in_omp;      /* 1: the program runs its own OpenMP threads, each  */
-                          /* calling single-threaded BLAS (rbm_cd)            */
+    int blas_in_omp;         /* 1: the program runs its own OpenMP threads, each  */
+                             /* calling single-threaded BLAS (rbm_cd)            */
 } lz_cli;
 
 enum { LZ_CLI_RUN = 0, LZ_CLI_HELP = 1, LZ_CLI_VERSION = 2, LZ_CLI_MAN = 3, LZ_CLI_COMPLETION = 4 };
@@ -94,20 +94,20 @@ void lz_print_blas(FILE *f, int threads, int omp_threads);
 /* ---- options shared by all programs ---- */
 
 typedef struct {
-    const char *output;    /* -o PREFIX                                       */
-    const char *test;      /* --test FILE                                     */
-    const char *label_col; /* --label-col N|last|none                         */
-    const char *missing;   /* --missing TOKEN: one more missing-value token   */
+    const char *output;             /* -o PREFIX                                       */
+    const char *test;               /* --test FILE                                     */
+    const char *label_col;          /* --label-col N|last|none                         */
+    const char *missing;            /* --missing TOKEN: one more missing-value token   */
     char skip_col[LZ_OPT_LIST_MAX]; /* --skip-col N[,N..], every use appended */
-    double split;          /* --split FRAC: hold out a fraction of DATA       */
-    unsigned long seed;    /* --seed                                          */
-    int threads;           /* --threads (0: one per core)                     */
-    const char *save;      /* --save MODEL                                    */
-    const char *load;      /* --load MODEL                                    */
-    int quiet;             /* --quiet                                         */
-    const char *default_output; /* the program's default -o ("out/lgm")       */
-    int allow_missing;     /* 1: the program completes missing values; else
-                              lz_load_inputs refuses data with one         */
+    double split;                   /* --split FRAC: hold out a fraction of DATA       */
+    unsigned long seed;             /* --seed                                          */
+    int threads;                    /* --threads (0: one per core)                     */
+    const char *save;               /* --save MODEL                                    */
+    const char *load;               /* --load MODEL                                    */
+    int quiet;                      /* --quiet                                         */
+    const char *default_output;     /* the program's default -o ("out/lgm")       */
+    int allow_missing;              /* 1: the program completes missing values; else
+                                       lz_load_inputs refuses data with one         */
 } lz_common_opts;
 
 /* Defaults: output = default_prefix, label-col none, seed 1, threads 0. */
@@ -115,28 +115,55 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
 
 /* The table rows of the shared options, to put at the end of a program's
  * table (before the terminating {0}). */
-#define LZ_COMMON_OPTIONS(c)                                                                   \
-    {"output", 'o', LZ_OPT_STR, &(c)->output, "PREFIX",                                        \
-     "write PREFIX.trace.dat, PREFIX.summary.tsv, ... (directories are created)"},             \
-    {"test", 0, LZ_OPT_STR, &(c)->test, "FILE", "held-out data scored after (and during) training"}, \
-    {"split", 0, LZ_OPT_REAL, &(c)->split, "FRAC",                                             \
-     "hold out this fraction of DATA as the test set (fixed permutation, seed 0); 0: none"},   \
-    {"label-col", 0, LZ_OPT_STR, &(c)->label_col, "N|last|none",                               \
-     "column (1-based) of text data holding labels, numbers or words, kept out of the model"}, \
-    {"skip-col", 0, LZ_OPT_LIST, (c)->skip_col, "N[,N..]",                                     \
-     "drop these columns (1-based) of text data before modelling; may be repeated"},           \
-    {"missing", 0, LZ_OPT_STR, &(c)->missing, "TOKEN",                                         \
-     "one more token marking a missing value in text data (always: an empty field, NA, NaN and the question mark)"}, \
-    {"seed", 0, LZ_OPT_ULONG, &(c)->seed, "N", "random seed (same seed, data, threads: same files)"}, \
-    {"threads", 0, LZ_OPT_INT, &(c)->threads, "N", "threads for BLAS and the program; 0: one per core"}, \
-    {"save", 0, LZ_OPT_STR, &(c)->save, "MODEL", "write the fitted model to MODEL"},           \
-    {"load", 0, LZ_OPT_STR, &(c)->load, "MODEL",                                               \
-     "read a model instead of training (DATA is then optional: score and write outputs)"},      \
-    {"quiet", 'q', LZ_OPT_FLAG, &(c)->quiet, NULL, "print only errors and the final report"}
+#define LZ_COMMON_OPTIONS(c)                                                                       \
+    {"output",   'o',                                                                              \
+     LZ_OPT_STR, &(c)->output,                                                                     \
+     "PREFIX",   "write PREFIX.trace.dat, PREFIX.summary.tsv, ... (directories are created)"},     \
+        {"test",     0,      LZ_OPT_STR,                                                           \
+         &(c)->test, "FILE", "held-out data scored after (and during) training"},                  \
+        {"split",                                                                                  \
+         0,                                                                                        \
+         LZ_OPT_REAL,                                                                              \
+         &(c)->split,                                                                              \
+         "FRAC",                                                                                   \
+         "hold out this fraction of DATA as the test set (fixed permutation, seed 0); 0: none"},   \
+        {"label-col",                                                                              \
+         0,                                                                                        \
+         LZ_OPT_STR,                                                                               \
+         &(c)->label_col,                                                                          \
+         "N|last|none",                                                                            \
+         "column (1-based) of text data holding labels, numbers or words, kept out of the model"}, \
+        {"skip-col",                                                                               \
+         0,                                                                                        \
+         LZ_OPT_LIST,                                                                              \
+         (c)->skip_col,                                                                            \
+         "N[,N..]",                                                                                \
+         "drop these columns (1-based) of text data before modelling; may be repeated"},           \
+        {"missing",                                                                                \
+         0,                                                                                        \
+         LZ_OPT_STR,                                                                               \
+         &(c)->missing,                                                                            \
+         "TOKEN",                                                                                  \
+         "one more token marking a missing value in text data (always: an empty field, NA, NaN "   \
+         "and the question mark)"},                                                                \
+        {"seed",     0,   LZ_OPT_ULONG,                                                            \
+         &(c)->seed, "N", "random seed (same seed, data, threads: same files)"},                   \
+        {"threads",     0,   LZ_OPT_INT,                                                           \
+         &(c)->threads, "N", "threads for BLAS and the program; 0: one per core"},                 \
+        {"save", 0, LZ_OPT_STR, &(c)->save, "MODEL", "write the fitted model to MODEL"},           \
+        {"load",                                                                                   \
+         0,                                                                                        \
+         LZ_OPT_STR,                                                                               \
+         &(c)->load,                                                                               \
+         "MODEL",                                                                                  \
+         "read a model instead of training (DATA is then optional: score and write outputs)"},     \
+    {                                                                                              \
+        "quiet", 'q', LZ_OPT_FLAG, &(c)->quiet, NULL, "print only errors and the final report"     \
+    }
 
 /* The start of every program's main(): first lz_kernel_startup (the best
- * BLAS kernel for the CPU: the process may be executed again), then parse argv for "[options] DATA" with
- * the shared options in co; print --help or --version, or a one-line error
+ * BLAS kernel for the CPU: the process may be executed again), then parse argv for "[options] DATA"
+ * with the shared options in co; print --help or --version, or a one-line error
  * ("prog: option -k: expected an integer, got 'x'"), and say so by returning
  * the exit status (0 or 1); return -1 when the program goes on, with
  * *data_path the DATA argument (NULL only with --load).  Also checks the
@@ -152,7 +179,6 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
  * *train and *test are NULL where absent. */
 lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_rows,
                          lz_data **train, lz_data **test, lz_error *err);
-
 
 /* When the columns' standard deviations (var (d), the variances of data's
  * columns) span more than LZ_SPREAD_NOTE, print a note to stdout: a model

@@ -19,8 +19,7 @@
 /* ------------------------------------------------------------------ */
 /* whole-file reading through zlib (plain files pass through unchanged) */
 
-static lz_status read_all(const char *path, unsigned char **buf, size_t *len,
-                          lz_error *err)
+static lz_status read_all(const char *path, unsigned char **buf, size_t *len, lz_error *err)
 {
     *buf = NULL;
     *len = 0;
@@ -30,12 +29,10 @@ static lz_status read_all(const char *path, unsigned char **buf, size_t *len,
     if (S_ISDIR(sb.st_mode))
         return lz_fail(err, LZ_EIO, "%s: is a directory: expected a data file", path);
     FILE *probe = fopen(path, "rb");
-    if (!probe)
-        return lz_fail(err, LZ_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!probe) return lz_fail(err, LZ_EIO, "%s: cannot open: %s", path, strerror(errno));
     fclose(probe);
     gzFile gz = gzopen(path, "rb");
-    if (!gz)
-        return lz_fail(err, LZ_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!gz) return lz_fail(err, LZ_EIO, "%s: cannot open: %s", path, strerror(errno));
     gzbuffer(gz, 1 << 17);
     size_t cap = 1 << 16, n = 0;
     unsigned char *b = malloc(cap + 1);
@@ -46,8 +43,8 @@ static lz_status read_all(const char *path, unsigned char **buf, size_t *len,
     for (;;) {
         if (n == cap) {
             size_t ncap;
-            unsigned char *nb = lz_mul_ok(cap, 2, &ncap) && ncap < SIZE_MAX
-                                    ? realloc(b, ncap + 1) : NULL;
+            unsigned char *nb =
+                lz_mul_ok(cap, 2, &ncap) && ncap < SIZE_MAX ? realloc(b, ncap + 1) : NULL;
             if (!nb) {
                 free(b);
                 gzclose(gz);
@@ -199,9 +196,9 @@ static int idx_type_size(unsigned t)
 
 /* Parse an IDX header: type, dims.  Returns status; on success *off is the
  * offset of the payload and *count the number of values it must hold. */
-static lz_status idx_header(const char *path, const unsigned char *b, size_t len,
-                            unsigned *type, unsigned *ndim, uint32_t dims[8],
-                            size_t *off, size_t *count, lz_error *err)
+static lz_status idx_header(const char *path, const unsigned char *b, size_t len, unsigned *type,
+                            unsigned *ndim, uint32_t dims[8], size_t *off, size_t *count,
+                            lz_error *err)
 {
     if (len < 4 || b[0] != 0 || b[1] != 0 || !idx_type_size(b[2]) || b[3] == 0 || b[3] > 8) {
         unsigned magic = len >= 4 ? be32(b) : 0;
@@ -214,14 +211,13 @@ static lz_status idx_header(const char *path, const unsigned char *b, size_t len
     *ndim = b[3];
     size_t hdr = 4 + 4 * (size_t)*ndim;
     if (len < hdr)
-        return lz_fail(err, LZ_EFORMAT,
-                       "%s: truncated IDX header: %zu bytes, expected %zu", path, len, hdr);
+        return lz_fail(err, LZ_EFORMAT, "%s: truncated IDX header: %zu bytes, expected %zu", path,
+                       len, hdr);
     size_t c = 1, need = 0;
     int fits = 1;
     for (unsigned i = 0; i < *ndim; i++) {
         dims[i] = be32(b + 4 + 4 * i);
-        if (dims[i] == 0)
-            return lz_fail(err, LZ_EFORMAT, "%s: IDX dimension %u is 0", path, i + 1);
+        if (dims[i] == 0) return lz_fail(err, LZ_EFORMAT, "%s: IDX dimension %u is 0", path, i + 1);
         fits = fits && lz_mul_ok(c, dims[i], &c);
     }
     /* need = count x element size, every product checked: a header whose
@@ -245,8 +241,8 @@ static lz_status idx_header(const char *path, const unsigned char *b, size_t len
                        path, c, need, hdr, len - hdr);
     if (len - hdr > need)
         return lz_fail(err, LZ_EFORMAT,
-                       "%s: byte %zu: %zu bytes past the %zu values the IDX header promises",
-                       path, hdr + need, len - hdr - need, c);
+                       "%s: byte %zu: %zu bytes past the %zu values the IDX header promises", path,
+                       hdr + need, len - hdr - need, c);
     *off = hdr;
     *count = c;
     return LZ_OK;
@@ -286,7 +282,8 @@ static char *idx_labels_sibling(const char *path)
     const char *rest = hit + strlen("images-idx3-ubyte");
     const char *alts[2] = {rest, NULL};
     char alt[16] = "";
-    if (!strcmp(rest, ".gz")) alts[1] = "";
+    if (!strcmp(rest, ".gz"))
+        alts[1] = "";
     else if (!*rest) {
         strcpy(alt, ".gz");
         alts[1] = alt;
@@ -311,8 +308,10 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
 {
     if (o->label_col != LZ_LABEL_NONE) {
         char lc[32];
-        if (o->label_col == LZ_LABEL_LAST) snprintf(lc, sizeof lc, "last");
-        else snprintf(lc, sizeof lc, "%d", o->label_col);
+        if (o->label_col == LZ_LABEL_LAST)
+            snprintf(lc, sizeof lc, "last");
+        else
+            snprintf(lc, sizeof lc, "%d", o->label_col);
         return lz_fail(err, LZ_EINVAL,
                        "%s: --label-col %s: IDX data has no label column: its labels come "
                        "from the sibling ...-labels-idx1-ubyte file (drop --label-col)",
@@ -326,7 +325,8 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
     if (ndim == 1)
         return lz_fail(err, LZ_EFORMAT,
                        "%s: an IDX file of 1 dimension holds labels: expected "
-                       "samples (2 or more dimensions)", path);
+                       "samples (2 or more dimensions)",
+                       path);
     dt->n = dims[0];
     dt->d = count / dims[0];
     if (ndim == 3) {
@@ -340,8 +340,8 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
         double v = idx_value(type, b + off + i * (size_t)sz);
         if (!isfinite(v))
             return lz_fail(err, LZ_EFORMAT,
-                           "%s: byte %zu: sample %zu, value %zu is not a finite number",
-                           path, off + i * (size_t)sz, i / dt->d + 1, i % dt->d + 1);
+                           "%s: byte %zu: sample %zu, value %zu is not a finite number", path,
+                           off + i * (size_t)sz, i / dt->d + 1, i % dt->d + 1);
         dt->x[i] = v;
     }
     char *lp = idx_labels_sibling(path);
@@ -355,11 +355,10 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
         size_t loff, lcount;
         st = idx_header(lp, lb, llen, &lt, &lnd, ld, &loff, &lcount, err);
         if (!st && lnd != 1)
-            st = lz_fail(err, LZ_EFORMAT,
-                         "%s: labels file has %u dimensions: expected 1", lp, lnd);
+            st = lz_fail(err, LZ_EFORMAT, "%s: labels file has %u dimensions: expected 1", lp, lnd);
         if (!st && lcount != dt->n)
-            st = lz_fail(err, LZ_EFORMAT,
-                         "%s: %zu labels for the %zu samples of %s", lp, lcount, dt->n, path);
+            st = lz_fail(err, LZ_EFORMAT, "%s: %zu labels for the %zu samples of %s", lp, lcount,
+                         dt->n, path);
         if (!st) {
             size_t ybytes;
             dt->y = lz_mul_ok(dt->n, sizeof *dt->y, &ybytes) ? malloc(ybytes) : NULL;
@@ -370,9 +369,8 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
                 const unsigned char *p = lb + loff + i * (size_t)lsz;
                 dt->y[i] = lt == 0x08 ? (double)p[0] : idx_value(lt, p);
                 if (!isfinite(dt->y[i]))
-                    st = lz_fail(err, LZ_EFORMAT,
-                                 "%s: byte %zu: label %zu is not a finite number", lp,
-                                 loff + i * (size_t)lsz, i + 1);
+                    st = lz_fail(err, LZ_EFORMAT, "%s: byte %zu: label %zu is not a finite number",
+                                 lp, loff + i * (size_t)lsz, i + 1);
             }
         }
         free(lb);
@@ -386,8 +384,8 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
 
 typedef struct {
     const char *path;
-    char delim;       /* ',' or '\t', or ' ' for runs of white space */
-    size_t line;      /* 1-based physical line number                */
+    char delim;  /* ',' or '\t', or ' ' for runs of white space */
+    size_t line; /* 1-based physical line number                */
 } text_ctx;
 
 /* Split one line (NUL-terminated, no newline) into fields in place.
@@ -511,11 +509,12 @@ static lz_status field_value(const field_ctx *fc, const char *s, size_t col, cha
         if (fc->rows == 0 && fc->label_idx < 0 &&
             column_of_words(fc->rest, fc->end, c->delim, col - 1, fc->ncols, fc->missing)) {
             if (col == fc->ncols)
-                snprintf(hint, sizeof hint, " (column %zu%s holds words: class labels? --label-col last)",
-                         col, nm);
+                snprintf(hint, sizeof hint,
+                         " (column %zu%s holds words: class labels? --label-col last)", col, nm);
             else
-                snprintf(hint, sizeof hint, " (column %zu%s holds words: class labels? --label-col %zu)",
-                         col, nm, col);
+                snprintf(hint, sizeof hint,
+                         " (column %zu%s holds words: class labels? --label-col %zu)", col, nm,
+                         col);
         }
         return lz_fail(err, LZ_EFORMAT, "%s:%zu: field %zu%s: expected a number, got '%.40s'%s",
                        c->path, c->line, col, nm, s, hint);
@@ -596,12 +595,13 @@ static lz_status labels_from_strings(lz_data *dt, char **lab, size_t n, lz_error
     /* sort the rows by (label, row): each run of equal labels is a class, the
      * run's first row its first appearance; the classes numbered in the order
      * of their first rows */
-    size_t *ord = malloc((n ? n : 1) * sizeof *ord);   /* rows by label      */
-    size_t *run = malloc((n ? n : 1) * sizeof *run);   /* class run of ord[a] */
+    size_t *ord = malloc((n ? n : 1) * sizeof *ord);     /* rows by label      */
+    size_t *run = malloc((n ? n : 1) * sizeof *run);     /* class run of ord[a] */
     size_t *first = malloc((n ? n : 1) * sizeof *first); /* first row of run  */
-    size_t *code = malloc((n ? n : 1) * sizeof *code);  /* code of run        */
+    size_t *code = malloc((n ? n : 1) * sizeof *code);   /* code of run        */
     lz_status st = LZ_OK;
-    if (!ord || !run || !first || !code) st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", dt->path);
+    if (!ord || !run || !first || !code)
+        st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", dt->path);
     size_t nr = 0;
     if (!st) {
         for (size_t i = 0; i < n; i++) ord[i] = i;
@@ -655,13 +655,13 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
                        "%s: binary content: expected text rows of numbers or an IDX file", path);
 
     size_t ncols = 0, d = 0, rows = 0, cap_f = 0;
-    int label_idx = -1;     /* 0-based column of the label, -1 none */
+    int label_idx = -1; /* 0-based column of the label, -1 none */
     char **f = NULL;
-    char **header = NULL;   /* (ncols) names from a header line */
+    char **header = NULL;         /* (ncols) names from a header line */
     char *pending_comment = NULL; /* last '#' line before the data */
-    char *kind = NULL;      /* (ncols) each file column: 'x' feature, 'y' label, 's' skipped */
-    char **lab = NULL;      /* (rows) the label strings */
-    int has_header = 0;     /* the first content line named the columns */
+    char *kind = NULL;  /* (ncols) each file column: 'x' feature, 'y' label, 's' skipped */
+    char **lab = NULL;  /* (rows) the label strings */
+    int has_header = 0; /* the first content line named the columns */
     lz_status st = LZ_OK;
     char *p = b, *end = b + len;
 
@@ -701,11 +701,11 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             for (size_t j = 0; j < used; j++)
                 if (parse_number(f[j], &v)) any_num = 1;
             ncols = nf;
-            if (o->label_col == LZ_LABEL_LAST) label_idx = (int)ncols - 1;
+            if (o->label_col == LZ_LABEL_LAST)
+                label_idx = (int)ncols - 1;
             else if (o->label_col > 0) {
                 if ((size_t)o->label_col > ncols) {
-                    st = lz_fail(err, LZ_EINVAL,
-                                 "%s:%zu: --label-col %d: the file has %zu columns",
+                    st = lz_fail(err, LZ_EINVAL, "%s:%zu: --label-col %d: the file has %zu columns",
                                  path, c.line, o->label_col, ncols);
                     break;
                 }
@@ -770,8 +770,8 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             break;
         }
         if (!grow_rows(dt, &lab, rows, d, label_idx >= 0, &cap_rows)) {
-            st = lz_fail(err, LZ_ENOMEM, "%s:%zu: out of memory for %zu rows of %zu values",
-                         path, c.line, rows + 1, d);
+            st = lz_fail(err, LZ_ENOMEM, "%s:%zu: out of memory for %zu rows of %zu values", path,
+                         c.line, rows + 1, d);
             break;
         }
         double *row = dt->x + rows * d;
@@ -810,8 +810,8 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
         }
         if (!st && !observed)
             st = lz_fail(err, LZ_EFORMAT,
-                         "%s:%zu: every value of the row is missing: expected at least one",
-                         path, c.line);
+                         "%s:%zu: every value of the row is missing: expected at least one", path,
+                         c.line);
         rows++; /* also on error: lab[rows - 1] is freed below */
     }
     free(f);
@@ -825,8 +825,8 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
         if (nx) dt->x = nx;
         if (label_idx >= 0) st = labels_from_strings(dt, lab, rows, err);
     }
-    if (!st && has_header && ncols > 1 && kind[0] == 'x' && index_header(header[0]) &&
-        !dt->miss && rows > 1) {
+    if (!st && has_header && ncols > 1 && kind[0] == 'x' && index_header(header[0]) && !dt->miss &&
+        rows > 1) {
         /* a first column that counts the rows, under a data frame's index
          * header, is not a feature */
         int count = 1;
@@ -865,8 +865,7 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
 
 /* ------------------------------------------------------------------ */
 
-lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out,
-                       lz_error *err)
+lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out, lz_error *err)
 {
     static const lz_read_opts defaults = {.label_col = LZ_LABEL_NONE};
     const lz_read_opts *o = opts ? opts : &defaults;
@@ -894,8 +893,8 @@ lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out
     free(b);
     size_t min_rows = o->min_rows ? o->min_rows : 1;
     if (!st && dt->n < min_rows)
-        st = lz_fail(err, LZ_EFORMAT, "%s: %zu row%s of data: expected at least %zu", path,
-                     dt->n, dt->n == 1 ? "" : "s", min_rows);
+        st = lz_fail(err, LZ_EFORMAT, "%s: %zu row%s of data: expected at least %zu", path, dt->n,
+                     dt->n == 1 ? "" : "s", min_rows);
     if (st) {
         lz_data_free(dt);
         return st;
@@ -907,14 +906,12 @@ lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out
 lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_error *err)
 {
     if (train->d != test->d)
-        return lz_fail(err, LZ_EFORMAT,
-                       "%s:1: %zu feature columns: expected %zu as in %s", test->path,
-                       test->d, train->d, train->path);
+        return lz_fail(err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in %s",
+                       test->path, test->d, train->d, train->path);
     return LZ_OK;
 }
 
-lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path,
-                              lz_error *err)
+lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path, lz_error *err)
 {
     if (!data || data->d == d) return LZ_OK;
     return lz_fail(err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in the model %s",
@@ -1135,8 +1132,8 @@ static int cmp_size(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed,
-                        lz_data **train, lz_data **test, lz_error *err)
+lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed, lz_data **train,
+                        lz_data **test, lz_error *err)
 {
     *train = *test = NULL;
     if (!(test_frac > 0 && test_frac < 1))
@@ -1237,8 +1234,9 @@ double lz_sd_spread(size_t d, const double *var, size_t *jmax, size_t *jmin)
 char *lz_data_colname(const lz_data *data, size_t j, char *buf, size_t cap)
 {
     if (data->line) {
-        size_t f = data->field ? data->field[j]
-                               : j + 1 + (data->label_field >= 0 && (size_t)data->label_field <= j ? 1 : 0);
+        size_t f = data->field
+                       ? data->field[j]
+                       : j + 1 + (data->label_field >= 0 && (size_t)data->label_field <= j ? 1 : 0);
         if (data->names && data->names[j])
             snprintf(buf, cap, "field %zu (%s)", f, data->names[j]);
         else
@@ -1391,4 +1389,3 @@ void lz_gather_f(size_t d, const float *x, const size_t *idx, size_t m, float *o
 {
     for (size_t i = 0; i < m; i++) memcpy(out + i * d, x + idx[i] * d, d * sizeof *out);
 }
-

@@ -28,28 +28,28 @@
 #include "lz_error.h"
 
 typedef struct {
-    size_t n;           /* samples                                           */
-    size_t d;           /* features                                          */
-    double *x;          /* (n, d) row-major; 0 where a value is missing      */
+    size_t n;            /* samples                                           */
+    size_t d;            /* features                                          */
+    double *x;           /* (n, d) row-major; 0 where a value is missing      */
     unsigned char *miss; /* (n, d) 1 where the value is missing, or NULL when
                            none is (text data: an empty field, NA, NaN, ?) */
-    size_t n_miss;      /* missing values                                    */
-    double *y;          /* (n) labels, or NULL when there are none: numbers,
-                           or class codes 0..C-1 when label_names is set     */
-    char **label_names; /* (n_classes) the classes' names when the labels
-                           were words, in order of first appearance; NULL
-                           for numeric labels                               */
-    size_t n_classes;   /* entries of label_names                            */
-    char **names;       /* (d) column names, or NULL                         */
-    char *path;         /* where the data came from, for messages            */
-    size_t img_rows;    /* IDX image height (0 if not an image file)         */
-    size_t img_cols;    /* IDX image width                                   */
-    size_t *line;       /* (n) the file line of each row (text data), or
-                           NULL; kept by subsets and splits, so a value
-                           found bad later is still named by its line        */
-    int label_field;    /* 0-based file column of the labels, -1: none       */
-    size_t *field;      /* (d) 1-based file column of each feature (text
-                           data), or NULL (then column j is field j + 1)     */
+    size_t n_miss;       /* missing values                                    */
+    double *y;           /* (n) labels, or NULL when there are none: numbers,
+                            or class codes 0..C-1 when label_names is set     */
+    char **label_names;  /* (n_classes) the classes' names when the labels
+                            were words, in order of first appearance; NULL
+                            for numeric labels                               */
+    size_t n_classes;    /* entries of label_names                            */
+    char **names;        /* (d) column names, or NULL                         */
+    char *path;          /* where the data came from, for messages            */
+    size_t img_rows;     /* IDX image height (0 if not an image file)         */
+    size_t img_cols;     /* IDX image width                                   */
+    size_t *line;        /* (n) the file line of each row (text data), or
+                            NULL; kept by subsets and splits, so a value
+                            found bad later is still named by its line        */
+    int label_field;     /* 0-based file column of the labels, -1: none       */
+    size_t *field;       /* (d) 1-based file column of each feature (text
+                            data), or NULL (then column j is field j + 1)     */
 } lz_data;
 
 #define LZ_LABEL_NONE 0
@@ -84,22 +84,19 @@ lz_status lz_parse_label_col(const char *s, int *label_col, lz_error *err);
  * IDX) and the field, with the likely fix when a column of words is not
  * declared the label column, or a first column that counts the rows (an
  * index column) is not skipped. */
-lz_status lz_data_read(const char *path, const lz_read_opts *opts,
-                       lz_data **out, lz_error *err);
+lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out, lz_error *err);
 
 /* Free a data set; NULL is a no-op. */
 void lz_data_free(lz_data *data);
 
 /* A test set must have the training set's number of columns (and labels iff
  * the training set has them is NOT required).  err names the test file. */
-lz_status lz_data_check_compat(const lz_data *train, const lz_data *test,
-                               lz_error *err);
+lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_error *err);
 
 /* A data set scored by a loaded model must have the model's d columns:
  * "test.csv:1: 3 feature columns: expected 64 as in the model m.model".
  * data may be NULL (nothing to check). */
-lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path,
-                              lz_error *err);
+lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path, lz_error *err);
 
 /* Word labels of a test set in the training set's classes: test->y is
  * recoded to train's codes, a class that appears only in test gets the next
@@ -145,8 +142,8 @@ lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m);
 /* Deterministic split: a permutation drawn from seed (GSL mt19937) puts the
  * last round(test_frac * n) rows into *test, the rest into *train, each in
  * their original order.  0 < test_frac < 1 and both parts non-empty. */
-lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed,
-                        lz_data **train, lz_data **test, lz_error *err);
+lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed, lz_data **train,
+                        lz_data **test, lz_error *err);
 
 /* Where value (i, j) of x came from, for an error message, into buf (cap):
  * "data.csv:17: field 5 (x5)" for text (the file's line and column, the
@@ -198,8 +195,8 @@ char *lz_data_colname(const lz_data *data, size_t j, char *buf, size_t cap);
 /* S (d, d) <- (1/n) sum_n (x_n - mu)(x_n - mu)^T, both triangles filled.
  * Two-pass (mu given), accumulated by BLAS dsyrk over blocks of rows, so no
  * centred copy of x is made.  mu may be NULL for already-centred data. */
-lz_status lz_covariance(size_t n, size_t d, const double *x, const double *mu,
-                        double *s, lz_error *err);
+lz_status lz_covariance(size_t n, size_t d, const double *x, const double *mu, double *s,
+                        lz_error *err);
 
 /* x_n <- x_n - mu for every row, in place. */
 void lz_center(size_t n, size_t d, double *x, const double *mu);
@@ -207,6 +204,5 @@ void lz_center(size_t n, size_t d, double *x, const double *mu);
 /* Minibatch gathering: out (m, d) <- rows idx[0..m) of x (n, d). */
 void lz_gather(size_t d, const double *x, const size_t *idx, size_t m, double *out);
 void lz_gather_f(size_t d, const float *x, const size_t *idx, size_t m, float *out);
-
 
 #endif

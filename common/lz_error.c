@@ -68,7 +68,6 @@ void lz_error_clear(lz_error *err)
     err->msg[0] = '\0';
 }
 
-
 void lz_fpe_trap(void)
 {
 #ifdef LZ_FPE

@@ -48,7 +48,6 @@ void lz_error_prefix(lz_error *err, const char *fmt, ...)
 /* Clear err to LZ_OK and an empty message.  err may be NULL. */
 void lz_error_clear(lz_error *err);
 
-
 /* In a build with LZ_FPE defined (cmake -DLZ_FPE=ON), make the invalid,
  * divide-by-zero and overflow floating-point exceptions trap (SIGFPE), so
  * that a NaN or an infinity never passes silently; otherwise a no-op.  Every
@@ -67,8 +66,8 @@ double lz_strtod(const char *s, char **end);
  *     LZ_FPE_HOLD(fe); info = LAPACKE_dsyevd(...); LZ_FPE_RELEASE(fe); */
 #ifdef LZ_FPE
 #include <fenv.h>
-#define LZ_FPE_HOLD(fe) \
-    fenv_t fe;          \
+#define LZ_FPE_HOLD(fe)                                                                            \
+    fenv_t fe;                                                                                     \
     feholdexcept(&fe)
 #define LZ_FPE_RELEASE(fe) fesetenv(&fe)
 #else

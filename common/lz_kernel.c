@@ -43,22 +43,26 @@ void lz_cpu_detect(lz_cpu *cpu)
     memcpy(vendor + 4, &d, 4);
     memcpy(vendor + 8, &c, 4);
     vendor[12] = '\0';
-    if (!strcmp(vendor, "GenuineIntel")) cpu->vendor = LZ_CPU_INTEL;
-    else if (!strcmp(vendor, "AuthenticAMD")) cpu->vendor = LZ_CPU_AMD;
-    else if (!strcmp(vendor, "HygonGenuine")) cpu->vendor = LZ_CPU_HYGON;
-    else cpu->vendor = LZ_CPU_OTHER;
+    if (!strcmp(vendor, "GenuineIntel"))
+        cpu->vendor = LZ_CPU_INTEL;
+    else if (!strcmp(vendor, "AuthenticAMD"))
+        cpu->vendor = LZ_CPU_AMD;
+    else if (!strcmp(vendor, "HygonGenuine"))
+        cpu->vendor = LZ_CPU_HYGON;
+    else
+        cpu->vendor = LZ_CPU_OTHER;
     if (max_leaf < 1) return;
     __cpuid(1, a, b, c, d);
     /* display family = base + extended (when base is 0xF); display model =
      * base + extended << 4 (when base family is 6 or 0xF) */
     int base_family = (int)((a >> 8) & 0xf), base_model = (int)((a >> 4) & 0xf);
     cpu->family = base_family + (base_family == 0xf ? (int)((a >> 20) & 0xff) : 0);
-    cpu->model = base_model +
-                 (base_family == 6 || base_family == 0xf ? (int)((a >> 16) & 0xf) << 4 : 0);
+    cpu->model =
+        base_model + (base_family == 6 || base_family == 0xf ? (int)((a >> 16) & 0xf) << 4 : 0);
     int osxsave = (c >> 27) & 1, avx_cpu = (c >> 28) & 1, fma_cpu = (c >> 12) & 1;
     unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
-    int ymm_os = (xcr0 & 0x6) == 0x6;    /* SSE and AVX state            */
-    int zmm_os = (xcr0 & 0xe6) == 0xe6;  /* and opmask, ZMM_Hi256, Hi16_ZMM */
+    int ymm_os = (xcr0 & 0x6) == 0x6;   /* SSE and AVX state            */
+    int zmm_os = (xcr0 & 0xe6) == 0xe6; /* and opmask, ZMM_Hi256, Hi16_ZMM */
     cpu->avx = avx_cpu && ymm_os;
     cpu->fma = fma_cpu && cpu->avx;
     if (max_leaf < 7) return;
@@ -100,14 +104,18 @@ static const struct {
     const char *name;
     int isa;
 } kernels[] = {
-    {"Katmai", LZ_ISA_SSE},       {"Coppermine", LZ_ISA_SSE},    {"Northwood", LZ_ISA_SSE},
-    {"Prescott", LZ_ISA_SSE},     {"Banias", LZ_ISA_SSE},        {"Atom", LZ_ISA_SSE},
-    {"Core2", LZ_ISA_SSE},        {"Penryn", LZ_ISA_SSE},        {"Dunnington", LZ_ISA_SSE},
-    {"Nehalem", LZ_ISA_SSE},      {"Athlon", LZ_ISA_SSE},        {"Opteron", LZ_ISA_SSE},
-    {"Opteron_SSE3", LZ_ISA_SSE}, {"Barcelona", LZ_ISA_SSE},     {"Nano", LZ_ISA_SSE},
-    {"Bobcat", LZ_ISA_SSE},       {"Sandybridge", LZ_ISA_AVX},   {"Bulldozer", LZ_ISA_AVX},
-    {"Piledriver", LZ_ISA_AVX},   {"Steamroller", LZ_ISA_AVX},   {"Haswell", LZ_ISA_AVX2},
-    {"Excavator", LZ_ISA_AVX2},   {"Zen", LZ_ISA_AVX2},          {"SkylakeX", LZ_ISA_AVX512},
+    {"Katmai", LZ_ISA_SSE},        {"Coppermine", LZ_ISA_SSE},
+    {"Northwood", LZ_ISA_SSE},     {"Prescott", LZ_ISA_SSE},
+    {"Banias", LZ_ISA_SSE},        {"Atom", LZ_ISA_SSE},
+    {"Core2", LZ_ISA_SSE},         {"Penryn", LZ_ISA_SSE},
+    {"Dunnington", LZ_ISA_SSE},    {"Nehalem", LZ_ISA_SSE},
+    {"Athlon", LZ_ISA_SSE},        {"Opteron", LZ_ISA_SSE},
+    {"Opteron_SSE3", LZ_ISA_SSE},  {"Barcelona", LZ_ISA_SSE},
+    {"Nano", LZ_ISA_SSE},          {"Bobcat", LZ_ISA_SSE},
+    {"Sandybridge", LZ_ISA_AVX},   {"Bulldozer", LZ_ISA_AVX},
+    {"Piledriver", LZ_ISA_AVX},    {"Steamroller", LZ_ISA_AVX},
+    {"Haswell", LZ_ISA_AVX2},      {"Excavator", LZ_ISA_AVX2},
+    {"Zen", LZ_ISA_AVX2},          {"SkylakeX", LZ_ISA_AVX512},
     {"Cooperlake", LZ_ISA_AVX512}, {"SapphireRapids", LZ_ISA_AVX512},
 };
 
@@ -200,7 +208,8 @@ void lz_blas_describe(char *buf, size_t cap, int threads, int omp_threads)
         if (colon) snprintf(from, sizeof from, "%s", colon + 1);
     }
     char origin[256];
-    if (!user) snprintf(origin, sizeof origin, "(auto)");
+    if (!user)
+        snprintf(origin, sizeof origin, "(auto)");
     else if (strcasecmp(user, core) && ours)
         snprintf(origin, sizeof origin, "(chosen by latent-zoo: %s, which did not take)", user);
     else if (strcasecmp(user, core))
@@ -209,7 +218,8 @@ void lz_blas_describe(char *buf, size_t cap, int threads, int omp_threads)
         snprintf(origin, sizeof origin,
                  "(chosen by latent-zoo: %s %s does not know this CPU and picked %s)", lib, ver,
                  from);
-    else snprintf(origin, sizeof origin, "(set by OPENBLAS_CORETYPE)");
+    else
+        snprintf(origin, sizeof origin, "(set by OPENBLAS_CORETYPE)");
     char thr[96];
     if (omp_threads > 0)
         snprintf(thr, sizeof thr, "1 thread in each of up to %d OpenMP thread%s", omp_threads,

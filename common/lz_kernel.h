@@ -39,10 +39,10 @@ typedef struct {
 
 /* Vector instruction levels, in increasing order. */
 enum {
-    LZ_ISA_SSE = 0,    /* SSE2/SSE3 (every x86-64)                           */
-    LZ_ISA_AVX = 1,    /* 256-bit AVX without FMA3/AVX2                      */
-    LZ_ISA_AVX2 = 2,   /* AVX2 + FMA3                                        */
-    LZ_ISA_AVX512 = 3  /* AVX-512 F, CD, BW, DQ, VL (what SkylakeX kernels use) */
+    LZ_ISA_SSE = 0,   /* SSE2/SSE3 (every x86-64)                           */
+    LZ_ISA_AVX = 1,   /* 256-bit AVX without FMA3/AVX2                      */
+    LZ_ISA_AVX2 = 2,  /* AVX2 + FMA3                                        */
+    LZ_ISA_AVX512 = 3 /* AVX-512 F, CD, BW, DQ, VL (what SkylakeX kernels use) */
 };
 
 /* Detect this CPU (all zero, vendor LZ_CPU_UNKNOWN, off x86). */

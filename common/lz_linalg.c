@@ -13,7 +13,7 @@ extern void openblas_set_num_threads(int num_threads);
 extern int openblas_get_num_threads(void);
 extern int openblas_get_num_procs(void);
 
-#define CHECK_N(n) \
+#define CHECK_N(n)                                                                                 \
     if ((n) > (size_t)1 << 30) return lz_fail(err, LZ_EINVAL, "matrix too large for LAPACK")
 
 /* A row-major matrix is the column-major storage of its transpose.  For a
@@ -44,10 +44,10 @@ lz_status lz_chol_solve(size_t n, const double *l, size_t nrhs, double *b, lz_er
     CHECK_N(n);
     if (nrhs == 0) return LZ_OK;
     /* L L^T X = B: B <- L^-1 B, then B <- L^-T B (two triangular solves) */
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)n,
-                (int)nrhs, 1.0, l, (int)n, b, (int)nrhs);
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)n,
-                (int)nrhs, 1.0, l, (int)n, b, (int)nrhs);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)n, (int)nrhs,
+                1.0, l, (int)n, b, (int)nrhs);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)nrhs,
+                1.0, l, (int)n, b, (int)nrhs);
     return LZ_OK;
 }
 
@@ -115,7 +115,8 @@ lz_status lz_eigh(size_t n, double *a, double *w, double *v, lz_error *err)
     /* dsyevd overwrites a with the eigenvectors: columns in column-major
      * order, that is rows of the row-major matrix */
     LZ_FPE_HOLD(fe3);
-    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, a, (lapack_int)n, w);
+    lapack_int info =
+        LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, a, (lapack_int)n, w);
     LZ_FPE_RELEASE(fe3);
     if (info > 0) return lz_fail(err, LZ_ENUMERIC, "eigensolver did not converge (%d)", (int)info);
     if (info < 0) return lz_fail(err, LZ_EINVAL, "eigensolver: bad argument %d", (int)-info);
@@ -170,8 +171,8 @@ lz_status lz_qr(size_t m, size_t n, double *a, double *r, lz_error *err)
      * memory.  L = R^T sits in the column-major lower triangle, which is the
      * row-major upper triangle of the first n rows. */
     LZ_FPE_HOLD(fe5);
-    lapack_int info = LAPACKE_dgelqf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)m, a,
-                                     (lapack_int)n, tau);
+    lapack_int info =
+        LAPACKE_dgelqf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)m, a, (lapack_int)n, tau);
     LZ_FPE_RELEASE(fe5);
     if (!info && r) {
         for (size_t i = 0; i < n; i++)
@@ -217,8 +218,8 @@ lz_status lz_svd_values(size_t m, size_t n, double *a, double *s, lz_error *err)
     return LZ_OK;
 }
 
-lz_status lz_max_principal_angle(size_t n, size_t k, const double *ut, const double *vt,
-                                 double *ws, double *angle, lz_error *err)
+lz_status lz_max_principal_angle(size_t n, size_t k, const double *ut, const double *vt, double *ws,
+                                 double *angle, lz_error *err)
 {
     double *own = NULL;
     if (!ws && !(ws = own = malloc(LZ_ANGLE_WS(n, k) * sizeof *ws)))

@@ -31,7 +31,8 @@ lz_status lz_chol_solve_right(size_t m, size_t n, const double *l, double *b, lz
 double lz_chol_logdet(size_t n, const double *l);
 
 /* In-place inverse of a symmetric positive definite a (n, n) (dpotrf +
- * dpotri; its LOWER triangle is read), both triangles filled on return; *logdet <- log|A| when logdet != NULL. */
+ * dpotri; its LOWER triangle is read), both triangles filled on return; *logdet <- log|A| when
+ * logdet != NULL. */
 lz_status lz_spd_inv(size_t n, double *a, double *logdet, lz_error *err);
 
 /* All eigenpairs of a symmetric a (n, n) (dsyevd): w (n) in DESCENDING order,
@@ -64,8 +65,8 @@ lz_status lz_svd_values(size_t m, size_t n, double *a, double *s, lz_error *err)
  * their relative accuracy (cosines would resolve no better than ~1e-8).
  * ws: LZ_ANGLE_WS(n, k) doubles of workspace, or NULL to allocate it. */
 #define LZ_ANGLE_WS(n, k) ((n) * (k) + (k) * (k) + (k))
-lz_status lz_max_principal_angle(size_t n, size_t k, const double *ut, const double *vt,
-                                 double *ws, double *angle, lz_error *err);
+lz_status lz_max_principal_angle(size_t n, size_t k, const double *ut, const double *vt, double *ws,
+                                 double *angle, lz_error *err);
 
 /* a (n, n) <- (a + a^T) / 2. */
 void lz_symmetrise(size_t n, double *a);

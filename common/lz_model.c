@@ -191,8 +191,8 @@ static lz_status read_array_rows(FILE *f, const char *path, entry *e, char **buf
 {
     size_t values;
     if (!lz_mul_ok(e->rows, e->cols, &values))
-        return corrupt(err, path, e->line, "array %s: %zu x %zu values: too many", e->name,
-                       e->rows, e->cols);
+        return corrupt(err, path, e->line, "array %s: %zu x %zu values: too many", e->name, e->rows,
+                       e->cols);
     struct stat sb;
     off_t pos = ftello(f);
     if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && pos >= 0) {
@@ -290,8 +290,9 @@ lz_status lz_model_read(const char *path, const char *kind, int max_version, lz_
                 break;
             }
             if (ver < 1 || ver > max_version) {
-                st = corrupt(err, path, line, "model version %ld: this program reads versions 1..%d",
-                             ver, max_version);
+                st =
+                    corrupt(err, path, line, "model version %ld: this program reads versions 1..%d",
+                            ver, max_version);
                 break;
             }
             m->version = (int)ver;
@@ -306,8 +307,10 @@ lz_status lz_model_read(const char *path, const char *kind, int max_version, lz_
         int known = !strcmp(word, "int") || !strcmp(word, "real") || !strcmp(word, "str") ||
                     !strcmp(word, "array");
         if (!known) {
-            st = corrupt(err, path, line, "unknown entry type '%.32s': expected int, real, str, "
-                         "array or end", word);
+            st = corrupt(err, path, line,
+                         "unknown entry type '%.32s': expected int, real, str, "
+                         "array or end",
+                         word);
             break;
         }
         char *name = next_tok(&p);
@@ -316,8 +319,10 @@ lz_status lz_model_read(const char *path, const char *kind, int max_version, lz_
             break;
         }
         if (strlen(name) > 64) {
-            st = corrupt(err, path, line, "%s '%.32s...': a name of %zu characters: expected at "
-                         "most 64", word, name, strlen(name));
+            st = corrupt(err, path, line,
+                         "%s '%.32s...': a name of %zu characters: expected at "
+                         "most 64",
+                         word, name, strlen(name));
             break;
         }
         if (lookup(m, name)) {
@@ -379,8 +384,7 @@ lz_status lz_model_read(const char *path, const char *kind, int max_version, lz_
             st = read_array_rows(f, path, e, &buf, &cap, &line, err);
         }
     }
-    if (!st && ferror(f))
-        st = lz_fail(err, LZ_EIO, "%s: read error: %s", path, strerror(errno));
+    if (!st && ferror(f)) st = lz_fail(err, LZ_EIO, "%s: read error: %s", path, strerror(errno));
     if (!st && !have_kind)
         st = lz_fail(err, LZ_EFORMAT, "%s: not a latent-zoo model file (no 'kind' line)", path);
     if (!st && !ended)

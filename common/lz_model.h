@@ -38,8 +38,8 @@ typedef struct lz_model lz_model;
  * is an error), an array's shape must fit in what is left of the file before
  * anything is allocated for it, and its rows must have exactly COLS numbers.
  * An entry name appears once. */
-lz_status lz_model_read(const char *path, const char *kind, int max_version,
-                        lz_model **out, lz_error *err);
+lz_status lz_model_read(const char *path, const char *kind, int max_version, lz_model **out,
+                        lz_error *err);
 void lz_model_free(lz_model *m);
 int lz_model_version(const lz_model *m);
 

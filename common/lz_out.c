@@ -117,8 +117,8 @@ static lz_status mkdir_parents(lz_outset *os, const char *path, lz_error *err)
                 }
             }
         } else if (errno != EEXIST) {
-            lz_status st = lz_fail(err, LZ_EIO, "%s: cannot create directory: %s", p,
-                                   strerror(errno));
+            lz_status st =
+                lz_fail(err, LZ_EIO, "%s: cannot create directory: %s", p, strerror(errno));
             free(p);
             return st;
         }
@@ -167,8 +167,7 @@ static lz_status check_final(const char *path, lz_error *err)
         return lz_fail(err, LZ_EINVAL, "'%s': expected a file path, not a directory", path);
     struct stat sb;
     if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return lz_fail(err, LZ_EIO, "%s: is a directory: expected a file name for an output",
-                       path);
+        return lz_fail(err, LZ_EIO, "%s: is a directory: expected a file name for an output", path);
     char *dir = dir_of(path);
     if (!dir) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
     lz_status st = LZ_OK;
@@ -366,7 +365,7 @@ lz_status lz_outset_commit(lz_outset *os, lz_error *err)
         g_committing = 0;
     }
     if (!st && !sig) forget_dirs(os, 0); /* committed files live in them now */
-    lz_outset_abort(os);                  /* frees committed entries, removes the rest */
+    lz_outset_abort(os);                 /* frees committed entries, removes the rest */
     if (sig) {
         /* a signal came during the commit: undone above; now die of it */
         remove_registered();
@@ -387,9 +386,12 @@ void lz_outset_free(lz_outset *os)
 
 void lz_put_num(FILE *f, double x)
 {
-    if (isnan(x)) fputs("nan", f);
-    else if (isinf(x)) fputs(x > 0 ? "inf" : "-inf", f);
-    else fprintf(f, "%.17g", x);
+    if (isnan(x))
+        fputs("nan", f);
+    else if (isinf(x))
+        fputs(x > 0 ? "inf" : "-inf", f);
+    else
+        fprintf(f, "%.17g", x);
 }
 
 char *lz_num_str(double x, char *buf, size_t cap)
@@ -489,7 +491,7 @@ lz_status lz_dat_write_matrixf(lz_outset *os, const char *path, const char *pref
 FILE *lz_summary_begin(lz_outset *os, const char *path, const lz_summary *s, size_t n_extra,
                        const char *const *extra, lz_error *err)
 {
-    static const char *const shared[] = {"model",      "family", "k",          "n_params",
+    static const char *const shared[] = {"model",      "family",  "k",          "n_params",
                                          "ll_train",   "ll_test", "ll_test_se", "method",
                                          "iterations", "seconds"};
     FILE *f = lz_outset_open(os, path, err);

@@ -64,7 +64,6 @@ void lz_outset_free(lz_outset *os);
  * program started (nohup) stays ignored.  Call once from main. */
 void lz_outset_install_signal_cleanup(void);
 
-
 /* ---- data files ---- */
 
 /* Write x as "%.17g" ("nan" for any NaN, "inf"/"-inf" for infinities). */
@@ -109,8 +108,8 @@ typedef struct {
     size_t k;           /* latent size (hidden units for the RBM)            */
     size_t n_params;
     double ll_train, ll_test; /* per sample, nats; NAN where not computed    */
-    double ll_test_se;  /* 0 exact, NAN unknown                               */
-    const char *method; /* "exact", "iw-K", "ais", "exact-enum"             */
+    double ll_test_se;        /* 0 exact, NAN unknown                               */
+    const char *method;       /* "exact", "iw-K", "ais", "exact-enum"             */
     int iterations;
     double seconds;
 } lz_summary;

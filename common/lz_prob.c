@@ -79,8 +79,8 @@ double lz_sigmoid(double x)
 /* softplus(x) = log(1+e^x) = max(x,0) + log1p(e^-|x|) */
 double lz_softplus(double x) { return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))); }
 
-lz_status lz_mvn_logpdf(size_t n, size_t d, const double *x, const double *mu,
-                        const double *c, double *out, lz_error *err)
+lz_status lz_mvn_logpdf(size_t n, size_t d, const double *x, const double *mu, const double *c,
+                        double *out, lz_error *err)
 {
     double *l = malloc(d * d * sizeof *l);
     double *r = malloc(d * sizeof *r);
@@ -96,8 +96,8 @@ lz_status lz_mvn_logpdf(size_t n, size_t d, const double *x, const double *mu,
         for (size_t i = 0; i < n; i++) {
             for (size_t j = 0; j < d; j++) r[j] = x[i * d + j] - (mu ? mu[j] : 0.0);
             /* r <- L^-1 (x - mu), so (x-mu)^T C^-1 (x-mu) = |r|^2 */
-            cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, l, (int)d,
-                        r, 1);
+            cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, l, (int)d, r,
+                        1);
             double q = cblas_ddot((int)d, r, 1, r, 1);
             out[i] = -0.5 * ((double)d * LZ_LOG_2PI + logdet + q);
         }
@@ -107,8 +107,7 @@ lz_status lz_mvn_logpdf(size_t n, size_t d, const double *x, const double *mu,
     return st;
 }
 
-lz_status lz_mvn_avg_loglik(size_t d, const double *c, const double *s, double *ll,
-                            lz_error *err)
+lz_status lz_mvn_avg_loglik(size_t d, const double *c, const double *s, double *ll, lz_error *err)
 {
     double *l = malloc(d * d * sizeof *l);
     double *m = malloc(d * d * sizeof *m);

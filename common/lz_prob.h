@@ -40,13 +40,12 @@ double lz_softplus(double x);
 /* out (n) <- log N(x_i; mu, C) for the rows x_i of x (n, d): a direct d x d
  * Cholesky of C, log N = -1/2 [d log 2pi + log|C| + (x-mu)^T C^-1 (x-mu)].
  * mu may be NULL (zero mean).  The slow, obviously-right reference. */
-lz_status lz_mvn_logpdf(size_t n, size_t d, const double *x, const double *mu,
-                        const double *c, double *out, lz_error *err);
+lz_status lz_mvn_logpdf(size_t n, size_t d, const double *x, const double *mu, const double *c,
+                        double *out, lz_error *err);
 
 /* Mean log-density of a data set with sample covariance s (d, d) about the
  * model mean, under N(mean, C): -1/2 [d log 2pi + log|C| + tr(C^-1 S)],
  * through a d x d Cholesky of C. */
-lz_status lz_mvn_avg_loglik(size_t d, const double *c, const double *s, double *ll,
-                            lz_error *err);
+lz_status lz_mvn_avg_loglik(size_t d, const double *c, const double *s, double *ll, lz_error *err);
 
 #endif

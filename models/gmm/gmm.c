@@ -68,7 +68,8 @@ lz_status gmm_config_check(const gmm_config *c, size_t n, size_t d, lz_error *er
                        c->reg, GMM_REG_MIN);
     if (!(c->tol >= 0) || !isfinite(c->tol))
         return lz_fail(err, LZ_EINVAL, "--tol %g: expected a tolerance >= 0", c->tol);
-    if (c->max_iter < 0) return lz_fail(err, LZ_EINVAL, "--max-iter %d: expected >= 0", c->max_iter);
+    if (c->max_iter < 0)
+        return lz_fail(err, LZ_EINVAL, "--max-iter %d: expected >= 0", c->max_iter);
     (void)d;
     return LZ_OK;
 }
@@ -200,7 +201,9 @@ lz_status gmm_set_floor(double reg, int cov, size_t d, const double *mu, const d
     for (size_t i = 0; i < d; i++) {
         double u = mu[i] * mu[i];
         floor[i] = cov == GMM_SPHERICAL ? reg * mean_var
-                                        : reg * (var[i] > 0 ? var[i] : u > 0 ? u : 1.0);
+                                        : reg * (var[i] > 0 ? var[i]
+                                                 : u > 0    ? u
+                                                            : 1.0);
     }
     return LZ_OK;
 }
@@ -282,9 +285,9 @@ static size_t floor_full(fitctx *f, const double *floor, double *s)
     /* symmetric: row-major and column-major are the same matrix; eigenvalues
      * ascending, eigenvector t in column t (f->v[i * d + t] in row-major) */
     LZ_FPE_HOLD(fe1);
-    lapack_int info = LAPACKE_dsyevd_work(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, f->v,
-                                          (lapack_int)d, f->ev, f->work, f->lwork, f->iwork,
-                                          f->liwork);
+    lapack_int info =
+        LAPACKE_dsyevd_work(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, f->v, (lapack_int)d, f->ev,
+                            f->work, f->lwork, f->iwork, f->liwork);
     LZ_FPE_RELEASE(fe1);
     size_t raised = 0;
     if (info != 0) {
@@ -456,17 +459,17 @@ static void update_d2(size_t n, size_t d, const double *z, const double *c, doub
 
 /* One start's initial parameters into m (its floor set); f from fitctx_init,
  * w a work for m's shape. */
-static lz_status init_start(const gmm_config *cf, size_t n, const double *x, fitctx *f,
-                            gsl_rng *r, gmm_model *m, gmm_work *w, lz_error *err)
+static lz_status init_start(const gmm_config *cf, size_t n, const double *x, fitctx *f, gsl_rng *r,
+                            gmm_model *m, gmm_work *w, lz_error *err)
 {
     size_t d = m->d, k = m->k;
-    double *zs = calloc(n * d, sizeof *zs);        /* (n, d) standardised rows */
-    double *cen = calloc(k * d, sizeof *cen);      /* (k, d) centres */
-    double *sum = malloc(k * d * sizeof *sum);     /* (k, d) sums of the parts */
-    double *d2 = malloc(n * sizeof *d2);           /* (n) */
-    double *sd = malloc(d * sizeof *sd);           /* (d) */
-    size_t *assign = calloc(n, sizeof *assign);    /* (n) */
-    size_t *idx = malloc(n * sizeof *idx);         /* (n) */
+    double *zs = calloc(n * d, sizeof *zs);     /* (n, d) standardised rows */
+    double *cen = calloc(k * d, sizeof *cen);   /* (k, d) centres */
+    double *sum = malloc(k * d * sizeof *sum);  /* (k, d) sums of the parts */
+    double *d2 = malloc(n * sizeof *d2);        /* (n) */
+    double *sd = malloc(d * sizeof *sd);        /* (d) */
+    size_t *assign = calloc(n, sizeof *assign); /* (n) */
+    size_t *idx = malloc(n * sizeof *idx);      /* (n) */
     lz_status st = LZ_OK;
     if (!zs || !cen || !sum || !d2 || !sd || !assign || !idx) {
         st = lz_fail(err, LZ_ENOMEM, "initialisation: out of memory");
@@ -628,7 +631,8 @@ static void repair(gmm_model *m, fitctx *f)
     for (size_t z = 0; z < k; z++) sum += m->weights[z] = fmax(m->weights[z], DBL_MIN);
     for (size_t z = 0; z < k; z++) m->weights[z] /= sum;
     if (m->cov == GMM_FULL || m->cov == GMM_TIED)
-        for (size_t z = 0; z < (m->cov == GMM_FULL ? k : 1); z++) floor_full(f, m->floor, m->covs + z * d * d);
+        for (size_t z = 0; z < (m->cov == GMM_FULL ? k : 1); z++)
+            floor_full(f, m->floor, m->covs + z * d * d);
     else
         for (size_t i = 0; i < gmm_cov_size(d, k, m->cov); i++)
             m->covs[i] = fmax(m->covs[i], m->floor[m->cov == GMM_DIAG ? i % d : 0]);
@@ -823,7 +827,8 @@ static lz_status fit_rows(const gmm_config *c, const gmm_rows *tr, const gmm_row
     memset(&f, 0, sizeof f);
     if (!mu || !var || !cur || !w || !a.t0 || !a.t1 || !a.t2 || !a.sc)
         st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
-    if (!st) st = tr->miss ? lz_data_moments(data, mu, var, NULL, err) : moments(n, d, x, mu, var, err);
+    if (!st)
+        st = tr->miss ? lz_data_moments(data, mu, var, NULL, err) : moments(n, d, x, mu, var, err);
     if (!st && tr->miss) {
         /* the initialisation's rows: each missing value at its column's mean */
         if (!(ximp = malloc(n * d * sizeof *ximp)))
@@ -995,10 +1000,10 @@ lz_status gmm_model_read(const char *path, gmm_model **out, lz_error *err)
     if (!st) st = check_shape(mf, path, "floor", ud, 1, "d x 1", err);
     if (!st) {
         cov_shape(ud, uk, cov, &rows, &cols);
-        const char *what = cov == GMM_FULL     ? "k d x d"
-                           : cov == GMM_DIAG   ? "k x d"
+        const char *what = cov == GMM_FULL        ? "k d x d"
+                           : cov == GMM_DIAG      ? "k x d"
                            : cov == GMM_SPHERICAL ? "k x 1"
-                                               : "d x d";
+                                                  : "d x d";
         st = check_shape(mf, path, "covariances", rows, cols, what, err);
     }
     gmm_model *m = NULL;

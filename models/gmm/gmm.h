@@ -194,8 +194,8 @@ typedef struct {
  * then the hard partition of the rows by their nearest centre and one
  * M-step from it (a part of fewer than two rows takes the data's variances;
  * an empty part counts as one row in the weights, so every weight is
- * positive).  With file, the means are the file's exactly.  mu, var (d): the training data's column moments; m->floor must be
- * set (gmm_set_floor). */
+ * positive).  With file, the means are the file's exactly.  mu, var (d): the training data's column
+ * moments; m->floor must be set (gmm_set_floor). */
 lz_status gmm_init(const gmm_config *c, size_t n, const double *x, const double *mu,
                    const double *var, gsl_rng *r, gmm_model *m, lz_error *err);
 

@@ -55,7 +55,9 @@ gmm_work *gmm_work_alloc(size_t d, size_t k, int cov, size_t n)
     if ((nblk + w->cb - 1) / w->cb > max_ch) w->cb = (nblk + max_ch - 1) / max_ch;
     w->nch = (nblk + w->cb - 1) / w->cb;
     size_t nchol = cov == GMM_FULL ? k * d * d : cov == GMM_TIED ? d * d : 0;
-    size_t ncoef = cov == GMM_TIED ? k * d : (cov == GMM_DIAG || cov == GMM_SPHERICAL) ? w->w * k : 0;
+    size_t ncoef = cov == GMM_TIED                             ? k * d
+                   : (cov == GMM_DIAG || cov == GMM_SPHERICAL) ? w->w * k
+                                                               : 0;
     w->nthr = omp_get_max_threads();
     if (w->nthr < 1) w->nthr = 1;
     size_t per = w->b * w->w + 3 * w->b * d + w->b * k + w->b + NEAREST_ROWS * k; /* a thread's */

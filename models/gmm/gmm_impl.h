@@ -23,36 +23,36 @@
 #include "gmm.h"
 
 typedef struct {
-    double *xb;  /* (b, w) the block centred at the shift (and its squares)   */
-    double *y;   /* (b, d) scratch: the rows sqrt(r_nz) u_n (full M-step)      */
-    double *ut;  /* (d, b) the block's u transposed (full, tied)               */
-    double *zt;  /* (d, b) scratch: whitened columns L^-1 (x_n - mu_z)         */
-    double *q;   /* (b) scratch: squared norms                                 */
-    double *g;   /* (NEAREST_ROWS, k) scratch: inner products with centres     */
-    double *lp;  /* (b, k) log pi_z + log N(x_n; mu_z, Sigma_z), then r_nz   */
+    double *xb; /* (b, w) the block centred at the shift (and its squares)   */
+    double *y;  /* (b, d) scratch: the rows sqrt(r_nz) u_n (full M-step)      */
+    double *ut; /* (d, b) the block's u transposed (full, tied)               */
+    double *zt; /* (d, b) scratch: whitened columns L^-1 (x_n - mu_z)         */
+    double *q;  /* (b) scratch: squared norms                                 */
+    double *g;  /* (NEAREST_ROWS, k) scratch: inner products with centres     */
+    double *lp; /* (b, k) log pi_z + log N(x_n; mu_z, Sigma_z), then r_nz   */
 } gmm_thread;
 
 typedef struct {
     size_t d, k;
     int cov;
-    size_t w; /* width of a block row (see above)                              */
-    size_t b;  /* rows of a block (depends on w only)                          */
-    size_t cb; /* blocks of a chunk (depends on w, ns and the rows n)          */
+    size_t w;   /* width of a block row (see above)                              */
+    size_t b;   /* rows of a block (depends on w only)                          */
+    size_t cb;  /* blocks of a chunk (depends on w, ns and the rows n)          */
     size_t nch; /* chunks of the largest pass (n rows)                         */
     /* factors of the parameters the E-step evaluates (gmm_prepare) */
     const gmm_model *model; /* the parameters themselves (means)               */
-    double *shift;  /* (d) c                                                   */
-    double *lconst; /* (k) log pi_z - 1/2 (d log 2pi + log|Sigma_z|)           */
-    double *chol;   /* full (k, d, d), tied (d, d): L, Sigma = L L^T (lower)  */
-    double *coef;   /* diag, spherical (w, k): the quadratic form is xb coef + qc;
-                       tied (k, d): L^-1 (mu_z - c) as rows                   */
-    double *qc;     /* (k) diag, spherical: the quadratic form's constant     */
+    double *shift;          /* (d) c                                                   */
+    double *lconst;         /* (k) log pi_z - 1/2 (d log 2pi + log|Sigma_z|)           */
+    double *chol;           /* full (k, d, d), tied (d, d): L, Sigma = L L^T (lower)  */
+    double *coef;           /* diag, spherical (w, k): the quadratic form is xb coef + qc;
+                               tied (k, d): L^-1 (mu_z - c) as rows                   */
+    double *qc;             /* (k) diag, spherical: the quadratic form's constant     */
     /* the sums of the last E-step run with stats (the M-step's input) */
-    size_t ns;      /* k + k w (+ k d^2 full)                                  */
-    double *stats;  /* (ns): N (k) | S1 (k, w) | S2 (full: k, d, d, upper)
-                       N_z = sum_n r_nz,  S1_z = sum_n r_nz xb_n,
-                       S2_z = sum_n r_nz u_n u_n^T                             */
-    double *part;   /* (nch, ns + 1) each chunk's sums, then its sum of log p */
+    size_t ns;     /* k + k w (+ k d^2 full)                                  */
+    double *stats; /* (ns): N (k) | S1 (k, w) | S2 (full: k, d, d, upper)
+                      N_z = sum_n r_nz,  S1_z = sum_n r_nz xb_n,
+                      S2_z = sum_n r_nz u_n u_n^T                             */
+    double *part;  /* (nch, ns + 1) each chunk's sums, then its sum of log p */
     int nthr;
     gmm_thread *thr;
     double *block;

@@ -25,27 +25,26 @@
 #include "lz_prob.h"
 
 lz_status gmm_estep_incomplete(const gmm_model *m, const gmm_rows *rw, gmm_work *w, double *s2,
-                               double *resp, double *logp, double *xfill, double *ll,
-                               lz_error *err)
+                               double *resp, double *logp, double *xfill, double *ll, lz_error *err)
 {
     size_t d = m->d, k = m->k;
     int full = m->cov == GMM_FULL || m->cov == GMM_TIED, stats = w != NULL;
     size_t ww = m->cov == GMM_DIAG ? 2 * d : m->cov == GMM_SPHERICAL ? d + 1 : d;
     const lz_patterns *pt = rw->pt;
-    double *buf = malloc((k * d * d + k * d * d + d + d + d + 2 * d + k + 2 * k + 2 * d * d) *
-                         sizeof *buf);
+    double *buf =
+        malloc((k * d * d + k * d * d + d + d + d + 2 * d + k + 2 * k + 2 * d * d) * sizeof *buf);
     if (!buf) return lz_fail(err, LZ_ENOMEM, "E-step: out of memory");
-    double *sig = buf;              /* (k, d, d) Sigma_z as full matrices (full, tied) */
-    double *lo = sig + k * d * d;   /* (k, o, o) the factors of Sigma_z,oo, a pattern */
-    double *c = lo + k * d * d;     /* (d) the shift */
-    double *v = c + d;              /* (d) x_o - mu_z,o, then L^-1 of it */
-    double *xh = v + d;             /* (d) a completed row */
-    double *t = xh + d;             /* (2d) scratch */
-    double *lp = t + 2 * d;         /* (k) the row's log pi_z + log N */
-    double *ldet = lp + k;          /* (k) log|Sigma_z,oo| */
-    double *rsum = ldet + k;        /* (k) sum over the pattern's rows of r_nz */
-    double *cc = rsum + k;          /* (d, d) the conditional covariance, q x q */
-    double *vm = cc + d * d;        /* (d, d) L^-1 Sigma_om, o x q */
+    double *sig = buf;            /* (k, d, d) Sigma_z as full matrices (full, tied) */
+    double *lo = sig + k * d * d; /* (k, o, o) the factors of Sigma_z,oo, a pattern */
+    double *c = lo + k * d * d;   /* (d) the shift */
+    double *v = c + d;            /* (d) x_o - mu_z,o, then L^-1 of it */
+    double *xh = v + d;           /* (d) a completed row */
+    double *t = xh + d;           /* (2d) scratch */
+    double *lp = t + 2 * d;       /* (k) the row's log pi_z + log N */
+    double *ldet = lp + k;        /* (k) log|Sigma_z,oo| */
+    double *rsum = ldet + k;      /* (k) sum over the pattern's rows of r_nz */
+    double *cc = rsum + k;        /* (d, d) the conditional covariance, q x q */
+    double *vm = cc + d * d;      /* (d, d) L^-1 Sigma_om, o x q */
     /* the shift c = sum_z pi_z mu_z (as gmm_prepare's) */
     for (size_t j = 0; j < d; j++) {
         c[j] = 0;

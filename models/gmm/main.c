@@ -77,8 +77,8 @@ typedef struct {
     gmm_model *m;       /* the model written */
     gmm_result res;
     double ll_train, ll_test;
-    lines all, trace;   /* every line of the current K; the kept fit's */
-    select_row *sel;    /* (kmax - kmin + 1) with --k-range */
+    lines all, trace; /* every line of the current K; the kept fit's */
+    select_row *sel;  /* (kmax - kmin + 1) with --k-range */
     lz_error err;
 } run;
 
@@ -95,7 +95,8 @@ static lz_status parse_choices(run *r)
     else if (!strncmp(s, "file:", 5) && s[5])
         r->cfg.init = GMM_INIT_FILE;
     else
-        return lz_fail(&r->err, LZ_EINVAL, "--init '%s': expected kmeans++, random or file:PATH", s);
+        return lz_fail(&r->err, LZ_EINVAL, "--init '%s': expected kmeans++, random or file:PATH",
+                       s);
     r->kmin = r->kmax = r->cfg.k;
     if (r->k_range) {
         char tail;
@@ -137,19 +138,26 @@ static int parse_options(run *r, int argc, char **argv)
         {"reg", 0, LZ_OPT_REAL, &r->cfg.reg, "V",
          "floor on every Sigma_z: Sigma_z >= V x diag(var_i), var_i coordinate i's variance "
          "(constant at mu_i: V mu_i^2, or V at 0; spherical: V x mean variance), 1e-10 <= V < 1"},
-        {"tol", 0, LZ_OPT_REAL, &r->cfg.tol, "T", "stop when ll/N rises by less than T nats a line"},
+        {"tol", 0, LZ_OPT_REAL, &r->cfg.tol, "T",
+         "stop when ll/N rises by less than T nats a line"},
         {"accel", 0, LZ_OPT_CHOICE, &r->accel, "squarem|none",
          "SQUAREM cycles (3 or more EM steps a line, kept monotone), or one plain EM step a line"},
         {"max-iter", 0, LZ_OPT_INT, &r->cfg.max_iter, "N", "at most N EM iterations a start"},
         {"k-range", 0, LZ_OPT_STR, &r->k_range, "A:B",
          "fit every K from A to B, write PREFIX.select.dat; the other files are of the K with "
          "the smallest BIC (-K is then ignored)"},
-        {"n-samples", 0, LZ_OPT_INT, &r->n_samples, "N", "draws from the model in PREFIX.samples.dat"},
+        {"n-samples", 0, LZ_OPT_INT, &r->n_samples, "N",
+         "draws from the model in PREFIX.samples.dat"},
         LZ_COMMON_OPTIONS(&r->co),
         {0},
     };
-    lz_cli cli = {PROG, "[options] DATA",
-                  "Fit a Gaussian mixture by EM, printing ll/N an iteration.", DETAILS, opts, 0, 1,
+    lz_cli cli = {PROG,
+                  "[options] DATA",
+                  "Fit a Gaussian mixture by EM, printing ll/N an iteration.",
+                  DETAILS,
+                  opts,
+                  0,
+                  1,
                   1};
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
@@ -175,8 +183,10 @@ static lz_status load_inputs(run *r)
     if (!mu || !var) st = lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     if (!st) st = lz_data_moments(r->train, mu, var, &nc, &r->err);
     if (!st && nc == d)
-        st = lz_fail(&r->err, LZ_EINVAL, "%s: every column is constant: expected some variance "
-                     "to model", r->train->path);
+        st = lz_fail(&r->err, LZ_EINVAL,
+                     "%s: every column is constant: expected some variance "
+                     "to model",
+                     r->train->path);
     free(mu);
     free(var);
     if (st || r->co.load) return st;
@@ -202,8 +212,9 @@ static lz_status load_model(run *r)
     const lz_data *set[2] = {r->train, r->test};
     for (int i = 0; !st && i < 2; i++)
         if (set[i] && set[i]->d != r->m->d)
-            st = lz_fail(&r->err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in model %s",
-                         set[i]->path, set[i]->d, r->m->d, r->co.load);
+            st = lz_fail(&r->err, LZ_EFORMAT,
+                         "%s:1: %zu feature columns: expected %zu as in model %s", set[i]->path,
+                         set[i]->d, r->m->d, r->co.load);
     if (!st)
         printf("%s: model %s: d = %zu, K = %zu, %s covariances\n", PROG, r->co.load, r->m->d,
                r->m->k, gmm_cov_name(r->m->cov));
@@ -302,9 +313,10 @@ static lz_status fit(run *r)
                               res.seconds,
                               gmm_n_params(m)};
             if (r->k_range)
-                printf("K = %2d: ll/N train %.6f test %.6f  BIC %.2f  AIC %.2f  (%d iterations, %ld "
-                       "E-steps)\n", k, s->ll_train, s->ll_test, s->bic, s->aic, res.iterations,
-                       res.e_steps);
+                printf(
+                    "K = %2d: ll/N train %.6f test %.6f  BIC %.2f  AIC %.2f  (%d iterations, %ld "
+                    "E-steps)\n",
+                    k, s->ll_train, s->ll_test, s->bic, s->aic, res.iterations, res.e_steps);
         }
         if (!st && s->bic < best_bic) { /* the first K when BICs tie */
             best_bic = s->bic;
@@ -334,8 +346,7 @@ static lz_status loglik(const gmm_model *m, const lz_data *data, double *ll, lz_
 
 /* responsibilities r (n, k) of the rows of data (from x_o when values are
  * missing) */
-static lz_status responsibilities(const gmm_model *m, const lz_data *data, double *r,
-                                  lz_error *err)
+static lz_status responsibilities(const gmm_model *m, const lz_data *data, double *r, lz_error *err)
 {
     if (data->miss) return gmm_score_incomplete(m, data, NULL, r, NULL, NULL, err);
     return gmm_responsibilities(m, data->n, data->x, r, NULL, err);
@@ -360,8 +371,9 @@ static lz_status write_trace(lz_outset *os, const char *path, const lines *l, lz
     fputs("# iter ll_train ll_test delta seconds min_weight n_collapsed\n", f);
     for (size_t i = 0; i < l->n; i++) {
         const gmm_iter_info *it = &l->v[i];
-        double row[7] = {it->iter,    it->ll_train,   it->ll_test,           it->delta,
-                         it->seconds, it->min_weight, (double)it->n_collapsed};
+        double row[7] = {
+            it->iter,       it->ll_train,           it->ll_test, it->delta, it->seconds,
+            it->min_weight, (double)it->n_collapsed};
         lz_dat_row(f, ' ', 7, row);
     }
     return LZ_OK;
@@ -376,8 +388,7 @@ static void header_x(FILE *f, const char *lead, size_t d)
 }
 
 /* weights, means and covariances (each Sigma_z as a full d x d matrix) */
-static lz_status write_params(lz_outset *os, const char *prefix, const gmm_model *m,
-                              lz_error *err)
+static lz_status write_params(lz_outset *os, const char *prefix, const gmm_model *m, lz_error *err)
 {
     size_t d = m->d, k = m->k;
     char path[4096];
@@ -490,8 +501,8 @@ static lz_status write_select(lz_outset *os, const char *path, const run *r, lz_
     fputs("# K ll_train ll_test bic aic n_params seconds\n", f);
     for (int k = r->kmin; k <= r->kmax; k++) {
         const select_row *s = &r->sel[k - r->kmin];
-        double row[7] = {k, s->ll_train, s->ll_test, s->bic, s->aic, (double)s->n_params,
-                         s->seconds};
+        double row[7] = {k,      s->ll_train,         s->ll_test, s->bic,
+                         s->aic, (double)s->n_params, s->seconds};
         lz_dat_row(f, ' ', 7, row);
     }
     return LZ_OK;
@@ -499,9 +510,9 @@ static lz_status write_select(lz_outset *os, const char *path, const run *r, lz_
 
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
-    static const char *const extra[] = {"bic",     "aic",    "cov",     "reg",
-                                        "converged", "n_collapsed", "d", "n_train",
-                                        "n_test",  "e_steps", "init_seconds", "missing_frac"};
+    static const char *const extra[] = {
+        "bic", "aic",     "cov",    "reg",     "converged",    "n_collapsed",
+        "d",   "n_train", "n_test", "e_steps", "init_seconds", "missing_frac"};
     const gmm_model *m = r->m;
     char model[32];
     snprintf(model, sizeof model, "gmm-%s", gmm_cov_name(m->cov));
@@ -511,8 +522,8 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
     const lz_data *tr = r->train;
     int inc = (tr && tr->miss) || (r->test && r->test->miss);
     size_t n_extra = sizeof extra / sizeof extra[0] - !inc;
-    lz_summary sh = {model, "continuous", m->k, gmm_n_params(m), r->ll_train, r->ll_test,
-                     r->test ? 0.0 : NAN, "exact", r->res.iterations, r->res.seconds};
+    lz_summary sh = {model,      "continuous",        m->k,    gmm_n_params(m),   r->ll_train,
+                     r->ll_test, r->test ? 0.0 : NAN, "exact", r->res.iterations, r->res.seconds};
     FILE *f = lz_summary_begin(os, path, &sh, n_extra, extra, err);
     if (!f) return err->status;
     fputc('\t', f);
@@ -571,7 +582,8 @@ static lz_status report_collapsed(const run *r, lz_error *err)
         return LZ_OK;
     }
     printf("collapsed components: %zu of %zu (they stay where they are; fewer components, another "
-           "--seed or --n-init, or a larger --reg avoid them)\n", nc, k);
+           "--seed or --n-init, or a larger --reg avoid them)\n",
+           nc, k);
     const lz_data *tr = r->train;
     double *resp = tr ? malloc(tr->n * k * sizeof *resp) : NULL;
     if (tr && !resp) return lz_fail(err, LZ_ENOMEM, "out of memory");
@@ -585,7 +597,8 @@ static lz_status report_collapsed(const run *r, lz_error *err)
         for (size_t i = 1; tr && i < tr->n; i++)
             if (resp[i * k + z] > resp[best * k + z]) best = i;
         printf("  component %zu: Sigma on the floor in every direction: it sits on one point "
-               "(%.3g rows", z + 1, m->count[z]);
+               "(%.3g rows",
+               z + 1, m->count[z]);
         if (tr && tr->line)
             printf(", e.g. %s:%zu", tr->path, tr->line[best]);
         else if (tr)
@@ -601,18 +614,21 @@ static lz_status report(run *r)
     const gmm_model *m = r->m;
     if (!r->co.load && r->res.converged)
         printf("converged: ll/N rose by less than %g after %d iterations (%ld E-steps, start %d), "
-               "%.3f s\n", r->cfg.tol, r->res.iterations, r->res.e_steps, r->res.best_start + 1,
+               "%.3f s\n",
+               r->cfg.tol, r->res.iterations, r->res.e_steps, r->res.best_start + 1,
                r->res.seconds);
     else if (!r->co.load)
         printf("NOT converged: --max-iter %d reached before ll/N rose by less than --tol %g "
-               "(%.3f s)\n", r->cfg.max_iter, r->cfg.tol, r->res.seconds);
+               "(%.3f s)\n",
+               r->cfg.max_iter, r->cfg.tol, r->res.seconds);
     if (r->train) printf("ll/N train %.8f  ", r->ll_train);
     if (r->test) printf("ll/N test %.8f  ", r->ll_test);
-    printf("%s(K = %zu, %s, %zu parameters)\n", r->train || r->test ? "nats per sample " : "",
-           m->k, gmm_cov_name(m->cov), gmm_n_params(m));
+    printf("%s(K = %zu, %s, %zu parameters)\n", r->train || r->test ? "nats per sample " : "", m->k,
+           gmm_cov_name(m->cov), gmm_n_params(m));
     if (r->train)
-        printf("BIC %.4f  AIC %.4f  (n = %zu training rows)\n", gmm_bic(m, r->train->n, r->ll_train),
-               gmm_aic(m, r->train->n, r->ll_train), r->train->n);
+        printf("BIC %.4f  AIC %.4f  (n = %zu training rows)\n",
+               gmm_bic(m, r->train->n, r->ll_train), gmm_aic(m, r->train->n, r->ll_train),
+               r->train->n);
     /* a loaded model has no history to tell a collapse by */
     lz_status st = r->co.load ? LZ_OK : report_collapsed(r, &r->err);
     if (st) return st;
@@ -626,8 +642,8 @@ static lz_status report(run *r)
     printf("wrote %s.{%sweights,means,covariances%s%s%s%s}.dat and %s.summary.tsv%s%s\n",
            r->co.output, r->co.load ? "" : "trace,", r->test || r->train ? ",latent" : "",
            r->n_samples > 0 ? ",samples" : "", r->k_range ? ",select" : "",
-           imputed ? ",imputed" : "", r->co.output,
-           r->co.save ? "; model " : "", r->co.save ? r->co.save : "");
+           imputed ? ",imputed" : "", r->co.output, r->co.save ? "; model " : "",
+           r->co.save ? r->co.save : "");
     return LZ_OK;
 }
 

@@ -657,8 +657,8 @@ lz_status lgm_model_read(const char *path, lgm_model **out, lz_error *err)
  * ~eps/dmin nats a floored coordinate: see LGM_DMIN_MIN).  The parameters
  * are A and D, and mu too when ops->with_mean (incomplete data: mu is
  * estimated by EM).  t (3) scratch models; *n_e counts E-steps. */
-static lz_status squarem_cycle(lgm_model *m, const lgm_fit_ops *o, lgm_model *const *t,
-                               long *n_e, lz_error *err)
+static lz_status squarem_cycle(lgm_model *m, const lgm_fit_ops *o, lgm_model *const *t, long *n_e,
+                               lz_error *err)
 {
     size_t d = m->d, k = m->k;
     /* mu, A and D are contiguous in the block: entries [j0, j1) of it */
@@ -683,7 +683,7 @@ static lz_status squarem_cycle(lgm_model *m, const lgm_fit_ops *o, lgm_model *co
         double r = p1[j] - p0[j], v = p2[j] - 2 * p1[j] + p0[j];
         /* entry j is mu_j for j < d, A_{(j-d)/k, (j-d)%k} for j < d + d k, else
          * D_{j - d - d k} */
-        double wi = j < d       ? 1.0 / m->floor[j]
+        double wi = j < d           ? 1.0 / m->floor[j]
                     : j < d + d * k ? 1.0 / m->floor[(j - d) / k]
                                     : 1.0 / (m->floor[j - d - d * k] * m->floor[j - d - d * k]);
         rr += wi * r * r;

@@ -230,9 +230,9 @@ typedef enum {
 #define LGM_NEAR_FLOOR 1e-3
 
 typedef struct {
-    size_t i;            /* the coordinate (0-based) */
+    size_t i; /* the coordinate (0-based) */
     lgm_floor_kind kind;
-    int on_floor;        /* D_i sits on the floor (else only near it)       */
+    int on_floor;                           /* D_i sits on the floor (else only near it)       */
     size_t partner[LGM_FLOOR_MAX_PARTNERS]; /* DEPENDENT: the coordinates it is
                                                a linear function of, strongest
                                                first (0-based) */
@@ -288,7 +288,7 @@ typedef struct {
     int converged;            /* the tolerance was met (else max_iter was reached) */
     double ll_train, ll_test; /* of the returned parameters */
     double seconds;
-    long e_steps;             /* E-steps done */
+    long e_steps; /* E-steps done */
 } lgm_result;
 
 /* Fit by EM.  s (d, d): second moment of the centred training data;
@@ -360,8 +360,7 @@ lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm
  * stats (mu moves: it is estimated with A, as the loadings of the constant
  * latent 1):
  *     [A mu] <- G F^-1,   D_i <- max((E_i - [a_i mu_i].G_i) / n, floor_i). */
-lz_status lgm_mstep_incomplete(lgm_model *m, const lgm_incomplete *in, lgm_mwork *w,
-                               lz_error *err);
+lz_status lgm_mstep_incomplete(lgm_model *m, const lgm_incomplete *in, lgm_mwork *w, lz_error *err);
 
 /* The sampled M-step on incomplete data (option 2), from the posterior of
  * the last E-step at m: for every row, J draws z_nj ~ N(m_n, Sigma_o) and
@@ -376,8 +375,8 @@ lz_status lgm_mstep_sampled_incomplete(lgm_model *m, const lgm_incomplete *in, l
  * NULL), z (n, k) <- E[z | x_o], logp (n) <- each row's log p(x_o), and
  * xfill (n, d), the rows in the data's units, gets E[x_m | x_o] = mu_m +
  * A_m E[z | x_o] in its missing entries (each may be NULL). */
-lz_status lgm_score_incomplete(const lgm_model *m, const lgm_incomplete *in, double *ll,
-                               double *z, double *logp, double *xfill, lz_error *err);
+lz_status lgm_score_incomplete(const lgm_model *m, const lgm_incomplete *in, double *ll, double *z,
+                               double *logp, double *xfill, lz_error *err);
 
 /* Fit by EM when the training or the test data miss entries (lgm_fit's
  * loop, rules and callback).  train: the training data; when it is
@@ -385,7 +384,7 @@ lz_status lgm_score_incomplete(const lgm_model *m, const lgm_incomplete *in, dou
  * E- and M-steps above, from lgm_init on s (lgm_prepare: observed
  * variances).  test: or NULL.  m->mu must hold the training data's centre. */
 lz_status lgm_fit_incomplete(const lgm_config *c, const lgm_incomplete *train, const double *s,
-                             const lgm_incomplete *test, lgm_model *m, double t0,
-                             lgm_callback cb, void *ud, lgm_result *res, lz_error *err);
+                             const lgm_incomplete *test, lgm_model *m, double t0, lgm_callback cb,
+                             void *ud, lgm_result *res, lz_error *err);
 
 #endif

@@ -85,15 +85,15 @@ struct lgm_mwork {
     size_t ps, rs;       /* doubles of a pattern chunk's sums, a row chunk's   */
     size_t *pch_start;   /* (n_pch + 1) first pattern of each pattern chunk    */
     /* the parameters' factors, once an E-step */
-    double *mup;   /* (d) mu' = mu - c                                         */
-    double *invd;  /* (d) 1 / D_i                                              */
-    double *logd;  /* (d) log D_i                                              */
-    double *ad;    /* (d, k) D^-1 A                                            */
-    double *wd;    /* (d, k) D^-1/2 A                                          */
-    double *mi;    /* (k, k) I + A^T D^-1 A                                    */
-    double *ufull; /* (k) A^T D^-1 mu'                                         */
-    double *snr;   /* (d) |a_i|^2 / D_i: coordinate i's part of tr(A^T D^-1 A)  */
-    double trp;    /* tr(A^T D^-1 A)                                           */
+    double *mup;     /* (d) mu' = mu - c                                         */
+    double *invd;    /* (d) 1 / D_i                                              */
+    double *logd;    /* (d) log D_i                                              */
+    double *ad;      /* (d, k) D^-1 A                                            */
+    double *wd;      /* (d, k) D^-1/2 A                                          */
+    double *mi;      /* (k, k) I + A^T D^-1 A                                    */
+    double *ufull;   /* (k) A^T D^-1 mu'                                         */
+    double *snr;     /* (d) |a_i|^2 / D_i: coordinate i's part of tr(A^T D^-1 A)  */
+    double trp;      /* tr(A^T D^-1 A)                                           */
     double logd_sum; /* log|D|                                                  */
     /* rows */
     double *b;    /* (n, k) X D^-1 A, then the posterior means m_n            */
@@ -370,7 +370,8 @@ static int pattern_pass(const lgm_model *m, const lgm_incomplete *in, lgm_mwork 
                 s->sig, (int)k);
     lz_sym_from_upper(k, s->sig);
     size_t kp = k * (k + 1) / 2;
-    double *ss = slot, *fs = ss + d * kp, cp = (double)cnt, *sp = s->u; /* (kp) packed c_p Sigma_o */
+    double *ss = slot, *fs = ss + d * kp, cp = (double)cnt,
+           *sp = s->u; /* (kp) packed c_p Sigma_o */
     for (size_t c = 0; c < k * k; c++) fs[c] += cp * s->sig[c];
     for (size_t a = 0, j = 0; a < k; a++)
         for (size_t b = a; b < k; b++) sp[j++] = cp * s->sig[a * k + b];
@@ -388,8 +389,8 @@ static int pattern_pass(const lgm_model *m, const lgm_incomplete *in, lgm_mwork 
  *     log p(x_o) = rowc_n - 1/2 [sum_o (x_i - mu'_i - a_i.m_n)^2 / D_i + m_n.m_n]
  * into logp (may be NULL); returns their sum.  slot (may be NULL): +=
  *     G += xh [m; 1]^T,  E += xh_i^2 (missing i),  MM += m m^T (upper),  msum += m. */
-static double row_block(const lgm_model *m, const lgm_incomplete *in, const lgm_mwork *w,
-                        size_t r0, size_t nb, scratch *s, double *slot, double *logp)
+static double row_block(const lgm_model *m, const lgm_incomplete *in, const lgm_mwork *w, size_t r0,
+                        size_t nb, scratch *s, double *slot, double *logp)
 {
     size_t d = w->d, k = w->k, k1 = k + 1;
     const double *zb = w->b + r0 * k;
@@ -466,8 +467,7 @@ lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm
         for (size_t ch = 0; ch < w->n_rch; ch++) {
             scratch s = thread_scratch(w, (size_t)omp_get_thread_num());
             double *slot = w->rslot + ch * w->rs;
-            if (stats)
-                memset(slot, 0, w->rs * sizeof *slot);
+            if (stats) memset(slot, 0, w->rs * sizeof *slot);
             size_t r1 = (ch + 1) * w->ch_rows < n ? (ch + 1) * w->ch_rows : n;
             double sum = 0;
             for (size_t r0 = ch * w->ch_rows; r0 < r1; r0 += LGM_BLOCK_ROWS) {
@@ -478,7 +478,9 @@ lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm
         }
     }
     lz_set_threads(nb);
-    if (bad) return lz_fail(err, LZ_ENUMERIC, "posterior: I + A_o^T D_o^-1 A_o is not positive definite");
+    if (bad)
+        return lz_fail(err, LZ_ENUMERIC,
+                       "posterior: I + A_o^T D_o^-1 A_o is not positive definite");
     /* the chunks' sums in chunk order */
     double tot = 0;
     for (size_t ch = 0; ch < w->n_rch; ch++) tot += w->rslot[ch * w->rs + w->rs - 1];
@@ -550,8 +552,7 @@ static lz_status solve_mstep(lgm_model *m, const lgm_incomplete *in, lgm_mwork *
     return LZ_OK;
 }
 
-lz_status lgm_mstep_incomplete(lgm_model *m, const lgm_incomplete *in, lgm_mwork *w,
-                               lz_error *err)
+lz_status lgm_mstep_incomplete(lgm_model *m, const lgm_incomplete *in, lgm_mwork *w, lz_error *err)
 {
     return solve_mstep(m, in, w, (double)in->n, "M-step", err);
 }
@@ -561,7 +562,8 @@ lz_status lgm_mstep_sampled_incomplete(lgm_model *m, const lgm_incomplete *in, l
 {
     size_t d = m->d, k = m->k, k1 = k + 1, n = in->n;
     if (in->d != d || w->d != d || w->k != k || w->n != n)
-        return lz_fail(err, LZ_EINVAL, "sampled M-step: the workspace is not for this data and model");
+        return lz_fail(err, LZ_EINVAL,
+                       "sampled M-step: the workspace is not for this data and model");
     scratch s = thread_scratch(w, 0);
     double *f = w->f, *gx = w->gx, *ex = w->exx;
     memset(f, 0, k1 * k1 * sizeof *f);
@@ -621,8 +623,8 @@ lz_status lgm_mstep_sampled_incomplete(lgm_model *m, const lgm_incomplete *in, l
 /* ------------------------------------------------------------------ */
 /* scoring and imputation */
 
-lz_status lgm_score_incomplete(const lgm_model *m, const lgm_incomplete *in, double *ll,
-                               double *z, double *logp, double *xfill, lz_error *err)
+lz_status lgm_score_incomplete(const lgm_model *m, const lgm_incomplete *in, double *ll, double *z,
+                               double *logp, double *xfill, lz_error *err)
 {
     size_t d = m->d, k = m->k;
     lgm_mwork *w = lgm_mwork_alloc(in, k);
@@ -680,8 +682,8 @@ static lz_status i_test_ll(void *ctx, const lgm_model *m, double *ll, lz_error *
 }
 
 lz_status lgm_fit_incomplete(const lgm_config *c, const lgm_incomplete *train, const double *s,
-                             const lgm_incomplete *test, lgm_model *m, double t0,
-                             lgm_callback cb, void *ud, lgm_result *res, lz_error *err)
+                             const lgm_incomplete *test, lgm_model *m, double t0, lgm_callback cb,
+                             void *ud, lgm_result *res, lz_error *err)
 {
     size_t d = m->d, k = m->k;
     lz_status st = lgm_fit_check(c, train->n, 1, m, res, err);
@@ -693,7 +695,8 @@ lz_status lgm_fit_incomplete(const lgm_config *c, const lgm_incomplete *train, c
     lgm_work *w = lgm_work_alloc(d, k, sampled && !inc ? train->n : 0);
     lgm_mwork *wtr = inc ? lgm_mwork_alloc(train, k) : NULL;
     lgm_mwork *wte = test ? lgm_mwork_alloc(test, k) : NULL;
-    if (!r || !w || (inc && !wtr) || (test && !wte)) st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
+    if (!r || !w || (inc && !wtr) || (test && !wte))
+        st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
     if (!st) st = lgm_init(c, s, r, m, w, err);
     /* a coordinate constant where observed keeps A's row exactly 0 (and mu'
      * 0), as on complete data, where its row of S is 0 */

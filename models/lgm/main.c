@@ -68,14 +68,14 @@ typedef struct {
     lz_data *train, *test;
     lgm_model *m;
     lgm_work *w;
-    double *s, *s_test;   /* (d, d) second moments of the centred train / test data */
+    double *s, *s_test;        /* (d, d) second moments of the centred train / test data */
     lgm_incomplete *itr, *ite; /* the data sets by pattern, when scored as incomplete */
-    double *raw, *raw_test; /* (n, d) DATA and the test set in their units (incomplete
-                               runs); raw gets E[x_m | x_o] for PREFIX.imputed.dat */
-    lgm_result res;       /* the fit (zeros with --load) */
+    double *raw, *raw_test;    /* (n, d) DATA and the test set in their units (incomplete
+                                  runs); raw gets E[x_m | x_o] for PREFIX.imputed.dat */
+    lgm_result res;            /* the fit (zeros with --load) */
     double ll_train, ll_test;
     lz_outset *os;
-    FILE *trace;          /* PREFIX.trace.dat, written during the fit */
+    FILE *trace; /* PREFIX.trace.dat, written during the fit */
     lz_error err;
 } run;
 
@@ -293,12 +293,12 @@ static lz_status fit(run *r)
         /* missing values (complete DATA keeps lgm_fit's path inside) */
         lgm_incomplete *own = NULL;
         if (!r->itr && (st = lgm_incomplete_alloc(r->train, r->m->mu, &own, &r->err))) return st;
-        st = lgm_fit_incomplete(&r->cfg, r->itr ? r->itr : own, r->s, r->ite, r->m, t0, on_iter,
-                                r, &r->res, &r->err);
+        st = lgm_fit_incomplete(&r->cfg, r->itr ? r->itr : own, r->s, r->ite, r->m, t0, on_iter, r,
+                                &r->res, &r->err);
         lgm_incomplete_free(own);
     } else
-        st = lgm_fit(&r->cfg, r->train->n, r->train->x, r->s, r->test ? r->s_test : NULL, r->m,
-                     t0, on_iter, r, &r->res, &r->err);
+        st = lgm_fit(&r->cfg, r->train->n, r->train->x, r->s, r->test ? r->s_test : NULL, r->m, t0,
+                     on_iter, r, &r->res, &r->err);
     if (st) {
         lz_error_prefix(&r->err, "%s", r->train->path);
         return st;
@@ -367,8 +367,8 @@ static lz_status write_samples(lz_outset *os, const char *path, const lgm_model 
                                unsigned long seed, lz_error *err)
 {
     gsl_rng *rs = lz_rng_alloc_stream(seed, LGM_STREAM_SAMPLES);
-    double *tmp = malloc(m->k * sizeof *tmp);          /* (k) */
-    double *draws = malloc(n * m->d * sizeof *draws);  /* (n, d) */
+    double *tmp = malloc(m->k * sizeof *tmp);         /* (k) */
+    double *draws = malloc(n * m->d * sizeof *draws); /* (n, d) */
     lz_status st = LZ_OK;
     if (!rs || !tmp || !draws) st = lz_fail(err, LZ_ENOMEM, "out of memory");
     if (!st) {
@@ -480,7 +480,8 @@ static lz_status report_floor(const lgm_model *m, const double *s, const lz_data
             printf(" (duplicated or collinear columns: drop one)");
             break;
         case LGM_FLOOR_HEYWOOD:
-            printf("explained by the %zu factor%s alone, a Heywood case", m->k, m->k == 1 ? "" : "s");
+            printf("explained by the %zu factor%s alone, a Heywood case", m->k,
+                   m->k == 1 ? "" : "s");
             break;
         }
         if (no->on_floor)
@@ -508,8 +509,7 @@ static lz_status report(run *r)
         printf("missing values: %zu of %zu in %s (%.3g %%), completed by E[x_m | x_o] in "
                "%s.imputed.dat\n",
                r->train->n_miss, r->train->n * r->train->d, r->train->path,
-               100.0 * (double)r->train->n_miss / ((double)r->train->n * (double)r->train->d),
-               pre);
+               100.0 * (double)r->train->n_miss / ((double)r->train->n * (double)r->train->d), pre);
     printf("wrote %s.{%sA,D,mean%s%s%s%s}.dat and %s.summary.tsv%s%s\n", pre,
            r->co.load ? "" : "trace,", r->train ? ",latent" : "", r->test ? ",latent_test" : "",
            r->n_samples > 0 ? ",samples" : "", imputed ? ",imputed" : "", pre,

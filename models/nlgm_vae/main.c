@@ -58,15 +58,15 @@ typedef struct {
     lz_common_opts co;
     int k, batch, act, lik, decoder, binarize; /* the option table's ints for cfg's fields */
     int objective, estimator, baseline;
-    char hidden_default[32];                   /* cfg's encoder widths as --hidden reads them */
+    char hidden_default[32]; /* cfg's encoder widths as --hidden reads them */
     const char *hidden, *dec_hidden, *data_path;
     lz_data *train, *test;
     vae_model *mod;
-    vae_real *xtr, *xte;     /* (n, d), (nt, d) the data in model space (vae_prepare) */
-    vae_epoch_info *trace;   /* (epochs) one line an epoch */
+    vae_real *xtr, *xte;   /* (n, d), (nt, d) the data in model space (vae_prepare) */
+    vae_epoch_info *trace; /* (epochs) one line an epoch */
     int n_trace;
-    vae_gradvar *gradvar;    /* (epochs + 1, VAE_N_GRADVAR) --grad-var: epoch 0, 1, ... */
-    int n_gradvar;           /* epochs measured */
+    vae_gradvar *gradvar; /* (epochs + 1, VAE_N_GRADVAR) --grad-var: epoch 0, 1, ... */
+    int n_gradvar;        /* epochs measured */
     double last_progress;
     vae_eval ev;
     lz_error err;
@@ -75,8 +75,7 @@ typedef struct {
 /* ---------------------------------------------------------------- options */
 
 /* "400" or "400,200" -> widths; "0" -> no layer */
-static lz_status parse_widths(const char *opt, const char *s, size_t *w, size_t *n,
-                              lz_error *err)
+static lz_status parse_widths(const char *opt, const char *s, size_t *w, size_t *n, lz_error *err)
 {
     *n = 0;
     if (!strcmp(s, "0")) return LZ_OK;
@@ -87,8 +86,8 @@ static lz_status parse_widths(const char *opt, const char *s, size_t *w, size_t 
         long v = strtol(p, &end, 10);
         if (end == p || errno || v < 1 || v > 1000000 || (*end && *end != ','))
             return lz_fail(err, LZ_EINVAL,
-                           "%s '%s': expected widths 1..1000000 separated by commas (0: none)",
-                           opt, s);
+                           "%s '%s': expected widths 1..1000000 separated by commas (0: none)", opt,
+                           s);
         if (*n == VAE_MAX_LAYERS)
             return lz_fail(err, LZ_EINVAL, "%s '%s': at most %d hidden layers", opt, s,
                            VAE_MAX_LAYERS);
@@ -118,7 +117,8 @@ static lz_status build_config(run *r)
     lz_status st = parse_widths("--hidden", r->hidden, a->enc, &a->n_enc, err);
     if (st) return st;
     a->decoder = (vae_dec)r->decoder;
-    if (a->decoder == VAE_DEC_LINEAR) a->n_dec = 0;
+    if (a->decoder == VAE_DEC_LINEAR)
+        a->n_dec = 0;
     else if (!strcmp(r->dec_hidden, "same")) {
         /* the decoder mirrors the encoder: d-400-200-k-200-400-d */
         a->n_dec = a->n_enc;
@@ -289,8 +289,7 @@ static int on_epoch(const vae_epoch_info *e, void *ctx)
 {
     run *r = ctx;
     if (e->n_gradvar)
-        memcpy(r->gradvar + (size_t)r->n_gradvar++ * VAE_N_GRADVAR, e->gradvar,
-               sizeof e->gradvar);
+        memcpy(r->gradvar + (size_t)r->n_gradvar++ * VAE_N_GRADVAR, e->gradvar, sizeof e->gradvar);
     if (e->epoch > 0) r->trace[r->n_trace++] = *e;
     if (r->co.quiet) return 0;
     lz_progress_end();
@@ -316,8 +315,8 @@ static int on_epoch(const vae_epoch_info *e, void *ctx)
 static void print_start(const run *r)
 {
     const vae_model *mod = r->mod;
-    printf("%s: %s, d = %zu, k = %zu, %zu parameters, %zu training rows", PROG,
-           vae_model_name(mod), mod->a.d, mod->a.k, vae_n_params(mod), r->train->n);
+    printf("%s: %s, d = %zu, k = %zu, %zu parameters, %zu training rows", PROG, vae_model_name(mod),
+           mod->a.d, mod->a.k, vae_n_params(mod), r->train->n);
     if (r->test && r->test->n) printf(", %zu test rows", r->test->n);
     printf("\n");
     lz_print_blas(stdout, lz_get_threads(), 0);
@@ -352,8 +351,8 @@ static double train_seconds(const run *r)
 static lz_status evaluate(run *r)
 {
     if (!r->co.quiet) lz_progress("estimating the log-likelihood (iw-%d) ...", r->cfg.iw);
-    lz_status st = vae_evaluate(r->mod, &r->cfg, r->train, r->xtr, r->test, r->xte, &r->ev,
-                                &r->err);
+    lz_status st =
+        vae_evaluate(r->mod, &r->cfg, r->train, r->xtr, r->test, r->xte, &r->ev, &r->err);
     lz_progress_end();
     return st;
 }
@@ -367,18 +366,18 @@ static lz_status write_trace(lz_outset *os, const char *path, const run *r, lz_e
     /* the columns of every run, then the KL weight when it is not 1
      * throughout and the IWAE bound when it is trained */
     int with_beta = beta_varies(&r->cfg), with_iwae = r->cfg.objective == VAE_OBJ_IWAE;
-    const char *names[13] = {"epoch",   "loss_train",    "recon_train",    "kl_train",
-                             "loss_test", "recon_test",  "kl_test",        "sigma2",
-                             "seconds", "train_seconds", "samples_per_sec"};
+    const char *names[13] = {"epoch",     "loss_train",    "recon_train",    "kl_train",
+                             "loss_test", "recon_test",    "kl_test",        "sigma2",
+                             "seconds",   "train_seconds", "samples_per_sec"};
     size_t nc = 11;
     if (with_beta) names[nc++] = "beta";
     if (with_iwae) names[nc++] = "loss_iwae_train";
     lz_dat_header(f, ' ', nc, names);
     for (int i = 0; i < r->n_trace; i++) {
         const vae_epoch_info *e = &r->trace[i];
-        double v[13] = {e->epoch,   e->loss_train, e->recon_train, e->kl_train,
-                        e->loss_test, e->recon_test, e->kl_test,   e->sigma2,
-                        e->seconds, e->train_seconds, e->samples_per_sec};
+        double v[13] = {e->epoch,     e->loss_train,    e->recon_train,    e->kl_train,
+                        e->loss_test, e->recon_test,    e->kl_test,        e->sigma2,
+                        e->seconds,   e->train_seconds, e->samples_per_sec};
         size_t q = 11;
         if (with_beta) v[q++] = e->beta;
         if (with_iwae) v[q++] = e->iwae_train;
@@ -463,14 +462,16 @@ static lz_status write_manifold(lz_outset *os, const char *path, const vae_eval 
 
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
-    static const char *const extra[] = {"elbo_train", "elbo_test", "iw_k", "ll_train_rows",
-                                        "sigma2", "active_units"};
+    static const char *const extra[] = {"elbo_train",    "elbo_test", "iw_k",
+                                        "ll_train_rows", "sigma2",    "active_units"};
     const vae_model *mod = r->mod;
     const vae_eval *ev = &r->ev;
     char method[32], name[96];
     snprintf(method, sizeof method, "iw-%d", r->cfg.iw);
-    if (r->co.load) snprintf(name, sizeof name, "%s", vae_model_name(mod));
-    else vae_run_name(mod, &r->cfg, name, sizeof name);
+    if (r->co.load)
+        snprintf(name, sizeof name, "%s", vae_model_name(mod));
+    else
+        vae_run_name(mod, &r->cfg, name, sizeof name);
     lz_summary s = {.model = name,
                     .family = mod->a.lik == VAE_GAUSSIAN ? "continuous" : "binary",
                     .k = mod->a.k,
@@ -538,7 +539,8 @@ static void report(const run *r)
     putchar('\n');
     if (te->rows)
         printf("  test:  ELBO %.4f, log-likelihood (iw-%d) %.4f +- %.4f nats per sample, "
-               "%zu rows\n", te->elbo, r->cfg.iw, te->ll, te->ll_se, te->rows);
+               "%zu rows\n",
+               te->elbo, r->cfg.iw, te->ll, te->ll_se, te->rows);
     if (tr->rows)
         printf("  train: ELBO %.4f, log-likelihood (iw-%d) %.4f nats per sample, %zu rows\n",
                tr->elbo, r->cfg.iw, tr->ll, tr->rows);

@@ -198,8 +198,8 @@ static void backward_encoder(vae_model *mod, vae_workspace *ws, const vae_real *
 
 /* the IWAE bound's likelihood gradient: row r of dout (L m, d) weighted by
  * w~_r, and sigma^2's likewise (docs/vae.md, "The IWAE bound") */
-static void iwae_likelihood_backward(vae_model *mod, vae_workspace *ws, const vae_real *x,
-                                     size_t m, size_t L)
+static void iwae_likelihood_backward(vae_model *mod, vae_workspace *ws, const vae_real *x, size_t m,
+                                     size_t L)
 {
     const vae_arch *a = &mod->a;
     size_t r = L * m, d = a->d;
@@ -307,8 +307,7 @@ size_t vae_encoder_size(const vae_model *mod)
 
 /* Welford's running mean and sum of squared deviations of the encoder's
  * gradient g (P) / m, the s-th draw (s = 1, 2, ...) */
-static void gv_accumulate(const vae_real *g, size_t P, double m, size_t s, double *mean,
-                          double *m2)
+static void gv_accumulate(const vae_real *g, size_t P, double m, size_t s, double *mean, double *m2)
 {
     for (size_t p = 0; p < P; p++) {
         double v = (double)g[p] / m, dv = v - mean[p];
@@ -317,8 +316,8 @@ static void gv_accumulate(const vae_real *g, size_t P, double m, size_t s, doubl
     }
 }
 
-void vae_grad_var(vae_model *mod, vae_workspace *ws, vae_baselines *b, const vae_real *x,
-                  size_t m, size_t N, gsl_rng *rng, double *acc, vae_gradvar *out)
+void vae_grad_var(vae_model *mod, vae_workspace *ws, vae_baselines *b, const vae_real *x, size_t m,
+                  size_t N, gsl_rng *rng, double *acc, vae_gradvar *out)
 {
     static const vae_baseline bases[VAE_N_GRADVAR] = {VAE_BASE_NONE, VAE_BASE_NONE, VAE_BASE_MEAN,
                                                       VAE_BASE_NET};
@@ -499,7 +498,8 @@ lz_status vae_fit(vae_model *mod, const vae_config *c, const vae_real *xtrain, s
             if (!isfinite(rr + kk) || !isfinite(oo)) {
                 st = lz_fail(err, LZ_ENUMERIC,
                              "epoch %d, minibatch %zu: the loss is not finite "
-                             "(try a smaller --lr)", ep, b + 1);
+                             "(try a smaller --lr)",
+                             ep, b + 1);
                 goto done;
             }
             vae_zero_grad(mod);

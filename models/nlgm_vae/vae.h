@@ -70,22 +70,22 @@ typedef enum { VAE_OBJ_ELBO = 0, VAE_OBJ_IWAE = 1 } vae_objective;
  * on which ll_train is estimated are the one exception: they are drawn from
  * seed 0 (lz_rng_alloc(0)), the same rows for every seed. */
 typedef enum {
-    VAE_STREAM_INIT = 0,       /* the initial weights and biases (vae_init)             */
-    VAE_STREAM_TRAIN = 1,      /* each epoch's minibatch order, then each step's eps    */
-    VAE_STREAM_BIN_TRAIN = 2,  /* dynamic binarisation: a new draw of every training
-                                  value each time a minibatch uses it                   */
-    VAE_STREAM_TEST_LOSS = 3,  /* the one z per test row of the per-epoch test loss,
-                                  the same draws every epoch                            */
-    VAE_STREAM_BIN_TEST = 4,   /* dynamic binarisation: the one draw of the test set   */
-    VAE_STREAM_BIN_EVAL = 5,   /* dynamic binarisation: the one draw of the training
-                                  rows scored after training (ll_train, and latent and
-                                  recon without a test set)                             */
-    VAE_STREAM_IW_TEST = 6,    /* the importance samples of ll_test                     */
-    VAE_STREAM_IW_TRAIN = 7,   /* the importance samples of ll_train                    */
-    VAE_STREAM_PRIOR = 8,      /* z ~ N(0, I) of the samples file                       */
-    VAE_STREAM_BASELINE = 9,   /* the initial weights of NVIL's baseline network        */
-    VAE_STREAM_GRAD_VAR = 10   /* --grad-var: the fixed minibatch (its rows, then their
-                                  dynamic binarisation), then every measurement's eps   */
+    VAE_STREAM_INIT = 0,      /* the initial weights and biases (vae_init)             */
+    VAE_STREAM_TRAIN = 1,     /* each epoch's minibatch order, then each step's eps    */
+    VAE_STREAM_BIN_TRAIN = 2, /* dynamic binarisation: a new draw of every training
+                                 value each time a minibatch uses it                   */
+    VAE_STREAM_TEST_LOSS = 3, /* the one z per test row of the per-epoch test loss,
+                                 the same draws every epoch                            */
+    VAE_STREAM_BIN_TEST = 4,  /* dynamic binarisation: the one draw of the test set   */
+    VAE_STREAM_BIN_EVAL = 5,  /* dynamic binarisation: the one draw of the training
+                                 rows scored after training (ll_train, and latent and
+                                 recon without a test set)                             */
+    VAE_STREAM_IW_TEST = 6,   /* the importance samples of ll_test                     */
+    VAE_STREAM_IW_TRAIN = 7,  /* the importance samples of ll_train                    */
+    VAE_STREAM_PRIOR = 8,     /* z ~ N(0, I) of the samples file                       */
+    VAE_STREAM_BASELINE = 9,  /* the initial weights of NVIL's baseline network        */
+    VAE_STREAM_GRAD_VAR = 10  /* --grad-var: the fixed minibatch (its rows, then their
+                                 dynamic binarisation), then every measurement's eps   */
 } vae_stream;
 
 /* Largest --iw K: the workspace holds K decoder rows (K x (d + widths)
@@ -100,44 +100,44 @@ typedef enum {
 
 /* The architecture: everything that fixes the parameter block's layout. */
 typedef struct {
-    size_t d;                          /* data dimension                          */
-    size_t k;                          /* latent dimension                        */
-    size_t n_enc;                      /* encoder hidden layers (0: linear heads) */
-    size_t enc[VAE_MAX_LAYERS];        /* their widths                            */
-    size_t n_dec;                      /* decoder hidden layers (0 when linear)   */
-    size_t dec[VAE_MAX_LAYERS];        /* their widths                            */
-    vae_act act;                       /* hidden activation                       */
-    vae_lik lik;                       /* likelihood of x given z                 */
-    vae_dec decoder;                   /* mlp, or linear f(z) = A z + b           */
-    int learn_sigma2;                  /* Gaussian: 1 learned, 0 fixed            */
+    size_t d;                   /* data dimension                          */
+    size_t k;                   /* latent dimension                        */
+    size_t n_enc;               /* encoder hidden layers (0: linear heads) */
+    size_t enc[VAE_MAX_LAYERS]; /* their widths                            */
+    size_t n_dec;               /* decoder hidden layers (0 when linear)   */
+    size_t dec[VAE_MAX_LAYERS]; /* their widths                            */
+    vae_act act;                /* hidden activation                       */
+    vae_lik lik;                /* likelihood of x given z                 */
+    vae_dec decoder;            /* mlp, or linear f(z) = A z + b           */
+    int learn_sigma2;           /* Gaussian: 1 learned, 0 fixed            */
 } vae_arch;
 
 /* Hyperparameters of a training run, and what its evaluation computes. */
 typedef struct {
     vae_arch arch;
-    int epochs;          /* passes over the training data                 */
-    size_t batch;        /* minibatch rows m                              */
-    double lr;           /* Adam step size                                */
-    double beta1, beta2; /* Adam moment decays (0.9, 0.999)               */
-    double adam_eps;     /* Adam's epsilon (1e-8)                         */
-    int samples;         /* L: samples of z per datum in training (the K
-                            of the IWAE bound)                            */
+    int epochs;              /* passes over the training data                 */
+    size_t batch;            /* minibatch rows m                              */
+    double lr;               /* Adam step size                                */
+    double beta1, beta2;     /* Adam moment decays (0.9, 0.999)               */
+    double adam_eps;         /* Adam's epsilon (1e-8)                         */
+    int samples;             /* L: samples of z per datum in training (the K
+                                of the IWAE bound)                            */
     vae_objective objective; /* the ELBO or the IWAE bound                */
-    double beta;         /* ELBO: the KL term's weight (1: the ELBO)      */
-    int kl_warmup;       /* E: the weight rises from 0 to beta over E epochs */
+    double beta;             /* ELBO: the KL term's weight (1: the ELBO)      */
+    int kl_warmup;           /* E: the weight rises from 0 to beta over E epochs */
     vae_estimator estimator; /* the encoder's gradient of the reconstruction */
     vae_baseline baseline;   /* score function: its control variate        */
-    int grad_var;        /* N draws of each estimator's gradient variance
-                            after every epoch (0: none)                   */
-    double sigma2;       /* Gaussian: fixed sigma^2 in data units; 0: learned */
-    double scale;        /* Bernoulli: data are divided by this           */
-    vae_bin binarize;    /* Bernoulli: none, threshold 1/2, dynamic       */
-    unsigned long seed;  /* the streams of vae_stream                     */
+    int grad_var;            /* N draws of each estimator's gradient variance
+                                after every epoch (0: none)                   */
+    double sigma2;           /* Gaussian: fixed sigma^2 in data units; 0: learned */
+    double scale;            /* Bernoulli: data are divided by this           */
+    vae_bin binarize;        /* Bernoulli: none, threshold 1/2, dynamic       */
+    unsigned long seed;      /* the streams of vae_stream                     */
     /* evaluation (vae_evaluate) */
-    int iw;              /* K: importance samples of the final estimate   */
-    int iw_train_rows;   /* ll_train on at most this many training rows (0: all) */
-    int n_samples;       /* draws from the model                          */
-    int grid;            /* k = 2: the manifold's G x G grid              */
+    int iw;            /* K: importance samples of the final estimate   */
+    int iw_train_rows; /* ll_train on at most this many training rows (0: all) */
+    int n_samples;     /* draws from the model                          */
+    int grid;          /* k = 2: the manifold's G x G grid              */
 } vae_config;
 
 /* Defaults: the PyTorch example's (784-400-20, ReLU, Bernoulli, Adam 1e-3,
@@ -172,19 +172,19 @@ typedef struct {
 
 typedef struct {
     vae_arch a;
-    size_t n_block;      /* reals in the parameter block                     */
-    vae_real *block;     /* (n_block) parameters                             */
-    vae_real *gblock;    /* (n_block) gradients                              */
-    vae_real *adam_m;    /* (n_block) Adam first moments                     */
-    vae_real *adam_v;    /* (n_block) Adam second moments                    */
-    long adam_t;         /* Adam steps taken                                 */
-    vae_params p, g;     /* views of block and gblock                        */
+    size_t n_block;   /* reals in the parameter block                     */
+    vae_real *block;  /* (n_block) parameters                             */
+    vae_real *gblock; /* (n_block) gradients                              */
+    vae_real *adam_m; /* (n_block) Adam first moments                     */
+    vae_real *adam_v; /* (n_block) Adam second moments                    */
+    long adam_t;      /* Adam steps taken                                 */
+    vae_params p, g;  /* views of block and gblock                        */
     size_t n_tensors;
     vae_tensor t[VAE_MAX_TENSORS];
     /* data <-> model space (see the top of this file) */
-    double *shift;       /* (d) subtracted from the data (Gaussian: the mean) */
-    double scale;        /* the data are divided by this after the shift      */
-    vae_bin binarize;    /* Bernoulli: how the data were binarised            */
+    double *shift;    /* (d) subtracted from the data (Gaussian: the mean) */
+    double scale;     /* the data are divided by this after the shift      */
+    vae_bin binarize; /* Bernoulli: how the data were binarised            */
 } vae_model;
 
 /* A new model with the given architecture (parameters zero, shift 0, scale 1);
@@ -236,8 +236,8 @@ lz_status vae_model_read(const char *path, vae_model **out, lz_error *err);
  * variance; an error if every column is constant); var (d) <- the column
  * variances when var != NULL.  Bernoulli: shift = 0, scale = c->scale and the
  * binarisation c->binarize; var is not touched. */
-lz_status vae_set_data_map(vae_model *mod, const vae_config *c, const lz_data *train,
-                           double *var, lz_error *err);
+lz_status vae_set_data_map(vae_model *mod, const vae_config *c, const lz_data *train, double *var,
+                           lz_error *err);
 
 /* *out <- a new array (n, d): the data in model space, (x - shift) / scale,
  * with the threshold binarisation applied.  With dynamic binarisation the
@@ -268,25 +268,25 @@ double vae_sigma2(const vae_model *mod);
  * m_max decoder rows (and m_max encoder rows).  Allocated once. */
 typedef struct {
     size_t m_max;
-    vae_real *x;                        /* (m_max, d) a gathered minibatch           */
-    vae_real *enc_h[VAE_MAX_LAYERS];    /* (m_max, enc[l]) encoder activations       */
-    vae_real *enc_dh[VAE_MAX_LAYERS];   /* (m_max, enc[l]) their gradients           */
-    vae_real *head;                     /* (m_max, 2k) [mu | log s2]                 */
-    vae_real *dhead;                    /* (m_max, 2k)                               */
-    vae_real *eps;                      /* (m_max, k) N(0, I) noise, row l m + i     */
-    vae_real *z;                        /* (m_max, k)                                */
-    vae_real *dz;                       /* (m_max, k)                                */
-    vae_real *dec_h[VAE_MAX_LAYERS];    /* (m_max, dec[l]) decoder activations       */
-    vae_real *dec_dh[VAE_MAX_LAYERS];   /* (m_max, dec[l])                           */
-    vae_real *out;                      /* (m_max, d) decoder output a (logits/means) */
-    vae_real *p;                        /* (m_max, d) Bernoulli: sigm(a)             */
-    vae_real *dout;                     /* (m_max, d)                                */
-    double *nll;                        /* (m_max) -log p(x | z) per decoder row     */
-    double *sq;                         /* (m_max) Gaussian: |x - a|^2 per row       */
-    double *kl;                         /* (m_max) KL per encoder row                */
-    double *lw;                         /* (m_max) importance log-weights            */
-    double *wt;                         /* (m_max) IWAE: normalised weights w~       */
-    double *gap;                        /* (m_max) IWAE: log mean w - mean log w     */
+    vae_real *x;                      /* (m_max, d) a gathered minibatch           */
+    vae_real *enc_h[VAE_MAX_LAYERS];  /* (m_max, enc[l]) encoder activations       */
+    vae_real *enc_dh[VAE_MAX_LAYERS]; /* (m_max, enc[l]) their gradients           */
+    vae_real *head;                   /* (m_max, 2k) [mu | log s2]                 */
+    vae_real *dhead;                  /* (m_max, 2k)                               */
+    vae_real *eps;                    /* (m_max, k) N(0, I) noise, row l m + i     */
+    vae_real *z;                      /* (m_max, k)                                */
+    vae_real *dz;                     /* (m_max, k)                                */
+    vae_real *dec_h[VAE_MAX_LAYERS];  /* (m_max, dec[l]) decoder activations       */
+    vae_real *dec_dh[VAE_MAX_LAYERS]; /* (m_max, dec[l])                           */
+    vae_real *out;                    /* (m_max, d) decoder output a (logits/means) */
+    vae_real *p;                      /* (m_max, d) Bernoulli: sigm(a)             */
+    vae_real *dout;                   /* (m_max, d)                                */
+    double *nll;                      /* (m_max) -log p(x | z) per decoder row     */
+    double *sq;                       /* (m_max) Gaussian: |x - a|^2 per row       */
+    double *kl;                       /* (m_max) KL per encoder row                */
+    double *lw;                       /* (m_max) importance log-weights            */
+    double *wt;                       /* (m_max) IWAE: normalised weights w~       */
+    double *gap;                      /* (m_max) IWAE: log mean w - mean log w     */
 } vae_workspace;
 
 vae_workspace *vae_workspace_alloc(const vae_model *mod, size_t m_max, lz_error *err);
@@ -438,8 +438,8 @@ typedef struct {
  * Updates nothing but the gradient block (mod->gblock, scratch between
  * steps) and ws; acc (2 VAE_N_GRADVAR n_enc) doubles of workspace, n_enc
  * = vae_encoder_size(mod).  ws must hold m rows. */
-void vae_grad_var(vae_model *mod, vae_workspace *ws, vae_baselines *b, const vae_real *x,
-                  size_t m, size_t N, gsl_rng *rng, double *acc, vae_gradvar *out);
+void vae_grad_var(vae_model *mod, vae_workspace *ws, vae_baselines *b, const vae_real *x, size_t m,
+                  size_t N, gsl_rng *rng, double *acc, vae_gradvar *out);
 
 /* Parameters of the encoder: the reals of the block before the decoder's
  * first tensor (padding included). */
@@ -451,17 +451,17 @@ void vae_eval_loss(const vae_model *mod, vae_workspace *ws, const vae_real *x, s
                    gsl_rng *rng, double *loss, double *recon, double *kl);
 
 typedef struct {
-    int epoch;             /* 1, 2, ...; 0: the measurement before training */
+    int epoch;                                /* 1, 2, ...; 0: the measurement before training */
     double loss_train, recon_train, kl_train; /* per datum, data units, this epoch's batches */
-    double beta;           /* the KL weight, mean over this epoch's steps  */
-    double iwae_train;     /* IWAE: -L_K per datum, data units (NaN: ELBO)  */
+    double beta;                              /* the KL weight, mean over this epoch's steps  */
+    double iwae_train;                        /* IWAE: -L_K per datum, data units (NaN: ELBO)  */
     double loss_test, recon_test, kl_test;    /* per datum on the test set (NaN: none)       */
     double sigma2;                            /* data units (NaN: Bernoulli)                 */
-    double seconds;        /* since training began, evaluation included */
-    double train_seconds;  /* the same, minibatch steps only            */
-    double samples_per_sec;/* training data per second of this epoch's steps */
-    int n_gradvar;         /* VAE_N_GRADVAR with c->grad_var, else 0     */
-    vae_gradvar gradvar[VAE_N_GRADVAR]; /* measured after this epoch      */
+    double seconds;                           /* since training began, evaluation included */
+    double train_seconds;                     /* the same, minibatch steps only            */
+    double samples_per_sec;                   /* training data per second of this epoch's steps */
+    int n_gradvar;                            /* VAE_N_GRADVAR with c->grad_var, else 0     */
+    vae_gradvar gradvar[VAE_N_GRADVAR];       /* measured after this epoch      */
 } vae_epoch_info;
 
 /* Called after every epoch, and with c->grad_var once before the first step
@@ -511,8 +511,8 @@ typedef struct {
 
 /* The mean of vae_loglik_rows over the n rows of x (n, d), with its standard
  * error (the n estimates are independent). */
-lz_status vae_loglik(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
-                     size_t K, gsl_rng *rng, vae_loglik_result *res, lz_error *err);
+lz_status vae_loglik(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n, size_t K,
+                     gsl_rng *rng, vae_loglik_result *res, lz_error *err);
 
 /* The training rows ll_train is estimated on: all n when max_rows is 0 or at
  * least n, else max_rows rows drawn uniformly at random from a permutation of
@@ -543,23 +543,23 @@ size_t vae_active_units(size_t n, size_t k, const double *mu, double *var);
 typedef struct {
     vae_loglik_result train; /* ll_train on the rows of vae_ll_train_rows      */
     vae_loglik_result test;  /* ll_test on every test row                      */
-    const lz_data *set;  /* the rows of latent and recon: the test set, else the
-                            training set (NULL: neither)                       */
-    double *latent;      /* (set->n, k) encoder means mu(x)                    */
-    double *latent_var;  /* (k) their variance over the set's rows             */
-    size_t active_units; /* columns of latent_var above VAE_ACTIVE_VAR         */
-    size_t n_recon;      /* min(set->n, VAE_N_RECON)                           */
-    double *recon;       /* (2 n_recon, d) the first n_recon inputs as the
-                            likelihood sees them (Gaussian: data units;
-                            Bernoulli: after the scale and binarisation), then
-                            their reconstructions E[x | z = mu(x)]             */
+    const lz_data *set;      /* the rows of latent and recon: the test set, else the
+                                training set (NULL: neither)                       */
+    double *latent;          /* (set->n, k) encoder means mu(x)                    */
+    double *latent_var;      /* (k) their variance over the set's rows             */
+    size_t active_units;     /* columns of latent_var above VAE_ACTIVE_VAR         */
+    size_t n_recon;          /* min(set->n, VAE_N_RECON)                           */
+    double *recon;           /* (2 n_recon, d) the first n_recon inputs as the
+                                likelihood sees them (Gaussian: data units;
+                                Bernoulli: after the scale and binarisation), then
+                                their reconstructions E[x | z = mu(x)]             */
     size_t n_samples;
-    double *samples;     /* (n_samples, d) E[x | z], z ~ N(0, I)               */
-    size_t grid;         /* G when k = 2, else 0                               */
-    double *grid_z;      /* (G G, 2) z at row r (1 at the top: largest z2), col
-                            c (1 at the left: smallest z1), row-major;
-                            z = Phi^-1 of (c - 1/2)/G and (G - r + 1/2)/G      */
-    double *grid_x;      /* (G G, d) E[x | z] there                            */
+    double *samples; /* (n_samples, d) E[x | z], z ~ N(0, I)               */
+    size_t grid;     /* G when k = 2, else 0                               */
+    double *grid_z;  /* (G G, 2) z at row r (1 at the top: largest z2), col
+                        c (1 at the left: smallest z1), row-major;
+                        z = Phi^-1 of (c - 1/2)/G and (G - r + 1/2)/G      */
+    double *grid_x;  /* (G G, d) E[x | z] there                            */
 } vae_eval;
 
 /* Evaluate mod on its data: train (may be NULL) with xtr, its vae_prepare
@@ -568,8 +568,8 @@ typedef struct {
  * c->iw_train_rows, c->n_samples, c->grid and the streams of c->seed.
  * vae_eval_free frees what it holds, also after a failure. */
 lz_status vae_evaluate(const vae_model *mod, const vae_config *c, const lz_data *train,
-                       const vae_real *xtr, const lz_data *test, const vae_real *xte,
-                       vae_eval *ev, lz_error *err);
+                       const vae_real *xtr, const lz_data *test, const vae_real *xte, vae_eval *ev,
+                       lz_error *err);
 void vae_eval_free(vae_eval *ev);
 
 #endif

@@ -107,12 +107,12 @@ void vae_iwae_backward(vae_real *dz, const double *wt, const vae_real *z, size_t
 
 struct vae_baselines {
     size_t d, h, m_max;
-    int have_c;                      /* c and v are set (after the first update)         */
-    double c, v;                     /* running mean of the signal and of (signal - c)^2 */
+    int have_c;  /* c and v are set (after the first update)         */
+    double c, v; /* running mean of the signal and of (signal - c)^2 */
     int with_net;
     size_t n_block;
-    vae_real *block;                 /* (n_block) w1 (h, d), b1 (h), w2 (1, h), b2 (1)   */
-    vae_real *gblock;                /* (n_block) gradients, same layout                 */
+    vae_real *block;  /* (n_block) w1 (h, d), b1 (h), w2 (1, h), b2 (1)   */
+    vae_real *gblock; /* (n_block) gradients, same layout                 */
     vae_real *adam_m, *adam_v;
     long adam_t;
     vae_real *w1, *b1, *w2, *b2;     /* views of block                                   */

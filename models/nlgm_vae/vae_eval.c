@@ -49,8 +49,7 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
             /* log N(z; 0, I) - log Q(z | x) with (z - mu)^2 / sigma^2 = eps^2:
              * -1/2 sum_j (z_j^2 - eps_j^2 - lv_j) */
             double s = 0;
-            for (size_t j = 0; j < k; j++)
-                s += (double)z[j] * z[j] - (double)e[j] * e[j] - lv[j];
+            for (size_t j = 0; j < k; j++) s += (double)z[j] * z[j] - (double)e[j] * e[j] - lv[j];
             ws->lw[r] = -ws->nll[r] - 0.5 * s;
         }
         for (size_t i = 0; i < m; i++) {
@@ -68,8 +67,7 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
             }
             if (!isfinite(mx))
                 return lz_fail(err, LZ_ENUMERIC,
-                               "importance sampling: row %zu: a non-finite log-weight",
-                               i0 + i + 1);
+                               "importance sampling: row %zu: a non-finite log-weight", i0 + i + 1);
             /* log (1/K) sum_j w_j, around the largest weight */
             if (ll) ll[i0 + i] = mx + log(s1) - logK + off;
             if (elbo) elbo[i0 + i] = -snll / (double)K - ws->kl[i] + off;
@@ -80,8 +78,8 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
     return LZ_OK;
 }
 
-lz_status vae_loglik(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
-                     size_t K, gsl_rng *rng, vae_loglik_result *res, lz_error *err)
+lz_status vae_loglik(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n, size_t K,
+                     gsl_rng *rng, vae_loglik_result *res, lz_error *err)
 {
     *res = (vae_loglik_result){.ll = NAN, .ll_se = NAN, .elbo = NAN, .rows = 0};
     if (n == 0) return LZ_OK;
@@ -177,9 +175,9 @@ static lz_status new_stream(unsigned long seed, vae_stream s, gsl_rng **r, lz_er
 }
 
 /* vae_loglik with the importance samples of stream s */
-static lz_status loglik_stream(const vae_model *mod, vae_workspace *ws, const vae_real *x,
-                               size_t n, size_t K, unsigned long seed, vae_stream s,
-                               vae_loglik_result *res, lz_error *err)
+static lz_status loglik_stream(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
+                               size_t K, unsigned long seed, vae_stream s, vae_loglik_result *res,
+                               lz_error *err)
 {
     gsl_rng *r = NULL;
     lz_status st = new_stream(seed, s, &r, err);
@@ -255,8 +253,8 @@ static lz_status prior_draws(const vae_model *mod, vae_workspace *ws, size_t n, 
     vae_real *z = malloc((n ? n : 1) * k * sizeof *z);
     gsl_rng *r = NULL;
     ev->samples = malloc((n ? n : 1) * d * sizeof *ev->samples);
-    lz_status st = g && z && ev->samples ? LZ_OK
-                                         : lz_fail(err, LZ_ENOMEM, "evaluation: out of memory");
+    lz_status st =
+        g && z && ev->samples ? LZ_OK : lz_fail(err, LZ_ENOMEM, "evaluation: out of memory");
     if (!st) st = new_stream(seed, VAE_STREAM_PRIOR, &r, err);
     if (!st) {
         lz_rng_gauss(r, n * k, g);
@@ -297,8 +295,8 @@ static lz_status manifold(const vae_model *mod, vae_workspace *ws, size_t G, vae
 }
 
 lz_status vae_evaluate(const vae_model *mod, const vae_config *c, const lz_data *train,
-                       const vae_real *xtr, const lz_data *test, const vae_real *xte,
-                       vae_eval *ev, lz_error *err)
+                       const vae_real *xtr, const lz_data *test, const vae_real *xte, vae_eval *ev,
+                       lz_error *err)
 {
     memset(ev, 0, sizeof *ev);
     ev->train = ev->test = (vae_loglik_result){.ll = NAN, .ll_se = NAN, .elbo = NAN, .rows = 0};

@@ -28,7 +28,6 @@ static inline float exp_nonpos(float x) { return lz_vexpf(x); }
 static inline float log1p_unit(float e) { return lz_vlog1pf_unit(e); }
 #endif
 
-
 /* ------------------------------------------------------------------ */
 /* dense layer */
 
@@ -94,8 +93,8 @@ void vae_act_backward(vae_real *dh, const vae_real *h, size_t cnt, vae_act act)
 /* ------------------------------------------------------------------ */
 /* reparameterisation and KL */
 
-void vae_reparam_forward(vae_real *z, const vae_real *head, const vae_real *eps, size_t m,
-                         size_t L, size_t k)
+void vae_reparam_forward(vae_real *z, const vae_real *head, const vae_real *eps, size_t m, size_t L,
+                         size_t k)
 {
     for (size_t l = 0; l < L; l++)
         for (size_t i = 0; i < m; i++) {
@@ -152,8 +151,8 @@ void vae_kl_backward(vae_real *dhead, const vae_real *head, size_t m, size_t k, 
 /* ------------------------------------------------------------------ */
 /* likelihoods */
 
-void vae_bernoulli_forward(double *nll, vae_real *p, const vae_real *a, const vae_real *x,
-                           size_t m, size_t L, size_t d)
+void vae_bernoulli_forward(double *nll, vae_real *p, const vae_real *a, const vae_real *x, size_t m,
+                           size_t L, size_t d)
 {
     size_t rows = L * m;
     for (size_t r = 0; r < rows; r++) {
@@ -174,8 +173,8 @@ void vae_bernoulli_forward(double *nll, vae_real *p, const vae_real *a, const va
     }
 }
 
-void vae_bernoulli_backward(vae_real *da, const vae_real *p, const vae_real *x, size_t m,
-                            size_t L, size_t d, vae_real dloss)
+void vae_bernoulli_backward(vae_real *da, const vae_real *p, const vae_real *x, size_t m, size_t L,
+                            size_t d, vae_real dloss)
 {
     size_t rows = L * m;
     for (size_t r = 0; r < rows; r++) {
@@ -226,8 +225,8 @@ void vae_gaussian_backward(vae_real *da, vae_real *dlsig, const double *sq, cons
 /* ------------------------------------------------------------------ */
 /* Adam on a block; the widths of a stack of layers */
 
-void vae_adam_update(vae_real *theta, vae_real *m, vae_real *v, const vae_real *g, size_t n,
-                     long t, double lr, double beta1, double beta2, double eps)
+void vae_adam_update(vae_real *theta, vae_real *m, vae_real *v, const vae_real *g, size_t n, long t,
+                     double lr, double beta1, double beta2, double eps)
 {
     double bc1 = 1 - pow(beta1, (double)t), bc2 = 1 - pow(beta2, (double)t);
     const vae_real b1 = (vae_real)beta1, b2 = (vae_real)beta2;
@@ -256,8 +255,8 @@ lz_status vae_parse_widths(const char *opt, const char *s, size_t *w, size_t *n,
         long v = strtol(p, &end, 10);
         if (end == p || errno || v < 1 || v > 1000000 || (*end && *end != ','))
             return lz_fail(err, LZ_EINVAL,
-                           "%s '%s': expected widths 1..1000000 separated by commas (0: none)",
-                           opt, s);
+                           "%s '%s': expected widths 1..1000000 separated by commas (0: none)", opt,
+                           s);
         if (*n == max)
             return lz_fail(err, LZ_EINVAL, "%s '%s': at most %zu hidden layers", opt, s, max);
         w[(*n)++] = (size_t)v;

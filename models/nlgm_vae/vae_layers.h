@@ -48,8 +48,8 @@ void vae_act_backward(vae_real *dh, const vae_real *h, size_t cnt, vae_act act);
  * lecture's slide "Sampling z", Rios's "Gaussian Transformation"):
  * z (L m, k), z[l m + i] = mu_i + exp(lv_i / 2) * eps[l m + i], eps (L m, k)
  * standard normal. */
-void vae_reparam_forward(vae_real *z, const vae_real *head, const vae_real *eps, size_t m,
-                         size_t L, size_t k);
+void vae_reparam_forward(vae_real *z, const vae_real *head, const vae_real *eps, size_t m, size_t L,
+                         size_t k);
 /* dhead (m, 2k) += d/d(mu, lv) of sum dz . z:
  * dmu_i += sum_l dz[l m + i];  dlv_i += sum_l dz[l m + i] * eps[l m + i] * exp(lv_i / 2) / 2. */
 void vae_reparam_backward(vae_real *dhead, const vae_real *dz, const vae_real *head,
@@ -67,11 +67,11 @@ void vae_kl_backward(vae_real *dhead, const vae_real *head, size_t m, size_t k, 
 /* Bernoulli with logits a (docs/vae.md, "The model"; the PyTorch example's BCE):
  * nll (L m) <- -log p(x|z) = sum_j softplus(a_j) - x_j a_j,  p (L m, d) <- sigm(a).
  * x (m, d) in [0, 1]. */
-void vae_bernoulli_forward(double *nll, vae_real *p, const vae_real *a, const vae_real *x,
-                           size_t m, size_t L, size_t d);
+void vae_bernoulli_forward(double *nll, vae_real *p, const vae_real *a, const vae_real *x, size_t m,
+                           size_t L, size_t d);
 /* da (L m, d) += dloss * (p - x). */
-void vae_bernoulli_backward(vae_real *da, const vae_real *p, const vae_real *x, size_t m,
-                            size_t L, size_t d, vae_real dloss);
+void vae_bernoulli_backward(vae_real *da, const vae_real *p, const vae_real *x, size_t m, size_t L,
+                            size_t d, vae_real dloss);
 
 /* Gaussian N(a, sigma^2 I), lsig = log sigma^2 (docs/vae.md, "The training
  * loss, step by step", 1):
@@ -90,8 +90,8 @@ void vae_gaussian_backward(vae_real *da, vae_real *dlsig, const double *sq, cons
  * number t >= 1 (taken before the call is counted):
  * m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
  * theta <- theta - lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps). */
-void vae_adam_update(vae_real *theta, vae_real *m, vae_real *v, const vae_real *g, size_t n,
-                     long t, double lr, double beta1, double beta2, double eps);
+void vae_adam_update(vae_real *theta, vae_real *m, vae_real *v, const vae_real *g, size_t n, long t,
+                     double lr, double beta1, double beta2, double eps);
 
 /* Hidden widths as the options spell them: "400" or "400,200" -> w (*n
  * entries, at most max); "0" -> no layer.  err names the option opt and

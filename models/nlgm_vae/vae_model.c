@@ -91,8 +91,7 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
         return lz_fail(err, LZ_EINVAL, "--batch %zu: expected 1 .. 1000000", c->batch);
     if (!(c->lr > 0) || !isfinite(c->lr))
         return lz_fail(err, LZ_EINVAL, "--lr %g: expected a step size > 0", c->lr);
-    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) ||
-        !(c->adam_eps > 0))
+    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->adam_eps > 0))
         return lz_fail(err, LZ_EINVAL, "Adam: expected 0 <= beta1, beta2 < 1 and eps > 0");
     if (c->samples < 1 || c->samples > 10000)
         return lz_fail(err, LZ_EINVAL, "--samples %d: expected 1 .. 10000", c->samples);
@@ -103,8 +102,7 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
         return lz_fail(err, LZ_EINVAL, "--objective: expected elbo or iwae");
     if (c->estimator != VAE_EST_REPARAM && c->estimator != VAE_EST_SCORE)
         return lz_fail(err, LZ_EINVAL, "--estimator: expected reparam or score");
-    if (c->baseline != VAE_BASE_NONE && c->baseline != VAE_BASE_MEAN &&
-        c->baseline != VAE_BASE_NET)
+    if (c->baseline != VAE_BASE_NONE && c->baseline != VAE_BASE_MEAN && c->baseline != VAE_BASE_NET)
         return lz_fail(err, LZ_EINVAL, "--baseline: expected none, mean or net");
     if (!(c->beta >= 0 && c->beta <= 1e6))
         return lz_fail(err, LZ_EINVAL, "--beta %g: expected a KL weight in [0, 1e6]", c->beta);
@@ -117,7 +115,8 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
     if (c->baseline != VAE_BASE_NONE && c->estimator != VAE_EST_SCORE)
         return lz_fail(err, LZ_EINVAL,
                        "--baseline %s applies to --estimator score (the reparameterised "
-                       "gradient needs none)", c->baseline == VAE_BASE_MEAN ? "mean" : "net");
+                       "gradient needs none)",
+                       c->baseline == VAE_BASE_MEAN ? "mean" : "net");
     if (c->objective == VAE_OBJ_IWAE && c->estimator != VAE_EST_REPARAM)
         return lz_fail(err, LZ_EINVAL,
                        "--objective iwae: the bound's gradient is reparameterised only "
@@ -332,8 +331,7 @@ lz_status vae_init(vae_model *mod, unsigned long seed, double sigma2, lz_error *
     init_dense(r, mod->p.out_w, mod->p.out_b, a->d, c);
     gsl_rng_free(r);
     if (a->lik == VAE_GAUSSIAN)
-        *mod->p.log_sigma2 =
-            (vae_real)(sigma2 > 0 ? log(sigma2) - 2 * log(mod->scale) : 0.0);
+        *mod->p.log_sigma2 = (vae_real)(sigma2 > 0 ? log(sigma2) - 2 * log(mod->scale) : 0.0);
     memset(mod->gblock, 0, mod->n_block * sizeof(vae_real));
     memset(mod->adam_m, 0, mod->n_block * sizeof(vae_real));
     memset(mod->adam_v, 0, mod->n_block * sizeof(vae_real));
@@ -392,8 +390,8 @@ static lz_status get_choice(const lz_model *m, const char *path, const char *nam
                    lz_model_line(m, name), name, s);
 }
 
-static lz_status get_size(const lz_model *m, const char *path, const char *name, long lo,
-                          long hi, size_t *out, lz_error *err)
+static lz_status get_size(const lz_model *m, const char *path, const char *name, long lo, long hi,
+                          size_t *out, lz_error *err)
 {
     long v;
     (void)path;

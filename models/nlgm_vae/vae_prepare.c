@@ -53,8 +53,8 @@ static lz_status check_data(const vae_model *mod, const lz_data *data, lz_error 
     return LZ_OK;
 }
 
-lz_status vae_set_data_map(vae_model *mod, const vae_config *c, const lz_data *train,
-                           double *var, lz_error *err)
+lz_status vae_set_data_map(vae_model *mod, const vae_config *c, const lz_data *train, double *var,
+                           lz_error *err)
 {
     size_t d = train->d;
     if (d != mod->a.d)
@@ -97,7 +97,8 @@ lz_status vae_prepare(const vae_model *mod, const lz_data *data, gsl_rng *bin, v
             double v = (data->x[i * d + j] - mod->shift[j]) / mod->scale;
             if (mod->a.lik == VAE_BERNOULLI) {
                 /* threshold: x~ > 1/2;  dynamic, drawn once: x~ ~ Bernoulli(x~) */
-                if (mod->binarize == VAE_BIN_THRESHOLD) v = v > 0.5 ? 1 : 0;
+                if (mod->binarize == VAE_BIN_THRESHOLD)
+                    v = v > 0.5 ? 1 : 0;
                 else if (mod->binarize == VAE_BIN_DYNAMIC && bin)
                     v = gsl_rng_uniform(bin) < v ? 1 : 0;
             }
@@ -114,8 +115,8 @@ void vae_to_data_space(const vae_model *mod, size_t m, const vae_real *a, double
         for (size_t j = 0; j < d; j++) {
             double v = a[i * d + j];
             /* Bernoulli: E[x | z] = sigm(a);  Gaussian: E[x | z] = shift + scale a */
-            x[i * d + j] = mod->a.lik == VAE_BERNOULLI ? lz_sigmoid(v)
-                                                       : mod->shift[j] + mod->scale * v;
+            x[i * d + j] =
+                mod->a.lik == VAE_BERNOULLI ? lz_sigmoid(v) : mod->shift[j] + mod->scale * v;
         }
 }
 

@@ -56,8 +56,8 @@ typedef struct {
     double *z, *zt;  /* (n, k) projections of DATA and of the test set     */
     double *imputed; /* (n, d) DATA with E[x_m | x_o] where missing, or NULL */
     double ll_train, ll_test, recon_train, recon_test;
-    lz_outset *os;   /* every output file; the trace is opened by fit      */
-    FILE *trace;     /* PREFIX.trace.dat, written as the iterations run    */
+    lz_outset *os; /* every output file; the trace is opened by fit      */
+    FILE *trace;   /* PREFIX.trace.dat, written as the iterations run    */
     lz_error err;
 } run;
 
@@ -85,10 +85,15 @@ static int parse_options(run *r, int argc, char **argv)
         LZ_COMMON_OPTIONS(&r->co),
         {0},
     };
-    const lz_cli cli = {PROG, "[options] DATA",
+    const lz_cli cli = {PROG,
+                        "[options] DATA",
                         "Principal component analysis by the seed's iterative projection\n"
                         "(Z <- W+ X, W <- X Z+), scored by the probabilistic PCA density.",
-                        DETAILS, opts, 0, 1, 0};
+                        DETAILS,
+                        opts,
+                        0,
+                        1,
+                        0};
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
     r->cfg.seed = r->co.seed; /* the random initial W */
@@ -119,8 +124,10 @@ static lz_status read_ref(const char *path, size_t k, size_t d, double **ref, lz
         return st;
     }
     if (r->d != d && r->d != d + 1) {
-        st = lz_fail(err, LZ_EFORMAT, "--ref %s:1: %zu columns: expected %zu (or %zu with the "
-                     "eigenvalue first)", path, r->d, d, d + 1);
+        st = lz_fail(err, LZ_EFORMAT,
+                     "--ref %s:1: %zu columns: expected %zu (or %zu with the "
+                     "eigenvalue first)",
+                     path, r->d, d, d + 1);
         lz_data_free(r);
         return st;
     }
@@ -167,8 +174,8 @@ static lz_status read_ref(const char *path, size_t k, size_t d, double **ref, lz
  * by orders of magnitude (PCA depends on units), and --ref */
 static lz_status load_inputs(run *r)
 {
-    lz_status st = lz_load_inputs(&r->co, r->data_path, r->co.load ? 1 : 2, &r->train, &r->test,
-                                  &r->err);
+    lz_status st =
+        lz_load_inputs(&r->co, r->data_path, r->co.load ? 1 : 2, &r->train, &r->test, &r->err);
     if (st || r->co.load) return st;
     const size_t d = r->train->d;
     if ((st = pca_config_check(&r->cfg, d, &r->err))) return st;
@@ -201,8 +208,8 @@ static lz_status load_model(run *r)
 static int on_iter(const pca_iter_info *it, void *ud)
 {
     run *r = ud;
-    double row[6] = {(double)it->iter, it->recon_mse, it->explained_var, it->max_angle,
-                     it->ref_angle, it->seconds};
+    double row[6] = {(double)it->iter, it->recon_mse, it->explained_var,
+                     it->max_angle,    it->ref_angle, it->seconds};
     lz_dat_row(r->trace, ' ', 6, row);
     if (!r->co.quiet) {
         printf("iter %4d  recon_mse %-13.7g explained_var %.7f  max_angle %-10.3e", it->iter,
@@ -217,8 +224,8 @@ static int on_iter(const pca_iter_info *it, void *ud)
 /* the output set, with PREFIX.trace.dat open in it and its header written */
 static lz_status open_trace(run *r)
 {
-    static const char *cols[] = {"iter", "recon_mse", "explained_var", "max_angle", "ref_angle",
-                                 "seconds"};
+    static const char *cols[] = {"iter",      "recon_mse", "explained_var",
+                                 "max_angle", "ref_angle", "seconds"};
     char path[4096];
     if (!(r->os = lz_outset_alloc())) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     if (lz_path(path, sizeof path, r->co.output, "trace.dat", &r->err)) return r->err.status;
@@ -326,9 +333,10 @@ static double explained_var(const pca_model *m)
 
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
-    static const char *const extra[] = {"mode",      "p",         "converged", "max_angle",
-                                        "angle_est", "ref_angle", "recon_mse", "recon_mse_test",
-                                        "explained_var", "sigma2", "missing_frac"};
+    static const char *const extra[] = {
+        "mode",          "p",         "converged",   "max_angle",
+        "angle_est",     "ref_angle", "recon_mse",   "recon_mse_test",
+        "explained_var", "sigma2",    "missing_frac"};
     const pca_model *m = r->m;
     const pca_fit_info *fi = &r->fi;
     lz_summary s = {.model = "pca",
@@ -347,9 +355,12 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
     int inc = (tr && tr->miss) || (r->test && r->test->miss);
     FILE *f = lz_summary_begin(os, path, &s, sizeof extra / sizeof extra[0] - !inc, extra, err);
     if (!f) return err->status;
-    fprintf(f, "\t%s\t%zu\t%d\t", r->co.load ? "loaded" : tr && tr->miss ? "als" : MODE_NAME[fi->mode],
+    fprintf(f, "\t%s\t%zu\t%d\t",
+            r->co.load       ? "loaded"
+            : tr && tr->miss ? "als"
+                             : MODE_NAME[fi->mode],
             fi->p, fi->converged);
-    double tail[6] = {fi->max_angle,    fi->angle_est,   fi->ref_angle,
+    double tail[6] = {fi->max_angle,  fi->angle_est, fi->ref_angle,
                       r->recon_train, r->recon_test, explained_var(m)};
     for (int i = 0; i < 6; i++) {
         lz_put_num(f, tail[i]);

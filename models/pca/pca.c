@@ -71,7 +71,7 @@ pca_mode pca_choose_mode(size_t n, size_t d, size_t p, int max_iter)
 {
     double t = max_iter < PCA_AUTO_ITERS ? (double)max_iter : (double)PCA_AUTO_ITERS;
     double nd = (double)n, dd = (double)d, pp = (double)p;
-    double cost_data = t * 4.0 * nd * dd * pp;             /* X W, X^T Z^T       */
+    double cost_data = t * 4.0 * nd * dd * pp;               /* X W, X^T Z^T       */
     double cost_cov = nd * dd * dd + t * 2.0 * dd * dd * pp; /* S once, then S W */
     return cost_cov < cost_data ? PCA_MODE_COV : PCA_MODE_DATA;
 }
@@ -162,8 +162,8 @@ static lz_status gram_chol(size_t d, size_t p, const double *wt, double *g, doub
         return st;
     }
     LZ_FPE_HOLD(fe1);
-    lapack_int info = LAPACKE_dpocon(LAPACK_ROW_MAJOR, 'L', (lapack_int)p, g, (lapack_int)p,
-                                     anorm, rcond);
+    lapack_int info =
+        LAPACKE_dpocon(LAPACK_ROW_MAJOR, 'L', (lapack_int)p, g, (lapack_int)p, anorm, rcond);
     LZ_FPE_RELEASE(fe1);
     if (info) return lz_fail(err, LZ_EINVAL, "condition estimate: bad argument %d", (int)-info);
     return LZ_OK;
@@ -309,8 +309,8 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
 
     const size_t k = (size_t)cfg->k;
     size_t p = pca_block_size(cfg, d);
-    pca_mode mode = cfg->mode == PCA_MODE_AUTO ? pca_choose_mode(n, d, p, cfg->max_iter)
-                                               : (pca_mode)cfg->mode;
+    pca_mode mode =
+        cfg->mode == PCA_MODE_AUTO ? pca_choose_mode(n, d, p, cfg->max_iter) : (pca_mode)cfg->mode;
 
     /* ---- workspace: one block, allocated once ---- */
     size_t sz_s = mode == PCA_MODE_COV ? d * d : 0;
@@ -404,8 +404,8 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         memcpy(ws.mv, ws.a, p * p * sizeof *ws.mv);
         cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)p,
                     (int)p, 1.0, l, (int)p, ws.mv, (int)p);
-        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)p,
-                    (int)p, 1.0, l, (int)p, ws.mv, (int)p);
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)p, (int)p,
+                    1.0, l, (int)p, ws.mv, (int)p);
         lz_symmetrise(p, ws.mv); /* symmetric up to rounding: make it exact */
         st = lz_eigh(p, ws.mv, ws.theta, ws.mv, err);
         if (st) goto done;
@@ -424,8 +424,8 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         if (r < p) {
             /* drop the null directions: W^T <- V[:, :r]^T Q^T (r, d), then
              * redo this iteration with the smaller block */
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)d, (int)p, 1.0,
-                        ws.mv, (int)p, ws.qt, (int)d, 0.0, ws.yt, (int)d);
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)r, (int)d, (int)p, 1.0, ws.mv,
+                        (int)p, ws.qt, (int)d, 0.0, ws.yt, (int)d);
             memcpy(ws.wt, ws.yt, r * d * sizeof *ws.wt);
             p = r;
             continue;
@@ -484,8 +484,8 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
      * rounding of tr S (as in the rank test above) */
     if (!(m->sigma2 > PCA_RANK_RTOL * ws.theta[0]) || !isfinite(m->sigma2)) {
         st = lz_fail(err, LZ_ENUMERIC,
-                     "-k %zu: no variance outside the %zu components (PPCA noise variance %g)",
-                     k, k, m->sigma2);
+                     "-k %zu: no variance outside the %zu components (PPCA noise variance %g)", k,
+                     k, m->sigma2);
         goto done;
     }
     if (info) {
@@ -573,8 +573,8 @@ lz_status pca_loglik(const pca_model *m, size_t n, const double *xc, double *ll,
     return st;
 }
 
-lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z,
-                    double *recon_mse, double *ll, lz_error *err)
+lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z, double *recon_mse,
+                    double *ll, lz_error *err)
 {
     double sum_ll = 0, sum_r2 = 0;
     lz_status st = score_rows(m, n, xc, z, &sum_ll, &sum_r2, err);
@@ -655,8 +655,8 @@ lz_status pca_model_read(const char *path, pca_model **out, lz_error *err)
      * orthonormal directions; the explained variance sum_j lambda_j / total
      * needs total >= sum_j lambda_j */
     if (!(sigma2 > 0)) {
-        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: real sigma2 %g: expected a noise variance > 0",
-                     path, lz_model_line(mf, "sigma2"), sigma2);
+        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: real sigma2 %g: expected a noise variance > 0", path,
+                     lz_model_line(mf, "sigma2"), sigma2);
         goto fail;
     }
     double top = 0;
@@ -683,8 +683,8 @@ lz_status pca_model_read(const char *path, pca_model **out, lz_error *err)
         st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)k, (int)d, 1.0, m->comp, (int)d,
-                0.0, g, (int)k);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)k, (int)d, 1.0, m->comp, (int)d, 0.0,
+                g, (int)k);
     double worst = 0;
     for (long i = 0; i < k; i++)
         for (long j = i; j < k; j++) worst = fmax(worst, fabs(g[i * k + j] - (i == j)));

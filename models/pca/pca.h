@@ -41,14 +41,14 @@ typedef enum { PCA_MODE_DATA = 0, PCA_MODE_COV = 1, PCA_MODE_AUTO = 2 } pca_mode
 
 /* Hyperparameters (the options of pca_iter). */
 typedef struct {
-    int k;               /* components kept, 1 <= k < d                         */
-    int mode;            /* pca_mode: iterate on X, on S, or pick by cost       */
-    int oversample;      /* extra columns q: the block has p = min(k + q, d);
-                            PCA_OVERSAMPLE_AUTO: q = max(10, k)                 */
-    double tol;          /* stop when the largest principal angle between the
-                            k-subspaces of successive iterations is <= tol (rad) */
-    int max_iter;        /* iterations at most                                  */
-    unsigned long seed;  /* random initial W                                    */
+    int k;              /* components kept, 1 <= k < d                         */
+    int mode;           /* pca_mode: iterate on X, on S, or pick by cost       */
+    int oversample;     /* extra columns q: the block has p = min(k + q, d);
+                           PCA_OVERSAMPLE_AUTO: q = max(10, k)                 */
+    double tol;         /* stop when the largest principal angle between the
+                           k-subspaces of successive iterations is <= tol (rad) */
+    int max_iter;       /* iterations at most                                  */
+    unsigned long seed; /* random initial W                                    */
 } pca_config;
 
 #define PCA_OVERSAMPLE_AUTO (-1)
@@ -78,12 +78,12 @@ pca_mode pca_choose_mode(size_t n, size_t d, size_t p, int max_iter);
  * the PPCA noise variance.  Arrays live in one block. */
 typedef struct {
     size_t d, k;
-    double *block;     /* the one allocation: mean, comp, eigval point into it   */
-    double *mean;      /* (d)    mu, the training mean                           */
-    double *comp;      /* (k, d) components u_j, rows orthonormal, largest first */
-    double *eigval;    /* (k)    lambda_j = u_j^T S u_j, descending               */
-    double sigma2;     /* PPCA noise: mean of the d - k discarded eigenvalues     */
-    double total_var;  /* tr S = sum of all d eigenvalues                         */
+    double *block;    /* the one allocation: mean, comp, eigval point into it   */
+    double *mean;     /* (d)    mu, the training mean                           */
+    double *comp;     /* (k, d) components u_j, rows orthonormal, largest first */
+    double *eigval;   /* (k)    lambda_j = u_j^T S u_j, descending               */
+    double sigma2;    /* PPCA noise: mean of the d - k discarded eigenvalues     */
+    double total_var; /* tr S = sum of all d eigenvalues                         */
 } pca_model;
 
 /* A model of d dimensions and k components, 1 <= k < d, its arrays zeroed;
@@ -116,16 +116,16 @@ typedef int (*pca_callback)(const pca_iter_info *info, void *ctx);
 
 /* What a fit did. */
 typedef struct {
-    pca_mode mode;     /* the mode that ran (auto resolved)                  */
-    size_t p;          /* columns iterated (after any reduction for rank)    */
-    int iterations;    /* iterations run                                     */
-    int converged;     /* 1 if the angle fell to tol within max_iter         */
-    double max_angle;  /* the last successive angle (rad)                    */
-    double ref_angle;  /* the last angle to the reference (NaN without one)  */
-    double angle_est;  /* estimated angle from the limit: max_angle rho/(1-rho)
-                          with rho = the last ratio of successive angles (NaN
-                          when rho >= 1 or the angles are at rounding level) */
-    double seconds;    /* wall time of the fit: mean, centring, S, iterations */
+    pca_mode mode;    /* the mode that ran (auto resolved)                  */
+    size_t p;         /* columns iterated (after any reduction for rank)    */
+    int iterations;   /* iterations run                                     */
+    int converged;    /* 1 if the angle fell to tol within max_iter         */
+    double max_angle; /* the last successive angle (rad)                    */
+    double ref_angle; /* the last angle to the reference (NaN without one)  */
+    double angle_est; /* estimated angle from the limit: max_angle rho/(1-rho)
+                         with rho = the last ratio of successive angles (NaN
+                         when rho >= 1 or the angles are at rounding level) */
+    double seconds;   /* wall time of the fit: mean, centring, S, iterations */
 } pca_fit_info;
 
 /* Fit PCA to x (n, d), n >= 2.  Sets m->mean to the mean mu of x, then
@@ -169,8 +169,8 @@ lz_status pca_loglik(const pca_model *m, size_t n, const double *xc, double *ll,
  *                 explicitly                                       (may be NULL)
  *   *ll        <- the log-likelihood per sample, as pca_loglik     (may be NULL)
  * LZ_ENOMEM. */
-lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z,
-                    double *recon_mse, double *ll, lz_error *err);
+lz_status pca_score(const pca_model *m, size_t n, const double *xc, double *z, double *recon_mse,
+                    double *ll, lz_error *err);
 
 /* The PPCA covariance C = W_ml W_ml^T + sigma^2 I into c (d, d), formed
  * explicitly (for tests and small d).  LZ_ENOMEM. */

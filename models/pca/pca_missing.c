@@ -44,22 +44,22 @@ static int chol_ridge(size_t k, const double *g, double ridge, double *l)
 /* work of the alternating least squares */
 typedef struct {
     size_t n, d, k, nthr;
-    double *xw;   /* (n, d) x - mu0 where observed, 0 where missing        */
-    double *w;    /* (d, k) W, orthonormal columns after each W step         */
-    double *mup;  /* (d) mu' = mu - mu0                                      */
-    double *z;    /* (n, k) Z, the rows' coefficients                       */
-    double *b;    /* (n, k) X W                                              */
-    double *rss;  /* (n) each row's residual sum of squares (Z step)          */
-    double *r;    /* (d, k+1) X^T [Z 1]                                      */
-    double *h;    /* (k+1, k+1) [Z 1]^T [Z 1]                                */
-    double *g;    /* (k, k) W^T W                                            */
-    double *wt;   /* (k, d) W^T (orthonormal rows, for the angles)            */
-    double *wprev;/* (k, d) the previous iteration's                         */
-    double *uref; /* (k, d) --ref, orthonormal                                */
-    double *aws;  /* LZ_ANGLE_WS(d, k)                                       */
-    double *thr;  /* (nthr, ts) per-thread scratch                            */
+    double *xw;    /* (n, d) x - mu0 where observed, 0 where missing        */
+    double *w;     /* (d, k) W, orthonormal columns after each W step         */
+    double *mup;   /* (d) mu' = mu - mu0                                      */
+    double *z;     /* (n, k) Z, the rows' coefficients                       */
+    double *b;     /* (n, k) X W                                              */
+    double *rss;   /* (n) each row's residual sum of squares (Z step)          */
+    double *r;     /* (d, k+1) X^T [Z 1]                                      */
+    double *h;     /* (k+1, k+1) [Z 1]^T [Z 1]                                */
+    double *g;     /* (k, k) W^T W                                            */
+    double *wt;    /* (k, d) W^T (orthonormal rows, for the angles)            */
+    double *wprev; /* (k, d) the previous iteration's                         */
+    double *uref;  /* (k, d) --ref, orthonormal                                */
+    double *aws;   /* LZ_ANGLE_WS(d, k)                                       */
+    double *thr;   /* (nthr, ts) per-thread scratch                            */
     size_t ts;
-    size_t *cmis; /* the missing rows of column j: cmis[cstart[j] .. cstart[j+1]) */
+    size_t *cmis;   /* the missing rows of column j: cmis[cstart[j] .. cstart[j+1]) */
     size_t *cstart; /* (d + 1) */
 } als_work;
 
@@ -81,15 +81,16 @@ static int z_step(als_work *a, const lz_patterns *pt, const unsigned char *miss,
     /* B (n, k) <- X W; G = W^T W */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)d, 1.0, a->xw,
                 (int)d, a->w, (int)k, 0.0, a->b, (int)k);
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)d, 1.0, a->w, (int)k, 0.0,
-                a->g, (int)k);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)d, 1.0, a->w, (int)k, 0.0, a->g,
+                (int)k);
     lz_sym_from_upper(k, a->g);
     double gtr = 0, mm = 0, u0[64], *uf = k <= 64 ? u0 : malloc(k * sizeof *uf);
     if (!uf) return 1;
     for (size_t c = 0; c < k; c++) gtr += a->g[c * k + c];
     double ridge = PCA_ALS_RIDGE * gtr / (double)k;
     /* u = W^T mu', and |mu'|^2 */
-    cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)k, 1.0, a->w, (int)k, a->mup, 1, 0.0, uf, 1);
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)k, 1.0, a->w, (int)k, a->mup, 1, 0.0, uf,
+                1);
     for (size_t j = 0; j < d; j++) mm += a->mup[j] * a->mup[j];
     int nb = lz_get_threads(), nth = nb < 1 ? 1 : (size_t)nb > a->nthr ? (int)a->nthr : nb, bad = 0;
     lz_set_threads(1);
@@ -177,8 +178,8 @@ static int w_step(als_work *a, const unsigned char *miss)
         memcpy(zt + i * k1, a->z + i * k, k * sizeof *zt);
         zt[i * k1 + k] = 1.0;
     }
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k1, (int)n, 1.0, zt, (int)k1, 0.0,
-                a->h, (int)k1);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k1, (int)n, 1.0, zt, (int)k1, 0.0, a->h,
+                (int)k1);
     lz_sym_from_upper(k1, a->h);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)k1, (int)n, 1.0, a->xw,
                 (int)d, zt, (int)k1, 0.0, a->r, (int)k1);
@@ -196,7 +197,8 @@ static int w_step(als_work *a, const unsigned char *miss)
         size_t q = a->cstart[j + 1] - a->cstart[j];
         if (q <= n - q) {
             memcpy(hj, a->h, k1 * k1 * sizeof *hj);
-            for (size_t t = 0; t < q; t++) memcpy(rows + t * k1, zt + mr[t] * k1, k1 * sizeof *rows);
+            for (size_t t = 0; t < q; t++)
+                memcpy(rows + t * k1, zt + mr[t] * k1, k1 * sizeof *rows);
             if (q)
                 cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k1, (int)q, -1.0, rows,
                             (int)k1, 1.0, hj, (int)k1);
@@ -210,10 +212,10 @@ static int w_step(als_work *a, const unsigned char *miss)
                 memcpy(rows + no * k1, zt + i * k1, k1 * sizeof *rows);
                 no++;
             }
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k1, (int)no, 1.0, rows,
-                        (int)k1, 0.0, hj, (int)k1);
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k1, (int)no, 1.0, rows, (int)k1,
+                        0.0, hj, (int)k1);
         }
-        lz_sym_from_upper(k1, hj); /* lz_chol reads the lower triangle */
+        lz_sym_from_upper(k1, hj);               /* lz_chol reads the lower triangle */
         double *lh = rows, *vv = rows + k1 * k1; /* the gathered rows are no longer needed */
         if (chol_ridge(k1, hj, ridge, lh)) {
             bad = 1;
@@ -277,16 +279,16 @@ static lz_status final_model(als_work *a, const lz_patterns *pt, const unsigned 
         /* P += (Xh W)^T (Xh W) */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)k, (int)d, 1.0, blk,
                     (int)d, a->w, (int)k, 0.0, y, (int)k);
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)nb, 1.0, y, (int)k, 1.0,
-                    pm, (int)k);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)nb, 1.0, y, (int)k, 1.0, pm,
+                    (int)k);
     }
     for (size_t c = 0; c < k * k; c++) pm[c] /= (double)n;
     tr /= (double)n;
     lz_status st = lz_eigh(k, pm, th, v, err); /* descending; v column j */
     if (!st) {
         /* U^T = V^T W^T (k, d) */
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)k, 1.0, v,
-                    (int)k, a->wt, (int)d, 0.0, m->comp, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)k, 1.0, v, (int)k,
+                    a->wt, (int)d, 0.0, m->comp, (int)d);
         pca_fix_signs(d, k, m->comp);
         size_t nobs = n * d - pt->n_missing;
         double s2 = sse / (double)nobs * (double)d / (double)(d - k), add = 0;
@@ -455,8 +457,7 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         /* the lecture's Z <- W^+ X and W <- X Z^+, over the observed entries */
         if (z_step(&a, pt, miss, &sse) || w_step(&a, miss)) {
             st = lz_fail(err, LZ_ENUMERIC,
-                         "-k %zu: a least-squares problem of the observed entries is singular",
-                         k);
+                         "-k %zu: a least-squares problem of the observed entries is singular", k);
             goto done;
         }
         memcpy(a.wprev, a.wt, k * d * sizeof *a.wt);
@@ -483,7 +484,8 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
     }
     /* the coefficients of the last W, then the model */
     if (z_step(&a, pt, miss, &sse)) {
-        st = lz_fail(err, LZ_ENUMERIC, "-k %zu: a least-squares problem of the observed entries is singular", k);
+        st = lz_fail(err, LZ_ENUMERIC,
+                     "-k %zu: a least-squares problem of the observed entries is singular", k);
         goto done;
     }
     if ((st = final_model(&a, pt, miss, mu0, m, err))) goto done;
@@ -517,7 +519,8 @@ lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *
 {
     size_t n = data->n, d = m->d, k = m->k;
     const unsigned char *miss = data->miss;
-    if (data->d != d) return lz_fail(err, LZ_EINVAL, "PCA: data of %zu columns, model of %zu", data->d, d);
+    if (data->d != d)
+        return lz_fail(err, LZ_EINVAL, "PCA: data of %zu columns, model of %zu", data->d, d);
     lz_patterns *pt = lz_patterns_make(data);
     /* per pattern: G_o = U_o^T U_o = I - U_m^T U_m (k, k) and
      * K_o = G_o + diag(sigma^2 / (lambda_j - sigma^2)); per row the centred
@@ -574,7 +577,8 @@ lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *
             for (size_t j = 0; j < d; j++)
                 xc[j] = (mk && mk[j]) ? 0.0 : data->x[row * d + j] - m->mean[j];
             /* b = U_o^T x_o (x_c is 0 where missing) */
-            cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)k, 1.0, ut, (int)k, xc, 1, 0.0, b, 1);
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)k, 1.0, ut, (int)k, xc, 1, 0.0, b,
+                        1);
             /* the projection z = G_o^-1 b, the PPCA posterior part m = K_o^-1 b */
             memcpy(zn, b, k * sizeof *zn);
             memcpy(mn, b, k * sizeof *mn);

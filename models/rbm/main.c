@@ -40,7 +40,8 @@ static const char *DETAILS =
     "  PREFIX.summary.tsv   model, H, parameters, log-likelihoods, method, epochs, seconds,\n"
     "                       the bracket ll_test_lower (reverse AIS) .. ll_test_upper (AIS)\n"
     "The log-likelihood is exact (enumerating 2^min(d,H) states; Gaussian: 2^H) when that layer\n"
-    "has at most --exact-max-h units, else estimated by annealed importance sampling (AIS), +- its\n"
+    "has at most --exact-max-h units, else estimated by annealed importance sampling (AIS), +- "
+    "its\n"
     "standard error; with a test set AIS's estimate (a stochastic upper bound) then has reverse\n"
     "AIS's (a stochastic lower bound) beside it (--bracket: also when exact).\n"
     "\n"
@@ -60,23 +61,25 @@ static const char *trace_names[TRACE_COLS] = {"epoch",   "recon_err", "pseudo_ll
 typedef struct {
     int quiet;
     size_t rows;
-    double *t;        /* (epochs + 1, TRACE_COLS) */
-    rbm_epoch last;   /* the last epoch's numbers */
-    rbm_epoch best;   /* the numbers of the epoch last.best_epoch */
+    double *t;      /* (epochs + 1, TRACE_COLS) */
+    rbm_epoch last; /* the last epoch's numbers */
+    rbm_epoch best; /* the numbers of the epoch last.best_epoch */
 } trace_ctx;
 
 /* a number right-aligned in width, "-" when not computed */
 static void put_col(int width, int prec, double x)
 {
-    if (isnan(x)) printf(" %*s", width, "-");
-    else printf(" %*.*f", width, prec, x);
+    if (isnan(x))
+        printf(" %*s", width, "-");
+    else
+        printf(" %*.*f", width, prec, x);
 }
 
 static int on_epoch(const rbm_epoch *e, void *vctx)
 {
     trace_ctx *c = vctx;
-    double row[TRACE_COLS] = {e->epoch,  e->recon_err, e->pseudo_ll, e->ll_train,
-                              e->ll_test, e->fe_gap,   e->seconds};
+    double row[TRACE_COLS] = {e->epoch,   e->recon_err, e->pseudo_ll, e->ll_train,
+                              e->ll_test, e->fe_gap,    e->seconds};
     memcpy(c->t + c->rows * TRACE_COLS, row, sizeof row);
     c->rows++;
     c->last = *e;
@@ -127,7 +130,10 @@ static void model_name(const run *r, char *buf, size_t cap)
 {
     const rbm_method *h = &r->how;
     snprintf(buf, cap, "rbm-%s%s%d", r->m && r->m->visible == RBM_VIS_GAUSSIAN ? "gauss-" : "",
-             h->pt > 0 ? "pt" : h->pcd ? "pcd" : "cd", h->cd_k);
+             h->pt > 0 ? "pt"
+             : h->pcd  ? "pcd"
+                       : "cd",
+             h->cd_k);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -140,8 +146,9 @@ static lz_status check_options(run *r)
     r->cfg.seed = r->co.seed;
     rbm_config_resolve(&r->cfg, 0); /* the per-algorithm defaults of what was not given */
     if (r->co.load && r->cfg.keep_best)
-        return lz_fail(e, LZ_EINVAL, "--keep-best and --load: a loaded model is not trained, so "
-                                     "there is no epoch to keep; drop one of them");
+        return lz_fail(e, LZ_EINVAL,
+                       "--keep-best and --load: a loaded model is not trained, so "
+                       "there is no epoch to keep; drop one of them");
     lz_status st = rbm_config_check(&r->cfg, 0, e);
     if (st) return st;
     if (r->n_samples < 0 || r->n_samples > 100000)
@@ -191,11 +198,12 @@ static int parse_options(run *r, int argc, char **argv)
     snprintf(h_batch, sizeof h_batch,
              "minibatch rows (and PCD chains) (default: %d for CD, %d for PCD and PT)", dc.batch,
              dp.batch);
-    snprintf(h_decay, sizeof h_decay,
-             "learning rate of update t = 0..T-1 of the run's T = E ceil(n/M) updates: none: ALPHA; "
-             "linear: ALPHA (1 - t/T), falling to ALPHA/T at the last update (0 after it) "
-             "(default: %s for CD, %s for PCD and PT)", decay_name[dc.lr_decay],
-             decay_name[dp.lr_decay]);
+    snprintf(
+        h_decay, sizeof h_decay,
+        "learning rate of update t = 0..T-1 of the run's T = E ceil(n/M) updates: none: ALPHA; "
+        "linear: ALPHA (1 - t/T), falling to ALPHA/T at the last update (0 after it) "
+        "(default: %s for CD, %s for PCD and PT)",
+        decay_name[dc.lr_decay], decay_name[dp.lr_decay]);
     lz_opt opts[] = {
         {"hidden", 0, LZ_OPT_INT, &c->h, "H", "hidden units"},
         {"visible", 0, LZ_OPT_CHOICE, &c->visible, "bernoulli|gaussian",
@@ -205,11 +213,13 @@ static int parse_options(run *r, int argc, char **argv)
          "gradient in log sigma^2"},
         {"sigma-min", 0, LZ_OPT_REAL, &c->sigma_min, "S",
          "--sigma learn: sigma_i >= S standard deviations of the column"},
-        {"cd", 0, LZ_OPT_INT, &c->cd_steps, "K", "Gibbs steps per update (CD-K, or PCD-K with --pcd)"},
+        {"cd", 0, LZ_OPT_INT, &c->cd_steps, "K",
+         "Gibbs steps per update (CD-K, or PCD-K with --pcd)"},
         {"pcd", 0, LZ_OPT_FLAG, &c->pcd, NULL,
          "persistent contrastive divergence: --batch chains kept between updates"},
         {"pt", 0, LZ_OPT_INT, &c->pt, "R",
-         "parallel tempering: PCD's chains with R - 1 tempered replicas each at beta = 1 - r/(R-1), "
+         "parallel tempering: PCD's chains with R - 1 tempered replicas each at beta = 1 - "
+         "r/(R-1), "
          "swapping states (R = 1: PCD; 0: none)"},
         {"lr", 0, LZ_OPT_REAL, &c->lr, "ALPHA", h_lr},
         {"lr-decay", 0, LZ_OPT_CHOICE, &c->lr_decay, "none|linear", h_decay},
@@ -221,8 +231,7 @@ static int parse_options(run *r, int argc, char **argv)
          "end with the parameters of the epoch with the best exact log-likelihood (held-out, "
          "else training): every output and --save describe that epoch's model; needs the exact "
          "log-likelihood every epoch (min(d,H) <= --exact-max-h and 2^min(d,H) max(d,H) <= 2^27)"},
-        {"binarize", 0, LZ_OPT_CHOICE, &r->bin_mode, "threshold|sample|none",
-         "grey levels to 0/1"},
+        {"binarize", 0, LZ_OPT_CHOICE, &r->bin_mode, "threshold|sample|none", "grey levels to 0/1"},
         {"threshold", 0, LZ_OPT_REAL, &r->threshold, "T", "threshold of --binarize threshold"},
         {"scale", 0, LZ_OPT_REAL, &r->scale, "S",
          "divide every value by S first (digits' grey levels 0..16: --scale 16)"},
@@ -238,15 +247,22 @@ static int parse_options(run *r, int argc, char **argv)
          "reverse AIS from N test rows (a random subset when there are more; 0: none)"},
         {"raise-steps", 0, LZ_OPT_INT, &c->raise_steps, "K",
          "reverse AIS: intermediate distributions (default: --ais-steps)"},
-        {"n-samples", 0, LZ_OPT_INT, &r->n_samples, "N", "Gibbs chains written to PREFIX.samples.dat"},
+        {"n-samples", 0, LZ_OPT_INT, &r->n_samples, "N",
+         "Gibbs chains written to PREFIX.samples.dat"},
         {"sample-steps", 0, LZ_OPT_INT, &r->sample_steps, "S", "Gibbs sweeps of each sample chain"},
         LZ_COMMON_OPTIONS(&r->co),
         {0}};
-    lz_cli cli = {PROG, "[options] DATA",
-                  "Train a restricted Boltzmann machine (binary or Gaussian visible units) with CD-k, "
-                  "PCD-k or parallel tempering; score it by its exact log-likelihood or bracket it "
-                  "between reverse AIS and AIS.",
-                  DETAILS, opts, 0, 1, 1};
+    lz_cli cli = {
+        PROG,
+        "[options] DATA",
+        "Train a restricted Boltzmann machine (binary or Gaussian visible units) with CD-k, "
+        "PCD-k or parallel tempering; score it by its exact log-likelihood or bracket it "
+        "between reverse AIS and AIS.",
+        DETAILS,
+        opts,
+        0,
+        1,
+        1};
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
     if (check_options(r)) {
@@ -272,8 +288,8 @@ static lz_status load_model(run *r)
 
 /* The (n, d) float version of a data set the visible units see, binary or
  * standardised (rbm_prepare); frees the doubles. */
-static lz_status prepare(lz_data *data, const rbm_model *m, const rbm_prep *p,
-                         unsigned long seed, unsigned long stream, float **out, lz_error *err)
+static lz_status prepare(lz_data *data, const rbm_model *m, const rbm_prep *p, unsigned long seed,
+                         unsigned long stream, float **out, lz_error *err)
 {
     size_t nd = data->n * data->d;
     *out = malloc((nd > 0 ? nd : 1) * sizeof **out);
@@ -312,7 +328,7 @@ static lz_status load_inputs(run *r)
     if (!st && r->test)
         st = prepare(r->test, r->m, &r->prep, r->co.seed, RBM_STREAM_BIN_TEST, &r->vte, e);
     if (st || loaded) return st;
-    rbm_config_resolve(&r->cfg, r->train->n); /* a rate that depends on the training rows */
+    rbm_config_resolve(&r->cfg, r->train->n);         /* a rate that depends on the training rows */
     return rbm_config_check(&r->cfg, r->train->d, e); /* --keep-best against d */
 }
 
@@ -323,8 +339,10 @@ static void print_start(const run *r)
     const rbm_config *c = &r->cfg;
     const lz_data *tr = r->train;
     char alg[64], vis[64] = "";
-    if (c->pt > 0) snprintf(alg, sizeof alg, "PT-%d (%d replicas)", c->cd_steps, c->pt);
-    else snprintf(alg, sizeof alg, "%s-%d", c->pcd ? "PCD" : "CD", c->cd_steps);
+    if (c->pt > 0)
+        snprintf(alg, sizeof alg, "PT-%d (%d replicas)", c->cd_steps, c->pt);
+    else
+        snprintf(alg, sizeof alg, "%s-%d", c->pcd ? "PCD" : "CD", c->cd_steps);
     if (c->visible == RBM_VIS_GAUSSIAN)
         snprintf(vis, sizeof vis, ", Gaussian visible units (sigma %s)",
                  c->sigma == RBM_SIGMA_LEARN ? "learned" : "fixed at 1");
@@ -332,7 +350,8 @@ static void print_start(const run *r)
            alg, tr->path, tr->n, tr->d, c->h, vis, c->batch, c->lr,
            c->lr_decay == RBM_DECAY_LINEAR ? " decaying linearly to 0" : "", c->momentum,
            rbm_exact_every_epoch(tr->d, (size_t)c->h, c->visible, c->exact_max_h)
-               ? "; exact log-likelihood every epoch" : "");
+               ? "; exact log-likelihood every epoch"
+               : "");
     lz_print_blas(stdout, 1, rbm_threads());
 }
 
@@ -411,11 +430,15 @@ static const rbm_epoch *kept_epoch(const run *r)
 
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
-    static const char *const extra[] = {
-        "ll_train_se",   "log_z",         "log_z_se",      "pseudo_ll",        "recon_err",
-        "fe_gap",        "ais_ess",       "update_seconds", "eval_seconds",    "kept_epoch",
-        "ll_test_lower", "ll_test_lower_se", "ll_test_upper", "ll_test_upper_se", "raise_rows",
-        "pt_chains",     "pt_swap_rate"};
+    static const char *const extra[] = {"ll_train_se",   "log_z",
+                                        "log_z_se",      "pseudo_ll",
+                                        "recon_err",     "fe_gap",
+                                        "ais_ess",       "update_seconds",
+                                        "eval_seconds",  "kept_epoch",
+                                        "ll_test_lower", "ll_test_lower_se",
+                                        "ll_test_upper", "ll_test_upper_se",
+                                        "raise_rows",    "pt_chains",
+                                        "pt_swap_rate"};
     const rbm_ll *ll = &r->ll;
     const rbm_epoch *last = r->tc.rows ? &r->tc.last : NULL, *ke = kept_epoch(r);
     char model[32];
@@ -476,8 +499,7 @@ static lz_status write_outputs(run *r)
     if (!st && r->latent && !(st = lz_path(p, sizeof p, pre, "latent.dat", e)))
         st = lz_dat_write_matrix(os, p, "h", r->lat->n, m->h, r->latent, r->lat, e);
     if (!st && !(st = lz_path(p, sizeof p, pre, "summary.tsv", e))) st = write_summary(os, p, r, e);
-    if (!st && r->co.save &&
-        (st = rbm_model_write(m, &r->prep, &r->how, os, r->co.save, e)))
+    if (!st && r->co.save && (st = rbm_model_write(m, &r->prep, &r->how, os, r->co.save, e)))
         lz_error_prefix(e, "--save");
     if (!st) st = lz_outset_commit(os, e);
     lz_outset_free(os); /* removes what a failed run began to write */
@@ -485,7 +507,6 @@ static lz_status write_outputs(run *r)
 }
 
 /* ----------------------------------------------------------------- report */
-
 
 /* A fall of the exact log-likelihood from one epoch to the next by more than
  * this many nats is named at the end of the run: more than the epoch-to-epoch
@@ -499,7 +520,7 @@ static lz_status write_outputs(run *r)
  * try.  cfg: the resolved configuration. */
 static void note_falls(const trace_ctx *tc, int have_test, const rbm_config *cfg)
 {
-    int col = have_test ? 4 : 3; /* ll_test or ll_train in trace_names */
+    int col = have_test ? 4 : 3;          /* ll_test or ll_train in trace_names */
     size_t nfall = 0, big[3] = {0, 0, 0}; /* rows r whose fall from r - 1 is among the 3 largest */
     double fall[3] = {0, 0, 0};
     size_t ibest = 0;
@@ -525,10 +546,13 @@ static void note_falls(const trace_ctx *tc, int have_test, const rbm_config *cfg
     if (!nfall) return;
     const double *t = tc->t;
     char times[32];
-    if (nfall <= 2) snprintf(times, sizeof times, "%s", nfall == 1 ? "once" : "twice");
-    else snprintf(times, sizeof times, "%zu times", nfall);
+    if (nfall <= 2)
+        snprintf(times, sizeof times, "%s", nfall == 1 ? "once" : "twice");
+    else
+        snprintf(times, sizeof times, "%zu times", nfall);
     printf("note: the exact %s log-likelihood fell by more than %g nats between consecutive "
-           "epochs %s (", have_test ? "held-out" : "training", LL_FALL_NOTE, times);
+           "epochs %s (",
+           have_test ? "held-out" : "training", LL_FALL_NOTE, times);
     for (int k = 0; k < 3 && k < (int)nfall; k++)
         printf("%sepoch %.0f -> %.0f: -%.2f", k ? ", " : "", t[(big[k] - 1) * TRACE_COLS],
                t[big[k] * TRACE_COLS], fall[k]);
@@ -563,17 +587,22 @@ static void report(const run *r)
         printf("log Z = %.6f (exact, 2^%zu states enumerated)\n", ll->log_z, ll->enum_size);
     else
         printf("log Z = %.4f +- %.4f (AIS, %d runs x %d steps; effective sample size of the "
-               "weights %.1f%s)\n", ll->log_z, ll->se, c->ais_runs, c->ais_steps, ll->ess,
-               ll->ess < 0.1 * c->ais_runs ? ": few runs carry the estimate, raise --ais-steps" : "");
+               "weights %.1f%s)\n",
+               ll->log_z, ll->se, c->ais_runs, c->ais_steps, ll->ess,
+               ll->ess < 0.1 * c->ais_runs ? ": few runs carry the estimate, raise --ais-steps"
+                                           : "");
     printf("log-likelihood per sample (nats):");
     if (r->train) printf(" train %.4f", ll->ll_train);
     if (r->test) printf("%s test %.4f", r->train ? "," : "", ll->ll_test);
     if (!r->train && !r->test) printf(" no data given");
-    if (ll->exact) printf(" (exact)\n");
-    else printf(" (+- %.4f, AIS)\n", ll->se);
+    if (ll->exact)
+        printf(" (exact)\n");
+    else
+        printf(" (+- %.4f, AIS)\n", ll->se);
     if (!isnan(ll->ll_test_upper))
         printf("test log-likelihood bracket: %.4f +- %.4f (reverse AIS, %zu rows x %d steps) .. "
-               "%.4f +- %.4f (AIS)\n", ll->ll_test_lower, ll->ll_test_lower_se, ll->raise_rows,
+               "%.4f +- %.4f (AIS)\n",
+               ll->ll_test_lower, ll->ll_test_lower_se, ll->raise_rows,
                lz_unset_int(c->raise_steps) ? c->ais_steps : c->raise_steps, ll->ll_test_upper,
                ll->log_z_ais_se);
     if (tc->rows && c->keep_best)
@@ -582,7 +611,8 @@ static void report(const run *r)
     if (tc->rows) note_falls(tc, r->test != NULL, c);
     if (!r->co.quiet) {
         printf("wrote");
-        const char *sfx[] = {"trace.dat", "filters.dat", "samples.dat", "latent.dat", "summary.tsv"};
+        const char *sfx[] = {"trace.dat", "filters.dat", "samples.dat", "latent.dat",
+                             "summary.tsv"};
         int have[] = {tc->rows > 0, 1, r->pv != NULL, r->latent != NULL, 1};
         for (int i = 0; i < 5; i++)
             if (have[i]) printf(" %s.%s", r->co.output, sfx[i]);

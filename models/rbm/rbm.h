@@ -258,8 +258,8 @@ void rbm_visible_f(const rbm_model *m, size_t n, const float *hs, float *pv);
  *   sd (d) <- Gaussian: 1 / sqrt(lambda_i).
  * is2: rbm_inv_sigma2_f (not read for binary units). */
 void rbm_hidden_beta_f(const rbm_model *m, size_t n, const float *u, float beta, float *ph);
-void rbm_visible_beta_f(const rbm_model *m, size_t n, const float *hs, float beta,
-                        const float *is2, float *pv);
+void rbm_visible_beta_f(const rbm_model *m, size_t n, const float *hs, float beta, const float *is2,
+                        float *pv);
 void rbm_visible_sd_f(const rbm_model *m, float beta, float *sd);
 
 /* g (n) <- log of the tempered marginal of h up to a constant of beta,
@@ -331,13 +331,13 @@ lz_status rbm_model_read(const char *path, rbm_model **out, rbm_prep *p, rbm_met
 #define RBM_STREAM_MONITOR 2UL
 #define RBM_STREAM_BIN_TRAIN 3UL
 #define RBM_STREAM_BIN_TEST 4UL
-#define RBM_STREAM_RAISE_ROWS 5UL           /* the test rows reverse AIS scores */
-#define RBM_STREAM_CHAIN 1000000UL          /* + chain: training chains      */
-#define RBM_STREAM_AIS 2000000UL            /* + run: AIS runs               */
-#define RBM_STREAM_SAMPLE 3000000UL         /* + chain: rbm_sample's chains  */
-#define RBM_STREAM_SWAP 4000000UL           /* + chain: PT's swap decisions  */
-#define RBM_STREAM_PT 1000000000UL          /* + (r - 1) 1e6 + chain: replica r */
-#define RBM_STREAM_RAISE 2000000000UL       /* + row: reverse AIS            */
+#define RBM_STREAM_RAISE_ROWS 5UL     /* the test rows reverse AIS scores */
+#define RBM_STREAM_CHAIN 1000000UL    /* + chain: training chains      */
+#define RBM_STREAM_AIS 2000000UL      /* + run: AIS runs               */
+#define RBM_STREAM_SAMPLE 3000000UL   /* + chain: rbm_sample's chains  */
+#define RBM_STREAM_SWAP 4000000UL     /* + chain: PT's swap decisions  */
+#define RBM_STREAM_PT 1000000000UL    /* + (r - 1) 1e6 + chain: replica r */
+#define RBM_STREAM_RAISE 2000000000UL /* + row: reverse AIS            */
 
 /* ======================================================== rbm_eval.c === */
 
@@ -366,8 +366,8 @@ void rbm_eval_visible(rbm_eval *ev, size_t n, const double *hs, double *pv);
 
 /* f (n) <- F(v), f may be NULL:
  *   binary:   F(v) = -c^T v - sum_j softplus(b_j + W_j. v),
- *   Gaussian: F(v) = sum_i (v_i - c_i)^2 / (2 sigma_i^2) - sum_j softplus(b_j + W_j. (v / sigma^2)).
- * Returns the mean of F over the n rows (nan when n = 0). */
+ *   Gaussian: F(v) = sum_i (v_i - c_i)^2 / (2 sigma_i^2) - sum_j softplus(b_j + W_j. (v /
+ * sigma^2)). Returns the mean of F over the n rows (nan when n = 0). */
 double rbm_eval_free_energy(rbm_eval *ev, size_t n, const float *v, double *f);
 
 /* pll (n) <- sum_i log p(v_i | v_-i) = sum_i log sigm(F(v^(i)) - F(v)), v^(i)
@@ -386,7 +386,8 @@ typedef enum { RBM_ENUM_AUTO = 0, RBM_ENUM_HIDDEN = 1, RBM_ENUM_VISIBLE = 2 } rb
 /* log Z exactly, enumerating the 2^s states of one layer:
  *   hidden:  log Z = logsumexp_h [b^T h + sum_i softplus(c_i + W_.i^T h)]
  *   visible: log Z = logsumexp_v [c^T v + sum_j softplus(b_j + W_j. v)]
- *   Gaussian (hidden only): log Z = logsumexp_h [b^T h + sum_i ((c_i + a_i)^2 - c_i^2) / (2 sigma_i^2)]
+ *   Gaussian (hidden only): log Z = logsumexp_h [b^T h + sum_i ((c_i + a_i)^2 - c_i^2) / (2
+ * sigma_i^2)]
  *            + sum_i log(sqrt(2 pi) sigma_i),  a = W^T h.
  * AUTO takes the smaller layer (Gaussian: the hidden one).  LZ_EINVAL if that
  * layer is larger than the enum_max given to rbm_eval_alloc, or for the
@@ -402,8 +403,8 @@ lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_err
  * RBM_STREAM_AIS + r of seed.  *se <- standard error of log Z: the
  * delta-method error of the log of the mean importance weight,
  * sd(w) / (sqrt(runs) mean(w)).  lw (runs) <- the log weights, or NULL. */
-lz_status rbm_log_z_ais(const rbm_model *m, int runs, int steps, unsigned long seed,
-                        double *log_z, double *se, double *lw, lz_error *err);
+lz_status rbm_log_z_ais(const rbm_model *m, int runs, int steps, unsigned long seed, double *log_z,
+                        double *se, double *lw, lz_error *err);
 
 /* Reverse AIS (RAISE, Burda, Grosse & Salakhutdinov 2015; docs/rbm.md,
  * "Reverse AIS"): for each row v_n of v (n, d), one chain starts at v_n and
@@ -431,14 +432,14 @@ typedef struct {
     double ll_train;  /* mean_n log p(x_n) of v, nats; nan when n = 0          */
     double ll_test;   /* the same of vt; nan when nt = 0                        */
     /* the bracket (with a test set, when log Z is not exact or cfg->bracket):  */
-    double log_z_ais;     /* AIS's log Z                                        */
-    double log_z_ais_se;  /* its standard error                                 */
-    double ll_test_upper; /* mean (-F(v)) - log Z_AIS + offset: AIS's estimate,
-                             a stochastic upper bound; nan when not computed    */
-    double ll_test_lower; /* mean (-F(v)) - mean rz + offset: reverse AIS's, a
-                             stochastic lower bound; nan when not computed      */
+    double log_z_ais;        /* AIS's log Z                                        */
+    double log_z_ais_se;     /* its standard error                                 */
+    double ll_test_upper;    /* mean (-F(v)) - log Z_AIS + offset: AIS's estimate,
+                                a stochastic upper bound; nan when not computed    */
+    double ll_test_lower;    /* mean (-F(v)) - mean rz + offset: reverse AIS's, a
+                                stochastic lower bound; nan when not computed      */
     double ll_test_lower_se; /* sd(rz) / sqrt(raise rows)                       */
-    size_t raise_rows;    /* the test rows reverse AIS ran from                 */
+    size_t raise_rows;       /* the test rows reverse AIS ran from                 */
 } rbm_ll;
 
 /* The log-likelihood per sample of v (n, d) and of vt (nt, d) (either may be
@@ -450,8 +451,8 @@ typedef struct {
  * reverse AIS's (the lower end) from min(nt, cfg->raise_rows) test rows
  * (all of them, or a random subset from stream RBM_STREAM_RAISE_ROWS) of
  * cfg->raise_steps steps.  docs/rbm.md, "The log-likelihood". */
-lz_status rbm_loglik(const rbm_model *m, const rbm_config *cfg, size_t n, const float *v,
-                     size_t nt, const float *vt, rbm_ll *out, lz_error *err);
+lz_status rbm_loglik(const rbm_model *m, const rbm_config *cfg, size_t n, const float *v, size_t nt,
+                     const float *vt, rbm_ll *out, lz_error *err);
 
 /* ph (n, h) <- p(h_j = 1 | v) of every row of v (n, d), in double: the
  * latent codes. */

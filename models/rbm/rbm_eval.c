@@ -36,16 +36,16 @@
 
 /* one thread's scratch */
 typedef struct {
-    double *vb;  /* (EV_ROWS, d) a block of visible rows                    */
-    double *ub;  /* (EV_ROWS, d) the block as the hidden units see it,
-                    v / sigma^2 (Gaussian)                                 */
-    double *ah;  /* (EV_ROWS, h) hidden activations of the block            */
-    double *av;  /* (EV_ROWS, d) visible activations of the block           */
-    double *p;   /* (h) sigm(a)                                             */
-    double *q;   /* (h) sigm(-a)                                            */
-    double *eu;  /* (enum_rows, enum_max) states of the enumerated layer    */
-    double *ea;  /* (enum_rows, max(d, h)) activations of the other layer   */
-    double *ev;  /* (enum_rows) log unnormalised marginal of each state     */
+    double *vb; /* (EV_ROWS, d) a block of visible rows                    */
+    double *ub; /* (EV_ROWS, d) the block as the hidden units see it,
+                   v / sigma^2 (Gaussian)                                 */
+    double *ah; /* (EV_ROWS, h) hidden activations of the block            */
+    double *av; /* (EV_ROWS, d) visible activations of the block           */
+    double *p;  /* (h) sigm(a)                                             */
+    double *q;  /* (h) sigm(-a)                                            */
+    double *eu; /* (enum_rows, enum_max) states of the enumerated layer    */
+    double *ea; /* (enum_rows, max(d, h)) activations of the other layer   */
+    double *ev; /* (enum_rows) log unnormalised marginal of each state     */
 } ev_thread;
 
 struct rbm_eval {
@@ -64,10 +64,10 @@ struct rbm_eval {
     ev_thread *thr; /* (nthr) */
     int enum_max;   /* largest layer rbm_eval_log_z may enumerate (0: none)   */
     size_t enum_rows;
-    double *lse;    /* (2^enum_max / enum_rows) log-sum-exp of each block     */
-    double *gm;     /* (enum_max, enum_max) Gaussian log Z: W D W^T, D = diag(1 / sigma^2) */
-    double *gl;     /* (enum_max) its linear term b + W D c + diag(W D W^T) / 2 */
-    double *mem;    /* the block everything above points into                 */
+    double *lse; /* (2^enum_max / enum_rows) log-sum-exp of each block     */
+    double *gm;  /* (enum_max, enum_max) Gaussian log Z: W D W^T, D = diag(1 / sigma^2) */
+    double *gl;  /* (enum_max) its linear term b + W D c + diag(W D W^T) / 2 */
+    double *mem; /* the block everything above points into                 */
 };
 
 /* the threads an rbm_eval call of this much work uses */
@@ -103,7 +103,8 @@ static double softplus_sum_sigm(size_t n, const double *x, double *p)
             lin[0] += xs[j] > 0 ? xs[j] : 0.0;
             prod[0] *= 1.0 + t[j];
         }
-        lg += log(((prod[0] * prod[1]) * (prod[2] * prod[3])) * ((prod[4] * prod[5]) * (prod[6] * prod[7])));
+        lg += log(((prod[0] * prod[1]) * (prod[2] * prod[3])) *
+                  ((prod[4] * prod[5]) * (prod[6] * prod[7])));
         if (p) /* sigm(x) = 1 / (1 + e^-x) = e^x / (1 + e^x); last, as p may be x */
             for (size_t j = 0; j < m; j++) p[j0 + j] = (xs[j] >= 0 ? 1.0 : t[j]) / (1.0 + t[j]);
     }
@@ -143,8 +144,8 @@ rbm_eval *rbm_eval_alloc(size_t d, size_t h, int enum_max, lz_error *err)
     ev->enum_rows = nstates < EV_ENUM_ROWS ? nstates : EV_ENUM_ROWS;
     size_t nblocks = enum_max ? nstates / ev->enum_rows : 0;
     size_t er = ev->enum_rows;
-    size_t per_thr = 2 * EV_ROWS * d + EV_ROWS * h + EV_ROWS * d + 2 * h +
-                     er * (size_t)enum_max + er * big + er;
+    size_t per_thr =
+        2 * EV_ROWS * d + EV_ROWS * h + EV_ROWS * d + 2 * h + er * (size_t)enum_max + er * big + er;
     size_t em = (size_t)enum_max;
     size_t total = h * d + h + 3 * d + 2 * d * h + nblocks + em * em + em + (size_t)T * per_thr;
     ev->mem = malloc(total * sizeof *ev->mem);
@@ -234,8 +235,8 @@ static void hidden_act(const rbm_eval *ev, ev_thread *th, size_t rows, const flo
         u = th->ub;
     }
     /* A_h <- U W^T  (rows x d) (d x h) */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)h, (int)d, 1.0, u,
-                (int)d, ev->w, (int)d, 0.0, th->ah, (int)h);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)h, (int)d, 1.0, u, (int)d,
+                ev->w, (int)d, 0.0, th->ah, (int)h);
     for (size_t r = 0; r < rows; r++)
         for (size_t j = 0; j < h; j++) th->ah[r * h + j] += ev->b[j];
 }
@@ -338,8 +339,7 @@ double rbm_eval_free_energy(rbm_eval *ev, size_t n, const float *v, double *f)
 /* log prod_j (q_j + p_j e_j) for factors within [e^-M, e^M], L M <= 600:
  * eight lanes multiply L groups of factors, then each lane is rescaled to
  * [1/2, 1) by frexp and its exponent kept apart. */
-static double log_prod_affine(size_t h, const double *q, const double *p, const double *e,
-                              int L)
+static double log_prod_affine(size_t h, const double *q, const double *p, const double *e, int L)
 {
     double acc[8] = {1, 1, 1, 1, 1, 1, 1, 1};
     long ex = 0;
@@ -414,11 +414,12 @@ static double pseudo_ll_block(const rbm_eval *ev, ev_thread *th, size_t r0, size
 double rbm_eval_pseudo_ll(rbm_eval *ev, size_t n, const float *v, double *pll)
 {
     if (!n || ev->gauss) return NAN; /* a bit flip means nothing to a real value */
-    return for_blocks(ev, n, v, pll, pseudo_ll_block, 3.0 * (double)ev->d * (double)ev->h) / (double)n;
+    return for_blocks(ev, n, v, pll, pseudo_ll_block, 3.0 * (double)ev->d * (double)ev->h) /
+           (double)n;
 }
 
-static double recon_block(const rbm_eval *ev, ev_thread *th, size_t r0, size_t rows,
-                          const float *v, double *unused)
+static double recon_block(const rbm_eval *ev, ev_thread *th, size_t r0, size_t rows, const float *v,
+                          double *unused)
 {
     size_t d = ev->d, h = ev->h;
     (void)r0;
@@ -509,14 +510,15 @@ lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_err
     if (ev->gauss && side != RBM_ENUM_HIDDEN)
         return lz_fail(err, LZ_EINVAL, "exact log Z: Gaussian visible units cannot be enumerated");
     int hid = side == RBM_ENUM_HIDDEN;
-    size_t s = hid ? h : d;                 /* enumerated layer */
-    size_t o = hid ? d : h;                 /* the other layer, summed out in closed form */
-    const double *e = hid ? ev->b : ev->c;  /* (s) biases of the enumerated layer */
-    const double *f = hid ? ev->c : ev->b;  /* (o) biases of the other layer      */
+    size_t s = hid ? h : d;                /* enumerated layer */
+    size_t o = hid ? d : h;                /* the other layer, summed out in closed form */
+    const double *e = hid ? ev->b : ev->c; /* (s) biases of the enumerated layer */
+    const double *f = hid ? ev->c : ev->b; /* (o) biases of the other layer      */
     if (s > (size_t)ev->enum_max)
         return lz_fail(err, LZ_EINVAL,
                        "exact log Z: enumerating %zu %s units exceeds the limit of %d "
-                       "(--exact-max-h)", s, hid ? "hidden" : "visible", ev->enum_max);
+                       "(--exact-max-h)",
+                       s, hid ? "hidden" : "visible", ev->enum_max);
     if (ev->gauss) return log_z_gauss(ev, log_z, err);
     size_t total = (size_t)1 << s, B = ev->enum_rows < total ? ev->enum_rows : total;
     size_t nb = total / B;
@@ -537,7 +539,7 @@ lz_status rbm_eval_log_z(rbm_eval *ev, rbm_enum_side side, double *log_z, lz_err
             if (hid) /* A <- U W: W_.i^T h for every h of the block, (B x h)(h x d) */
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)d, (int)h, 1.0,
                             th->eu, (int)h, ev->w, (int)d, 0.0, th->ea, (int)o);
-            else     /* A <- U W^T: W_j. v for every v of the block, (B x d)(d x h) */
+            else /* A <- U W^T: W_j. v for every v of the block, (B x d)(d x h) */
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)h, (int)d, 1.0,
                             th->eu, (int)d, ev->w, (int)d, 0.0, th->ea, (int)o);
             /* hidden: log sum_v exp(-E(v,h)) = b^T h + sum_i softplus(c_i + W_.i^T h);
@@ -699,8 +701,8 @@ static lz_status ais_chains_alloc(ais_chains *c, const ais_path *p, size_t R, in
         !c->rng) {
         if (!c->rng) c->R = 0;
         ais_chains_free(c);
-        return lz_fail(err, LZ_ENOMEM, "annealing %zu chains (d = %zu, H = %zu): out of memory",
-                       R, d, h);
+        return lz_fail(err, LZ_ENOMEM, "annealing %zu chains (d = %zu, H = %zu): out of memory", R,
+                       d, h);
     }
     for (size_t r = 0; r < R; r++) c->bits[r] = rbm_bits_of(c->rng[r]);
     return LZ_OK;
@@ -769,7 +771,8 @@ static void anneal_sweep(const ais_path *p, ais_chains *c, size_t r0, size_t r1,
             for (size_t i = 0; i < d; i++) {
                 double lam = 1.0 - beta + beta * p->is2[i];
                 double mean = ((1.0 - beta) * m->base[i] +
-                               beta * ((double)m->c[i] + (double)c->av[r * d + i]) * p->is2[i]) / lam;
+                               beta * ((double)m->c[i] + (double)c->av[r * d + i]) * p->is2[i]) /
+                              lam;
                 c->vv[r * d + i] = mean + gsl_ran_gaussian_ziggurat(c->rng[r], 1.0) / sqrt(lam);
             }
             continue;
@@ -801,8 +804,8 @@ static void anneal(const ais_path *p, ais_chains *c, const double *beta, int K, 
         int tid = omp_get_thread_num();
         rbm_part(R, T, tid, &r0, &r1);
         double *x1 = c->scr + (size_t)tid * (2 * h + 2 * d); /* (h) beta_k a, then sigm of it */
-        double *x0 = x1 + h;                                  /* (h) beta_{k-1} a              */
-        double *xv = x0 + h;                                  /* (d) visible conditionals      */
+        double *x0 = x1 + h;                                 /* (h) beta_{k-1} a              */
+        double *xv = x0 + h;                                 /* (d) visible conditionals      */
         if (r1 > r0) anneal_act(p, c, r0, r1);
         for (int t = 1; t <= K && r1 > r0; t++) {
             int k = reverse ? K + 1 - t : t;
@@ -822,7 +825,8 @@ static void anneal(const ais_path *p, ais_chains *c, const double *beta, int K, 
             for (size_t r = r0; r < r1; r++) {
                 for (size_t j = 0; j < h; j++) x1[j] = bk * (c->ah[r * h + j] + p->m->b[j]);
                 sigm_vec(h, x1, x1);
-                for (size_t j = 0; j < h; j++) c->hs[r * h + j] = (float)rbm_bern(&c->bits[r], x1[j]);
+                for (size_t j = 0; j < h; j++)
+                    c->hs[r * h + j] = (float)rbm_bern(&c->bits[r], x1[j]);
             }
             anneal_sweep(p, c, r0, r1, bk, xv);
             for (size_t r = r0; r < r1; r++) c->lw[r] += anneal_delta(p, c, r, bk, bk1, x1, x0, 0);
@@ -830,21 +834,22 @@ static void anneal(const ais_path *p, ais_chains *c, const double *beta, int K, 
     }
 }
 
-lz_status rbm_log_z_ais(const rbm_model *m, int runs, int steps, unsigned long seed,
-                        double *log_z, double *se, double *lw_out, lz_error *err)
+lz_status rbm_log_z_ais(const rbm_model *m, int runs, int steps, unsigned long seed, double *log_z,
+                        double *se, double *lw_out, lz_error *err)
 {
     size_t d = m->d, h = m->h, R = (size_t)runs;
     int K = steps;
     if (runs < 2 || steps < 10)
-        return lz_fail(err, LZ_EINVAL, "AIS: %d runs of %d steps: expected >= 2 runs of >= 10 steps",
-                       runs, steps);
+        return lz_fail(err, LZ_EINVAL,
+                       "AIS: %d runs of %d steps: expected >= 2 runs of >= 10 steps", runs, steps);
     ais_path p;
     ais_chains c;
     lz_status st = ais_path_alloc(&p, m, err);
     if (st) return st;
     double *beta = malloc(((size_t)K + 1) * sizeof *beta); /* (K + 1) schedule */
     /* each thread runs its own block of runs through all K steps */
-    int T = rbm_threads_for((double)R * (double)K * (2.0 * (double)d * (double)h + 20.0 * (double)h));
+    int T =
+        rbm_threads_for((double)R * (double)K * (2.0 * (double)d * (double)h + 20.0 * (double)h));
     if ((size_t)T > R) T = (int)R;
     if (!beta) st = lz_fail(err, LZ_ENOMEM, "AIS: out of memory");
     if (!st) st = ais_chains_alloc(&c, &p, R, T, seed, RBM_STREAM_AIS, NULL, err);
@@ -892,15 +897,15 @@ lz_status rbm_raise(const rbm_model *m, size_t n, const float *v, const size_t *
 {
     size_t d = m->d, h = m->h;
     int K = steps;
-    if (steps < 10)
-        return lz_fail(err, LZ_EINVAL, "reverse AIS: %d steps: expected >= 10", steps);
+    if (steps < 10) return lz_fail(err, LZ_EINVAL, "reverse AIS: %d steps: expected >= 10", steps);
     if (n == 0) return LZ_OK;
     ais_path p;
     ais_chains c;
     lz_status st = ais_path_alloc(&p, m, err);
     if (st) return st;
     double *beta = malloc(((size_t)K + 1) * sizeof *beta); /* (K + 1) schedule */
-    int T = rbm_threads_for((double)n * (double)K * (2.0 * (double)d * (double)h + 20.0 * (double)h));
+    int T =
+        rbm_threads_for((double)n * (double)K * (2.0 * (double)d * (double)h + 20.0 * (double)h));
     if ((size_t)T > n) T = (int)n;
     if (!beta) st = lz_fail(err, LZ_ENOMEM, "reverse AIS: out of memory");
     if (!st) st = ais_chains_alloc(&c, &p, n, T, seed, RBM_STREAM_RAISE, idx, err);
@@ -916,8 +921,9 @@ lz_status rbm_raise(const rbm_model *m, size_t n, const float *v, const size_t *
     for (size_t r = 0; r < n; r++) {
         rz[r] = p.log_za + c.lw[r];
         if (!isfinite(rz[r])) {
-            st = lz_fail(err, LZ_ENUMERIC, "reverse AIS: a weight is not finite: the weights "
-                                           "have diverged");
+            st = lz_fail(err, LZ_ENUMERIC,
+                         "reverse AIS: a weight is not finite: the weights "
+                         "have diverged");
             break;
         }
     }
@@ -955,9 +961,9 @@ static lz_status raise_mean(const rbm_model *m, const rbm_config *cfg, size_t nt
     *rows = k;
     *mean = *se = NAN;
     if (!k) return LZ_OK;
-    size_t *idx = malloc(nt * sizeof *idx);   /* (nt) the rows, a subset first */
-    float *x = malloc(k * d * sizeof *x);      /* (k, d) the subset           */
-    double *rz = malloc(k * sizeof *rz);       /* (k) its reverse log Z's     */
+    size_t *idx = malloc(nt * sizeof *idx); /* (nt) the rows, a subset first */
+    float *x = malloc(k * d * sizeof *x);   /* (k, d) the subset           */
+    double *rz = malloc(k * sizeof *rz);    /* (k) its reverse log Z's     */
     gsl_rng *g = lz_rng_alloc_stream(cfg->seed, RBM_STREAM_RAISE_ROWS);
     lz_status st = LZ_OK;
     if (!idx || !x || !rz || !g) {
@@ -1068,11 +1074,12 @@ lz_status rbm_sample(const rbm_model *m, size_t n, int steps, unsigned long seed
     size_t d = m->d, h = m->h;
     int gauss = m->visible == RBM_VIS_GAUSSIAN;
     if (n == 0) return LZ_OK;
-    if (steps < 1) return lz_fail(err, LZ_EINVAL, "sampling: %d Gibbs sweeps: expected >= 1", steps);
-    float *v = malloc(n * d * sizeof *v);  /* (n, d) states, then p(v|h) or E[v|h] */
-    float *u = malloc(n * d * sizeof *u);  /* (n, d) Gaussian: v / sigma^2 */
+    if (steps < 1)
+        return lz_fail(err, LZ_EINVAL, "sampling: %d Gibbs sweeps: expected >= 1", steps);
+    float *v = malloc(n * d * sizeof *v);   /* (n, d) states, then p(v|h) or E[v|h] */
+    float *u = malloc(n * d * sizeof *u);   /* (n, d) Gaussian: v / sigma^2 */
     float *hs = malloc(n * h * sizeof *hs); /* (n, h) p(h|v), then samples */
-    float *is2 = malloc(d * sizeof *is2);  /* (d) 1 / sigma^2 */
+    float *is2 = malloc(d * sizeof *is2);   /* (d) 1 / sigma^2 */
     gsl_rng **rng = alloc_rngs(n, seed, RBM_STREAM_SAMPLE, NULL);
     rbm_bits *bits = malloc(n * sizeof *bits); /* (n) bit sources over rng */
     lz_status st = LZ_OK;
@@ -1100,11 +1107,11 @@ lz_status rbm_sample(const rbm_model *m, size_t n, int steps, unsigned long seed
                 for (size_t j = 0; j < h; j++)
                     hs[r * h + j] = (float)rbm_bern(&bits[r], hs[r * h + j]);
             rbm_visible_f(m, r1 - r0, hs + r0 * h, v + r0 * d);
-            if (t == steps - 1) break; /* keep p(v | h) (E[v | h]) of the last sweep */
+            if (t == steps - 1) break;       /* keep p(v | h) (E[v | h]) of the last sweep */
             for (size_t r = r0; r < r1; r++) /* v ~ p(v | h) */
                 for (size_t i = 0; i < d; i++)
                     v[r * d + i] = gauss ? v[r * d + i] + (float)gsl_ran_gaussian_ziggurat(
-                                               rng[r], sqrt(1.0 / (double)is2[i]))
+                                                              rng[r], sqrt(1.0 / (double)is2[i]))
                                          : (float)rbm_bern(&bits[r], v[r * d + i]);
         }
     }

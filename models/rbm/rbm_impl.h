@@ -41,8 +41,8 @@ static inline void rbm_part(size_t n, int T, int t, size_t *a, size_t *b)
 typedef struct {
     unsigned long (*get)(void *); /* the generator's 32-bit output       */
     void *state;
-    uint64_t buf;                 /* unused random bits, from the top    */
-    int nb;                       /* how many                            */
+    uint64_t buf; /* unused random bits, from the top    */
+    int nb;       /* how many                            */
 } rbm_bits;
 
 /* A bit source over g (which must return 32 random bits a call: mt19937). */
@@ -56,12 +56,12 @@ static inline rbm_bits rbm_bits_of(gsl_rng *g)
 static inline int rbm_bern(rbm_bits *s, double p)
 {
     uint64_t P = (uint64_t)(p * 4294967296.0); /* p 2^32, truncated; <= 2^32 */
-    if (s->nb < 32) {                           /* refill under the bits left */
+    if (s->nb < 32) {                          /* refill under the bits left */
         s->buf |= (uint64_t)(s->get(s->state) & 0xffffffffUL) << (32 - s->nb);
         s->nb += 32;
     }
-    uint32_t x = (uint32_t)(s->buf >> 32) ^ (uint32_t)P; /* where u and P differ */
-    int z = x ? __builtin_clz(x) : 31;                    /* first difference: bit z + 1 */
+    uint32_t x = (uint32_t)(s->buf >> 32) ^ (uint32_t)P;    /* where u and P differ */
+    int z = x ? __builtin_clz(x) : 31;                      /* first difference: bit z + 1 */
     int one = x ? (int)(((uint32_t)P >> (31 - z)) & 1) : 0; /* equal 32 bits: u >= P */
     s->buf <<= z + 1;
     s->nb -= z + 1;

@@ -198,18 +198,20 @@ lz_status rbm_config_check(const rbm_config *cfg, size_t d, lz_error *err)
     if (c->sigma != RBM_SIGMA_FIXED && c->sigma != RBM_SIGMA_LEARN)
         return lz_fail(err, LZ_EINVAL, "--sigma %d: expected fixed or learn", c->sigma);
     if (c->sigma == RBM_SIGMA_LEARN && c->visible != RBM_VIS_GAUSSIAN)
-        return lz_fail(err, LZ_EINVAL, "--sigma learn: binary visible units have no sigma; "
-                                       "use it with --visible gaussian");
+        return lz_fail(err, LZ_EINVAL,
+                       "--sigma learn: binary visible units have no sigma; "
+                       "use it with --visible gaussian");
     if (!(c->sigma_min >= 1e-3 && c->sigma_min <= 1))
         return lz_fail(err, LZ_EINVAL,
                        "--sigma-min %g: expected 1e-3 <= S <= 1 (standard deviations of the "
-                       "standardised data)", c->sigma_min);
+                       "standardised data)",
+                       c->sigma_min);
     if (c->cd_steps < 1 || c->cd_steps > 100000)
         return lz_fail(err, LZ_EINVAL, "--cd %d: expected 1 <= K <= 100000 Gibbs steps",
                        c->cd_steps);
     if (c->pt < 0 || c->pt > 100)
-        return lz_fail(err, LZ_EINVAL, "--pt %d: expected 1 <= R <= 100 tempered replicas (0: none)",
-                       c->pt);
+        return lz_fail(err, LZ_EINVAL,
+                       "--pt %d: expected 1 <= R <= 100 tempered replicas (0: none)", c->pt);
     if (!lz_unset_real(c->lr) && (!(c->lr > 0) || c->lr > 100))
         return lz_fail(err, LZ_EINVAL, "--lr %g: expected a learning rate in (0, 100]", c->lr);
     if (c->momentum < 0 || c->momentum >= 1)
@@ -231,8 +233,10 @@ lz_status rbm_config_check(const rbm_config *cfg, size_t d, lz_error *err)
         return lz_fail(err, LZ_EINVAL, "--ais-steps %d: expected 10 <= K <= 100000000",
                        c->ais_steps);
     if (c->raise_rows < 0 || c->raise_rows > 100000000)
-        return lz_fail(err, LZ_EINVAL, "--raise-rows %d: expected 0 <= N <= 100000000 (0: no "
-                                       "reverse AIS)", c->raise_rows);
+        return lz_fail(err, LZ_EINVAL,
+                       "--raise-rows %d: expected 0 <= N <= 100000000 (0: no "
+                       "reverse AIS)",
+                       c->raise_rows);
     if (c->raise_steps < 10 || c->raise_steps > 100000000)
         return lz_fail(err, LZ_EINVAL, "--raise-steps %d: expected 10 <= K <= 100000000",
                        c->raise_steps);
@@ -244,16 +248,18 @@ lz_status rbm_config_check(const rbm_config *cfg, size_t d, lz_error *err)
         !rbm_exact_every_epoch(d, (size_t)c->h, c->visible, c->exact_max_h)) {
         size_t s = rbm_enum_size(d, (size_t)c->h, c->visible);
         if (c->visible == RBM_VIS_GAUSSIAN)
-            return lz_fail(err, LZ_EINVAL,
-                           "--keep-best needs the exact log-likelihood of every epoch, and d = %zu, "
-                           "H = %d gives it only when H <= --exact-max-h %d and 2^H max(d, H) <= "
-                           "2^27: take fewer hidden units, or drop --keep-best",
-                           d, c->h, c->exact_max_h);
-        return lz_fail(err, LZ_EINVAL,
-                       "--keep-best needs the exact log-likelihood of every epoch, and d = %zu, "
-                       "H = %d gives it only when min(d, H) = %zu <= --exact-max-h %d and "
-                       "2^min(d, H) max(d, H) <= 2^27: take fewer hidden units, or drop --keep-best",
-                       d, c->h, s, c->exact_max_h);
+            return lz_fail(
+                err, LZ_EINVAL,
+                "--keep-best needs the exact log-likelihood of every epoch, and d = %zu, "
+                "H = %d gives it only when H <= --exact-max-h %d and 2^H max(d, H) <= "
+                "2^27: take fewer hidden units, or drop --keep-best",
+                d, c->h, c->exact_max_h);
+        return lz_fail(
+            err, LZ_EINVAL,
+            "--keep-best needs the exact log-likelihood of every epoch, and d = %zu, "
+            "H = %d gives it only when min(d, H) = %zu <= --exact-max-h %d and "
+            "2^min(d, H) max(d, H) <= 2^27: take fewer hidden units, or drop --keep-best",
+            d, c->h, s, c->exact_max_h);
     }
     return LZ_OK;
 }
@@ -332,8 +338,8 @@ void rbm_visible_f(const rbm_model *m, size_t n, const float *hs, float *pv)
 {
     size_t d = m->d, h = m->h;
     /* A_v <- H W  (n x h)(h x d) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)h, 1.0f, hs,
-                (int)h, m->w, (int)d, 0.0f, pv, (int)d);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)h, 1.0f, hs, (int)h,
+                m->w, (int)d, 0.0f, pv, (int)d);
     if (m->visible == RBM_VIS_GAUSSIAN) { /* E[v_i | h] = c_i + W_.i^T h */
         for (size_t r = 0; r < n; r++)
             for (size_t i = 0; i < d; i++) pv[r * d + i] += m->c[i];
@@ -359,14 +365,14 @@ void rbm_hidden_beta_f(const rbm_model *m, size_t n, const float *u, float beta,
     }
 }
 
-void rbm_visible_beta_f(const rbm_model *m, size_t n, const float *hs, float beta,
-                        const float *is2, float *pv)
+void rbm_visible_beta_f(const rbm_model *m, size_t n, const float *hs, float beta, const float *is2,
+                        float *pv)
 {
     size_t d = m->d, h = m->h;
     int gauss = m->visible == RBM_VIS_GAUSSIAN;
     /* A_v <- H W */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)h, 1.0f, hs,
-                (int)h, m->w, (int)d, 0.0f, pv, (int)d);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)h, 1.0f, hs, (int)h,
+                m->w, (int)d, 0.0f, pv, (int)d);
     for (size_t r = 0; r < n; r++) {
         float *row = pv + r * d;
         for (size_t i = 0; i < d; i++) {
@@ -374,8 +380,9 @@ void rbm_visible_beta_f(const rbm_model *m, size_t n, const float *hs, float bet
             /* Gaussian: the mean [(1 - beta) base_i + beta a_i / sigma_i^2] / lambda_i,
              * lambda_i = 1 - beta + beta / sigma_i^2;
              * binary: sigm((1 - beta) base_i + beta a_i) */
-            row[i] = gauss ? ((1.0f - beta) * b0 + beta * a * is2[i]) / (1.0f - beta + beta * is2[i])
-                           : rbm_sigm_f((1.0f - beta) * b0 + beta * a);
+            row[i] = gauss
+                         ? ((1.0f - beta) * b0 + beta * a * is2[i]) / (1.0f - beta + beta * is2[i])
+                         : rbm_sigm_f((1.0f - beta) * b0 + beta * a);
         }
     }
 }
@@ -486,7 +493,8 @@ static lz_status standardised(const lz_data *data, const rbm_model *m, float *ou
             lz_num_str(data->x[k], xs, sizeof xs);
             return lz_fail(err, LZ_EINVAL,
                            "%s: value %s is %g standard deviations of the training column from "
-                           "its mean: expected at most 1e30", where, xs, y);
+                           "its mean: expected at most 1e30",
+                           where, xs, y);
         }
         out[k] = (float)y;
     }
@@ -606,16 +614,16 @@ lz_status rbm_model_read(const char *path, rbm_model **out, rbm_prep *p, rbm_met
     if (mode < 0 || !(p->scale > 0) || !(p->threshold >= 0 && p->threshold < 1)) {
         st = lz_fail(err, LZ_EFORMAT,
                      "%s:%zu: binarize %s, threshold %g, scale %g: expected threshold|sample|none, "
-                     "0 <= threshold < 1, scale > 0", path, lz_model_line(f, "binarize"), bin,
-                     p->threshold, p->scale);
+                     "0 <= threshold < 1, scale > 0",
+                     path, lz_model_line(f, "binarize"), bin, p->threshold, p->scale);
         goto done;
     }
     int visible = name_index(vis, vis_name, 2), sigma = name_index(sig, sigma_name, 2);
     if (visible < 0 || sigma < 0 || (sigma == RBM_SIGMA_LEARN && visible != RBM_VIS_GAUSSIAN)) {
         st = lz_fail(err, LZ_EFORMAT,
                      "%s:%zu: visible %s, sigma %s: expected visible bernoulli|gaussian and sigma "
-                     "fixed|learn (learn only for gaussian)", path,
-                     lz_model_line(f, visible < 0 ? "visible" : "sigma"), vis, sig);
+                     "fixed|learn (learn only for gaussian)",
+                     path, lz_model_line(f, visible < 0 ? "visible" : "sigma"), vis, sig);
         goto done;
     }
     int gauss = visible == RBM_VIS_GAUSSIAN;
@@ -653,8 +661,8 @@ lz_status rbm_model_read(const char *path, rbm_model **out, rbm_prep *p, rbm_met
             if (!(fabs(m->z[i]) <= 60) || (sigma == RBM_SIGMA_FIXED && m->z[i] != 0)) {
                 st = lz_fail(err, LZ_EFORMAT,
                              "%s:%zu: array z, column %zu: %g: expected log sigma^2 in [-60, 60], "
-                             "0 with sigma fixed", path, lz_model_line(f, "z") + 1, i + 1,
-                             (double)m->z[i]);
+                             "0 with sigma fixed",
+                             path, lz_model_line(f, "z") + 1, i + 1, (double)m->z[i]);
                 goto done;
             }
             if (!(m->scale[i] > 0)) {
@@ -666,7 +674,9 @@ lz_status rbm_model_read(const char *path, rbm_model **out, rbm_prep *p, rbm_met
     }
 done:
     lz_model_free(f);
-    if (st) rbm_model_free(m);
-    else *out = m;
+    if (st)
+        rbm_model_free(m);
+    else
+        *out = m;
     return st;
 }

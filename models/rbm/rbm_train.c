@@ -2,9 +2,9 @@
  * learning-rate schedule, the negative chains and their tempered replicas,
  * one update as the lecture's pseudocode (rbm_cd_step_ref) and as the fast
  * kernel (rbm_cd_step, with PT's swaps and tempered sweeps), and the epochs
- * with their monitoring (rbm_fit); binary and Gaussian visible units.  It calls rbm_model.c and, to monitor,
- * rbm_eval.c (the graph of calls: rbm.h).  Formulas: docs/rbm.md,
- * "Equations and the functions that compute them" and "Training".
+ * with their monitoring (rbm_fit); binary and Gaussian visible units.  It calls rbm_model.c and, to
+ * monitor, rbm_eval.c (the graph of calls: rbm.h).  Formulas: docs/rbm.md, "Equations and the
+ * functions that compute them" and "Training".
  *
  * Dimension letters: n samples, d visible, h hidden, mb minibatch rows, mc
  * chains.  Training runs in single precision: every product of a minibatch
@@ -97,8 +97,8 @@ static rbm_chains *chains_new(size_t n, size_t h, int R)
     c->srng = calloc(R > 1 && n ? n : one, sizeof *c->srng);
     c->swap_tried = calloc(n ? n : 1, sizeof *c->swap_tried);
     c->swap_acc = calloc(n ? n : 1, sizeof *c->swap_acc);
-    if (!c->hs || !c->rng || !c->bits || !c->beta || !c->ht || !c->trng || !c->tbits ||
-        !c->srng || !c->swap_tried || !c->swap_acc) {
+    if (!c->hs || !c->rng || !c->bits || !c->beta || !c->ht || !c->trng || !c->tbits || !c->srng ||
+        !c->swap_tried || !c->swap_acc) {
         rbm_chains_free(c); /* the streams are NULL */
         return NULL;
     }
@@ -119,7 +119,8 @@ rbm_chains *rbm_chains_alloc(size_t n, size_t h, int R, unsigned long seed)
     /* replica r of chain i at (r - 1) n + i */
     for (size_t t = 0; ok && t < nt; t++) {
         unsigned long r = (unsigned long)(t / n) + 1, i = (unsigned long)(t % n);
-        ok = (c->trng[t] = lz_rng_alloc_stream(seed, RBM_STREAM_PT + (r - 1) * 1000000UL + i)) != NULL;
+        ok = (c->trng[t] = lz_rng_alloc_stream(seed, RBM_STREAM_PT + (r - 1) * 1000000UL + i)) !=
+             NULL;
         if (ok) c->tbits[t] = rbm_bits_of(c->trng[t]);
     }
     for (size_t i = 0; ok && R > 1 && i < n; i++)
@@ -182,7 +183,8 @@ static lz_status check_step(const rbm_model *m, const rbm_config *cfg, size_t mb
     if (ch->n < mb || (cfg->pcd && start && ch->n != mb))
         return lz_fail(err, LZ_EINVAL,
                        "CD step: %zu chains for a minibatch of %zu rows: expected at least as "
-                       "many (as many when PCD's chains start at the data)", ch->n, mb);
+                       "many (as many when PCD's chains start at the data)",
+                       ch->n, mb);
     return LZ_OK;
 }
 
@@ -257,18 +259,19 @@ lz_status rbm_cd_step_ref(rbm_model *m, float *vel, const rbm_config *cfg, doubl
     lz_status st = check_step(m, cfg, mb, ch, start, err);
     if (st) return st;
     if (ch->R > 1)
-        return lz_fail(err, LZ_EINVAL, "CD step (reference): no tempered replicas (PT): the "
-                                       "reference is the lecture's CD-k / PCD-k");
+        return lz_fail(err, LZ_EINVAL,
+                       "CD step (reference): no tempered replicas (PT): the "
+                       "reference is the lecture's CD-k / PCD-k");
     size_t d = m->d, h = m->h, np = rbm_n_params(m);
     size_t mc = cfg->pcd ? ch->n : mb; /* CD: one chain a row, from that row */
     int k = cfg->cd_steps, gauss = m->visible == RBM_VIS_GAUSSIAN;
     int learn = gauss && m->sigma == RBM_SIGMA_LEARN;
     double *g = calloc(h * d + h + 2 * d, sizeof *g); /* G in the layout of m->mem */
-    float *hx = malloc(h * sizeof *hx);  /* (h) h(.) = p(h = 1 | .) */
-    float *xt = malloc(d * sizeof *xt);  /* (d) x~ */
-    float *ux = malloc(d * sizeof *ux);  /* (d) u = x / sigma^2 of a row */
-    float *is2 = malloc(d * sizeof *is2); /* (d) 1 / sigma^2 */
-    float *sd = malloc(d * sizeof *sd);  /* (d) sigma */
+    float *hx = malloc(h * sizeof *hx);               /* (h) h(.) = p(h = 1 | .) */
+    float *xt = malloc(d * sizeof *xt);               /* (d) x~ */
+    float *ux = malloc(d * sizeof *ux);               /* (d) u = x / sigma^2 of a row */
+    float *is2 = malloc(d * sizeof *is2);             /* (d) 1 / sigma^2 */
+    float *sd = malloc(d * sizeof *sd);               /* (d) sigma */
     if (!g || !hx || !xt || !ux || !is2 || !sd) {
         free(g);
         free(hx);
@@ -350,13 +353,13 @@ typedef struct {
     float *is2;  /* (d) 1 / sigma_i^2, kept current by the update         */
     float *sd;   /* (d) sigma_i                                           */
     /* parallel tempering (R > 1): */
-    int R;       /* replicas                                              */
-    size_t mc;   /* chains                                                */
-    float *TV;   /* ((R - 1) mc, d) the replicas' visible states          */
-    float *TU;   /* ((R - 1) mc, d) learned sigmas: TV / sigma^2          */
-    float *TP;   /* ((R - 1) mc, h) their p_beta(h | v)                   */
-    float *TA;   /* (R mc, d) every replica's W^T h, for the swaps        */
-    float *tsd;  /* (R - 1, d) Gaussian: the replicas' 1 / sqrt(lambda)   */
+    int R;      /* replicas                                              */
+    size_t mc;  /* chains                                                */
+    float *TV;  /* ((R - 1) mc, d) the replicas' visible states          */
+    float *TU;  /* ((R - 1) mc, d) learned sigmas: TV / sigma^2          */
+    float *TP;  /* ((R - 1) mc, h) their p_beta(h | v)                   */
+    float *TA;  /* (R mc, d) every replica's W^T h, for the swaps        */
+    float *tsd; /* (R - 1, d) Gaussian: the replicas' 1 / sqrt(lambda)   */
 } cd_stack;
 
 static void cd_stack_free(cd_stack *st)
@@ -445,7 +448,7 @@ static void update_rows(rbm_model *m, const rbm_config *cfg, const rbm_chains *c
     int plain = momentum == 0 && weight_decay == 0;
     float mu = (float)momentum, dec = (float)(lr * weight_decay);
     float *vw = vel, *vb = vel + h * d, *vc = vb + h, *vz = vc + d; /* the layout of m->mem */
-    float *gw = plain ? m->w : vw;                                 /* where the W gradient goes */
+    float *gw = plain ? m->w : vw;                                  /* where the W gradient goes */
     if (!plain) /* vel_W <- mu vel_W - alpha lambda W */
         for (size_t k = j0 * d; k < j1 * d; k++) vw[k] = mu * vw[k] - dec * m->w[k];
     if (j1 > j0 && nr) /* W (or vel_W) += a0 P^T X   (the pseudocode's h(x) u^T - h(x~) u~^T) */
@@ -472,13 +475,17 @@ static void update_rows(rbm_model *m, const rbm_config *cfg, const rbm_chains *c
      * z += alpha (mean g(x) - mean g(x~))  (or into vel) */
     for (size_t j = j0; j < j1; j++) {
         float g = (float)(a0 * sb[j]);
-        if (plain) m->b[j] += g;
-        else vb[j] = mu * vb[j] + g;
+        if (plain)
+            m->b[j] += g;
+        else
+            vb[j] = mu * vb[j] + g;
     }
     for (size_t i = i0; i < i1; i++) {
         float g = (float)(a0 * sc[i]);
-        if (plain) m->c[i] += g;
-        else vc[i] = mu * vc[i] + g;
+        if (plain)
+            m->c[i] += g;
+        else
+            vc[i] = mu * vc[i] + g;
     }
     if (!plain) { /* theta <- theta + vel */
         for (size_t k = j0 * d; k < j1 * d; k++) m->w[k] += vw[k];
@@ -562,8 +569,8 @@ static void sample_chains(size_t n, size_t k, const float *p, float *x, rbm_bits
 /* x (n, d) <- draws from the visible conditional p (n, d): Bernoulli(p)
  * (binary units) or p + sd N(0, 1) (Gaussian: p the means, sd (d) the
  * standard deviations); row i draws from bits[i] or rng[i]; x may be p */
-static void sample_visible(const rbm_model *m, size_t n, const float *p, const float *sd,
-                           float *x, rbm_bits *bits, gsl_rng **rng)
+static void sample_visible(const rbm_model *m, size_t n, const float *p, const float *sd, float *x,
+                           rbm_bits *bits, gsl_rng **rng)
 {
     size_t d = m->d;
     if (m->visible != RBM_VIS_GAUSSIAN) {
@@ -652,7 +659,8 @@ static void pt_sweeps(const rbm_model *m, int k, rbm_chains *ch, cd_stack *stk, 
         float beta = ch->beta[r], *H = ch->ht + o * h, *V = stk->TV + o * d, *P = stk->TP + o * h;
         for (int s = 1; s <= k; s++) {
             rbm_visible_beta_f(m, nc, H, beta, stk->is2, V);
-            sample_visible(m, nc, V, stk->tsd + (size_t)(r - 1) * d, V, ch->tbits + o, ch->trng + o);
+            sample_visible(m, nc, V, stk->tsd + (size_t)(r - 1) * d, V, ch->tbits + o,
+                           ch->trng + o);
             const float *X = rbm_scale_visible_f(m, nc, V, stk->is2, stk->TU + o * d);
             rbm_hidden_beta_f(m, nc, X, beta, P);
             sample_chains(nc, h, P, H, ch->tbits + o);
@@ -672,8 +680,8 @@ static void pt_sweeps(const rbm_model *m, int k, rbm_chains *ch, cd_stack *stk, 
  * minibatch rows and chains (phase A, its segment of the stack) and of the
  * rows of W (phase B); two barriers. */
 static void cd_update_part(rbm_model *m, const rbm_config *cfg, double lr, float *vel,
-                           const float *v, const size_t *idx, size_t mb, rbm_chains *ch,
-                           int start, cd_stack *stk, int T, int id, ybarrier *bar)
+                           const float *v, const size_t *idx, size_t mb, rbm_chains *ch, int start,
+                           cd_stack *stk, int T, int id, ybarrier *bar)
 {
     size_t d = m->d, h = m->h;
     int k = cfg->cd_steps;
@@ -685,15 +693,15 @@ static void cd_update_part(rbm_model *m, const rbm_config *cfg, double lr, float
     rbm_part(h, T, id, &j0, &j1);  /* its rows of W and b in the update */
     rbm_part(d, T, id, &i0, &i1);  /* its entries of c (and z) */
     size_t nd = r1 - r0, nc = c1 - c0;
-    size_t a = r0 + c0;            /* its segment: data rows [a, a + nd), */
-    size_t ac = a + nd;            /* chain rows [ac, ac + nc)            */
+    size_t a = r0 + c0; /* its segment: data rows [a, a + nd), */
+    size_t ac = a + nd; /* chain rows [ac, ac + nc)            */
     float *Va = stk->V + a * d, *Pa = stk->P + a * h;
     float *Vc = stk->V + ac * d, *Pc = stk->P + ac * h, *hc = ch->hs + c0 * h;
     /* phase A: this thread's segment */
     lz_gather_f(d, v, idx + r0, nd, Va);
     /* as the hidden units see the rows: u = v / sigma^2 (or v itself) */
     const float *Xa = rbm_scale_visible_f(m, nd, Va, stk->is2, stk->U + a * d);
-    if (!cfg->pcd || start) { /* the chains start at the data: h ~ p(h | x) */
+    if (!cfg->pcd || start) {                /* the chains start at the data: h ~ p(h | x) */
         if (nd) rbm_hidden_f(m, nd, Xa, Pa); /* (chains c0.. are rows r0.., nc = nd) */
         sample_chains(nd, h, Pa, hc, ch->bits + c0);
         if (ch->R > 1) pt_start(m, ch, stk, c0, c1, Xa);
@@ -717,8 +725,8 @@ static void cd_update_part(rbm_model *m, const rbm_config *cfg, double lr, float
     for (size_t r = ac; r < ac + nc; r++) stk->s[r] = sk;
     for (size_t q = 0; q < nc * h; q++) Pc[q] *= sk;
     if (learn && nd + nc) /* Q <- P W  ((nd + nc) x h)(h x d), for G_z, before W changes */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nd + nc), (int)d, (int)h,
-                    1.0f, Pa, (int)h, m->w, (int)d, 0.0f, stk->Q + a * d, (int)d);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nd + nc), (int)d, (int)h, 1.0f,
+                    Pa, (int)h, m->w, (int)d, 0.0f, stk->Q + a * d, (int)d);
     ybarrier_wait(bar);
     /* phase B: this thread's rows of W and b, entries of c (and z), over the stack */
     update_rows(m, cfg, ch, vel, lr, lr / (double)mb, mb + mc, stk, j0, j1, i0, i1);
@@ -758,19 +766,19 @@ lz_status rbm_cd_step(rbm_model *m, float *vel, const rbm_config *cfg, double lr
 /* training */
 
 typedef struct {
-    size_t mb;      /* rows of a full minibatch                              */
-    cd_stack stk;   /* (2 mb) rows: a minibatch and its chains               */
-    rbm_chains *ch; /* mb chains (PCD: persistent; CD: one a minibatch row)  */
-    float *vel;     /* (n_params) momentum, the layout of rbm_model.mem       */
-    float *best;    /* (n_params) the best epoch's parameters (--keep-best)   */
-    size_t *order;  /* (n) this epoch's order of the rows                     */
-    size_t nm, nmt; /* rows of the monitoring subsets                         */
-    float *mon;     /* (nm, d) fixed subset of the training data              */
-    float *mont;    /* (nmt, d) fixed subset of the test data                 */
-    gsl_rng *ord;   /* the epochs' permutations                               */
-    rbm_eval *ev;   /* double-precision workspace for the monitor             */
-    int exact;      /* exact log-likelihood every epoch                       */
-    int nthr;       /* threads of an update                                   */
+    size_t mb;         /* rows of a full minibatch                              */
+    cd_stack stk;      /* (2 mb) rows: a minibatch and its chains               */
+    rbm_chains *ch;    /* mb chains (PCD: persistent; CD: one a minibatch row)  */
+    float *vel;        /* (n_params) momentum, the layout of rbm_model.mem       */
+    float *best;       /* (n_params) the best epoch's parameters (--keep-best)   */
+    size_t *order;     /* (n) this epoch's order of the rows                     */
+    size_t nm, nmt;    /* rows of the monitoring subsets                         */
+    float *mon;        /* (nm, d) fixed subset of the training data              */
+    float *mont;       /* (nmt, d) fixed subset of the test data                 */
+    gsl_rng *ord;      /* the epochs' permutations                               */
+    rbm_eval *ev;      /* double-precision workspace for the monitor             */
+    int exact;         /* exact log-likelihood every epoch                       */
+    int nthr;          /* threads of an update                                   */
     double tried, acc; /* PT: swaps proposed and accepted before this epoch   */
 } trainer;
 
@@ -828,7 +836,8 @@ static lz_status trainer_alloc(trainer *t, const rbm_model *m, const rbm_config 
         if (ok && cfg->monitor) {
             ok = (t->mon = monitor_subset(n, d, v, (size_t)cfg->monitor, g, &t->nm)) != NULL;
             if (ok && vt && nt)
-                ok = (t->mont = monitor_subset(nt, d, vt, (size_t)cfg->monitor, g, &t->nmt)) != NULL;
+                ok =
+                    (t->mont = monitor_subset(nt, d, vt, (size_t)cfg->monitor, g, &t->nmt)) != NULL;
         }
         gsl_rng_free(g);
     }
@@ -849,8 +858,8 @@ static lz_status trainer_alloc(trainer *t, const rbm_model *m, const rbm_config 
  * the run's n_upd (its rate rbm_lr_at); the chains start at the data in
  * every update (CD) or in the first of the run (PCD, PT).  The threads stay
  * in one parallel region for the epoch, two barriers an update. */
-static void train_epoch(rbm_model *m, const rbm_config *cfg, trainer *t, size_t n,
-                        const float *v, int first_epoch, long u0, long n_upd)
+static void train_epoch(rbm_model *m, const rbm_config *cfg, trainer *t, size_t n, const float *v,
+                        int first_epoch, long u0, long n_upd)
 {
     ybarrier bar;
     ybarrier_init(&bar);
@@ -917,8 +926,7 @@ static lz_status monitor(const rbm_model *m, trainer *t, size_t n, const float *
 /* e->best_epoch after epoch e->epoch: the exact held-out ll (else training
  * ll) against the best so far, *best_ll; the parameters into t->best when
  * kept */
-static void track_best(const rbm_model *m, trainer *t, int have_test, rbm_epoch *e,
-                       double *best_ll)
+static void track_best(const rbm_model *m, trainer *t, int have_test, rbm_epoch *e, double *best_ll)
 {
     double ll = have_test ? e->ll_test : e->ll_train;
     if (isnan(ll)) return;
@@ -938,10 +946,10 @@ lz_status rbm_fit(rbm_model *m, const rbm_config *cfg_in, size_t n, const float 
     if ((size_t)cfg->h != m->h)
         return lz_fail(err, LZ_EINVAL, "--hidden %d: the model has %zu hidden units", cfg->h, m->h);
     if (n < 1) return lz_fail(err, LZ_EINVAL, "training: no rows");
-    if (cfg->visible != m->visible ||
-        (m->visible == RBM_VIS_GAUSSIAN && cfg->sigma != m->sigma))
-        return lz_fail(err, LZ_EINVAL, "training: the configuration's visible units (or sigmas) "
-                                       "are not the model's");
+    if (cfg->visible != m->visible || (m->visible == RBM_VIS_GAUSSIAN && cfg->sigma != m->sigma))
+        return lz_fail(err, LZ_EINVAL,
+                       "training: the configuration's visible units (or sigmas) "
+                       "are not the model's");
     lz_status st = rbm_config_check(cfg, m->d, err);
     if (st) return st;
     trainer t;
@@ -967,7 +975,8 @@ lz_status rbm_fit(rbm_model *m, const rbm_config *cfg_in, size_t n, const float 
         if (!params_finite(m)) {
             st = lz_fail(err, LZ_ENUMERIC,
                          "training diverged in epoch %d: the weights are no longer finite "
-                         "(lower --lr %g)", ep, cfg->lr);
+                         "(lower --lr %g)",
+                         ep, cfg->lr);
             break;
         }
         e.epoch = ep;
@@ -975,7 +984,8 @@ lz_status rbm_fit(rbm_model *m, const rbm_config *cfg_in, size_t n, const float 
         if (!st) track_best(m, &t, have_test, &e, &best_ll);
         e.seconds = lz_now() - t0;
         e.update_seconds = t_upd;
-        if (!st && cb && cb(&e, ctx)) st = lz_fail(err, LZ_ESTOP, "training stopped at epoch %d", ep);
+        if (!st && cb && cb(&e, ctx))
+            st = lz_fail(err, LZ_ESTOP, "training stopped at epoch %d", ep);
     }
     if (!st && t.best && e.best_epoch >= 0) /* --keep-best: the best epoch's model */
         memcpy(m->mem, t.best, rbm_n_params(m) * sizeof *m->mem);

@@ -152,8 +152,8 @@ START_TEST(tsv_and_own_dat_header_read_back)
 END_TEST
 
 /* every malformed input gives one line naming the file, line and field */
-static void expect_read_error(const char *name, const char *content, int label_col,
-                              size_t min_rows, const char *needle)
+static void expect_read_error(const char *name, const char *content, int label_col, size_t min_rows,
+                              const char *needle)
 {
     if (content) write_text(tmp_path(name), content);
     lz_read_opts o = {.label_col = label_col, .min_rows = min_rows};
@@ -176,9 +176,11 @@ START_TEST(text_errors)
     expect_read_error("empty.csv", "", 0, 1, "empty file");
     expect_read_error("blank.csv", "\n  \n# only comments\n", 0, 1, "no data rows");
     expect_read_error("ragged.csv", "1,2,3\n4,5\n", 0, 1, "ragged.csv:2: 2 fields: expected 3");
-    expect_read_error("word.csv", "1,2\n3,abc\n", 0, 1, "word.csv:2: field 2: expected a number, got 'abc'");
+    expect_read_error("word.csv", "1,2\n3,abc\n", 0, 1,
+                      "word.csv:2: field 2: expected a number, got 'abc'");
     expect_read_error("named.csv", "u,v\n1,2\n3,x\n", 0, 1, "named.csv:3: field 2 (v)");
-    expect_read_error("nomiss.csv", "1,2\nNA,\n", 0, 1, "nomiss.csv:2: every value of the row is missing");
+    expect_read_error("nomiss.csv", "1,2\nNA,\n", 0, 1,
+                      "nomiss.csv:2: every value of the row is missing");
     expect_read_error("inf.csv", "1,2\n1,-inf\n", 0, 1, "inf.csv:2: field 2: '-inf' is not finite");
     expect_read_error("huge.csv", "1,1e999\n", 0, 1, "huge.csv:1: field 2");
     expect_read_error("nolabel.csv", "1,2,a\n3,4,\n", LZ_LABEL_LAST, 1,
@@ -202,8 +204,8 @@ END_TEST
 START_TEST(patterns_group_rows)
 {
     size_t n = 7, d = 3;
-    static const unsigned char miss[7 * 3] = {0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0,
-                                              0, 0, 0, 1, 1, 0, 0, 0, 1};
+    static const unsigned char miss[7 * 3] = {0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1,
+                                              0, 0, 0, 0, 1, 1, 0, 0, 0, 1};
     double x[7 * 3] = {0};
     lz_data dt = {.n = n, .d = d, .x = x, .miss = (unsigned char *)miss, .label_field = -1};
     lz_patterns *pt = lz_patterns_make(&dt);
@@ -455,7 +457,8 @@ START_TEST(idx_size_overflow)
 {
     const unsigned char hdr[16] = {0, 0, 0x0e, 3, 0x80, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 1};
     write_file(tmp_path("x.idx"), hdr, sizeof hdr);
-    expect_read_error("x.idx", NULL, 0, 1, "x.idx: IDX header: dimensions 2147483648 x 1073741824 x 1");
+    expect_read_error("x.idx", NULL, 0, 1,
+                      "x.idx: IDX header: dimensions 2147483648 x 1073741824 x 1");
     write_file(tmp_path("wrap-images-idx3-ubyte"), hdr, sizeof hdr);
     expect_read_error("wrap-images-idx3-ubyte", NULL, 0, 1, "overflow");
     /* the count alone wraps: 2^32 x 2^32 bytes */
@@ -544,14 +547,16 @@ END_TEST
  * nor of the first column name. */
 START_TEST(text_utf8_bom)
 {
-    write_text(tmp_path("bom.csv"), "\xEF\xBB\xBF" "1.288,2\n3,4\n");
+    write_text(tmp_path("bom.csv"), "\xEF\xBB\xBF"
+                                    "1.288,2\n3,4\n");
     lz_data *d;
     lz_error e;
     ck_assert_msg(lz_data_read(tmp_path("bom.csv"), NULL, &d, &e) == LZ_OK, "%s", e.msg);
     ck_assert_uint_eq(d->n, 2);
     ck_assert_double_eq(d->x[0], 1.288);
     lz_data_free(d);
-    write_text(tmp_path("bomh.csv"), "\xEF\xBB\xBF" "a,b\n1,2\n3,4\n");
+    write_text(tmp_path("bomh.csv"), "\xEF\xBB\xBF"
+                                     "a,b\n1,2\n3,4\n");
     ck_assert_int_eq(lz_data_read(tmp_path("bomh.csv"), NULL, &d, &e), LZ_OK);
     ck_assert_uint_eq(d->n, 2);
     ck_assert_str_eq(d->names[0], "a");
@@ -666,7 +671,8 @@ START_TEST(column_moments_exact_zero_and_overflow)
     write_text(tmp_path("big.csv"), "1,2\n3,-2e200\n");
     ck_assert_int_eq(lz_data_read(tmp_path("big.csv"), NULL, &dt, &e), LZ_OK);
     ck_assert_int_eq(lz_data_moments(dt, mu, var, NULL, &e), LZ_ENUMERIC);
-    ck_assert_msg(strstr(e.msg, "big.csv: field 2: values up to 2e+200 are too large"), "%s", e.msg);
+    ck_assert_msg(strstr(e.msg, "big.csv: field 2: values up to 2e+200 are too large"), "%s",
+                  e.msg);
     lz_data_free(dt);
     free(text);
 }
@@ -739,7 +745,8 @@ START_TEST(cholesky_reconstructs_and_solves)
                 ck_assert_double_eq_tol(s, x[i * 2 + c], 100 * n * 2.2e-16);
             }
         /* log-determinant against the product of eigenvalues */
-        double *w = malloc(n * sizeof *w), *v = malloc(n * n * sizeof *v), *c = malloc(n * n * sizeof *c);
+        double *w = malloc(n * sizeof *w), *v = malloc(n * n * sizeof *v),
+               *c = malloc(n * n * sizeof *c);
         memcpy(c, a, n * n * sizeof *c);
         ck_assert_int_eq(lz_eigh(n, c, w, v, &e), LZ_OK);
         double ld = 0;
@@ -996,8 +1003,15 @@ START_TEST(vexp_within_2_ulp)
         double want = exp(x), rel = fabs(lz_vexp(x) - want) / want;
         if (rel > worst) worst = rel;
     }
-    const double odd[] = {-1e-300, -1e-17, 0.0, 1e-17, 0.34657359027997264, -0.34657359027997264,
-                          0.6931471805599453, -745.0 + 37.5, 708.99};
+    const double odd[] = {-1e-300,
+                          -1e-17,
+                          0.0,
+                          1e-17,
+                          0.34657359027997264,
+                          -0.34657359027997264,
+                          0.6931471805599453,
+                          -745.0 + 37.5,
+                          708.99};
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
         double want = exp(odd[i]), rel = fabs(lz_vexp(odd[i]) - want) / want;
         if (rel > worst) worst = rel;
@@ -1164,7 +1178,9 @@ START_TEST(outset_commit_all_or_nothing)
         ck_assert_int_eq(lz_outset_commit(os, &e), LZ_EIO);
         g_rename_fail_at = -1;
         ck_assert_ptr_nonnull(strstr(e.msg, "cannot rename into place"));
-        ck_assert_ptr_nonnull(strstr(e.msg, fail_at == 0 ? "a.dat" : fail_at == 1 ? "b.dat" : "c.dat"));
+        ck_assert_ptr_nonnull(strstr(e.msg, fail_at == 0   ? "a.dat"
+                                            : fail_at == 1 ? "b.dat"
+                                                           : "c.dat"));
         ck_assert_str_eq(slurp(a), "old a");
         ck_assert_str_eq(slurp(b), "old b");
         ck_assert_int_ne(access(c, F_OK), 0);
@@ -1294,11 +1310,13 @@ static void expect_model_error(const char *content, lz_status st, size_t line, c
  * is left of the file before anything is allocated for it. */
 START_TEST(model_file_strict_and_bounded)
 {
-    expect_model_error(HEAD "int d 5xyz\nend\n", LZ_EFORMAT, 3, "int d: expected one integer, got '5xyz'");
+    expect_model_error(HEAD "int d 5xyz\nend\n", LZ_EFORMAT, 3,
+                       "int d: expected one integer, got '5xyz'");
     expect_model_error(HEAD "int d 5 6\nend\n", LZ_EFORMAT, 3, "int d: expected one integer");
     expect_model_error(HEAD "int d 99999999999999999999\nend\n", LZ_EFORMAT, 3, "int d");
     expect_model_error(HEAD "int d\nend\n", LZ_EFORMAT, 3, "int d");
-    expect_model_error(HEAD "real s 0.5abc\nend\n", LZ_EFORMAT, 3, "real s: expected one number, got '0.5abc'");
+    expect_model_error(HEAD "real s 0.5abc\nend\n", LZ_EFORMAT, 3,
+                       "real s: expected one number, got '0.5abc'");
     expect_model_error(HEAD "str c exact more\nend\n", LZ_EFORMAT, 3, "str c: expected one word");
     expect_model_error("kind lgm 1x\nend\n", LZ_EFORMAT, 1, "expected 'kind NAME VERSION'");
     expect_model_error(HEAD "kind lgm 1\nend\n", LZ_EFORMAT, 3, "a second 'kind' line");
@@ -1312,11 +1330,14 @@ START_TEST(model_file_strict_and_bounded)
     expect_model_error(HEAD "array X 2 0\nend\n", LZ_EFORMAT, 3, "array X: expected 'ROWS COLS'");
     expect_model_error(HEAD "array X 2 2\n1 2\n3 4 5\nend\n", LZ_EFORMAT, 5,
                        "array X, row 2: more than 2 values");
-    expect_model_error(HEAD "array X 2 2\n1 2\n3\nend\n", LZ_EFORMAT, 5, "array X, row 2: 1 values: expected 2");
+    expect_model_error(HEAD "array X 2 2\n1 2\n3\nend\n", LZ_EFORMAT, 5,
+                       "array X, row 2: 1 values: expected 2");
     expect_model_error(HEAD "array X 2 2\n1 2\n3 4x\nend\n", LZ_EFORMAT, 5,
                        "array X, row 2, column 2: expected a number, got '4x'");
-    expect_model_error(HEAD "array X 3 1\n1.5\n2.5\n", LZ_EFORMAT, 5, "array X: the file ends after 2 of its 3 rows");
-    expect_model_error(HEAD "array X 3 1\n1\n2\n", LZ_EFORMAT, 3, "3 x 1 values declared, but only 4 bytes follow");
+    expect_model_error(HEAD "array X 3 1\n1.5\n2.5\n", LZ_EFORMAT, 5,
+                       "array X: the file ends after 2 of its 3 rows");
+    expect_model_error(HEAD "array X 3 1\n1\n2\n", LZ_EFORMAT, 3,
+                       "3 x 1 values declared, but only 4 bytes follow");
     expect_model_error(HEAD "int d 3\n", LZ_EFORMAT, 3, "ends without 'end'");
     /* a few dozen entries make a model; 100000 distinct ones, each checked
      * against all before it, would take minutes */
@@ -1343,7 +1364,8 @@ START_TEST(model_file_strict_and_bounded)
     ck_assert_int_eq(lz_model_get_real(m, "t", &v, &e), LZ_EFORMAT);
     ck_assert_ptr_nonnull(strstr(e.msg, "v.model:4: real t inf"));
     ck_assert_int_eq(lz_model_get_array(m, "A", 2, 2, a, &e), LZ_EFORMAT);
-    ck_assert_ptr_nonnull(strstr(e.msg, "v.model:7: array A, row 2, column 2: nan: expected a finite number"));
+    ck_assert_ptr_nonnull(
+        strstr(e.msg, "v.model:7: array A, row 2, column 2: nan: expected a finite number"));
     ck_assert_int_eq(lz_model_get_arrayf(m, "W", 1, 2, w, &e), LZ_EFORMAT);
     ck_assert_ptr_nonnull(strstr(e.msg, "v.model:9: array W, row 1, column 1: 1e+39"));
     ck_assert_ptr_nonnull(strstr(e.msg, "range of a float"));
@@ -1376,16 +1398,15 @@ START_TEST(cli_parses_and_reports)
     double tol = 1e-6;
     lz_common_opts c;
     lz_common_defaults(&c, "out/x");
-    lz_opt opts[] = {
-        {"k", 'k', LZ_OPT_INT, &k, "K", "latent size"},
-        {"tol", 0, LZ_OPT_REAL, &tol, "T", "tolerance"},
-        {"completion", 0, LZ_OPT_CHOICE, &choice, "exact|sampled", "completion"},
-        {"flag", 0, LZ_OPT_FLAG, &flag, NULL, "a flag"},
-        LZ_COMMON_OPTIONS(&c),
-        {0}};
+    lz_opt opts[] = {{"k", 'k', LZ_OPT_INT, &k, "K", "latent size"},
+                     {"tol", 0, LZ_OPT_REAL, &tol, "T", "tolerance"},
+                     {"completion", 0, LZ_OPT_CHOICE, &choice, "exact|sampled", "completion"},
+                     {"flag", 0, LZ_OPT_FLAG, &flag, NULL, "a flag"},
+                     LZ_COMMON_OPTIONS(&c),
+                     {0}};
     lz_cli cli = {"prog", "[options] DATA", "summary", NULL, opts, 1, 1, 0};
-    char *argv1[] = {"prog", "-k", "5", "--tol=1e-3", "--completion", "sampled", "--flag",
-                     "--seed", "9", "data.csv", NULL};
+    char *argv1[] = {"prog",   "-k", "5",        "--tol=1e-3", "--completion", "sampled", "--flag",
+                     "--seed", "9",  "data.csv", NULL};
     int pos;
     lz_error e;
     ck_assert_int_eq(lz_cli_parse(&cli, 10, argv1, &pos, &e), LZ_CLI_RUN);
@@ -1439,12 +1460,12 @@ START_TEST(cli_unset_defaults)
     double r = LZ_UNSET_REAL;
     lz_common_opts c;
     lz_common_defaults(&c, "out/x");
-    lz_opt opts[] = {
-        {"n", 0, LZ_OPT_INT, &n, "N", "rows (default: 5 for A, 7 for B)"},
-        {"r", 0, LZ_OPT_REAL, &r, "R", "rate (default: 0.1 for A, 0.01 for B)"},
-        {"ch", 0, LZ_OPT_CHOICE, &ch, "none|linear", "schedule (default: none for A, linear for B)"},
-        LZ_COMMON_OPTIONS(&c),
-        {0}};
+    lz_opt opts[] = {{"n", 0, LZ_OPT_INT, &n, "N", "rows (default: 5 for A, 7 for B)"},
+                     {"r", 0, LZ_OPT_REAL, &r, "R", "rate (default: 0.1 for A, 0.01 for B)"},
+                     {"ch", 0, LZ_OPT_CHOICE, &ch, "none|linear",
+                      "schedule (default: none for A, linear for B)"},
+                     LZ_COMMON_OPTIONS(&c),
+                     {0}};
     lz_cli cli = {"prog", "[options] DATA", "summary", NULL, opts, 1, 1, 0};
     char *buf = NULL;
     size_t len = 0;
@@ -1516,7 +1537,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    return lz_check_main(suite());
-}
+int main(void) { return lz_check_main(suite()); }

@@ -28,11 +28,12 @@ static lz_cpu make_cpu(lz_cpu_vendor v, int set)
     case AVX512:
         c.avx512bw = c.avx512dq = c.avx512vl = 1;
         /* fall through */
-    case KNL: c.avx512f = c.avx512cd = 1; /* Knights Landing: F and CD only */
+    case KNL:
+        c.avx512f = c.avx512cd = 1; /* Knights Landing: F and CD only */
         /* fall through */
-    case AVX2: c.fma = 1; /* fall through */
+    case AVX2: c.fma = 1;         /* fall through */
     case AVX2_NO_FMA: c.avx2 = 1; /* fall through */
-    case AVX: c.avx = 1; /* fall through */
+    case AVX: c.avx = 1;          /* fall through */
     case SSE: break;
     }
     return c;
@@ -106,8 +107,9 @@ START_TEST(choice_table)
             ck_assert_msg(got == NULL, "case %zu (picked %s, user %s): chose %s, expected to keep",
                           i, t->picked ? t->picked : "NULL", t->user ? t->user : "NULL", got);
         else
-            ck_assert_msg(got && !strcmp(got, t->want), "case %zu (picked %s): chose %s, expected %s",
-                          i, t->picked ? t->picked : "NULL", got ? got : "NULL", t->want);
+            ck_assert_msg(got && !strcmp(got, t->want),
+                          "case %zu (picked %s): chose %s, expected %s", i,
+                          t->picked ? t->picked : "NULL", got ? got : "NULL", t->want);
     }
 }
 END_TEST
@@ -116,8 +118,8 @@ START_TEST(isa_levels)
 {
     static const struct {
         int set, isa;
-    } cpus[] = {{SSE, LZ_ISA_SSE},       {AVX, LZ_ISA_AVX},       {AVX2_NO_FMA, LZ_ISA_AVX},
-                {AVX2, LZ_ISA_AVX2},     {KNL, LZ_ISA_AVX2},      {AVX512, LZ_ISA_AVX512},
+    } cpus[] = {{SSE, LZ_ISA_SSE},           {AVX, LZ_ISA_AVX},  {AVX2_NO_FMA, LZ_ISA_AVX},
+                {AVX2, LZ_ISA_AVX2},         {KNL, LZ_ISA_AVX2}, {AVX512, LZ_ISA_AVX512},
                 {AVX512_BF16, LZ_ISA_AVX512}};
     for (size_t i = 0; i < sizeof cpus / sizeof cpus[0]; i++) {
         lz_cpu c = make_cpu(LZ_CPU_INTEL, cpus[i].set);
@@ -149,10 +151,11 @@ END_TEST
  * user setting or on a vendor other than Intel/AMD/Hygon. */
 START_TEST(choice_invariants)
 {
-    static const char *picks[] = {"Katmai", "Prescott", "Atom", "Core2", "Penryn", "Nehalem",
-                                  "Barcelona", "Bobcat", "Sandybridge", "Bulldozer",
-                                  "Piledriver", "Steamroller", "Excavator", "Haswell", "Zen",
-                                  "SkylakeX", "Cooperlake", "Unknown", "POWER9", NULL};
+    static const char *picks[] = {"Katmai",      "Prescott",  "Atom",       "Core2",
+                                  "Penryn",      "Nehalem",   "Barcelona",  "Bobcat",
+                                  "Sandybridge", "Bulldozer", "Piledriver", "Steamroller",
+                                  "Excavator",   "Haswell",   "Zen",        "SkylakeX",
+                                  "Cooperlake",  "Unknown",   "POWER9",     NULL};
     static const char *accepted[] = {"SkylakeX", "Haswell", "Zen", "Sandybridge"};
     const lz_cpu_vendor vendors[] = {LZ_CPU_UNKNOWN, LZ_CPU_INTEL, LZ_CPU_AMD, LZ_CPU_HYGON,
                                      LZ_CPU_OTHER};
@@ -163,7 +166,7 @@ START_TEST(choice_invariants)
                 lz_cpu c;
                 memset(&c, 0, sizeof c);
                 c.vendor = vendors[v];
-                int *f[] = {&c.avx,      &c.avx2,     &c.fma,      &c.avx512f,  &c.avx512cd,
+                int *f[] = {&c.avx,      &c.avx2,     &c.fma,      &c.avx512f,   &c.avx512cd,
                             &c.avx512bw, &c.avx512dq, &c.avx512vl, &c.avx512bf16};
                 for (int b = 0; b < 9; b++) *f[b] = (bits >> b) & 1;
                 const char *user = (bits >> 9) & 1 ? "Prescott" : NULL;
@@ -293,9 +296,11 @@ START_TEST(description_says_where_the_kernel_came_from)
     setenv("OPENBLAS_CORETYPE", core, 1);
     setenv(LZ_KERNEL_CHOSEN_ENV, mark, 1);
     lz_blas_describe(buf, sizeof buf, 0, 4);
-    snprintf(want, sizeof want, ", kernel %s (chosen by latent-zoo: OpenBLAS %s does not know "
-                                "this CPU and picked Prescott), 1 thread in each of up to 4 "
-                                "OpenMP threads", core, ver);
+    snprintf(want, sizeof want,
+             ", kernel %s (chosen by latent-zoo: OpenBLAS %s does not know "
+             "this CPU and picked Prescott), 1 thread in each of up to 4 "
+             "OpenMP threads",
+             core, ver);
     ck_assert_msg(strstr(buf, want), "%s lacks %s", buf, want);
 
     /* a marker that does not match the variable is not ours: the user's */
@@ -330,7 +335,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    return lz_check_main(suite());
-}
+int main(void) { return lz_check_main(suite()); }

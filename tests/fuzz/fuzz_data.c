@@ -59,8 +59,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[600], lpath[600];
     fuzz_path(names[flags & 3], path, sizeof path);
     fuzz_path("d-labels-idx1-ubyte", lpath, sizeof lpath);
-    if (flags & 0x10) write_gz(path, body, n_body);
-    else fuzz_write(path, body, n_body);
+    if (flags & 0x10)
+        write_gz(path, body, n_body);
+    else
+        fuzz_write(path, body, n_body);
     if (labels) fuzz_write(lpath, labels, n_labels);
 
     lz_read_opts o = {.label_col = label_cols[(flags >> 2) & 3], .min_rows = flags & 0x40 ? 2 : 0};
@@ -77,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(d && d->n >= min_rows && d->d >= 1 && d->x, "n >= min_rows, d >= 1");
         for (size_t i = 0; i < d->n * d->d; i++) check(isfinite(d->x[i]), "finite values");
         for (size_t i = 0; d->y && i < d->n; i++) check(isfinite(d->y[i]), "finite labels");
-        for (size_t i = 1; d->line && i < d->n; i++) check(d->line[i] > d->line[i - 1], "lines rise");
+        for (size_t i = 1; d->line && i < d->n; i++)
+            check(d->line[i] > d->line[i - 1], "lines rise");
         for (size_t j = 0; d->names && j < d->d; j++) check(d->names[j] != NULL, "every name");
         char where[300];
         lz_data_where(d, d->n - 1, d->d - 1, where, sizeof where);

@@ -74,7 +74,8 @@ static void limit_memory(void)
         if (sscanf(line, "VmSize: %lu kB", &kb) == 1) mapped = (rlim_t)kb << 10;
     if (f) fclose(f);
     struct rlimit r = {mapped + REPLAY_HEADROOM, mapped + REPLAY_HEADROOM}, cur;
-    if (getrlimit(RLIMIT_AS, &cur) == 0 && cur.rlim_cur != RLIM_INFINITY && cur.rlim_cur < r.rlim_cur)
+    if (getrlimit(RLIMIT_AS, &cur) == 0 && cur.rlim_cur != RLIM_INFINITY &&
+        cur.rlim_cur < r.rlim_cur)
         return;
     r.rlim_max = cur.rlim_max;
     if (setrlimit(RLIMIT_AS, &r) != 0) perror("replay: setrlimit");

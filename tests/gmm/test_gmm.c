@@ -230,8 +230,8 @@ START_TEST(em_never_decreases_ll)
         gmm_model *ma = fit(&c, n, d, xx, 0, NULL, &ts, &ra);
         for (int t = 1; t < ts.n; t++)
             ck_assert_msg(ts.ll[t] >= ts.ll[t - 1] - 1e-13 * fabs(ts.ll[t - 1]),
-                          "%s SQUAREM, line %d: ll fell from %.17g to %.17g", gmm_cov_name(c.cov), t,
-                          ts.ll[t - 1], ts.ll[t]);
+                          "%s SQUAREM, line %d: ll fell from %.17g to %.17g", gmm_cov_name(c.cov),
+                          t, ts.ll[t - 1], ts.ll[t]);
         ck_assert_msg(ra.e_steps <= 151, "%s: %ld E-steps", gmm_cov_name(c.cov), ra.e_steps);
         ck_assert_msg(ra.ll_train >= ll_em - 1e-6 * fabs(ll_em), "%s: SQUAREM %.17g, EM %.17g",
                       gmm_cov_name(c.cov), ra.ll_train, ll_em);
@@ -285,13 +285,16 @@ START_TEST(k1_is_the_gaussian_ml_fit)
         for (size_t j = 0; j < d; j++)
             ck_assert_msg(fabs(m->means[j] - mean[j]) <= 1e-13 * fabs(mean[j]), "mean %zu", j);
         for (size_t i = 0; i < d * d; i++)
-            ck_assert_msg(fabs(got[i] - sg[i]) <= 1e-12 * sqrt(s[(i / d) * (d + 1)] * s[(i % d) * (d + 1)]),
+            ck_assert_msg(fabs(got[i] - sg[i]) <=
+                              1e-12 * sqrt(s[(i / d) * (d + 1)] * s[(i % d) * (d + 1)]),
                           "%s: Sigma entry %zu: %.17g, closed form %.17g", gmm_cov_name(cf.cov), i,
                           got[i], sg[i]);
-        ck_assert_msg(fabs(res.ll_train - ll) <= 1e-12 * fabs(ll), "%s: ll %.17g, closed form %.17g",
-                      gmm_cov_name(cf.cov), res.ll_train, ll);
-        ck_assert_int_eq(gmm_n_params(m), d + (cf.cov == GMM_FULL || cf.cov == GMM_TIED ? d * (d + 1) / 2
-                                               : cf.cov == GMM_DIAG ? d : 1));
+        ck_assert_msg(fabs(res.ll_train - ll) <= 1e-12 * fabs(ll),
+                      "%s: ll %.17g, closed form %.17g", gmm_cov_name(cf.cov), res.ll_train, ll);
+        ck_assert_int_eq(gmm_n_params(m),
+                         d + (cf.cov == GMM_FULL || cf.cov == GMM_TIED ? d * (d + 1) / 2
+                              : cf.cov == GMM_DIAG                     ? d
+                                                                       : 1));
         free(got);
         gmm_model_free(m);
     }
@@ -331,8 +334,8 @@ START_TEST(loglik_equals_direct_evaluation)
         /* the direct form and ours round differently: ~d kappa eps relative */
         ck_assert_msg(fabs(res.ll_train - dl) <= 1e-11 * fabs(dl), "%s: ll %.17g direct %.17g",
                       gmm_cov_name(c.cov), res.ll_train, dl);
-        ck_assert_msg(fabs(res.ll_test - dlt) <= 1e-11 * fabs(dlt), "%s: ll_test %.17g direct %.17g",
-                      gmm_cov_name(c.cov), res.ll_test, dlt);
+        ck_assert_msg(fabs(res.ll_test - dlt) <= 1e-11 * fabs(dlt),
+                      "%s: ll_test %.17g direct %.17g", gmm_cov_name(c.cov), res.ll_test, dlt);
         ck_assert(ll == res.ll_train); /* the same pass, the same rounding */
         for (size_t i = 0; i < n; i++) {
             ck_assert_msg(fabs(lp[i] - lpd[i]) <= 1e-10 * fabs(lpd[i]), "log p row %zu", i);
@@ -371,8 +374,10 @@ START_TEST(recovers_known_mixture)
     double *c = dalloc(k * d * d), *x = dalloc(n * d);
     for (int tied = 0; tied < 2; tied++) {
         for (size_t z = 0; z < k; z++)
-            if (!tied || z == 0) random_spd(r, d, 0.3, 1.0, c + z * d * d);
-            else memcpy(c + z * d * d, c, d * d * sizeof *c);
+            if (!tied || z == 0)
+                random_spd(r, d, 0.3, 1.0, c + z * d * d);
+            else
+                memcpy(c + z * d * d, c, d * d * sizeof *c);
         draw_mixture(r, k, d, n, w, mu, c, x, NULL);
         gmm_config cf;
         gmm_config_default(&cf);
@@ -393,14 +398,16 @@ START_TEST(recovers_known_mixture)
                           m->weights[best], w[z]);
             const double *cz = c + z * d * d;
             for (size_t j = 0; j < d; j++)
-                ck_assert_msg(fabs(m->means[best * d + j] - mu[z * d + j]) <= 5 * sqrt(cz[j * d + j] / nz),
+                ck_assert_msg(fabs(m->means[best * d + j] - mu[z * d + j]) <=
+                                  5 * sqrt(cz[j * d + j] / nz),
                               "mean %zu,%zu", z, j);
             full_cov(m, best, s);
             /* tied: one Sigma from all n rows */
             double nn = tied ? (double)n : nz;
             for (size_t i = 0; i < d; i++)
                 for (size_t j = 0; j < d; j++) {
-                    double se = sqrt((cz[i * d + i] * cz[j * d + j] + cz[i * d + j] * cz[i * d + j]) / nn);
+                    double se =
+                        sqrt((cz[i * d + i] * cz[j * d + j] + cz[i * d + j] * cz[i * d + j]) / nn);
                     ck_assert_msg(fabs(s[i * d + j] - cz[i * d + j]) <= 5 * se,
                                   "%s Sigma_%zu (%zu,%zu): %g vs %g", tied ? "tied" : "full", z, i,
                                   j, s[i * d + j], cz[i * d + j]);
@@ -457,7 +464,8 @@ START_TEST(collapse_gives_no_nan)
             full_cov(m, 3, s);
             for (size_t i = 0; i < d; i++)
                 for (size_t j = 0; j < d; j++)
-                    ck_assert(fabs(s[i * d + j] - (i == j ? m->floor[i] : 0)) <= 1e-12 * m->floor[i]);
+                    ck_assert(fabs(s[i * d + j] - (i == j ? m->floor[i] : 0)) <=
+                              1e-12 * m->floor[i]);
             free(s);
         }
         free(rr);
@@ -466,7 +474,8 @@ START_TEST(collapse_gives_no_nan)
     /* 3 distinct rows, K = 5: two parts of the initial partition are empty */
     size_t n3 = 30;
     double *x3 = dalloc(n3 * d);
-    for (size_t i = 0; i < n3; i++) x3[i * d] = (double)(i % 3), x3[i * d + 1] = (double)(i % 3) * 2;
+    for (size_t i = 0; i < n3; i++)
+        x3[i * d] = (double)(i % 3), x3[i * d + 1] = (double)(i % 3) * 2;
     for (int ci = 0; ci < 4; ci++) {
         gmm_config c;
         gmm_config_default(&c);
@@ -520,8 +529,8 @@ START_TEST(fit_is_scale_equivariant)
         ck_assert_int_eq(gmm_responsibilities(m1, n, x, r1, NULL, &err), LZ_OK);
         ck_assert_int_eq(gmm_responsibilities(m2, n, xs, r2, NULL, &err), LZ_OK);
         for (size_t i = 0; i < n * k; i++)
-            ck_assert_msg(fabs(r1[i] - r2[i]) <= 1e-8, "%s: r %zu: %.17g vs %.17g", gmm_cov_name(cov),
-                          i, r1[i], r2[i]);
+            ck_assert_msg(fabs(r1[i] - r2[i]) <= 1e-8, "%s: r %zu: %.17g vs %.17g",
+                          gmm_cov_name(cov), i, r1[i], r2[i]);
         free(r1);
         free(r2);
         gmm_model_free(m1);
@@ -576,7 +585,8 @@ START_TEST(floor_is_the_constrained_maximum)
     double *x = dalloc(n * d);
     for (size_t i = 0; i < n; i++) {
         double t = gsl_ran_gaussian(r, 1.0);
-        for (size_t j = 0; j < d; j++) x[i * d + j] = t * (double)(j + 1) + 1e-3 * gsl_ran_gaussian(r, 1.0);
+        for (size_t j = 0; j < d; j++)
+            x[i * d + j] = t * (double)(j + 1) + 1e-3 * gsl_ran_gaussian(r, 1.0);
     }
     double *mean = dalloc(d), *s = dalloc(d * d), *sg = dalloc(d * d), *a = dalloc(d * d),
            *ev = dalloc(d), *p = dalloc(d * d);
@@ -599,11 +609,11 @@ START_TEST(floor_is_the_constrained_maximum)
     ck_assert(ev[d - 1] >= 1 - 1e-12);
     ck_assert(ev[d - 2] <= 1 + 1e-12); /* the floor is active in two directions */
     /* Q(Sigma) = -1/2 [log|Sigma| + tr(Sigma^-1 S)] */
-#define Q(SIG, OUT)                                                                             \
-    do {                                                                                        \
-        double ll_;                                                                             \
-        ck_assert_int_eq(lz_mvn_avg_loglik(d, SIG, s, &ll_, &err), LZ_OK);                      \
-        OUT = ll_ + 0.5 * (double)d * LZ_LOG_2PI;                                               \
+#define Q(SIG, OUT)                                                                                \
+    do {                                                                                           \
+        double ll_;                                                                                \
+        ck_assert_int_eq(lz_mvn_avg_loglik(d, SIG, s, &ll_, &err), LZ_OK);                         \
+        OUT = ll_ + 0.5 * (double)d * LZ_LOG_2PI;                                                  \
     } while (0)
     double q0, q1;
     Q(sg, q0);
@@ -659,7 +669,8 @@ START_TEST(samples_have_the_mixture_moments)
             m->weights[z] = w[z];
             for (size_t j = 0; j < d; j++) m->means[z * d + j] = 3.0 * gsl_ran_gaussian(r, 1.0);
         }
-        for (size_t i = 0; i < gmm_cov_size(d, k, m->cov); i++) m->covs[i] = 0.5 + gsl_rng_uniform(r);
+        for (size_t i = 0; i < gmm_cov_size(d, k, m->cov); i++)
+            m->covs[i] = 0.5 + gsl_rng_uniform(r);
         if (m->cov == GMM_FULL || m->cov == GMM_TIED)
             for (size_t z = 0; z < (m->cov == GMM_FULL ? k : 1); z++)
                 random_spd(r, d, 0.3, 2.0, m->covs + z * d * d);
@@ -673,7 +684,8 @@ START_TEST(samples_have_the_mixture_moments)
             for (size_t i = 0; i < d; i++) {
                 mean[i] += w[z] * m->means[z * d + i];
                 for (size_t j = 0; j < d; j++)
-                    cov[i * d + j] += w[z] * (s[i * d + j] + m->means[z * d + i] * m->means[z * d + j]);
+                    cov[i * d + j] +=
+                        w[z] * (s[i * d + j] + m->means[z * d + i] * m->means[z * d + j]);
             }
         }
         for (size_t i = 0; i < d; i++)
@@ -694,7 +706,9 @@ START_TEST(samples_have_the_mixture_moments)
             for (size_t j = 0; j < d; j++) {
                 /* the sd of a covariance estimate, bounded with the fourth
                  * moments of a mixture: at most ~3 times the Gaussian one */
-                double se = 3 * sqrt((cov[i * d + i] * cov[j * d + j] + cov[i * d + j] * cov[i * d + j]) / (double)n);
+                double se =
+                    3 * sqrt((cov[i * d + i] * cov[j * d + j] + cov[i * d + j] * cov[i * d + j]) /
+                             (double)n);
                 ck_assert_msg(fabs(sc[i * d + j] - cov[i * d + j]) <= 5 * se, "%s cov (%zu,%zu)",
                               gmm_cov_name(m->cov), i, j);
             }
@@ -771,13 +785,14 @@ START_TEST(model_file_round_trip_and_checks)
     }
     const char *head = "# latent-zoo model\nkind gmm 1\nint d 2\nint k 2\nstr cov full\n";
     char buf[2048];
-#define BAD(BODY, MSG)                                                  \
-    do {                                                                \
-        snprintf(buf, sizeof buf, "%s%s", head, BODY);                  \
-        bad_model(buf, MSG);                                            \
+#define BAD(BODY, MSG)                                                                             \
+    do {                                                                                           \
+        snprintf(buf, sizeof buf, "%s%s", head, BODY);                                             \
+        bad_model(buf, MSG);                                                                       \
     } while (0)
-    const char *good_tail = "array means 2 2\n0 0\n1 1\narray covariances 4 2\n1 0\n0 1\n2 0.5\n0.5 1\n"
-                            "array floor 2 1\n1e-6\n1e-6\nend\n";
+    const char *good_tail =
+        "array means 2 2\n0 0\n1 1\narray covariances 4 2\n1 0\n0 1\n2 0.5\n0.5 1\n"
+        "array floor 2 1\n1e-6\n1e-6\nend\n";
     snprintf(buf, sizeof buf, "%sarray weights 2 1\n0.25\n0.75\n%s", head, good_tail);
     write_text(tmp_path("ok.model"), buf);
     gmm_model *m = NULL;
@@ -788,23 +803,32 @@ START_TEST(model_file_round_trip_and_checks)
     bad_model(buf, "the weights sum to 0.95");
     snprintf(buf, sizeof buf, "%sarray weights 2 1\n-0.25\n1.25\n%s", head, good_tail);
     bad_model(buf, "weights, component 1");
-    BAD("array weights 2 1\n0.5\n0.5\narray means 2 2\n0 0\n1 1\narray covariances 4 2\n1 0\n0.3 1\n2 0.5\n0.5 1\n"
-        "array floor 2 1\n1e-6\n1e-6\nend\n", "expected a symmetric matrix");
-    BAD("array weights 2 1\n0.5\n0.5\narray means 2 2\n0 0\n1 1\narray covariances 4 2\n1 0\n0 1\n1 2\n2 1\n"
-        "array floor 2 1\n1e-6\n1e-6\nend\n", "component 2: expected a positive definite matrix");
-    BAD("array weights 2 1\n0.5\n0.5\narray means 2 2\n0 nan\n1 1\narray covariances 4 2\n1 0\n0 1\n2 0.5\n0.5 1\n"
-        "array floor 2 1\n1e-6\n1e-6\nend\n", "expected a finite number");
+    BAD("array weights 2 1\n0.5\n0.5\narray means 2 2\n0 0\n1 1\narray covariances 4 2\n1 0\n0.3 "
+        "1\n2 0.5\n0.5 1\n"
+        "array floor 2 1\n1e-6\n1e-6\nend\n",
+        "expected a symmetric matrix");
+    BAD("array weights 2 1\n0.5\n0.5\narray means 2 2\n0 0\n1 1\narray covariances 4 2\n1 0\n0 "
+        "1\n1 2\n2 1\n"
+        "array floor 2 1\n1e-6\n1e-6\nend\n",
+        "component 2: expected a positive definite matrix");
+    BAD("array weights 2 1\n0.5\n0.5\narray means 2 2\n0 nan\n1 1\narray covariances 4 2\n1 0\n0 "
+        "1\n2 0.5\n0.5 1\n"
+        "array floor 2 1\n1e-6\n1e-6\nend\n",
+        "expected a finite number");
     /* declared sizes far beyond the arrays present: an error before anything
      * is allocated from them */
     bad_model("# latent-zoo model\nkind gmm 1\nint d 100000\nint k 100000\nstr cov full\n"
-              "array weights 2 1\n0.5\n0.5\narray means 2 2\n0 0\n1 1\narray covariances 4 2\n1 0\n0 1\n1 0\n0 1\n"
+              "array weights 2 1\n0.5\n0.5\narray means 2 2\n0 0\n1 1\narray covariances 4 2\n1 "
+              "0\n0 1\n1 0\n0 1\n"
               "array floor 2 1\n1\n1\nend\n",
               "array weights is 2 x 1: expected k x 1 = 100000 x 1");
     bad_model("# latent-zoo model\nkind gmm 1\nint d 2\nint k 2\nstr cov diag\n"
-              "array weights 2 1\n0.5\n0.5\narray means 2 2\n0 0\n1 1\narray covariances 4 2\n1 0\n0 1\n1 0\n0 1\n"
+              "array weights 2 1\n0.5\n0.5\narray means 2 2\n0 0\n1 1\narray covariances 4 2\n1 "
+              "0\n0 1\n1 0\n0 1\n"
               "array floor 2 1\n1\n1\nend\n",
               "array covariances is 4 x 2: expected k x d = 2 x 2");
-    bad_model("# latent-zoo model\nkind gmm 1\nint d 2\nint k 2\nstr cov round\nend\n", "cov 'round'");
+    bad_model("# latent-zoo model\nkind gmm 1\nint d 2\nint k 2\nstr cov round\nend\n",
+              "cov 'round'");
 #undef BAD
     /* the means file of --init file: */
     write_text(tmp_path("means.dat"), "# component x1 x2\n1 0.5 1.5\n2 -1 3\n");

@@ -186,9 +186,9 @@ static double direct(const gmm_model *m, const lz_data *dt, double *logp, double
                 b[a] = xo[a] - mo[a];
                 for (size_t c = 0; c < no; c++) so[a * no + c] = s[o[a] * d + o[c]];
             }
-            ck_assert_int_eq(LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)no, 1, so, (lapack_int)no,
-                                           piv, b, 1),
-                             0);
+            ck_assert_int_eq(
+                LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)no, 1, so, (lapack_int)no, piv, b, 1),
+                0);
             for (size_t u = 0; u < nm; u++) {
                 double e = m->means[z * d + mi[u]];
                 for (size_t a = 0; a < no; a++) e += s[mi[u] * d + o[a]] * b[a];
@@ -271,7 +271,8 @@ START_TEST(observed_ll_equals_direct_evaluation)
                 ck_assert_msg(fabs(rs[t * k + z] - drs[t * k + z]) <= 1e-10, "%s: r(%zu,%zu)", cn,
                               t, z);
             for (size_t i = 0; i < d; i++)
-                ck_assert_msg(fabs(xf[t * d + i] - dxf[t * d + i]) <= 1e-10 * (1 + fabs(dxf[t * d + i])),
+                ck_assert_msg(fabs(xf[t * d + i] - dxf[t * d + i]) <=
+                                  1e-10 * (1 + fabs(dxf[t * d + i])),
                               "%s: E[x|x_o](%zu,%zu) %.17g, direct %.17g", cn, t, i, xf[t * d + i],
                               dxf[t * d + i]);
         }

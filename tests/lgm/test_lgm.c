@@ -713,8 +713,7 @@ START_TEST(fit_is_scale_equivariant)
         cfg.tol = 0;
         lgm_model *m = lgm_model_alloc(d, k), *ms = lgm_model_alloc(d, k);
         lgm_result res, ress;
-        ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m, lz_now(), NULL, NULL, &res, &err),
-                         LZ_OK);
+        ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m, lz_now(), NULL, NULL, &res, &err), LZ_OK);
         ck_assert_int_eq(lgm_fit(&cfg, n, xs, ss, NULL, ms, lz_now(), NULL, NULL, &ress, &err),
                          LZ_OK);
         /* A A^T (the model; A itself only up to the signs of its columns) */
@@ -727,8 +726,8 @@ START_TEST(fit_is_scale_equivariant)
                     vs += ms->a[i * k + a] * ms->a[j * k + a];
                 }
                 ck_assert_msg(fabs(vs / (c[i] * c[j]) - v) <= 1e-7 * amax * amax,
-                              "run %zu: AA^T(%zu,%zu) %.17g vs %.17g", q, i, j,
-                              vs / (c[i] * c[j]), v);
+                              "run %zu: AA^T(%zu,%zu) %.17g vs %.17g", q, i, j, vs / (c[i] * c[j]),
+                              v);
             }
             ck_assert_msg(fabs(ms->dg[i] / (c[i] * c[i]) - m->dg[i]) <= 1e-7 * m->dg[i],
                           "run %zu: D(%zu)", q, i);
@@ -762,10 +761,10 @@ START_TEST(floor_explained)
     for (size_t t = 0; t < n; t++) {
         double z = gsl_ran_gaussian(r, 1.0);
         double *row = x + t * d;
-        row[0] = z;                                   /* the factor itself: Heywood */
+        row[0] = z; /* the factor itself: Heywood */
         row[1] = 0.8 * z + 0.6 * gsl_ran_gaussian(r, 1.0);
         row[2] = -0.5 * z + 0.9 * gsl_ran_gaussian(r, 1.0);
-        row[3] = 7.0;                                 /* constant */
+        row[3] = 7.0; /* constant */
         row[4] = 0.3 * z + gsl_ran_gaussian(r, 1.0);
         row[5] = 0.7 * z + 0.7 * gsl_ran_gaussian(r, 1.0);
     }
@@ -854,7 +853,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    return lz_check_main(suite());
-}
+int main(void) { return lz_check_main(suite()); }

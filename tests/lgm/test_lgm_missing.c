@@ -136,9 +136,11 @@ START_TEST(observed_ll_equals_direct_cholesky)
 {
     /* d, k, missing fraction, D low, D high: the last has
      * tr(A^T D^-1 A) ~ 1e6, so M_o is formed directly, not by a downdate */
-    static const double probs[][5] = {
-        {6, 2, 0.3, 0.1, 1.0}, {20, 4, 0.1, 0.05, 2.0}, {12, 3, 0.7, 0.2, 0.5},
-        {30, 2, 0.5, 1e-5, 1e-4}, {25, 3, 0.05, 1e-5, 1e-4}};
+    static const double probs[][5] = {{6, 2, 0.3, 0.1, 1.0},
+                                      {20, 4, 0.1, 0.05, 2.0},
+                                      {12, 3, 0.7, 0.2, 0.5},
+                                      {30, 2, 0.5, 1e-5, 1e-4},
+                                      {25, 3, 0.05, 1e-5, 1e-4}};
     gsl_rng *r = lz_rng_alloc(31);
     lz_error err;
     for (size_t p = 0; p < sizeof probs / sizeof probs[0]; p++) {
@@ -183,8 +185,8 @@ START_TEST(observed_ll_equals_direct_cholesky)
             ck_assert_int_eq(lz_mvn_logpdf(1, no, xo, mo, co, &lref, &err), LZ_OK);
             double tol = 10.0 * (double)d * kappa * EPS * fmax(1.0, fabs(lref));
             ck_assert_msg(fabs(logp[t] - lref) <= tol,
-                          "problem %zu row %zu (%zu observed): log p %.17g, direct %.17g", p, t,
-                          no, logp[t], lref);
+                          "problem %zu row %zu (%zu observed): log p %.17g, direct %.17g", p, t, no,
+                          logp[t], lref);
             sum += logp[t];
             /* E[z | x_o] = A_o^T C_oo^-1 (x_o - mu_o) and E[x_m | x_o] =
              * mu_m + C_mo C_oo^-1 (x_o - mu_o): one LU solve */
@@ -199,7 +201,8 @@ START_TEST(observed_ll_equals_direct_cholesky)
                     e += m->a[o[a] * k + q] * rhs[a * (k + 1) + k];
                     sc += fabs(m->a[o[a] * k + q] * rhs[a * (k + 1) + k]);
                 }
-                ck_assert_msg(fabs(z[t * k + q] - e) <= 10.0 * (double)d * kappa * EPS * fmax(sc, 1.0),
+                ck_assert_msg(fabs(z[t * k + q] - e) <=
+                                  10.0 * (double)d * kappa * EPS * fmax(sc, 1.0),
                               "problem %zu row %zu: E[z_%zu | x_o] %.17g, direct %.17g", p, t, q,
                               z[t * k + q], e);
             }
@@ -214,7 +217,8 @@ START_TEST(observed_ll_equals_direct_cholesky)
                     e += c[i * d + o[a]] * rhs[a * (k + 1) + k];
                     sc += fabs(c[i * d + o[a]] * rhs[a * (k + 1) + k]);
                 }
-                ck_assert_msg(fabs(xf[t * d + i] - e) <= 10.0 * (double)d * kappa * EPS * fmax(sc, 1.0),
+                ck_assert_msg(fabs(xf[t * d + i] - e) <=
+                                  10.0 * (double)d * kappa * EPS * fmax(sc, 1.0),
                               "problem %zu row %zu: E[x_%zu | x_o] %.17g, direct %.17g", p, t, i,
                               xf[t * d + i], e);
             }
@@ -285,7 +289,8 @@ START_TEST(em_never_decreases_with_missing)
     trace_rec t0 = {.n = 0}, t1 = {.n = 0}, t2 = {.n = 0};
     lgm_result res;
     cfg.accelerate = 0;
-    ck_assert_int_eq(lgm_fit(&cfg, n, dt->x, s0, NULL, m0, lz_now(), record, &t0, &res, &err), LZ_OK);
+    ck_assert_int_eq(lgm_fit(&cfg, n, dt->x, s0, NULL, m0, lz_now(), record, &t0, &res, &err),
+                     LZ_OK);
     ck_assert_int_eq(lgm_fit_incomplete(&cfg, in, s0, NULL, m1, lz_now(), record, &t1, &res, &err),
                      LZ_OK);
     ck_assert_int_eq(t0.n, t1.n);
@@ -476,8 +481,7 @@ START_TEST(recovers_known_model_with_missing)
            worst, mse, mse_oracle, se_oracle / (double)nh, mse_mean, nh);
     ck_assert_msg(fabs(mse / mse_oracle - 1.0) <= 0.05, "imputation MSE %g, oracle's %g", mse,
                   mse_oracle);
-    ck_assert_msg(mse <= 0.5 * mse_mean, "imputation MSE %g, mean imputation's %g", mse,
-                  mse_mean);
+    ck_assert_msg(mse <= 0.5 * mse_mean, "imputation MSE %g, mean imputation's %g", mse, mse_mean);
     free(x);
     free(s);
     free(c);
@@ -535,7 +539,8 @@ START_TEST(fit_with_missing_is_scale_equivariant)
         cfg.tol = 0;
         lgm_model *m = lgm_model_alloc(d, k), *ms = lgm_model_alloc(d, k);
         lgm_incomplete *in = NULL, *ins = NULL;
-        lz_data *dt = prepared(n, d, x, miss, m, s, &in), *dts = prepared(n, d, xs, miss, ms, ss, &ins);
+        lz_data *dt = prepared(n, d, x, miss, m, s, &in),
+                *dts = prepared(n, d, xs, miss, ms, ss, &ins);
         lgm_result res, ress;
         ck_assert_int_eq(lgm_fit_incomplete(&cfg, in, s, NULL, m, lz_now(), NULL, NULL, &res, &err),
                          LZ_OK);
@@ -558,7 +563,8 @@ START_TEST(fit_with_missing_is_scale_equivariant)
                           "run %zu: D(%zu)", q, i);
             ck_assert_msg(fabs(ms->floor[i] / (c[i] * c[i]) - m->floor[i]) <= 1e-12 * m->floor[i],
                           "run %zu: floor(%zu)", q, i);
-            ck_assert_msg(fabs(ms->mu[i] / c[i] - m->mu[i]) <= 1e-7 * (fabs(m->mu[i]) + sqrt(m->dg[i])),
+            ck_assert_msg(fabs(ms->mu[i] / c[i] - m->mu[i]) <=
+                              1e-7 * (fabs(m->mu[i]) + sqrt(m->dg[i])),
                           "run %zu: mu(%zu)", q, i);
         }
         ck_assert_msg(fabs(ress.ll_train - (res.ll_train + shift)) <= 1e-9 * fabs(res.ll_train),

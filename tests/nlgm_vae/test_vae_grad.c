@@ -55,8 +55,8 @@ static void ref_dense(const double *w, const double *b, const double *in, size_t
 }
 
 /* -ELBO summed over the m rows of x with noise eps (L m, k) */
-static double ref_loss(const vae_model *mod, const double *x, size_t m, size_t L,
-                       const double *eps, ref_info *info)
+static double ref_loss(const vae_model *mod, const double *x, size_t m, size_t L, const double *eps,
+                       ref_info *info)
 {
     const vae_arch *a = &mod->a;
     size_t d = a->d, k = a->k;
@@ -114,8 +114,8 @@ static double ref_loss(const vae_model *mod, const double *x, size_t m, size_t L
  * objective estimates it: -[ELBO_i + log (1/K) sum_l w_il - (1/K) sum_l log w_il]
  * with log w = log p(x|z) + log N(z; 0, I) - log N(z; mu, diag e^lv), every
  * density written out with its constants (they cancel in w) */
-static double ref_iwae(const vae_model *mod, const double *x, size_t m, size_t K,
-                       const double *eps, ref_info *info)
+static double ref_iwae(const vae_model *mod, const double *x, size_t m, size_t K, const double *eps,
+                       ref_info *info)
 {
     const vae_arch *a = &mod->a;
     size_t d = a->d, k = a->k;
@@ -303,8 +303,9 @@ START_TEST(test_objectives_match_reference)
         ck_assert_msg(obj < elbo, "%s: -L_K %.6f not below -ELBO %.6f", cases[c].name, obj, elbo);
         lo = (vae_loss){VAE_OBJ_ELBO, 0.3, VAE_EST_REPARAM, NULL};
         vae_forward_loss(mod, ws, x, M, L, &lo, &rec, &kl, &obj);
-        ck_assert_msg(fabs(obj - (rec + 0.3 * kl)) <= 1e-12 * fabs(obj) && fabs(rec + kl - elbo) <=
-                      1e-12 * fabs(elbo), "%s: beta 0.3: %.17g", cases[c].name, obj);
+        ck_assert_msg(fabs(obj - (rec + 0.3 * kl)) <= 1e-12 * fabs(obj) &&
+                          fabs(rec + kl - elbo) <= 1e-12 * fabs(elbo),
+                      "%s: beta 0.3: %.17g", cases[c].name, obj);
         vae_workspace_free(ws);
         vae_model_free(mod);
     }
@@ -358,8 +359,8 @@ START_TEST(test_beta_zero_turns_kl_gradient_off)
         double x[M * D], eps[L * M * K];
         vae_model *mod = make_model(&cases[c], x, eps);
         const vae_tensor *T = &mod->t[2 * mod->a.n_enc + 2];
-        memset(mod->p.out_w, 0, mod->a.d * (mod->a.n_dec ? mod->a.dec[mod->a.n_dec - 1] : K) *
-                                    sizeof(vae_real));
+        memset(mod->p.out_w, 0,
+               mod->a.d * (mod->a.n_dec ? mod->a.dec[mod->a.n_dec - 1] : K) * sizeof(vae_real));
         lz_error err;
         vae_workspace *ws = vae_workspace_alloc(mod, L * M, &err);
         memcpy(ws->eps, eps, sizeof eps);
@@ -406,8 +407,8 @@ START_TEST(test_gradients_finite_differences)
             ref_info info;
             ref_loss(mod, x, M, L, eps, &info);
             ck_assert_msg(cases[c].act != VAE_RELU || info.min_abs_pre > 100 * h,
-                          "%s: a pre-activation %.3g is too close to the ReLU kink",
-                          cases[c].name, info.min_abs_pre);
+                          "%s: a pre-activation %.3g is too close to the ReLU kink", cases[c].name,
+                          info.min_abs_pre);
             objective_of(mod, ws, x, lo);
             vae_zero_grad(mod);
             vae_backward_loss(mod, ws, x, M, L, lo);
@@ -458,7 +459,8 @@ START_TEST(test_gradients_finite_differences)
                 if (rel > worst) worst = rel;
                 ck_assert_msg(rel < tol,
                               "%s, %s: tensor %s: relative error %.3g of backprop vs finite "
-                              "differences", cases[c].name, objectives[o].name, T->name, rel);
+                              "differences",
+                              cases[c].name, objectives[o].name, T->name, rel);
             }
             printf("%-28s %-13s %zu tensors, worst relative error %.2g\n", cases[c].name,
                    objectives[o].name, mod->n_tensors, worst);

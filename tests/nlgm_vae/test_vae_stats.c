@@ -54,8 +54,8 @@ START_TEST(test_kl_matches_monte_carlo)
     double *v = malloc(NS * sizeof *v), z[KD], e[KD];
     for (int rep = 0; rep < 5; rep++) {
         for (int j = 0; j < KD; j++) {
-            head[j] = 2 * gsl_rng_uniform(r) - 1;            /* mu in [-1, 1]   */
-            head[KD + j] = 3 * gsl_rng_uniform(r) - 2;       /* lv in [-2, 1]   */
+            head[j] = 2 * gsl_rng_uniform(r) - 1;      /* mu in [-1, 1]   */
+            head[KD + j] = 3 * gsl_rng_uniform(r) - 2; /* lv in [-2, 1]   */
         }
         vae_kl_forward(&kl, head, 1, KD);
         for (int s = 0; s < NS; s++) {
@@ -65,7 +65,8 @@ START_TEST(test_kl_matches_monte_carlo)
                 double sd = exp(0.5 * head[KD + j]);
                 z[j] = head[j] + sd * e[j];
                 /* log N(z; mu, sd^2) and log N(z; 0, 1), written out */
-                lq += -0.5 * LZ_LOG_2PI - log(sd) - 0.5 * (z[j] - head[j]) * (z[j] - head[j]) / (sd * sd);
+                lq += -0.5 * LZ_LOG_2PI - log(sd) -
+                      0.5 * (z[j] - head[j]) * (z[j] - head[j]) / (sd * sd);
                 lp += -0.5 * LZ_LOG_2PI - 0.5 * z[j] * z[j];
             }
             v[s] = lq - lp;
@@ -117,8 +118,8 @@ static vae_model *train_on_digits(vae_lik lik, lz_data *train, double **xtr, lz_
     ck_assert_msg(vae_prepare(mod, train, NULL, xtr, &err) == LZ_OK, "%s", err.msg);
     ck_assert_msg(vae_prepare(mod, test, NULL, xte, &err) == LZ_OK, "%s", err.msg);
     ck_assert_msg(vae_init(mod, c.seed, 0, &err) == LZ_OK, "%s", err.msg);
-    ck_assert_msg(vae_fit(mod, &c, *xtr, train->n, NULL, 0, NULL, NULL, NULL, &err) == LZ_OK,
-                  "%s", err.msg);
+    ck_assert_msg(vae_fit(mod, &c, *xtr, train->n, NULL, 0, NULL, NULL, NULL, &err) == LZ_OK, "%s",
+                  err.msg);
     return mod;
 }
 
@@ -148,7 +149,8 @@ static void check_iw_properties(vae_lik lik)
     /* K = 1: log w = log p(x|z) + log p(z) - log q(z|x), whose mean is the ELBO */
     for (size_t i = 0; i < n; i++) diff[i] = iw[0][i] - elbo[i];
     mean_se(n, diff, &m, &se);
-    printf("%s: IW(1) - ELBO = %.4f +- %.4f\n", lik == VAE_BERNOULLI ? "bernoulli" : "gaussian", m, se);
+    printf("%s: IW(1) - ELBO = %.4f +- %.4f\n", lik == VAE_BERNOULLI ? "bernoulli" : "gaussian", m,
+           se);
     ck_assert_msg(fabs(m) < 4 * se, "IW(K=1) - ELBO = %.4f +- %.4f: expected 0", m, se);
     for (int q = 0; q < NK; q++) {
         for (size_t i = 0; i < n; i++) diff[i] = iw[q][i] - elbo[i];
@@ -158,8 +160,8 @@ static void check_iw_properties(vae_lik lik)
         if (q + 1 < NK) {
             for (size_t i = 0; i < n; i++) diff[i] = iw[q + 1][i] - iw[q][i];
             mean_se(n, diff, &m, &se);
-            ck_assert_msg(m > -3 * se, "IW(K=%zu) - IW(K=%zu) = %.4f +- %.4f: it fell",
-                          Ks[q + 1], Ks[q], m, se);
+            ck_assert_msg(m > -3 * se, "IW(K=%zu) - IW(K=%zu) = %.4f +- %.4f: it fell", Ks[q + 1],
+                          Ks[q], m, se);
         }
     }
     /* many samples tighten the bound by a clear margin */
@@ -219,8 +221,8 @@ START_TEST(test_iwae_bound_rises_with_k)
         printf("IWAE bound K = %2zu: %.4f +- %.4f\n", K, bound[q], se[q]);
         if (q > 0)
             ck_assert_msg(bound[q] - bound[q - 1] > 3 * hypot(se[q], se[q - 1]),
-                          "L_%zu = %.4f +- %.4f not above L_%zu = %.4f +- %.4f", K, bound[q],
-                          se[q], Ks[q - 1], bound[q - 1], se[q - 1]);
+                          "L_%zu = %.4f +- %.4f not above L_%zu = %.4f +- %.4f", K, bound[q], se[q],
+                          Ks[q - 1], bound[q - 1], se[q - 1]);
     }
     vae_loglik_result iw;
     vae_workspace *wl = vae_workspace_alloc(mod, 2000, &err);
@@ -313,12 +315,13 @@ START_TEST(test_linear_vae_on_lgm_data)
     ck_assert(vae_prepare(mod, train, NULL, &xtr, &err) == LZ_OK);
     ck_assert(vae_prepare(mod, test, NULL, &xte, &err) == LZ_OK);
     ck_assert(vae_init(mod, c.seed, 0, &err) == LZ_OK);
-    ck_assert_msg(vae_fit(mod, &c, xtr, train->n, NULL, 0, NULL, NULL, NULL, &err) == LZ_OK,
-                  "%s", err.msg);
+    ck_assert_msg(vae_fit(mod, &c, xtr, train->n, NULL, 0, NULL, NULL, NULL, &err) == LZ_OK, "%s",
+                  err.msg);
 
     size_t n = test->n, K = 1000;
     vae_workspace *ws = vae_workspace_alloc(mod, 4096, &err);
-    double *ll = malloc(n * sizeof *ll), *el = malloc(n * sizeof *el), *var = malloc(n * sizeof *var);
+    double *ll = malloc(n * sizeof *ll), *el = malloc(n * sizeof *el),
+           *var = malloc(n * sizeof *var);
     gsl_rng *ri = lz_rng_alloc_stream(4, 10);
     ck_assert(vae_loglik_rows(mod, ws, xte, n, K, ri, ll, el, var, &err) == LZ_OK);
     double iw = 0, elbo = 0, v = 0;
@@ -385,11 +388,15 @@ START_TEST(test_linear_vae_on_lgm_data)
                   "IW %.4f no closer than the ELBO %.4f to %.4f", iw, elbo, ll_true);
     /* against the model's own exact likelihood.  The ELBO estimate uses 1000
      * samples per row: its Monte-Carlo error is far below 1e-3 here. */
-    ck_assert_msg(fabs(elbo - elbo_cf) < 1e-3, "ELBO estimate %.5f, closed form %.5f", elbo, elbo_cf);
-    ck_assert_msg(elbo_cf <= ll_model, "closed-form ELBO %.5f above the exact %.5f", elbo_cf, ll_model);
-    ck_assert_msg(iw <= ll_model + 3 * iw_se, "IW %.5f +- %.5f above the exact %.5f", iw, iw_se, ll_model);
+    ck_assert_msg(fabs(elbo - elbo_cf) < 1e-3, "ELBO estimate %.5f, closed form %.5f", elbo,
+                  elbo_cf);
+    ck_assert_msg(elbo_cf <= ll_model, "closed-form ELBO %.5f above the exact %.5f", elbo_cf,
+                  ll_model);
+    ck_assert_msg(iw <= ll_model + 3 * iw_se, "IW %.5f +- %.5f above the exact %.5f", iw, iw_se,
+                  ll_model);
     ck_assert_msg(ll_model - iw <= ll_model - elbo_cf, "IW %.5f below the ELBO %.5f", iw, elbo_cf);
-    ck_assert_msg(ll_model - iw < 0.02, "IW %.5f: more than 0.02 below the exact %.5f", iw, ll_model);
+    ck_assert_msg(ll_model - iw < 0.02, "IW %.5f: more than 0.02 below the exact %.5f", iw,
+                  ll_model);
 
     free(ll);
     free(el);

@@ -206,8 +206,7 @@ START_TEST(known_spectrum_matches_lapack_both_modes)
             ck_assert_double_eq_tol(tr.last_explained, (trs - disc) / trs, 10 * d * EPS);
             pca_model_free(m);
         }
-    free(lambda), free(x0), free(x), free(vtrue), free(s), free(w), free(v), free(ref),
-        free(truth);
+    free(lambda), free(x0), free(x), free(vtrue), free(s), free(w), free(v), free(ref), free(truth);
     gsl_rng_free(r);
 }
 END_TEST
@@ -224,10 +223,10 @@ START_TEST(seed_step_equals_its_formula)
     gsl_rng *r = lz_rng_alloc(21);
     double *x = malloc(n * d * sizeof *x), *s = malloc(d * d * sizeof *s),
            *w = malloc(d * p * sizeof *w), *wt = malloc(p * d * sizeof *wt),
-           *g = malloc(p * p * sizeof *g),
-           *z = malloc(p * n * sizeof *z), *zz = malloc(p * p * sizeof *zz),
-           *wn = malloc(d * p * sizeof *wn), *sw = malloc(d * p * sizeof *sw),
-           *a = malloc(p * p * sizeof *a), *mu = malloc(d * sizeof *mu);
+           *g = malloc(p * p * sizeof *g), *z = malloc(p * n * sizeof *z),
+           *zz = malloc(p * p * sizeof *zz), *wn = malloc(d * p * sizeof *wn),
+           *sw = malloc(d * p * sizeof *sw), *a = malloc(p * p * sizeof *a),
+           *mu = malloc(d * sizeof *mu);
     lz_rng_gauss(r, n * d, x);
     for (size_t i = 0; i < n * d; i++) x[i] *= 1.0 + (double)(i % d); /* anisotropic */
     lz_mean(n, d, x, mu);
@@ -236,8 +235,8 @@ START_TEST(seed_step_equals_its_formula)
     lz_rng_gauss(r, d * p, w); /* W (d, p) */
 
     /* data mode by the formula: G = W^T W; Z = G^-1 W^T X^T (p, n) */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p, (int)p, (int)d, 1.0, w, (int)p,
-                w, (int)p, 0.0, g, (int)p);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p, (int)p, (int)d, 1.0, w, (int)p, w,
+                (int)p, 0.0, g, (int)p);
     double *gc = malloc(p * p * sizeof *gc);
     memcpy(gc, g, p * p * sizeof *gc);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)p, (int)n, (int)d, 1.0, w, (int)p, x,
@@ -254,8 +253,8 @@ START_TEST(seed_step_equals_its_formula)
     /* cov mode by the formula: W' = S W (W^T S W)^-1 (W^T W) */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)p, (int)d, 1.0, s, (int)d,
                 w, (int)p, 0.0, sw, (int)p);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p, (int)p, (int)d, 1.0, w, (int)p,
-                sw, (int)p, 0.0, a, (int)p);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p, (int)p, (int)d, 1.0, w, (int)p, sw,
+                (int)p, 0.0, a, (int)p);
     /* (W^T S W)^-1 G by a solve, then S W times it */
     memcpy(gc, g, p * p * sizeof *gc);
     ck_assert_int_eq(lz_solve(p, a, p, gc, NULL), LZ_OK);
@@ -284,8 +283,8 @@ START_TEST(seed_step_equals_its_formula)
                 ck_assert_double_eq_tol(t, g[a1 * p + b1], 1e-10 * fabs(g[a1 * p + a1]));
             }
     }
-    free(x), free(s), free(w), free(wt), free(g), free(z), free(zz), free(wn), free(sw),
-        free(a), free(mu), free(gc), free(zx);
+    free(x), free(s), free(w), free(wt), free(g), free(z), free(zz), free(wn), free(sw), free(a),
+        free(mu), free(gc), free(zx);
     gsl_rng_free(r);
 }
 END_TEST
@@ -311,8 +310,7 @@ START_TEST(data_and_cov_modes_iterate_alike)
         c.oversample = 0;
         memcpy(x, x0, n * d * sizeof *x);
         m[mode] = pca_model_alloc(d, k);
-        ck_assert_int_eq(pca_fit(&c, n, d, x, NULL, m[mode], NULL, record, &tr[mode], NULL),
-                         LZ_OK);
+        ck_assert_int_eq(pca_fit(&c, n, d, x, NULL, m[mode], NULL, record, &tr[mode], NULL), LZ_OK);
     }
     /* iteration counts may differ by one when an angle lands on tol */
     ck_assert_int_le(abs(tr[0].iters - tr[1].iters), 1);
@@ -358,7 +356,7 @@ START_TEST(reconstruction_error_is_discarded_variance)
         c.mode = mode;
         pca_model *m = pca_model_alloc(d, k);
         trace_rec tr;
-            memset(&tr, 0, sizeof tr);
+        memset(&tr, 0, sizeof tr);
         ck_assert_int_eq(pca_fit(&c, n, d, x, NULL, m, NULL, record, &tr, NULL), LZ_OK);
         double recon = NAN;
         ck_assert_int_eq(pca_score(m, n, x, NULL, &recon, NULL, NULL), LZ_OK);
@@ -448,8 +446,8 @@ START_TEST(ppca_loglik_equals_direct_cholesky)
             double lli = NAN;
             ck_assert_int_eq(pca_loglik(m, 1, xc + i * d, &lli, NULL), LZ_OK);
             double tol = 10 * d * EPS * cond * (fabs(llr[i]) + (double)d);
-            ck_assert_msg(fabs(lli - llr[i]) <= tol, "set %d row %zu: %.17g vs %.17g", set, i,
-                          lli, llr[i]);
+            ck_assert_msg(fabs(lli - llr[i]) <= tol, "set %d row %zu: %.17g vs %.17g", set, i, lli,
+                          llr[i]);
             sum += llr[i];
         }
         /* all rows: the mean per sample */
@@ -483,8 +481,8 @@ START_TEST(ppca_loglik_equals_direct_cholesky)
         free(llr);
     }
     pca_model_free(m);
-    free(x), free(xt), free(xt0), free(c), free(c2), free(s), free(w),
-        free(v), free(x0), free(amat);
+    free(x), free(xt), free(xt0), free(c), free(c2), free(s), free(w), free(v), free(x0),
+        free(amat);
     gsl_rng_free(r);
 }
 END_TEST
@@ -783,7 +781,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    return lz_check_main(suite());
-}
+int main(void) { return lz_check_main(suite()); }

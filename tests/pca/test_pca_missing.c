@@ -148,7 +148,8 @@ START_TEST(observed_density_equals_direct_cholesky)
                     for (size_t q = 0; q < k; q++) uo[a * k + q] = m->comp[q * d + o[a]];
                 for (size_t q = 0; q < k; q++) {
                     for (size_t q2 = 0; q2 < k; q2++)
-                        for (size_t a = 0; a < no; a++) g[q * k + q2] += uo[a * k + q] * uo[a * k + q2];
+                        for (size_t a = 0; a < no; a++)
+                            g[q * k + q2] += uo[a * k + q] * uo[a * k + q2];
                     for (size_t a = 0; a < no; a++) bz[q] += uo[a * k + q] * (xo[a] - mo[a]);
                 }
                 ck_assert_int_eq(lz_solve(k, g, 1, bz, &err), LZ_OK);
@@ -217,7 +218,8 @@ START_TEST(als_on_complete_data_is_pca)
     for (size_t c = 0; c < k; c++)
         ck_assert_msg(fabs(ma->eigval[c] - mp->eigval[c]) <= 1e-8 * mp->eigval[0], "lambda_%zu", c);
     ck_assert(fabs(ma->sigma2 - mp->sigma2) <= 1e-8 * mp->sigma2);
-    for (size_t j = 0; j < d; j++) ck_assert(fabs(ma->mean[j] - mp->mean[j]) <= 1e-9 * (1 + fabs(mp->mean[j])));
+    for (size_t j = 0; j < d; j++)
+        ck_assert(fabs(ma->mean[j] - mp->mean[j]) <= 1e-9 * (1 + fabs(mp->mean[j])));
     double lla, llp;
     ck_assert_int_eq(pca_score_incomplete(mp, &dt, NULL, NULL, &lla, NULL, &err), LZ_OK);
     ck_assert_int_eq(pca_loglik(mp, n, xc, &llp, &err), LZ_OK);

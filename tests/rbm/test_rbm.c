@@ -156,8 +156,8 @@ START_TEST(test_conditionals_brute_force)
                 ck_assert_msg(fabs(ph[j] - want) <= 1e-13, "p(h_%zu|v=%lu) = %.17g, want %.17g", j,
                               v, ph[j], want);
                 /* single precision: activations |a| < 10 carry ~1e-6 absolute error */
-                ck_assert_msg(fabs(phf[j] - want) <= 2e-6, "float p(h_%zu|v=%lu) = %.9g, want %.17g",
-                              j, v, phf[j], want);
+                ck_assert_msg(fabs(phf[j] - want) <= 2e-6,
+                              "float p(h_%zu|v=%lu) = %.9g, want %.17g", j, v, phf[j], want);
             }
         }
         ck_assert_msg(fabs(pv_tot - 1) < 1e-12, "sum_v p(v) = %.17g", pv_tot);
@@ -288,7 +288,8 @@ START_TEST(test_pseudo_ll_brute_force)
      * rescaled every 12 groups of 8 factors */
     m = random_model(10, 203, 1.0, 1.0, 22);
     m->w[5 * 10 + 3] = 50.0f;
-    for (size_t j = 0; j < 203; j += 2) m->w[j * 10 + 7] = 45.0f; /* e^{45 * 102} overflows unscaled */
+    for (size_t j = 0; j < 203; j += 2)
+        m->w[j * 10 + 7] = 45.0f; /* e^{45 * 102} overflows unscaled */
     check_pll(m, 9, 2, "large column");
     rbm_model_free(m);
     /* |W| > 60: logs term by term */
@@ -332,8 +333,8 @@ static rbm_model *grid_model(size_t d, size_t h, unsigned long seed)
  * of the same streams: they drew the same bits */
 static void same_chains(const rbm_chains *a, const rbm_chains *b, const char *what)
 {
-    ck_assert_msg(memcmp(a->hs, b->hs, a->n * a->h * sizeof *a->hs) == 0, "%s: hidden states differ",
-                  what);
+    ck_assert_msg(memcmp(a->hs, b->hs, a->n * a->h * sizeof *a->hs) == 0,
+                  "%s: hidden states differ", what);
     for (size_t i = 0; i < a->n; i++) {
         ck_assert_msg(a->bits[i].nb == b->bits[i].nb && a->bits[i].buf == b->bits[i].buf,
                       "%s: chain %zu: unused bits differ (%d, %d)", what, i, a->bits[i].nb,
@@ -366,17 +367,17 @@ START_TEST(test_cd_step_reference)
         int pcd, k, start;
         size_t mb, mc; /* rows; chains (CD: the rows) */
         double mu, lambda;
-        int threads;   /* 0: as rbm_fit chooses */
-        int gauss;     /* 0 binary, 1 Gaussian with sigma = 1, 2 Gaussian learning sigma */
+        int threads; /* 0: as rbm_fit chooses */
+        int gauss;   /* 0 binary, 1 Gaussian with sigma = 1, 2 Gaussian learning sigma */
     } cases[] = {
         {0, 1, 1, 20, 20, 0.0, 0.0, 1, 0},  {0, 1, 1, 20, 20, 0.0, 0.0, 2, 0},
         {0, 3, 1, 17, 17, 0.5, 0.01, 3, 0}, {0, 2, 1, 9, 9, 0.0, 0.0, 0, 0},
         {1, 1, 1, 16, 16, 0.0, 0.0, 2, 0},  {1, 2, 0, 16, 16, 0.5, 0.001, 2, 0},
         {1, 1, 0, 7, 16, 0.0, 0.0, 2, 0},   {1, 3, 0, 7, 16, 0.9, 0.0, 3, 0},
-        {1, 1, 1, 5, 5, 0.0, 0.01, 1, 0},
-        {0, 1, 1, 20, 20, 0.0, 0.0, 2, 1},  {0, 2, 1, 17, 17, 0.5, 0.01, 3, 2},
-        {0, 1, 1, 20, 20, 0.0, 0.0, 1, 2},  {1, 1, 1, 16, 16, 0.0, 0.0, 2, 2},
-        {1, 2, 0, 7, 16, 0.5, 0.001, 2, 2}, {1, 1, 0, 16, 16, 0.0, 0.0, 0, 1},
+        {1, 1, 1, 5, 5, 0.0, 0.01, 1, 0},   {0, 1, 1, 20, 20, 0.0, 0.0, 2, 1},
+        {0, 2, 1, 17, 17, 0.5, 0.01, 3, 2}, {0, 1, 1, 20, 20, 0.0, 0.0, 1, 2},
+        {1, 1, 1, 16, 16, 0.0, 0.0, 2, 2},  {1, 2, 0, 7, 16, 0.5, 0.001, 2, 2},
+        {1, 1, 0, 16, 16, 0.0, 0.0, 0, 1},
     };
     const double lr = 0.1, U = 0x1p-24; /* float's unit roundoff */
     lz_error err;
@@ -384,8 +385,11 @@ START_TEST(test_cd_step_reference)
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         char what[160];
         snprintf(what, sizeof what, "case %zu (%s-%d, %zu rows, %zu chains, %d threads, %s)", t,
-                 cases[t].pcd ? "PCD" : "CD", cases[t].k, cases[t].mb, cases[t].mc, cases[t].threads,
-                 cases[t].gauss == 0 ? "binary" : cases[t].gauss == 1 ? "Gaussian" : "Gaussian, sigma learned");
+                 cases[t].pcd ? "PCD" : "CD", cases[t].k, cases[t].mb, cases[t].mc,
+                 cases[t].threads,
+                 cases[t].gauss == 0   ? "binary"
+                 : cases[t].gauss == 1 ? "Gaussian"
+                                       : "Gaussian, sigma learned");
         rbm_config c;
         rbm_config_default(&c);
         c.h = (int)h;
@@ -406,16 +410,21 @@ START_TEST(test_cd_step_reference)
         float *x = malloc(mb * d * sizeof *x), *vf = malloc(np * sizeof *vf),
               *vr = malloc(np * sizeof *vr), *theta0 = malloc(np * sizeof *theta0);
         for (size_t q = 0; q < mb * d; q++)
-            x[q] = cases[t].gauss ? (float)gsl_ran_gaussian(r, 1.0) : gsl_rng_uniform(r) < 0.4 ? 1.0f : 0.0f;
+            x[q] = cases[t].gauss             ? (float)gsl_ran_gaussian(r, 1.0)
+                   : gsl_rng_uniform(r) < 0.4 ? 1.0f
+                                              : 0.0f;
         for (size_t q = 0; q < np; q++) vf[q] = vr[q] = (float)(0.02 * gsl_rng_uniform(r) - 0.01);
         memcpy(theta0, fast->mem, np * sizeof *theta0);
         rbm_chains *cf = rbm_chains_alloc(cases[t].mc, h, 1, 300 + t);
         ck_assert_ptr_nonnull(cf);
         if (!cases[t].start) /* PCD's chains carry on from earlier updates */
-            for (size_t q = 0; q < cases[t].mc * h; q++) cf->hs[q] = gsl_rng_uniform(r) < 0.5 ? 1.0f : 0.0f;
+            for (size_t q = 0; q < cases[t].mc * h; q++)
+                cf->hs[q] = gsl_rng_uniform(r) < 0.5 ? 1.0f : 0.0f;
         rbm_chains *cr = rbm_chains_copy(cf);
         ck_assert_ptr_nonnull(cr);
-        ck_assert_int_eq(rbm_cd_step(fast, vf, &c, lr, mb, x, cf, cases[t].start, cases[t].threads, &err), LZ_OK);
+        ck_assert_int_eq(
+            rbm_cd_step(fast, vf, &c, lr, mb, x, cf, cases[t].start, cases[t].threads, &err),
+            LZ_OK);
         ck_assert_int_eq(rbm_cd_step_ref(ref, vr, &c, lr, mb, x, cr, cases[t].start, &err), LZ_OK);
         /* the same random bits, the same chains: bit for bit */
         same_chains(cf, cr, what);
@@ -541,8 +550,8 @@ START_TEST(test_gibbs_samples)
         }
         double mean = s / n, se = sqrt((s2 / n - mean * mean) / n);
         /* independent chains (one stream each): 5 standard errors */
-        ck_assert_msg(fabs(mean - p_exact) <= 5 * se + 1e-6, "p(v=%lu): chains %.6f +- %.6f, exact %.6f",
-                      v, mean, se, p_exact);
+        ck_assert_msg(fabs(mean - p_exact) <= 5 * se + 1e-6,
+                      "p(v=%lu): chains %.6f +- %.6f, exact %.6f", v, mean, se, p_exact);
     }
     rbm_eval_free(ev);
     rbm_model_free(m);
@@ -608,8 +617,8 @@ START_TEST(test_cd_and_pcd_bars_and_stripes)
                ll0, llc, llp, -log(14.0));
         /* "well above the start": CD-1 closes at least 60% of the 3.6-nat
          * gap between the start and the optimum (observed: ~75%) */
-        ck_assert_msg(llc >= ll0 + 0.6 * (-log(14.0) - ll0), "seed %lu: CD-1 %.4f from a start of %.4f",
-                      seed, llc, ll0);
+        ck_assert_msg(llc >= ll0 + 0.6 * (-log(14.0) - ll0),
+                      "seed %lu: CD-1 %.4f from a start of %.4f", seed, llc, ll0);
         sum_cd += llc;
         sum_pcd += llp;
         rbm_model_free(m0);
@@ -776,7 +785,8 @@ START_TEST(test_bernoulli_bits)
         double f = (double)ones / (double)n, se = sqrt(p * (1 - p) / (double)n);
         ck_assert_msg(fabs(f - p) <= 5 * se, "p = %g: frequency %.6f (se %.2g)", p, f, se);
         /* two draws in a row are independent: P(1, 1) = p^2 */
-        double f2 = (double)pairs / (double)(n / 2), se2 = sqrt(p * p * (1 - p * p) / (double)(n / 2));
+        double f2 = (double)pairs / (double)(n / 2),
+               se2 = sqrt(p * p * (1 - p * p) / (double)(n / 2));
         ck_assert_msg(fabs(f2 - p * p) <= 5 * se2, "p = %g: pairs %.6f, want %.6f", p, f2, p * p);
     }
     gsl_rng_free(g);
@@ -808,8 +818,10 @@ START_TEST(test_lr_schedule)
         ck_assert(rbm_lr_at(lr, RBM_DECAY_LINEAR, T, T) == 0.0);
         ck_assert_double_eq_tol(rbm_lr_at(lr, RBM_DECAY_LINEAR, T - 1, T), lr / (double)T, 1e-15);
         for (long t = 1; t <= T; t++) {
-            double step = rbm_lr_at(lr, RBM_DECAY_LINEAR, t - 1, T) - rbm_lr_at(lr, RBM_DECAY_LINEAR, t, T);
-            ck_assert_msg(fabs(step - lr / (double)T) <= 1e-15, "T = %ld, t = %ld: step %g", T, t, step);
+            double step =
+                rbm_lr_at(lr, RBM_DECAY_LINEAR, t - 1, T) - rbm_lr_at(lr, RBM_DECAY_LINEAR, t, T);
+            ck_assert_msg(fabs(step - lr / (double)T) <= 1e-15, "T = %ld, t = %ld: step %g", T, t,
+                          step);
             ck_assert(rbm_lr_at(lr, RBM_DECAY_NONE, t, T) == lr); /* none: constant */
         }
     }
@@ -829,8 +841,10 @@ START_TEST(test_lr_schedule)
         rbm_config_resolve(&c, 1000);
         /* PCD: the rates of an epoch's ceil(1000 / 33) = 31 updates add up to
          * epoch_lr (the last minibatch being smaller: 1000 / 33 of them) */
-        if (pcd) ck_assert_double_eq_tol(c.lr * 1000.0 / 33.0, a.epoch_lr, 1e-12);
-        else ck_assert(c.lr == a.lr);
+        if (pcd)
+            ck_assert_double_eq_tol(c.lr * 1000.0 / 33.0, a.epoch_lr, 1e-12);
+        else
+            ck_assert(c.lr == a.lr);
         rbm_config big = c;
         big.lr = LZ_UNSET_REAL;
         rbm_config_resolve(&big, 10); /* few rows: at most a.lr */
@@ -864,8 +878,8 @@ START_TEST(test_lr_schedule)
         for (size_t k = 0; k < rbm_n_params(a); k++) {
             double w1 = a->mem[k], sl = (double)lin->mem[k] - w1, sc = (double)con->mem[k] - w1;
             ck_assert_msg(fabs(sl - 0.5 * sc) <= 1e-5 * (fabs(w1) + fabs(sc)) + 1e-12,
-                          "pcd %d, parameter %zu: step %g under linear, %g under none", pcd, k,
-                          sl, sc);
+                          "pcd %d, parameter %zu: step %g under linear, %g under none", pcd, k, sl,
+                          sc);
         }
         rbm_model_free(a);
         rbm_model_free(b);

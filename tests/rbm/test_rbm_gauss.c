@@ -227,8 +227,8 @@ START_TEST(test_gaussian_brute_force)
         /* log Z = log int sum_h exp(-E(v, h)) dv on the grid */
         double lz, lz_grid = grid_log_int(m, -1, 1.0, NULL);
         ck_assert_int_eq(rbm_eval_log_z(ev, RBM_ENUM_AUTO, &lz, &err), LZ_OK);
-        ck_assert_msg(fabs(lz - lz_grid) <= 1e-9 * (1 + fabs(lz)), "seed %lu: log Z %.15g, grid %.15g",
-                      seed, lz, lz_grid);
+        ck_assert_msg(fabs(lz - lz_grid) <= 1e-9 * (1 + fabs(lz)),
+                      "seed %lu: log Z %.15g, grid %.15g", seed, lz, lz_grid);
         /* v is integrated, never enumerated */
         ck_assert_int_eq(rbm_eval_log_z(ev, RBM_ENUM_VISIBLE, &lz, &err), LZ_EINVAL);
         gsl_rng *r = lz_rng_alloc(10 + seed);
@@ -271,12 +271,15 @@ START_TEST(test_gaussian_brute_force)
             rbm_eval_visible(ev, 1, hd, pv);
             rbm_visible_f(m, 1, hs, pvf);
             for (size_t i = 0; i < d; i++) {
-                ck_assert_msg(fabs(pv[i] - mom[i]) <= 1e-9, "E[v_%zu | h = %lu] = %.15g, grid %.15g",
-                              i, hh, pv[i], mom[i]);
-                ck_assert_msg(fabs(pvf[i] - mom[i]) <= 1e-5, "float E[v_%zu | h] = %.9g", i, pvf[i]);
+                ck_assert_msg(fabs(pv[i] - mom[i]) <= 1e-9,
+                              "E[v_%zu | h = %lu] = %.15g, grid %.15g", i, hh, pv[i], mom[i]);
+                ck_assert_msg(fabs(pvf[i] - mom[i]) <= 1e-5, "float E[v_%zu | h] = %.9g", i,
+                              pvf[i]);
                 double s2 = exp((double)m->z[i]);
-                ck_assert_msg(fabs(mom[2 + i] - s2) <= 1e-9, "Var[v_%zu | h = %lu]: grid %.15g, "
-                              "sigma^2 %.15g", i, hh, mom[2 + i], s2);
+                ck_assert_msg(fabs(mom[2 + i] - s2) <= 1e-9,
+                              "Var[v_%zu | h = %lu]: grid %.15g, "
+                              "sigma^2 %.15g",
+                              i, hh, mom[2 + i], s2);
             }
         }
         gsl_rng_free(r);
@@ -304,7 +307,8 @@ static void check_tempered(rbm_model *m, const char *what)
             double v[16];
             float x[16];
             for (size_t i = 0; i < d; i++)
-                x[i] = (float)(v[i] = gauss ? f32(gsl_ran_gaussian(r, 2.0)) : (double)(gsl_rng_uniform(r) < 0.5));
+                x[i] = (float)(v[i] = gauss ? f32(gsl_ran_gaussian(r, 2.0))
+                                            : (double)(gsl_rng_uniform(r) < 0.5));
             double s = 0, sj[16] = {0};
             for (unsigned long hh = 0; hh < 1UL << h; hh++) {
                 double p = exp(-energy_beta(m, v, hh, beta));
@@ -314,23 +318,26 @@ static void check_tempered(rbm_model *m, const char *what)
             }
             rbm_hidden_beta_f(m, 1, rbm_scale_visible_f(m, 1, x, is2, u), (float)beta, phf);
             for (size_t j = 0; j < h; j++)
-                ck_assert_msg(fabs(phf[j] - sj[j] / s) <= 2e-6, "%s, beta %g: p(h_%zu | v) = %.9g, "
-                              "want %.9g", what, beta, j, phf[j], sj[j] / s);
+                ck_assert_msg(fabs(phf[j] - sj[j] / s) <= 2e-6,
+                              "%s, beta %g: p(h_%zu | v) = %.9g, "
+                              "want %.9g",
+                              what, beta, j, phf[j], sj[j] / s);
         }
         /* p_beta(v | h) and the marginal of h, against the grid or the sum over v */
         double g0 = 0, lg0 = 0;
         rbm_visible_sd_f(m, (float)beta, sd);
         for (unsigned long hh = 0; hh < 1UL << h; hh++) {
             double mom[4], pv1[16], g;
-            double lg = gauss ? grid_log_int(m, (long)hh, beta, mom) : binary_log_sum_v(m, hh, beta, pv1);
+            double lg =
+                gauss ? grid_log_int(m, (long)hh, beta, mom) : binary_log_sum_v(m, hh, beta, pv1);
             wt_h(m, hh, hs, a);
             rbm_visible_beta_f(m, 1, hs, (float)beta, is2, pvf);
             rbm_tempered_log_marginal_h(m, beta, 1, hs, a, &g);
             for (size_t i = 0; i < d; i++) {
                 double want = gauss ? mom[i] : pv1[i];
                 ck_assert_msg(fabs(pvf[i] - want) <= 1e-5 * (1 + fabs(want)),
-                              "%s, beta %g, h = %lu: visible conditional %zu = %.9g, want %.12g", what,
-                              beta, hh, i, pvf[i], want);
+                              "%s, beta %g, h = %lu: visible conditional %zu = %.9g, want %.12g",
+                              what, beta, hh, i, pvf[i], want);
                 if (gauss)
                     ck_assert_msg(fabs((double)sd[i] * sd[i] - mom[2 + i]) <= 1e-5 * mom[2 + i],
                                   "%s, beta %g: Var[v_%zu | h] = %.9g, grid %.12g", what, beta, i,
@@ -353,7 +360,8 @@ static void check_tempered(rbm_model *m, const char *what)
 START_TEST(test_tempered_conditionals)
 {
     for (unsigned long seed = 1; seed <= 2; seed++) {
-        rbm_model *g = gauss_model(2, 3, 1.0, 1.0, 0.5, 20 + seed), *b = binary_model(4, 3, 1.5, 1.0, 30 + seed);
+        rbm_model *g = gauss_model(2, 3, 1.0, 1.0, 0.5, 20 + seed),
+                  *b = binary_model(4, 3, 1.5, 1.0, 30 + seed);
         check_tempered(g, "Gaussian");
         check_tempered(b, "binary");
         rbm_model_free(g);
@@ -427,13 +435,17 @@ START_TEST(test_gaussian_gradient_fd)
             rbm_model *p = model_copy(m), *n = model_copy(m);
             p->mem[q] += 0x1p-10f;
             n->mem[q] -= 0x1p-10f;
-            double dp = mean_f(p, mb, x1) - mean_f(p, mb, x2), dn = mean_f(n, mb, x1) - mean_f(n, mb, x2);
+            double dp = mean_f(p, mb, x1) - mean_f(p, mb, x2),
+                   dn = mean_f(n, mb, x1) - mean_f(n, mb, x2);
             double want = -(dp - dn) / ((double)p->mem[q] - n->mem[q]);
             double got = (double)m1->mem[q] - m2->mem[q];
             /* the updates are rounded to float once each: a few U of |theta| + |G| */
-            double tol = 1e-5 * (1 + fabs(want)) + 4 * 0x1p-24 * (fabs(m1->mem[q]) + fabs(m2->mem[q]));
-            ck_assert_msg(fabs(got - want) <= tol, "sigma %s, parameter %zu: update difference %.9g, "
-                          "finite differences %.9g", learn ? "learned" : "fixed", q, got, want);
+            double tol =
+                1e-5 * (1 + fabs(want)) + 4 * 0x1p-24 * (fabs(m1->mem[q]) + fabs(m2->mem[q]));
+            ck_assert_msg(fabs(got - want) <= tol,
+                          "sigma %s, parameter %zu: update difference %.9g, "
+                          "finite differences %.9g",
+                          learn ? "learned" : "fixed", q, got, want);
             rbm_model_free(p);
             rbm_model_free(n);
         }
@@ -553,7 +565,8 @@ START_TEST(test_pt_two_modes)
     float *x = calloc(n * d, sizeof *x);
     double p[8], f[8];
     exact_marginal_h(m, 1.0, p);
-    ck_assert_msg(p[7] > 0.4 && p[0] > 0.4, "the two modes: p(h = 0) = %g, p(h = 1) = %g", p[0], p[7]);
+    ck_assert_msg(p[7] > 0.4 && p[0] > 0.4, "the two modes: p(h = 0) = %g, p(h = 1) = %g", p[0],
+                  p[7]);
     rbm_chains *pcd = run_chains(m, 1, n, x, updates);
     histogram(n, h, pcd->hs, f);
     printf("two modes, PCD: p(h = 111) = %.4f (exact %.4f)\n", f[7], p[7]);
@@ -571,8 +584,9 @@ START_TEST(test_pt_two_modes)
         histogram(n, h, r ? pt->ht + (size_t)(r - 1) * n * h : pt->hs, f);
         double z = worst_z(n, 8, f, pb);
         if (r == 0)
-            printf("two modes, PT (%d replicas, swap rate %.3f): p(h = 111) = %.4f, worst %.2f se\n",
-                   R, acc / tried, f[7], z);
+            printf(
+                "two modes, PT (%d replicas, swap rate %.3f): p(h = 111) = %.4f, worst %.2f se\n",
+                R, acc / tried, f[7], z);
         ck_assert_msg(z <= 5, "PT replica %d (beta %g): a state's frequency %.2f se from exact", r,
                       pt->beta[r], z);
     }
@@ -599,7 +613,8 @@ START_TEST(test_pt_gaussian_replicas)
         exact_marginal_h(m, pt->beta[q], pb);
         histogram(n, h, q ? pt->ht + (size_t)(q - 1) * n * h : pt->hs, f);
         double z = worst_z(n, 8, f, pb);
-        ck_assert_msg(z <= 5, "Gaussian PT replica %d (beta %g): %.2f se from exact", q, pt->beta[q], z);
+        ck_assert_msg(z <= 5, "Gaussian PT replica %d (beta %g): %.2f se from exact", q,
+                      pt->beta[q], z);
     }
     rbm_chains_free(pt);
     gsl_rng_free(r);
@@ -651,8 +666,10 @@ START_TEST(test_pt_one_is_pcd)
         c.pt = 3;
         rbm_model *e = train(&c, n, d, x);
         size_t np = rbm_n_params(a);
-        ck_assert_msg(memcmp(a->mem, b->mem, np * sizeof *a->mem) == 0, "%s: PT with one replica is "
-                      "not PCD", gauss ? "Gaussian" : "binary");
+        ck_assert_msg(memcmp(a->mem, b->mem, np * sizeof *a->mem) == 0,
+                      "%s: PT with one replica is "
+                      "not PCD",
+                      gauss ? "Gaussian" : "binary");
         ck_assert(memcmp(a->mem, e->mem, np * sizeof *a->mem) != 0);
         rbm_model_free(a);
         rbm_model_free(b);
@@ -704,9 +721,10 @@ START_TEST(test_bracket_digits)
             c.raise_rows = (int)te->n; /* every test row */
             ck_assert_msg(rbm_loglik(m, &c, 0, NULL, te->n, xt, &ll, &err) == LZ_OK, "%s", err.msg);
             ck_assert(ll.exact && ll.raise_rows == te->n);
-            printf("%s, H = 14, %4d steps: reverse AIS %.4f +- %.4f <= exact %.4f <= AIS %.4f +- %.4f\n",
-                   what, steps[s], ll.ll_test_lower, ll.ll_test_lower_se, ll.ll_test, ll.ll_test_upper,
-                   ll.log_z_ais_se);
+            printf("%s, H = 14, %4d steps: reverse AIS %.4f +- %.4f <= exact %.4f <= AIS %.4f +- "
+                   "%.4f\n",
+                   what, steps[s], ll.ll_test_lower, ll.ll_test_lower_se, ll.ll_test,
+                   ll.ll_test_upper, ll.log_z_ais_se);
             /* the exact value inside the bracket, within 3 standard errors of each end */
             ck_assert_msg(ll.ll_test_lower - 3 * ll.ll_test_lower_se <= ll.ll_test,
                           "%s, %d steps: reverse AIS %.4f +- %.4f above the exact %.4f", what,
@@ -716,8 +734,10 @@ START_TEST(test_bracket_digits)
                           ll.ll_test_upper, ll.log_z_ais_se, ll.ll_test);
             width[s] = ll.ll_test_upper - ll.ll_test_lower;
         }
-        ck_assert_msg(width[1] < width[0], "%s: the bracket did not narrow: %.4f at 100 steps, "
-                      "%.4f at 1000", what, width[0], width[1]);
+        ck_assert_msg(width[1] < width[0],
+                      "%s: the bracket did not narrow: %.4f at 100 steps, "
+                      "%.4f at 1000",
+                      what, width[0], width[1]);
         rbm_model_free(m);
     }
     free(x);
