@@ -169,12 +169,12 @@ static double binary_log_sum_v(const rbm_model *m, unsigned long hh, double beta
     size_t d = m->d;
     double mx = -INFINITY, s = 0, si[16] = {0};
     for (unsigned long vv = 0; vv < 1UL << d; vv++) {
-        double v[16];
+        double v[16] = {0};
         for (size_t i = 0; i < d; i++) v[i] = (double)(vv >> i & 1);
         mx = fmax(mx, -energy_beta(m, v, hh, beta));
     }
     for (unsigned long vv = 0; vv < 1UL << d; vv++) {
-        double v[16];
+        double v[16] = {0};
         for (size_t i = 0; i < d; i++) v[i] = (double)(vv >> i & 1);
         double w = exp(-energy_beta(m, v, hh, beta) - mx);
         s += w;
