@@ -43,6 +43,66 @@ expect_error() {
   ok
 }
 
+# reader_errors PREFIX PROG [ARGS...]: the errors every program shares because
+# it reads data through common/ (docs/developers.md): files that cannot be
+# read, malformed text, rows or columns with nothing observed, a missing
+# label, values that are not finite or too large for a variance, a test file
+# of the wrong width, broken IDX and gzip files, data without variance.  ARGS
+# make the model itself valid on 3 columns (-k 1, -K 1).  Writes its fixture
+# files into the current directory; ok.csv (4 rows, 3 columns) stays for the
+# caller.
+reader_errors() {
+  local P=$1 prog=$2
+  shift 2
+  printf '1,2,3\n4,5,6\n7,8,10\n2,1,0\n' >ok.csv
+  printf '1,2\n3,4\n5,6\n' >two_cols.csv
+  : >empty.csv
+  printf '# a b c\n' >header_only.csv
+  printf '1,2,3\n4,5\n7,8,9\n' >ragged.csv
+  printf '1,2,3\n4,x,6\n7,8,9\n' >text.csv
+  printf '1,2,3\n4,5,6\n7,-inf,9\n' >inf.csv
+  printf '1,2,3\nNA,,?\n7,8,9\n' >allmiss.csv
+  printf '1,2,3,a\n4,5,6,NA\n7,8,9,b\n' >nolabel.csv
+  printf '1,NA,3\n4,NA,6\n7,,9\n2,?,1\n' >nocol.csv
+  printf '1,2,3\n1,2,3\n1,2,3\n' >all_constant.csv
+  # 50 identical rows of values whose mean is not exact in binary: rounding is no variance
+  local i
+  for i in $(seq 50); do echo '0.1,0.7,3.3,1e-3'; done >identical.csv
+  # values too large for a variance
+  printf '1,1.7e308,3\n4,1e308,6\n7,-1.5e308,9\n2,0,1\n' >huge.csv
+  # IDX: a header promising 3 images of 2x2 followed by 5 bytes; a wrong magic
+  printf '\x00\x00\x08\x03\x00\x00\x00\x03\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04\x05' >trunc-images-idx3-ubyte
+  printf '\x00\x00\x07\x03\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04' >magic-images-idx3-ubyte
+  gzip -c trunc-images-idx3-ubyte | head -c 20 >cut.gz
+  expect_error "$P" 'missing\.csv: cannot open' "$prog" missing.csv "$@" -o "$P"
+  expect_error "$P" 'empty\.csv: empty file' "$prog" empty.csv "$@" -o "$P"
+  expect_error "$P" 'header_only\.csv: .*expected' "$prog" header_only.csv "$@" -o "$P"
+  expect_error "$P" 'ragged\.csv:2: 2 fields: expected 3' "$prog" ragged.csv "$@" -o "$P"
+  expect_error "$P" "text\.csv:2: field 2: expected a number, got 'x'" "$prog" text.csv "$@" -o "$P"
+  expect_error "$P" 'allmiss\.csv:2: every value of the row is missing' "$prog" allmiss.csv "$@" -o "$P"
+  expect_error "$P" 'nolabel\.csv:2: field 4: the label is missing' "$prog" nolabel.csv "$@" --label-col last -o "$P"
+  expect_error "$P" 'nocol\.csv: field 2: every value is missing: expected at least one observed' "$prog" nocol.csv "$@" -o "$P"
+  expect_error "$P" 'inf\.csv:3: field 2: .*finite' "$prog" inf.csv "$@" -o "$P"
+  expect_error "$P" 'two_cols\.csv:1: 2 feature columns: expected 3' "$prog" ok.csv "$@" --test two_cols.csv -o "$P"
+  expect_error "$P" 'trunc-images-idx3-ubyte: truncated IDX' "$prog" trunc-images-idx3-ubyte "$@" -o "$P"
+  expect_error "$P" 'magic-images-idx3-ubyte: byte 0: bad IDX magic' "$prog" magic-images-idx3-ubyte "$@" -o "$P"
+  expect_error "$P" 'cut\.gz: truncated or corrupt gzip' "$prog" cut.gz "$@" -o "$P"
+  expect_error "$P" 'all_constant\.csv: every column is constant' "$prog" all_constant.csv "$@" -o "$P"
+  expect_error "$P" 'identical\.csv: every column is constant' "$prog" identical.csv "$@" -o "$P"
+  expect_error "$P" 'huge\.csv: field 2: values up to 1.7e\+308 are too large' "$prog" huge.csv "$@" -o "$P"
+}
+
+# unwritable_prefix CMD...: with -o in a directory it may not write to, the
+# run fails naming the prefix and leaves nothing (skipped where root writes
+# anyway).
+unwritable_prefix() {
+  mkdir -p ro && chmod 555 ro
+  if [ ! -w ro ]; then
+    expect_error ro/x 'ro/x\..*: cannot create' "$@" -o ro/x
+  fi
+  chmod 755 ro
+}
+
 # check_columns FILE NAME...: FILE's first line is "# " + names, including
 # every NAME, and every following line has as many fields as the header.
 check_columns() {

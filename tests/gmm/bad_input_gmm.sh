@@ -4,41 +4,7 @@ source "$SRC/tests/lib.sh"
 GMM="$BIN/gmm_em"
 P=out/bad  # every failing run writes to this prefix; nothing may appear
 
-printf '1,2,3\n4,5,6\n7,8,10\n2,1,0\n' > ok.csv
-printf '1,2\n3,4\n5,6\n' > two_cols.csv
-: > empty.csv
-printf '# a b c\n' > header_only.csv
-printf '1,2,3\n4,5\n7,8,9\n' > ragged.csv
-printf '1,2,3\n4,x,6\n7,8,9\n' > text.csv
-printf '1,2,3\n4,5,6\n7,-inf,9\n' > inf.csv
-printf '1,2,3\n1,2,3\n1,2,3\n' > all_constant.csv
-for i in $(seq 50); do echo '0.1,0.7,3.3,1e-3'; done > identical.csv
-printf '1,1.7e308,3\n4,1e308,6\n7,-1.5e308,9\n2,0,1\n' > huge.csv
-printf '\x00\x00\x08\x03\x00\x00\x00\x03\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04\x05' > trunc-images-idx3-ubyte
-printf '\x00\x00\x07\x03\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04' > magic-images-idx3-ubyte
-gzip -c trunc-images-idx3-ubyte | head -c 20 > cut.gz
-
-expect_error $P 'missing\.csv: cannot open' "$GMM" missing.csv -o $P
-expect_error $P 'empty\.csv: empty file' "$GMM" empty.csv -o $P
-expect_error $P 'header_only\.csv: .*expected' "$GMM" header_only.csv -o $P
-expect_error $P 'ragged\.csv:2: 2 fields: expected 3' "$GMM" ragged.csv -o $P
-expect_error $P "text\.csv:2: field 2: expected a number, got 'x'" "$GMM" text.csv -o $P
-# missing values are completed (tests/gmm/missing_e2e_gmm.sh), but not a row
-# with none observed, a missing label, or a column with none observed
-printf '1,2,3\nNA,,?\n7,8,9\n' > allmiss.csv
-printf '1,2,3,a\n4,5,6,NA\n7,8,9,b\n' > nolabel.csv
-printf '1,NA,3\n4,NA,6\n7,,9\n2,?,1\n' > nocol.csv
-expect_error $P 'allmiss\.csv:2: every value of the row is missing' "$GMM" allmiss.csv -K 1 -o $P
-expect_error $P 'nolabel\.csv:2: field 4: the label is missing' "$GMM" nolabel.csv -K 1 --label-col last -o $P
-expect_error $P 'nocol\.csv: field 2: every value is missing: expected at least one observed' "$GMM" nocol.csv -K 1 -o $P
-expect_error $P 'inf\.csv:3: field 2: .*finite' "$GMM" inf.csv -o $P
-expect_error $P 'two_cols\.csv:1: 2 feature columns: expected 3' "$GMM" ok.csv --test two_cols.csv -o $P
-expect_error $P 'trunc-images-idx3-ubyte: truncated IDX' "$GMM" trunc-images-idx3-ubyte -o $P
-expect_error $P 'magic-images-idx3-ubyte: byte 0: bad IDX magic' "$GMM" magic-images-idx3-ubyte -o $P
-expect_error $P 'cut\.gz: truncated or corrupt gzip' "$GMM" cut.gz -o $P
-expect_error $P 'all_constant\.csv: every column is constant' "$GMM" all_constant.csv -K 1 -o $P
-expect_error $P 'identical\.csv: every column is constant' "$GMM" identical.csv -K 1 -o $P
-expect_error $P 'huge\.csv: field 2: values up to 1.7e\+308 are too large' "$GMM" huge.csv -K 1 -o $P
+reader_errors $P "$GMM" -K 1
 # K < 1, K > n (4 rows)
 expect_error $P '^gmm_em: -K 0: expected at least 1' "$GMM" ok.csv -K 0 -o $P
 expect_error $P '^gmm_em: -K -2: expected' "$GMM" ok.csv -K -2 -o $P
@@ -87,10 +53,5 @@ sed 's/^str cov diag/str cov full/' m/model.txt > wrongcov.txt
 expect_error $P 'wrongcov\.txt: array covariances is 2 x 3: expected k d x d = 6 x 3' "$GMM" --load wrongcov.txt -o $P
 head -n 8 m/model.txt > cutmodel.txt
 expect_error $P 'cutmodel\.txt' "$GMM" --load cutmodel.txt -o $P
-# an unwritable output prefix: the error names it, nothing is left
-mkdir -p ro && chmod 555 ro
-if [ ! -w ro ]; then
-  expect_error ro/x 'ro/x\..*: cannot create' "$GMM" ok.csv -K 1 -o ro/x
-fi
-chmod 755 ro
+unwritable_prefix "$GMM" ok.csv -K 1
 done_ok
