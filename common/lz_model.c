@@ -469,6 +469,21 @@ lz_status lz_model_get_str(const lz_model *m, const char *name, const char **s, 
     return LZ_OK;
 }
 
+lz_status lz_model_get_choice(const lz_model *m, const char *path, const char *name,
+                              const char *const *names, int n, int *out, lz_error *err)
+{
+    const char *s;
+    lz_status st = lz_model_get_str(m, name, &s, err);
+    if (st) return st;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            return LZ_OK;
+        }
+    return lz_fail(err, LZ_EFORMAT, "%s:%zu: %s '%s': not a known value", path,
+                   lz_model_line(m, name), name, s);
+}
+
 static const entry *find_array(const lz_model *m, const char *name, size_t rows, size_t cols,
                                lz_error *err)
 {

@@ -53,6 +53,10 @@ lz_status lz_model_get_int_range(const lz_model *m, const char *name, long lo, l
                                  lz_error *err);
 lz_status lz_model_get_real(const lz_model *m, const char *name, double *v, lz_error *err);
 lz_status lz_model_get_str(const lz_model *m, const char *name, const char **s, lz_error *err);
+/* A str entry that must be one of names[0..n-1]: *out <- its index; any other
+ * value is an error naming path, the entry's line and the value. */
+lz_status lz_model_get_choice(const lz_model *m, const char *path, const char *name,
+                              const char *const *names, int n, int *out, lz_error *err);
 lz_status lz_model_get_array(const lz_model *m, const char *name, size_t rows, size_t cols,
                              double *a, lz_error *err);
 lz_status lz_model_get_arrayf(const lz_model *m, const char *name, size_t rows, size_t cols,

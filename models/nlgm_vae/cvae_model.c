@@ -552,21 +552,6 @@ lz_status cvae_model_write(const cvae_model *mod, lz_outset *os, const char *pat
     return LZ_OK;
 }
 
-static lz_status get_choice(const lz_model *m, const char *path, const char *name,
-                            const char *const *names, int n, int *out, lz_error *err)
-{
-    const char *s;
-    lz_status st = lz_model_get_str(m, name, &s, err);
-    if (st) return st;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(s, names[i])) {
-            *out = i;
-            return LZ_OK;
-        }
-    return lz_fail(err, LZ_EFORMAT, "%s:%zu: %s '%s': not a known value", path,
-                   lz_model_line(m, name), name, s);
-}
-
 static lz_status get_size(const lz_model *m, const char *name, long lo, long hi, size_t *out,
                           lz_error *err)
 {
@@ -587,11 +572,11 @@ static lz_status read_arch(const lz_model *m, const char *path, cvae_arch *a, in
     size_t learn = 0;
     char nm[48];
     lz_status st;
-    if ((st = get_choice(m, path, "mode", mode_names, 3, &mode, err)) ||
-        (st = get_choice(m, path, "likelihood", lik_names, 2, &lik, err)) ||
-        (st = get_choice(m, path, "decoder", dec_names, 2, &dec, err)) ||
-        (st = get_choice(m, path, "act", act_names, 2, &act, err)) ||
-        (st = get_choice(m, path, "binarize", bin_names, 3, bin, err)) ||
+    if ((st = lz_model_get_choice(m, path, "mode", mode_names, 3, &mode, err)) ||
+        (st = lz_model_get_choice(m, path, "likelihood", lik_names, 2, &lik, err)) ||
+        (st = lz_model_get_choice(m, path, "decoder", dec_names, 2, &dec, err)) ||
+        (st = lz_model_get_choice(m, path, "act", act_names, 2, &act, err)) ||
+        (st = lz_model_get_choice(m, path, "binarize", bin_names, 3, bin, err)) ||
         (st = get_size(m, "d", 1, 100000000, &v->d, err)) ||
         (st = get_size(m, "k", 1, 100000, &v->k, err)) ||
         (st = get_size(m, "learn_sigma2", 0, 1, &learn, err)) ||
