@@ -82,40 +82,26 @@ double cvae_alpha(const cvae_config *c, size_t n)
 size_t cvae_enc_first(const vae_arch *a) { return a->n_enc ? a->enc[0] : 2 * a->k; }
 size_t cvae_dec_first(const vae_arch *a) { return a->n_dec ? a->dec[0] : a->d; }
 
-static void add_tensor(vae_tensor *t, size_t *n, size_t *off, const char *name, size_t rows,
-                       size_t cols)
-{
-    if (t) {
-        snprintf(t[*n].name, sizeof t[*n].name, "%s", name);
-        t[*n].rows = rows;
-        t[*n].cols = cols;
-        t[*n].offset = *off;
-    }
-    (*n)++;
-    size_t sz = rows * cols;
-    *off += (sz + VAE_ALIGN_REALS - 1) / VAE_ALIGN_REALS * VAE_ALIGN_REALS;
-}
-
 /* the tensors beyond the VAE in block order; *total <- reals in the block */
 static size_t tensors(const cvae_arch *a, vae_tensor *t, size_t *total)
 {
     size_t n = 0, off = 0;
     if (a->mode != CVAE_MODE_M1) {
-        add_tensor(t, &n, &off, "enc_y", a->C, cvae_enc_first(&a->core));
-        add_tensor(t, &n, &off, "dec_y", a->C, cvae_dec_first(&a->core));
+        vae_add_tensor(t, &n, &off, "enc_y", a->C, cvae_enc_first(&a->core));
+        vae_add_tensor(t, &n, &off, "dec_y", a->C, cvae_dec_first(&a->core));
     }
     if (a->mode == CVAE_MODE_M2) {
         char nm[32];
         size_t c = a->core.d;
         for (size_t l = 0; l < a->n_cls; l++) {
             snprintf(nm, sizeof nm, "cls_w%zu", l + 1);
-            add_tensor(t, &n, &off, nm, a->cls[l], c);
+            vae_add_tensor(t, &n, &off, nm, a->cls[l], c);
             snprintf(nm, sizeof nm, "cls_b%zu", l + 1);
-            add_tensor(t, &n, &off, nm, 1, a->cls[l]);
+            vae_add_tensor(t, &n, &off, nm, 1, a->cls[l]);
             c = a->cls[l];
         }
-        add_tensor(t, &n, &off, "cls_out_w", a->C, c);
-        add_tensor(t, &n, &off, "cls_out_b", 1, a->C);
+        vae_add_tensor(t, &n, &off, "cls_out_w", a->C, c);
+        vae_add_tensor(t, &n, &off, "cls_out_b", 1, a->C);
     }
     if (total) *total = off;
     return n;

@@ -195,6 +195,10 @@ void vae_model_free(vae_model *mod);
 
 /* The tensors of an architecture in block order (t may be NULL): the count. */
 size_t vae_tensors(const vae_arch *a, vae_tensor *t);
+/* Append tensor NAME (rows, cols) at offset *off of a block (t may be NULL:
+ * count only): ++*n, and *off moves past it, rounded up to VAE_ALIGN_REALS. */
+void vae_add_tensor(vae_tensor *t, size_t *n, size_t *off, const char *name, size_t rows,
+                    size_t cols);
 
 /* Free parameters in the sense of the summary: every weight and bias, plus
  * sigma^2 when it is learned. */

@@ -159,8 +159,8 @@ double vae_kl_weight(const vae_config *c, long t, size_t nb)
 /* ------------------------------------------------------------------ */
 /* parameter block */
 
-static void add_tensor(vae_tensor *t, size_t *n, size_t *off, const char *name, size_t rows,
-                       size_t cols)
+void vae_add_tensor(vae_tensor *t, size_t *n, size_t *off, const char *name, size_t rows,
+                    size_t cols)
 {
     if (t) {
         snprintf(t[*n].name, sizeof t[*n].name, "%s", name);
@@ -180,24 +180,24 @@ static size_t tensors(const vae_arch *a, vae_tensor *t, size_t *total)
     char nm[32];
     for (size_t l = 0; l < a->n_enc; l++) {
         snprintf(nm, sizeof nm, "enc_w%zu", l + 1);
-        add_tensor(t, &n, &off, nm, a->enc[l], c);
+        vae_add_tensor(t, &n, &off, nm, a->enc[l], c);
         snprintf(nm, sizeof nm, "enc_b%zu", l + 1);
-        add_tensor(t, &n, &off, nm, 1, a->enc[l]);
+        vae_add_tensor(t, &n, &off, nm, 1, a->enc[l]);
         c = a->enc[l];
     }
-    add_tensor(t, &n, &off, "head_w", 2 * a->k, c);
-    add_tensor(t, &n, &off, "head_b", 1, 2 * a->k);
+    vae_add_tensor(t, &n, &off, "head_w", 2 * a->k, c);
+    vae_add_tensor(t, &n, &off, "head_b", 1, 2 * a->k);
     c = a->k;
     for (size_t l = 0; l < a->n_dec; l++) {
         snprintf(nm, sizeof nm, "dec_w%zu", l + 1);
-        add_tensor(t, &n, &off, nm, a->dec[l], c);
+        vae_add_tensor(t, &n, &off, nm, a->dec[l], c);
         snprintf(nm, sizeof nm, "dec_b%zu", l + 1);
-        add_tensor(t, &n, &off, nm, 1, a->dec[l]);
+        vae_add_tensor(t, &n, &off, nm, 1, a->dec[l]);
         c = a->dec[l];
     }
-    add_tensor(t, &n, &off, "out_w", a->d, c);
-    add_tensor(t, &n, &off, "out_b", 1, a->d);
-    if (a->lik == VAE_GAUSSIAN) add_tensor(t, &n, &off, "log_sigma2", 1, 1);
+    vae_add_tensor(t, &n, &off, "out_w", a->d, c);
+    vae_add_tensor(t, &n, &off, "out_b", 1, a->d);
+    if (a->lik == VAE_GAUSSIAN) vae_add_tensor(t, &n, &off, "log_sigma2", 1, 1);
     if (total) *total = off;
     return n;
 }
