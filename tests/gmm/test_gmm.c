@@ -22,16 +22,10 @@
 #include "lz_out.h"
 #include "lz_prob.h"
 #include "lz_check.h"
+#include "lz_check_data.h"
 
 #define EPS DBL_EPSILON
 static const int COVS[4] = {GMM_FULL, GMM_DIAG, GMM_SPHERICAL, GMM_TIED};
-
-static double *dalloc(size_t n)
-{
-    double *p = calloc(n ? n : 1, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
 
 /* x (n, d) <- draws of a mixture with weights w (k), means mu (k, d) and
  * covariances c (k, d, d); lab (n) <- the component of each row.  Written
@@ -39,7 +33,7 @@ static double *dalloc(size_t n)
 static void draw_mixture(gsl_rng *r, size_t k, size_t d, size_t n, const double *w,
                          const double *mu, const double *c, double *x, size_t *lab)
 {
-    double *l = dalloc(k * d * d), *e = dalloc(d);
+    double *l = lz_test_dalloc(k * d * d), *e = lz_test_dalloc(d);
     lz_error err;
     memcpy(l, c, k * d * d * sizeof *l);
     for (size_t z = 0; z < k; z++) ck_assert_int_eq(lz_chol(d, l + z * d * d, &err), LZ_OK);
@@ -65,7 +59,7 @@ static void draw_mixture(gsl_rng *r, size_t k, size_t d, size_t n, const double 
 /* a random SPD matrix c (d, d) with eigenvalues in [lo, hi]: Q diag Q^T */
 static void random_spd(gsl_rng *r, size_t d, double lo, double hi, double *c)
 {
-    double *q = dalloc(d * d);
+    double *q = lz_test_dalloc(d * d);
     lz_error err;
     lz_rng_gauss(r, d * d, q);
     ck_assert_int_eq(lz_qr(d, d, q, NULL, &err), LZ_OK);
@@ -101,7 +95,8 @@ static void full_cov(const gmm_model *m, size_t z, double *s)
 static double direct_loglik(const gmm_model *m, size_t n, const double *x, double *logp, double *r)
 {
     size_t d = m->d, k = m->k;
-    double *s = dalloc(d * d), *lz = dalloc(n * k), *col = dalloc(n), *row = dalloc(k);
+    double *s = lz_test_dalloc(d * d), *lz = lz_test_dalloc(n * k), *col = lz_test_dalloc(n),
+           *row = lz_test_dalloc(k);
     lz_error err;
     for (size_t z = 0; z < k; z++) {
         full_cov(m, z, s);
@@ -144,7 +139,8 @@ static int record(const gmm_iter_info *it, void *ud)
 /* a test problem: k0 overlapping components in d dimensions */
 static double *mixture_data(gsl_rng *r, size_t k0, size_t d, size_t n, double sep)
 {
-    double *w = dalloc(k0), *mu = dalloc(k0 * d), *c = dalloc(k0 * d * d), *x = dalloc(n * d);
+    double *w = lz_test_dalloc(k0), *mu = lz_test_dalloc(k0 * d), *c = lz_test_dalloc(k0 * d * d),
+           *x = lz_test_dalloc(n * d);
     for (size_t z = 0; z < k0; z++) {
         w[z] = 1.0 / (double)k0;
         for (size_t j = 0; j < d; j++) mu[z * d + j] = sep * gsl_ran_gaussian(r, 1.0);
@@ -188,7 +184,7 @@ START_TEST(em_never_decreases_ll)
 {
     gsl_rng *r = lz_rng_alloc(11);
     size_t n = 600, d = 4, k = 5;
-    double *x = mixture_data(r, 3, d - 1, n, 1.5), *xx = dalloc(n * d);
+    double *x = mixture_data(r, 3, d - 1, n, 1.5), *xx = lz_test_dalloc(n * d);
     for (size_t i = 0; i < n; i++) {
         /* the first 40 rows are copies of row 40 */
         const double *src = x + (i < 40 ? 40 : i) * (d - 1);
@@ -254,11 +250,11 @@ START_TEST(k1_is_the_gaussian_ml_fit)
 {
     gsl_rng *r = lz_rng_alloc(3);
     size_t n = 500, d = 4;
-    double *c = dalloc(d * d), *mu0 = dalloc(d), *x = dalloc(n * d), w = 1;
+    double *c = lz_test_dalloc(d * d), *mu0 = lz_test_dalloc(d), *x = lz_test_dalloc(n * d), w = 1;
     random_spd(r, d, 0.5, 3.0, c);
     for (size_t j = 0; j < d; j++) mu0[j] = 10.0 * (double)(j + 1);
     draw_mixture(r, 1, d, n, &w, mu0, c, x, NULL);
-    double *mean = dalloc(d), *s = dalloc(d * d), *sg = dalloc(d * d);
+    double *mean = lz_test_dalloc(d), *s = lz_test_dalloc(d * d), *sg = lz_test_dalloc(d * d);
     lz_error err;
     lz_mean(n, d, x, mean);
     ck_assert_int_eq(lz_covariance(n, d, x, mean, s, &err), LZ_OK);
@@ -279,7 +275,7 @@ START_TEST(k1_is_the_gaussian_ml_fit)
                                 : cf.cov == GMM_DIAG                     ? s[i * d + i]
                                                                          : tr / (double)d;
         ck_assert_int_eq(lz_mvn_avg_loglik(d, sg, s, &ll, &err), LZ_OK);
-        double *got = dalloc(d * d);
+        double *got = lz_test_dalloc(d * d);
         full_cov(m, 0, got);
         ck_assert_double_eq(m->weights[0], 1.0);
         for (size_t j = 0; j < d; j++)
@@ -326,7 +322,8 @@ START_TEST(loglik_equals_direct_evaluation)
         c.cov = COVS[ci];
         gmm_result res;
         gmm_model *m = fit(&c, n, d, x, nt, xt, NULL, &res);
-        double *lp = dalloc(n), *lpd = dalloc(n), *rr = dalloc(n * k), *rd = dalloc(n * k), ll;
+        double *lp = lz_test_dalloc(n), *lpd = lz_test_dalloc(n), *rr = lz_test_dalloc(n * k),
+               *rd = lz_test_dalloc(n * k), ll;
         lz_error err;
         double dl = direct_loglik(m, n, x, lpd, rd), dlt = direct_loglik(m, nt, xt, NULL, NULL);
         ck_assert_int_eq(gmm_loglik(m, n, x, &ll, &err), LZ_OK);
@@ -371,7 +368,7 @@ START_TEST(recovers_known_mixture)
     size_t n = 6000, d = 3, k = 3;
     double w[3] = {0.5, 0.3, 0.2};
     double mu[9] = {0, 0, 0, 15, 0, 0, 0, 15, 0};
-    double *c = dalloc(k * d * d), *x = dalloc(n * d);
+    double *c = lz_test_dalloc(k * d * d), *x = lz_test_dalloc(n * d);
     for (int tied = 0; tied < 2; tied++) {
         for (size_t z = 0; z < k; z++)
             if (!tied || z == 0)
@@ -384,7 +381,7 @@ START_TEST(recovers_known_mixture)
         cf.k = (int)k;
         cf.cov = tied ? GMM_TIED : GMM_FULL;
         gmm_model *m = fit(&cf, n, d, x, 0, NULL, NULL, NULL);
-        double *s = dalloc(d * d);
+        double *s = lz_test_dalloc(d * d);
         for (size_t z = 0; z < k; z++) {
             size_t best = 0;
             double bd = INFINITY;
@@ -429,7 +426,7 @@ START_TEST(collapse_gives_no_nan)
 {
     gsl_rng *r = lz_rng_alloc(7);
     size_t n0 = 200, d = 2, n = n0 + 10 + 1;
-    double *x = dalloc(n * d);
+    double *x = lz_test_dalloc(n * d);
     for (size_t i = 0; i < n0 * d; i++) x[i] = gsl_ran_gaussian(r, 1.0);
     for (size_t i = n0; i < n0 + 10; i++) x[i * d] = 8, x[i * d + 1] = 8; /* 10 copies */
     x[(n - 1) * d] = 9, x[(n - 1) * d + 1] = -9;                          /* one outlier */
@@ -447,7 +444,7 @@ START_TEST(collapse_gives_no_nan)
         ck_assert(all_finite(m->k, m->weights) && all_finite(m->k * d, m->means));
         ck_assert(all_finite(gmm_cov_size(d, m->k, m->cov), m->covs));
         ck_assert(all_finite((size_t)tr.n, tr.ll));
-        double *rr = dalloc(n * m->k), ll;
+        double *rr = lz_test_dalloc(n * m->k), ll;
         lz_error err;
         ck_assert_int_eq(gmm_responsibilities(m, n, x, rr, NULL, &err), LZ_OK);
         ck_assert(all_finite(n * m->k, rr));
@@ -460,7 +457,7 @@ START_TEST(collapse_gives_no_nan)
             ck_assert_uint_eq(gmm_n_collapsed(m), 2);
             ck_assert(fabs(m->weights[2] - 10.0 / (double)n) < 1e-6);
             ck_assert(fabs(m->count[3] - 1.0) < 1e-6);
-            double *s = dalloc(d * d);
+            double *s = lz_test_dalloc(d * d);
             full_cov(m, 3, s);
             for (size_t i = 0; i < d; i++)
                 for (size_t j = 0; j < d; j++)
@@ -473,7 +470,7 @@ START_TEST(collapse_gives_no_nan)
     }
     /* 3 distinct rows, K = 5: two parts of the initial partition are empty */
     size_t n3 = 30;
-    double *x3 = dalloc(n3 * d);
+    double *x3 = lz_test_dalloc(n3 * d);
     for (size_t i = 0; i < n3; i++)
         x3[i * d] = (double)(i % 3), x3[i * d + 1] = (double)(i % 3) * 2;
     for (int ci = 0; ci < 4; ci++) {
@@ -505,7 +502,7 @@ START_TEST(fit_is_scale_equivariant)
 {
     gsl_rng *r = lz_rng_alloc(9);
     size_t n = 400, d = 3, k = 3;
-    double *x = mixture_data(r, 3, d, n, 2.0), *xs = dalloc(n * d);
+    double *x = mixture_data(r, 3, d, n, 2.0), *xs = lz_test_dalloc(n * d);
     for (int ci = 0; ci < 4; ci++) {
         int cov = COVS[ci], all = cov == GMM_SPHERICAL;
         for (size_t i = 0; i < n; i++)
@@ -524,7 +521,7 @@ START_TEST(fit_is_scale_equivariant)
             ck_assert_msg(fabs(t2.ll[t] - (t1.ll[t] + shift)) <= 1e-10 * fabs(t1.ll[t]),
                           "%s iteration %d: ll %.17g, rescaled %.17g, shift %.17g",
                           gmm_cov_name(cov), t, t1.ll[t], t2.ll[t], t2.ll[t] - t1.ll[t]);
-        double *r1 = dalloc(n * k), *r2 = dalloc(n * k);
+        double *r1 = lz_test_dalloc(n * k), *r2 = lz_test_dalloc(n * k);
         lz_error err;
         ck_assert_int_eq(gmm_responsibilities(m1, n, x, r1, NULL, &err), LZ_OK);
         ck_assert_int_eq(gmm_responsibilities(m2, n, xs, r2, NULL, &err), LZ_OK);
@@ -582,14 +579,14 @@ START_TEST(floor_is_the_constrained_maximum)
 {
     gsl_rng *r = lz_rng_alloc(17);
     size_t n = 300, d = 3;
-    double *x = dalloc(n * d);
+    double *x = lz_test_dalloc(n * d);
     for (size_t i = 0; i < n; i++) {
         double t = gsl_ran_gaussian(r, 1.0);
         for (size_t j = 0; j < d; j++)
             x[i * d + j] = t * (double)(j + 1) + 1e-3 * gsl_ran_gaussian(r, 1.0);
     }
-    double *mean = dalloc(d), *s = dalloc(d * d), *sg = dalloc(d * d), *a = dalloc(d * d),
-           *ev = dalloc(d), *p = dalloc(d * d);
+    double *mean = lz_test_dalloc(d), *s = lz_test_dalloc(d * d), *sg = lz_test_dalloc(d * d),
+           *a = lz_test_dalloc(d * d), *ev = lz_test_dalloc(d), *p = lz_test_dalloc(d * d);
     lz_error err;
     lz_mean(n, d, x, mean);
     ck_assert_int_eq(lz_covariance(n, d, x, mean, s, &err), LZ_OK);
@@ -630,7 +627,7 @@ START_TEST(floor_is_the_constrained_maximum)
                 double v = sc * 0.5 * (p[i * d + j] + p[j * d + i]) * sqrt(f[i] * f[j]);
                 a[i * d + j] = a[j * d + i] = sg[i * d + j] + v;
             }
-        double *w = dalloc(d * d);
+        double *w = lz_test_dalloc(d * d);
         for (size_t i = 0; i < d; i++)
             for (size_t j = 0; j < d; j++) w[i * d + j] = a[i * d + j] / sqrt(f[i] * f[j]);
         ck_assert_int_eq(lz_eigh(d, w, ev, w, &err), LZ_OK);
@@ -674,7 +671,7 @@ START_TEST(samples_have_the_mixture_moments)
         if (m->cov == GMM_FULL || m->cov == GMM_TIED)
             for (size_t z = 0; z < (m->cov == GMM_FULL ? k : 1); z++)
                 random_spd(r, d, 0.3, 2.0, m->covs + z * d * d);
-        double *x = dalloc(n * d), *s = dalloc(d * d);
+        double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d);
         size_t *comp = calloc(n, sizeof *comp);
         lz_error err;
         ck_assert_int_eq(gmm_sample(m, r, n, x, comp, &err), LZ_OK);
@@ -857,7 +854,8 @@ START_TEST(init_from_file_keeps_the_means)
     gsl_rng *r = lz_rng_alloc(29);
     size_t d = 2, k = 2, n = 400;
     double w[2] = {0.25, 0.75}, mu[4] = {0, 0, 20, 0}, c[8] = {1, 0.3, 0.3, 2, 0.5, 0, 0, 0.5};
-    double *x = dalloc(n * d), *mean = dalloc(d), *var = dalloc(d), *sg = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *mean = lz_test_dalloc(d), *var = lz_test_dalloc(d),
+           *sg = lz_test_dalloc(d * d);
     size_t *lab = calloc(n, sizeof *lab);
     draw_mixture(r, k, d, n, w, mu, c, x, lab);
     double init[4] = {0.5, -0.25, 19.0, 0.125};

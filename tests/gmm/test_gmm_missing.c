@@ -23,54 +23,14 @@
 #include "lz_linalg.h"
 #include "lz_prob.h"
 #include "lz_check.h"
+#include "lz_check_data.h"
 
 static const int COVS[4] = {GMM_FULL, GMM_DIAG, GMM_SPHERICAL, GMM_TIED};
-
-static double *dalloc(size_t n)
-{
-    double *p = calloc(n ? n : 1, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-/* a data set in memory, as the reader makes it: x (n, d) with 0 where miss
- * says a value is missing (miss kept even when it marks nothing) */
-static lz_data *make_data(size_t n, size_t d, const double *x, const unsigned char *miss)
-{
-    lz_data *dt = calloc(1, sizeof *dt);
-    ck_assert_ptr_nonnull(dt);
-    dt->n = n;
-    dt->d = d;
-    dt->x = dalloc(n * d);
-    memcpy(dt->x, x, n * d * sizeof *dt->x);
-    dt->label_field = -1;
-    dt->path = strdup("mem");
-    dt->miss = malloc(n * d);
-    ck_assert_ptr_nonnull(dt->miss);
-    memcpy(dt->miss, miss, n * d);
-    for (size_t i = 0; i < n * d; i++)
-        if (miss[i]) {
-            dt->x[i] = 0.0;
-            dt->n_miss++;
-        }
-    return dt;
-}
-
-/* miss (n, d) <- MCAR with probability p, every row keeping one observed
- * value (a row with none is refused by the reader) */
-static void mcar(gsl_rng *r, size_t n, size_t d, double p, unsigned char *miss)
-{
-    for (size_t t = 0; t < n; t++) {
-        size_t no = 0;
-        for (size_t i = 0; i < d; i++) no += !(miss[t * d + i] = gsl_rng_uniform(r) < p);
-        if (!no) miss[t * d + gsl_rng_uniform_int(r, d)] = 0;
-    }
-}
 
 /* a random SPD matrix c (d, d) with eigenvalues in [lo, hi]: Q diag Q^T */
 static void random_spd(gsl_rng *r, size_t d, double lo, double hi, double *c)
 {
-    double *q = dalloc(d * d);
+    double *q = lz_test_dalloc(d * d);
     lz_error err;
     lz_rng_gauss(r, d * d, q);
     ck_assert_int_eq(lz_qr(d, d, q, NULL, &err), LZ_OK);
@@ -125,7 +85,7 @@ static gmm_model *random_model(gsl_rng *r, size_t d, size_t k, int cov)
 static void draw(gsl_rng *r, const gmm_model *m, size_t n, double *x)
 {
     size_t d = m->d, k = m->k;
-    double *l = dalloc(d * d), *e = dalloc(d);
+    double *l = lz_test_dalloc(d * d), *e = lz_test_dalloc(d);
     lz_error err;
     for (size_t t = 0; t < n; t++) {
         double u = gsl_rng_uniform(r), cum = 0;
@@ -156,8 +116,9 @@ static void draw(gsl_rng *r, const gmm_model *m, size_t n, double *x)
 static double direct(const gmm_model *m, const lz_data *dt, double *logp, double *r, double *xf)
 {
     size_t d = m->d, k = m->k, n = dt->n;
-    double *s = dalloc(d * d), *so = dalloc(d * d), *mo = dalloc(d), *xo = dalloc(d),
-           *lz = dalloc(k), *b = dalloc(d), *cm = dalloc(k * d);
+    double *s = lz_test_dalloc(d * d), *so = lz_test_dalloc(d * d), *mo = lz_test_dalloc(d),
+           *xo = lz_test_dalloc(d), *lz = lz_test_dalloc(k), *b = lz_test_dalloc(d),
+           *cm = lz_test_dalloc(k * d);
     size_t *o = malloc(d * sizeof *o), *mi = malloc(d * sizeof *mi);
     lapack_int *piv = malloc(d * sizeof *piv);
     ck_assert(o && mi && piv);
@@ -247,16 +208,18 @@ START_TEST(observed_ll_equals_direct_evaluation)
     lz_error err;
     for (int ci = 0; ci < 4; ci++) {
         gmm_model *m = random_model(r, d, k, COVS[ci]);
-        double *x = dalloc(n * d), *logp = dalloc(n), *rs = dalloc(n * k), *xf = dalloc(n * d);
-        double *dlogp = dalloc(n), *drs = dalloc(n * k), *dxf = dalloc(n * d);
+        double *x = lz_test_dalloc(n * d), *logp = lz_test_dalloc(n), *rs = lz_test_dalloc(n * k),
+               *xf = lz_test_dalloc(n * d);
+        double *dlogp = lz_test_dalloc(n), *drs = lz_test_dalloc(n * k),
+               *dxf = lz_test_dalloc(n * d);
         unsigned char *miss = calloc(n * d, 1);
         draw(r, m, n, x);
-        mcar(r, n, d, 0.4, miss);
+        lz_test_mcar(r, n, d, 0.4, miss);
         for (size_t t = 1; t < 10; t++) memcpy(miss + t * d, miss, d);
         memset(miss + 10 * d, 0, 5 * d);
         memset(miss + 15 * d, 1, d);
         miss[15 * d + 3] = 0;
-        lz_data *dt = make_data(n, d, x, miss);
+        lz_data *dt = lz_test_data(n, d, x, miss);
         double ll;
         memcpy(xf, dt->x, n * d * sizeof *xf);
         ck_assert_int_eq(gmm_score_incomplete(m, dt, &ll, rs, logp, xf, &err), LZ_OK);
@@ -301,13 +264,14 @@ START_TEST(em_never_decreases_with_missing)
     gsl_rng *r = lz_rng_alloc(22);
     lz_error err;
     gmm_model *truth = random_model(r, d, 3, GMM_FULL);
-    double *x = dalloc(n * d), *logp = dalloc(n), *rs = dalloc(n * k), *xf = dalloc(n * d);
+    double *x = lz_test_dalloc(n * d), *logp = lz_test_dalloc(n), *rs = lz_test_dalloc(n * k),
+           *xf = lz_test_dalloc(n * d);
     draw(r, truth, n, x);
     static const double frac[3] = {0.0, 0.1, 0.6};
     unsigned char *miss = calloc(n * d, 1);
     for (int f = 0; f < 3; f++) {
-        mcar(r, n, d, frac[f], miss);
-        lz_data *dt = make_data(n, d, x, miss);
+        lz_test_mcar(r, n, d, frac[f], miss);
+        lz_data *dt = lz_test_data(n, d, x, miss);
         for (int ci = 0; ci < 4; ci++)
             for (int acc = 0; acc < 2; acc++) {
                 gmm_config c;
@@ -361,11 +325,11 @@ START_TEST(nothing_missing_gives_the_complete_data_fit)
     gsl_rng *r = lz_rng_alloc(23);
     lz_error err;
     gmm_model *truth = random_model(r, d, 3, GMM_FULL);
-    double *x = dalloc(n * d), *xt = dalloc(nt * d);
+    double *x = lz_test_dalloc(n * d), *xt = lz_test_dalloc(nt * d);
     draw(r, truth, n, x);
     draw(r, truth, nt, xt);
     unsigned char *none = calloc(n * d, 1);
-    lz_data *dt = make_data(n, d, x, none), *dte = make_data(nt, d, xt, none);
+    lz_data *dt = lz_test_data(n, d, x, none), *dte = lz_test_data(nt, d, xt, none);
     for (int ci = 0; ci < 4; ci++)
         for (int acc = 0; acc < 2; acc++) {
             gmm_config c;

@@ -22,15 +22,9 @@
 #include "lz_prob.h"
 #include "lz_time.h"
 #include "lz_check.h"
+#include "lz_check_data.h"
 
 #define EPS DBL_EPSILON
-
-static double *dalloc(size_t n)
-{
-    double *p = calloc(n ? n : 1, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
 
 /* A (d, k) ~ N(0, 1) entries; D (d) uniform in [dlo, dhi] */
 static void random_params(gsl_rng *r, lgm_model *m, double dlo, double dhi)
@@ -53,7 +47,7 @@ static void model_cov(const lgm_model *m, double *c)
 static void draw_lgm(gsl_rng *r, const lgm_model *m, size_t n, double *x)
 {
     size_t d = m->d, k = m->k;
-    double *z = dalloc(k);
+    double *z = lz_test_dalloc(k);
     for (size_t t = 0; t < n; t++) {
         for (size_t c = 0; c < k; c++) z[c] = gsl_ran_gaussian(r, 1.0);
         for (size_t i = 0; i < d; i++) {
@@ -68,7 +62,7 @@ static void draw_lgm(gsl_rng *r, const lgm_model *m, size_t n, double *x)
 /* 2-norm condition number of a symmetric positive definite c (d, d) */
 static double spd_cond(size_t d, const double *c)
 {
-    double *t = dalloc(d * d), *w = dalloc(d);
+    double *t = lz_test_dalloc(d * d), *w = lz_test_dalloc(d);
     memcpy(t, c, d * d * sizeof *t);
     lz_error err;
     ck_assert_int_eq(lz_eigh(d, t, w, t, &err), LZ_OK);
@@ -98,7 +92,8 @@ START_TEST(posterior_woodbury_equals_lecture_form)
         lgm_model *m = lgm_model_alloc(d, k);
         lgm_work *w = lgm_work_alloc(d, k, 0);
         random_params(r, m, 0.05, 2.0);
-        double *c = dalloc(d * d), *rhs = dalloc(d * (k + q)), *x = dalloc(q * d);
+        double *c = lz_test_dalloc(d * d), *rhs = lz_test_dalloc(d * (k + q)),
+               *x = lz_test_dalloc(q * d);
         lz_rng_gauss(r, q * d, x);
         model_cov(m, c);
         double kappa = spd_cond(d, c);
@@ -122,7 +117,7 @@ START_TEST(posterior_woodbury_equals_lecture_form)
                 sig_lec = (a == b) - atya;
                 worst_sig = fmax(worst_sig, fabs(sig_lec - w->sigma[a * k + b]));
             }
-        double *zx = dalloc(q * k);
+        double *zx = lz_test_dalloc(q * k);
         ck_assert_int_eq(lgm_latent(m, w, q, x, zx, &err), LZ_OK);
         double scale = 0;
         for (size_t t = 0; t < q; t++)
@@ -166,7 +161,8 @@ START_TEST(loglik_woodbury_equals_direct_cholesky)
         random_params(r, m, 0.1, 3.0);
         for (size_t i = 0; i < d; i++) m->mu[i] = gsl_ran_gaussian(r, 1.0);
         /* data NOT from the model (uniform, shifted), so tr(C^-1 S) is general */
-        double *x = dalloc(n * d), *s = dalloc(d * d), *c = dalloc(d * d), *lp = dalloc(n);
+        double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d), *c = lz_test_dalloc(d * d),
+               *lp = lz_test_dalloc(n);
         for (size_t i = 0; i < n * d; i++) x[i] = 4 * gsl_rng_uniform(r) - 1.5;
         /* S about the MODEL mean, as lgm_loglik expects */
         ck_assert_int_eq(lz_covariance(n, d, x, m->mu, s, &err), LZ_OK);
@@ -210,21 +206,22 @@ START_TEST(mstep_equals_per_sample_lecture_formulas)
     random_params(r, truth, 0.2, 1.0);
     random_params(r, m, 0.5, 2.0); /* current parameters, far from truth */
     for (size_t i = 0; i < d; i++) m->floor[i] = 1e-9;
-    double *x = dalloc(n * d), *mu = dalloc(d), *s = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *mu = lz_test_dalloc(d), *s = lz_test_dalloc(d * d);
     draw_lgm(r, truth, n, x);
     lz_mean(n, d, x, mu);
     lz_center(n, d, x, mu);
     ck_assert_int_eq(lz_covariance(n, d, x, NULL, s, &err), LZ_OK);
     /* the lecture, per sample: m_n = A^T C^-1 x_n, E[zz^T|x_n] = I - A^T C^-1 A + m_n m_n^T;
      * A <- (sum x m^T)(sum E[zz^T])^-1; D <- diag((1/N)(sum x x^T - A sum m x^T)) */
-    double *c = dalloc(d * d), *rhs = dalloc(d * (k + n));
+    double *c = lz_test_dalloc(d * d), *rhs = lz_test_dalloc(d * (k + n));
     model_cov(m, c);
     for (size_t i = 0; i < d; i++) {
         for (size_t a = 0; a < k; a++) rhs[i * (k + n) + a] = m->a[i * k + a];
         for (size_t t = 0; t < n; t++) rhs[i * (k + n) + k + t] = x[t * d + i];
     }
     ck_assert_int_eq(lz_solve(d, c, k + n, rhs, &err), LZ_OK);
-    double *sig = dalloc(k * k), *mm = dalloc(n * k), *sxm = dalloc(d * k), *szz = dalloc(k * k);
+    double *sig = lz_test_dalloc(k * k), *mm = lz_test_dalloc(n * k), *sxm = lz_test_dalloc(d * k),
+           *szz = lz_test_dalloc(k * k);
     for (size_t a = 0; a < k; a++)
         for (size_t b = 0; b < k; b++) {
             double v = 0;
@@ -245,11 +242,11 @@ START_TEST(mstep_equals_per_sample_lecture_formulas)
                 szz[a * k + b] += sig[a * k + b] + mm[t * k + a] * mm[t * k + b];
     }
     /* A_lec^T = Szz^-1 Sxm^T (Szz symmetric): LU solve */
-    double *at = dalloc(k * d);
+    double *at = lz_test_dalloc(k * d);
     for (size_t i = 0; i < d; i++)
         for (size_t a = 0; a < k; a++) at[a * d + i] = sxm[i * k + a];
     ck_assert_int_eq(lz_solve(k, szz, d, at, &err), LZ_OK);
-    double *dlec = dalloc(d);
+    double *dlec = lz_test_dalloc(d);
     for (size_t i = 0; i < d; i++) {
         double xx = 0, amx = 0;
         for (size_t t = 0; t < n; t++) xx += x[t * d + i] * x[t * d + i];
@@ -313,7 +310,7 @@ static void monotone_problem(gsl_rng *r, size_t d, size_t k_true, size_t n, int 
             x[t * d + 0] = 3.0;                      /* constant     */
             x[t * d + 1] = t % 97 == 0 ? 1e-3 : 0.0; /* near-constant */
         }
-    double *mu = dalloc(d);
+    double *mu = lz_test_dalloc(d);
     lz_mean(n, d, x, mu);
     lz_center(n, d, x, mu);
     lz_error err;
@@ -334,7 +331,7 @@ START_TEST(em_never_decreases_ll)
     lz_error err;
     for (size_t p = 0; p < sizeof probs / sizeof probs[0]; p++) {
         size_t d = probs[p][0], kt = probs[p][1], k = probs[p][2], n = probs[p][3];
-        double *x = dalloc(n * d), *s = dalloc(d * d), *c = dalloc(d * d);
+        double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d), *c = lz_test_dalloc(d * d);
         monotone_problem(r, d, kt, n, (int)probs[p][4], x, s);
         lgm_config cfg;
         lgm_config_default(&cfg);
@@ -404,7 +401,7 @@ START_TEST(constant_column_hits_the_floor)
     size_t d = 6, k = 2, n = 400;
     gsl_rng *r = lz_rng_alloc(15);
     lz_error err;
-    double *x = dalloc(n * d), *s = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d);
     monotone_problem(r, d, 2, n, 1, x, s); /* column 0 constant */
     lgm_config cfg;
     lgm_config_default(&cfg);
@@ -442,7 +439,7 @@ START_TEST(pca_init_matches_full_eigendecomposition)
     size_t d = 12, k = 3, n = 500;
     gsl_rng *r = lz_rng_alloc(16);
     lz_error err;
-    double *x = dalloc(n * d), *s = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d);
     monotone_problem(r, d, 3, n, 0, x, s);
     lgm_config cfg;
     lgm_config_default(&cfg);
@@ -450,7 +447,7 @@ START_TEST(pca_init_matches_full_eigendecomposition)
     lgm_model *m = lgm_model_alloc(d, k);
     lgm_work *w = lgm_work_alloc(d, k, 0);
     ck_assert_int_eq(lgm_init(&cfg, s, NULL, m, w, &err), LZ_OK);
-    double *v = dalloc(d * d), *lam = dalloc(d), *aat = dalloc(d * d);
+    double *v = lz_test_dalloc(d * d), *lam = lz_test_dalloc(d), *aat = lz_test_dalloc(d * d);
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < d; j++)
             v[i * d + j] = s[i * d + j] / sqrt(s[i * d + i] * s[j * d + j]);
@@ -492,7 +489,7 @@ START_TEST(recovers_known_model)
     lgm_model *truth = lgm_model_alloc(d, k), *m = lgm_model_alloc(d, k);
     random_params(r, truth, 0.2, 1.0);
     for (size_t i = 0; i < d; i++) truth->mu[i] = 5.0 * gsl_ran_gaussian(r, 1.0);
-    double *x = dalloc(n * d), *s = dalloc(d * d), *c = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d), *c = lz_test_dalloc(d * d);
     draw_lgm(r, truth, n, x);
     lz_mean(n, d, x, m->mu);
     lz_center(n, d, x, m->mu);
@@ -514,7 +511,7 @@ START_TEST(recovers_known_model)
      * 1-in-16000 event per entry for a Gaussian error); a bias such as a
      * missing Sigma in the M-step is many se. */
     model_cov(truth, c);
-    double *aat = dalloc(d * d), *aat_true = dalloc(d * d);
+    double *aat = lz_test_dalloc(d * d), *aat_true = lz_test_dalloc(d * d);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)k, 1.0, m->a, (int)k,
                 m->a, (int)k, 0.0, aat, (int)d);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)k, 1.0, truth->a,
@@ -564,7 +561,7 @@ START_TEST(sampled_mstep_tends_to_exact_mstep)
     lz_error err;
     lgm_model *truth = lgm_model_alloc(d, k);
     random_params(r, truth, 0.2, 1.0);
-    double *x = dalloc(n * d), *mu = dalloc(d), *s = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *mu = lz_test_dalloc(d), *s = lz_test_dalloc(d * d);
     draw_lgm(r, truth, n, x);
     lz_mean(n, d, x, mu);
     lz_center(n, d, x, mu);
@@ -602,7 +599,7 @@ START_TEST(sampled_completion_ends_within_1pct_of_exact)
     lz_error err;
     lgm_model *truth = lgm_model_alloc(d, k);
     random_params(r, truth, 0.2, 1.0);
-    double *x = dalloc(n * d), *mu = dalloc(d), *s = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *mu = lz_test_dalloc(d), *s = lz_test_dalloc(d * d);
     draw_lgm(r, truth, n, x);
     lz_mean(n, d, x, mu);
     lz_center(n, d, x, mu);
@@ -642,8 +639,8 @@ START_TEST(samples_have_the_model_covariance)
     lgm_model *m = lgm_model_alloc(d, k);
     random_params(r, m, 0.2, 1.0);
     for (size_t i = 0; i < d; i++) m->mu[i] = (double)i;
-    double *x = dalloc(n * d), *tmp = dalloc(k), *s = dalloc(d * d), *c = dalloc(d * d),
-           *mu = dalloc(d);
+    double *x = lz_test_dalloc(n * d), *tmp = lz_test_dalloc(k), *s = lz_test_dalloc(d * d),
+           *c = lz_test_dalloc(d * d), *mu = lz_test_dalloc(d);
     lgm_sample(m, r, n, x, tmp);
     lz_mean(n, d, x, mu);
     lz_error err;
@@ -681,8 +678,8 @@ START_TEST(fit_is_scale_equivariant)
     lz_error err;
     lgm_model *truth = lgm_model_alloc(d, k);
     random_params(r, truth, 0.1, 1.0);
-    double *x = dalloc(n * d), *xs = dalloc(n * d), *mu = dalloc(d), *s = dalloc(d * d),
-           *ss = dalloc(d * d), *c = dalloc(d);
+    double *x = lz_test_dalloc(n * d), *xs = lz_test_dalloc(n * d), *mu = lz_test_dalloc(d),
+           *s = lz_test_dalloc(d * d), *ss = lz_test_dalloc(d * d), *c = lz_test_dalloc(d);
     draw_lgm(r, truth, n, x);
     double shift = 0;
     for (size_t i = 0; i < d; i++) {
@@ -757,7 +754,7 @@ START_TEST(floor_explained)
     size_t d = 6, k = 1, n = 2000;
     gsl_rng *r = lz_rng_alloc(22);
     lz_error err;
-    double *x = dalloc(n * d), *mu = dalloc(d), *s = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *mu = lz_test_dalloc(d), *s = lz_test_dalloc(d * d);
     for (size_t t = 0; t < n; t++) {
         double z = gsl_ran_gaussian(r, 1.0);
         double *row = x + t * d;

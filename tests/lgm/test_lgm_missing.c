@@ -23,57 +23,15 @@
 #include "lz_prob.h"
 #include "lz_time.h"
 #include "lz_check.h"
+#include "lz_check_data.h"
 
 #define EPS DBL_EPSILON
-
-static double *dalloc(size_t n)
-{
-    double *p = calloc(n ? n : 1, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-/* a data set in memory, as the reader makes it: x (n, d) with 0 where
- * miss (may be NULL) says a value is missing */
-static lz_data *make_data(size_t n, size_t d, const double *x, const unsigned char *miss)
-{
-    lz_data *dt = calloc(1, sizeof *dt);
-    ck_assert_ptr_nonnull(dt);
-    dt->n = n;
-    dt->d = d;
-    dt->x = dalloc(n * d);
-    memcpy(dt->x, x, n * d * sizeof *dt->x);
-    dt->label_field = -1;
-    dt->path = strdup("mem");
-    if (miss) {
-        dt->miss = malloc(n * d);
-        ck_assert_ptr_nonnull(dt->miss);
-        memcpy(dt->miss, miss, n * d);
-        for (size_t i = 0; i < n * d; i++)
-            if (miss[i]) {
-                dt->x[i] = 0.0;
-                dt->n_miss++;
-            }
-    }
-    return dt;
-}
-
-/* miss (n, d) <- MCAR with probability p, every row keeping one observed
- * value (a row with none is refused by the reader) */
-static void mcar(gsl_rng *r, size_t n, size_t d, double p, unsigned char *miss)
-{
-    for (size_t t = 0; t < n; t++) {
-        size_t no = 0;
-        for (size_t i = 0; i < d; i++) no += !(miss[t * d + i] = gsl_rng_uniform(r) < p);
-        if (!no) miss[t * d + gsl_rng_uniform_int(r, d)] = 0;
-    }
-}
 
 /* x (n, d) <- draws of x = mu + A z + D^1/2 e (written here, not lgm_sample) */
 static void draw_lgm(gsl_rng *r, const lgm_model *m, size_t n, double *x)
 {
     size_t d = m->d, k = m->k;
-    double *z = dalloc(k);
+    double *z = lz_test_dalloc(k);
     for (size_t t = 0; t < n; t++) {
         for (size_t c = 0; c < k; c++) z[c] = gsl_ran_gaussian(r, 1.0);
         for (size_t i = 0; i < d; i++) {
@@ -105,7 +63,7 @@ static void model_cov(const lgm_model *m, double *c)
 
 static double spd_cond(size_t d, const double *c)
 {
-    double *t = dalloc(d * d), *w = dalloc(d);
+    double *t = lz_test_dalloc(d * d), *w = lz_test_dalloc(d);
     memcpy(t, c, d * d * sizeof *t);
     lz_error err;
     ck_assert_int_eq(lz_eigh(d, t, w, t, &err), LZ_OK);
@@ -122,7 +80,7 @@ static lz_data *prepared(size_t n, size_t d, const double *x, const unsigned cha
                          lgm_model *m, double *s, lgm_incomplete **in)
 {
     lz_error err;
-    lz_data *dt = make_data(n, d, x, miss);
+    lz_data *dt = lz_test_data(n, d, x, miss);
     ck_assert_int_eq(lgm_prepare(m, 1, dt, NULL, s, NULL, &err), LZ_OK);
     ck_assert_int_eq(lgm_incomplete_alloc(dt, m->mu, in, &err), LZ_OK);
     return dt;
@@ -149,10 +107,10 @@ START_TEST(observed_ll_equals_direct_cholesky)
         random_params(r, m, probs[p][3], probs[p][4], 3.0);
         /* data not drawn from the model; rows 0..9 share one pattern, rows
          * 10..14 are complete */
-        double *x = dalloc(n * d), *ctr = dalloc(d), *xc = dalloc(n * d);
+        double *x = lz_test_dalloc(n * d), *ctr = lz_test_dalloc(d), *xc = lz_test_dalloc(n * d);
         unsigned char *miss = calloc(n * d, 1);
         for (size_t i = 0; i < n * d; i++) x[i] = 1.0 + 2.0 * gsl_ran_gaussian(r, 1.0);
-        mcar(r, n, d, probs[p][2], miss);
+        lz_test_mcar(r, n, d, probs[p][2], miss);
         for (size_t t = 1; t < 10; t++) memcpy(miss + t * d, miss, d);
         memset(miss + 10 * d, 0, 5 * d);
         /* the working form: centred by an arbitrary centre, 0 where missing */
@@ -160,15 +118,16 @@ START_TEST(observed_ll_equals_direct_cholesky)
         for (size_t t = 0; t < n; t++)
             for (size_t i = 0; i < d; i++)
                 xc[t * d + i] = miss[t * d + i] ? 0.0 : x[t * d + i] - ctr[i];
-        lz_data *dt = make_data(n, d, xc, miss);
+        lz_data *dt = lz_test_data(n, d, xc, miss);
         lgm_incomplete *in = NULL;
         ck_assert_int_eq(lgm_incomplete_alloc(dt, ctr, &in, &err), LZ_OK);
         ck_assert_uint_le(in->pt->n_pat, n - 13); /* 10 rows one pattern, 5 complete ones another */
-        double *logp = dalloc(n), *z = dalloc(n * k), *xf = dalloc(n * d), ll;
+        double *logp = lz_test_dalloc(n), *z = lz_test_dalloc(n * k), *xf = lz_test_dalloc(n * d),
+               ll;
         memcpy(xf, x, n * d * sizeof *xf);
         ck_assert_int_eq(lgm_score_incomplete(m, in, &ll, z, logp, xf, &err), LZ_OK);
-        double *c = dalloc(d * d), *co = dalloc(d * d), *xo = dalloc(d), *mo = dalloc(d),
-               *rhs = dalloc(d * (k + 1)), sum = 0;
+        double *c = lz_test_dalloc(d * d), *co = lz_test_dalloc(d * d), *xo = lz_test_dalloc(d),
+               *mo = lz_test_dalloc(d), *rhs = lz_test_dalloc(d * (k + 1)), sum = 0;
         model_cov(m, c);
         for (size_t t = 0; t < n; t++) {
             size_t o[64], no = 0;
@@ -272,7 +231,7 @@ START_TEST(em_never_decreases_with_missing)
     lz_error err;
     lgm_model *truth = lgm_model_alloc(d, kt);
     random_params(r, truth, 0.2, 1.0, 2.0);
-    double *x = dalloc(n * d), *s = dalloc(d * d), *s0 = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d), *s0 = lz_test_dalloc(d * d);
     draw_lgm(r, truth, n, x);
     unsigned char *miss = calloc(n * d, 1);
     lgm_config cfg;
@@ -314,7 +273,7 @@ START_TEST(em_never_decreases_with_missing)
      * is that of the returned parameters (a direct evaluation) */
     static const double frac[2] = {0.1, 0.6};
     for (int f = 0; f < 2; f++) {
-        mcar(r, n, d, frac[f], miss);
+        lz_test_mcar(r, n, d, frac[f], miss);
         for (int acc = 0; acc <= 1; acc++) {
             lgm_model *m = lgm_model_alloc(d, k);
             lz_data *dm = prepared(n, d, x, miss, m, s, &in);
@@ -329,8 +288,8 @@ START_TEST(em_never_decreases_with_missing)
                               100 * frac[f], acc, t, tr.ll[t - 1], tr.ll[t]);
             /* the trace rose by a visible amount: EM did something */
             ck_assert(tr.ll[tr.n - 1] > tr.ll[0] + 1e-3);
-            double *c = dalloc(d * d), *co = dalloc(d * d), *xo = dalloc(d), *mo = dalloc(d),
-                   sum = 0;
+            double *c = lz_test_dalloc(d * d), *co = lz_test_dalloc(d * d), *xo = lz_test_dalloc(d),
+                   *mo = lz_test_dalloc(d), sum = 0;
             model_cov(m, c);
             for (size_t t = 0; t < n; t++) {
                 size_t no = 0, o[16];
@@ -379,14 +338,14 @@ START_TEST(recovers_known_model_with_missing)
     lz_error err;
     lgm_model *truth = lgm_model_alloc(d, k), *m = lgm_model_alloc(d, k);
     random_params(r, truth, 0.2, 1.0, 5.0);
-    double *x = dalloc(n * d), *s = dalloc(d * d), *c = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d), *c = lz_test_dalloc(d * d);
     unsigned char *miss = calloc(n * d, 1);
     draw_lgm(r, truth, n, x);
-    mcar(r, n, d, pm, miss);
+    lz_test_mcar(r, n, d, pm, miss);
     lgm_incomplete *in = NULL;
     lz_data *dt = prepared(n, d, x, miss, m, s, &in);
     /* mean imputation's centre: the observed means (lgm_prepare) */
-    double *obs_mean = dalloc(d);
+    double *obs_mean = lz_test_dalloc(d);
     memcpy(obs_mean, m->mu, d * sizeof *obs_mean);
     lgm_config cfg;
     lgm_config_default(&cfg);
@@ -433,22 +392,22 @@ START_TEST(recovers_known_model_with_missing)
      * fitted model's MSE within 5 % of the oracle's, and below 0.5 times
      * the MSE of mean imputation (the observed column means), whose
      * expected value is C_ii; on this model the oracle's ratio is ~0.3. */
-    double *xf = dalloc(n * d);
+    double *xf = lz_test_dalloc(n * d);
     memcpy(xf, x, n * d * sizeof *xf);
     ck_assert_int_eq(lgm_score_incomplete(m, in, NULL, NULL, NULL, xf, &err), LZ_OK);
     lgm_incomplete *it = NULL;
-    lz_data *dtrue = make_data(n, d, x, miss); /* centred by the truth's mean */
+    lz_data *dtrue = lz_test_data(n, d, x, miss); /* centred by the truth's mean */
     for (size_t t = 0; t < n; t++)
         for (size_t i = 0; i < d; i++)
             if (!miss[t * d + i]) dtrue->x[t * d + i] -= truth->mu[i];
     ck_assert_int_eq(lgm_incomplete_alloc(dtrue, truth->mu, &it, &err), LZ_OK);
-    double *xo = dalloc(n * d);
+    double *xo = lz_test_dalloc(n * d);
     memcpy(xo, x, n * d * sizeof *xo);
     ck_assert_int_eq(lgm_score_incomplete(truth, it, NULL, NULL, NULL, xo, &err), LZ_OK);
     /* the oracle's conditional variances: Var(x_m | x_o) = C_mm - C_mo C_oo^-1 C_om */
     double se_lgm = 0, se_mean = 0, se_oracle = 0, ev_oracle = 0;
     size_t nh = 0;
-    double *co = dalloc(d * d), *rhs = dalloc(d * d);
+    double *co = lz_test_dalloc(d * d), *rhs = lz_test_dalloc(d * d);
     for (size_t t = 0; t < n; t++) {
         size_t o[10], mi[10], no = 0, nm = 0;
         for (size_t i = 0; i < d; i++)
@@ -511,11 +470,11 @@ START_TEST(fit_with_missing_is_scale_equivariant)
     lz_error err;
     lgm_model *truth = lgm_model_alloc(d, k);
     random_params(r, truth, 0.1, 1.0, 3.0);
-    double *x = dalloc(n * d), *xs = dalloc(n * d), *s = dalloc(d * d), *ss = dalloc(d * d),
-           *c = dalloc(d);
+    double *x = lz_test_dalloc(n * d), *xs = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d),
+           *ss = lz_test_dalloc(d * d), *c = lz_test_dalloc(d);
     unsigned char *miss = calloc(n * d, 1);
     draw_lgm(r, truth, n, x);
-    mcar(r, n, d, 0.25, miss);
+    lz_test_mcar(r, n, d, 0.25, miss);
     double shift = 0;
     for (size_t i = 0; i < d; i++) c[i] = pow(10.0, -4.0 + 8.0 * gsl_rng_uniform(r));
     for (size_t t = 0; t < n; t++)
@@ -598,10 +557,10 @@ START_TEST(estep_independent_of_threads)
     lz_error err;
     lgm_model *truth = lgm_model_alloc(d, k);
     random_params(r, truth, 0.2, 1.0, 1.0);
-    double *x = dalloc(n * d), *s = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d);
     unsigned char *miss = calloc(n * d, 1);
     draw_lgm(r, truth, n, x);
-    mcar(r, n, d, 0.3, miss);
+    lz_test_mcar(r, n, d, 0.3, miss);
     lgm_model *m = lgm_model_alloc(d, k), *m1 = lgm_model_alloc(d, k), *m2 = lgm_model_alloc(d, k);
     lgm_incomplete *in = NULL;
     lz_data *dt = prepared(n, d, x, miss, m, s, &in);
@@ -614,7 +573,8 @@ START_TEST(estep_independent_of_threads)
     lgm_model_copy(m1, m);
     lgm_model_copy(m2, m);
     lgm_mwork *mw = lgm_mwork_alloc(in, k);
-    double *z1 = dalloc(n * k), *z2 = dalloc(n * k), *l1 = dalloc(n), *l2 = dalloc(n), ll1, ll2;
+    double *z1 = lz_test_dalloc(n * k), *z2 = lz_test_dalloc(n * k), *l1 = lz_test_dalloc(n),
+           *l2 = lz_test_dalloc(n), ll1, ll2;
     int saved = lz_get_threads();
     lz_set_threads(1);
     ck_assert_int_eq(lgm_estep_incomplete(m1, in, mw, 1, z1, l1, &ll1, &err), LZ_OK);
@@ -661,10 +621,10 @@ START_TEST(sampled_completion_with_missing_ends_near_exact)
     lz_error err;
     lgm_model *truth = lgm_model_alloc(d, k);
     random_params(r, truth, 0.2, 1.0, 2.0);
-    double *x = dalloc(n * d), *s = dalloc(d * d);
+    double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d);
     unsigned char *miss = calloc(n * d, 1);
     draw_lgm(r, truth, n, x);
-    mcar(r, n, d, 0.3, miss);
+    lz_test_mcar(r, n, d, 0.3, miss);
     lgm_model *me = lgm_model_alloc(d, k), *ms = lgm_model_alloc(d, k);
     lgm_incomplete *in = NULL, *in2 = NULL;
     lz_data *dt = prepared(n, d, x, miss, me, s, &in), *dt2 = prepared(n, d, x, miss, ms, s, &in2);

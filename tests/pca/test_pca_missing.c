@@ -22,15 +22,9 @@
 #include "lz_prob.h"
 #include "pca.h"
 #include "lz_check.h"
+#include "lz_check_data.h"
 
 #define EPS DBL_EPSILON
-
-static double *dalloc(size_t n)
-{
-    double *p = calloc(n ? n : 1, sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
 
 /* a data set as the reader makes it: 0 where missing */
 static lz_data make_data(size_t n, size_t d, double *x, unsigned char *miss)
@@ -44,20 +38,10 @@ static lz_data make_data(size_t n, size_t d, double *x, unsigned char *miss)
     return dt;
 }
 
-/* MCAR with probability p, every row keeping one observed value */
-static void mcar(gsl_rng *r, size_t n, size_t d, double p, unsigned char *miss)
-{
-    for (size_t t = 0; t < n; t++) {
-        size_t no = 0;
-        for (size_t i = 0; i < d; i++) no += !(miss[t * d + i] = gsl_rng_uniform(r) < p);
-        if (!no) miss[t * d + gsl_rng_uniform_int(r, d)] = 0;
-    }
-}
-
 /* x (n, d) <- mu + Z B + noise * e: rank-k data (B (k, d) random) plus noise */
 static void low_rank(gsl_rng *r, size_t n, size_t d, size_t k, double noise, double *x)
 {
-    double *b = dalloc(k * d), *z = dalloc(n * k);
+    double *b = lz_test_dalloc(k * d), *z = lz_test_dalloc(n * k);
     lz_rng_gauss(r, k * d, b);
     lz_rng_gauss(r, n * k, z);
     for (size_t c = 0; c < k; c++)
@@ -75,7 +59,7 @@ static void low_rank(gsl_rng *r, size_t n, size_t d, size_t k, double noise, dou
 static pca_model *random_model(gsl_rng *r, size_t d, size_t k)
 {
     pca_model *m = pca_model_alloc(d, k);
-    double *q = dalloc(d * k);
+    double *q = lz_test_dalloc(d * k);
     lz_rng_gauss(r, d * k, q);
     ck_assert_int_eq(lz_qr(d, k, q, NULL, NULL), LZ_OK);
     for (size_t c = 0; c < k; c++)
@@ -101,17 +85,19 @@ START_TEST(observed_density_equals_direct_cholesky)
     for (size_t p = 0; p < 3; p++) {
         size_t d = dims[p][0], k = dims[p][1], n = 120;
         pca_model *m = random_model(r, d, k);
-        double *x = dalloc(n * d), *x0 = dalloc(n * d), *z = dalloc(n * k), *xf = dalloc(n * d);
+        double *x = lz_test_dalloc(n * d), *x0 = lz_test_dalloc(n * d), *z = lz_test_dalloc(n * k),
+               *xf = lz_test_dalloc(n * d);
         unsigned char *miss = calloc(n * d, 1);
         for (size_t i = 0; i < n * d; i++) x0[i] = x[i] = gsl_ran_gaussian(r, 2.5);
-        mcar(r, n, d, frac[p], miss);
+        lz_test_mcar(r, n, d, frac[p], miss);
         memset(miss, 0, 3 * d); /* three complete rows */
         lz_data dt = make_data(n, d, x, miss);
         memcpy(xf, x, n * d * sizeof *xf);
         double ll, recon;
         ck_assert_int_eq(pca_score_incomplete(m, &dt, z, &recon, &ll, xf, &err), LZ_OK);
-        double *c = dalloc(d * d), *co = dalloc(d * d), *xo = dalloc(d), *mo = dalloc(d),
-               *rhs = dalloc(d * (k + 1)), *uo = dalloc(d * k), sum = 0, rsum = 0;
+        double *c = lz_test_dalloc(d * d), *co = lz_test_dalloc(d * d), *xo = lz_test_dalloc(d),
+               *mo = lz_test_dalloc(d), *rhs = lz_test_dalloc(d * (k + 1)),
+               *uo = lz_test_dalloc(d * k), sum = 0, rsum = 0;
         ck_assert_int_eq(pca_ppca_cov(m, c, &err), LZ_OK);
         for (size_t t = 0; t < n; t++) {
             size_t o[32], no = 0;
@@ -143,7 +129,7 @@ START_TEST(observed_density_equals_direct_cholesky)
             /* the projection: least squares of x_o - mu_o on U_o (U_o^T U_o
              * by an LU solve of the normal equations) */
             if (no >= k) {
-                double *g = dalloc(k * k), *bz = dalloc(k);
+                double *g = lz_test_dalloc(k * k), *bz = lz_test_dalloc(k);
                 for (size_t a = 0; a < no; a++)
                     for (size_t q = 0; q < k; q++) uo[a * k + q] = m->comp[q * d + o[a]];
                 for (size_t q = 0; q < k; q++) {
@@ -197,7 +183,7 @@ START_TEST(als_on_complete_data_is_pca)
     size_t n = 400, d = 12, k = 3;
     gsl_rng *r = lz_rng_alloc(42);
     lz_error err;
-    double *x = dalloc(n * d), *xc = dalloc(n * d);
+    double *x = lz_test_dalloc(n * d), *xc = lz_test_dalloc(n * d);
     unsigned char *miss = calloc(n * d, 1);
     low_rank(r, n, d, k, 0.5, x);
     memcpy(xc, x, n * d * sizeof *xc);
@@ -256,11 +242,11 @@ START_TEST(als_recovers_low_rank_data)
     size_t n = 500, d = 20, k = 3;
     gsl_rng *r = lz_rng_alloc(43);
     lz_error err;
-    double *x = dalloc(n * d), *x0 = dalloc(n * d), *xf = dalloc(n * d);
+    double *x = lz_test_dalloc(n * d), *x0 = lz_test_dalloc(n * d), *xf = lz_test_dalloc(n * d);
     unsigned char *miss = calloc(n * d, 1);
     low_rank(r, n, d, k, 0.0, x);
     memcpy(x0, x, n * d * sizeof *x0);
-    mcar(r, n, d, 0.3, miss);
+    lz_test_mcar(r, n, d, 0.3, miss);
     lz_data dt = make_data(n, d, x, miss);
     pca_config cfg;
     pca_config_default(&cfg);
