@@ -175,11 +175,17 @@ step 4 "LGM by EM, exact completion (option 1): one EM step a line" \
   "$BIN/lgm_em" -k "$K" --accel none "${data_args[@]}" -o "$OUT/lgm-exact"
 step 5 "LGM by EM, sampled completion (option 2, Monte-Carlo EM)" \
   "$BIN/lgm_em" -k "$K" --completion sampled "${data_args[@]}" -o "$OUT/lgm-sampled"
+# the pixels share one unit: the Gaussian VAEs standardise by the overall
+# standard deviation, so sigma^2 I is isotropic in the pixels' units and the
+# linear decoder's model is PCA's PPCA (the default, --standardize column,
+# would give each pixel its own noise variance: a question of the handout)
 step 6 "VAE with a linear decoder (Gaussian likelihood): an LGM's decoder" \
-  "$BIN/nlgm_vae" -k "$K" --decoder linear --likelihood gaussian --epochs "$EPOCHS" -q \
+  "$BIN/nlgm_vae" -k "$K" --decoder linear --likelihood gaussian --standardize overall \
+  --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/vae-linear"
 step 7 "VAE with an MLP decoder (Gaussian likelihood): the non-linear Gaussian model" \
-  "$BIN/nlgm_vae" -k "$K" --decoder mlp --likelihood gaussian --epochs "$EPOCHS" -q \
+  "$BIN/nlgm_vae" -k "$K" --decoder mlp --likelihood gaussian --standardize overall \
+  --epochs "$EPOCHS" -q \
   "${data_args[@]}" -o "$OUT/vae-mlp"
 step 8 "VAE with a Bernoulli likelihood on the binarised data" \
   "$BIN/nlgm_vae" -k "$K" --likelihood bernoulli --scale "$scale" --binarize threshold \

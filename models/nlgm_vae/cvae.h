@@ -194,7 +194,7 @@ lz_status cvae_choose_labels(const int *codes, size_t n, size_t C, size_t n_labe
  * Resets both Adams and the regressions. */
 lz_status cvae_init(cvae_model *mod, unsigned long seed, double sigma2, lz_error *err);
 
-/* Model files (kind "cvae", version 1). */
+/* Model files (kind "cvae", version 2; version 1 files are read too). */
 lz_status cvae_model_write(const cvae_model *mod, lz_outset *os, const char *path, lz_error *err);
 lz_status cvae_model_read(const char *path, cvae_model **out, lz_error *err);
 

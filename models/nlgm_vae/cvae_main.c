@@ -65,7 +65,7 @@ static const char *DETAILS =
 typedef struct {
     cvae_config cfg;
     lz_common_opts co;
-    int k, batch, act, lik, decoder, binarize, condition, semi, m1, n_labels;
+    int k, batch, act, lik, decoder, binarize, standardize, condition, semi, m1, n_labels;
     char hidden_default[32];
     const char *hidden, *dec_hidden, *cls_hidden, *data_path;
     lz_data *train, *test;
@@ -151,6 +151,7 @@ static lz_status build_config(run *r)
     a->learn_sigma2 = a->lik == VAE_GAUSSIAN && c->vae.sigma2 == 0;
     c->vae.batch = (size_t)r->batch;
     c->vae.binarize = (vae_bin)r->binarize;
+    c->vae.standardize = (vae_std)r->standardize;
     c->vae.seed = r->co.seed;
     return cvae_config_check(c, err);
 }
@@ -167,6 +168,7 @@ static int parse_options(run *r, int argc, char **argv)
     r->lik = (int)c->vae.arch.lik;
     r->decoder = (int)c->vae.arch.decoder;
     r->binarize = (int)c->vae.binarize;
+    r->standardize = (int)c->vae.standardize;
     r->condition = LZ_UNSET_INT;
     r->n_labels = LZ_UNSET_INT;
     vae_format_widths(c->vae.arch.enc, c->vae.arch.n_enc, r->hidden_default,
@@ -203,7 +205,12 @@ static int parse_options(run *r, int argc, char **argv)
         {"likelihood", 0, LZ_OPT_CHOICE, &r->lik, "bernoulli|gaussian",
          "p(x|z,y): Bernoulli(sigm f) on [0,1] data, or N(f, sigma^2 I)"},
         {"sigma2", 0, LZ_OPT_REAL, &c->vae.sigma2, "V",
-         "Gaussian: fix sigma^2 to V (data units); 0: learn it"},
+         "Gaussian: fix sigma^2 to V (--standardize overall: data units; column: a fraction "
+         "of each column's variance); 0: learn it"},
+        {"standardize", 0, LZ_OPT_CHOICE, &r->standardize, "column|overall",
+         "Gaussian: divide each column by its own standard deviation (the fit does not "
+         "depend on the columns' units), or all by the overall one (columns in one unit, "
+         "such as pixels: sigma^2 I is then isotropic in the data's units)"},
         {"decoder", 0, LZ_OPT_CHOICE, &r->decoder, "mlp|linear",
          "f(z, y): an MLP, or f = A z + B y + b"},
         {"epochs", 0, LZ_OPT_INT, &c->vae.epochs, "N",
@@ -275,7 +282,8 @@ static lz_status make_model(run *r)
     double *var = malloc(tr->d * sizeof *var); /* (d) column variances */
     if (!var) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     st = vae_set_data_map(r->mod->core, &r->cfg.vae, tr, var, &r->err);
-    if (!st && a.core.lik == VAE_GAUSSIAN && !r->co.quiet)
+    if (!st && a.core.lik == VAE_GAUSSIAN && r->mod->core->standardize == VAE_STD_OVERALL &&
+        !r->co.quiet)
         lz_note_spread(tr, var, "the Gaussian likelihood's noise sigma^2 I");
     free(var);
     return st;
@@ -576,7 +584,7 @@ static void report(const run *r)
                    who, 100 * ev->acc_unlab, 100 * ev->acc_raw_unlab);
     }
     if (mod->a.core.lik == VAE_GAUSSIAN)
-        printf("  sigma2 %.6g (data units)\n", vae_sigma2(mod->core));
+        printf("  sigma2 %.6g (%s)\n", vae_sigma2(mod->core), vae_sigma2_units(mod->core));
     printf("  wrote %s.*%s%s\n", r->co.output, r->co.save ? " and " : "",
            r->co.save ? r->co.save : "");
 }

@@ -22,7 +22,8 @@
 
 /* model files: kind and version */
 #define CVAE_MODEL_KIND "cvae"
-#define CVAE_MODEL_VERSION 1
+/* 2: a scale per column and the standardisation (1: one overall scale) */
+#define CVAE_MODEL_VERSION 2
 
 static const char *const mode_names[] = {"cvae", "m2", "m1"};
 static const char *const lik_names[] = {"bernoulli", "gaussian"};
@@ -518,8 +519,7 @@ lz_status cvae_model_write(const cvae_model *mod, lz_outset *os, const char *pat
         snprintf(nm, sizeof nm, "class_name%zu", c + 1);
         lz_model_put_str(f, nm, word[0] ? word : "_");
     }
-    lz_model_put_real(f, "scale", core->scale);
-    lz_model_put_array(f, "shift", 1, v->d, core->shift);
+    vae_map_put(f, core);
     for (size_t i = 0; i < core->n_tensors; i++)
         VAE_PUT_ARRAY(f, core->t[i].name, core->t[i].rows, core->t[i].cols,
                       core->block + core->t[i].offset);
@@ -603,6 +603,7 @@ static lz_status read_arch(const lz_model *m, const char *path, cvae_arch *a, in
     size_t nt = vae_tensors(v, ts);
     nt += cvae_tensors(a, ts + nt);
     if ((st = lz_model_check_array(m, "shift", 1, v->d, err)) ||
+        (lz_model_version(m) >= 2 && (st = lz_model_check_array(m, "scale", 1, v->d, err))) ||
         (st = lz_model_check_array(m, "class_value", a->C, 1, err)))
         return st;
     for (size_t i = 0; i < nt && !st; i++)
@@ -649,22 +650,14 @@ lz_status cvae_model_read(const char *path, cvae_model **out, lz_error *err)
     cvae_arch a;
     int bin = 0;
     size_t named = 0;
-    double scale = 0;
     if ((st = read_arch(m, path, &a, &bin, &named, err))) goto done;
-    if ((st = lz_model_get_real(m, "scale", &scale, err))) goto done;
-    if (!(scale > 0)) {
-        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: real scale %g: expected a number > 0", path,
-                     lz_model_line(m, "scale"), scale);
-        goto done;
-    }
     if (!(mod = cvae_model_alloc(&a, err))) {
         st = err->status;
         goto done;
     }
     vae_model *core = mod->core;
     core->binarize = (vae_bin)bin;
-    core->scale = scale;
-    if ((st = lz_model_get_array(m, "shift", 1, a.core.d, core->shift, err))) goto done;
+    if ((st = vae_map_get(m, path, core, err))) goto done;
     for (size_t i = 0; i < core->n_tensors && !st; i++) {
         const vae_tensor *t = &core->t[i];
         st = VAE_GET_ARRAY(m, t->name, t->rows, t->cols, core->block + t->offset, err);

@@ -41,7 +41,8 @@ static const char *DETAILS =
     "  PREFIX.summary.tsv   ELBO and importance-weighted log-likelihood per sample,\n"
     "                       the active latent units (Cov_x E[z|x] > 0.01)\n"
     "Bernoulli outputs are probabilities; Gaussian outputs and densities are in the\n"
-    "data's units.  See docs/vae.md.\n"
+    "data's units (the model sees each column standardised; --standardize overall for\n"
+    "columns in one unit, such as pixels).  See docs/vae.md.\n"
     "\n"
     "Examples:\n"
     "  nlgm_vae --scale 16 --label-col last data/digits.csv    # Bernoulli, k = 20\n"
@@ -56,7 +57,8 @@ static const char *DETAILS =
 typedef struct {
     vae_config cfg;
     lz_common_opts co;
-    int k, batch, act, lik, decoder, binarize; /* the option table's ints for cfg's fields */
+    int k, batch, act, lik, decoder, binarize,
+        standardize; /* the option table's ints for cfg's fields */
     int objective, estimator, baseline;
     char hidden_default[32]; /* cfg's encoder widths as --hidden reads them */
     const char *hidden, *dec_hidden, *data_path;
@@ -134,6 +136,7 @@ static lz_status build_config(run *r)
     a->learn_sigma2 = a->lik == VAE_GAUSSIAN && c->sigma2 == 0;
     c->batch = (size_t)r->batch;
     c->binarize = (vae_bin)r->binarize;
+    c->standardize = (vae_std)r->standardize;
     c->objective = (vae_objective)r->objective;
     c->estimator = (vae_estimator)r->estimator;
     c->baseline = (vae_baseline)r->baseline;
@@ -153,6 +156,7 @@ static int parse_options(run *r, int argc, char **argv)
     r->lik = (int)c->arch.lik;
     r->decoder = (int)c->arch.decoder;
     r->binarize = (int)c->binarize;
+    r->standardize = (int)c->standardize;
     r->objective = (int)c->objective;
     r->estimator = (int)c->estimator;
     r->baseline = (int)c->baseline;
@@ -169,7 +173,12 @@ static int parse_options(run *r, int argc, char **argv)
         {"likelihood", 0, LZ_OPT_CHOICE, &r->lik, "bernoulli|gaussian",
          "p(x|z): Bernoulli(sigm f(z)) on [0,1] data, or N(f(z), sigma^2 I)"},
         {"sigma2", 0, LZ_OPT_REAL, &c->sigma2, "V",
-         "Gaussian: fix sigma^2 to V (data units); 0: learn it by gradient on log sigma^2"},
+         "Gaussian: fix sigma^2 to V (--standardize overall: data units; column: a fraction "
+         "of each column's variance); 0: learn it"},
+        {"standardize", 0, LZ_OPT_CHOICE, &r->standardize, "column|overall",
+         "Gaussian: divide each column by its own standard deviation (the fit does not "
+         "depend on the columns' units), or all by the overall one (columns in one unit, "
+         "such as pixels: sigma^2 I is then isotropic in the data's units)"},
         {"decoder", 0, LZ_OPT_CHOICE, &r->decoder, "mlp|linear",
          "f(z): an MLP, or f(z) = A z + b (the linear Gaussian model)"},
         {"epochs", 0, LZ_OPT_INT, &c->epochs, "N", "passes over the training data"},
@@ -240,9 +249,10 @@ static lz_status make_model(run *r)
     double *var = malloc(tr->d * sizeof *var); /* (d) column variances */
     if (!var) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     lz_status st = vae_set_data_map(r->mod, &r->cfg, tr, var, &r->err);
-    /* an isotropic sigma^2 I in the data's units: say so when the columns'
-     * scales differ by orders of magnitude */
-    if (!st && r->mod->a.lik == VAE_GAUSSIAN && !r->co.quiet)
+    /* --standardize overall, an isotropic sigma^2 I in the data's units: say
+     * so when the columns' scales differ by orders of magnitude */
+    if (!st && r->mod->a.lik == VAE_GAUSSIAN && r->mod->standardize == VAE_STD_OVERALL &&
+        !r->co.quiet)
         lz_note_spread(tr, var, "the Gaussian likelihood's noise sigma^2 I");
     free(var);
     return st;
@@ -544,7 +554,8 @@ static void report(const run *r)
     if (tr->rows)
         printf("  train: ELBO %.4f, log-likelihood (iw-%d) %.4f nats per sample, %zu rows\n",
                tr->elbo, r->cfg.iw, tr->ll, tr->rows);
-    if (mod->a.lik == VAE_GAUSSIAN) printf("  sigma2 %.6g (data units)\n", vae_sigma2(mod));
+    if (mod->a.lik == VAE_GAUSSIAN)
+        printf("  sigma2 %.6g (%s)\n", vae_sigma2(mod), vae_sigma2_units(mod));
     if (r->ev.set)
         printf("  active latent units: %zu of %zu (Cov_x E[z|x] > %g)\n", r->ev.active_units,
                mod->a.k, VAE_ACTIVE_VAR);

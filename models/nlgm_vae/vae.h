@@ -14,11 +14,13 @@
  *
  * Units: the core works on "model space" data (docs/vae.md, "Units, scaling
  * and binarising").  Bernoulli: x / scale (scale = --scale V), binarised or
- * not, in [0, 1].  Gaussian: (x - shift) / scale with shift the training mean
- * and scale the overall standard deviation (one number, so the geometry is
- * kept); every density reported is converted back to the data's units by
- * log p(x) = log p(x~) - d log scale (vae_ll_offset), and sigma^2 likewise
- * (times scale^2).
+ * not, in [0, 1].  Gaussian: (x_j - shift_j) / scale_j with shift the
+ * training mean and scale_j the column's standard deviation (--standardize
+ * column, the default: the fit does not depend on the columns' units) or the
+ * overall one (--standardize overall: one number, so the geometry of data in
+ * one unit is kept); every density reported is converted back to the data's
+ * units by log p(x) = log p(x~) - sum_j log scale_j (vae_ll_offset), and
+ * sigma^2 likewise (vae_sigma2).
  *
  * The library, one job a file, each calling only the ones above it:
  *   vae_layers.c   the layers as forward/backward pairs (vae_layers.h)
@@ -46,6 +48,7 @@
 
 #include "lz_data.h"
 #include "lz_error.h"
+#include "lz_model.h"
 #include "lz_out.h"
 #include "vae_layers.h"
 #include "vae_real.h"
@@ -56,6 +59,9 @@
 typedef enum { VAE_BERNOULLI = 0, VAE_GAUSSIAN = 1 } vae_lik;
 typedef enum { VAE_DEC_MLP = 0, VAE_DEC_LINEAR = 1 } vae_dec;
 typedef enum { VAE_BIN_NONE = 0, VAE_BIN_THRESHOLD = 1, VAE_BIN_DYNAMIC = 2 } vae_bin;
+/* Gaussian: each column by its own standard deviation, or all by the overall
+ * one (columns in one unit, such as pixels) */
+typedef enum { VAE_STD_COLUMN = 0, VAE_STD_OVERALL = 1 } vae_std;
 /* docs/vae.md, "Gradient estimators": the encoder's gradient of the
  * reconstruction term by the reparameterisation or by the score function */
 typedef enum { VAE_EST_REPARAM = 0, VAE_EST_SCORE = 1 } vae_estimator;
@@ -129,8 +135,9 @@ typedef struct {
     vae_baseline baseline;   /* score function: its control variate        */
     int grad_var;            /* N draws of each estimator's gradient variance
                                 after every epoch (0: none)                   */
-    double sigma2;           /* Gaussian: fixed sigma^2 in data units; 0: learned */
+    double sigma2;           /* Gaussian: fixed sigma^2 (vae_sigma2's units); 0: learned */
     double scale;            /* Bernoulli: data are divided by this           */
+    vae_std standardize;     /* Gaussian: per column or overall               */
     vae_bin binarize;        /* Bernoulli: none, threshold 1/2, dynamic       */
     unsigned long seed;      /* the streams of vae_stream                     */
     /* evaluation (vae_evaluate) */
@@ -182,9 +189,10 @@ typedef struct {
     size_t n_tensors;
     vae_tensor t[VAE_MAX_TENSORS];
     /* data <-> model space (see the top of this file) */
-    double *shift;    /* (d) subtracted from the data (Gaussian: the mean) */
-    double scale;     /* the data are divided by this after the shift      */
-    vae_bin binarize; /* Bernoulli: how the data were binarised            */
+    double *shift;       /* (d) subtracted from the data (Gaussian: the mean) */
+    double *scale;       /* (d) the data are divided by this after the shift  */
+    vae_std standardize; /* Gaussian: how scale was set                    */
+    vae_bin binarize;    /* Bernoulli: how the data were binarised            */
 } vae_model;
 
 /* A new model with the given architecture (parameters zero, shift 0, scale 1);
@@ -220,12 +228,13 @@ double vae_kl_weight(const vae_config *c, long t, size_t nb);
 /* PyTorch's nn.Linear initialisation, W and b ~ U(-1/sqrt(c), 1/sqrt(c)) for a
  * layer of c inputs, drawn in block order from stream VAE_STREAM_INIT of seed;
  * log sigma^2 <- 0 (the standardised data have unit average variance), or the
- * fixed value log(sigma2 / scale^2) when sigma2 > 0.  Resets Adam.  Set the
+ * fixed value sigma2 in vae_sigma2's units when sigma2 > 0.  Resets Adam.  Set the
  * data map (vae_set_data_map) first: the fixed value depends on the scale.
  * On failure (out of memory) the model is left as it was. */
 lz_status vae_init(vae_model *mod, unsigned long seed, double sigma2, lz_error *err);
 
-/* Write the model (kind "vae", version 1) as `path` of the output set. */
+/* Write the model (kind "vae", version 2) as `path` of the output set;
+ * vae_model_read reads versions 1 (one overall scale) and 2. */
 lz_status vae_model_write(const vae_model *mod, lz_outset *os, const char *path, lz_error *err);
 /* Read a model file; *out NULL with err naming the file and entry on failure. */
 lz_status vae_model_read(const char *path, vae_model **out, lz_error *err);
@@ -235,11 +244,13 @@ lz_status vae_model_read(const char *path, vae_model **out, lz_error *err);
  * binarising") */
 
 /* Fix the map data -> model space from the training data: Gaussian, shift =
- * column means and scale = overall standard deviation, from lz_data_moments
- * (values too large for a variance are an error, rounding noise is no
- * variance; an error if every column is constant); var (d) <- the column
- * variances when var != NULL.  Bernoulli: shift = 0, scale = c->scale and the
- * binarisation c->binarize; var is not touched. */
+ * column means and scale_j = the column's standard deviation (a constant
+ * column: |mean|, or 1 when it is 0) or, with c->standardize overall, the
+ * overall standard deviation, from lz_data_moments (values too large for a
+ * variance are an error, rounding noise is no variance; an error if every
+ * column is constant); var (d) <- the column variances when var != NULL.
+ * Bernoulli: shift = 0, scale = c->scale and the binarisation c->binarize;
+ * var is not touched. */
 lz_status vae_set_data_map(vae_model *mod, const vae_config *c, const lz_data *train, double *var,
                            lz_error *err);
 
@@ -258,11 +269,21 @@ lz_status vae_prepare(const vae_model *mod, const lz_data *data, gsl_rng *bin, v
 void vae_to_data_space(const vae_model *mod, size_t m, const vae_real *a, double *x);
 
 /* log p(x) in data units = log p(x~) in model space + vae_ll_offset
- * (Gaussian: -d log scale; Bernoulli: 0). */
+ * (Gaussian: -sum_j log scale_j; Bernoulli: 0). */
 double vae_ll_offset(const vae_model *mod);
 
-/* sigma^2 in data units (NaN for the Bernoulli likelihood). */
+/* sigma^2 (NaN for the Bernoulli likelihood): --standardize overall, in data
+ * units; column, as a fraction of each column's variance (column j's noise
+ * variance is sigma^2 scale_j^2). */
 double vae_sigma2(const vae_model *mod);
+/* The units vae_sigma2 is in, for messages: "data units" or "of each column's
+ * variance". */
+const char *vae_sigma2_units(const vae_model *mod);
+
+/* The data map in a model file (standardize, scale, shift), written and read
+ * by vae_model.c and cvae_model.c alike; read checks every value. */
+void vae_map_put(FILE *f, const vae_model *mod);
+lz_status vae_map_get(const lz_model *m, const char *path, vae_model *mod, lz_error *err);
 
 /* ------------------------------------------------------------------ */
 /* the network and its training (vae.c; docs/vae.md, "The training loss,

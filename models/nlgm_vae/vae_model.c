@@ -20,12 +20,14 @@
 
 /* model files: kind and version (version 1 files are read as they were) */
 #define VAE_MODEL_KIND "vae"
-#define VAE_MODEL_VERSION 1
+/* 2: a scale per column and the standardisation (1: one overall scale) */
+#define VAE_MODEL_VERSION 2
 
 static const char *const lik_names[] = {"bernoulli", "gaussian"};
 static const char *const dec_names[] = {"mlp", "linear"};
 static const char *const act_names[] = {"relu", "tanh"};
 static const char *const bin_names[] = {"none", "threshold", "dynamic"};
+static const char *const std_names[] = {"column", "overall"};
 
 /* ------------------------------------------------------------------ */
 /* configuration */
@@ -58,6 +60,7 @@ void vae_config_default(vae_config *c)
     c->sigma2 = 0;
     c->scale = 1;
     c->binarize = VAE_BIN_NONE;
+    c->standardize = VAE_STD_COLUMN;
     c->seed = 1;
     c->iw = 100;
     c->iw_train_rows = 10000;
@@ -138,6 +141,10 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
         return lz_fail(err, LZ_EINVAL, "--scale %g: expected a number > 0", c->scale);
     if (c->binarize != VAE_BIN_NONE && a->lik != VAE_BERNOULLI)
         return lz_fail(err, LZ_EINVAL, "--binarize applies to --likelihood bernoulli only");
+    if (c->standardize != VAE_STD_COLUMN && a->lik != VAE_GAUSSIAN)
+        return lz_fail(err, LZ_EINVAL,
+                       "--standardize applies to --likelihood gaussian only (Bernoulli: "
+                       "--scale)");
     if (c->iw_train_rows < 0)
         return lz_fail(err, LZ_EINVAL, "--iw-train-rows %d: expected >= 0 (0: all)",
                        c->iw_train_rows);
@@ -246,7 +253,8 @@ vae_model *vae_model_alloc(const vae_arch *a, lz_error *err)
     mod->adam_m = vae_alloc_reals(mod->n_block);
     mod->adam_v = vae_alloc_reals(mod->n_block);
     mod->shift = calloc(a->d ? a->d : 1, sizeof *mod->shift);
-    if (!mod->block || !mod->gblock || !mod->adam_m || !mod->adam_v || !mod->shift) {
+    mod->scale = malloc((a->d ? a->d : 1) * sizeof *mod->scale);
+    if (!mod->block || !mod->gblock || !mod->adam_m || !mod->adam_v || !mod->shift || !mod->scale) {
         size_t nb = mod->n_block;
         vae_model_free(mod);
         lz_fail(err, LZ_ENOMEM, "VAE: out of memory for %zu parameters", nb);
@@ -254,7 +262,8 @@ vae_model *vae_model_alloc(const vae_arch *a, lz_error *err)
     }
     set_views(a, mod->t, mod->block, &mod->p);
     set_views(a, mod->t, mod->gblock, &mod->g);
-    mod->scale = 1;
+    for (size_t j = 0; j < a->d; j++) mod->scale[j] = 1;
+    mod->standardize = VAE_STD_COLUMN;
     mod->binarize = VAE_BIN_NONE;
     return mod;
 }
@@ -267,6 +276,7 @@ void vae_model_free(vae_model *mod)
     free(mod->adam_m);
     free(mod->adam_v);
     free(mod->shift);
+    free(mod->scale);
     free(mod);
 }
 
@@ -331,7 +341,11 @@ lz_status vae_init(vae_model *mod, unsigned long seed, double sigma2, lz_error *
     init_dense(r, mod->p.out_w, mod->p.out_b, a->d, c);
     gsl_rng_free(r);
     if (a->lik == VAE_GAUSSIAN)
-        *mod->p.log_sigma2 = (vae_real)(sigma2 > 0 ? log(sigma2) - 2 * log(mod->scale) : 0.0);
+        /* sigma~^2 = sigma2 / scale^2 (overall, data units), or sigma2 (column) */
+        *mod->p.log_sigma2 =
+            (vae_real)(sigma2 <= 0                           ? 0.0
+                       : mod->standardize == VAE_STD_OVERALL ? log(sigma2) - 2 * log(mod->scale[0])
+                                                             : log(sigma2));
     memset(mod->gblock, 0, mod->n_block * sizeof(vae_real));
     memset(mod->adam_m, 0, mod->n_block * sizeof(vae_real));
     memset(mod->adam_v, 0, mod->n_block * sizeof(vae_real));
@@ -339,8 +353,52 @@ lz_status vae_init(vae_model *mod, unsigned long seed, double sigma2, lz_error *
     return LZ_OK;
 }
 
+double vae_sigma2(const vae_model *mod)
+{
+    if (mod->a.lik != VAE_GAUSSIAN) return NAN;
+    double s2 = exp((double)*mod->p.log_sigma2); /* sigma~^2, model space */
+    return mod->standardize == VAE_STD_OVERALL ? s2 * mod->scale[0] * mod->scale[0] : s2;
+}
+
+const char *vae_sigma2_units(const vae_model *mod)
+{
+    return mod->standardize == VAE_STD_OVERALL ? "data units" : "of each column's variance";
+}
+
 /* ------------------------------------------------------------------ */
 /* model files */
+
+void vae_map_put(FILE *f, const vae_model *mod)
+{
+    lz_model_put_str(f, "standardize", std_names[mod->standardize]);
+    lz_model_put_array(f, "scale", 1, mod->a.d, mod->scale);
+    lz_model_put_array(f, "shift", 1, mod->a.d, mod->shift);
+}
+
+lz_status vae_map_get(const lz_model *m, const char *path, vae_model *mod, lz_error *err)
+{
+    size_t d = mod->a.d;
+    lz_status st;
+    if (lz_model_version(m) < 2) {
+        /* version 1: one overall scale */
+        double s = 0;
+        if ((st = lz_model_get_real(m, "scale", &s, err))) return st;
+        for (size_t j = 0; j < d; j++) mod->scale[j] = s;
+        mod->standardize = VAE_STD_OVERALL;
+    } else {
+        int std = 0;
+        if ((st = lz_model_get_choice(m, path, "standardize", std_names, 2, &std, err)) ||
+            (st = lz_model_get_array(m, "scale", 1, d, mod->scale, err)))
+            return st;
+        mod->standardize = (vae_std)std;
+    }
+    for (size_t j = 0; j < d; j++)
+        if (!(mod->scale[j] > 0))
+            return lz_fail(err, LZ_EFORMAT, "%s:%zu: scale %g (column %zu): expected a number > 0",
+                           path, lz_model_line(m, "scale") + (lz_model_version(m) >= 2),
+                           mod->scale[j], j + 1);
+    return lz_model_get_array(m, "shift", 1, d, mod->shift, err);
+}
 
 lz_status vae_model_write(const vae_model *mod, lz_outset *os, const char *path, lz_error *err)
 {
@@ -366,8 +424,7 @@ lz_status vae_model_write(const vae_model *mod, lz_outset *os, const char *path,
         snprintf(nm, sizeof nm, "dec_h%zu", l + 1);
         lz_model_put_int(f, nm, (long)a->dec[l]);
     }
-    lz_model_put_real(f, "scale", mod->scale);
-    lz_model_put_array(f, "shift", 1, a->d, mod->shift);
+    vae_map_put(f, mod);
     for (size_t i = 0; i < mod->n_tensors; i++)
         VAE_PUT_ARRAY(f, mod->t[i].name, mod->t[i].rows, mod->t[i].cols,
                       mod->block + mod->t[i].offset);
@@ -431,18 +488,12 @@ lz_status vae_model_read(const char *path, vae_model **out, lz_error *err)
                      lz_model_line(m, "binarize"), bin_names[bin]);
         goto done;
     }
-    double scale = 0;
-    if ((st = lz_model_get_real(m, "scale", &scale, err))) goto done;
-    if (!(scale > 0)) {
-        st = lz_fail(err, LZ_EFORMAT, "%s:%zu: real scale %g: expected a number > 0", path,
-                     lz_model_line(m, "scale"), scale);
-        goto done;
-    }
     /* every array the architecture needs, with its shape, before the model
      * is allocated: the allocation is then bounded by what the file holds */
     vae_tensor ts[VAE_MAX_TENSORS];
     size_t nt = vae_tensors(&a, ts);
     if ((st = lz_model_check_array(m, "shift", 1, a.d, err))) goto done;
+    if (lz_model_version(m) >= 2 && (st = lz_model_check_array(m, "scale", 1, a.d, err))) goto done;
     for (size_t i = 0; i < nt && !st; i++)
         st = lz_model_check_array(m, ts[i].name, ts[i].rows, ts[i].cols, err);
     if (st) goto done;
@@ -451,9 +502,8 @@ lz_status vae_model_read(const char *path, vae_model **out, lz_error *err)
         goto done;
     }
     mod->binarize = (vae_bin)bin;
-    mod->scale = scale;
     /* values: finite (and within a float's range for float parameters) */
-    if ((st = lz_model_get_array(m, "shift", 1, a.d, mod->shift, err))) goto done;
+    if ((st = vae_map_get(m, path, mod, err))) goto done;
     for (size_t i = 0; i < mod->n_tensors && !st; i++) {
         const vae_tensor *t = &mod->t[i];
         st = VAE_GET_ARRAY(m, t->name, t->rows, t->cols, mod->block + t->offset, err);

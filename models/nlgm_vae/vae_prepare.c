@@ -23,7 +23,7 @@ static lz_status check_data(const vae_model *mod, const lz_data *data, lz_error 
         return lz_fail(err, LZ_EINVAL, "%s: %zu columns: expected d = %zu as the model", data->path,
                        data->d, mod->a.d);
     if (mod->a.lik != VAE_BERNOULLI) return LZ_OK;
-    double lo, hi, s = mod->scale;
+    double lo, hi, s = mod->scale[0]; /* Bernoulli: one scale, --scale */
     lz_data_range(data, &lo, &hi);
     for (size_t i = 0; i < data->n; i++)
         for (size_t j = 0; j < data->d; j++) {
@@ -61,21 +61,31 @@ lz_status vae_set_data_map(vae_model *mod, const vae_config *c, const lz_data *t
         return lz_fail(err, LZ_EINVAL, "%s: %zu columns: expected d = %zu", train->path, d,
                        mod->a.d);
     mod->binarize = c->binarize;
+    mod->standardize = c->standardize;
     if (mod->a.lik == VAE_BERNOULLI) {
         memset(mod->shift, 0, d * sizeof *mod->shift);
-        mod->scale = c->scale;
+        for (size_t j = 0; j < d; j++) mod->scale[j] = c->scale;
         return LZ_OK;
     }
-    /* Gaussian: shift = mean, scale^2 = (1/d) sum_j var_j = (1/(n d)) sum_ij (x_ij - mu_j)^2 */
     double *v = var ? var : malloc(d * sizeof *v);
     if (!v) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", train->path);
-    lz_status st = lz_data_moments(train, mod->shift, v, NULL, err);
+    size_t n_const = 0;
+    lz_status st = lz_data_moments(train, mod->shift, v, &n_const, err);
     double ss = 0;
     for (size_t j = 0; j < d; j++) ss += v[j];
+    for (size_t j = 0; !st && j < d; j++) {
+        /* column: scale_j = sd_j; a constant column |mu_j|, or 1 when it is 0
+         * (its values are then exactly 0 after the shift, whatever its units).
+         * overall: scale^2 = (1/d) sum_j var_j = (1/(n d)) sum_ij (x_ij - mu_j)^2 */
+        double mu = fabs(mod->shift[j]);
+        mod->scale[j] = c->standardize == VAE_STD_OVERALL ? sqrt(ss / (double)d)
+                        : v[j] > 0                        ? sqrt(v[j])
+                        : mu > 0                          ? mu
+                                                          : 1.0;
+    }
     if (!var) free(v);
     if (st) return st;
-    mod->scale = sqrt(ss / (double)d);
-    if (!(mod->scale > 0) || !isfinite(mod->scale))
+    if (n_const == d || !(ss > 0) || !isfinite(ss))
         return lz_fail(err, LZ_EINVAL,
                        "%s: every column is constant: a Gaussian VAE needs data that vary",
                        train->path);
@@ -93,8 +103,8 @@ lz_status vae_prepare(const vae_model *mod, const lz_data *data, gsl_rng *bin, v
     if (!x) return lz_fail(err, LZ_ENOMEM, "%s: out of memory for the data", data->path);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++) {
-            /* x~ = (x - shift) / scale */
-            double v = (data->x[i * d + j] - mod->shift[j]) / mod->scale;
+            /* x~_j = (x_j - shift_j) / scale_j */
+            double v = (data->x[i * d + j] - mod->shift[j]) / mod->scale[j];
             if (mod->a.lik == VAE_BERNOULLI) {
                 /* threshold: x~ > 1/2;  dynamic, drawn once: x~ ~ Bernoulli(x~) */
                 if (mod->binarize == VAE_BIN_THRESHOLD)
@@ -114,20 +124,18 @@ void vae_to_data_space(const vae_model *mod, size_t m, const vae_real *a, double
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < d; j++) {
             double v = a[i * d + j];
-            /* Bernoulli: E[x | z] = sigm(a);  Gaussian: E[x | z] = shift + scale a */
+            /* Bernoulli: E[x | z] = sigm(a);  Gaussian: E[x_j | z] = shift_j + scale_j a_j */
             x[i * d + j] =
-                mod->a.lik == VAE_BERNOULLI ? lz_sigmoid(v) : mod->shift[j] + mod->scale * v;
+                mod->a.lik == VAE_BERNOULLI ? lz_sigmoid(v) : mod->shift[j] + mod->scale[j] * v;
         }
 }
 
 double vae_ll_offset(const vae_model *mod)
 {
-    /* x = shift + scale x~: p(x) = p~(x~) / scale^d */
-    return mod->a.lik == VAE_GAUSSIAN ? -(double)mod->a.d * log(mod->scale) : 0.0;
-}
-
-double vae_sigma2(const vae_model *mod)
-{
-    if (mod->a.lik != VAE_GAUSSIAN) return NAN;
-    return exp((double)*mod->p.log_sigma2) * mod->scale * mod->scale;
+    /* x_j = shift_j + scale_j x~_j: p(x) = p~(x~) / prod_j scale_j */
+    if (mod->a.lik != VAE_GAUSSIAN) return 0.0;
+    if (mod->standardize == VAE_STD_OVERALL) return -(double)mod->a.d * log(mod->scale[0]);
+    double off = 0;
+    for (size_t j = 0; j < mod->a.d; j++) off -= log(mod->scale[j]);
+    return off;
 }

@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #elif defined(LZ_FUZZ_VAE)
     vae_model *m = NULL;
     st = vae_model_read(path, &m, &err);
-    if (!st && !(m->scale > 0)) abort();
+    for (size_t j = 0; !st && j < m->a.d; j++)
+        if (!(m->scale[j] > 0)) abort();
     vae_model_free(m);
 #else
     rbm_model *m = NULL;

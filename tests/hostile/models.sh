@@ -72,13 +72,24 @@ edit m.vae 's/^int k 1$/int k 2x/' k2x.vae
 expect_error $P "k2x\.vae:[0-9]+: int k: expected one integer, got '2x'" "$BIN/nlgm_vae" --load k2x.vae -o $P
 value_after m.vae 'array out_w' infw.vae inf
 expect_error $P 'infw\.vae:[0-9]+: array out_w, row 1, column 1: inf: expected a finite number' "$BIN/nlgm_vae" --load infw.vae -o $P
-edit m.vae 's/^real scale .*/real scale 0/' scale0.vae
-expect_error $P 'scale0\.vae:[0-9]+: real scale 0: expected a number > 0' "$BIN/nlgm_vae" --load scale0.vae -o $P
+value_after m.vae 'array scale' scale0.vae 0
+expect_error $P 'scale0\.vae:[0-9]+: scale 0 \(column 1\): expected a number > 0' "$BIN/nlgm_vae" --load scale0.vae -o $P
 run_ok "$BIN/nlgm_vae" --load m.vae --iw 2 -o out/vae-loaded bin.csv
 run_ok "$BIN/nlgm_vae" -k 1 --hidden 3 --epochs 1 --iw 2 --likelihood gaussian -o out/vaeg --save g.vae real.csv
 value_after g.vae 'array log_sigma2' bigsig.vae -1e30
 expect_error $P 'bigsig\.vae:[0-9]+: array log_sigma2: -1e\+30: expected a log-variance in \[-700, 700\]' \
   "$BIN/nlgm_vae" --load bigsig.vae -o $P real.csv
+# a version 1 file (one overall scale, before the per-column scale) reads as
+# --standardize overall: the same model scores the same
+run_ok "$BIN/nlgm_vae" -k 1 --hidden 3 --epochs 1 --iw 2 --likelihood gaussian --standardize overall \
+  -o out/vaeo --save o.vae real.csv
+awk '/^kind vae 2$/ { print "kind vae 1"; next } /^str standardize / { next }
+     /^array scale 1 4$/ { getline; print "real scale " $1; next } { print }' o.vae > v1.vae
+grep -q '^real scale ' v1.vae || fail "v1.vae: no 'real scale'"
+run_ok "$BIN/nlgm_vae" --load o.vae --iw 2 -o out/vae-o real.csv
+run_ok "$BIN/nlgm_vae" --load v1.vae --iw 2 -o out/vae-v1 real.csv
+[ "$(column out/vae-o.summary.tsv ll_train)" = "$(column out/vae-v1.summary.tsv ll_train)" ] ||
+  fail "a version 1 model file scores differently"
 
 # ---- RBM
 run_ok "$BIN/rbm_cd" --hidden 2 --epochs 1 -o out/rbm --save m.rbm bin.csv

@@ -424,7 +424,7 @@ START_TEST(test_model_file_round_trip)
             ck_assert_int_eq(cvae_set_classes(m, &wt, &err), LZ_OK);
         else
             for (size_t c = 0; c < 3; c++) m->class_value[c] = 0.5 * (double)c - 1;
-        m->core->scale = 2.5;
+        for (size_t j = 0; j < m->core->a.d; j++) m->core->scale[j] = 2.5 + (double)j;
         m->core->binarize = VAE_BIN_DYNAMIC;
         for (size_t t = 0; t < m->n_tensors; t++)
             for (size_t i = 0; i < m->t[t].rows * m->t[t].cols; i++)
@@ -441,7 +441,8 @@ START_TEST(test_model_file_round_trip)
         ck_assert(!memcmp(m->core->block, m2->core->block, m->core->n_block * sizeof(double)));
         ck_assert_uint_eq(m->n_block, m2->n_block);
         ck_assert(!memcmp(m->block, m2->block, m->n_block * sizeof(double)));
-        ck_assert(m2->core->scale == 2.5 && m2->core->binarize == VAE_BIN_DYNAMIC);
+        ck_assert(!memcmp(m->core->scale, m2->core->scale, m->core->a.d * sizeof(double)));
+        ck_assert(m2->core->binarize == VAE_BIN_DYNAMIC);
         ck_assert_str_eq(cvae_model_name(m), cvae_model_name(m2));
         ck_assert_uint_eq(cvae_n_params(m), cvae_n_params(m2));
         for (size_t c = 0; c < 3; c++) ck_assert(m->class_value[c] == m2->class_value[c]);

@@ -115,18 +115,45 @@ run_ok "$V" train.csv --label-col last --likelihood gaussian --sigma2 2.5 --hidd
 awk 'NR > 1 { if ($8 != 2.5 && ($8 - 2.5) ^ 2 > 1e-12) exit 1 }' g2/vae.trace.dat || fail "sigma2 moved"
 ok
 
-# a uniform rescaling of the data changes only the units: the Gaussian VAE
-# trains on the same standardised values, and its log-likelihood estimate
-# shifts by -d log c (d = 64, c = 1000)
-awk -F, '{ for (j = 1; j <= 64; j++) printf "%.17g,", $j * 1000; print $65 }' train.csv > t1000.csv
-awk -F, '{ for (j = 1; j <= 64; j++) printf "%.17g,", $j * 1000; print $65 }' test.csv > s1000.csv
+# a change of units changes nothing else.  --standardize column (the
+# default): column j times c_j = 10^((j mod 9) - 4), from 1e-4 to 1e4; the
+# VAE trains on the same standardised values and its log-likelihood estimate
+# shifts by -sum_j log c_j over the columns that are not always 0 (a column of
+# zeros is 0 in every unit).  --standardize overall: the same for a uniform
+# factor, -d log c (d = 64, c = 1000).
+scale_cols() { # FILE FACTOR|columns
+  awk -F, -v f="$2" '{ for (j = 1; j <= 64; j++) {
+      c = f == "columns" ? 10 ^ ((j % 9) - 4) : f; printf "%.17g,", $j * c }
+    print $65 }' "$1"
+}
+scale_cols train.csv columns > tc.csv
+scale_cols test.csv columns > sc.csv
+scale_cols train.csv 1000 > t1000.csv
+scale_cols test.csv 1000 > s1000.csv
+shift=$(awk -F, '{ for (j = 1; j <= 64; j++) if ($j != 0) nz[j] = 1 }
+  END { for (j = 1; j <= 64; j++) if (nz[j]) s -= log(10 ^ ((j % 9) - 4)); printf "%.17g", s }' train.csv)
 run_ok "$V" train.csv --label-col last --test test.csv --likelihood gaussian -k 2 --epochs 3 --iw 5 -o u1/vae
-run_ok "$V" t1000.csv --label-col last --test s1000.csv --likelihood gaussian -k 2 --epochs 3 --iw 5 -o u2/vae
-for c in ll_train ll_test; do
-  awk -v a="$(column u1/vae.summary.tsv $c)" -v b="$(column u2/vae.summary.tsv $c)" \
+run_ok "$V" tc.csv --label-col last --test sc.csv --likelihood gaussian -k 2 --epochs 3 --iw 5 -o u2/vae
+run_ok "$V" train.csv --label-col last --test test.csv --likelihood gaussian --standardize overall \
+  -k 2 --epochs 3 --iw 5 -o u3/vae
+run_ok "$V" t1000.csv --label-col last --test s1000.csv --likelihood gaussian --standardize overall \
+  -k 2 --epochs 3 --iw 5 -o u4/vae
+for c in ll_train ll_test elbo_test; do
+  awk -v a="$(column u1/vae.summary.tsv $c)" -v b="$(column u2/vae.summary.tsv $c)" -v s="$shift" \
+    'BEGIN { d = b - a - s; if (d < 0) d = -d; exit !(d < 1e-6) }' ||
+    fail "Gaussian VAE $c: not shifted by $shift under the columns' factors"
+  awk -v a="$(column u3/vae.summary.tsv $c)" -v b="$(column u4/vae.summary.tsv $c)" \
     'BEGIN { d = b - a + 64 * log(1000); if (d < 0) d = -d; exit !(d < 1e-6) }' ||
-    fail "Gaussian VAE $c: not shifted by -64 log 1000"
+    fail "Gaussian VAE (overall) $c: not shifted by -64 log 1000"
 done
+# and the fit itself: the same sigma^2 (a fraction of each column's variance)
+# and the same latent means
+[ "$(column u1/vae.summary.tsv sigma2)" = "$(column u2/vae.summary.tsv sigma2)" ] ||
+  awk -v a="$(column u1/vae.summary.tsv sigma2)" -v b="$(column u2/vae.summary.tsv sigma2)" \
+    'BEGIN { exit !((a - b) ^ 2 < 1e-12 * a * a) }' || fail "sigma2 changed with the units"
+awk 'NR == FNR { if (FNR > 1) for (j = 1; j <= NF; j++) a[FNR, j] = $j; next }
+     FNR > 1 { for (j = 1; j <= NF; j++) { d = $j - a[FNR, j]; if (d * d > 1e-10 * (1 + $j * $j)) exit 1 } }' \
+  u1/vae.latent.dat u2/vae.latent.dat || fail "latent means changed with the units"
 ok
 
 # ---- dynamic binarisation runs and is reproducible ----

@@ -71,8 +71,8 @@ first=$(column s/vae.trace.dat loss_test | head -n 1)
 last=$(column s/vae.trace.dat loss_test | tail -n 1)
 awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 3) }' || fail "score, Bernoulli: test loss $first -> $last"
 ok
-run_ok "$V" train.csv --label-col last --test test.csv --likelihood gaussian --hidden 64 -k 2 \
-  --epochs 12 --estimator score --baseline mean --threads 2 -o sg/vae
+run_ok "$V" train.csv --label-col last --test test.csv --likelihood gaussian --standardize overall \
+  --hidden 64 -k 2 --epochs 12 --estimator score --baseline mean --threads 2 -o sg/vae
 first=$(column sg/vae.trace.dat loss_test | head -n 1)
 last=$(column sg/vae.trace.dat loss_test | tail -n 1)
 awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 3) }' || fail "score, Gaussian: test loss $first -> $last"

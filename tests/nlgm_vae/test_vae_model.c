@@ -112,7 +112,7 @@ START_TEST(test_init)
 {
     vae_model *a = make_model(VAE_GAUSSIAN, 7, 3, 2), *b = make_model(VAE_GAUSSIAN, 7, 3, 2);
     lz_error err;
-    a->scale = b->scale = 2;
+    for (size_t j = 0; j < 7; j++) a->scale[j] = b->scale[j] = 2;
     ck_assert_int_eq(vae_init(a, 3, 0, &err), LZ_OK);
     ck_assert_int_eq(vae_init(b, 3, 0, &err), LZ_OK);
     ck_assert(!memcmp(a->block, b->block, a->n_block * sizeof *a->block));
@@ -143,10 +143,17 @@ START_TEST(test_init)
     for (size_t i = 0; i < a->n_block; i++)
         ck_assert(a->gblock[i] == 0 && a->adam_m[i] == 0 && a->adam_v[i] == 0);
     ck_assert_int_eq(a->adam_t, 0);
-    /* another seed, another block; a fixed sigma^2 in model space */
+    /* another seed, another block; a fixed sigma^2 in model space: overall,
+     * sigma2 / scale^2 (data units); column, sigma2 itself (a fraction of
+     * each column's variance) */
+    b->standardize = VAE_STD_OVERALL;
     ck_assert_int_eq(vae_init(b, 4, 3.0, &err), LZ_OK);
     ck_assert(memcmp(a->block, b->block, a->n_block * sizeof *a->block));
     ck_assert_double_eq_tol(*b->p.log_sigma2, log(3.0 / 4.0), 1e-15);
+    ck_assert_double_eq_tol(vae_sigma2(b), 3.0, 1e-14);
+    b->standardize = VAE_STD_COLUMN;
+    ck_assert_int_eq(vae_init(b, 4, 3.0, &err), LZ_OK);
+    ck_assert_double_eq_tol(*b->p.log_sigma2, log(3.0), 1e-15);
     ck_assert_double_eq_tol(vae_sigma2(b), 3.0, 1e-14);
     vae_model_free(a);
     vae_model_free(b);
@@ -164,7 +171,8 @@ START_TEST(test_model_file_round_trip)
     for (int lik = 0; lik < 2; lik++) {
         vae_model *m = make_model((vae_lik)lik, 6, 2, lik ? 2 : 1), *m2 = NULL;
         lz_error err;
-        m->scale = 3.5;
+        for (size_t j = 0; j < 6; j++) m->scale[j] = lik ? 3.5 + 0.25 * (double)j : 3.5;
+        m->standardize = lik ? VAE_STD_OVERALL : VAE_STD_COLUMN;
         m->binarize = lik == VAE_BERNOULLI ? VAE_BIN_DYNAMIC : VAE_BIN_NONE;
         for (size_t j = 0; j < 6; j++) m->shift[j] = lik ? 0.1 * (double)j - 0.25 : 0;
         ck_assert_int_eq(vae_init(m, 2, 0, &err), LZ_OK);
@@ -185,7 +193,8 @@ START_TEST(test_model_file_round_trip)
         ck_assert_uint_eq(m->n_tensors, m2->n_tensors);
         ck_assert(!memcmp(m->block, m2->block, m->n_block * sizeof *m->block));
         ck_assert(!memcmp(m->shift, m2->shift, 6 * sizeof *m->shift));
-        ck_assert(m->scale == m2->scale);
+        ck_assert(!memcmp(m->scale, m2->scale, 6 * sizeof *m->scale));
+        ck_assert_int_eq(m->standardize, m2->standardize);
         ck_assert_int_eq(m->binarize, m2->binarize);
         ck_assert_uint_eq(vae_n_params(m), vae_n_params(m2));
         ck_assert_str_eq(vae_model_name(m), vae_model_name(m2));
@@ -214,7 +223,7 @@ START_TEST(test_prepare_bernoulli)
     for (int bin = 0; bin < 3; bin++) {
         c.binarize = (vae_bin)bin;
         ck_assert_int_eq(vae_set_data_map(m, &c, dt, NULL, &err), LZ_OK);
-        ck_assert(m->scale == 4);
+        for (size_t j = 0; j < D; j++) ck_assert(m->scale[j] == 4);
         ck_assert_int_eq(vae_prepare(m, dt, NULL, &x, &err), LZ_OK);
         for (size_t i = 0; i < N * D; i++) {
             double v = dt->x[i] / 4;
@@ -265,10 +274,11 @@ START_TEST(test_prepare_gaussian)
     c.arch.lik = VAE_GAUSSIAN;
     lz_error err;
     double var[D], *x = NULL;
+    /* --standardize overall: (x - mean) / s with s^2 the mean column
+     * variance: every column's mean is 0 and the mean of the squares is 1 */
+    c.standardize = VAE_STD_OVERALL;
     ck_assert_int_eq(vae_set_data_map(m, &c, dt, var, &err), LZ_OK);
     ck_assert_int_eq(vae_prepare(m, dt, NULL, &x, &err), LZ_OK);
-    /* (x - mean) / s with s^2 the mean column variance: every column's mean
-     * is 0 and the mean of the squares is 1 */
     double ss = 0, mv = 0;
     for (size_t j = 0; j < D; j++) {
         double mu = 0;
@@ -278,9 +288,29 @@ START_TEST(test_prepare_gaussian)
         mv += var[j] / D;
     }
     ck_assert_double_eq_tol(ss, 1, 1e-12);
-    ck_assert_double_eq_tol(m->scale, sqrt(mv), 1e-9 * sqrt(mv));
+    for (size_t j = 0; j < D; j++) ck_assert_double_eq_tol(m->scale[j], sqrt(mv), 1e-9 * sqrt(mv));
     /* densities: log p(x) = log p~(x~) - d log s */
-    ck_assert_double_eq_tol(vae_ll_offset(m), -D * log(m->scale), 1e-12);
+    ck_assert_double_eq_tol(vae_ll_offset(m), -D * log(m->scale[0]), 1e-12);
+    free(x);
+    /* --standardize column (the default): each column's mean 0 and mean
+     * square 1; a constant column is divided by |its value| (0 stays 0) */
+    for (size_t i = 0; i < N; i++) dt->x[i * D + 2] = -7.5, dt->x[i * D + 3] = 0;
+    c.standardize = VAE_STD_COLUMN;
+    ck_assert_int_eq(vae_set_data_map(m, &c, dt, var, &err), LZ_OK);
+    ck_assert_int_eq(vae_prepare(m, dt, NULL, &x, &err), LZ_OK);
+    double off = 0;
+    for (size_t j = 0; j < D; j++) {
+        double mu = 0, sq = 0;
+        for (size_t i = 0; i < N; i++) mu += x[i * D + j] / N;
+        for (size_t i = 0; i < N; i++) sq += x[i * D + j] * x[i * D + j] / N;
+        ck_assert_msg(fabs(mu) < 1e-12, "column %zu: mean %g", j, mu);
+        double want = j < 2 ? sqrt(var[j]) : j == 2 ? 7.5 : 1.0;
+        ck_assert_msg(fabs(m->scale[j] - want) <= 1e-12 * want, "column %zu: scale %g, want %g", j,
+                      m->scale[j], want);
+        ck_assert_double_eq_tol(sq, j < 2 ? 1.0 : 0.0, 1e-12);
+        off -= log(want);
+    }
+    ck_assert_double_eq_tol(vae_ll_offset(m), off, 1e-12);
     free(x);
     /* every column constant: nothing to standardise */
     for (size_t i = 0; i < N * D; i++) dt->x[i] = 3;
