@@ -121,9 +121,10 @@ static lz_status build_config(run *r)
     lz_error *err = &r->err;
     lz_status st = choose_mode(r);
     if (st) return st;
-    if (r->k < 1) return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", r->k);
+    if (r->k != LZ_UNSET_INT && r->k < 1)
+        return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", r->k);
     if (r->batch < 1) return lz_fail(err, LZ_EINVAL, "--batch %d: expected >= 1", r->batch);
-    a->k = (size_t)r->k;
+    a->k = r->k == LZ_UNSET_INT ? VAE_K_DEFAULT : (size_t)r->k; /* unset: d known later */
     st = vae_parse_widths("--hidden", r->hidden, a->enc, &a->n_enc, VAE_MAX_LAYERS, err);
     if (st) return st;
     a->decoder = (vae_dec)r->decoder;
@@ -162,7 +163,7 @@ static int parse_options(run *r, int argc, char **argv)
     cvae_config *c = &r->cfg;
     cvae_config_default(c);
     lz_common_defaults(&r->co, "out/cvae");
-    r->k = (int)c->vae.arch.k;
+    r->k = LZ_UNSET_INT; /* vae_default_k(d) */
     r->batch = (int)c->vae.batch;
     r->act = (int)c->vae.arch.act;
     r->lik = (int)c->vae.arch.lik;
@@ -196,7 +197,9 @@ static int parse_options(run *r, int argc, char **argv)
          "M2: hidden widths of the classifier q(y|x) ('same': --hidden)"},
         {"l2", 0, LZ_OPT_REAL, &c->l2, "V",
          "M1 and the pixel baseline: L2 penalty V/2 |W|^2 of the logistic regressions"},
-        {"k", 'k', LZ_OPT_INT, &r->k, "K", "latent dimension"},
+        {"k", 'k', LZ_OPT_INT, &r->k, "K",
+         "latent dimension (default: 20, or d - 1 for data of d <= 20 columns: a latent "
+         "space smaller than the data's)"},
         {"hidden", 0, LZ_OPT_STR, &r->hidden, "H[,H..]",
          "encoder hidden widths, x to z (the decoder mirrors them); 0: none"},
         {"dec-hidden", 0, LZ_OPT_STR, &r->dec_hidden, "H[,H..]",
@@ -275,6 +278,7 @@ static lz_status make_model(run *r)
     cvae_arch a = {.core = r->cfg.vae.arch, .mode = r->cfg.mode, .n_cls = r->cfg.n_cls};
     memcpy(a.cls, r->cfg.cls, sizeof a.cls);
     a.core.d = tr->d;
+    if (r->k == LZ_UNSET_INT) a.core.k = vae_default_k(tr->d);
     lz_status st = cvae_count_classes(tr, &a.C, &r->err);
     if (st) return st;
     if (!(r->mod = cvae_model_alloc(&a, &r->err))) return r->err.status;
@@ -412,6 +416,8 @@ static void print_start(const run *r)
         printf("alpha %g (the classifier's weight on the labelled rows)\n",
                cvae_alpha(&r->cfg, r->train->n));
     lz_print_blas(stdout, lz_get_threads(), 0);
+    char note[320];
+    if (vae_steps_note(&r->cfg.vae, r->train->n, note, sizeof note)) printf("%s\n", note);
     fflush(stdout);
 }
 

@@ -113,9 +113,10 @@ static lz_status build_config(run *r)
     vae_config *c = &r->cfg;
     vae_arch *a = &c->arch;
     lz_error *err = &r->err;
-    if (r->k < 1) return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", r->k);
+    if (r->k != LZ_UNSET_INT && r->k < 1)
+        return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", r->k);
     if (r->batch < 1) return lz_fail(err, LZ_EINVAL, "--batch %d: expected >= 1", r->batch);
-    a->k = (size_t)r->k;
+    a->k = r->k == LZ_UNSET_INT ? VAE_K_DEFAULT : (size_t)r->k; /* unset: d known later */
     lz_status st = parse_widths("--hidden", r->hidden, a->enc, &a->n_enc, err);
     if (st) return st;
     a->decoder = (vae_dec)r->decoder;
@@ -150,7 +151,7 @@ static int parse_options(run *r, int argc, char **argv)
     vae_config *c = &r->cfg;
     vae_config_default(c);
     lz_common_defaults(&r->co, "out/vae");
-    r->k = (int)c->arch.k;
+    r->k = LZ_UNSET_INT; /* vae_default_k(d) */
     r->batch = (int)c->batch;
     r->act = (int)c->arch.act;
     r->lik = (int)c->arch.lik;
@@ -164,7 +165,9 @@ static int parse_options(run *r, int argc, char **argv)
     r->hidden = r->hidden_default;
     r->dec_hidden = "same";
     lz_opt opts[] = {
-        {"k", 'k', LZ_OPT_INT, &r->k, "K", "latent dimension"},
+        {"k", 'k', LZ_OPT_INT, &r->k, "K",
+         "latent dimension (default: 20, or d - 1 for data of d <= 20 columns: a latent "
+         "space smaller than the data's)"},
         {"hidden", 0, LZ_OPT_STR, &r->hidden, "H[,H..]",
          "encoder hidden widths, x to z (the decoder mirrors them); 0: none"},
         {"dec-hidden", 0, LZ_OPT_STR, &r->dec_hidden, "H[,H..]",
@@ -245,6 +248,7 @@ static lz_status make_model(run *r)
 {
     const lz_data *tr = r->train;
     r->cfg.arch.d = tr->d;
+    if (r->k == LZ_UNSET_INT) r->cfg.arch.k = vae_default_k(tr->d);
     if (!(r->mod = vae_model_alloc(&r->cfg.arch, &r->err))) return r->err.status;
     double *var = malloc(tr->d * sizeof *var); /* (d) column variances */
     if (!var) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
@@ -330,6 +334,8 @@ static void print_start(const run *r)
     if (r->test && r->test->n) printf(", %zu test rows", r->test->n);
     printf("\n");
     lz_print_blas(stdout, lz_get_threads(), 0);
+    char note[320];
+    if (vae_steps_note(&r->cfg, r->train->n, note, sizeof note)) printf("%s\n", note);
     fflush(stdout);
 }
 

@@ -220,6 +220,19 @@ const char *vae_model_name(const vae_model *mod);
  * "-betaB" for a KL weight B != 1: "vae-mlp-bernoulli-iwae5".  buf (cap). */
 void vae_run_name(const vae_model *mod, const vae_config *c, char *buf, size_t cap);
 
+/* The latent dimension when -k is not given: VAE_K_DEFAULT, or d - 1 for data
+ * of d <= VAE_K_DEFAULT columns (1 when d = 1): a latent space smaller than
+ * the data's. */
+#define VAE_K_DEFAULT 20
+size_t vae_default_k(size_t d);
+
+/* Fewer Adam steps than this in a whole run (epochs x minibatches an epoch)
+ * leave a VAE far from trained: the program says so (vae_steps_note). */
+#define VAE_FEW_STEPS 1000
+/* buf <- a one-line note when c->epochs over n rows in minibatches of
+ * c->batch make fewer than VAE_FEW_STEPS steps: 1; else 0 and buf "". */
+int vae_steps_note(const vae_config *c, size_t n, char *buf, size_t cap);
+
 /* The KL weight of minibatch step t = 0, 1, ... with nb minibatches an epoch
  * (docs/vae.md, "beta and the KL warm-up"): beta min(1, t / (E nb)) with
  * E = c->kl_warmup, or beta when E = 0. */

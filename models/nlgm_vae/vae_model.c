@@ -35,7 +35,7 @@ static const char *const std_names[] = {"column", "overall"};
 void vae_config_default(vae_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->arch.k = 20;
+    c->arch.k = VAE_K_DEFAULT;
     c->arch.n_enc = 1;
     c->arch.enc[0] = 400;
     c->arch.n_dec = 1;
@@ -153,6 +153,21 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
     if (c->grid < 2 || c->grid > 1000)
         return lz_fail(err, LZ_EINVAL, "--grid %d: expected 2 .. 1000", c->grid);
     return LZ_OK;
+}
+
+size_t vae_default_k(size_t d) { return d > VAE_K_DEFAULT ? VAE_K_DEFAULT : d > 1 ? d - 1 : 1; }
+
+int vae_steps_note(const vae_config *c, size_t n, char *buf, size_t cap)
+{
+    size_t nb = c->batch ? (n + c->batch - 1) / c->batch : 0, steps = nb * (size_t)c->epochs;
+    buf[0] = 0;
+    if (!n || steps >= VAE_FEW_STEPS) return 0;
+    snprintf(buf, cap,
+             "note: %d epochs of %zu minibatches make %zu Adam steps in all, far from a trained "
+             "VAE (thousands are usual): raise --epochs, and watch loss_test (--test or --split) "
+             "for overfitting on few rows",
+             c->epochs, nb, steps);
+    return 1;
 }
 
 double vae_kl_weight(const vae_config *c, long t, size_t nb)
