@@ -384,9 +384,23 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
 
 typedef struct {
     const char *path;
-    char delim;  /* ',' or '\t', or ' ' for runs of white space */
+    char delim;  /* ';', ',' or '\t', or ' ' for runs of white space */
     size_t line; /* 1-based physical line number                */
 } text_ctx;
+
+static int parse_number(const char *s, double *v);
+
+/* A field of a ';'-separated file with one decimal comma and no point, such
+ * as "1,5" (a spreadsheet's CSV in a decimal-comma locale, R's read.csv2):
+ * the comma becomes a point when the field is then a number. */
+static void decimal_comma(char *p)
+{
+    char *c = strchr(p, ',');
+    if (!c || strchr(c + 1, ',') || strchr(p, '.')) return;
+    double v;
+    *c = '.';
+    if (!parse_number(p, &v)) *c = ',';
+}
 
 /* Split one line (NUL-terminated, no newline) into fields in place.
  * Returns the number of fields; fills at most cap pointers. */
@@ -418,6 +432,7 @@ static size_t split_fields(char *s, char delim, char **f, size_t cap)
             e[-1] = '\0';
             p++;
         }
+        if (delim == ';') decimal_comma(p);
         if (n < cap) f[n] = p;
         n++;
         if (!q) break;
@@ -680,7 +695,11 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             continue;
         }
         if (!c.delim) {
-            c.delim = strchr(line, ',') ? ',' : strchr(line, '\t') ? '\t' : ' ';
+            /* ';' first: its files write decimal commas */
+            c.delim = strchr(line, ';')    ? ';'
+                      : strchr(line, ',')  ? ','
+                      : strchr(line, '\t') ? '\t'
+                                           : ' ';
             /* count fields once to size the pointer array */
             size_t nf = 1;
             for (const char *q = line; *q; q++)

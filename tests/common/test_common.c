@@ -564,6 +564,33 @@ START_TEST(text_utf8_bom)
 }
 END_TEST
 
+/* ';'-separated text, as spreadsheets write in decimal-comma locales: the
+ * same numbers as the ','-separated file with decimal points; a word with a
+ * comma stays a word */
+START_TEST(text_semicolons_decimal_commas)
+{
+    write_text(tmp_path("pt.csv"), "a,b,c\n1.5,-2,3e-1\n4,0.25,7\n");
+    write_text(tmp_path("sc.csv"), "a;b;c;lab\n1,5;-2;3e-1;\"x, y\"\n4;0,25;7;z\n");
+    lz_data *p, *q;
+    lz_error e;
+    lz_read_opts o = {.label_col = LZ_LABEL_LAST, .min_rows = 1};
+    ck_assert_msg(lz_data_read(tmp_path("pt.csv"), NULL, &p, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_msg(lz_data_read(tmp_path("sc.csv"), &o, &q, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(q->n, 2);
+    ck_assert_uint_eq(q->d, 3);
+    for (size_t i = 0; i < 6; i++) ck_assert_double_eq(p->x[i], q->x[i]);
+    ck_assert_str_eq(q->names[2], "c");
+    ck_assert_ptr_nonnull(q->label_names);
+    ck_assert_str_eq(q->label_names[0], "x, y");
+    lz_data_free(p);
+    lz_data_free(q);
+    /* two commas are not a number */
+    write_text(tmp_path("sc2.csv"), "a;b\n1,5,1;2\n");
+    ck_assert_int_eq(lz_data_read(tmp_path("sc2.csv"), NULL, &q, &e), LZ_EFORMAT);
+    ck_assert_msg(strstr(e.msg, "sc2.csv:2: field 1 (a)") != NULL, "%s", e.msg);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* split, subset, compat */
 
@@ -1512,6 +1539,7 @@ static Suite *suite(void)
     tcase_add_test(t, idx_labels_label_col_and_nan);
     tcase_add_test(t, text_blank_lines_reserve_nothing);
     tcase_add_test(t, text_utf8_bom);
+    tcase_add_test(t, text_semicolons_decimal_commas);
     tcase_add_test(t, split_is_deterministic_and_a_partition);
     tcase_add_test(t, where_names_line_and_field_after_a_split);
     tcase_add_test(t, column_moments_exact_zero_and_overflow);
