@@ -4,12 +4,14 @@
  *   n  samples (rows),  d  features (columns, labels excluded).
  *
  * Input formats, told apart by content, not by name:
- *   - text: CSV (comma), TSV (tab) or whitespace-separated numbers, one sample
- *     a line, or ';'-separated with decimal commas allowed ("1,5", as
- *     spreadsheets in decimal-comma locales write and R's read.csv2 reads); an optional header line
- * of names (a first line in which no field is a number); lines starting with '#' are comments, and
- * a '#' line just before the first data line with one name per column is taken as the header (so
- * this project's own .dat files read back); a UTF-8 byte-order mark at the start is skipped;
+ *   - text: CSV (comma), TSV (tab) or whitespace-separated numbers, one
+ *     sample a line, or ';'-separated with decimal commas allowed ("1,5",
+ *     as spreadsheets in decimal-comma locales write and R's read.csv2
+ *     reads); an optional header line of names (a first line in which no
+ *     field is a number); lines starting with '#' are comments, and a '#'
+ *     line just before the first data line with one name per column is
+ *     taken as the header (so this project's own .dat files read back); a
+ *     UTF-8 byte-order mark at the start is skipped;
  *   - IDX (the MNIST / Fashion-MNIST container): unsigned bytes are scaled to
  *     [0,1] by 1/255; float and double IDX are read as they are.  Labels are
  *     read from the sibling "...-labels-idx1-ubyte[.gz]" file when it exists
