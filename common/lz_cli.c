@@ -589,6 +589,7 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
     lz_read_opts ro = {
         .label_col = LZ_LABEL_NONE, .min_rows = min_rows, .missing = c->missing, .skip = skip};
     lz_status st = lz_parse_label_col(c->label_col, &ro.label_col, err);
+    ro.label_name = c->label_col;
     if (!st && c->skip_col[0])
         st = lz_parse_skip_cols(c->skip_col, skip, MAX_SKIP, &ro.n_skip, err);
     if (st) return st;

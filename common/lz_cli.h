@@ -131,8 +131,9 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
          0,                                                                                        \
          LZ_OPT_STR,                                                                               \
          &(c)->label_col,                                                                          \
-         "N|last|none",                                                                            \
-         "column (1-based) of text data holding labels, numbers or words, kept out of the model"}, \
+         "N|NAME|last|none",                                                                       \
+         "column of text data holding labels (numbers or words), kept out of the model: its "      \
+         "1-based number, or its name in the header"},                                             \
         {"skip-col",                                                                               \
          0,                                                                                        \
          LZ_OPT_LIST,                                                                              \

@@ -135,9 +135,19 @@ lz_status lz_parse_label_col(const char *s, int *label_col, lz_error *err)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < 1 || v > INT_MAX)
+    if (end == s || *end) { /* not a number: a column's name */
+        if (!*s)
+            return lz_fail(err, LZ_EINVAL,
+                           "--label-col '': expected a column number >= 1, a column name, "
+                           "'last' or 'none'");
+        *label_col = LZ_LABEL_NAME;
+        return LZ_OK;
+    }
+    if (errno || v < 1 || v > INT_MAX)
         return lz_fail(err, LZ_EINVAL,
-                       "--label-col '%s': expected a column number >= 1, 'last' or 'none'", s);
+                       "--label-col '%s': expected a column number >= 1, a column name, 'last' "
+                       "or 'none'",
+                       s);
     *label_col = (int)v;
     return LZ_OK;
 }
@@ -310,6 +320,8 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
         char lc[32];
         if (o->label_col == LZ_LABEL_LAST)
             snprintf(lc, sizeof lc, "last");
+        else if (o->label_col == LZ_LABEL_NAME)
+            snprintf(lc, sizeof lc, "%.30s", o->label_name ? o->label_name : "");
         else
             snprintf(lc, sizeof lc, "%d", o->label_col);
         return lz_fail(err, LZ_EINVAL,
@@ -722,7 +734,22 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             ncols = nf;
             if (o->label_col == LZ_LABEL_LAST)
                 label_idx = (int)ncols - 1;
-            else if (o->label_col > 0) {
+            else if (o->label_col == LZ_LABEL_NAME) {
+                const char *nm = o->label_name ? o->label_name : "";
+                for (size_t j = 0; !any_num && j < used && label_idx < 0; j++)
+                    if (!strcmp(f[j], nm)) label_idx = (int)j;
+                if (label_idx < 0) {
+                    st = any_num ? lz_fail(err, LZ_EINVAL,
+                                           "%s:%zu: --label-col '%.60s': the file has no header "
+                                           "line of names: give the column's number",
+                                           path, c.line, nm)
+                                 : lz_fail(err, LZ_EINVAL,
+                                           "%s:%zu: --label-col '%.60s': no column of that name "
+                                           "in the header (%zu columns, the first '%.40s')",
+                                           path, c.line, nm, ncols, used ? f[0] : "");
+                    break;
+                }
+            } else if (o->label_col > 0) {
                 if ((size_t)o->label_col > ncols) {
                     st = lz_fail(err, LZ_EINVAL, "%s:%zu: --label-col %d: the file has %zu columns",
                                  path, c.line, o->label_col, ncols);

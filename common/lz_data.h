@@ -56,24 +56,29 @@ typedef struct {
 
 #define LZ_LABEL_NONE 0
 #define LZ_LABEL_LAST (-1)
+#define LZ_LABEL_NAME (-2) /* the header's column named lz_read_opts.label_name */
 
 /* Tokens that mark a missing value in text data, besides the empty field;
  * NaN in any case.  --missing TOKEN adds one. */
 #define LZ_MISSING_TOKENS "NA NaN ?"
 
 typedef struct {
-    int label_col;       /* LZ_LABEL_NONE, LZ_LABEL_LAST, or a 1-based column */
-    size_t min_rows;     /* fewer rows than this is an error (0: at least 1)  */
-    const char *missing; /* one more missing-value token, or NULL            */
-    const int *skip;     /* 1-based file columns dropped before modelling    */
-    size_t n_skip;       /* (--skip-col), and how many                       */
+    int label_col;          /* LZ_LABEL_NONE, LZ_LABEL_LAST, LZ_LABEL_NAME, or a
+                               1-based column                                    */
+    const char *label_name; /* LZ_LABEL_NAME: the header's name of the column */
+    size_t min_rows;        /* fewer rows than this is an error (0: at least 1)  */
+    const char *missing;    /* one more missing-value token, or NULL            */
+    const int *skip;        /* 1-based file columns dropped before modelling    */
+    size_t n_skip;          /* (--skip-col), and how many                       */
 } lz_read_opts;
 
 /* Parse the value of --skip-col, "N[,N...]" (1-based columns), appending to
  * cols (cap entries) and *n. */
 lz_status lz_parse_skip_cols(const char *s, int *cols, size_t cap, size_t *n, lz_error *err);
 
-/* Parse the value of --label-col: "none", "last" or a 1-based column number. */
+/* Parse the value of --label-col: "none", "last", a 1-based column number,
+ * or any other word: the name of a column in the file's header
+ * (LZ_LABEL_NAME; the caller keeps the word as lz_read_opts.label_name). */
 lz_status lz_parse_label_col(const char *s, int *label_col, lz_error *err);
 
 /* Read a data file (text or IDX, optionally gzipped) into a new lz_data.

@@ -361,8 +361,11 @@ START_TEST(label_col_parsing)
     ck_assert_int_eq(lz_parse_label_col("3", &v, &e), LZ_OK);
     ck_assert_int_eq(v, 3);
     ck_assert_int_ne(lz_parse_label_col("0", &v, &e), LZ_OK);
-    ck_assert_int_ne(lz_parse_label_col("2x", &v, &e), LZ_OK);
+    ck_assert_int_ne(lz_parse_label_col("", &v, &e), LZ_OK);
     ck_assert_ptr_nonnull(strstr(e.msg, "--label-col"));
+    /* a word that is no number: a column's name, looked up in the header */
+    ck_assert_int_eq(lz_parse_label_col("2x", &v, &e), LZ_OK);
+    ck_assert_int_eq(v, LZ_LABEL_NAME);
 }
 END_TEST
 
@@ -588,6 +591,40 @@ START_TEST(text_semicolons_decimal_commas)
     write_text(tmp_path("sc2.csv"), "a;b\n1,5,1;2\n");
     ck_assert_int_eq(lz_data_read(tmp_path("sc2.csv"), NULL, &q, &e), LZ_EFORMAT);
     ck_assert_msg(strstr(e.msg, "sc2.csv:2: field 1 (a)") != NULL, "%s", e.msg);
+}
+END_TEST
+
+/* --label-col NAME: the header's column of that name, the same data as its
+ * number; no such name, or no header, is an error naming the file and line */
+START_TEST(text_label_by_name)
+{
+    write_text(tmp_path("ln.csv"), "a,\"kind\",b\n1,x,2\n3,y,4\n5,x,7\n");
+    write_text(tmp_path("lnn.csv"), "1,x,2\n3,y,4\n");
+    lz_data *p, *q;
+    lz_error e;
+    lz_read_opts o = {.label_col = 2, .min_rows = 1};
+    ck_assert_msg(lz_data_read(tmp_path("ln.csv"), &o, &p, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_int_eq(lz_parse_label_col("kind", &o.label_col, &e), LZ_OK);
+    ck_assert_int_eq(o.label_col, LZ_LABEL_NAME);
+    o.label_name = "kind";
+    ck_assert_msg(lz_data_read(tmp_path("ln.csv"), &o, &q, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(q->d, 2);
+    ck_assert_int_eq(q->label_field, 1);
+    for (size_t i = 0; i < 6; i++) ck_assert_double_eq(p->x[i], q->x[i]);
+    for (size_t i = 0; i < 3; i++) ck_assert_double_eq(p->y[i], q->y[i]);
+    lz_data_free(p);
+    lz_data_free(q);
+    o.label_name = "kinds";
+    ck_assert_int_eq(lz_data_read(tmp_path("ln.csv"), &o, &q, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "ln.csv:1: --label-col 'kinds': no column of that name") != NULL,
+                  "%s", e.msg);
+    o.label_name = "kind";
+    ck_assert_int_eq(lz_data_read(tmp_path("lnn.csv"), &o, &q, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "lnn.csv:1: --label-col 'kind': the file has no header") != NULL,
+                  "%s", e.msg);
+    /* numbers that are no column stay errors */
+    ck_assert_int_eq(lz_parse_label_col("0", &o.label_col, &e), LZ_EINVAL);
+    ck_assert_int_eq(lz_parse_label_col("-2", &o.label_col, &e), LZ_EINVAL);
 }
 END_TEST
 
@@ -1540,6 +1577,7 @@ static Suite *suite(void)
     tcase_add_test(t, text_blank_lines_reserve_nothing);
     tcase_add_test(t, text_utf8_bom);
     tcase_add_test(t, text_semicolons_decimal_commas);
+    tcase_add_test(t, text_label_by_name);
     tcase_add_test(t, split_is_deterministic_and_a_partition);
     tcase_add_test(t, where_names_line_and_field_after_a_split);
     tcase_add_test(t, column_moments_exact_zero_and_overflow);
