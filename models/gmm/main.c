@@ -573,10 +573,34 @@ static lz_status write_outputs(run *r)
 /* ----------------------------------------------------------------- report */
 
 /* each collapsed component by name, and the training row it sits on */
+/* A full (or tied) Sigma estimated from no more rows than it has dimensions
+ * is singular but for the floor: say which, since ll/N then measures the
+ * floor (docs/gmm.md, "The floor on Sigma") */
+static void report_few_rows(const gmm_model *m)
+{
+    size_t d = m->d;
+    if (m->cov == GMM_TIED) {
+        double n = 0;
+        for (size_t z = 0; z < m->k; z++) n += m->count[z];
+        if (n - (double)m->k < (double)d)
+            printf("note: the tied Sigma is estimated from %.3g rows about %zu means in d = %zu: "
+                   "singular but for the floor, so ll/N measures --reg (--cov diag or more rows)\n",
+                   n, m->k, d);
+        return;
+    }
+    if (m->cov != GMM_FULL) return;
+    for (size_t z = 0; z < m->k; z++)
+        if (m->state[z] == GMM_LIVE && m->count[z] < (double)d + 1)
+            printf("note: component %zu's %zu x %zu Sigma rests on %.3g rows: singular but for the "
+                   "floor, so ll/N measures --reg (--cov diag, fewer components or more rows)\n",
+                   z + 1, d, d, m->count[z]);
+}
+
 static lz_status report_collapsed(const run *r, lz_error *err)
 {
     const gmm_model *m = r->m;
     size_t k = m->k, nc = gmm_n_collapsed(m);
+    report_few_rows(m);
     if (!nc) {
         printf("collapsed components: none\n");
         return LZ_OK;

@@ -154,4 +154,16 @@ run_ok "$GMM" tiny-images-idx3-ubyte.gz -o i/gmm -K 2 --cov diag
 check_columns i/gmm.latent.dat r1 r2 assigned label
 [ "$(rows i/gmm.latent.dat)" -eq 200 ] || fail "IDX latent rows"
 ok
+
+# a full Sigma from fewer rows than dimensions is the floor's: the note names
+# the component; on the digits (no such component) there is no note
+awk 'BEGIN { srand(4); for (i = 0; i < 12; i++) { for (j = 1; j < 30; j++) printf "%.6f,", rand(); printf "%.6f\n", rand() } }' > wide.csv
+"$GMM" wide.csv -K 2 -o w/gmm > wide.log 2>&1 || { cat wide.log; fail "gmm_em on 12 rows x 30"; }
+grep -q "^note: component [12]'s 30 x 30 Sigma rests on .* rows: singular but for the floor" wide.log ||
+  { cat wide.log; fail "no note on a Sigma with fewer rows than dimensions"; }
+"$GMM" wide.csv -K 2 --cov tied -o w/gmmt > widet.log 2>&1 || fail "gmm_em --cov tied on 12 rows x 30"
+grep -q "^note: the tied Sigma is estimated from 12 rows about 2 means in d = 30" widet.log ||
+  { cat widet.log; fail "no note on a tied Sigma from too few rows"; }
+! grep -q "singular but for the floor" run.log || fail "a note on the digits"
+ok
 done_ok
