@@ -435,14 +435,15 @@ static lz_status bad_value(const lz_data *data, size_t row, size_t j, const rbm_
     lz_num_str(xmax, ms, sizeof ms);
     if (y < 0)
         return lz_fail(err, LZ_EINVAL,
-                       "%s: value %s is negative: the RBM needs binary data or grey levels "
-                       "in [0, 1]; shift and rescale the data, e.g. (x - min) / (max - min)",
+                       "%s: value %s is negative: the binary RBM needs binary data or grey "
+                       "levels in [0, 1]; real values: --visible gaussian",
                        where, xs);
     if (y > 1)
         return lz_fail(err, LZ_EINVAL,
-                       "%s: value %s%s is above 1: the RBM needs binary data or grey levels "
-                       "in [0, 1]; divide by the data's maximum with --scale %s",
-                       where, xs, p->scale != 1 ? " / --scale" : "", ms);
+                       "%s: value %s%s is above 1: the binary RBM needs binary data or grey "
+                       "levels in [0, 1]; grey levels 0..%s: --scale %s; real values: --visible "
+                       "gaussian",
+                       where, xs, p->scale != 1 ? " / --scale" : "", ms, ms);
     char scaled[64] = "";
     if (p->scale != 1) snprintf(scaled, sizeof scaled, " (/ --scale %g = %g)", p->scale, y);
     return lz_fail(err, LZ_EINVAL,

@@ -61,8 +61,8 @@ expect_error $P 'above\.csv:8: field 3: value 1\.0000000001 is above 1: .*maximu
   "$BIN/nlgm_vae" -o $P above.csv
 scale=$(sed -n 's/.*use --scale \([^ ]*\) .*/\1/p' stderr.log)
 run_ok "$BIN/nlgm_vae" -k 1 --hidden 4 --epochs 1 --iw 2 --scale "$scale" -o out/above-vae above.csv
-expect_error $P 'above\.csv:8: field 3: value 1\.0000000001 is above 1: .*--scale 1\.0000000001$' \
+expect_error $P 'above\.csv:8: field 3: value 1\.0000000001 is above 1: .*--scale 1\.0000000001; real values: --visible gaussian$' \
   "$BIN/rbm_cd" -o $P above.csv
-scale=$(sed -n 's/.*--scale \([^ ]*\)$/\1/p' stderr.log)
+scale=$(sed -n 's/.*--scale \([^ ;]*\); real values.*/\1/p' stderr.log)
 run_ok "$BIN/rbm_cd" --hidden 2 --epochs 1 --scale "$scale" -o out/above-rbm above.csv
 done_ok
