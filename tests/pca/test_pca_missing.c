@@ -397,6 +397,89 @@ START_TEST(em_column_in_large_units)
 }
 END_TEST
 
+/* the observed-data log-likelihood per row of dt under m (pca_score_incomplete) */
+static double ll_of(const pca_model *m, const lz_data *dt)
+{
+    lz_error err;
+    double ll;
+    ck_assert_int_eq(pca_score_incomplete(m, dt, NULL, NULL, &ll, NULL, &err), LZ_OK);
+    return ll;
+}
+
+/* m1 <- m0 (same d, k) */
+static void model_copy(pca_model *m1, const pca_model *m0)
+{
+    size_t d = m0->d, k = m0->k;
+    memcpy(m1->mean, m0->mean, d * sizeof *m1->mean);
+    memcpy(m1->comp, m0->comp, k * d * sizeof *m1->comp);
+    memcpy(m1->eigval, m0->eigval, k * sizeof *m1->eigval);
+    m1->sigma2 = m0->sigma2;
+    m1->total_var = m0->total_var;
+}
+
+/* The fitted model is a maximum of the observed-data likelihood, checked by
+ * central differences of ll (pca_score_incomplete, tested against a direct
+ * Cholesky above) along directions t of the PPCA's parameters: sigma^2 and
+ * each lambda_j scaled by (1 + t), each mu_i moved by t C_ii^1/2, each u_j
+ * turned by t rad towards a random unit vector orthogonal to span U, and
+ * u_1, u_2 turned into each other.  With e = 1e-3,
+ *     D1 = ll(e) - ll(-e) = 2 e g,   D2 = ll(e) + ll(-e) - 2 ll(0) = e^2 h,
+ * and h < 0 at a maximum.  A fit delta away from the maximum along t has
+ * g = -h delta, so |D1| / |D2| = 2 delta / e: |D1| <= 0.1 |D2| bounds delta
+ * by 5e-5 (EM stops at 1e-9 rad; the cubic term of D1 is ~e |D2|, 1e-3 of
+ * it; D2 is ~1e-6 nats or more, rounding ~1e-13). */
+static void assert_maximum(const pca_model *m, const lz_data *dt, gsl_rng *r)
+{
+    size_t d = m->d, k = m->k;
+    const double e = 1e-3;
+    pca_model *mt = pca_model_alloc(d, k);
+    double *c = lz_test_dalloc(d * d), *v = lz_test_dalloc(d);
+    lz_error err;
+    ck_assert_int_eq(pca_ppca_cov(m, c, &err), LZ_OK);
+    double l0 = ll_of(m, dt);
+    size_t nt = 1 + k + d + k + 1;
+    for (size_t t = 0; t < nt; t++) {
+        /* a random unit v orthogonal to span U, for the turns */
+        lz_rng_gauss(r, d, v);
+        for (size_t c2 = 0; c2 < k; c2++) {
+            double p = 0;
+            for (size_t j = 0; j < d; j++) p += v[j] * m->comp[c2 * d + j];
+            for (size_t j = 0; j < d; j++) v[j] -= p * m->comp[c2 * d + j];
+        }
+        double vn = 0;
+        for (size_t j = 0; j < d; j++) vn += v[j] * v[j];
+        for (size_t j = 0; j < d; j++) v[j] /= sqrt(vn);
+        double l[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            double h = sgn ? -e : e;
+            model_copy(mt, m);
+            if (t == 0)
+                mt->sigma2 *= 1 + h;
+            else if (t < 1 + k)
+                mt->eigval[t - 1] *= 1 + h;
+            else if (t < 1 + k + d)
+                mt->mean[t - 1 - k] += h * sqrt(c[(t - 1 - k) * d + (t - 1 - k)]);
+            else if (t < 1 + k + d + k) {
+                size_t j = t - 1 - k - d;
+                for (size_t i = 0; i < d; i++)
+                    mt->comp[j * d + i] = cos(h) * m->comp[j * d + i] + sin(h) * v[i];
+            } else
+                for (size_t i = 0; i < d; i++) {
+                    mt->comp[i] = cos(h) * m->comp[i] + sin(h) * m->comp[d + i];
+                    mt->comp[d + i] = -sin(h) * m->comp[i] + cos(h) * m->comp[d + i];
+                }
+            l[sgn] = ll_of(mt, dt);
+        }
+        double d1 = l[0] - l[1], d2 = l[0] + l[1] - 2 * l0;
+        ck_assert_msg(d2 < 0 && fabs(d1) <= 0.1 * fabs(d2),
+                      "direction %zu: ll %.17g, +e %.17g, -e %.17g (D1 %g, D2 %g)", t, l0, l[0],
+                      l[1], d1, d2);
+    }
+    free(c);
+    free(v);
+    pca_model_free(mt);
+}
+
 /* Data drawn from a known PPCA (d = 10, k = 2, n = 5000), 20 % MCAR:
  * C = W W^T + sigma^2 I recovered entry by entry within 5 standard errors
  * of a covariance from the rows observing both coordinates,
@@ -406,7 +489,8 @@ END_TEST
  * the hidden entries no worse than the true model's own by more than 5 %
  * (the fitted C is within a few per cent of the true one, and the MSE is
  * first-order in it), and below half of mean imputation's (the true model's
- * is ~0.04 of it here: 2 latent dimensions explain most of each coordinate). */
+ * is ~0.04 of it here: 2 latent dimensions explain most of each coordinate);
+ * the fit a maximum of the observed-data likelihood (assert_maximum). */
 START_TEST(em_recovers_known_ppca)
 {
     size_t n = 5000, d = 10, k = 2;
@@ -494,6 +578,8 @@ START_TEST(em_recovers_known_ppca)
     mm /= cnt;
     ck_assert_msg(mf <= 1.05 * mtr, "imputation MSE %g, the true model's %g", mf, mtr);
     ck_assert_msg(mf <= 0.5 * mm, "imputation MSE %g, mean imputation's %g", mf, mm);
+    /* and EM's end is a maximum of the likelihood of the observed entries */
+    assert_maximum(m, &dt, r);
     free(w);
     free(mu);
     free(x);
