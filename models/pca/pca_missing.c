@@ -92,17 +92,13 @@ static double *scratch(const em_work *a)
 
 /* Threads: the fit runs its own OpenMP threads over single-threaded BLAS
  * (two thread pools on the same cores, each spinning while the other works,
- * cost more than they gain); a product too large for one thread is cut
- * into contiguous row ranges, one a thread, so the same thread count gives
- * the same numbers. */
+ * cost more than they gain).  A product too large for one thread is cut
+ * into chunks of PCA_EM_CHUNK rows (or coordinates), shared out as the
+ * threads come free (a thread held up by another job on its core does not
+ * hold up the rest); the chunks do not depend on the thread count, and each
+ * number is computed in one chunk. */
 #define PCA_NTH(a) ((int)(a)->nthr)
-
-/* the rows [*r0, *r1) of part t of n rows cut into parts */
-static void part(size_t n, size_t parts, size_t t, size_t *r0, size_t *r1)
-{
-    *r0 = n * t / parts;
-    *r1 = n * (t + 1) / parts;
-}
+#define PCA_EM_CHUNK 128
 
 /* E-step (docs/pca.md, "Missing values"): for each pattern, over its
  * observed coordinates o,
@@ -118,14 +114,12 @@ static int e_step(em_work *a, const lz_patterns *pt)
 {
     size_t n = a->n, d = a->d, k = a->k;
     int nth = PCA_NTH(a), bad = 0;
-    /* B (n, k) <- X W, a range of rows a thread; G = W^T W */
-#pragma omp parallel for num_threads(nth) schedule(static, 1) if (nth > 1)
-    for (size_t t = 0; t < (size_t)nth; t++) {
-        size_t r0, r1;
-        part(n, (size_t)nth, t, &r0, &r1);
-        if (r1 > r0)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)k, (int)d,
-                        1.0, a->xw + r0 * d, (int)d, a->w, (int)k, 0.0, a->b + r0 * k, (int)k);
+    /* B (n, k) <- X W, a chunk of rows at a time; G = W^T W */
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (size_t r0 = 0; r0 < n; r0 += PCA_EM_CHUNK) {
+        size_t nb = n - r0 < PCA_EM_CHUNK ? n - r0 : PCA_EM_CHUNK;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)k, (int)d, 1.0,
+                    a->xw + r0 * d, (int)d, a->w, (int)k, 0.0, a->b + r0 * k, (int)k);
     }
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)d, 1.0, a->w, (int)k, 0.0, a->g,
                 (int)k);
@@ -273,18 +267,18 @@ static int m_step(em_work *a, const lz_patterns *pt)
     size_t n = a->n, d = a->d, k = a->k, k1 = k + 1, kp = a->kp;
     int nth = PCA_NTH(a), bad = 0;
     /* sum_n Cov_n = sum_p n_p Cov_p, in pattern order; and for each j the
-     * sum over the patterns missing it, a range of coordinates a thread
-     * (each pattern's Cov read once, added to its missing coordinates) */
+     * sum over the patterns missing it, a chunk of coordinates at a time
+     * (each pattern's Cov read once a chunk, added to its missing
+     * coordinates there) */
     memset(a->ctot, 0, kp * sizeof *a->ctot);
     for (size_t p = 0; p < pt->n_pat; p++) {
         double np = (double)(pt->pat_start[p + 1] - pt->pat_start[p]);
         const double *cp = a->cov + p * kp;
         for (size_t c = 0; c < kp; c++) a->ctot[c] += np * cp[c];
     }
-#pragma omp parallel for num_threads(nth) schedule(static, 1) if (nth > 1)
-    for (size_t t = 0; t < (size_t)nth; t++) {
-        size_t j0, j1;
-        part(d, (size_t)nth, t, &j0, &j1);
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (size_t j0 = 0; j0 < d; j0 += PCA_EM_CHUNK) {
+        size_t j1 = d - j0 < PCA_EM_CHUNK ? d : j0 + PCA_EM_CHUNK;
         memset(a->cmiss + j0 * kp, 0, (j1 - j0) * kp * sizeof *a->cmiss);
         for (size_t p = 0; p < pt->n_pat; p++) {
             double np = (double)(pt->pat_start[p + 1] - pt->pat_start[p]);
@@ -307,14 +301,12 @@ static int m_step(em_work *a, const lz_patterns *pt)
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k1, (int)n, 1.0, zt, (int)k1, 0.0, a->h,
                 (int)k1);
     lz_sym_from_upper(k1, a->h);
-    /* R, a range of coordinates a thread */
-#pragma omp parallel for num_threads(nth) schedule(static, 1) if (nth > 1)
-    for (size_t t = 0; t < (size_t)nth; t++) {
-        size_t j0, j1;
-        part(d, (size_t)nth, t, &j0, &j1);
-        if (j1 > j0)
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(j1 - j0), (int)k1, (int)n,
-                        1.0, a->xw + j0, (int)d, zt, (int)k1, 0.0, a->r + j0 * k1, (int)k1);
+    /* R, a chunk of coordinates at a time */
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (size_t j0 = 0; j0 < d; j0 += PCA_EM_CHUNK) {
+        size_t nb = d - j0 < PCA_EM_CHUNK ? d - j0 : PCA_EM_CHUNK;
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nb, (int)k1, (int)n, 1.0,
+                    a->xw + j0, (int)d, zt, (int)k1, 0.0, a->r + j0 * k1, (int)k1);
     }
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 8) if (nth > 1)
     for (size_t j = 0; j < d; j++) {
