@@ -109,10 +109,10 @@ typedef struct {
     double ref_angle;     /* largest principal angle to the reference subspace
                              (rad), NaN when no reference was given               */
     double seconds;       /* wall time since pca_fit began                        */
-    double ll;            /* pca_fit_incomplete only: the observed-data
-                             log-likelihood per row of the iteration's
-                             parameters, (1/n) sum_n log N(x_n,o; mu_o,
-                             W_o W_o^T + sigma^2 I), which EM never lowers     */
+    double ll;            /* pca_fit_incomplete: the observed-data log-likelihood
+                             per row of the iteration's parameters, (1/n) sum_n
+                             log N(x_n,o; mu_o, W_o W_o^T + sigma^2 I), which
+                             EM never lowers; NaN from pca_fit                  */
 } pca_iter_info;
 
 /* Called after every iteration; a non-zero return stops the fit (LZ_ESTOP). */
