@@ -26,15 +26,18 @@ static const char *MODE_NAME[] = {"data", "cov", "auto"};
 static const char *DETAILS =
     "Files written (PREFIX from -o):\n"
     "  PREFIX.trace.dat       iter recon_mse explained_var max_angle ref_angle seconds\n"
+    "                         [ll_train: DATA with missing values]\n"
     "  PREFIX.components.dat  eigenvalue x1..xd: one component a row, largest first\n"
-    "  PREFIX.latent.dat      z1..zK [label]: projections of DATA\n"
+    "  PREFIX.latent.dat      z1..zK [label]: projections of DATA (their posterior means\n"
+    "                         E[z | x_o] with missing values)\n"
     "  PREFIX.latent_test.dat z1..zK [label]: projections of the test set\n"
     "  PREFIX.imputed.dat     x1..xd [label]: DATA with each missing value replaced by\n"
     "                         E[x_m | x_o] under the PPCA density (DATA with missing values)\n"
     "  PREFIX.summary.tsv     model, k, PPCA log-likelihood per sample, ...\n"
-    "Missing values (an empty field, NA, NaN, ?, --missing TOKEN): the iteration runs\n"
-    "over the observed entries (alternating least squares, the mean fitted with W);\n"
-    "ll is the PPCA density of each row's observed entries (docs/pca.md, \"Missing values\").\n"
+    "Missing values (an empty field, NA, NaN, ?, --missing TOKEN): EM for probabilistic\n"
+    "PCA over the observed entries (the lecture's iteration with the prior's ridge, the\n"
+    "mean fitted with W); ll is the PPCA density of each row's observed entries, which\n"
+    "EM never lowers (docs/pca.md, \"Missing values\").\n"
     "With --load MODEL: no training; DATA (optional) and --test are scored and\n"
     "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n"
     "\n"
@@ -208,12 +211,15 @@ static lz_status load_model(run *r)
 static int on_iter(const pca_iter_info *it, void *ud)
 {
     run *r = ud;
-    double row[6] = {(double)it->iter, it->recon_mse, it->explained_var,
-                     it->max_angle,    it->ref_angle, it->seconds};
-    lz_dat_row(r->trace, ' ', 6, row);
+    double row[7] = {
+        (double)it->iter, it->recon_mse, it->explained_var, it->max_angle, it->ref_angle,
+        it->seconds,      it->ll};
+    int inc = r->train->miss != NULL; /* ll_train: the EM on missing values */
+    lz_dat_row(r->trace, ' ', 6 + inc, row);
     if (!r->co.quiet) {
         printf("iter %4d  recon_mse %-13.7g explained_var %.7f  max_angle %-10.3e", it->iter,
                it->recon_mse, it->explained_var, it->max_angle);
+        if (inc) printf("  ll %-14.9g", it->ll);
         if (r->ref) printf("  ref_angle %-10.3e", it->ref_angle);
         printf("  %8.3f s\n", it->seconds);
         fflush(stdout);
@@ -224,13 +230,13 @@ static int on_iter(const pca_iter_info *it, void *ud)
 /* the output set, with PREFIX.trace.dat open in it and its header written */
 static lz_status open_trace(run *r)
 {
-    static const char *cols[] = {"iter",      "recon_mse", "explained_var",
-                                 "max_angle", "ref_angle", "seconds"};
+    static const char *cols[] = {"iter",      "recon_mse", "explained_var", "max_angle",
+                                 "ref_angle", "seconds",   "ll_train"};
     char path[4096];
     if (!(r->os = lz_outset_alloc())) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     if (lz_path(path, sizeof path, r->co.output, "trace.dat", &r->err)) return r->err.status;
     if (!(r->trace = lz_outset_open(r->os, path, &r->err))) return r->err.status;
-    lz_dat_header(r->trace, ' ', 6, cols);
+    lz_dat_header(r->trace, ' ', 6 + (r->train->miss != NULL), cols);
     return LZ_OK;
 }
 
@@ -248,7 +254,7 @@ static lz_status fit(run *r)
     const lz_data *tr = r->train;
     if (!r->co.quiet) {
         if (tr->miss)
-            printf("%s: %zu x %zu from %s (%zu values missing), k = %d, alternating least squares "
+            printf("%s: %zu x %zu from %s (%zu values missing), k = %d, EM for probabilistic PCA "
                    "over the observed entries, tol %g rad\n",
                    PROG, n, d, tr->path, tr->n_miss, r->cfg.k, r->cfg.tol);
         else
@@ -357,7 +363,7 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
     if (!f) return err->status;
     fprintf(f, "\t%s\t%zu\t%d\t",
             r->co.load       ? "loaded"
-            : tr && tr->miss ? "als"
+            : tr && tr->miss ? "em"
                              : MODE_NAME[fi->mode],
             fi->p, fi->converged);
     double tail[6] = {fi->max_angle,  fi->angle_est, fi->ref_angle,

@@ -449,7 +449,7 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         }
         if (cb) {
             /* recon_mse = (1/n) sum |x - U U^T x|^2 = tr S - sum_{j<=k} theta_j */
-            pca_iter_info li = {iter, tr_s - top, top / tr_s, delta, ref_angle, lz_now() - t0};
+            pca_iter_info li = {iter, tr_s - top, top / tr_s, delta, ref_angle, lz_now() - t0, NAN};
             if (cb(&li, ctx)) {
                 st = lz_fail(err, LZ_ESTOP, "stopped at iteration %d", iter);
                 goto done;

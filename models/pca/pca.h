@@ -109,6 +109,10 @@ typedef struct {
     double ref_angle;     /* largest principal angle to the reference subspace
                              (rad), NaN when no reference was given               */
     double seconds;       /* wall time since pca_fit began                        */
+    double ll;            /* pca_fit_incomplete: the observed-data log-likelihood
+                             per row of the iteration's parameters, (1/n) sum_n
+                             log N(x_n,o; mu_o, W_o W_o^T + sigma^2 I), which
+                             EM never lowers; NaN from pca_fit                  */
 } pca_iter_info;
 
 /* Called after every iteration; a non-zero return stops the fit (LZ_ESTOP). */
@@ -181,32 +185,43 @@ size_t pca_n_params(const pca_model *m);
 
 /* ---- missing values (docs/pca.md, "Missing values") ---- */
 
-/* PCA of data with missing values (data->miss; data is not changed): the
- * lecture's iteration restricted to the observed entries, alternating least
- * squares with the mean as the loading of a constant coordinate,
- *     z_n = (W_o^T W_o)^-1 W_o^T (x_n,o - mu_o)          each row, its o,
- *     [w_i; mu_i] = ([Z 1]_o^T [Z 1]_o)^-1 [Z 1]_o^T x_o,i   each coordinate,
- * from mu = the observed means and a random W (the seed), W orthonormalised
- * after each step, until the largest principal angle between successive
- * span(W) is <= tol (k columns: no oversampling; --mode cov is refused).
- * The model is the PPCA of the completed data: mu, the Ritz pairs of its
- * covariance in span(W), sigma^2 from the observed residuals, and each
- * lambda_j with the missing entries' residual variance added back (the
- * formulas in docs/pca.md).  The trace's recon_mse is (1/n) sum of the observed
- * residuals^2, explained_var 1 - recon_mse / the observed variance.  Errors
- * as pca_fit's, LZ_EINVAL for --mode cov. */
+/* PCA of data with missing values (data->miss; data is not changed): EM
+ * for probabilistic PCA (Tipping & Bishop 1999) over the observed entries,
+ * the lecture's iteration with the prior's ridge (its sigma^2 -> 0 limit is
+ * Z <- W^+ X, W <- X Z^+ restricted to the observed entries; Roweis 1998):
+ *     E-step, each row over its observed o, one factorisation a pattern:
+ *         M_o = W_o^T W_o + sigma^2 I,  E z = M_o^-1 W_o^T (x_o - mu_o),
+ *         Cov z = sigma^2 M_o^-1;
+ *     M-step, each coordinate i over the rows observing it:
+ *         [w_i; mu_i] = (sum E[[z; 1][z; 1]^T])^-1 sum x_i [E z; 1],
+ *         sigma^2 = the mean over observed entries of
+ *                   (x_i - mu_i - w_i^T E z)^2 + w_i^T Cov z w_i;
+ *     then the parameter expansion (PX-EM; Liu, Rubin & Wu 1998): the
+ *         moments of E z refitted as a prior N(zbar, L L^T) and mapped back,
+ *         mu <- mu + W zbar, W <- W L (the same density, faster);
+ * from the PPCA of the mean-imputed data (pca_fit from the seed), until the
+ * largest principal angle between successive span(W) is <= tol (k columns:
+ * no oversampling; --mode cov is refused).  The observed-data
+ * log-likelihood (the trace's ll) never decreases.  The model is the
+ * fitted PPCA: the eigenpairs of W W^T + sigma^2 I, sigma^2, mu
+ * (docs/pca.md, "Missing values").  The trace's recon_mse is (1/n) sum of
+ * the observed residuals^2 of W E z, explained_var 1 - recon_mse / the
+ * observed variance.  Errors as pca_fit's, LZ_EINVAL for --mode cov. */
 lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const double *ref,
                              pca_model *m, pca_fit_info *info, pca_callback cb, void *ctx,
                              lz_error *err);
 
 /* pca_score for data with missing values, in the data's units (data is not
- * changed): z (n, k) <- the projections over the observed entries,
- * (U_o^T U_o)^-1 U_o^T (x_o - mu_o); *recon_mse <- (1/n) sum of their
- * observed residuals^2; *ll <- the mean of log N(x_o; mu_o, C_oo), the PPCA
- * density of each row's observed entries; xfill (n, d) <- E[x_m | x_o] =
- * mu_m + U_m (sigma^2 (Lambda - sigma^2)^-1 + U_o^T U_o)^-1 U_o^T (x_o -
- * mu_o) in each missing entry.  Each output may be NULL.  Rows are grouped
- * by pattern (lz_patterns). */
+ * changed), under the PPCA density: with K_o = sigma^2 (Lambda -
+ * sigma^2)^-1 + U_o^T U_o and m = K_o^-1 U_o^T (x_o - mu_o),
+ *   z (n, k)   <- the posterior means of the projections, E[U^T (x - mu) | x_o]
+ *                 = Lambda (Lambda - sigma^2)^-1 m (U^T (x - mu) when nothing
+ *                 is missing);
+ *   *recon_mse <- (1/n) sum of the observed residuals^2 |x_o - mu_o - U_o z|^2;
+ *   *ll        <- the mean of log N(x_o; mu_o, C_oo), the PPCA density of each
+ *                 row's observed entries;
+ *   xfill (n, d) <- E[x_m | x_o] = mu_m + U_m m in each missing entry.
+ * Each output may be NULL.  Rows are grouped by pattern (lz_patterns). */
 lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *z,
                                double *recon_mse, double *ll, double *xfill, lz_error *err);
 

@@ -1,8 +1,8 @@
-/* pca_missing.c -- PCA of data with missing values: the lecture's iterative
- * projection restricted to the observed entries (alternating least
- * squares), the PPCA parameters of the completed data, and the PPCA density
- * of each row's observed entries (see pca.h; docs/pca.md, "Missing
- * values").
+/* pca_missing.c -- PCA of data with missing values: EM for probabilistic
+ * PCA over the observed entries (the lecture's iterative projection with
+ * the prior's ridge), and the PPCA density of each row's observed entries,
+ * its completion and posterior projections (see pca.h; docs/pca.md,
+ * "Missing values").
  *
  * Dimension letters: n samples, d data, k components, q missing columns of a
  * pattern, b rows of a block.  Row-major throughout.
@@ -21,11 +21,18 @@
 #include "lz_time.h"
 #include "pca_impl.h"
 
-/* A Gram matrix of the least-squares problems that is singular (a row
- * observing fewer than k coordinates, a column observed in fewer than k + 1
- * rows) gets this fraction of its mean diagonal added: nearly the
- * minimum-norm solution. */
-#define PCA_ALS_RIDGE 1e-10
+/* An M-step Gram matrix that is singular (a column observed in no row:
+ * degenerate data) gets this fraction of its mean diagonal added. */
+#define PCA_EM_RIDGE 1e-10
+
+/* sigma^2 is kept >= this fraction of the mean observed variance per
+ * coordinate: noise-free data drive the maximum-likelihood sigma^2 to 0,
+ * where the density is not defined (the fit then ends with "no variance
+ * outside the k components").  Relative, so scale-aware. */
+#define PCA_EM_S2_FLOOR 1e-12
+
+/* Rows of a block (the residual pass of the log-likelihood). */
+#define PCA_EM_BLOCK 256
 
 /* the Cholesky factor of the symmetric g (k, k) into l, or of g + ridge I
  * when g is singular; non-zero if neither is positive definite */
@@ -38,77 +45,111 @@ static int chol_ridge(size_t k, const double *g, double ridge, double *l)
     for (size_t c = 0; c < k; c++) l[c * k + c] += ridge;
     return lz_chol(k, l, &e) != LZ_OK;
 }
-/* Rows of a block (the passes over the completed data). */
-#define PCA_ALS_BLOCK 256
 
-/* work of the alternating least squares */
+/* work of the EM for probabilistic PCA with missing values */
 typedef struct {
-    size_t n, d, k, nthr;
-    double *xw;    /* (n, d) x - mu0 where observed, 0 where missing        */
-    double *w;     /* (d, k) W, orthonormal columns after each W step         */
-    double *mup;   /* (d) mu' = mu - mu0                                      */
-    double *z;     /* (n, k) Z, the rows' coefficients                       */
-    double *b;     /* (n, k) X W                                              */
-    double *rss;   /* (n) each row's residual sum of squares (Z step)          */
-    double *r;     /* (d, k+1) X^T [Z 1]                                      */
-    double *h;     /* (k+1, k+1) [Z 1]^T [Z 1]                                */
-    double *g;     /* (k, k) W^T W                                            */
-    double *wt;    /* (k, d) W^T (orthonormal rows, for the angles)            */
-    double *wprev; /* (k, d) the previous iteration's                         */
-    double *uref;  /* (k, d) --ref, orthonormal                                */
-    double *aws;   /* LZ_ANGLE_WS(d, k)                                       */
-    double *thr;   /* (nthr, ts) per-thread scratch                            */
+    size_t n, d, k, kp, nthr; /* nthr: the OpenMP threads (BLAS runs on one) */
+    double s2;                /* sigma^2                                                */
+    double s2_floor;          /* PCA_EM_S2_FLOOR times the mean observed variance       */
+    double nobs;              /* observed entries                                       */
+    double *xw;               /* (n, d) x - mu0 where observed, 0 where missing         */
+    double *w;                /* (d, k) W (the PPCA loadings, not orthonormal)          */
+    double *mup;              /* (d) mu' = mu - mu0                                     */
+    double *z;                /* (n, k) E[z_n | x_n,o], the posterior means             */
+    double *b;                /* (n, k) X W                                             */
+    double *cov;              /* (npat, kp) Cov[z | x_o] = sigma^2 M_o^-1, a pattern; its
+                                 upper triangle packed by rows, kp = k (k + 1) / 2       */
+    double *cmiss;            /* (d, kp) sum over the rows missing j of Cov_n (packed)  */
+    double *ldm;              /* (npat) log|M_o|                                        */
+    double *sx;               /* (d) sum over the rows observing j of (x_ij - mu0_j)^2  */
+    double *ej;               /* (d) the expected residual^2 of coordinate j (M-step)   */
+    double *wn;               /* (d) |w_j|^2 (E-step) */
+    double *r;                /* (d, k+1) X^T [E z 1]                                   */
+    double *h;                /* (k+1, k+1) sum_n [E zz^T  E z; E z^T  1]               */
+    double *ctot;             /* (kp) sum_n Cov_n (packed)                              */
+    double *g;                /* (k, k) W^T W                                           */
+    double *wq;               /* (d, k) an orthonormal basis of span(W)                 */
+    double *wt;               /* (k, d) its transpose (for the angles)                  */
+    double *wprev;            /* (k, d) the previous iteration's                        */
+    double *uref;             /* (k, d) --ref, orthonormal                              */
+    double *aws;              /* LZ_ANGLE_WS(d, k)                                      */
+    double *rb;               /* (nthr, PCA_EM_BLOCK, d) a block of Z W^T, a thread      */
+    double *lrow;             /* (n) each row's log-likelihood of its observed entries   */
+    double *rrow;             /* (n) each row's observed residual^2                      */
+    double *thr;              /* (n, k+1) [E z 1], then (nthr, ts) per-thread scratch   */
     size_t ts;
-    size_t *cmis;   /* the missing rows of column j: cmis[cstart[j] .. cstart[j+1]) */
+    size_t *cmis;   /* the rows missing column j: cmis[cstart[j] .. cstart[j+1]) */
     size_t *cstart; /* (d + 1) */
-} als_work;
+} em_work;
 
-/* per-thread scratch: gathered rows (max(n, d), k+1), a Gram matrix and a
- * right-hand side */
-static double *scratch(const als_work *a) { return a->thr + (size_t)omp_get_thread_num() * a->ts; }
+/* per-thread scratch, after the shared [E z 1] (ts doubles): a Gram matrix
+ * and its factor ((k+1)^2 each), a right-hand side, a k x k matrix, and
+ * gathered rows (max(n, d), k+1) */
+static double *scratch(const em_work *a)
+{
+    return a->thr + a->n * (a->k + 1) + (size_t)omp_get_thread_num() * a->ts;
+}
 
-/* Z step (docs/pca.md, "Missing values"): for each row, over its observed
- * coordinates o,
- *     z_n = (W_o^T W_o)^-1 W_o^T (x_n,o - mu'_o),
- * W_o^T W_o = W^T W - W_m^T W_m once a pattern (the downdate while fewer
- * coordinates are missing than observed), W_o^T x_n,o = (X W)_n (x is 0
- * where missing).  *sse <- the residual sum of squares over the observed
- * entries (sum_n |x_o - mu'_o|^2 - z_n . W_o^T (x_o - mu'_o)).  Non-zero
- * if a Gram matrix is not positive definite. */
-static int z_step(als_work *a, const lz_patterns *pt, const unsigned char *miss, double *sse)
+/* Threads: the fit runs its own OpenMP threads over single-threaded BLAS
+ * (two thread pools on the same cores, each spinning while the other works,
+ * cost more than they gain).  A product too large for one thread is cut
+ * into chunks of PCA_EM_CHUNK rows (or coordinates), shared out as the
+ * threads come free (a thread held up by another job on its core does not
+ * hold up the rest); the chunks do not depend on the thread count, and each
+ * number is computed in one chunk. */
+#define PCA_NTH(a) ((int)(a)->nthr)
+#define PCA_EM_CHUNK 128
+
+/* E-step (docs/pca.md, "Missing values"): for each pattern, over its
+ * observed coordinates o,
+ *     M_o = W_o^T W_o + sigma^2 I,   Cov_o = sigma^2 M_o^-1,   log|M_o|,
+ * W_o^T W_o = W^T W - W_m^T W_m (the downdate while fewer coordinates are
+ * missing than observed and they hold at most half of tr W^T W: its
+ * rounding, eps tr W^T W, then stays within twice the direct sum's; a
+ * coordinate in units 1000 times the others' can hold nearly all of it);
+ * for each of its rows
+ *     E z_n = M_o^-1 W_o^T (x_n,o - mu'_o),   W_o^T x_n,o = (X W)_n
+ * (x is 0 where missing).  Non-zero if an M_o is not positive definite. */
+static int e_step(em_work *a, const lz_patterns *pt)
 {
     size_t n = a->n, d = a->d, k = a->k;
-    /* B (n, k) <- X W; G = W^T W */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)d, 1.0, a->xw,
-                (int)d, a->w, (int)k, 0.0, a->b, (int)k);
+    int nth = PCA_NTH(a), bad = 0;
+    /* B (n, k) <- X W, a chunk of rows at a time; G = W^T W */
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (size_t r0 = 0; r0 < n; r0 += PCA_EM_CHUNK) {
+        size_t nb = n - r0 < PCA_EM_CHUNK ? n - r0 : PCA_EM_CHUNK;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)k, (int)d, 1.0,
+                    a->xw + r0 * d, (int)d, a->w, (int)k, 0.0, a->b + r0 * k, (int)k);
+    }
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)d, 1.0, a->w, (int)k, 0.0, a->g,
                 (int)k);
     lz_sym_from_upper(k, a->g);
-    double gtr = 0, mm = 0, u0[64], *uf = k <= 64 ? u0 : malloc(k * sizeof *uf);
+    double tg = 0;
+    for (size_t j = 0; j < d; j++) {
+        double e = 0;
+        for (size_t c = 0; c < k; c++) e += a->w[j * k + c] * a->w[j * k + c];
+        a->wn[j] = e;
+        tg += e;
+    }
+    double u0[64], *uf = k <= 64 ? u0 : malloc(k * sizeof *uf);
     if (!uf) return 1;
-    for (size_t c = 0; c < k; c++) gtr += a->g[c * k + c];
-    double ridge = PCA_ALS_RIDGE * gtr / (double)k;
-    /* u = W^T mu', and |mu'|^2 */
+    /* u = W^T mu' */
     cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)k, 1.0, a->w, (int)k, a->mup, 1, 0.0, uf,
                 1);
-    for (size_t j = 0; j < d; j++) mm += a->mup[j] * a->mup[j];
-    int nb = lz_get_threads(), nth = nb < 1 ? 1 : (size_t)nb > a->nthr ? (int)a->nthr : nb, bad = 0;
-    lz_set_threads(1);
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 16) if (nth > 1)
     for (size_t p = 0; p < pt->n_pat; p++) {
         double *s = scratch(a), *gp = s, *u = gp + k * k, *rows = u + k;
         const size_t *mis = pt->mis + pt->mis_start[p];
         size_t q = pt->mis_start[p + 1] - pt->mis_start[p];
-        int down = q <= d - q;
         memcpy(u, uf, k * sizeof *u);
-        double mmo = mm;
-        if (down) {
+        double tm = 0;
+        for (size_t t = 0; t < q; t++) tm += a->wn[mis[t]];
+        if (q <= d - q && tm <= 0.5 * tg) {
             memcpy(gp, a->g, k * k * sizeof *gp);
             for (size_t t = 0; t < q; t++) {
                 size_t j = mis[t];
                 memcpy(rows + t * k, a->w + j * k, k * sizeof *rows);
                 for (size_t c = 0; c < k; c++) u[c] -= a->w[j * k + c] * a->mup[j];
-                mmo -= a->mup[j] * a->mup[j];
             }
             if (q)
                 cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)q, -1.0, rows,
@@ -116,7 +157,6 @@ static int z_step(als_work *a, const lz_patterns *pt, const unsigned char *miss,
         } else {
             size_t no = 0;
             for (size_t c = 0; c < k; c++) u[c] = 0;
-            mmo = 0;
             for (size_t j = 0, t = 0; j < d; j++) {
                 if (t < q && mis[t] == j) {
                     t++;
@@ -124,56 +164,136 @@ static int z_step(als_work *a, const lz_patterns *pt, const unsigned char *miss,
                 }
                 memcpy(rows + no * k, a->w + j * k, k * sizeof *rows);
                 for (size_t c = 0; c < k; c++) u[c] += a->w[j * k + c] * a->mup[j];
-                mmo += a->mup[j] * a->mup[j];
                 no++;
             }
             cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)no, 1.0, rows, (int)k,
                         0.0, gp, (int)k);
         }
         lz_sym_from_upper(k, gp); /* lz_chol reads the lower triangle */
-        double *lp = rows;        /* the gathered rows are no longer needed */
-        if (chol_ridge(k, gp, ridge, lp)) {
+        for (size_t c = 0; c < k; c++) gp[c * k + c] += a->s2;
+        double *lp = rows; /* the gathered rows are no longer needed */
+        lz_error e;
+        memcpy(lp, gp, k * k * sizeof *lp);
+        if (lz_chol(k, lp, &e)) {
             bad = 1;
             continue;
         }
+        a->ldm[p] = lz_chol_logdet(k, lp);
+        /* Cov_o = sigma^2 M_o^-1 (into gp, M_o no longer needed), symmetrised,
+         * its upper triangle packed */
+        memset(gp, 0, k * k * sizeof *gp);
+        for (size_t c = 0; c < k; c++) gp[c * k + c] = a->s2;
+        lz_chol_solve(k, lp, k, gp, NULL);
+        lz_symmetrise(k, gp);
+        double *cp = a->cov + p * a->kp;
+        for (size_t c = 0; c < k; c++)
+            for (size_t c2 = c; c2 < k; c2++) *cp++ = gp[c * k + c2];
         for (size_t t = pt->pat_start[p]; t < pt->pat_start[p + 1]; t++) {
             size_t row = pt->rows[t];
-            const double *x = a->xw + row * d;
-            const unsigned char *mk = miss ? miss + row * d : NULL;
-            double *bn = a->b + row * k, *zn = a->z + row * k, xx = 0, xm = 0;
-            for (size_t j = 0; j < d; j++)
-                if (!mk || !mk[j]) {
-                    xx += x[j] * x[j];
-                    xm += x[j] * a->mup[j];
-                }
-            /* b = W_o^T (x_o - mu'_o), z = G_o^-1 b */
+            const double *bn = a->b + row * k;
+            double *zn = a->z + row * k;
+            /* W_o^T (x_o - mu'_o), then E z = M_o^-1 of it */
             for (size_t c = 0; c < k; c++) zn[c] = bn[c] - u[c];
-            memcpy(bn, zn, k * sizeof *bn);
             lz_chol_solve(k, lp, 1, zn, NULL);
-            double zb = 0;
-            for (size_t c = 0; c < k; c++) zb += zn[c] * bn[c];
-            double r2 = xx - 2.0 * xm + mmo - zb;
-            a->rss[row] = r2 > 0 ? r2 : 0.0;
         }
     }
-    lz_set_threads(nb);
     if (uf != u0) free(uf);
-    double total = 0; /* in row order, whatever the threads did */
-    for (size_t i = 0; i < n; i++) total += a->rss[i];
-    *sse = total;
     return bad;
 }
 
-/* W step: for each coordinate j, over the rows observing it,
- *     [w_j; mu'_j] = ([Z 1]_o^T [Z 1]_o)^-1 [Z 1]_o^T x_o,j,
- * the Gram matrix by a downdate of [Z 1]^T [Z 1] over the rows missing j
- * (or directly over the observing rows when they are fewer).  Non-zero if a
- * Gram matrix is not positive definite. */
-static int w_step(als_work *a, const unsigned char *miss)
+/* The observed-data log-likelihood per row at the E-step's parameters
+ * (docs/pca.md, "Missing values"): with m_n = E z_n, e_n = x_n,o - mu_o,
+ *     log N(x_n,o; mu_o, W_o W_o^T + sigma^2 I)
+ *       = -1/2 [|o| log 2 pi + (|o| - k) log sigma^2 + log|M_o|
+ *               + |e_n - W_o m_n|^2 / sigma^2 + |m_n|^2],
+ * the residual formed explicitly (Z W^T block by block), not as the
+ * difference |e_n|^2 - m_n . W_o^T e_n.  *sse <- the sum over rows of
+ * |e_n - W_o m_n|^2.  Returns the mean over the rows (summed in row order). */
+static double observed_ll(em_work *a, const lz_patterns *pt, const unsigned char *miss, double *sse)
 {
-    size_t n = a->n, d = a->d, k = a->k, k1 = k + 1;
-    /* H = [Z 1]^T [Z 1], R = X^T [Z 1] */
-    double *zt = a->thr; /* (n, k+1) [Z 1], before the threads use their scratch */
+    size_t n = a->n, d = a->d, k = a->k, bk = PCA_EM_BLOCK;
+    double ls2 = log(a->s2);
+    int nth = PCA_NTH(a);
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (size_t r0 = 0; r0 < n; r0 += bk) {
+        size_t nb = n - r0 < bk ? n - r0 : bk;
+        double *rb = a->rb + (size_t)omp_get_thread_num() * bk * d;
+        /* the block's W m_n */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)d, (int)k, 1.0,
+                    a->z + r0 * k, (int)k, a->w, (int)k, 0.0, rb, (int)d);
+        for (size_t i = 0; i < nb; i++) {
+            size_t row = r0 + i, p = pt->pat[row];
+            const unsigned char *mk = miss ? miss + row * d : NULL;
+            const double *x = a->xw + row * d, *wm = rb + i * d, *zn = a->z + row * k;
+            double r2 = 0, zz = 0;
+            for (size_t j = 0; j < d; j++) {
+                if (mk && mk[j]) continue;
+                double e = x[j] - a->mup[j] - wm[j];
+                r2 += e * e;
+            }
+            for (size_t c = 0; c < k; c++) zz += zn[c] * zn[c];
+            double no = (double)(d - (pt->mis_start[p + 1] - pt->mis_start[p]));
+            a->lrow[row] =
+                -0.5 * (no * LZ_LOG_2PI + (no - (double)k) * ls2 + a->ldm[p] + r2 / a->s2 + zz);
+            a->rrow[row] = r2;
+        }
+    }
+    double sll = 0, sr = 0; /* in row order, whatever the threads did */
+    for (size_t i = 0; i < n; i++) {
+        sll += a->lrow[i];
+        sr += a->rrow[i];
+    }
+    *sse = sr;
+    return sll / (double)n;
+}
+
+/* M-step (docs/pca.md, "Missing values"): for each coordinate j, over the
+ * rows i observing it,
+ *     [w_j; mu'_j] = H_j^-1 r_j,
+ *     H_j = sum_i [E z_i E z_i^T + Cov_i   E z_i; E z_i^T   1]
+ *         = [Z 1]_o^T [Z 1]_o + [C_j 0; 0 0],   C_j = sum_i Cov_i,
+ *     r_j = sum_i (x_ij - mu0_j) [E z_i; 1]    (row j of X^T [Z 1]),
+ * [Z 1]_o^T [Z 1]_o by a downdate of the sum over all rows by the rows
+ * missing j (directly when those are the majority), C_j = sum_n Cov_n less
+ * the sum over the rows missing j; then
+ *     sigma^2 = (1/#observed) sum_j e_j,
+ *     e_j = sum_i (x_ij - mu0_j)^2 - [w_j; mu'_j] . r_j,
+ * which is sum_i (x_ij - mu_j - w_j^T E z_i)^2 + w_j^T Cov_i w_j at the new
+ * w_j, mu_j (as H_j [w_j; mu'_j] = r_j), kept >= the floor.  Last, the
+ * parameter expansion (below).  Non-zero if an H_j is not positive
+ * definite. */
+static int m_step(em_work *a, const lz_patterns *pt)
+{
+    size_t n = a->n, d = a->d, k = a->k, k1 = k + 1, kp = a->kp;
+    int nth = PCA_NTH(a), bad = 0;
+    /* sum_n Cov_n = sum_p n_p Cov_p, in pattern order; and for each j the
+     * sum over the patterns missing it, a chunk of coordinates at a time
+     * (each pattern's Cov read once a chunk, added to its missing
+     * coordinates there) */
+    memset(a->ctot, 0, kp * sizeof *a->ctot);
+    for (size_t p = 0; p < pt->n_pat; p++) {
+        double np = (double)(pt->pat_start[p + 1] - pt->pat_start[p]);
+        const double *cp = a->cov + p * kp;
+        for (size_t c = 0; c < kp; c++) a->ctot[c] += np * cp[c];
+    }
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (size_t j0 = 0; j0 < d; j0 += PCA_EM_CHUNK) {
+        size_t j1 = d - j0 < PCA_EM_CHUNK ? d : j0 + PCA_EM_CHUNK;
+        memset(a->cmiss + j0 * kp, 0, (j1 - j0) * kp * sizeof *a->cmiss);
+        for (size_t p = 0; p < pt->n_pat; p++) {
+            double np = (double)(pt->pat_start[p + 1] - pt->pat_start[p]);
+            const double *cp = a->cov + p * kp;
+            for (size_t u = pt->mis_start[p]; u < pt->mis_start[p + 1]; u++) {
+                size_t j = pt->mis[u];
+                if (j < j0) continue;
+                if (j >= j1) break;
+                double *cj = a->cmiss + j * kp;
+                for (size_t c = 0; c < kp; c++) cj[c] += np * cp[c];
+            }
+        }
+    }
+    /* [Z 1] (n, k+1); H = [Z 1]^T [Z 1]; R = X^T [Z 1] */
+    double *zt = a->thr;
     for (size_t i = 0; i < n; i++) {
         memcpy(zt + i * k1, a->z + i * k, k * sizeof *zt);
         zt[i * k1 + k] = 1.0;
@@ -181,20 +301,19 @@ static int w_step(als_work *a, const unsigned char *miss)
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k1, (int)n, 1.0, zt, (int)k1, 0.0, a->h,
                 (int)k1);
     lz_sym_from_upper(k1, a->h);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)k1, (int)n, 1.0, a->xw,
-                (int)d, zt, (int)k1, 0.0, a->r, (int)k1);
-    double htr = 0;
-    for (size_t c = 0; c < k1; c++) htr += a->h[c * k1 + c];
-    double ridge = PCA_ALS_RIDGE * htr / (double)k1;
-    int nb = lz_get_threads(), nth = nb < 1 ? 1 : (size_t)nb > a->nthr ? (int)a->nthr : nb, bad = 0;
-    lz_set_threads(1);
+    /* R, a chunk of coordinates at a time */
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (size_t j0 = 0; j0 < d; j0 += PCA_EM_CHUNK) {
+        size_t nb = d - j0 < PCA_EM_CHUNK ? d - j0 : PCA_EM_CHUNK;
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nb, (int)k1, (int)n, 1.0,
+                    a->xw + j0, (int)d, zt, (int)k1, 0.0, a->r + j0 * k1, (int)k1);
+    }
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 8) if (nth > 1)
     for (size_t j = 0; j < d; j++) {
-        /* scratch after the shared [Z 1] of the first thread's block */
-        double *s = a->thr + a->n * k1 + (size_t)omp_get_thread_num() * a->ts, *hj = s,
-               *rows = hj + k1 * k1;
+        double *s = scratch(a), *hj = s, *lh = hj + k1 * k1, *vv = lh + k1 * k1, *rows = vv + k1;
         const size_t *mr = a->cmis + a->cstart[j];
         size_t q = a->cstart[j + 1] - a->cstart[j];
+        /* [Z 1]_o^T [Z 1]_o: H minus the rows missing j, or directly */
         if (q <= n - q) {
             memcpy(hj, a->h, k1 * k1 * sizeof *hj);
             for (size_t t = 0; t < q; t++)
@@ -215,9 +334,14 @@ static int w_step(als_work *a, const unsigned char *miss)
             cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k1, (int)no, 1.0, rows, (int)k1,
                         0.0, hj, (int)k1);
         }
-        lz_sym_from_upper(k1, hj);               /* lz_chol reads the lower triangle */
-        double *lh = rows, *vv = rows + k1 * k1; /* the gathered rows are no longer needed */
-        if (chol_ridge(k1, hj, ridge, lh)) {
+        /* + C_j = sum_n Cov_n - the rows missing j (upper triangle) */
+        const double *cm = a->cmiss + j * kp;
+        for (size_t c = 0, u = 0; c < k; c++)
+            for (size_t c2 = c; c2 < k; c2++, u++) hj[c * k1 + c2] += a->ctot[u] - cm[u];
+        lz_sym_from_upper(k1, hj); /* lz_chol reads the lower triangle */
+        double htr = 0;
+        for (size_t c = 0; c < k1; c++) htr += hj[c * k1 + c];
+        if (chol_ridge(k1, hj, PCA_EM_RIDGE * htr / (double)k1, lh)) {
             bad = 1;
             continue;
         }
@@ -225,105 +349,87 @@ static int w_step(als_work *a, const unsigned char *miss)
         lz_chol_solve(k1, lh, 1, vv, NULL);
         memcpy(a->w + j * k, vv, k * sizeof *a->w);
         a->mup[j] = vv[k];
+        double vr = 0;
+        for (size_t c = 0; c < k1; c++) vr += vv[c] * a->r[j * k1 + c];
+        a->ej[j] = a->sx[j] - vr;
     }
-    lz_set_threads(nb);
-    (void)miss;
-    return bad;
+    double e = 0; /* in column order, whatever the threads did */
+    for (size_t j = 0; j < d; j++) e += a->ej[j];
+    a->s2 = fmax(e / a->nobs, a->s2_floor);
+    if (bad) return bad;
+    /* the parameter expansion (PX-EM): the prior of z taken as N(zbar, S_z)
+     * with its own M-step, zbar = (1/n) sum E z,
+     * S_z = (1/n) sum (E zz^T + Cov) - zbar zbar^T = L L^T, then mapped back
+     * to N(0, I): mu' <- mu' + W zbar, W <- W L (the same density, so the
+     * log-likelihood still never decreases) */
+    double *sz = a->g, zb[64], *zbar = k <= 64 ? zb : malloc(k * sizeof *zbar);
+    if (!zbar) return 1;
+    for (size_t c = 0; c < k; c++) zbar[c] = a->h[k * k1 + c] / (double)n;
+    for (size_t c = 0, u = 0; c < k; c++) /* the lower triangle, which lz_chol reads */
+        for (size_t c2 = c; c2 < k; c2++, u++)
+            sz[c2 * k + c] = (a->h[c * k1 + c2] + a->ctot[u]) / (double)n - zbar[c] * zbar[c2];
+    lz_error er;
+    if (lz_chol(k, sz, &er) == LZ_OK) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)k, 1.0, a->w, (int)k, zbar, 1, 1.0,
+                    a->mup, 1);
+        cblas_dtrmm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)d,
+                    (int)k, 1.0, sz, (int)k, a->w, (int)k);
+    }
+    if (zbar != zb) free(zbar);
+    return 0;
 }
 
-/* W <- an orthonormal basis of span(W) (Householder QR), and W^T into wt */
-static lz_status orthonormalise(als_work *a, lz_error *err)
+/* wq (d, k) <- an orthonormal basis of span(W) (Householder QR of a copy),
+ * and its transpose into wt */
+static lz_status basis(em_work *a, lz_error *err)
 {
-    lz_status st = lz_qr(a->d, a->k, a->w, NULL, err);
+    memcpy(a->wq, a->w, a->d * a->k * sizeof *a->wq);
+    lz_status st = lz_qr(a->d, a->k, a->wq, NULL, err);
     if (st) return st;
     for (size_t j = 0; j < a->d; j++)
-        for (size_t c = 0; c < a->k; c++) a->wt[c * a->d + j] = a->w[j * a->k + c];
+        for (size_t c = 0; c < a->k; c++) a->wt[c * a->d + j] = a->wq[j * a->k + c];
     return LZ_OK;
 }
 
-/* The PPCA parameters of the completed data (docs/pca.md, "Missing
- * values"): the completed rows xh (x observed, mu' + W z missing), centred
- * by mu = mu0 + mu'; the Ritz pairs of their covariance in span(W);
- *     sigma^2 = (sum of the observed residuals^2 / observed entries) d/(d-k),
- *     lambda_j = theta_j + sigma^2 sum_i p_i u_ji^2,   p_i = the share of
- *                rows missing i (the missing entries' residual variance,
- *                absent from the completed data, added back),
- *     total = tr S_h + sigma^2 sum_i p_i;
- * lambda_j is kept >= sigma^2. */
-static lz_status final_model(als_work *a, const lz_patterns *pt, const unsigned char *miss,
-                             const double *mu0, pca_model *m, lz_error *err)
+/* The model of the fitted parameters (docs/pca.md, "Missing values"):
+ * C = W W^T + sigma^2 I.  With W = Q R (Householder QR, Q (d, k)
+ * orthonormal) and R R^T = V Theta V^T,
+ *     u_j = Q v_j,   lambda_j = theta_j + sigma^2,
+ *     total_var = tr C = sum_j lambda_j + (d - k) sigma^2,   mu = mu0 + mu'
+ * (the u_j are W v_j / theta_j^1/2, orthonormal by construction even when a
+ * column of W has shrunk to 0). */
+static lz_status final_model(em_work *a, const double *mu0, pca_model *m, lz_error *err)
 {
-    size_t n = a->n, d = a->d, k = a->k, bk = PCA_ALS_BLOCK;
-    double *blk = malloc((bk * d + bk * k + 2 * k * k + k) * sizeof *blk);
-    if (!blk) return lz_fail(err, LZ_ENOMEM, "PCA: out of memory");
-    double *y = blk + bk * d, *pm = y + bk * k, *v = pm + k * k, *th = v + k * k;
-    memset(pm, 0, k * k * sizeof *pm);
-    double tr = 0, sse = 0;
-    for (size_t r0 = 0; r0 < n; r0 += bk) {
-        size_t nb = n - r0 < bk ? n - r0 : bk;
-        /* the block's W z */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)d, (int)k, 1.0,
-                    a->z + r0 * k, (int)k, a->w, (int)k, 0.0, blk, (int)d);
-        for (size_t i = 0; i < nb; i++) {
-            const unsigned char *mk = miss ? miss + (r0 + i) * d : NULL;
-            const double *x = a->xw + (r0 + i) * d;
-            double *row = blk + i * d;
-            for (size_t j = 0; j < d; j++) {
-                if (mk && mk[j]) continue; /* completed: W z */
-                double c = x[j] - a->mup[j], e = c - row[j];
-                sse += e * e;
-                row[j] = c;
-            }
-            for (size_t j = 0; j < d; j++) tr += row[j] * row[j];
-        }
-        /* P += (Xh W)^T (Xh W) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)k, (int)d, 1.0, blk,
-                    (int)d, a->w, (int)k, 0.0, y, (int)k);
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)nb, 1.0, y, (int)k, 1.0, pm,
-                    (int)k);
-    }
-    for (size_t c = 0; c < k * k; c++) pm[c] /= (double)n;
-    tr /= (double)n;
-    lz_status st = lz_eigh(k, pm, th, v, err); /* descending; v column j */
+    size_t d = a->d, k = a->k;
+    double *buf = malloc((3 * k * k + k) * sizeof *buf);
+    if (!buf) return lz_fail(err, LZ_ENOMEM, "PCA: out of memory");
+    double *rr = buf, *p = rr + k * k, *v = p + k * k, *th = v + k * k;
+    memcpy(a->wq, a->w, d * k * sizeof *a->wq);
+    lz_status st = lz_qr(d, k, a->wq, rr, err);
     if (!st) {
-        /* U^T = V^T W^T (k, d) */
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)k, 1.0, v, (int)k,
-                    a->wt, (int)d, 0.0, m->comp, (int)d);
+        /* P = R R^T (upper triangle, which lz_eigh reads) */
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)k, (int)k, 1.0, rr, (int)k, 0.0,
+                    p, (int)k);
+        st = lz_eigh(k, p, th, v, err); /* descending; v column j */
+    }
+    double s2 = a->s2;
+    if (!st && !(s2 > PCA_RANK_RTOL * (th[0] + s2) && isfinite(s2) && isfinite(th[0])))
+        st = lz_fail(err, LZ_ENUMERIC,
+                     "-k %zu: no variance outside the %zu components (PPCA noise variance %g)", k,
+                     k, s2);
+    if (!st) {
+        /* U^T = V^T Q^T (k, d) */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)k, (int)d, (int)k, 1.0, v, (int)k,
+                    a->wq, (int)k, 0.0, m->comp, (int)d);
+        for (size_t c = 0; c < k; c++) m->eigval[c] = fmax(th[c], 0.0) + s2;
         pca_fix_signs(d, k, m->comp);
-        size_t nobs = n * d - pt->n_missing;
-        double s2 = sse / (double)nobs * (double)d / (double)(d - k), add = 0;
-        for (size_t j = 0; j < d; j++) add += (double)pt->n_mis[j] / (double)n;
-        for (size_t c = 0; c < k; c++) {
-            double e = 0;
-            for (size_t j = 0; j < d; j++) {
-                double u = m->comp[c * d + j];
-                e += (double)pt->n_mis[j] / (double)n * u * u;
-            }
-            m->eigval[c] = fmax(th[c] + s2 * e, s2);
-        }
-        /* largest first: the corrections may reorder them */
-        for (size_t c = 1; c < k; c++)
-            for (size_t c2 = c; c2 > 0 && m->eigval[c2] > m->eigval[c2 - 1]; c2--) {
-                double t = m->eigval[c2];
-                m->eigval[c2] = m->eigval[c2 - 1];
-                m->eigval[c2 - 1] = t;
-                for (size_t j = 0; j < d; j++) {
-                    double u = m->comp[c2 * d + j];
-                    m->comp[c2 * d + j] = m->comp[(c2 - 1) * d + j];
-                    m->comp[(c2 - 1) * d + j] = u;
-                }
-            }
         m->sigma2 = s2;
         double top = 0;
         for (size_t c = 0; c < k; c++) top += m->eigval[c];
-        m->total_var = fmax(tr + s2 * add, top);
+        m->total_var = top + (double)(d - k) * s2;
         for (size_t j = 0; j < d; j++) m->mean[j] = mu0[j] + a->mup[j];
-        if (!(s2 > PCA_RANK_RTOL * m->eigval[0]) || !isfinite(s2))
-            st = lz_fail(err, LZ_ENUMERIC,
-                         "-k %zu: no variance outside the %zu components (PPCA noise variance %g)",
-                         k, k, s2);
     }
-    free(blk);
+    free(buf);
     return st;
 }
 
@@ -341,22 +447,28 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
     if (cfg->mode == PCA_MODE_COV)
         return lz_fail(err, LZ_EINVAL,
                        "--mode cov: the covariance of data with missing values is not formed: "
-                       "expected --mode data or auto (alternating least squares on the data)");
-    size_t k = (size_t)cfg->k, k1 = k + 1;
+                       "expected --mode data or auto (EM on the observed entries)");
+    size_t k = (size_t)cfg->k, k1 = k + 1, bk = PCA_EM_BLOCK;
     const unsigned char *miss = data->miss;
-    als_work a;
+    em_work a;
     memset(&a, 0, sizeof a);
     a.n = n;
     a.d = d;
     a.k = k;
-    int nt = lz_get_threads();
+    int nt = lz_get_threads(), blas_single = 0;
     a.nthr = nt > 0 ? (size_t)nt : 1;
-    a.ts = 2 * k1 * k1 + k + k1 + (n > d ? n : d) * k1;
+    a.ts = 2 * k1 * k1 + k1 + k * k + (n > d ? n : d) * k1;
     lz_patterns *pt = lz_patterns_make(data);
-    double *mu0 = malloc(d * sizeof *mu0), *var = malloc(d * sizeof *var);
-    size_t tot = n * d + d * k + d + 2 * n * k + n + d * k1 + k1 * k1 + k * k + 3 * k * d +
-                 LZ_ANGLE_WS(d, k) + n * k1 + a.nthr * a.ts;
-    double *block = malloc(tot * sizeof *block);
+    double *mu0 = malloc(d * sizeof *mu0), *var = malloc(d * sizeof *var), *block = NULL;
+    size_t npat = pt ? pt->n_pat : 0, kp = k * (k + 1) / 2;
+    a.kp = kp;
+    if (pt) {
+        /* the layout below, in its order */
+        size_t tot = n * d + d * k + d + 2 * n * k + npat * kp + d * kp + npat + 3 * d + d * k1 +
+                     k1 * k1 + kp + k * k + 4 * d * k + LZ_ANGLE_WS(d, k) + a.nthr * bk * d +
+                     2 * n + n * k1 + a.nthr * a.ts;
+        block = malloc(tot * sizeof *block);
+    }
     a.cstart = calloc(d + 1, sizeof *a.cstart);
     a.cmis = malloc((pt && pt->n_missing ? pt->n_missing : 1) * sizeof *a.cmis);
     if (!pt || !mu0 || !var || !block || !a.cstart || !a.cmis) {
@@ -370,28 +482,41 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
     a.mup = p;   p += d;
     a.z = p;     p += n * k;
     a.b = p;     p += n * k;
-    a.rss = p;   p += n;
+    a.cov = p;   p += npat * kp;
+    a.cmiss = p; p += d * kp;
+    a.ldm = p;   p += npat;
+    a.sx = p;    p += d;
+    a.ej = p;    p += d;
+    a.wn = p; p += d;
     a.r = p;     p += d * k1;
     a.h = p;     p += k1 * k1;
+    a.ctot = p;  p += kp;
     a.g = p;     p += k * k;
+    a.wq = p;    p += d * k;
     a.wt = p;    p += k * d;
     a.wprev = p; p += k * d;
     a.uref = p;  p += k * d;
     a.aws = p;   p += LZ_ANGLE_WS(d, k);
+    a.rb = p;    p += a.nthr * bk * d;
+    a.lrow = p;  p += n;
+    a.rrow = p;  p += n;
     a.thr = p;
     /* clang-format on */
     /* the working form: x - mu0 (the observed means), 0 where missing */
     if ((st = lz_data_moments(data, mu0, var, NULL, err))) goto done;
+    memset(a.sx, 0, d * sizeof *a.sx);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++) {
             int mk = miss && miss[i * d + j];
-            a.xw[i * d + j] = mk ? 0.0 : data->x[i * d + j] - mu0[j];
+            double v = mk ? 0.0 : data->x[i * d + j] - mu0[j];
+            a.xw[i * d + j] = v;
+            a.sx[j] += v * v;
         }
     /* the missing rows of each column */
     for (size_t i = 0; miss && i < n * d; i++) a.cstart[i % d + 1] += miss[i];
     for (size_t j = 0; j < d; j++) a.cstart[j + 1] += a.cstart[j];
     {
-        size_t *fill = calloc(d ? d : 1, sizeof *fill);
+        size_t *fill = calloc(d, sizeof *fill);
         if (!fill) {
             st = lz_fail(err, LZ_ENOMEM, "PCA: out of memory");
             goto done;
@@ -401,12 +526,14 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
                 if (miss[i * d + j]) a.cmis[a.cstart[j] + fill[j]++] = i;
         free(fill);
     }
+    a.nobs = (double)(n * d - pt->n_missing);
     double tot_var = 0; /* (1/n) sum of the observed (x - mu0)^2 */
     for (size_t j = 0; j < d; j++) tot_var += var[j] * (double)(n - pt->n_mis[j]) / (double)n;
     if (!(tot_var > 0)) {
         st = lz_fail(err, LZ_ENUMERIC, "the data has no variance (every row is the same)");
         goto done;
     }
+    a.s2_floor = PCA_EM_S2_FLOOR * tot_var / (double)d;
     if (ref) {
         memcpy(a.uref, ref, k * d * sizeof *a.uref);
         double *tmp = malloc(k * d * sizeof *tmp);
@@ -423,11 +550,10 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         free(tmp);
         if (st) goto done;
     }
-    /* W: the principal subspace of the data with each missing value at its
+    /* the start: the PPCA of the data with each missing value at its
      * column's observed mean (pca_fit on a copy, from the seed's random
-     * start, to 1e-6 rad): least squares started far from it can stall on
-     * a path along which rows' coefficients grow without bound (docs/pca.md,
-     * "Missing values"); mu' = 0 */
+     * start, to 1e-6 rad), W = U (Lambda - sigma^2 I)^(1/2), its sigma^2;
+     * mu' = 0 (docs/pca.md, "Missing values") */
     {
         pca_config c0 = *cfg;
         c0.mode = PCA_MODE_DATA;
@@ -443,34 +569,59 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         }
         memcpy(x0, a.xw, n * d * sizeof *x0);
         st = pca_fit(&c0, n, d, x0, NULL, m0, NULL, NULL, NULL, err);
-        for (size_t c = 0; !st && c < k; c++)
-            for (size_t j = 0; j < d; j++) a.w[j * k + c] = m0->comp[c * d + j];
+        if (!st) {
+            /* the mean-filled data's sigma^2, no smaller than the floor;
+             * each column's scale kept above it so no column starts at 0 */
+            a.s2 = fmax(m0->sigma2, a.s2_floor);
+            for (size_t c = 0; c < k; c++) {
+                double f = sqrt(fmax(m0->eigval[c] - a.s2, 1e-6 * a.s2));
+                for (size_t j = 0; j < d; j++) a.w[j * k + c] = f * m0->comp[c * d + j];
+            }
+        }
         pca_model_free(m0);
         free(x0);
         if (st) goto done;
     }
     memset(a.mup, 0, d * sizeof *a.mup);
-    if ((st = orthonormalise(&a, err))) goto done;
+    lz_set_threads(1); /* the EM's threads are its own (PCA_NTH), restored at the end */
+    blas_single = 1;
+    if ((st = basis(&a, err))) goto done;
+    if (e_step(&a, pt)) {
+        st = lz_fail(err, LZ_ENUMERIC, "-k %zu: a posterior precision M_o is singular", k);
+        goto done;
+    }
     int iter = 0, converged = 0;
     double delta = NAN, delta_prev = NAN, ref_angle = NAN, sse = 0;
     for (;;) {
-        /* the lecture's Z <- W^+ X and W <- X Z^+, over the observed entries */
-        if (z_step(&a, pt, miss, &sse) || w_step(&a, miss)) {
+        /* the M-step from the posterior moments, then the E-step (and the
+         * observed-data log-likelihood) of the new parameters */
+        if (m_step(&a, pt)) {
             st = lz_fail(err, LZ_ENUMERIC,
-                         "-k %zu: a least-squares problem of the observed entries is singular", k);
+                         "-k %zu: the M-step's second moments of a coordinate are singular", k);
             goto done;
         }
         memcpy(a.wprev, a.wt, k * d * sizeof *a.wt);
-        if ((st = orthonormalise(&a, err))) goto done;
+        if ((st = basis(&a, err))) goto done;
+        if (e_step(&a, pt)) {
+            st = lz_fail(err, LZ_ENUMERIC, "-k %zu: a posterior precision M_o is singular", k);
+            goto done;
+        }
+        double ll = observed_ll(&a, pt, miss, &sse);
         iter++;
         delta_prev = delta;
         if ((st = lz_max_principal_angle(d, k, a.wprev, a.wt, a.aws, &delta, err))) goto done;
         if (ref && (st = lz_max_principal_angle(d, k, a.uref, a.wt, a.aws, &ref_angle, err)))
             goto done;
+        if (!isfinite(ll)) {
+            st = lz_fail(err, LZ_ENUMERIC,
+                         "-k %zu: the observed-data log-likelihood is not finite at iteration %d",
+                         k, iter);
+            goto done;
+        }
         if (cb) {
-            /* recon_mse = (1/n) sum of the observed residuals^2 of the Z step */
+            /* recon_mse = (1/n) sum of the observed residuals^2 of W E z */
             double rm = sse / (double)n;
-            pca_iter_info li = {iter, rm, 1.0 - rm / tot_var, delta, ref_angle, lz_now() - t0};
+            pca_iter_info li = {iter, rm, 1.0 - rm / tot_var, delta, ref_angle, lz_now() - t0, ll};
             if (cb(&li, ctx)) {
                 st = lz_fail(err, LZ_ESTOP, "stopped at iteration %d", iter);
                 goto done;
@@ -482,13 +633,7 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         }
         if (iter >= cfg->max_iter) break;
     }
-    /* the coefficients of the last W, then the model */
-    if (z_step(&a, pt, miss, &sse)) {
-        st = lz_fail(err, LZ_ENUMERIC,
-                     "-k %zu: a least-squares problem of the observed entries is singular", k);
-        goto done;
-    }
-    if ((st = final_model(&a, pt, miss, mu0, m, err))) goto done;
+    if ((st = final_model(&a, mu0, m, err))) goto done;
     if (info) {
         info->mode = PCA_MODE_DATA;
         info->p = k;
@@ -502,6 +647,7 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         info->seconds = lz_now() - t0;
     }
 done:
+    if (blas_single) lz_set_threads(nt);
     lz_patterns_free(pt);
     free(mu0);
     free(var);
@@ -522,17 +668,16 @@ lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *
     if (data->d != d)
         return lz_fail(err, LZ_EINVAL, "PCA: data of %zu columns, model of %zu", data->d, d);
     lz_patterns *pt = lz_patterns_make(data);
-    /* per pattern: G_o = U_o^T U_o = I - U_m^T U_m (k, k) and
-     * K_o = G_o + diag(sigma^2 / (lambda_j - sigma^2)); per row the centred
-     * x_o, b = U_o^T x_o */
-    double *buf = malloc((d + 5 * k * k + 3 * k + d * k) * sizeof *buf);
+    /* per pattern: K_o = U_o^T U_o + diag(sigma^2 / (lambda_j - sigma^2)),
+     * U_o^T U_o = I - U_m^T U_m (k, k); per row the centred x_o, b = U_o^T x_o */
+    double *buf = malloc((d + 2 * k * k + 3 * k + d * k) * sizeof *buf);
     if (!pt || !buf) {
         lz_patterns_free(pt);
         free(buf);
         return lz_fail(err, LZ_ENOMEM, "PCA scoring: out of memory");
     }
-    double *xc = buf, *g = xc + d, *kk = g + k * k, *lg = kk + k * k, *lk = lg + k * k,
-           *ut = lk + k * k, *b = ut + d * k, *zn = b + k, *mn = zn + k;
+    double *xc = buf, *kk = xc + d, *lk = kk + k * k, *ut = lk + k * k, *b = ut + d * k,
+           *zn = b + k, *mn = zn + k;
     /* U (d, k) <- comp^T */
     for (size_t c = 0; c < k; c++)
         for (size_t j = 0; j < d; j++) ut[j * k + c] = m->comp[c * d + j];
@@ -554,21 +699,15 @@ lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *
     for (size_t p = 0; !st && p < pt->n_pat; p++) {
         const size_t *mis = pt->mis + pt->mis_start[p];
         size_t q = pt->mis_start[p + 1] - pt->mis_start[p], no = d - q;
-        /* G_o = I - U_m^T U_m (with the fit's ridge if it is singular) */
-        memset(g, 0, k * k * sizeof *g);
-        for (size_t c = 0; c < k; c++) g[c * k + c] = 1.0;
+        /* K_o = I - U_m^T U_m + diag(sigma^2 / (lambda_j - sigma^2)) */
+        memset(kk, 0, k * k * sizeof *kk);
+        for (size_t c = 0; c < k; c++) kk[c * k + c] = 1.0 + s2 / lpr[c];
         for (size_t t = 0; t < q; t++) {
             const double *u = ut + mis[t] * k;
             for (size_t c = 0; c < k; c++)
-                for (size_t c2 = 0; c2 < k; c2++) g[c * k + c2] -= u[c] * u[c2];
+                for (size_t c2 = 0; c2 < k; c2++) kk[c * k + c2] -= u[c] * u[c2];
         }
-        memcpy(kk, g, k * k * sizeof *kk);
-        for (size_t c = 0; c < k; c++) kk[c * k + c] += s2 / lpr[c];
         memcpy(lk, kk, k * k * sizeof *lk);
-        if (chol_ridge(k, g, PCA_ALS_RIDGE, lg)) {
-            st = lz_fail(err, LZ_ENUMERIC, "PCA scoring: U_o^T U_o is not positive definite");
-            break;
-        }
         if ((st = lz_chol(k, lk, err))) break;
         double logk = lz_chol_logdet(k, lk);
         for (size_t t = pt->pat_start[p]; t < pt->pat_start[p + 1]; t++) {
@@ -579,14 +718,15 @@ lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *
             /* b = U_o^T x_o (x_c is 0 where missing) */
             cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)k, 1.0, ut, (int)k, xc, 1, 0.0, b,
                         1);
-            /* the projection z = G_o^-1 b, the PPCA posterior part m = K_o^-1 b */
-            memcpy(zn, b, k * sizeof *zn);
+            /* the PPCA posterior part m = K_o^-1 b; the posterior mean of the
+             * projection, z = E[U^T (x - mu) | x_o] = b + U_m^T U_m m
+             * = diag(lambda_j / (lambda_j - sigma^2)) m (K_o m = b) */
             memcpy(mn, b, k * sizeof *mn);
-            lz_chol_solve(k, lg, 1, zn, NULL);
             lz_chol_solve(k, lk, 1, mn, NULL);
+            for (size_t c = 0; c < k; c++) zn[c] = mn[c] * (lpr[c] + s2) / lpr[c];
             if (z) memcpy(z + row * k, zn, k * sizeof *z);
-            /* residuals over the observed entries: of the projection (recon)
-             * and of U_o m (the density's residual form) */
+            /* residuals over the observed entries: of U_o z (recon) and of
+             * U_o m (the density's residual form) */
             double r2 = 0, e2 = 0, q2 = 0;
             for (size_t j = 0; j < d; j++) {
                 if (mk && mk[j]) continue;
