@@ -633,21 +633,22 @@ END_TEST
 /* SQUAREM and plain EM end at the same maximum.  Data from a known PPCA
  * (d = 10, k = 3, n = 2000, loadings N(0, s_c^2) with s = 0.6, 0.4, 0.2,
  * sigma^2 = 1: a weak third component, so that plain EM takes ~90 steps),
- * 20 % MCAR, both fitted to tol = 1e-10 rad.  Plain EM stops within angle_est = delta rho / (1 -
- * rho) of its limit (its own estimate, asserted under 1e-8 so that the comparison means something);
- * a SQUAREM cycle shrinks the distance to the limit by far more than half, so the last cycle's
- * angle (<= tol) bounds its distance.  Both limits are the one maximum, so the subspaces are within
- * angle_est + tol: asserted under twice that.  sigma^2 moves to first order
- * in that distance (relative 1e-6 is 100 times 1e-8), ll to second order
- * (relative 1e-8 is far above it and far below any other stationary
- * point's ll).  SQUAREM used fewer E-steps; its fit passes the
- * central-difference maximum check; and on the data times 1000 (its step
- * length is measured in the data's units) it ends at the same fit in the
- * new units: sigma^2 times 1e6 and ll shifted by -(observed entries / n)
- * log 1000, relative 1e-8, the subspaces within 2 tol (each within its last
- * angle of the limit).  (Not the same E-steps: near the maximum ll(theta')
- * and ll(theta_1) agree to rounding, and which extrapolations are rejected
- * then depends on it.) */
+ * 20 % MCAR, both fitted to tol = 1e-10 rad.  Plain EM stops within
+ * angle_est = delta rho / (1 - rho) of its limit (its own estimate,
+ * asserted under 1e-8 so that the comparison means something); SQUAREM's
+ * cycles contract by far more (here the distance left after the last one
+ * is below its angle, <= tol).  Both limits are the one
+ * maximum, so the subspaces are within angle_est + tol: asserted under
+ * twice that.  sigma^2 moves to first order in that distance (relative 1e-6
+ * is 100 times 1e-8), ll to second order (relative 1e-8 is far above it and
+ * far below any other stationary point's ll).  SQUAREM used fewer E-steps;
+ * its fit passes the central-difference maximum check; and on the data
+ * times 1000 (its step length is measured in the data's units) it ends at
+ * the same fit in the new units: sigma^2 times 1e6 and ll shifted by
+ * -(observed entries / n) log 1000, relative 1e-8, the subspaces within
+ * 2 tol (each within its last angle of the limit).  (Not the same E-steps:
+ * near the maximum ll(theta') and ll(theta_1) agree to rounding, and which
+ * extrapolations are rejected then depends on it.) */
 START_TEST(squarem_same_maximum_as_em)
 {
     size_t n = 2000, d = 10, k = 3;
