@@ -26,7 +26,7 @@ static const char *MODE_NAME[] = {"data", "cov", "auto"};
 static const char *DETAILS =
     "Files written (PREFIX from -o):\n"
     "  PREFIX.trace.dat       iter recon_mse explained_var max_angle ref_angle seconds\n"
-    "                         [ll_train: DATA with missing values]\n"
+    "                         [ll_train: DATA with missing values; e_steps: and SQUAREM]\n"
     "  PREFIX.components.dat  eigenvalue x1..xd: one component a row, largest first\n"
     "  PREFIX.latent.dat      z1..zK [label]: projections of DATA (their posterior means\n"
     "                         E[z | x_o] with missing values)\n"
@@ -37,7 +37,9 @@ static const char *DETAILS =
     "Missing values (an empty field, NA, NaN, ?, --missing TOKEN): EM for probabilistic\n"
     "PCA over the observed entries (the lecture's iteration with the prior's ridge, the\n"
     "mean fitted with W); ll is the PPCA density of each row's observed entries, which\n"
-    "EM never lowers (docs/pca.md, \"Missing values\").\n"
+    "EM never lowers (docs/pca.md, \"Missing values\"). By default each line is one\n"
+    "SQUAREM cycle of 3 or more EM steps, kept monotone (--accel none: one EM step a\n"
+    "line); --tol and --max-iter then count cycles.\n"
     "With --load MODEL: no training; DATA (optional) and --test are scored and\n"
     "components, latent and summary are written (-k, --mode, --tol, ... are ignored).\n"
     "\n"
@@ -51,6 +53,7 @@ static const char *DETAILS =
 typedef struct {
     pca_config cfg;
     lz_common_opts co;
+    int accel; /* index into "squarem|none" */
     const char *ref_path, *data_path;
     lz_data *train, *test;
     double *ref;     /* (k, d) --ref rows, or NULL                         */
@@ -82,7 +85,11 @@ static int parse_options(run *r, int argc, char **argv)
          "-1: Q = max(10, K))"},
         {"tol", 0, LZ_OPT_REAL, &r->cfg.tol, "RAD",
          "stop when the largest principal angle between successive K-subspaces is <= RAD"},
-        {"max-iter", 0, LZ_OPT_INT, &r->cfg.max_iter, "N", "iterations at most"},
+        {"max-iter", 0, LZ_OPT_INT, &r->cfg.max_iter, "N",
+         "iterations at most (printed lines; with SQUAREM a line is one cycle)"},
+        {"accel", 0, LZ_OPT_CHOICE, &r->accel, "squarem|none",
+         "EM on missing values: SQUAREM extrapolation kept monotone, or plain EM steps "
+         "(complete data: ignored)"},
         {"ref", 0, LZ_OPT_STR, &r->ref_path, "FILE",
          "reference components (K rows; e.g. LAPACK's): trace column ref_angle"},
         LZ_COMMON_OPTIONS(&r->co),
@@ -100,6 +107,7 @@ static int parse_options(run *r, int argc, char **argv)
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
     r->cfg.seed = r->co.seed; /* the random initial W */
+    r->cfg.accelerate = r->accel == 0;
     if (!r->co.load && pca_config_check(&r->cfg, 0, &r->err)) {
         lz_die_msg(PROG, &r->err);
         return 1;
@@ -207,19 +215,27 @@ static lz_status load_model(run *r)
 
 /* -------------------------------------------------------------------- fit */
 
+/* the fit is EM on missing values accelerated by SQUAREM: the trace and the
+ * summary then count E-steps (e_steps) */
+static int squarem(const run *r)
+{
+    return !r->co.load && r->train && r->train->miss && r->cfg.accelerate;
+}
+
 /* one trace row and one printed line an iteration, as it happens */
 static int on_iter(const pca_iter_info *it, void *ud)
 {
     run *r = ud;
-    double row[7] = {
-        (double)it->iter, it->recon_mse, it->explained_var, it->max_angle, it->ref_angle,
-        it->seconds,      it->ll};
+    double row[8] = {(double)it->iter, it->recon_mse,      it->explained_var,
+                     it->max_angle,    it->ref_angle,      it->seconds,
+                     it->ll,           (double)it->e_steps};
     int inc = r->train->miss != NULL; /* ll_train: the EM on missing values */
-    lz_dat_row(r->trace, ' ', 6 + inc, row);
+    lz_dat_row(r->trace, ' ', 6 + inc + squarem(r), row);
     if (!r->co.quiet) {
         printf("iter %4d  recon_mse %-13.7g explained_var %.7f  max_angle %-10.3e", it->iter,
                it->recon_mse, it->explained_var, it->max_angle);
         if (inc) printf("  ll %-14.9g", it->ll);
+        if (squarem(r)) printf("  e_steps %4ld", it->e_steps);
         if (r->ref) printf("  ref_angle %-10.3e", it->ref_angle);
         printf("  %8.3f s\n", it->seconds);
         fflush(stdout);
@@ -231,12 +247,12 @@ static int on_iter(const pca_iter_info *it, void *ud)
 static lz_status open_trace(run *r)
 {
     static const char *cols[] = {"iter",      "recon_mse", "explained_var", "max_angle",
-                                 "ref_angle", "seconds",   "ll_train"};
+                                 "ref_angle", "seconds",   "ll_train",      "e_steps"};
     char path[4096];
     if (!(r->os = lz_outset_alloc())) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     if (lz_path(path, sizeof path, r->co.output, "trace.dat", &r->err)) return r->err.status;
     if (!(r->trace = lz_outset_open(r->os, path, &r->err))) return r->err.status;
-    lz_dat_header(r->trace, ' ', 6 + (r->train->miss != NULL), cols);
+    lz_dat_header(r->trace, ' ', 6 + (r->train->miss != NULL) + squarem(r), cols);
     return LZ_OK;
 }
 
@@ -255,8 +271,10 @@ static lz_status fit(run *r)
     if (!r->co.quiet) {
         if (tr->miss)
             printf("%s: %zu x %zu from %s (%zu values missing), k = %d, EM for probabilistic PCA "
-                   "over the observed entries, tol %g rad\n",
-                   PROG, n, d, tr->path, tr->n_miss, r->cfg.k, r->cfg.tol);
+                   "over the observed entries%s, tol %g rad\n",
+                   PROG, n, d, tr->path, tr->n_miss, r->cfg.k,
+                   squarem(r) ? " (SQUAREM: a line is one cycle of 3 or more EM steps)" : "",
+                   r->cfg.tol);
         else
             printf("%s: %zu x %zu from %s, k = %d, mode %s on %zu columns, tol %g rad\n", PROG, n,
                    d, tr->path, r->cfg.k, MODE_NAME[r->cfg.mode], p, r->cfg.tol);
@@ -340,9 +358,9 @@ static double explained_var(const pca_model *m)
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
     static const char *const extra[] = {
-        "mode",          "p",         "converged",   "max_angle",
-        "angle_est",     "ref_angle", "recon_mse",   "recon_mse_test",
-        "explained_var", "sigma2",    "missing_frac"};
+        "mode",          "p",         "converged",    "max_angle",
+        "angle_est",     "ref_angle", "recon_mse",    "recon_mse_test",
+        "explained_var", "sigma2",    "missing_frac", "e_steps"};
     const pca_model *m = r->m;
     const pca_fit_info *fi = &r->fi;
     lz_summary s = {.model = "pca",
@@ -359,7 +377,10 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
      * misses values: complete data give the same summary as before */
     const lz_data *tr = r->train;
     int inc = (tr && tr->miss) || (r->test && r->test->miss);
-    FILE *f = lz_summary_begin(os, path, &s, sizeof extra / sizeof extra[0] - !inc, extra, err);
+    /* e_steps only after a SQUAREM fit (which has missing values) */
+    int sq = squarem(r);
+    FILE *f =
+        lz_summary_begin(os, path, &s, sizeof extra / sizeof extra[0] - 1 - !inc + sq, extra, err);
     if (!f) return err->status;
     fprintf(f, "\t%s\t%zu\t%d\t",
             r->co.load       ? "loaded"
@@ -377,6 +398,7 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
         fputc('\t', f);
         lz_put_num(f, tr ? (double)tr->n_miss / ((double)tr->n * (double)tr->d) : NAN);
     }
+    if (sq) fprintf(f, "\t%ld", fi->e_steps);
     fputc('\n', f);
     return LZ_OK;
 }
@@ -429,6 +451,9 @@ static void report(const run *r)
     if (r->test) printf(" test %.6f", r->ll_test);
     if (!r->train && !r->test) printf(" (no data scored)");
     if (!isnan(fi->ref_angle)) printf("\n  angle to --ref: %.3g rad", fi->ref_angle);
+    if (squarem(r))
+        printf("\n  SQUAREM: %d cycle%s, %ld E-steps (--accel none: one E-step an iteration)",
+               fi->iterations, fi->iterations == 1 ? "" : "s", fi->e_steps);
     if (r->imputed)
         printf("\n  missing values: %zu of %zu in %s, completed by E[x_m | x_o] in %s.imputed.dat",
                r->train->n_miss, r->train->n * r->train->d, r->train->path, r->co.output);

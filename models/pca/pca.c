@@ -37,6 +37,7 @@ void pca_config_default(pca_config *c)
     c->tol = 1e-9;
     c->max_iter = 1000;
     c->seed = 1;
+    c->accelerate = 1;
 }
 
 lz_status pca_config_check(const pca_config *c, size_t d, lz_error *err)
@@ -449,7 +450,8 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         }
         if (cb) {
             /* recon_mse = (1/n) sum |x - U U^T x|^2 = tr S - sum_{j<=k} theta_j */
-            pca_iter_info li = {iter, tr_s - top, top / tr_s, delta, ref_angle, lz_now() - t0, NAN};
+            pca_iter_info li = {iter,      tr_s - top,    top / tr_s, delta,
+                                ref_angle, lz_now() - t0, NAN,        0};
             if (cb(&li, ctx)) {
                 st = lz_fail(err, LZ_ESTOP, "stopped at iteration %d", iter);
                 goto done;
@@ -504,6 +506,7 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         double rho = contracting ? delta / delta_prev : NAN;
         info->angle_est = contracting ? delta * rho / (1 - rho) : NAN;
         info->seconds = lz_now() - t0;
+        info->e_steps = 0; /* no E-step: the iteration is PCA's */
     }
 
 done:

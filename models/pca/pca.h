@@ -47,14 +47,17 @@ typedef struct {
                            PCA_OVERSAMPLE_AUTO: q = max(10, k)                 */
     double tol;         /* stop when the largest principal angle between the
                            k-subspaces of successive iterations is <= tol (rad) */
-    int max_iter;       /* iterations at most                                  */
+    int max_iter;       /* iterations at most (SQUAREM: cycles)                */
     unsigned long seed; /* random initial W                                    */
+    int accelerate;     /* missing values: SQUAREM extrapolation of EM, kept
+                           monotone (1), or plain EM steps (0); complete data:
+                           ignored                                             */
 } pca_config;
 
 #define PCA_OVERSAMPLE_AUTO (-1)
 
 /* Defaults: k 2, mode auto, oversample auto (max(10, k)), tol 1e-9,
- * max_iter 1000, seed 1.  pca_iter's options start from these. */
+ * max_iter 1000, seed 1, accelerate 1.  pca_iter's options start from these. */
 void pca_config_default(pca_config *c);
 
 /* Validate c for data of dimension d (d = 0: the checks that need d are
@@ -113,9 +116,13 @@ typedef struct {
                              per row of the iteration's parameters, (1/n) sum_n
                              log N(x_n,o; mu_o, W_o W_o^T + sigma^2 I), which
                              EM never lowers; NaN from pca_fit                  */
+    long e_steps;         /* pca_fit_incomplete: E-steps so far (the first one,
+                             before iteration 1, included; SQUAREM: 3 or more a
+                             cycle); 0 from pca_fit                             */
 } pca_iter_info;
 
-/* Called after every iteration; a non-zero return stops the fit (LZ_ESTOP). */
+/* Called after every iteration (SQUAREM: every cycle); a non-zero return stops the fit (LZ_ESTOP).
+ */
 typedef int (*pca_callback)(const pca_iter_info *info, void *ctx);
 
 /* What a fit did. */
@@ -130,6 +137,7 @@ typedef struct {
                          with rho = the last ratio of successive angles (NaN
                          when rho >= 1 or the angles are at rounding level) */
     double seconds;   /* wall time of the fit: mean, centring, S, iterations */
+    long e_steps;     /* pca_fit_incomplete: E-steps done; 0 from pca_fit   */
 } pca_fit_info;
 
 /* Fit PCA to x (n, d), n >= 2.  Sets m->mean to the mean mu of x, then
@@ -201,8 +209,12 @@ size_t pca_n_params(const pca_model *m);
  *         mu <- mu + W zbar, W <- W L (the same density, faster);
  * from the PPCA of the mean-imputed data (pca_fit from the seed), until the
  * largest principal angle between successive span(W) is <= tol (k columns:
- * no oversampling; --mode cov is refused).  The observed-data
- * log-likelihood (the trace's ll) never decreases.  The model is the
+ * no oversampling; --mode cov is refused).  With cfg->accelerate each
+ * iteration is one SQUAREM cycle (Varadhan & Roland 2008, scheme S3, kept
+ * monotone: two EM steps, an extrapolation accepted only if its ll is not
+ * below the first step's, one more EM step; docs/pca.md, "Acceleration of
+ * EM: SQUAREM"), and the angle is between the ends of successive cycles.
+ * The observed-data log-likelihood (the trace's ll) never decreases.  The model is the
  * fitted PPCA: the eigenpairs of W W^T + sigma^2 I, sigma^2, mu
  * (docs/pca.md, "Missing values").  The trace's recon_mse is (1/n) sum of
  * the observed residuals^2 of W E z, explained_var 1 - recon_mse / the

@@ -51,6 +51,7 @@ typedef struct {
     size_t n, d, k, kp, nthr; /* nthr: the OpenMP threads (BLAS runs on one) */
     double s2;                /* sigma^2                                                */
     double s2_floor;          /* PCA_EM_S2_FLOOR times the mean observed variance       */
+    double vbar;              /* the mean observed variance of a coordinate (SQUAREM's unit) */
     double nobs;              /* observed entries                                       */
     double *xw;               /* (n, d) x - mu0 where observed, 0 where missing         */
     double *w;                /* (d, k) W (the PPCA loadings, not orthonormal)          */
@@ -433,6 +434,107 @@ static lz_status final_model(em_work *a, const double *mu0, pca_model *m, lz_err
     return st;
 }
 
+/* the errors of a step, in one place (the plain loop and SQUAREM's cycle) */
+static lz_status mstep_failed(const em_work *a, lz_error *err)
+{
+    return lz_fail(err, LZ_ENUMERIC,
+                   "-k %zu: the M-step's second moments of a coordinate are singular", a->k);
+}
+
+static lz_status estep_failed(const em_work *a, lz_error *err)
+{
+    return lz_fail(err, LZ_ENUMERIC, "-k %zu: a posterior precision M_o is singular", a->k);
+}
+
+/* SQUAREM's copies of theta = (W, mu', sigma^2): W and mu' are contiguous in
+ * the work block (a->w, then a->mup), sigma^2 apart */
+typedef struct {
+    double *th[3]; /* (d k + d) [W mu'] of theta_0, theta_1, theta_2 */
+    double s2[3];  /* their sigma^2                                   */
+} sq_work;
+
+/* One SQUAREM cycle (Varadhan & Roland 2008, scheme S3; docs/pca.md,
+ * "Acceleration of EM: SQUAREM") from theta_0 = a's parameters, whose
+ * E-step has just run.  With F one EM step (M-step, with its parameter
+ * expansion, then the E-step of its result):
+ *     theta_1 = F(theta_0),  theta_2 = F(theta_1),
+ *     r = theta_1 - theta_0,  v = theta_2 - 2 theta_1 + theta_0,  alpha = -|r|/|v|,
+ *     theta' = theta_0 - 2 alpha r + alpha^2 v,
+ * then a <- the M-step from theta' (the caller runs its E-step).  Kept
+ * monotone as lgm_em's cycle: theta' is accepted only if its sigma^2 is at
+ * least the floor and ll(theta') >= ll(theta_1); otherwise alpha is halved
+ * towards -1 (three times, then -1), and alpha = -1 gives theta' = theta_2,
+ * which EM guarantees.  So ll(end) >= ll(theta') >= ll(theta_1) >=
+ * ll(theta_0).  |r|, |v| are taken with W and mu' in units of vbar^1/2 and
+ * sigma^2 in units of vbar, vbar the mean observed variance of a
+ * coordinate, so that alpha does not depend on the units of the data.
+ * *n_e counts the E-steps. */
+static lz_status squarem_cycle(em_work *a, const lz_patterns *pt, const unsigned char *miss,
+                               sq_work *q, long *n_e, lz_error *err)
+{
+    size_t np = a->d * a->k + a->d;
+    double sse, *p0 = q->th[0], *p1 = q->th[1], *p2 = q->th[2];
+    memcpy(p0, a->w, np * sizeof *p0);
+    q->s2[0] = a->s2;
+    if (m_step(a, pt)) return mstep_failed(a, err);
+    memcpy(p1, a->w, np * sizeof *p1);
+    q->s2[1] = a->s2;
+    if (e_step(a, pt)) return estep_failed(a, err);
+    (*n_e)++;
+    double ll1 = observed_ll(a, pt, miss, &sse);
+    if (m_step(a, pt)) return mstep_failed(a, err);
+    memcpy(p2, a->w, np * sizeof *p2);
+    q->s2[2] = a->s2;
+    /* |r|^2, |v|^2 in units of vbar */
+    double rr = 0, vv = 0;
+    for (size_t j = 0; j < np; j++) {
+        double r = p1[j] - p0[j], v = p2[j] - 2 * p1[j] + p0[j];
+        rr += r * r;
+        vv += v * v;
+    }
+    {
+        double r = (q->s2[1] - q->s2[0]) / a->vbar,
+               v = (q->s2[2] - 2 * q->s2[1] + q->s2[0]) / a->vbar;
+        rr = rr / a->vbar + r * r;
+        vv = vv / a->vbar + v * v;
+    }
+    /* |alpha| <= 1e10: a longer step would be rejected anyway, and rr / vv
+     * cannot overflow */
+    double alpha = vv > 1e-20 * rr ? -sqrt(rr / vv) : -1.0;
+    if (!(alpha < -1.0)) alpha = -1.0; /* also NaN */
+    for (int tries = 0;; tries++) {
+        if (alpha == -1.0) {
+            memcpy(a->w, p2, np * sizeof *p2);
+            a->s2 = q->s2[2];
+        } else {
+            double *px = a->w;
+            for (size_t j = 0; j < np; j++) {
+                double r = p1[j] - p0[j], v = p2[j] - 2 * p1[j] + p0[j];
+                px[j] = p0[j] - 2 * alpha * r + alpha * alpha * v;
+            }
+            double r = q->s2[1] - q->s2[0], v = q->s2[2] - 2 * q->s2[1] + q->s2[0];
+            a->s2 = q->s2[0] - 2 * alpha * r + alpha * alpha * v;
+        }
+        /* sigma^2 below the floor (or not finite): rejected without an E-step */
+        if (alpha == -1.0 || (isfinite(a->s2) && a->s2 >= a->s2_floor)) {
+            int bad = e_step(a, pt);
+            (*n_e)++;
+            if (alpha == -1.0) {
+                if (bad) return estep_failed(a, err);
+                break;
+            }
+            if (!bad) {
+                double llx = observed_ll(a, pt, miss, &sse);
+                if (isfinite(llx) && llx >= ll1) break;
+            }
+        }
+        /* rejected: step back towards plain EM */
+        alpha = tries < 3 ? 0.5 * (alpha - 1.0) : -1.0;
+    }
+    if (m_step(a, pt)) return mstep_failed(a, err);
+    return LZ_OK;
+}
+
 lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const double *ref,
                              pca_model *m, pca_fit_info *info, pca_callback cb, void *ctx,
                              lz_error *err)
@@ -448,8 +550,11 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         return lz_fail(err, LZ_EINVAL,
                        "--mode cov: the covariance of data with missing values is not formed: "
                        "expected --mode data or auto (EM on the observed entries)");
-    size_t k = (size_t)cfg->k, k1 = k + 1, bk = PCA_EM_BLOCK;
+    size_t k = (size_t)cfg->k, k1 = k + 1, bk = PCA_EM_BLOCK, np = d * k + d;
     const unsigned char *miss = data->miss;
+    int accel = cfg->accelerate != 0;
+    sq_work sq;
+    memset(&sq, 0, sizeof sq);
     em_work a;
     memset(&a, 0, sizeof a);
     a.n = n;
@@ -466,7 +571,7 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         /* the layout below, in its order */
         size_t tot = n * d + d * k + d + 2 * n * k + npat * kp + d * kp + npat + 3 * d + d * k1 +
                      k1 * k1 + kp + k * k + 4 * d * k + LZ_ANGLE_WS(d, k) + a.nthr * bk * d +
-                     2 * n + n * k1 + a.nthr * a.ts;
+                     2 * n + (accel ? 3 * np : 0) + n * k1 + a.nthr * a.ts;
         block = malloc(tot * sizeof *block);
     }
     a.cstart = calloc(d + 1, sizeof *a.cstart);
@@ -500,6 +605,9 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
     a.rb = p;    p += a.nthr * bk * d;
     a.lrow = p;  p += n;
     a.rrow = p;  p += n;
+    for (int t = 0; accel && t < 3; t++) {
+        sq.th[t] = p; p += np;
+    }
     a.thr = p;
     /* clang-format on */
     /* the working form: x - mu0 (the observed means), 0 where missing */
@@ -533,7 +641,8 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         st = lz_fail(err, LZ_ENUMERIC, "the data has no variance (every row is the same)");
         goto done;
     }
-    a.s2_floor = PCA_EM_S2_FLOOR * tot_var / (double)d;
+    a.vbar = tot_var / (double)d;
+    a.s2_floor = PCA_EM_S2_FLOOR * a.vbar;
     if (ref) {
         memcpy(a.uref, ref, k * d * sizeof *a.uref);
         double *tmp = malloc(k * d * sizeof *tmp);
@@ -587,25 +696,29 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
     blas_single = 1;
     if ((st = basis(&a, err))) goto done;
     if (e_step(&a, pt)) {
-        st = lz_fail(err, LZ_ENUMERIC, "-k %zu: a posterior precision M_o is singular", k);
+        st = estep_failed(&a, err);
         goto done;
     }
+    long n_e = 1;
     int iter = 0, converged = 0;
     double delta = NAN, delta_prev = NAN, ref_angle = NAN, sse = 0;
     for (;;) {
-        /* the M-step from the posterior moments, then the E-step (and the
-         * observed-data log-likelihood) of the new parameters */
-        if (m_step(&a, pt)) {
-            st = lz_fail(err, LZ_ENUMERIC,
-                         "-k %zu: the M-step's second moments of a coordinate are singular", k);
+        /* the M-step from the posterior moments (SQUAREM: a cycle ending in
+         * one), then the E-step (and the observed-data log-likelihood) of
+         * the new parameters */
+        if (accel) {
+            if ((st = squarem_cycle(&a, pt, miss, &sq, &n_e, err))) goto done;
+        } else if (m_step(&a, pt)) {
+            st = mstep_failed(&a, err);
             goto done;
         }
         memcpy(a.wprev, a.wt, k * d * sizeof *a.wt);
         if ((st = basis(&a, err))) goto done;
         if (e_step(&a, pt)) {
-            st = lz_fail(err, LZ_ENUMERIC, "-k %zu: a posterior precision M_o is singular", k);
+            st = estep_failed(&a, err);
             goto done;
         }
+        n_e++;
         double ll = observed_ll(&a, pt, miss, &sse);
         iter++;
         delta_prev = delta;
@@ -621,7 +734,8 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         if (cb) {
             /* recon_mse = (1/n) sum of the observed residuals^2 of W E z */
             double rm = sse / (double)n;
-            pca_iter_info li = {iter, rm, 1.0 - rm / tot_var, delta, ref_angle, lz_now() - t0, ll};
+            pca_iter_info li = {iter, rm, 1.0 - rm / tot_var, delta, ref_angle, lz_now() - t0,
+                                ll,   n_e};
             if (cb(&li, ctx)) {
                 st = lz_fail(err, LZ_ESTOP, "stopped at iteration %d", iter);
                 goto done;
@@ -645,6 +759,7 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         double rho = contracting ? delta / delta_prev : NAN;
         info->angle_est = contracting ? delta * rho / (1 - rho) : NAN;
         info->seconds = lz_now() - t0;
+        info->e_steps = n_e;
     }
 done:
     if (blas_single) lz_set_threads(nt);

@@ -2,7 +2,8 @@
 # tests/pca/missing_e2e.sh -- pca_iter on data with missing values: the
 # imputed file (observed values and labels unchanged, every missing value
 # filled), missing_frac, the trace and EM's invariant (ll_train never
-# decreases, at 10 %, 20 % and 60 % missing), --load scoring the same, the same
+# decreases, at 10 %, 20 % and 60 % missing, with SQUAREM and with --accel none;
+# e_steps in the trace and summary of SQUAREM only), --load scoring the same, the same
 # files from two runs (and from two at one thread), complete data unchanged (no
 # imputed file, no missing_frac, no ll_train column).
 source "$SRC/tests/lib.sh"
@@ -15,7 +16,7 @@ run_ok "$P" -k 2 train.csv --test test.csv --label-col last -o m/pca --save m/mo
 cp run.log fit.log
 grep -q 'EM for probabilistic PCA over the observed entries' fit.log || fail "no EM line"
 check_columns m/pca.imputed.dat x1 x64 label
-check_columns m/pca.trace.dat iter recon_mse explained_var max_angle ref_angle seconds ll_train
+check_columns m/pca.trace.dat iter recon_mse explained_var max_angle ref_angle seconds ll_train e_steps
 [ "$(rows m/pca.imputed.dat)" -eq 1400 ] || fail "imputed.dat: $(rows m/pca.imputed.dat) rows"
 all_finite m/pca.imputed.dat
 all_finite m/pca.latent.dat
@@ -52,6 +53,18 @@ for f in 0.1 0.6; do
     "$DIGITS" >h$f.csv
   run_ok "$P" -k 3 h$f.csv --label-col last -o m$f/pca
   monotone m$f/pca.trace.dat
+  # SQUAREM: 3 to 7 E-steps a cycle (1 before the first), the summary's the last
+  awk 'NR == 1 { for (i = 2; i <= NF; i++) if ($i == "e_steps") c = i - 1; next }
+       { e = $c - (NR == 2 ? 1 : p); if (e < 3 || e > 7) { print "line " NR ": " e " E-steps"; bad = 1 } p = $c }
+       END { exit bad || !c }' m$f/pca.trace.dat || fail "m$f: e_steps of the SQUAREM cycles"
+  [ "$(column m$f/pca.trace.dat e_steps | tail -n 1)" = "$(column m$f/pca.summary.tsv e_steps)" ] ||
+    fail "m$f: the summary's e_steps is not the trace's last"
+  ok
+  run_ok "$P" -k 3 h$f.csv --label-col last --accel none -o n$f/pca
+  monotone n$f/pca.trace.dat
+  ! head -n 1 n$f/pca.trace.dat | grep -q e_steps || fail "e_steps in the trace of --accel none"
+  ! head -n 1 n$f/pca.summary.tsv | grep -q e_steps || fail "e_steps in the summary of --accel none"
+  ok
 done
 # the same model scored after --load: the same ll, latents and completion
 run_ok "$P" --load m/model.txt train.csv --test test.csv --label-col last -o m/loaded
@@ -77,5 +90,11 @@ run_ok "$P" -k 2 full.csv --label-col last -o f/pca
 [ ! -e f/pca.imputed.dat ] || fail "imputed.dat for complete data"
 ! head -n 1 f/pca.summary.tsv | grep -q missing_frac || fail "missing_frac for complete data"
 ! head -n 1 f/pca.trace.dat | grep -q ll_train || fail "ll_train in the trace of complete data"
+! head -n 1 f/pca.summary.tsv | grep -q e_steps || fail "e_steps for complete data"
 ok
+# complete data ignores --accel: the same files either way
+run_ok "$P" -k 2 full.csv --label-col last --accel none -o fn/pca
+for f in trace.dat components.dat latent.dat summary.tsv; do
+  same_results f/pca.$f fn/pca.$f
+done
 done_ok

@@ -4,7 +4,9 @@
  * PPCA covariance (pca_ppca_cov, lz_mvn_logpdf), conditional means by LU
  * solves, the complete-data fit (pca_fit, whose answer is the maximum
  * likelihood PPCA), the recovery of a known PPCA and of its hidden entries,
- * and EM's invariant: the observed-data log-likelihood never decreases.
+ * and EM's invariant: the observed-data log-likelihood never decreases,
+ * with plain EM steps and with SQUAREM (which must end at the same maximum,
+ * in fewer E-steps).
  *
  * Dimension letters: n samples, d data dimension, k components. */
 #include <check.h>
@@ -170,10 +172,11 @@ START_TEST(observed_density_equals_direct_cholesky)
 }
 END_TEST
 
-/* the trace of a fit: the observed-data log-likelihood and the recon_mse of
- * every iteration */
+/* the trace of a fit: the observed-data log-likelihood, the recon_mse and
+ * the E-steps so far of every iteration */
 typedef struct {
     double ll[5000], mse[5000];
+    long es[5000];
     int n;
 } rec;
 
@@ -182,13 +185,17 @@ static int record(const pca_iter_info *it, void *ud)
     rec *t = ud;
     if (t->n < 5000) {
         t->ll[t->n] = it->ll;
+        t->es[t->n] = it->e_steps;
         t->mse[t->n++] = it->recon_mse;
     }
     return 0;
 }
 
-/* EM's invariant: ll never decreases (relative rounding 1e-12 allowed) */
-static void assert_monotone(const rec *tr, const char *what)
+/* EM's invariant: ll never decreases (relative rounding 1e-12 allowed); and
+ * the E-steps an iteration: exactly 1 for plain EM (1 before the first
+ * iteration), 3 to 7 for a SQUAREM cycle (theta_1, at most four
+ * extrapolations tried and then theta_2, the end) */
+static void assert_monotone_es(const rec *tr, int accel, const char *what)
 {
     ck_assert_msg(tr->n >= 1, "%s: no trace", what);
     for (int t = 0; t < tr->n; t++)
@@ -197,6 +204,16 @@ static void assert_monotone(const rec *tr, const char *what)
         ck_assert_msg(tr->ll[t] >= tr->ll[t - 1] - 1e-12 * fabs(tr->ll[t - 1]),
                       "%s: iteration %d: ll %.17g after %.17g", what, t + 1, tr->ll[t],
                       tr->ll[t - 1]);
+    for (int t = 0; t < tr->n && t < 5000; t++) {
+        long de = tr->es[t] - (t ? tr->es[t - 1] : 1);
+        ck_assert_msg(accel ? de >= 3 && de <= 7 : de == 1, "%s: iteration %d: %ld E-steps", what,
+                      t + 1, de);
+    }
+}
+
+static void assert_monotone(const rec *tr, const char *what)
+{
+    assert_monotone_es(tr, 1, what); /* the default: SQUAREM */
 }
 
 /* On complete data (a mask of zeros) forced through the missing-value
@@ -212,7 +229,9 @@ static void assert_monotone(const rec *tr, const char *what)
  * angle_est = tol rho / (1 - rho) of its limit (the fit's own estimate,
  * NaN after a single iteration, else checked under 1e-8 rad).  The
  * eigenvalues and sigma^2 move with the parameters, to first order in that
- * distance: relative 1e-7 covers 1e-8 with a factor 10 for the constants. */
+ * distance: relative 1e-7 covers 1e-8 with a factor 10 for the constants.
+ * With plain EM steps and with SQUAREM (whose cycles contract by far more
+ * than rho, so its angle_est is smaller still). */
 START_TEST(em_on_complete_data_is_pca)
 {
     size_t n = 400, d = 12, k = 3;
@@ -231,32 +250,38 @@ START_TEST(em_on_complete_data_is_pca)
     pca_model *ma = pca_model_alloc(d, k), *mp = pca_model_alloc(d, k);
     pca_fit_info fa, fp;
     rec *tr = calloc(1, sizeof *tr);
-    ck_assert_int_eq(pca_fit_incomplete(&cfg, &dt, NULL, ma, &fa, record, tr, &err), LZ_OK);
-    ck_assert(fa.converged);
-    assert_monotone(tr, "complete data");
-    ck_assert_msg(!(fa.angle_est > 1e-8), "angle_est %g", fa.angle_est);
     ck_assert_int_eq(pca_fit(&cfg, n, d, xc, NULL, mp, &fp, NULL, NULL, &err), LZ_OK);
-    double ang;
-    ck_assert_int_eq(lz_max_principal_angle(d, k, ma->comp, mp->comp, NULL, &ang, &err), LZ_OK);
-    ck_assert_msg(ang <= 1e-8, "angle to pca_fit's subspace %g", ang);
-    for (size_t c = 0; c < k; c++)
-        ck_assert_msg(fabs(ma->eigval[c] - mp->eigval[c]) <= 1e-7 * mp->eigval[c],
-                      "lambda_%zu %.17g, pca_fit %.17g", c, ma->eigval[c], mp->eigval[c]);
-    ck_assert_msg(fabs(ma->sigma2 - mp->sigma2) <= 1e-7 * mp->sigma2,
-                  "sigma^2 %.17g, pca_fit %.17g", ma->sigma2, mp->sigma2);
-    ck_assert_msg(fabs(ma->total_var - mp->total_var) <= 1e-7 * mp->total_var, "tr C %g, tr S %g",
-                  ma->total_var, mp->total_var);
-    for (size_t j = 0; j < d; j++)
-        ck_assert(fabs(ma->mean[j] - mp->mean[j]) <= 1e-9 * (1 + fabs(mp->mean[j])));
     double lla, llp;
     ck_assert_int_eq(pca_score_incomplete(mp, &dt, NULL, NULL, &lla, NULL, &err), LZ_OK);
     ck_assert_int_eq(pca_loglik(mp, n, xc, &llp, &err), LZ_OK);
     ck_assert_msg(fabs(lla - llp) <= 1e-11 * fabs(llp), "ll by pattern %.17g, pca_loglik %.17g",
                   lla, llp);
-    /* the maximum: pca_fit's ll, reached by the trace's last (to the same
-     * first-order 1e-7, relative) */
-    ck_assert_msg(fabs(tr->ll[tr->n - 1] - llp) <= 1e-7 * fabs(llp), "EM's ll %.17g, ML %.17g",
-                  tr->ll[tr->n - 1], llp);
+    for (int acc = 0; acc < 2; acc++) {
+        const char *what = acc ? "complete data, SQUAREM" : "complete data, EM";
+        cfg.accelerate = acc;
+        tr->n = 0;
+        ck_assert_int_eq(pca_fit_incomplete(&cfg, &dt, NULL, ma, &fa, record, tr, &err), LZ_OK);
+        ck_assert_msg(fa.converged, "%s: not converged", what);
+        assert_monotone_es(tr, acc, what);
+        ck_assert_msg(!isgreater(fa.angle_est, 1e-8), "%s: angle_est %g", what, fa.angle_est);
+        double ang;
+        ck_assert_int_eq(lz_max_principal_angle(d, k, ma->comp, mp->comp, NULL, &ang, &err), LZ_OK);
+        ck_assert_msg(ang <= 1e-8, "%s: angle to pca_fit's subspace %g", what, ang);
+        for (size_t c = 0; c < k; c++)
+            ck_assert_msg(fabs(ma->eigval[c] - mp->eigval[c]) <= 1e-7 * mp->eigval[c],
+                          "%s: lambda_%zu %.17g, pca_fit %.17g", what, c, ma->eigval[c],
+                          mp->eigval[c]);
+        ck_assert_msg(fabs(ma->sigma2 - mp->sigma2) <= 1e-7 * mp->sigma2,
+                      "%s: sigma^2 %.17g, pca_fit %.17g", what, ma->sigma2, mp->sigma2);
+        ck_assert_msg(fabs(ma->total_var - mp->total_var) <= 1e-7 * mp->total_var,
+                      "%s: tr C %g, tr S %g", what, ma->total_var, mp->total_var);
+        for (size_t j = 0; j < d; j++)
+            ck_assert(fabs(ma->mean[j] - mp->mean[j]) <= 1e-9 * (1 + fabs(mp->mean[j])));
+        /* the maximum: pca_fit's ll, reached by the trace's last (to the same
+         * first-order 1e-7, relative) */
+        ck_assert_msg(fabs(tr->ll[tr->n - 1] - llp) <= 1e-7 * fabs(llp),
+                      "%s: EM's ll %.17g, ML %.17g", what, tr->ll[tr->n - 1], llp);
+    }
     free(tr);
     free(x);
     free(xc);
@@ -267,11 +292,11 @@ START_TEST(em_on_complete_data_is_pca)
 }
 END_TEST
 
-/* EM's invariant, with 10 % and 60 % of the entries missing: the
- * observed-data log-likelihood of the trace never decreases, and its last
- * value is the fitted model's own (pca_score_incomplete, through U and
- * Lambda instead of W).  Then data of rank k plus noise 1e-3 with 30 %
- * missing: the hidden entries completed within a few noise sd. */
+/* EM's invariant, with 10 % and 60 % of the entries missing, with plain EM
+ * steps and with SQUAREM: the observed-data log-likelihood of the trace
+ * never decreases, and its last value is the fitted model's own
+ * (pca_score_incomplete, through U and Lambda instead of W).  Then data of rank k plus noise 1e-3
+ * with 30 % missing: the hidden entries completed within a few noise sd. */
 START_TEST(em_loglik_never_decreases)
 {
     size_t n = 500, d = 20, k = 3;
@@ -291,15 +316,24 @@ START_TEST(em_loglik_never_decreases)
         low_rank(r, n, d, k, 0.5, x);
         lz_test_mcar(r, n, d, frac[f], miss);
         lz_data dt = make_data(n, d, x, miss);
-        tr->n = 0;
-        ck_assert_int_eq(pca_fit_incomplete(&cfg, &dt, NULL, m, &fi, record, tr, &err), LZ_OK);
-        assert_monotone(tr, f ? "60 %" : "10 %");
-        ck_assert_msg(tr->n >= 5, "only %d iterations: nothing tested", tr->n);
-        double ll;
-        ck_assert_int_eq(pca_score_incomplete(m, &dt, NULL, NULL, &ll, NULL, &err), LZ_OK);
-        ck_assert_msg(fabs(ll - tr->ll[tr->n - 1]) <= 1e-10 * fabs(ll),
-                      "model's ll %.17g, the trace's last %.17g", ll, tr->ll[tr->n - 1]);
+        for (int acc = 0; acc < 2; acc++) {
+            char what[32];
+            snprintf(what, sizeof what, "%s, %s", f ? "60 %" : "10 %", acc ? "SQUAREM" : "EM");
+            cfg.accelerate = acc;
+            tr->n = 0;
+            ck_assert_int_eq(pca_fit_incomplete(&cfg, &dt, NULL, m, &fi, record, tr, &err), LZ_OK);
+            assert_monotone_es(tr, acc, what);
+            /* (a SQUAREM line is 3 or more EM steps) */
+            ck_assert_msg(tr->n >= (acc ? 3 : 5), "%s: only %d iterations: nothing tested", what,
+                          tr->n);
+            double ll;
+            ck_assert_int_eq(pca_score_incomplete(m, &dt, NULL, NULL, &ll, NULL, &err), LZ_OK);
+            ck_assert_msg(fabs(ll - tr->ll[tr->n - 1]) <= 1e-10 * fabs(ll),
+                          "%s: model's ll %.17g, the trace's last %.17g", what, ll,
+                          tr->ll[tr->n - 1]);
+        }
     }
+    cfg.accelerate = 1;
     /* rank k plus noise 1e-3, 30 % missing */
     low_rank(r, n, d, k, 0.0, x);
     memcpy(x0, x, n * d * sizeof *x0);
@@ -518,6 +552,7 @@ START_TEST(em_recovers_known_ppca)
     pca_config cfg;
     pca_config_default(&cfg);
     cfg.k = (int)k;
+    cfg.accelerate = 1; /* the default: the maximum check is of SQUAREM's fit */
     pca_model *m = pca_model_alloc(d, k), *mt = pca_model_alloc(d, k);
     pca_fit_info fi;
     ck_assert_int_eq(pca_fit_incomplete(&cfg, &dt, NULL, m, &fi, NULL, NULL, &err), LZ_OK);
@@ -595,6 +630,105 @@ START_TEST(em_recovers_known_ppca)
 }
 END_TEST
 
+/* SQUAREM and plain EM end at the same maximum.  Data from a known PPCA
+ * (d = 10, k = 3, n = 2000, loadings N(0, s_c^2) with s = 0.6, 0.4, 0.2,
+ * sigma^2 = 1: a weak third component, so that plain EM takes ~90 steps),
+ * 20 % MCAR, both fitted to tol = 1e-10 rad.  Plain EM stops within
+ * angle_est = delta rho / (1 - rho) of its limit (its own estimate,
+ * asserted under 1e-8 so that the comparison means something); SQUAREM's
+ * cycles contract by far more (here the distance left after the last one
+ * is below its angle, <= tol).  Both limits are the one
+ * maximum, so the subspaces are within angle_est + tol: asserted under
+ * twice that.  sigma^2 moves to first order in that distance (relative 1e-6
+ * is 100 times 1e-8), ll to second order (relative 1e-8 is far above it and
+ * far below any other stationary point's ll).  SQUAREM used fewer E-steps;
+ * its fit passes the central-difference maximum check; and on the data
+ * times 1000 (its step length is measured in the data's units) it ends at
+ * the same fit in the new units: sigma^2 times 1e6 and ll shifted by
+ * -(observed entries / n) log 1000, relative 1e-8, the subspaces within
+ * 2 tol (each within its last angle of the limit).  (Not the same E-steps:
+ * near the maximum ll(theta') and ll(theta_1) agree to rounding, and which
+ * extrapolations are rejected then depends on it.) */
+START_TEST(squarem_same_maximum_as_em)
+{
+    size_t n = 2000, d = 10, k = 3;
+    gsl_rng *r = lz_rng_alloc(46);
+    lz_error err;
+    double *w = lz_test_dalloc(d * k), *x = lz_test_dalloc(n * d), *xs = lz_test_dalloc(n * d),
+           s2 = 1.0;
+    unsigned char *miss = calloc(n * d, 1);
+    lz_rng_gauss(r, d * k, w);
+    for (size_t j = 0; j < d; j++)
+        for (size_t c = 0; c < k; c++) w[j * k + c] *= 0.6 - 0.2 * (double)c;
+    for (size_t i = 0; i < n; i++) {
+        double z[3];
+        lz_rng_gauss(r, k, z);
+        for (size_t j = 0; j < d; j++) {
+            double v = 1.0 + 0.5 * (double)j + gsl_ran_gaussian(r, sqrt(s2));
+            for (size_t c = 0; c < k; c++) v += w[j * k + c] * z[c];
+            x[i * d + j] = v;
+        }
+    }
+    lz_test_mcar(r, n, d, 0.2, miss);
+    lz_data dt = make_data(n, d, x, miss);
+    for (size_t i = 0; i < n * d; i++) xs[i] = 1000.0 * x[i];
+    lz_data ds = make_data(n, d, xs, miss);
+    pca_config cfg;
+    pca_config_default(&cfg);
+    cfg.k = (int)k;
+    cfg.tol = 1e-10;
+    cfg.max_iter = 20000;
+    pca_model *me = pca_model_alloc(d, k), *ms = pca_model_alloc(d, k), *m3 = pca_model_alloc(d, k);
+    pca_fit_info fe, fs, f3;
+    rec *tr = calloc(1, sizeof *tr);
+    cfg.accelerate = 0;
+    ck_assert_int_eq(pca_fit_incomplete(&cfg, &dt, NULL, me, &fe, record, tr, &err), LZ_OK);
+    assert_monotone_es(tr, 0, "EM");
+    double lle = tr->ll[tr->n - 1];
+    cfg.accelerate = 1;
+    tr->n = 0;
+    ck_assert_int_eq(pca_fit_incomplete(&cfg, &dt, NULL, ms, &fs, record, tr, &err), LZ_OK);
+    assert_monotone_es(tr, 1, "SQUAREM");
+    double lls = tr->ll[tr->n - 1];
+    ck_assert_int_eq(pca_fit_incomplete(&cfg, &ds, NULL, m3, &f3, NULL, NULL, &err), LZ_OK);
+    printf("squarem_same_maximum_as_em: plain EM %d iterations, %ld E-steps (angle_est %.3g); "
+           "SQUAREM %d cycles, %ld E-steps (last angle %.3g)\n",
+           fe.iterations, fe.e_steps, fe.angle_est, fs.iterations, fs.e_steps, fs.max_angle);
+    ck_assert(fe.converged && fs.converged);
+    ck_assert_msg(islessequal(fe.angle_est, 1e-8), "EM's angle_est %g", fe.angle_est);
+    ck_assert_msg(fs.e_steps < fe.e_steps, "SQUAREM %ld E-steps, EM %ld", fs.e_steps, fe.e_steps);
+    ck_assert_msg(fabs(lls - lle) <= 1e-8 * fabs(lle), "ll: SQUAREM %.17g, EM %.17g", lls, lle);
+    double ang;
+    ck_assert_int_eq(lz_max_principal_angle(d, k, me->comp, ms->comp, NULL, &ang, &err), LZ_OK);
+    ck_assert_msg(ang <= 2 * (fe.angle_est + cfg.tol), "angle %g (EM's angle_est %g, tol %g)", ang,
+                  fe.angle_est, cfg.tol);
+    ck_assert_msg(fabs(ms->sigma2 - me->sigma2) <= 1e-6 * me->sigma2,
+                  "sigma^2: SQUAREM %.17g, EM %.17g", ms->sigma2, me->sigma2);
+    assert_maximum(ms, &dt, r);
+    /* the data times 1000 */
+    ck_assert(f3.converged);
+    ck_assert_int_eq(lz_max_principal_angle(d, k, m3->comp, ms->comp, NULL, &ang, &err), LZ_OK);
+    ck_assert_msg(ang <= 2 * cfg.tol, "x 1000: angle %g", ang);
+    ck_assert_msg(fabs(m3->sigma2 / 1e6 - ms->sigma2) <= 1e-8 * ms->sigma2,
+                  "x 1000: sigma^2 %.17g, %.17g", m3->sigma2, ms->sigma2);
+    double ll3, lld;
+    ck_assert_int_eq(pca_score_incomplete(m3, &ds, NULL, NULL, &ll3, NULL, &err), LZ_OK);
+    ck_assert_int_eq(pca_score_incomplete(ms, &dt, NULL, NULL, &lld, NULL, &err), LZ_OK);
+    double shift = -(double)(n * d - dt.n_miss) / (double)n * log(1000.0);
+    ck_assert_msg(fabs(ll3 - (lld + shift)) <= 1e-9 * fabs(lld), "x 1000: ll %.17g, expected %.17g",
+                  ll3, lld + shift);
+    free(tr);
+    free(w);
+    free(x);
+    free(xs);
+    free(miss);
+    pca_model_free(me);
+    pca_model_free(ms);
+    pca_model_free(m3);
+    gsl_rng_free(r);
+}
+END_TEST
+
 /* --mode cov is refused with missing values, naming the option */
 START_TEST(cov_mode_refused)
 {
@@ -625,6 +759,7 @@ static Suite *suite(void)
     tcase_add_test(t, em_loglik_never_decreases);
     tcase_add_test(t, em_column_in_large_units);
     tcase_add_test(t, em_recovers_known_ppca);
+    tcase_add_test(t, squarem_same_maximum_as_em);
     tcase_add_test(t, cov_mode_refused);
     suite_add_tcase(s, t);
     return s;
