@@ -738,6 +738,18 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
                 const char *nm = o->label_name ? o->label_name : "";
                 for (size_t j = 0; !any_num && j < used && label_idx < 0; j++)
                     if (!strcmp(f[j], nm)) label_idx = (int)j;
+                if (any_num && pending_comment) {
+                    /* a "# a b c" header line, as this project's .dat files have */
+                    char *copy = strdup(pending_comment);
+                    char **hf = malloc((ncols + 1) * sizeof *hf);
+                    if (copy && hf && split_fields(copy, ' ', hf, ncols + 1) == ncols) {
+                        for (size_t j = 0; j < ncols && label_idx < 0; j++)
+                            if (!strcmp(hf[j], nm)) label_idx = (int)j;
+                        if (label_idx < 0) any_num = 0; /* named: "no such column" below */
+                    }
+                    free(hf);
+                    free(copy);
+                }
                 if (label_idx < 0) {
                     st = any_num ? lz_fail(err, LZ_EINVAL,
                                            "%s:%zu: --label-col '%.60s': the file has no header "

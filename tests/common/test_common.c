@@ -622,6 +622,18 @@ START_TEST(text_label_by_name)
     ck_assert_int_eq(lz_data_read(tmp_path("lnn.csv"), &o, &q, &e), LZ_EINVAL);
     ck_assert_msg(strstr(e.msg, "lnn.csv:1: --label-col 'kind': the file has no header") != NULL,
                   "%s", e.msg);
+    /* a "# a kind b" line before the data names the columns too (this
+     * project's .dat files) */
+    write_text(tmp_path("lnc.dat"), "# a kind b\n1 0 2\n3 1 4\n5 0 7\n");
+    ck_assert_msg(lz_data_read(tmp_path("lnc.dat"), &o, &q, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_int_eq(q->label_field, 1);
+    ck_assert_uint_eq(q->d, 2);
+    ck_assert_double_eq(q->x[2], 3);
+    lz_data_free(q);
+    o.label_name = "kinds";
+    ck_assert_int_eq(lz_data_read(tmp_path("lnc.dat"), &o, &q, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "--label-col 'kinds': no column of that name") != NULL, "%s",
+                  e.msg);
     /* numbers that are no column stay errors */
     ck_assert_int_eq(lz_parse_label_col("0", &o.label_col, &e), LZ_EINVAL);
     ck_assert_int_eq(lz_parse_label_col("-2", &o.label_col, &e), LZ_EINVAL);
