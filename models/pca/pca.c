@@ -183,6 +183,14 @@ static lz_status orth_rows(size_t m, size_t d, double *at, double *tmp, lz_error
     return LZ_OK;
 }
 
+/* delta rho / (1 - rho), rho = delta / delta_prev (pca_impl.h) */
+double pca_angle_est(double delta, double delta_prev)
+{
+    int contracting = isgreater(delta_prev, 1e-13) && isless(delta, delta_prev);
+    double rho = contracting ? delta / delta_prev : NAN;
+    return contracting ? delta * rho / (1 - rho) : NAN;
+}
+
 /* Make the largest-|entry| of each row of ut (k, d) positive (the first
  * such entry on ties): a deterministic sign for each component. */
 void pca_fix_signs(size_t d, size_t k, double *ut)
@@ -497,14 +505,7 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         info->converged = converged;
         info->max_angle = delta;
         info->ref_angle = ref_angle;
-        /* successive angles shrink by rho = delta_t / delta_t-1 an iteration,
-         * so the distance to the limit is sum_{s>t} delta_s = delta rho/(1-rho)
-         * (docs/pca.md, "The tolerance, and what the default gives") */
-        /* below ~1e-13 rad successive angles are rounding, not contraction
-         * (quiet comparisons: both are NaN after one iteration) */
-        int contracting = isgreater(delta_prev, 1e-13) && isless(delta, delta_prev);
-        double rho = contracting ? delta / delta_prev : NAN;
-        info->angle_est = contracting ? delta * rho / (1 - rho) : NAN;
+        info->angle_est = pca_angle_est(delta, delta_prev);
         info->seconds = lz_now() - t0;
         info->e_steps = 0; /* no E-step: the iteration is PCA's */
     }

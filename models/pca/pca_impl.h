@@ -14,4 +14,12 @@
  * such entry on ties): a deterministic sign for each component. */
 void pca_fix_signs(size_t d, size_t k, double *ut);
 
+/* The distance of the last subspace from the limit, from the last two
+ * successive angles: they shrink by rho = delta / delta_prev an iteration,
+ * so it is sum_{s>t} delta_s = delta rho / (1 - rho) (docs/pca.md, "The
+ * tolerance, and what the default gives").  NaN when they do not contract,
+ * or when delta_prev is below ~1e-13 rad (rounding, not contraction; quiet
+ * comparisons: NaN after one iteration). */
+double pca_angle_est(double delta, double delta_prev);
+
 #endif

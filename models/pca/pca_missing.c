@@ -755,9 +755,7 @@ lz_status pca_fit_incomplete(const pca_config *cfg, const lz_data *data, const d
         info->converged = converged;
         info->max_angle = delta;
         info->ref_angle = ref_angle;
-        int contracting = isgreater(delta_prev, 1e-13) && isless(delta, delta_prev);
-        double rho = contracting ? delta / delta_prev : NAN;
-        info->angle_est = contracting ? delta * rho / (1 - rho) : NAN;
+        info->angle_est = pca_angle_est(delta, delta_prev);
         info->seconds = lz_now() - t0;
         info->e_steps = n_e;
     }
