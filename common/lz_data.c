@@ -732,33 +732,43 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             for (size_t j = 0; j < used; j++)
                 if (parse_number(f[j], &v)) any_num = 1;
             ncols = nf;
+            header = calloc(ncols, sizeof *header);
+            kind = malloc(ncols);
+            if (!header || !kind) {
+                st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            /* the columns' names: this line when it is a header, else a
+             * "# a b c" line just before the data with one name a column
+             * (this project's .dat files) */
+            if (!any_num) {
+                for (size_t j = 0; j < ncols && !st; j++)
+                    if (!(header[j] = strdup(f[j])))
+                        st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+            } else if (pending_comment) {
+                char *copy = strdup(pending_comment);
+                char **hf = malloc((ncols + 1) * sizeof *hf);
+                if (copy && hf && split_fields(copy, ' ', hf, ncols + 1) == ncols)
+                    for (size_t j = 0; j < ncols; j++) header[j] = strdup(hf[j]);
+                free(hf);
+                free(copy);
+            }
+            if (st) break;
             if (o->label_col == LZ_LABEL_LAST)
                 label_idx = (int)ncols - 1;
             else if (o->label_col == LZ_LABEL_NAME) {
                 const char *nm = o->label_name ? o->label_name : "";
-                for (size_t j = 0; !any_num && j < used && label_idx < 0; j++)
-                    if (!strcmp(f[j], nm)) label_idx = (int)j;
-                if (any_num && pending_comment) {
-                    /* a "# a b c" header line, as this project's .dat files have */
-                    char *copy = strdup(pending_comment);
-                    char **hf = malloc((ncols + 1) * sizeof *hf);
-                    if (copy && hf && split_fields(copy, ' ', hf, ncols + 1) == ncols) {
-                        for (size_t j = 0; j < ncols && label_idx < 0; j++)
-                            if (!strcmp(hf[j], nm)) label_idx = (int)j;
-                        if (label_idx < 0) any_num = 0; /* named: "no such column" below */
-                    }
-                    free(hf);
-                    free(copy);
-                }
+                for (size_t j = 0; j < ncols && label_idx < 0; j++)
+                    if (header[j] && !strcmp(header[j], nm)) label_idx = (int)j;
                 if (label_idx < 0) {
-                    st = any_num ? lz_fail(err, LZ_EINVAL,
-                                           "%s:%zu: --label-col '%.60s': the file has no header "
-                                           "line of names: give the column's number",
-                                           path, c.line, nm)
-                                 : lz_fail(err, LZ_EINVAL,
-                                           "%s:%zu: --label-col '%.60s': no column of that name "
-                                           "in the header (%zu columns, the first '%.40s')",
-                                           path, c.line, nm, ncols, used ? f[0] : "");
+                    st = !header[0] ? lz_fail(err, LZ_EINVAL,
+                                              "%s:%zu: --label-col '%.60s': the file has no "
+                                              "header line of names: give the column's number",
+                                              path, c.line, nm)
+                                    : lz_fail(err, LZ_EINVAL,
+                                              "%s:%zu: --label-col '%.60s': no column of that "
+                                              "name in the header (%zu columns, the first '%.40s')",
+                                              path, c.line, nm, ncols, header[0]);
                     break;
                 }
             } else if (o->label_col > 0) {
@@ -768,12 +778,6 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
                     break;
                 }
                 label_idx = o->label_col - 1;
-            }
-            header = calloc(ncols, sizeof *header);
-            kind = malloc(ncols);
-            if (!header || !kind) {
-                st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
-                break;
             }
             memset(kind, 'x', ncols);
             for (size_t q = 0; !st && q < o->n_skip; q++) {
@@ -806,20 +810,8 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             for (size_t j = 0, o2 = 0; j < ncols; j++)
                 if (kind[j] == 'x') dt->field[o2++] = j + 1;
             if (!any_num) {
-                for (size_t j = 0; j < ncols && !st; j++)
-                    if (!(header[j] = strdup(f[j])))
-                        st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
                 has_header = 1;
                 continue;
-            }
-            if (pending_comment) {
-                /* "# a b c" just before the data, with one name a column */
-                char *copy = strdup(pending_comment);
-                char **hf = malloc((ncols + 1) * sizeof *hf);
-                if (copy && hf && split_fields(copy, ' ', hf, ncols + 1) == ncols)
-                    for (size_t j = 0; j < ncols; j++) header[j] = strdup(hf[j]);
-                free(hf);
-                free(copy);
             }
         }
         if (nf != ncols) {
