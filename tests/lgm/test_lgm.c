@@ -23,6 +23,7 @@
 #include "lz_time.h"
 #include "lz_check.h"
 #include "lz_check_data.h"
+#include "lgm_check.h"
 
 #define EPS DBL_EPSILON
 
@@ -713,24 +714,8 @@ START_TEST(fit_is_scale_equivariant)
         ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m, lz_now(), NULL, NULL, &res, &err), LZ_OK);
         ck_assert_int_eq(lgm_fit(&cfg, n, xs, ss, NULL, ms, lz_now(), NULL, NULL, &ress, &err),
                          LZ_OK);
-        /* A A^T (the model; A itself only up to the signs of its columns) */
-        double amax = max_abs(d * k, m->a);
-        for (size_t i = 0; i < d; i++) {
-            for (size_t j = 0; j < d; j++) {
-                double v = 0, vs = 0;
-                for (size_t a = 0; a < k; a++) {
-                    v += m->a[i * k + a] * m->a[j * k + a];
-                    vs += ms->a[i * k + a] * ms->a[j * k + a];
-                }
-                ck_assert_msg(fabs(vs / (c[i] * c[j]) - v) <= 1e-7 * amax * amax,
-                              "run %zu: AA^T(%zu,%zu) %.17g vs %.17g", q, i, j, vs / (c[i] * c[j]),
-                              v);
-            }
-            ck_assert_msg(fabs(ms->dg[i] / (c[i] * c[i]) - m->dg[i]) <= 1e-7 * m->dg[i],
-                          "run %zu: D(%zu)", q, i);
-            ck_assert_msg(fabs(ms->floor[i] / (c[i] * c[i]) - m->floor[i]) <= 1e-12 * m->floor[i],
-                          "run %zu: floor(%zu)", q, i);
-        }
+        /* A A^T (the model; A itself only up to the signs of its columns), D, the floor */
+        lgm_check_same_in_units(m, ms, c, q);
         ck_assert_msg(fabs(ress.ll_train - (res.ll_train + shift)) <= 1e-9 * fabs(res.ll_train),
                       "run %zu: ll %.17g, expected %.17g", q, ress.ll_train, res.ll_train + shift);
         lgm_model_free(m);
