@@ -37,6 +37,9 @@ void lgm_config_default(lgm_config *c)
 
 lz_status lgm_config_check(const lgm_config *c, size_t d, lz_error *err)
 {
+    if (d == 1)
+        return lz_fail(err, LZ_EINVAL,
+                       "1 column: factor analysis needs at least 2 (k factors, 1 <= k < d)");
     if (c->k < 1)
         return d ? lz_fail(err, LZ_EINVAL, "-k %d: expected 1 <= k < d = %zu", c->k, d)
                  : lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", c->k);

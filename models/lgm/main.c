@@ -64,6 +64,7 @@ typedef struct {
     lgm_config cfg;
     lz_common_opts co;
     int n_samples, accel; /* accel: index into "squarem|none" */
+    int k;                /* -k, or LZ_UNSET_INT: 2, or 1 for data of 2 columns */
     const char *data_path;
     lz_data *train, *test;
     lgm_model *m;
@@ -87,8 +88,10 @@ static int parse_options(run *r, int argc, char **argv)
     lz_common_defaults(&r->co, "out/lgm");
     r->co.allow_missing = 1; /* EM completes them */
     r->n_samples = 64;
+    r->k = LZ_UNSET_INT;
     lz_opt opts[] = {
-        {"k", 'k', LZ_OPT_INT, &r->cfg.k, "K", "latent dimension, 1 <= K < d"},
+        {"k", 'k', LZ_OPT_INT, &r->k, "K",
+         "latent dimension, 1 <= K < d (default: 2, or 1 for data of 2 columns)"},
         {"completion", 0, LZ_OPT_CHOICE, &r->cfg.completion, "exact|sampled",
          "E-step: exact posterior moments (option 1) or J draws from P(z|x) (option 2)"},
         {"samples", 0, LZ_OPT_INT, &r->cfg.samples, "J",
@@ -124,6 +127,7 @@ static int parse_options(run *r, int argc, char **argv)
     if (rc >= 0) return rc;
     r->cfg.accelerate = r->accel == 0;
     r->cfg.seed = r->co.seed;
+    if (r->k != LZ_UNSET_INT) r->cfg.k = r->k;
     if (!lgm_config_check(&r->cfg, 0, &r->err) && r->n_samples < 0)
         lz_fail(&r->err, LZ_EINVAL, "--n-samples %d: expected >= 0", r->n_samples);
     if (r->err.status) {
@@ -158,6 +162,7 @@ static lz_status load_inputs(run *r)
             (st = lz_data_check_width(r->test, r->m->d, r->co.load, &r->err)))
             return st;
     } else {
+        if (r->k == LZ_UNSET_INT && r->train->d == 2) r->cfg.k = 1; /* smaller than the data's */
         if ((st = lgm_config_check(&r->cfg, r->train->d, &r->err))) {
             lz_error_prefix(&r->err, "%s", r->train->path); /* "data.csv: -k 70: ..." */
             return st;

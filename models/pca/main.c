@@ -53,6 +53,7 @@ static const char *DETAILS =
 typedef struct {
     pca_config cfg;
     lz_common_opts co;
+    int k;     /* -k, or LZ_UNSET_INT: 2, or 1 for data of 2 columns */
     int accel; /* index into "squarem|none" */
     const char *ref_path, *data_path;
     lz_data *train, *test;
@@ -75,8 +76,10 @@ static int parse_options(run *r, int argc, char **argv)
     pca_config_default(&r->cfg);
     lz_common_defaults(&r->co, "out/pca");
     r->co.allow_missing = 1; /* the iteration runs over the observed entries */
+    r->k = LZ_UNSET_INT;
     const lz_opt opts[] = {
-        {"k", 'k', LZ_OPT_INT, &r->cfg.k, "K", "principal components kept, 1 <= K < d"},
+        {"k", 'k', LZ_OPT_INT, &r->k, "K",
+         "principal components kept, 1 <= K < d (default: 2, or 1 for data of 2 columns)"},
         {"mode", 0, LZ_OPT_CHOICE, &r->cfg.mode, "data|cov|auto",
          "data: iterate on X, O(n d p) an iteration; cov: on S, O(n d^2) once, then "
          "O(d^2 p); auto: the cheaper"},
@@ -108,6 +111,7 @@ static int parse_options(run *r, int argc, char **argv)
     if (rc >= 0) return rc;
     r->cfg.seed = r->co.seed; /* the random initial W */
     r->cfg.accelerate = r->accel == 0;
+    if (r->k != LZ_UNSET_INT) r->cfg.k = r->k;
     if (!r->co.load && pca_config_check(&r->cfg, 0, &r->err)) {
         lz_die_msg(PROG, &r->err);
         return 1;
@@ -189,7 +193,11 @@ static lz_status load_inputs(run *r)
         lz_load_inputs(&r->co, r->data_path, r->co.load ? 1 : 2, &r->train, &r->test, &r->err);
     if (st || r->co.load) return st;
     const size_t d = r->train->d;
-    if ((st = pca_config_check(&r->cfg, d, &r->err))) return st;
+    if (r->k == LZ_UNSET_INT && d == 2) r->cfg.k = 1; /* a subspace smaller than the data's */
+    if ((st = pca_config_check(&r->cfg, d, &r->err))) {
+        lz_error_prefix(&r->err, "%s", r->train->path); /* "data.csv: -k 70: ..." */
+        return st;
+    }
     double *mv = malloc(2 * d * sizeof *mv); /* (2, d) mean, variance */
     if (!mv) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     st = lz_data_moments(r->train, mv, mv + d, NULL, &r->err);

@@ -42,6 +42,8 @@ void pca_config_default(pca_config *c)
 
 lz_status pca_config_check(const pca_config *c, size_t d, lz_error *err)
 {
+    if (d == 1)
+        return lz_fail(err, LZ_EINVAL, "1 column: PCA needs at least 2 (k components, 1 <= k < d)");
     if (c->k < 1) {
         if (d) return lz_fail(err, LZ_EINVAL, "-k %d: expected 1 <= k < d = %zu", c->k, d);
         return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", c->k);

@@ -11,6 +11,13 @@ expect_error $P 'one_row\.csv: 1 row of data: expected at least 2' "$LGM" one_ro
 expect_error $P '^lgm_em: -k 0: expected' "$LGM" ok.csv -k 0 -o $P
 expect_error $P '^lgm_em: -k -2: expected' "$LGM" ok.csv -k -2 -o $P
 expect_error $P 'ok\.csv: -k 3: expected 1 <= k < d = 3' "$LGM" ok.csv -k 3 -o $P
+# one column: no latent space smaller than the data's; two columns: -k defaults to 1
+printf '1\n2\n4\n' > one_col.csv
+expect_error $P '^lgm_em: one_col\.csv: 1 column: factor analysis needs at least 2' "$LGM" one_col.csv -o $P
+printf '1,2\n2,3.5\n4,4\n0,1\n' > two_col.csv
+run_ok "$LGM" -o out/two_col two_col.csv
+[ "$(column out/two_col.summary.tsv k)" = 1 ] || fail "2 columns: default -k is not 1"
+ok
 # options
 expect_error $P "option -k: expected an integer, got 'two'" "$LGM" ok.csv -k two -o $P
 expect_error $P 'option --completion: expected one of exact\|sampled' "$LGM" ok.csv --completion mean -o $P

@@ -50,8 +50,16 @@ expect_error $B '^pca_iter: line.csv: -k 1: the centred data spans only 1 dimens
 expect_error $B 'const.csv: the data has no variance' "$P" -k 1 -o $B const.csv
 # options
 expect_error $B '^pca_iter: -k 0: expected k >= 1' "$P" -k 0 -o $B good.csv
-expect_error $B '^pca_iter: -k 3: expected 1 <= k < d = 3' "$P" -k 3 -o $B good.csv
-expect_error $B '^pca_iter: -k 7: expected 1 <= k < d = 3' "$P" -k 7 -o $B good.csv
+expect_error $B '^pca_iter: good.csv: -k 3: expected 1 <= k < d = 3' "$P" -k 3 -o $B good.csv
+expect_error $B '^pca_iter: good.csv: -k 7: expected 1 <= k < d = 3' "$P" -k 7 -o $B good.csv
+# one column: no subspace smaller than the data's; two columns: -k defaults to 1
+printf '1\n2\n4\n' > one_col.csv
+expect_error $B '^pca_iter: one_col.csv: 1 column: PCA needs at least 2' "$P" -o $B one_col.csv
+printf '1,2\n2,3.5\n4,4\n0,1\n' > two_col.csv
+run_ok "$P" -o out/two_col two_col.csv
+[ "$(column out/two_col.summary.tsv k)" = 1 ] || fail "2 columns: default -k is not 1"
+ok
+expect_error $B '^pca_iter: two_col.csv: -k 2: expected 1 <= k < d = 2' "$P" -k 2 -o $B two_col.csv
 expect_error $B "option --mode: expected one of data\|cov\|auto, got 'fast'" "$P" --mode fast -o $B good.csv
 expect_error $B '^pca_iter: --tol -1: expected a positive angle' "$P" --tol -1 -o $B good.csv
 expect_error $B '^pca_iter: --max-iter 0: expected >= 1' "$P" --max-iter 0 -o $B good.csv

@@ -128,7 +128,7 @@ ok
 for o in -k --mode --oversample --tol --max-iter --ref --seed --test --save --load --quiet; do
   grep -q -- "$o" help.txt || fail "--help lacks $o"
 done
-grep -q "(default: 2)" help.txt && grep -q "(default: out/pca)" help.txt || fail "--help defaults"
+grep -q "(default: 2, or 1 for data of 2 columns)" help.txt && grep -q "(default: out/pca)" help.txt || fail "--help defaults"
 ok
 run_ok "$P" --label-col last --quiet -o out/q "$DIGITS"
 ! grep -q '^iter ' run.log || fail "--quiet printed iterations"
