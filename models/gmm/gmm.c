@@ -172,6 +172,47 @@ size_t gmm_n_collapsed(const gmm_model *m)
     return c;
 }
 
+/* "On the floor": within this relative distance of it (floor_full raises
+ * an eigenvalue to exactly 1, recomputed here to within rounding). */
+#define GMM_ON_FLOOR_RTOL 1e-6
+
+lz_status gmm_on_floor(const gmm_model *m, size_t z, size_t *n_dirs, unsigned char *col,
+                       lz_error *err)
+{
+    size_t d = m->d, nd = 0;
+    double *s = NULL;
+    if (m->cov == GMM_FULL || m->cov == GMM_TIED) {
+        /* F^-1/2 Sigma F^-1/2, its eigenvalues */
+        if (!(s = malloc(2 * d * d * sizeof *s + d * sizeof *s)))
+            return lz_fail(err, LZ_ENOMEM, "out of memory");
+        double *v = s + d * d, *ev = v + d * d;
+        gmm_covariance(m, m->cov == GMM_TIED ? 0 : z, s);
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++)
+                v[i * d + j] = s[i * d + j] / sqrt(m->floor[i] * m->floor[j]);
+        lz_status st = lz_eigh(d, v, ev, v, err);
+        if (st) {
+            free(s);
+            return st;
+        }
+        for (size_t t = 0; t < d; t++) nd += !(ev[t] > 1.0 + GMM_ON_FLOOR_RTOL);
+    } else if (m->cov == GMM_DIAG) {
+        for (size_t j = 0; j < d; j++)
+            nd += !(m->covs[z * d + j] > m->floor[j] * (1.0 + GMM_ON_FLOOR_RTOL));
+    } else {
+        nd = m->covs[z] > m->floor[0] * (1.0 + GMM_ON_FLOOR_RTOL) ? 0 : d;
+    }
+    if (col) {
+        if (!s && !(s = malloc(d * d * sizeof *s))) return lz_fail(err, LZ_ENOMEM, "out of memory");
+        gmm_covariance(m, m->cov == GMM_TIED ? 0 : z, s);
+        for (size_t j = 0; j < d; j++)
+            col[j] = !(s[j * d + j] > m->floor[j] * (1.0 + GMM_ON_FLOOR_RTOL));
+    }
+    free(s);
+    *n_dirs = nd;
+    return LZ_OK;
+}
+
 double gmm_min_weight(const gmm_model *m)
 {
     double w = m->weights[0];

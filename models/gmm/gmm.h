@@ -125,6 +125,15 @@ size_t gmm_n_params(const gmm_model *m);
 double gmm_bic(const gmm_model *m, size_t n, double ll);
 double gmm_aic(const gmm_model *m, size_t n, double ll);
 
+/* Where Sigma_z (tied: the one Sigma, z ignored) sits on the floor F:
+ * *n_dirs <- how many directions, the eigenvalues of F^-1/2 Sigma_z F^-1/2
+ * within 1e-6 of 1 (diag: coordinates; spherical: 0 or d), and col (d),
+ * when not NULL, flags the coordinates j with Sigma_z,jj within 1e-6 of
+ * floor_j (the component's rows do not vary in column j).  docs/gmm.md,
+ * "The floor on Sigma". */
+lz_status gmm_on_floor(const gmm_model *m, size_t z, size_t *n_dirs, unsigned char *col,
+                       lz_error *err);
+
 /* Components whose state is not GMM_LIVE; the smallest weight. */
 size_t gmm_n_collapsed(const gmm_model *m);
 double gmm_min_weight(const gmm_model *m);

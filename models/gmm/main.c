@@ -575,32 +575,83 @@ static lz_status write_outputs(run *r)
 /* each collapsed component by name, and the training row it sits on */
 /* A full (or tied) Sigma estimated from no more rows than it has dimensions
  * is singular but for the floor: say which, since ll/N then measures the
- * floor (docs/gmm.md, "The floor on Sigma") */
-static void report_few_rows(const gmm_model *m)
+ * floor (docs/gmm.md, "The floor on Sigma").  Otherwise a live component
+ * whose Sigma is on the floor in some directions -- its rows do not vary
+ * there: a column of few distinct values, constant within the component, or
+ * an exact linear relation -- gets a note naming those columns, as ll/N then
+ * depends on --reg too. */
+static lz_status report_floor(const run *r, lz_error *err)
 {
-    size_t d = m->d;
+    const gmm_model *m = r->m;
+    size_t d = m->d, nz = m->cov == GMM_TIED ? 1 : m->k;
     if (m->cov == GMM_TIED) {
         double n = 0;
         for (size_t z = 0; z < m->k; z++) n += m->count[z];
-        if (n - (double)m->k < (double)d)
+        if (n - (double)m->k < (double)d) {
             printf("note: the tied Sigma is estimated from %.3g rows about %zu means in d = %zu: "
                    "singular but for the floor, so ll/N measures --reg (--cov diag or more rows)\n",
                    n, m->k, d);
-        return;
+            return LZ_OK;
+        }
     }
-    if (m->cov != GMM_FULL) return;
-    for (size_t z = 0; z < m->k; z++)
-        if (m->state[z] == GMM_LIVE && m->count[z] < (double)d + 1)
+    /* one line for them all: the component with the most such directions
+     * named, with its constant columns */
+    unsigned char *col = malloc(2 * (d ? d : 1));
+    if (!col) return lz_fail(err, LZ_ENOMEM, "out of memory");
+    unsigned char *cbest = col + (d ? d : 1);
+    lz_status st = LZ_OK;
+    size_t n_comp = 0, best = 0, nd_best = 0;
+    for (size_t z = 0; !st && z < nz; z++) {
+        if (m->state[z] != GMM_LIVE) continue; /* named with the collapsed components */
+        if (m->cov == GMM_FULL && m->count[z] < (double)d + 1) {
             printf("note: component %zu's %zu x %zu Sigma rests on %.3g rows: singular but for the "
                    "floor, so ll/N measures --reg (--cov diag, fewer components or more rows)\n",
                    z + 1, d, d, m->count[z]);
+            continue;
+        }
+        size_t nd = 0;
+        if ((st = gmm_on_floor(m, z, &nd, col, err)) || !nd) continue;
+        n_comp++;
+        if (nd > nd_best) {
+            nd_best = nd;
+            best = z;
+            memcpy(cbest, col, d);
+        }
+    }
+    if (!st && n_comp) {
+        if (m->cov == GMM_TIED)
+            printf("note: the tied Sigma is on the floor in %zu of %zu directions", nd_best, d);
+        else if (n_comp == 1)
+            printf("note: component %zu's Sigma is on the floor in %zu of %zu directions", best + 1,
+                   nd_best, d);
+        else
+            printf("note: %zu of %zu components have Sigma on the floor in some directions "
+                   "(component %zu: %zu of %zu)",
+                   n_comp, m->k, best + 1, nd_best, d);
+        size_t nc = 0;
+        char name[96];
+        for (size_t j = 0; j < d; j++) {
+            if (!cbest[j]) continue;
+            if (nc < 3)
+                printf("%s%s", nc ? ", " : ", constant in it: ",
+                       r->train ? lz_data_colname(r->train, j, name, sizeof name) : "?");
+            nc++;
+        }
+        if (nc > 3) printf(" and %zu more", nc - 3);
+        if (!nc) printf(" (an exact linear relation among its columns)");
+        printf(": ll/N measures --reg there (columns of few distinct values? --skip-col them, or "
+               "raise --reg)\n");
+    }
+    free(col);
+    return st;
 }
 
 static lz_status report_collapsed(const run *r, lz_error *err)
 {
     const gmm_model *m = r->m;
     size_t k = m->k, nc = gmm_n_collapsed(m);
-    report_few_rows(m);
+    lz_status st0 = report_floor(r, err);
+    if (st0) return st0;
     if (!nc) {
         printf("collapsed components: none\n");
         return LZ_OK;

@@ -166,4 +166,19 @@ grep -q "^note: the tied Sigma is estimated from 12 rows about 2 means in d = 30
   { cat widet.log; fail "no note on a tied Sigma from too few rows"; }
 ! grep -q "singular but for the floor" run.log || fail "a note on the digits"
 ok
+# a column constant within each component (3 doses, one a cluster): Sigma is
+# on the floor there, and the note names the column; a continuous column
+# alone gives no such note
+awk 'BEGIN { srand(7); split("0.5 1 2", v, " "); for (g = 1; g <= 3; g++) for (i = 0; i < 30; i++)
+             printf "%.6f,%s\n", 10 * g + rand() + rand() + rand(), v[g] }' > dose.csv
+"$GMM" dose.csv -K 3 -o w/dose > dose.log 2>&1 || { cat dose.log; fail "gmm_em on dose.csv"; }
+grep -q "^note: 3 of 3 components have Sigma on the floor in some directions (component [123]: 1 of 2), constant in it: field 2: ll/N measures --reg there" dose.log ||
+  { cat dose.log; fail "no note on a column constant within the components"; }
+"$GMM" dose.csv -K 3 --cov tied -o w/doset > doset.log 2>&1 || fail "gmm_em --cov tied on dose.csv"
+grep -q "^note: the tied Sigma is on the floor in 1 of 2 directions, constant in it: field 2:" doset.log ||
+  { cat doset.log; fail "no note on a tied Sigma constant in a column"; }
+cut -d, -f1 dose.csv > dose1.csv
+"$GMM" dose1.csv -K 3 -o w/dose1 > dose1.log 2>&1 || fail "gmm_em on dose1.csv"
+! grep -q "on the floor" dose1.log || { cat dose1.log; fail "a floor note on a continuous column"; }
+ok
 done_ok

@@ -655,6 +655,61 @@ END_TEST
 /* draws have the mixture's moments: component frequencies pi_z, mean
  * sum pi mu, covariance sum pi (Sigma + mu mu^T) - mean mean^T, within 5
  * standard errors (40000 draws) */
+/* gmm_on_floor counts the directions of Sigma_z on the floor in the floor's
+ * whitened coordinates and flags the columns whose variance is the floor's:
+ * Sigma = F^1/2 (I + 5 u u^T) F^1/2 has whitened eigenvalues 6, 1, 1, so two
+ * directions on the floor, and with u = e_1 columns 2 and 3 at the floor;
+ * rotating u off the axes leaves two directions but no column at the floor.
+ * Diag and spherical count coordinates, and a Sigma 1e-3 above the floor
+ * everywhere has none. */
+START_TEST(on_floor_counts_directions_and_columns)
+{
+    size_t d = 3, nd = 0;
+    unsigned char col[3];
+    lz_error e;
+    gmm_model *m = gmm_model_alloc(d, 1, GMM_FULL);
+    ck_assert_ptr_nonnull(m);
+    double fl[3] = {1, 2, 3}, us[2][3] = {{1, 0, 0}, {0.6, 0.8, 0}};
+    for (int c = 0; c < 2; c++) {
+        memcpy(m->floor, fl, sizeof fl);
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++)
+                m->covs[i * d + j] = sqrt(fl[i] * fl[j]) * ((i == j) + 5.0 * us[c][i] * us[c][j]);
+        ck_assert_int_eq(gmm_on_floor(m, 0, &nd, col, &e), LZ_OK);
+        ck_assert_uint_eq(nd, 2);
+        ck_assert_uint_eq(col[0], 0);
+        ck_assert_uint_eq(col[1], c == 0);
+        ck_assert_uint_eq(col[2], 1); /* u_3 = 0 in both */
+        for (size_t i = 0; i < d; i++) m->covs[i * d + i] += 1e-3 * fl[i];
+        ck_assert_int_eq(gmm_on_floor(m, 0, &nd, col, &e), LZ_OK);
+        ck_assert_uint_eq(nd, 0);
+        ck_assert_uint_eq(col[0] + col[1] + col[2], 0);
+    }
+    gmm_model_free(m);
+    m = gmm_model_alloc(d, 2, GMM_DIAG);
+    ck_assert_ptr_nonnull(m);
+    memcpy(m->floor, fl, sizeof fl);
+    double dv[6] = {1, 2.5, 3, 1.01, 2.02, 3.03};
+    memcpy(m->covs, dv, sizeof dv);
+    ck_assert_int_eq(gmm_on_floor(m, 0, &nd, col, &e), LZ_OK);
+    ck_assert_uint_eq(nd, 2);
+    ck_assert(col[0] && !col[1] && col[2]);
+    ck_assert_int_eq(gmm_on_floor(m, 1, &nd, NULL, &e), LZ_OK);
+    ck_assert_uint_eq(nd, 0);
+    gmm_model_free(m);
+    m = gmm_model_alloc(d, 1, GMM_SPHERICAL);
+    ck_assert_ptr_nonnull(m);
+    for (size_t j = 0; j < d; j++) m->floor[j] = 2;
+    m->covs[0] = 2;
+    ck_assert_int_eq(gmm_on_floor(m, 0, &nd, col, &e), LZ_OK);
+    ck_assert_uint_eq(nd, d);
+    m->covs[0] = 2.5;
+    ck_assert_int_eq(gmm_on_floor(m, 0, &nd, col, &e), LZ_OK);
+    ck_assert_uint_eq(nd, 0);
+    gmm_model_free(m);
+}
+END_TEST
+
 START_TEST(samples_have_the_mixture_moments)
 {
     gsl_rng *r = lz_rng_alloc(19);
@@ -940,6 +995,7 @@ static Suite *suite(void)
     Suite *s = suite_create("gmm");
     TCase *t = tcase_create("all");
     tcase_add_test(t, em_never_decreases_ll);
+    tcase_add_test(t, on_floor_counts_directions_and_columns);
     tcase_add_test(t, k1_is_the_gaussian_ml_fit);
     tcase_add_test(t, loglik_equals_direct_evaluation);
     tcase_add_test(t, recovers_known_mixture);
