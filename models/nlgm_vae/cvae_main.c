@@ -65,6 +65,7 @@ static const char *DETAILS =
 typedef struct {
     cvae_config cfg;
     lz_common_opts co;
+    int epochs; /* --epochs, or LZ_UNSET_INT: vae_default_epochs(n, batch) */
     int k, batch, act, lik, decoder, binarize, standardize, condition, semi, m1, n_labels;
     char hidden_default[32];
     const char *hidden, *dec_hidden, *cls_hidden, *data_path;
@@ -125,6 +126,7 @@ static lz_status build_config(run *r)
         return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", r->k);
     if (r->batch < 1) return lz_fail(err, LZ_EINVAL, "--batch %d: expected >= 1", r->batch);
     a->k = r->k == LZ_UNSET_INT ? VAE_K_DEFAULT : (size_t)r->k; /* unset: d known later */
+    if (r->epochs != LZ_UNSET_INT) c->vae.epochs = r->epochs;   /* unset: n known later */
     st = vae_parse_widths("--hidden", r->hidden, a->enc, &a->n_enc, VAE_MAX_LAYERS, err);
     if (st) return st;
     a->decoder = (vae_dec)r->decoder;
@@ -164,6 +166,7 @@ static int parse_options(run *r, int argc, char **argv)
     cvae_config_default(c);
     lz_common_defaults(&r->co, "out/cvae");
     r->k = LZ_UNSET_INT; /* vae_default_k(d) */
+    r->epochs = LZ_UNSET_INT;
     r->batch = (int)c->vae.batch;
     r->act = (int)c->vae.arch.act;
     r->lik = (int)c->vae.arch.lik;
@@ -216,8 +219,9 @@ static int parse_options(run *r, int argc, char **argv)
          "such as pixels: sigma^2 I is then isotropic in the data's units)"},
         {"decoder", 0, LZ_OPT_CHOICE, &r->decoder, "mlp|linear",
          "f(z, y): an MLP, or f = A z + B y + b"},
-        {"epochs", 0, LZ_OPT_INT, &c->vae.epochs, "N",
-         "passes over the training data (M2: over the unlabelled rows)"},
+        {"epochs", 0, LZ_OPT_INT, &r->epochs, "N",
+         "passes over the training data (M2: over the unlabelled rows) (default: 10, or as "
+         "many as make 1000 Adam steps when an epoch has fewer than 100 minibatches)"},
         {"batch", 0, LZ_OPT_INT, &r->batch, "M", "minibatch size (M2: of each kind of row)"},
         {"lr", 0, LZ_OPT_REAL, &c->vae.lr, "RATE", "Adam step size"},
         {"samples", 0, LZ_OPT_INT, &c->vae.samples, "L", "samples of z per datum in training"},
@@ -279,6 +283,7 @@ static lz_status make_model(run *r)
     memcpy(a.cls, r->cfg.cls, sizeof a.cls);
     a.core.d = tr->d;
     if (r->k == LZ_UNSET_INT) a.core.k = vae_default_k(tr->d);
+    if (r->epochs == LZ_UNSET_INT) r->cfg.vae.epochs = vae_default_epochs(tr->n, r->cfg.vae.batch);
     lz_status st = cvae_count_classes(tr, &a.C, &r->err);
     if (st) return st;
     if (!(r->mod = cvae_model_alloc(&a, &r->err))) return r->err.status;
@@ -367,7 +372,7 @@ static int on_epoch(const cvae_epoch_info *e, void *ctx)
 {
     run *r = ctx;
     r->trace[r->n_trace++] = *e;
-    if (r->co.quiet) return 0;
+    if (r->co.quiet || !vae_epoch_shown(e->epoch, r->cfg.vae.epochs)) return 0;
     lz_progress_end();
     printf("epoch %3d  loss %.4f = recon %.4f + kl %.4f", e->epoch, e->loss_train, e->recon_train,
            e->kl_train);

@@ -57,6 +57,7 @@ static const char *DETAILS =
 typedef struct {
     vae_config cfg;
     lz_common_opts co;
+    int epochs; /* --epochs, or LZ_UNSET_INT: vae_default_epochs(n, batch) */
     int k, batch, act, lik, decoder, binarize,
         standardize; /* the option table's ints for cfg's fields */
     int objective, estimator, baseline;
@@ -117,6 +118,7 @@ static lz_status build_config(run *r)
         return lz_fail(err, LZ_EINVAL, "-k %d: expected k >= 1", r->k);
     if (r->batch < 1) return lz_fail(err, LZ_EINVAL, "--batch %d: expected >= 1", r->batch);
     a->k = r->k == LZ_UNSET_INT ? VAE_K_DEFAULT : (size_t)r->k; /* unset: d known later */
+    if (r->epochs != LZ_UNSET_INT) c->epochs = r->epochs;       /* unset: n known later */
     lz_status st = parse_widths("--hidden", r->hidden, a->enc, &a->n_enc, err);
     if (st) return st;
     a->decoder = (vae_dec)r->decoder;
@@ -152,6 +154,7 @@ static int parse_options(run *r, int argc, char **argv)
     vae_config_default(c);
     lz_common_defaults(&r->co, "out/vae");
     r->k = LZ_UNSET_INT; /* vae_default_k(d) */
+    r->epochs = LZ_UNSET_INT;
     r->batch = (int)c->batch;
     r->act = (int)c->arch.act;
     r->lik = (int)c->arch.lik;
@@ -184,7 +187,9 @@ static int parse_options(run *r, int argc, char **argv)
          "such as pixels: sigma^2 I is then isotropic in the data's units)"},
         {"decoder", 0, LZ_OPT_CHOICE, &r->decoder, "mlp|linear",
          "f(z): an MLP, or f(z) = A z + b (the linear Gaussian model)"},
-        {"epochs", 0, LZ_OPT_INT, &c->epochs, "N", "passes over the training data"},
+        {"epochs", 0, LZ_OPT_INT, &r->epochs, "N",
+         "passes over the training data (default: 10, or as many as make 1000 Adam steps "
+         "when an epoch has fewer than 100 minibatches)"},
         {"batch", 0, LZ_OPT_INT, &r->batch, "M", "minibatch size"},
         {"lr", 0, LZ_OPT_REAL, &c->lr, "RATE", "Adam step size"},
         {"samples", 0, LZ_OPT_INT, &c->samples, "L",
@@ -249,6 +254,7 @@ static lz_status make_model(run *r)
     const lz_data *tr = r->train;
     r->cfg.arch.d = tr->d;
     if (r->k == LZ_UNSET_INT) r->cfg.arch.k = vae_default_k(tr->d);
+    if (r->epochs == LZ_UNSET_INT) r->cfg.epochs = vae_default_epochs(tr->n, r->cfg.batch);
     if (!(r->mod = vae_model_alloc(&r->cfg.arch, &r->err))) return r->err.status;
     double *var = malloc(tr->d * sizeof *var); /* (d) column variances */
     if (!var) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
@@ -307,7 +313,7 @@ static int on_epoch(const vae_epoch_info *e, void *ctx)
     if (e->epoch > 0) r->trace[r->n_trace++] = *e;
     if (r->co.quiet) return 0;
     lz_progress_end();
-    if (e->epoch > 0) {
+    if (e->epoch > 0 && vae_epoch_shown(e->epoch, r->cfg.epochs)) {
         printf("epoch %3d  loss %.4f = recon %.4f + kl %.4f", e->epoch, e->loss_train,
                e->recon_train, e->kl_train);
         if (beta_varies(&r->cfg)) printf("  beta %.4g", e->beta);

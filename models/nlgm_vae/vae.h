@@ -229,6 +229,16 @@ size_t vae_default_k(size_t d);
 /* Fewer Adam steps than this in a whole run (epochs x minibatches an epoch)
  * leave a VAE far from trained: the program says so (vae_steps_note). */
 #define VAE_FEW_STEPS 1000
+/* The number of epochs when --epochs is not given: VAE_EPOCHS_DEFAULT (the
+ * PyTorch example's, for MNIST's 469 minibatches an epoch), or as many as
+ * make VAE_FEW_STEPS Adam steps when n rows make fewer minibatches of batch
+ * (150 rows: 1000 epochs of 2 steps; docs/vae.md, "Options"). */
+#define VAE_EPOCHS_DEFAULT 10
+int vae_default_epochs(size_t n, size_t batch);
+/* Whether a program prints epoch e of E as it trains: every epoch when
+ * E <= 100, else the first 10, every (E / 50)-th and the last (the trace
+ * file has them all). */
+int vae_epoch_shown(int e, int E);
 /* buf <- a one-line note when c->epochs over n rows in minibatches of
  * c->batch make fewer than VAE_FEW_STEPS steps: 1; else 0 and buf "". */
 int vae_steps_note(const vae_config *c, size_t n, char *buf, size_t cap);

@@ -44,7 +44,7 @@ void vae_config_default(vae_config *c)
     c->arch.lik = VAE_BERNOULLI;
     c->arch.decoder = VAE_DEC_MLP;
     c->arch.learn_sigma2 = 1;
-    c->epochs = 10;
+    c->epochs = VAE_EPOCHS_DEFAULT;
     c->batch = 128;
     c->lr = 1e-3;
     c->beta1 = 0.9;
@@ -156,6 +156,15 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
 }
 
 size_t vae_default_k(size_t d) { return d > VAE_K_DEFAULT ? VAE_K_DEFAULT : d > 1 ? d - 1 : 1; }
+
+int vae_default_epochs(size_t n, size_t batch)
+{
+    size_t nb = batch ? (n + batch - 1) / batch : 0;
+    if (!nb || nb * VAE_EPOCHS_DEFAULT >= VAE_FEW_STEPS) return VAE_EPOCHS_DEFAULT;
+    return (int)((VAE_FEW_STEPS + nb - 1) / nb);
+}
+
+int vae_epoch_shown(int e, int E) { return E <= 100 || e <= 10 || e == E || e % (E / 50) == 0; }
 
 int vae_steps_note(const vae_config *c, size_t n, char *buf, size_t cap)
 {

@@ -87,6 +87,19 @@ run_ok "$V" train.csv "${B[@]}" -k 2 --epochs 30 --seed 4 -o s4/vae
 ! cmp -s a/vae.latent.dat s4/vae.latent.dat || fail "--seed 4 gave the same latent file"
 ok
 
+# ---- the default epochs follow the data's size: 60 rows make one minibatch
+# of 128 an epoch, so 1000 epochs (1000 Adam steps, no few-steps note); the
+# console shows 60 of them, the trace all ----
+awk 'BEGIN { srand(3); for (i = 0; i < 60; i++) { t = rand(); printf "%.6f,%.6f,%.6f\n", t, 2 * t + 0.1 * rand(), rand() } }' > small.csv
+"$V" small.csv --likelihood gaussian --hidden 8 --iw 5 -o sm/vae > small.log 2>&1 || { cat small.log; fail "default epochs on 60 rows"; }
+[ "$(rows sm/vae.trace.dat)" -eq 1000 ] || fail "60 rows: $(rows sm/vae.trace.dat) epochs, expected 1000"
+! grep -q "far from a trained VAE" small.log || fail "a few-steps note on a default run"
+[ "$(grep -c '^epoch' small.log)" -eq 60 ] || fail "60 rows: $(grep -c '^epoch' small.log) epoch lines printed, expected 60"
+"$V" small.csv --likelihood gaussian --hidden 8 --iw 5 --epochs 3 -o sm3/vae > small3.log 2>&1 || fail "--epochs 3"
+[ "$(rows sm3/vae.trace.dat)" -eq 3 ] || fail "--epochs 3 gave $(rows sm3/vae.trace.dat) epochs"
+grep -q "^note: 3 epochs of 1 minibatches make 3 Adam steps" small3.log || { cat small3.log; fail "no few-steps note"; }
+ok
+
 # ---- Gaussian, linear decoder and encoder: densities in the data's units ----
 run_ok "$V" train.csv --label-col last --test test.csv --likelihood gaussian --decoder linear \
     --hidden 0 -k 5 --epochs 30 --batch 64 --lr 3e-3 --iw 50 --threads 2 -o g/vae

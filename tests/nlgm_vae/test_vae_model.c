@@ -76,6 +76,49 @@ static vae_model *make_model(vae_lik lik, size_t d, size_t k, size_t n_enc)
 
 /* ------------------------------------------------------------------ */
 
+/* The defaults that follow the data's shape: k = min(20, d - 1) (1 when
+ * d = 1); epochs 10 while an epoch has >= 100 minibatches, else the fewest
+ * that make 1000 Adam steps -- so the few-steps note never fires on a
+ * default run -- and the epochs a program prints. */
+START_TEST(test_defaults_follow_the_data)
+{
+    static const size_t ds[][2] = {{1, 1}, {2, 1}, {13, 12}, {20, 19}, {21, 20}, {784, 20}};
+    for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++)
+        ck_assert_uint_eq(vae_default_k(ds[i][0]), ds[i][1]);
+    vae_config c;
+    vae_config_default(&c);
+    ck_assert_int_eq(c.epochs, VAE_EPOCHS_DEFAULT);
+    char note[320];
+    static const size_t ns[] = {1, 2, 120, 150, 455, 1437, 12671, 12672, 12673, 12800, 60000};
+    static const size_t bs[] = {1, 32, 128, 1000};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (size_t j = 0; j < sizeof bs / sizeof bs[0]; j++) {
+            size_t n = ns[i], b = bs[j], nb = (n + b - 1) / b;
+            int e = vae_default_epochs(n, b);
+            if (nb * VAE_EPOCHS_DEFAULT >= VAE_FEW_STEPS) {
+                ck_assert_int_eq(e, VAE_EPOCHS_DEFAULT);
+            } else { /* the fewest epochs of nb steps reaching 1000 */
+                ck_assert_uint_ge((size_t)e * nb, VAE_FEW_STEPS);
+                ck_assert_uint_lt((size_t)(e - 1) * nb, VAE_FEW_STEPS);
+            }
+            c.batch = b;
+            c.epochs = e;
+            ck_assert_int_eq(vae_steps_note(&c, n, note, sizeof note), 0);
+            c.epochs = e - 1;
+            if (e > 1 && (size_t)(e - 1) * nb < VAE_FEW_STEPS)
+                ck_assert_int_eq(vae_steps_note(&c, n, note, sizeof note), 1);
+        }
+    ck_assert_int_eq(vae_default_epochs(120, 128), 1000); /* iris, 80 % of it */
+    ck_assert_int_eq(vae_default_epochs(60000, 128), 10); /* MNIST */
+    int shown = 0;
+    for (int e = 1; e <= 100; e++) ck_assert(vae_epoch_shown(e, 100));
+    for (int e = 1; e <= 1000; e++) shown += vae_epoch_shown(e, 1000);
+    ck_assert_int_eq(shown, 10 + 50); /* 1..10, then 20, 40, .., 1000 */
+    ck_assert(vae_epoch_shown(1000, 1000) && vae_epoch_shown(137, 137) &&
+              !vae_epoch_shown(11, 1000));
+}
+END_TEST
+
 START_TEST(test_config_checks)
 {
     vae_config c;
@@ -521,6 +564,7 @@ int main(void)
 {
     Suite *s = suite_create("vae_model");
     TCase *tc = tcase_create("model");
+    tcase_add_test(tc, test_defaults_follow_the_data);
     tcase_add_test(tc, test_config_checks);
     tcase_add_test(tc, test_init);
     tcase_add_test(tc, test_model_file_round_trip);
