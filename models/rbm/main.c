@@ -605,6 +605,12 @@ static void report(const run *r)
                ll->ll_test_lower, ll->ll_test_lower_se, ll->raise_rows,
                lz_unset_int(c->raise_steps) ? c->ais_steps : c->raise_steps, ll->ll_test_upper,
                ll->log_z_ais_se);
+    double gap, z;
+    if (rbm_bracket_crossed(ll, &gap, &z))
+        printf("note: the bracket is crossed: reverse AIS's end lies %.2f nats (%.1f standard "
+               "errors) above AIS's, so at %d steps at least one of them is far from its limit "
+               "and neither end is a bound here: raise --ais-steps and --raise-steps\n",
+               gap, z, lz_unset_int(c->raise_steps) ? c->ais_steps : c->raise_steps);
     if (tc->rows && c->keep_best)
         printf("--keep-best: the model of epoch %d of %d, the best exact %s log-likelihood\n",
                kept_epoch(r)->epoch, tc->last.epoch, r->test ? "held-out" : "training");

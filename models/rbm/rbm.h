@@ -454,6 +454,15 @@ typedef struct {
 lz_status rbm_loglik(const rbm_model *m, const rbm_config *cfg, size_t n, const float *v, size_t nt,
                      const float *vt, rbm_ll *out, lz_error *err);
 
+/* Whether ll's bracket is crossed beyond its noise: reverse AIS's end above
+ * AIS's by more than 2 combined standard errors (sqrt(se_lower^2 +
+ * se_upper^2)).  Each end bounds the truth only in expectation and as its
+ * chains approach their limit (docs/rbm.md, "The bracket"), so such a
+ * crossing says more steps are needed.  *gap <- lower - upper (nats), *z <-
+ * gap over the combined error (inf when that is 0); 0 when the bracket was
+ * not computed. */
+int rbm_bracket_crossed(const rbm_ll *ll, double *gap, double *z);
+
 /* ph (n, h) <- p(h_j = 1 | v) of every row of v (n, d), in double: the
  * latent codes. */
 lz_status rbm_latent(const rbm_model *m, size_t n, const float *v, double *ph, lz_error *err);

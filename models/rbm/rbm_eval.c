@@ -1127,3 +1127,13 @@ done:
     free_rngs(n, rng);
     return st;
 }
+
+int rbm_bracket_crossed(const rbm_ll *ll, double *gap, double *z)
+{
+    double g = ll->ll_test_lower - ll->ll_test_upper,
+           se = sqrt(ll->ll_test_lower_se * ll->ll_test_lower_se +
+                     ll->log_z_ais_se * ll->log_z_ais_se);
+    *gap = g;
+    *z = se > 0 ? g / se : g > 0 ? INFINITY : 0;
+    return g > 2 * se; /* NaN (no bracket): 0 */
+}

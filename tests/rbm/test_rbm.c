@@ -111,6 +111,40 @@ static void bars_and_stripes(size_t side, size_t n, unsigned long seed, float *x
 /* ---------------------------------------------------------------------- */
 /* conditionals and free energy against the energy, d = 5, H = 4 */
 
+/* rbm_bracket_crossed: crossed only when reverse AIS's end is above AIS's
+ * by more than 2 combined standard errors; a bracket not computed (NaN) is
+ * never crossed */
+START_TEST(test_bracket_crossed)
+{
+    rbm_ll ll;
+    memset(&ll, 0, sizeof ll);
+    double gap, z;
+    struct {
+        double lower, se_l, upper, se_u;
+        int crossed;
+    } c[] = {
+        {-225.51, 1.08, -229.24, 0.14, 1}, /* 3.73 nats, 3.4 se */
+        {-211.13, 4.67, -215.63, 1.00, 0}, /* 4.5 nats, 0.94 se: noise */
+        {-19.63, 0.1, -19.05, 0.1, 0},     /* an ordinary bracket */
+        {-10.0, 0.0, -10.5, 0.0, 1},       /* exact ends, crossed */
+        {-10.0, 0.0, -10.0, 0.0, 0},       /* equal */
+        {NAN, NAN, NAN, NAN, 0},           /* not computed */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        ll.ll_test_lower = c[i].lower;
+        ll.ll_test_lower_se = c[i].se_l;
+        ll.ll_test_upper = c[i].upper;
+        ll.log_z_ais_se = c[i].se_u;
+        ck_assert_int_eq(rbm_bracket_crossed(&ll, &gap, &z), c[i].crossed);
+        if (isnan(c[i].lower)) continue;
+        ck_assert_double_eq_tol(gap, c[i].lower - c[i].upper, 1e-12);
+        double se = sqrt(c[i].se_l * c[i].se_l + c[i].se_u * c[i].se_u);
+        if (se > 0) ck_assert_double_eq_tol(z, gap / se, 1e-12);
+    }
+    ck_assert(z == 0); /* no bracket (NaN): z 0, not NaN */
+}
+END_TEST
+
 START_TEST(test_conditionals_brute_force)
 {
     const size_t d = 5, h = 4;
@@ -917,6 +951,7 @@ static Suite *rbm_suite(void)
 {
     Suite *s = suite_create("rbm");
     TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_bracket_crossed);
     tcase_add_test(tc, test_conditionals_brute_force);
     tcase_add_test(tc, test_log_z_enumeration);
     tcase_add_test(tc, test_pseudo_ll_brute_force);
