@@ -526,7 +526,7 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
     g_prog = cli->prog;
     /* before anything else: the process may be executed again with another
      * BLAS kernel (lz_kernel.h) */
-    lz_kernel_startup(argv);
+    lz_kernel_startup(argv, cli->omp_passive);
     lz_fpe_trap();
     char sugg[512];
     lz_error err;

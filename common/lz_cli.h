@@ -59,6 +59,8 @@ typedef struct {
     size_t min_pos, max_pos; /* how many positional arguments                */
     int blas_in_omp;         /* 1: the program runs its own OpenMP threads, each  */
                              /* calling single-threaded BLAS (rbm_cd)            */
+    int omp_passive;         /* 1: its OpenMP threads sleep while they wait      */
+                             /* (lz_kernel_startup; pca_iter's EM)               */
 } lz_cli;
 
 enum { LZ_CLI_RUN = 0, LZ_CLI_HELP = 1, LZ_CLI_VERSION = 2, LZ_CLI_MAN = 3, LZ_CLI_COMPLETION = 4 };

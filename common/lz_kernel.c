@@ -144,20 +144,25 @@ const char *lz_kernel_choose(const lz_cpu *cpu, const char *picked, const char *
 
 /* ---- start-up ---- */
 
-void lz_kernel_startup(char **argv)
+void lz_kernel_startup(char **argv, int omp_passive)
 {
-#if LZ_X86 && defined(__linux__)
-    /* executed again by the code below (or by a parent that was): go on */
-    if (getenv(LZ_KERNEL_CHOSEN_ENV)) return;
+#if defined(__linux__)
+    int passive = omp_passive && !getenv("OMP_WAIT_POLICY");
+    const char *k = NULL, *picked = NULL;
+#if LZ_X86
+    /* executed again by the code below (or by a parent that was): the kernel
+     * is chosen */
     const char *config = openblas_get_config();
-    if (!config || !strstr(config, "DYNAMIC_ARCH")) return; /* one kernel only */
-    const char *picked = openblas_get_corename();
-    const char *pretend = getenv(LZ_KERNEL_PRETEND_ENV);
-    if (pretend && *pretend) picked = pretend;
-    lz_cpu cpu;
-    lz_cpu_detect(&cpu);
-    const char *k = lz_kernel_choose(&cpu, picked, getenv("OPENBLAS_CORETYPE"));
-    if (!k || !argv || !argv[0]) return;
+    if (!getenv(LZ_KERNEL_CHOSEN_ENV) && config && strstr(config, "DYNAMIC_ARCH")) {
+        picked = openblas_get_corename();
+        const char *pretend = getenv(LZ_KERNEL_PRETEND_ENV);
+        if (pretend && *pretend) picked = pretend;
+        lz_cpu cpu;
+        lz_cpu_detect(&cpu);
+        k = lz_kernel_choose(&cpu, picked, getenv("OPENBLAS_CORETYPE"));
+    }
+#endif
+    if ((!k && !passive) || !argv || !argv[0]) return;
     /* started through the dynamic loader (ld.so PROG): /proc/self/exe is the
      * loader, which would read argv differently */
     char exe[4096];
@@ -168,19 +173,23 @@ void lz_kernel_startup(char **argv)
     base = base ? base + 1 : exe;
     if (!strncmp(base, "ld-", 3) || !strncmp(base, "ld.so", 5) || !strncmp(base, "ld64", 4)) return;
     char mark[128];
-    snprintf(mark, sizeof mark, "%s:%s", k, picked ? picked : "?");
-    if (setenv("OPENBLAS_CORETYPE", k, 1) || setenv(LZ_KERNEL_CHOSEN_ENV, mark, 1)) {
+    snprintf(mark, sizeof mark, "%s:%s", k ? k : "", picked ? picked : "?");
+    int bad = 0;
+    if (k) bad = setenv("OPENBLAS_CORETYPE", k, 1) || setenv(LZ_KERNEL_CHOSEN_ENV, mark, 1);
+    if (passive && !bad) bad = setenv("OMP_WAIT_POLICY", "passive", 1);
+    if (!bad) {
+        fflush(NULL);
+        execv("/proc/self/exe", argv);
+    }
+    /* still here: run as started */
+    if (k) {
         unsetenv("OPENBLAS_CORETYPE");
         unsetenv(LZ_KERNEL_CHOSEN_ENV);
-        return;
     }
-    fflush(NULL);
-    execv("/proc/self/exe", argv);
-    /* still here: run with the kernel OpenBLAS picked */
-    unsetenv("OPENBLAS_CORETYPE");
-    unsetenv(LZ_KERNEL_CHOSEN_ENV);
+    if (passive) unsetenv("OMP_WAIT_POLICY");
 #else
     (void)argv;
+    (void)omp_passive;
 #endif
 }
 

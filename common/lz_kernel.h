@@ -89,12 +89,17 @@ const char *lz_kernel_choose(const lz_cpu *cpu, const char *picked, const char *
 
 /* The first call of every program (lz_cli_start makes it): when
  * lz_kernel_choose names a kernel and the library is a DYNAMIC_ARCH
- * OpenBLAS, set OPENBLAS_CORETYPE and LZ_KERNEL_CHOSEN and execute
- * /proc/self/exe with the same argv.  Returns when nothing is to be done,
- * when the program was started through the dynamic loader (ld.so PROG), or
- * when the execution fails (the program then goes on with OpenBLAS's own
- * kernel and the two variables are removed again). */
-void lz_kernel_startup(char **argv);
+ * OpenBLAS, set OPENBLAS_CORETYPE and LZ_KERNEL_CHOSEN; when omp_passive is
+ * set and the user has not set OMP_WAIT_POLICY, set it to "passive" (the
+ * OpenMP runtime, like OpenBLAS, reads its variables once, when it loads:
+ * threads that wait at the end of a parallel region then sleep instead of
+ * spinning, which keeps a program of many short regions from stalling when
+ * another job shares its cores; docs/developers.md, "Threads").  Either way
+ * execute /proc/self/exe with the same argv, once.  Returns when nothing is
+ * to be done, when the program was started through the dynamic loader
+ * (ld.so PROG), or when the execution fails (the program then goes on as it
+ * was started and the variables are removed again). */
+void lz_kernel_startup(char **argv, int omp_passive);
 
 /* Cores this process may run on (OpenBLAS's count): the threads of a run
  * with the default --threads 0. */

@@ -158,7 +158,8 @@ static int parse_options(run *r, int argc, char **argv)
                   opts,
                   0,
                   1,
-                  1};
+                  1,
+                  0};
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
     if (parse_choices(r)) {

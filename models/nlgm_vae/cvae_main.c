@@ -237,7 +237,7 @@ static int parse_options(run *r, int argc, char **argv)
          "rows of the samples file per class (M1: in all)"},
         LZ_COMMON_OPTIONS(&r->co),
         {0}};
-    lz_cli cli = {PROG, "[options] DATA", SUMMARY, DETAILS, opts, 0, 1, 0};
+    lz_cli cli = {PROG, "[options] DATA", SUMMARY, DETAILS, opts, 0, 1, 0, 0};
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
     if (build_config(r)) {

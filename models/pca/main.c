@@ -106,7 +106,8 @@ static int parse_options(run *r, int argc, char **argv)
                         opts,
                         0,
                         1,
-                        0};
+                        0,
+                        1}; /* omp_passive: the EM on missing values runs many short regions */
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
     r->cfg.seed = r->co.seed; /* the random initial W */

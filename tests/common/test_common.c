@@ -1480,7 +1480,7 @@ START_TEST(cli_parses_and_reports)
                      {"flag", 0, LZ_OPT_FLAG, &flag, NULL, "a flag"},
                      LZ_COMMON_OPTIONS(&c),
                      {0}};
-    lz_cli cli = {"prog", "[options] DATA", "summary", NULL, opts, 1, 1, 0};
+    lz_cli cli = {"prog", "[options] DATA", "summary", NULL, opts, 1, 1, 0, 0};
     char *argv1[] = {"prog",   "-k", "5",        "--tol=1e-3", "--completion", "sampled", "--flag",
                      "--seed", "9",  "data.csv", NULL};
     int pos;
@@ -1542,7 +1542,7 @@ START_TEST(cli_unset_defaults)
                       "schedule (default: none for A, linear for B)"},
                      LZ_COMMON_OPTIONS(&c),
                      {0}};
-    lz_cli cli = {"prog", "[options] DATA", "summary", NULL, opts, 1, 1, 0};
+    lz_cli cli = {"prog", "[options] DATA", "summary", NULL, opts, 1, 1, 0, 0};
     char *buf = NULL;
     size_t len = 0;
     FILE *h = open_memstream(&buf, &len);
