@@ -31,7 +31,7 @@ static const char *SUMMARY =
     "Train a VAE that uses the labels: the conditional VAE (default), Kingma et al.'s\n"
     "semi-supervised M2 (--semi-supervised) or M1 (--m1), with the importance-weighted\n"
     "log-likelihood and, for M1 and M2, the test accuracy beside a logistic regression on\n"
-    "the pixels of the same labelled rows.";
+    "the inputs (the pixels, for images) of the same labelled rows.";
 
 static const char *DETAILS =
     "Models (docs/vae_labels.md):\n"
@@ -581,17 +581,18 @@ static void report(const run *r)
     if (ev->test.rows)
         printf("  test:  ELBO %.4f, %s (iw-%d) %.4f +- %.4f nats per sample, %zu rows\n",
                ev->test.elbo, of, r->cfg.vae.iw, ev->test.ll, ev->test.ll_se, ev->test.rows);
-    if (ev->train.rows)
-        printf("  train: ELBO %.4f, %s (iw-%d) %.4f nats per sample, %zu rows\n", ev->train.elbo,
-               of, r->cfg.vae.iw, ev->train.ll, ev->train.rows);
+    if (ev->train.rows) /* --load: DATA is scored, not trained on */
+        printf("  %s ELBO %.4f, %s (iw-%d) %.4f nats per sample, %zu rows\n",
+               r->co.load ? "data: " : "train:", ev->train.elbo, of, r->cfg.vae.iw, ev->train.ll,
+               ev->train.rows);
     if (mod->a.mode != CVAE_MODE_CVAE) {
         const char *who = mod->a.mode == CVAE_MODE_M2 ? "M2's q(y|x)" : "M1 (regression on mu(x))";
         if (!isnan(ev->acc_test))
-            printf("  test accuracy: %s %.2f%%, the pixels' regression %.2f%%\n", who,
+            printf("  test accuracy: %s %.2f%%, the inputs' regression %.2f%%\n", who,
                    100 * ev->acc_test, 100 * ev->acc_raw_test);
         if (!isnan(ev->acc_unlab))
             printf("  accuracy on the training rows without their label: %s %.2f%%, the "
-                   "pixels' regression %.2f%%\n",
+                   "inputs' regression %.2f%%\n",
                    who, 100 * ev->acc_unlab, 100 * ev->acc_raw_unlab);
     }
     if (mod->a.core.lik == VAE_GAUSSIAN)

@@ -563,9 +563,9 @@ static void report(const run *r)
         printf("  test:  ELBO %.4f, log-likelihood (iw-%d) %.4f +- %.4f nats per sample, "
                "%zu rows\n",
                te->elbo, r->cfg.iw, te->ll, te->ll_se, te->rows);
-    if (tr->rows)
-        printf("  train: ELBO %.4f, log-likelihood (iw-%d) %.4f nats per sample, %zu rows\n",
-               tr->elbo, r->cfg.iw, tr->ll, tr->rows);
+    if (tr->rows) /* --load: DATA is scored, not trained on */
+        printf("  %s ELBO %.4f, log-likelihood (iw-%d) %.4f nats per sample, %zu rows\n",
+               r->co.load ? "data: " : "train:", tr->elbo, r->cfg.iw, tr->ll, tr->rows);
     if (mod->a.lik == VAE_GAUSSIAN)
         printf("  sigma2 %.6g (%s)\n", vae_sigma2(mod), vae_sigma2_units(mod));
     if (r->ev.set)
