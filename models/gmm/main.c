@@ -573,7 +573,6 @@ static lz_status write_outputs(run *r)
 
 /* ----------------------------------------------------------------- report */
 
-/* each collapsed component by name, and the training row it sits on */
 /* A full (or tied) Sigma estimated from no more rows than it has dimensions
  * is singular but for the floor: say which, since ll/N then measures the
  * floor (docs/gmm.md, "The floor on Sigma").  Otherwise a live component
@@ -603,7 +602,7 @@ static lz_status report_floor(const run *r, lz_error *err)
     lz_status st = LZ_OK;
     size_t n_comp = 0, best = 0, nd_best = 0;
     for (size_t z = 0; !st && z < nz; z++) {
-        if (m->state[z] != GMM_LIVE) continue; /* named with the collapsed components */
+        if (m->cov != GMM_TIED && m->state[z] != GMM_LIVE) continue; /* named below */
         if (m->cov == GMM_FULL && m->count[z] < (double)d + 1) {
             printf("note: component %zu's %zu x %zu Sigma rests on %.3g rows: singular but for the "
                    "floor, so ll/N measures --reg (--cov diag, fewer components or more rows)\n",
@@ -647,6 +646,8 @@ static lz_status report_floor(const run *r, lz_error *err)
     return st;
 }
 
+/* the notes of report_floor, then each collapsed component by name, and the
+ * training row it sits on */
 static lz_status report_collapsed(const run *r, lz_error *err)
 {
     const gmm_model *m = r->m;
