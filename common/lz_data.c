@@ -414,8 +414,28 @@ static void decimal_comma(char *p)
     if (!parse_number(p, &v)) *c = ',';
 }
 
-/* Split one line (NUL-terminated, no newline) into fields in place.
- * Returns the number of fields; fills at most cap pointers. */
+/* The closing quote of the quoted field starting at p (p[0] == '"'): the
+ * first '"' not doubled, when only blanks follow it before the delimiter or
+ * the end of the line; else NULL (not a quoted field: read as written). */
+static char *quoted_end(char *p, char delim)
+{
+    for (char *r = p + 1; *r; r++) {
+        if (*r != '"') continue;
+        if (r[1] == '"') {
+            r++;
+            continue;
+        }
+        char *t = r + 1;
+        while (*t == ' ' || *t == '\t') t++;
+        return *t == delim || !*t ? r : NULL;
+    }
+    return NULL;
+}
+
+/* Split one line (NUL-terminated, no newline) into fields in place: a field
+ * in double quotes may hold the delimiter (and "" for a quote), as R's
+ * read.csv and Python's csv module read it.  Returns the number of fields;
+ * fills at most cap pointers. */
 static size_t split_fields(char *s, char delim, char **f, size_t cap)
 {
     size_t n = 0;
@@ -434,15 +454,31 @@ static size_t split_fields(char *s, char delim, char **f, size_t cap)
     }
     char *p = s;
     for (;;) {
-        char *q = strchr(p, delim);
-        if (q) *q = '\0';
-        /* trim blanks and one pair of double quotes */
         while (*p == ' ' || *p == '\t') p++;
-        char *e = p + strlen(p);
-        while (e > p && (e[-1] == ' ' || e[-1] == '\t')) *--e = '\0';
-        if (e - p >= 2 && p[0] == '"' && e[-1] == '"') {
-            e[-1] = '\0';
-            p++;
+        char *q = NULL; /* the delimiter after the field, or NULL at the end */
+        char *close = p[0] == '"' ? quoted_end(p, delim) : NULL;
+        if (close) {
+            /* "a, b" or "say ""hi""": the text between the quotes, each ""
+             * one quote (RFC 4180) */
+            char *w = p, *r = p + 1;
+            for (; r < close; r++) {
+                *w++ = *r;
+                if (*r == '"') r++;
+            }
+            *w = '\0';
+            for (r = close + 1; *r == ' ' || *r == '\t'; r++)
+                ;
+            q = *r ? r : NULL;
+        } else {
+            q = strchr(p, delim);
+            if (q) *q = '\0';
+            /* trim blanks and one pair of double quotes */
+            char *e = p + strlen(p);
+            while (e > p && (e[-1] == ' ' || e[-1] == '\t')) *--e = '\0';
+            if (e - p >= 2 && p[0] == '"' && e[-1] == '"') {
+                e[-1] = '\0';
+                p++;
+            }
         }
         if (delim == ';') decimal_comma(p);
         if (n < cap) f[n] = p;

@@ -11,7 +11,9 @@
  *     field is a number); lines starting with '#' are comments, and a '#'
  *     line just before the first data line with one name per column is
  *     taken as the header (so this project's own .dat files read back); a
- *     UTF-8 byte-order mark at the start is skipped;
+ *     UTF-8 byte-order mark at the start is skipped; a field in double
+ *     quotes may hold the delimiter and "" for a quote (RFC 4180: a label
+ *     "Washington, DC" is one field);
  *   - IDX (the MNIST / Fashion-MNIST container): unsigned bytes are scaled to
  *     [0,1] by 1/255; float and double IDX are read as they are.  Labels are
  *     read from the sibling "...-labels-idx1-ubyte[.gz]" file when it exists

@@ -567,6 +567,41 @@ START_TEST(text_utf8_bom)
 }
 END_TEST
 
+/* A field in double quotes may hold the delimiter and "" for a quote (RFC
+ * 4180, as R's read.csv reads it): a label "Washington, DC" is one field;
+ * a quoted number is a number; a quote left open or followed by text is read
+ * as written (then not a number: an error naming the field) */
+START_TEST(text_quoted_fields)
+{
+    write_text(tmp_path("q.csv"), "a,\"b, c\",city\n1,\"2\",\"Washington, DC\"\n"
+                                  "3,4,Boston\n5, \"7\" ,\"say \"\"hi\"\", ok\"\n");
+    lz_data *d;
+    lz_error e;
+    lz_read_opts o = {.label_col = LZ_LABEL_LAST, .min_rows = 1};
+    ck_assert_msg(lz_data_read(tmp_path("q.csv"), &o, &d, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(d->n, 3);
+    ck_assert_uint_eq(d->d, 2);
+    ck_assert_str_eq(d->names[1], "b, c");
+    double want[6] = {1, 2, 3, 4, 5, 7};
+    for (size_t i = 0; i < 6; i++) ck_assert_double_eq(d->x[i], want[i]);
+    ck_assert_str_eq(d->label_names[0], "Washington, DC");
+    ck_assert_str_eq(d->label_names[1], "Boston");
+    ck_assert_str_eq(d->label_names[2], "say \"hi\", ok");
+    lz_data_free(d);
+    write_text(tmp_path("q2.csv"), "a,b\n\"1,234\",2\n3,4\n");
+    ck_assert_int_eq(lz_data_read(tmp_path("q2.csv"), NULL, &d, &e), LZ_EFORMAT);
+    ck_assert_msg(strstr(e.msg, "q2.csv:2: field 1 (a): expected a number, got '1,234'"), "%s",
+                  e.msg);
+    write_text(tmp_path("q3.csv"), "a,b\n\"1\"x,2\n3,4\n");
+    ck_assert_int_eq(lz_data_read(tmp_path("q3.csv"), NULL, &d, &e), LZ_EFORMAT);
+    ck_assert_msg(strstr(e.msg, "q3.csv:2: field 1 (a): expected a number, got '\"1\"x'"), "%s",
+                  e.msg);
+    write_text(tmp_path("q4.csv"), "a,b\n\"1,2\n3,4\n");
+    ck_assert_int_eq(lz_data_read(tmp_path("q4.csv"), NULL, &d, &e), LZ_EFORMAT);
+    ck_assert_msg(strstr(e.msg, "q4.csv:2: field 1 (a)"), "%s", e.msg);
+}
+END_TEST
+
 /* ';'-separated text, as spreadsheets write in decimal-comma locales: the
  * same numbers as the ','-separated file with decimal points; a word with a
  * comma stays a word */
@@ -1588,6 +1623,7 @@ static Suite *suite(void)
     tcase_add_test(t, idx_labels_label_col_and_nan);
     tcase_add_test(t, text_blank_lines_reserve_nothing);
     tcase_add_test(t, text_utf8_bom);
+    tcase_add_test(t, text_quoted_fields);
     tcase_add_test(t, text_semicolons_decimal_commas);
     tcase_add_test(t, text_label_by_name);
     tcase_add_test(t, split_is_deterministic_and_a_partition);
