@@ -1130,10 +1130,17 @@ done:
 
 int rbm_bracket_crossed(const rbm_ll *ll, double *gap, double *z)
 {
+    *gap = NAN;
+    *z = 0;
+    /* no bracket: NaN ends (tested first: an ordered comparison of a NaN
+     * raises the invalid-operation flag, which the LZ_FPE build traps) */
+    if (isnan(ll->ll_test_lower) || isnan(ll->ll_test_upper) || isnan(ll->ll_test_lower_se) ||
+        isnan(ll->log_z_ais_se))
+        return 0;
     double g = ll->ll_test_lower - ll->ll_test_upper,
            se = sqrt(ll->ll_test_lower_se * ll->ll_test_lower_se +
                      ll->log_z_ais_se * ll->log_z_ais_se);
     *gap = g;
     *z = se > 0 ? g / se : g > 0 ? INFINITY : 0;
-    return g > 2 * se; /* NaN (no bracket): 0 */
+    return g > 2 * se;
 }
