@@ -123,7 +123,8 @@ lz_status cvae_loglik(const cvae_model *mod, cvae_workspace *ws, const vae_real 
         res->ll = sl / (double)n;
         res->elbo = se / (double)n;
         /* the Monte-Carlo standard error of the mean of n independent estimates */
-        res->ll_se = sqrt(sv) / (double)n;
+        /* (one sample a row, K = 1, has no spread to measure it by: NaN, not 0) */
+        res->ll_se = K > 1 ? sqrt(sv) / (double)n : NAN;
         res->rows = n;
     }
     free(ll);

@@ -578,9 +578,12 @@ static void report(const run *r)
            mod->a.core.k, mod->a.C, cvae_n_params(mod));
     if (!r->co.load) printf(", %d epochs in %.2f s", r->n_trace, train_seconds(r));
     putchar('\n');
-    if (ev->test.rows)
-        printf("  test:  ELBO %.4f, %s (iw-%d) %.4f +- %.4f nats per sample, %zu rows\n",
-               ev->test.elbo, of, r->cfg.vae.iw, ev->test.ll, ev->test.ll_se, ev->test.rows);
+    if (ev->test.rows) { /* no error estimate from one importance sample a row */
+        printf("  test:  ELBO %.4f, %s (iw-%d) %.4f", ev->test.elbo, of, r->cfg.vae.iw,
+               ev->test.ll);
+        if (!isnan(ev->test.ll_se)) printf(" +- %.4f", ev->test.ll_se);
+        printf(" nats per sample, %zu rows\n", ev->test.rows);
+    }
     if (ev->train.rows) /* --load: DATA is scored, not trained on */
         printf("  %s ELBO %.4f, %s (iw-%d) %.4f nats per sample, %zu rows\n",
                r->co.load ? "data: " : "train:", ev->train.elbo, of, r->cfg.vae.iw, ev->train.ll,

@@ -559,10 +559,11 @@ static void report(const run *r)
            vae_n_params(mod));
     if (!r->co.load) printf(", %d epochs in %.2f s", r->n_trace, train_seconds(r));
     putchar('\n');
-    if (te->rows)
-        printf("  test:  ELBO %.4f, log-likelihood (iw-%d) %.4f +- %.4f nats per sample, "
-               "%zu rows\n",
-               te->elbo, r->cfg.iw, te->ll, te->ll_se, te->rows);
+    if (te->rows) { /* no error estimate from one importance sample a row */
+        printf("  test:  ELBO %.4f, log-likelihood (iw-%d) %.4f", te->elbo, r->cfg.iw, te->ll);
+        if (!isnan(te->ll_se)) printf(" +- %.4f", te->ll_se);
+        printf(" nats per sample, %zu rows\n", te->rows);
+    }
     if (tr->rows) /* --load: DATA is scored, not trained on */
         printf("  %s ELBO %.4f, log-likelihood (iw-%d) %.4f nats per sample, %zu rows\n",
                r->co.load ? "data: " : "train:", tr->elbo, r->cfg.iw, tr->ll, tr->rows);

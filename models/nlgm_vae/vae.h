@@ -552,7 +552,8 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
 /* The estimate of a data set, per sample. */
 typedef struct {
     double ll;    /* mean of ll_i: the importance-weighted log-likelihood, nats */
-    double ll_se; /* its Monte-Carlo standard error, sqrt(sum_i max(var_i, 0)) / n */
+    double ll_se; /* its Monte-Carlo standard error, sqrt(sum_i max(var_i, 0)) / n;
+                     NaN with one sample a row (K = 1: no spread to measure) */
     double elbo;  /* mean of elbo_i                                          */
     size_t rows;  /* n; 0 (and NaNs) when nothing was scored                 */
 } vae_loglik_result;

@@ -97,7 +97,8 @@ lz_status vae_loglik(const vae_model *mod, vae_workspace *ws, const vae_real *x,
         res->ll = sl / (double)n;
         res->elbo = se / (double)n;
         /* Monte-Carlo standard error of the mean of n independent estimates */
-        res->ll_se = sqrt(sv) / (double)n;
+        /* (one sample a row, K = 1, has no spread to measure it by: NaN, not 0) */
+        res->ll_se = K > 1 ? sqrt(sv) / (double)n : NAN;
         res->rows = n;
     }
     free(ll);

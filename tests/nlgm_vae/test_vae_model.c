@@ -440,6 +440,12 @@ START_TEST(test_evaluate_gaussian)
     vae_loglik_result want = loglik(m, ws, xte, NT, &c, VAE_STREAM_IW_TEST);
     same_result(&ev.test, &want);
     ck_assert(isfinite(ev.test.ll) && isfinite(ev.test.elbo) && ev.test.ll_se > 0);
+    /* one importance sample a row: an estimate, but no spread to give its
+     * error by (NaN, not 0) */
+    vae_config c1 = c;
+    c1.iw = 1;
+    vae_loglik_result one = loglik(m, ws, xte, NT, &c1, VAE_STREAM_IW_TEST);
+    ck_assert(isfinite(one.ll) && isnan(one.ll_se));
     size_t idx[N], rows;
     ck_assert_int_eq(vae_ll_train_rows(N, 50, idx, &rows, &err), LZ_OK);
     lz_data *sub = lz_data_subset(tr, idx, rows);
