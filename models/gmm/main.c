@@ -266,6 +266,22 @@ static void print_start(const run *r)
     printf("\n");
     lz_print_blas(stdout, 1, gmm_threads());
     printf("floor: Sigma_z >= %g x each coordinate's variance (--reg)\n", r->cfg.reg);
+    /* full (tied) covariances with fewer rows than dimensions to estimate
+     * them: said before a fit that may be long (O(d^3) a component and step)
+     * and whose ll/N will measure the floor (report_floor says it again) */
+    int kk = r->k_range ? r->kmin : r->cfg.k;
+    double per = (double)tr->n / (double)kk, dd = (double)tr->d;
+    if (r->cfg.cov == GMM_FULL && per < dd + 1)
+        printf("note: %zu rows for K = %d full %zu x %zu covariances, about %.3g rows a "
+               "component, fewer than d + 1: a Sigma_z may rest on the floor in some directions, "
+               "where ll/N measures --reg (the end of the run says which; --cov diag: d "
+               "variances a component)\n",
+               tr->n, kk, tr->d, tr->d, per);
+    else if (r->cfg.cov == GMM_TIED && (double)tr->n - (double)kk < dd)
+        printf("note: %zu rows about K = %d means for a tied %zu x %zu covariance, fewer than "
+               "d + K: Sigma will rest on the floor in some directions, where ll/N measures "
+               "--reg (--cov diag: d variances)\n",
+               tr->n, kk, tr->d, tr->d);
     if (r->cfg.accelerate)
         printf("SQUAREM: each line is one cycle of 3 or more EM steps (--accel none: one EM step "
                "a line)\n");

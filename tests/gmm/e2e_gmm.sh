@@ -161,9 +161,14 @@ awk 'BEGIN { srand(4); for (i = 0; i < 12; i++) { for (j = 1; j < 30; j++) print
 "$GMM" wide.csv -K 2 -o w/gmm > wide.log 2>&1 || { cat wide.log; fail "gmm_em on 12 rows x 30"; }
 grep -q "^note: component [12]'s 30 x 30 Sigma rests on .* rows: singular but for the floor" wide.log ||
   { cat wide.log; fail "no note on a Sigma with fewer rows than dimensions"; }
+# and, before the fit, from the data's shape: 12 rows for two 30 x 30 covariances
+grep -q "^note: 12 rows for K = 2 full 30 x 30 covariances, about 6 rows a component, fewer than d + 1" wide.log ||
+  { cat wide.log; fail "no note before the fit on too few rows for full covariances"; }
 "$GMM" wide.csv -K 2 --cov tied -o w/gmmt > widet.log 2>&1 || fail "gmm_em --cov tied on 12 rows x 30"
 grep -q "^note: the tied Sigma is estimated from 12 rows about 2 means in d = 30" widet.log ||
   { cat widet.log; fail "no note on a tied Sigma from too few rows"; }
+grep -q "^note: 12 rows about K = 2 means for a tied 30 x 30 covariance, fewer than d + K" widet.log ||
+  { cat widet.log; fail "no note before the fit on too few rows for a tied covariance"; }
 ! grep -q "singular but for the floor" run.log || fail "a note on the digits"
 ok
 # a column constant within each component (3 doses, one a cluster): Sigma is
