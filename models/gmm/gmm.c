@@ -180,13 +180,16 @@ lz_status gmm_on_floor(const gmm_model *m, size_t z, size_t *n_dirs, unsigned ch
                        lz_error *err)
 {
     size_t d = m->d, nd = 0;
-    double *s = NULL;
-    if (m->cov == GMM_FULL || m->cov == GMM_TIED) {
-        /* F^-1/2 Sigma F^-1/2, its eigenvalues */
-        if (!(s = malloc(2 * d * d * sizeof *s + d * sizeof *s)))
+    int eig = m->cov == GMM_FULL || m->cov == GMM_TIED;
+    double *s = NULL; /* (d, d) Sigma_z; full and tied: then v (d, d) and ev (d) */
+    if (eig || col) {
+        if (!(s = malloc((eig ? 2 * d * d + d : d * d) * sizeof *s)))
             return lz_fail(err, LZ_ENOMEM, "out of memory");
-        double *v = s + d * d, *ev = v + d * d;
         gmm_covariance(m, m->cov == GMM_TIED ? 0 : z, s);
+    }
+    if (eig) {
+        /* F^-1/2 Sigma F^-1/2, its eigenvalues */
+        double *v = s + d * d, *ev = v + d * d;
         for (size_t i = 0; i < d; i++)
             for (size_t j = 0; j < d; j++)
                 v[i * d + j] = s[i * d + j] / sqrt(m->floor[i] * m->floor[j]);
@@ -202,12 +205,8 @@ lz_status gmm_on_floor(const gmm_model *m, size_t z, size_t *n_dirs, unsigned ch
     } else {
         nd = m->covs[z] > m->floor[0] * (1.0 + GMM_ON_FLOOR_RTOL) ? 0 : d;
     }
-    if (col) {
-        if (!s && !(s = malloc(d * d * sizeof *s))) return lz_fail(err, LZ_ENOMEM, "out of memory");
-        gmm_covariance(m, m->cov == GMM_TIED ? 0 : z, s);
-        for (size_t j = 0; j < d; j++)
-            col[j] = !(s[j * d + j] > m->floor[j] * (1.0 + GMM_ON_FLOOR_RTOL));
-    }
+    for (size_t j = 0; col && j < d; j++)
+        col[j] = !(s[j * d + j] > m->floor[j] * (1.0 + GMM_ON_FLOOR_RTOL));
     free(s);
     *n_dirs = nd;
     return LZ_OK;
