@@ -517,6 +517,8 @@ static int bad_prefix(const char *o, const char *def, char *sugg, size_t cap)
     return 1;
 }
 
+size_t lz_default_k(size_t d, size_t want) { return d > want ? want : d > 1 ? d - 1 : 1; }
+
 /* the program's name, for lz_load_inputs's messages */
 static const char *g_prog = "this program";
 

@@ -176,6 +176,12 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
 int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **argv,
                  const char **data_path);
 
+/* A latent dimension's default on data of d columns: want, or d - 1 when
+ * d <= want, a latent space smaller than the data's (1 when d = 1, which
+ * the model's own check then refuses).  pca_iter and lgm_em (want 2),
+ * nlgm_vae and nlgm_cvae (vae_default_k, want 20). */
+size_t lz_default_k(size_t d, size_t want);
+
 /* Read the training data (path may be NULL when a model is loaded) and the
  * test data (--test FILE, or --split FRAC of DATA), with the label column,
  * checking that the test set has DATA's columns.  min_rows applies to DATA.

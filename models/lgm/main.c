@@ -162,7 +162,7 @@ static lz_status load_inputs(run *r)
             (st = lz_data_check_width(r->test, r->m->d, r->co.load, &r->err)))
             return st;
     } else {
-        if (r->k == LZ_UNSET_INT && r->train->d == 2) r->cfg.k = 1; /* smaller than the data's */
+        if (r->k == LZ_UNSET_INT) r->cfg.k = (int)lz_default_k(r->train->d, (size_t)r->cfg.k);
         if ((st = lgm_config_check(&r->cfg, r->train->d, &r->err))) {
             lz_error_prefix(&r->err, "%s", r->train->path); /* "data.csv: -k 70: ..." */
             return st;

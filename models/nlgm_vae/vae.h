@@ -222,7 +222,7 @@ void vae_run_name(const vae_model *mod, const vae_config *c, char *buf, size_t c
 
 /* The latent dimension when -k is not given: VAE_K_DEFAULT, or d - 1 for data
  * of d <= VAE_K_DEFAULT columns (1 when d = 1): a latent space smaller than
- * the data's. */
+ * the data's (lz_default_k, the rule pca_iter and lgm_em use with 2). */
 #define VAE_K_DEFAULT 20
 size_t vae_default_k(size_t d);
 

@@ -14,6 +14,7 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "lz_cli.h"
 #include "lz_model.h"
 #include "lz_prob.h"
 #include "vae_impl.h"
@@ -155,7 +156,7 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
     return LZ_OK;
 }
 
-size_t vae_default_k(size_t d) { return d > VAE_K_DEFAULT ? VAE_K_DEFAULT : d > 1 ? d - 1 : 1; }
+size_t vae_default_k(size_t d) { return lz_default_k(d, VAE_K_DEFAULT); }
 
 int vae_default_epochs(size_t n, size_t batch)
 {

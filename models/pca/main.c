@@ -194,7 +194,7 @@ static lz_status load_inputs(run *r)
         lz_load_inputs(&r->co, r->data_path, r->co.load ? 1 : 2, &r->train, &r->test, &r->err);
     if (st || r->co.load) return st;
     const size_t d = r->train->d;
-    if (r->k == LZ_UNSET_INT && d == 2) r->cfg.k = 1; /* a subspace smaller than the data's */
+    if (r->k == LZ_UNSET_INT) r->cfg.k = (int)lz_default_k(d, (size_t)r->cfg.k);
     if ((st = pca_config_check(&r->cfg, d, &r->err))) {
         lz_error_prefix(&r->err, "%s", r->train->path); /* "data.csv: -k 70: ..." */
         return st;
