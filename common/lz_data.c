@@ -414,6 +414,24 @@ static void decimal_comma(char *p)
     if (!parse_number(p, &v)) *c = ',';
 }
 
+/* The delimiter of a file from its first content line, looking only outside
+ * double quotes (a header's "b;c" names one column): ';' first, as its files
+ * write decimal commas, then ',', tab, else runs of white space. */
+static char guess_delim(const char *line)
+{
+    int semi = 0, comma = 0, tab = 0, quoted = 0;
+    for (const char *q = line; *q; q++) {
+        if (*q == '"')
+            quoted = !quoted;
+        else if (!quoted) {
+            semi |= *q == ';';
+            comma |= *q == ',';
+            tab |= *q == '\t';
+        }
+    }
+    return semi ? ';' : comma ? ',' : tab ? '\t' : ' ';
+}
+
 /* The closing quote of the quoted field starting at p (p[0] == '"'): the
  * first '"' not doubled, when only blanks follow it before the delimiter or
  * the end of the line; else NULL (not a quoted field: read as written). */
@@ -743,11 +761,7 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             continue;
         }
         if (!c.delim) {
-            /* ';' first: its files write decimal commas */
-            c.delim = strchr(line, ';')    ? ';'
-                      : strchr(line, ',')  ? ','
-                      : strchr(line, '\t') ? '\t'
-                                           : ' ';
+            c.delim = guess_delim(line);
             /* count fields once to size the pointer array */
             size_t nf = 1;
             for (const char *q = line; *q; q++)

@@ -589,6 +589,14 @@ START_TEST(text_quoted_fields)
     ck_assert_str_eq(d->label_names[1], "Boston");
     ck_assert_str_eq(d->label_names[2], "say \"hi\", ok");
     lz_data_free(d);
+    /* the delimiter is told outside the quotes: a header's "b;c" is one
+     * comma-separated column, not the sign of a ';'-separated file */
+    write_text(tmp_path("qs.csv"), "a,\"b;c\",d\n1,2,3\n4,5,7\n");
+    ck_assert_msg(lz_data_read(tmp_path("qs.csv"), NULL, &d, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(d->d, 3);
+    ck_assert_str_eq(d->names[1], "b;c");
+    ck_assert_double_eq(d->x[5], 7);
+    lz_data_free(d);
     ck_assert_int_eq(expect_read_error("q2.csv", "a,b\n\"1,234\",2\n3,4\n", 0, 1,
                                        "q2.csv:2: field 1 (a): expected a number, got '1,234'"),
                      LZ_EFORMAT);
