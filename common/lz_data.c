@@ -1295,6 +1295,62 @@ void lz_data_range(const lz_data *data, double *lo, double *hi)
     *hi = b;
 }
 
+lz_status lz_far_fills(const lz_data *data, const double *xfill, lz_far_fill *out, lz_error *err)
+{
+    size_t n = data->n, d = data->d;
+    memset(out, 0, sizeof *out);
+    if (!data->miss || !data->n_miss) return LZ_OK;
+    double *lo = malloc(2 * (d ? d : 1) * sizeof *lo), *hi = lo + d;
+    if (!lo) return lz_fail(err, LZ_ENOMEM, "completed values: out of memory");
+    for (size_t j = 0; j < d; j++) {
+        lo[j] = INFINITY;
+        hi[j] = -INFINITY;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            if (data->miss[i * d + j]) continue;
+            double v = xfill[i * d + j];
+            if (v < lo[j]) lo[j] = v;
+            if (v > hi[j]) hi[j] = v;
+        }
+    double worst = 0; /* spans beyond the observed values */
+    for (size_t i = 0; i < n; i++) {
+        int hit = 0;
+        for (size_t j = 0; j < d; j++) {
+            if (!data->miss[i * d + j] || !(hi[j] > lo[j])) continue;
+            double w = hi[j] - lo[j], v = xfill[i * d + j], out_by = INFINITY; /* NaN: far */
+            if (!isnan(v)) out_by = v < lo[j] ? (lo[j] - v) / w : v > hi[j] ? (v - hi[j]) / w : 0;
+            if (!(out_by > 1)) continue;
+            out->n_far++;
+            hit = 1;
+            if (out->n_far == 1 || out_by > worst) {
+                worst = out_by;
+                out->row = i;
+                out->col = j;
+                out->value = v;
+                out->lo = lo[j];
+                out->hi = hi[j];
+            }
+        }
+        out->n_rows += (size_t)hit;
+    }
+    free(lo);
+    return LZ_OK;
+}
+
+char *lz_far_fill_text(const lz_data *data, const lz_far_fill *out, char *buf, size_t cap)
+{
+    char where[512];
+    lz_data_where(data, out->row, out->col, where, sizeof where);
+    snprintf(buf, cap,
+             "%zu row%s hold%s %zu completed value%s beyond %s column's observed values by more "
+             "than the span of those values; the farthest, %.6g at %s, observed in [%.6g, %.6g]",
+             out->n_rows, out->n_rows == 1 ? "" : "s", out->n_rows == 1 ? "s" : "", out->n_far,
+             out->n_far == 1 ? "" : "s", out->n_far == 1 ? "its" : "their", out->value, where,
+             out->lo, out->hi);
+    return buf;
+}
+
 /* ------------------------------------------------------------------ */
 /* moments */
 

@@ -163,6 +163,32 @@ char *lz_data_where(const lz_data *data, size_t i, size_t j, char *buf, size_t c
 /* Smallest and largest value of x. */
 void lz_data_range(const lz_data *data, double *lo, double *hi);
 
+/* Completed values far outside what was observed.  xfill (n, d) holds the
+ * observed values of data (in any units: those of xfill) with every missing
+ * value filled in (E[x_m | x_o] of a fitted model); data gives the mask.  A
+ * filled-in value of column j is far when it lies beyond the column's
+ * observed values [lo_j, hi_j] by more than their span hi_j - lo_j; columns
+ * with fewer than two distinct observed values are not judged.  A
+ * conditional mean lies between the observed values or near them, so a far
+ * value marks a row the fit follows into a degenerate direction (docs/lgm.md,
+ * "Completed values far outside the data").  out gets the count, the rows
+ * holding them, and the farthest (in spans of its column).  LZ_ENOMEM. */
+typedef struct {
+    size_t n_far;  /* far filled-in values               */
+    size_t n_rows; /* rows holding at least one          */
+    size_t row;    /* the farthest value: its row, ...   */
+    size_t col;    /* ... its column,                    */
+    double value;  /* ... the value,                     */
+    double lo, hi; /* its column's observed [lo, hi]     */
+} lz_far_fill;
+lz_status lz_far_fills(const lz_data *data, const double *xfill, lz_far_fill *out, lz_error *err);
+
+/* The note for out (n_far > 0) into buf (cap): "2 rows hold 133 completed
+ * values beyond their column's observed values by more than the span of
+ * those values; the farthest, -70.9 at train.csv:737: field 666 (x666),
+ * observed in [0, 1]".  Returns buf. */
+char *lz_far_fill_text(const lz_data *data, const lz_far_fill *out, char *buf, size_t cap);
+
 /* mu (d) <- (1/n) sum_n x_n,  x (n, d), refined by one correction pass,
  * mu_j += (1/n) sum_n (x_nj - mu_j), so that the mean of a constant column
  * is its value exactly (and its centred values exactly 0). */

@@ -23,6 +23,23 @@ run_ok() {
   ok
 }
 
+# far_data FILE [SCALE]: 200 rows near a plane, x1 = t + e, x2 = t - e,
+# x3 = 2 e (e a hundredth of t's size, x3 multiplied by SCALE), with a little
+# noise; then line 202 "2,-2,NA": x1 and x2 each inside their range, their
+# difference far outside what x3 holds, so a model with the plane (k = 2)
+# completes x3 near 4 SCALE, far beyond x3's observed [-0.02, 0.02] SCALE.
+far_data() {
+  awk -v s="${2:-1}" 'BEGIN { print "x1,x2,x3"
+    for (i = 1; i <= 200; i++) { t = 3 * sin(i * 1.3); e = 0.01 * sin(i * 7.1); n = 1e-4
+      printf "%.10g,%.10g,%.10g\n", t + e + n * sin(i * 3.7), t - e + n * sin(i * 5.3), s * (2 * e + n * sin(i * 2.9)) }
+    print "2,-2,NA" }' >"$1"
+}
+# far_note LOG: the note on completed values far outside the data, naming x3
+# of line 202 (far_data's last row)
+far_note() {
+  grep -q 'note: 1 row holds 1 completed value beyond its column.s observed values .* at far[^:]*\.csv:202: field 3 (x3)' "$1"
+}
+
 # expect_error PREFIX REGEX CMD...: the command must exit non-zero without
 # crashing (status < 128), print exactly one line to stderr matching REGEX
 # (grep -E), and leave no file whose path starts with PREFIX.

@@ -80,6 +80,8 @@ typedef struct {
     lines all, trace; /* every line of the current K; the kept fit's */
     select_row *sel;  /* (kmax - kmin + 1) with --k-range */
     lz_error err;
+    double *imputed; /* (n, d) DATA completed by E[x_m | x_o], or NULL */
+    lz_far_fill far; /* its values far outside the data (lz_far_fills) */
 } run;
 
 /* ---------------------------------------------------------------- options */
@@ -499,15 +501,16 @@ static lz_status write_samples(lz_outset *os, const char *path, const gmm_model 
 
 /* DATA with each missing value replaced by E[x_m | x_o] = sum_z r_z E[x_m |
  * x_o, z] (same columns, label last) */
-static lz_status write_imputed(lz_outset *os, const char *path, const gmm_model *m,
-                               const lz_data *data, lz_error *err)
+static lz_status write_imputed(lz_outset *os, const char *path, run *r, lz_error *err)
 {
+    const lz_data *data = r->train;
     double *x = malloc(data->n * data->d * sizeof *x); /* (n, d) */
     if (!x) return lz_fail(err, LZ_ENOMEM, "out of memory");
     memcpy(x, data->x, data->n * data->d * sizeof *x);
-    lz_status st = gmm_score_incomplete(m, data, NULL, NULL, NULL, x, err);
+    r->imputed = x;
+    lz_status st = gmm_score_incomplete(r->m, data, NULL, NULL, NULL, x, err);
     if (!st) st = lz_dat_write_matrix(os, path, "x", data->n, data->d, x, data, err);
-    free(x);
+    if (!st) st = lz_far_fills(data, x, &r->far, err);
     return st;
 }
 
@@ -577,7 +580,7 @@ static lz_status write_outputs(run *r)
     if (!st && r->n_samples > 0 && !(st = lz_path(p, sizeof p, pre, "samples.dat", e)))
         st = write_samples(os, p, r->m, (size_t)r->n_samples, r->co.seed, e);
     if (!st && r->train && r->train->miss && !(st = lz_path(p, sizeof p, pre, "imputed.dat", e)))
-        st = write_imputed(os, p, r->m, r->train, e);
+        st = write_imputed(os, p, r, e);
     if (!st && r->k_range && !(st = lz_path(p, sizeof p, pre, "select.dat", e)))
         st = write_select(os, p, r, e);
     if (!st && !(st = lz_path(p, sizeof p, pre, "summary.tsv", e))) st = write_summary(os, p, r, e);
@@ -732,6 +735,14 @@ static lz_status report(run *r)
                r->train->n_miss, r->train->n * r->train->d, r->train->path,
                100.0 * (double)r->train->n_miss / ((double)r->train->n * (double)r->train->d),
                r->co.output);
+    if (imputed && r->far.n_far) {
+        char buf[1024];
+        printf(
+            "note: %s: the components that complete those rows are nearly flat in some "
+            "direction (docs/gmm.md, \"Completed values far outside the data\"); a larger --reg, "
+            "or fewer components, keeps them near the data\n",
+            lz_far_fill_text(r->train, &r->far, buf, sizeof buf));
+    }
     printf("wrote %s.{%sweights,means,covariances%s%s%s%s}.dat and %s.summary.tsv%s%s\n",
            r->co.output, r->co.load ? "" : "trace,", r->test || r->train ? ",latent" : "",
            r->n_samples > 0 ? ",samples" : "", r->k_range ? ",select" : "",
@@ -746,6 +757,7 @@ static void run_free(run *r)
     lz_data_free(r->test);
     gmm_model_free(r->m);
     free(r->init_means);
+    free(r->imputed);
     free(r->all.v);
     free(r->trace.v);
     free(r->sel);

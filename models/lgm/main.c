@@ -78,6 +78,7 @@ typedef struct {
     lz_outset *os;
     FILE *trace; /* PREFIX.trace.dat, written during the fit */
     lz_error err;
+    lz_far_fill far; /* completed values far outside the data (lz_far_fills) */
 } run;
 
 /* ---------------------------------------------------------------- options */
@@ -439,6 +440,7 @@ static lz_status write_outputs(run *r)
     /* DATA completed by E[x_m | x_o] (filled in by write_latent) */
     if (!st && r->train && r->train->miss && !(st = lz_path(p, sizeof p, pre, "imputed.dat", err)))
         st = lz_dat_write_matrix(os, p, "x", r->train->n, m->d, r->raw, r->train, err);
+    if (!st && r->train && r->train->miss) st = lz_far_fills(r->train, r->raw, &r->far, err);
     if (!st && r->n_samples > 0 && !(st = lz_path(p, sizeof p, pre, "samples.dat", err)))
         st = write_samples(os, p, m, (size_t)r->n_samples, r->co.seed, err);
     if (!st) st = lz_path(p, sizeof p, pre, "summary.tsv", err);
@@ -515,6 +517,13 @@ static lz_status report(run *r)
                "%s.imputed.dat\n",
                r->train->n_miss, r->train->n * r->train->d, r->train->path,
                100.0 * (double)r->train->n_miss / ((double)r->train->n * (double)r->train->d), pre);
+    if (imputed && r->far.n_far) {
+        char buf[1024];
+        printf("note: %s: the fit completes those rows from coordinates it takes as almost "
+               "noise-free (docs/lgm.md, \"Completed values far outside the data\"); a smaller -k, "
+               "or pca_iter (one noise variance for every coordinate), keeps them near the data\n",
+               lz_far_fill_text(r->train, &r->far, buf, sizeof buf));
+    }
     printf("wrote %s.{%sA,D,mean%s%s%s%s}.dat and %s.summary.tsv%s%s\n", pre,
            r->co.load ? "" : "trace,", r->train ? ",latent" : "", r->test ? ",latent_test" : "",
            r->n_samples > 0 ? ",samples" : "", imputed ? ",imputed" : "", pre,

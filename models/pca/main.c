@@ -66,6 +66,7 @@ typedef struct {
     lz_outset *os; /* every output file; the trace is opened by fit      */
     FILE *trace;   /* PREFIX.trace.dat, written as the iterations run    */
     lz_error err;
+    lz_far_fill far; /* imputed values far outside the data (lz_far_fills) */
 } run;
 
 /* ---------------------------------------------------------------- options */
@@ -428,6 +429,7 @@ static lz_status write_outputs(run *r)
         st = lz_dat_write_matrix(r->os, p, "z", r->test->n, r->m->k, r->zt, r->test, e);
     if (!st && r->imputed && !(st = lz_path(p, sizeof p, pre, "imputed.dat", e)))
         st = lz_dat_write_matrix(r->os, p, "x", r->train->n, r->m->d, r->imputed, r->train, e);
+    if (!st && r->imputed) st = lz_far_fills(r->train, r->imputed, &r->far, e);
     if (!st && !(st = lz_path(p, sizeof p, pre, "summary.tsv", e)))
         st = write_summary(r->os, p, r, e);
     if (!st && r->co.save && (st = pca_model_write(r->m, r->os, r->co.save, e)))
@@ -466,6 +468,12 @@ static void report(const run *r)
     if (r->imputed)
         printf("\n  missing values: %zu of %zu in %s, completed by E[x_m | x_o] in %s.imputed.dat",
                r->train->n_miss, r->train->n * r->train->d, r->train->path, r->co.output);
+    if (r->imputed && r->far.n_far) {
+        char buf[1024];
+        printf("\n  note: %s (docs/pca.md, \"Missing values\"); a smaller -k keeps them near the "
+               "data",
+               lz_far_fill_text(r->train, &r->far, buf, sizeof buf));
+    }
     printf("\n  wrote %s.{%scomponents.dat,%s%s%ssummary.tsv}%s%s\n", r->co.output,
            r->co.load ? "" : "trace.dat,", r->train ? "latent.dat," : "",
            r->test ? "latent_test.dat," : "", r->imputed ? "imputed.dat," : "",

@@ -264,6 +264,50 @@ START_TEST(moments_of_observed_values)
 }
 END_TEST
 
+/* completed values far outside the observed ones: beyond [lo, hi] by more
+ * than hi - lo, column by column (the observed values of xfill, whatever
+ * data->x holds); a column of one observed value is not judged, a NaN fill
+ * is far; the farthest in spans of its column is named */
+START_TEST(far_fills_counted_and_named)
+{
+    size_t n = 5, d = 3;
+    /* observed: column 1 in [0, 4] (span 4), column 2 in [10, 12] (span 2),
+     * column 3 always 7 */
+    double xf[5 * 3] = {0, 10, 7, 9.5, 11, 7, 4, 16.5, 7, 2, 12, -100, -4.5, 7.9, 7};
+    unsigned char miss[5 * 3] = {0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0};
+    double x[5 * 3] = {0}; /* data->x: centred or zeroed, not read */
+    lz_data dt = {.n = n, .d = d, .x = x, .miss = miss, .label_field = -1, .path = "f.csv"};
+    dt.n_miss = 5;
+    lz_far_fill f;
+    lz_error e;
+    ck_assert_int_eq(lz_far_fills(&dt, xf, &f, &e), LZ_OK);
+    /* row 2: 9.5 > 4 + 4 (1.375 spans out); row 3: 16.5 > 12 + 2 (2.25);
+     * row 4: -100 in the constant column (not judged); row 5: -4.5 < 0 - 4
+     * (1.125) and 7.9 < 10 - 2 (1.05) */
+    ck_assert_uint_eq(f.n_far, 4);
+    ck_assert_uint_eq(f.n_rows, 3);
+    ck_assert_uint_eq(f.row, 2);
+    ck_assert_uint_eq(f.col, 1);
+    ck_assert(f.value == 16.5 && f.lo == 10 && f.hi == 12);
+    char buf[512];
+    lz_far_fill_text(&dt, &f, buf, sizeof buf);
+    ck_assert_msg(strstr(buf, "3 rows hold 4 completed values") &&
+                      strstr(buf, "16.5 at f.csv: row 3, column 2, observed in [10, 12]"),
+                  "%s", buf);
+    /* just inside: 8 = lo - span is not far; a NaN is, and is the farthest */
+    xf[4 * 3 + 1] = 8;
+    xf[1 * 3 + 0] = NAN;
+    ck_assert_int_eq(lz_far_fills(&dt, xf, &f, &e), LZ_OK);
+    ck_assert_uint_eq(f.n_far, 3);
+    ck_assert(f.row == 1 && f.col == 0 && isnan(f.value));
+    /* complete data: nothing to judge */
+    dt.miss = NULL;
+    dt.n_miss = 0;
+    ck_assert_int_eq(lz_far_fills(&dt, xf, &f, &e), LZ_OK);
+    ck_assert_uint_eq(f.n_far, 0);
+}
+END_TEST
+
 /* missing values, labels that are words, skipped columns: the data set
  * records each, subsets and splits keep them, a test set's words are coded
  * in the training set's classes */
@@ -1623,6 +1667,7 @@ static Suite *suite(void)
     tcase_add_test(t, missing_words_and_skipped_columns);
     tcase_add_test(t, patterns_group_rows);
     tcase_add_test(t, moments_of_observed_values);
+    tcase_add_test(t, far_fills_counted_and_named);
     tcase_add_test(t, idx_images_with_sibling_labels_plain_and_gzip);
     tcase_add_test(t, idx_errors);
     tcase_add_test(t, idx_size_overflow);

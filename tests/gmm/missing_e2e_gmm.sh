@@ -84,4 +84,14 @@ run_ok "$GMM" -K 5 --cov diag --reg 0.1 full.csv --label-col last -o g/gmm
 [ ! -e g/gmm.imputed.dat ] || fail "imputed.dat written for complete data"
 ! head -n 1 g/gmm.summary.tsv | grep -q missing_frac || fail "missing_frac for complete data"
 ok
+# completed values far outside the data: none on the digits; one full
+# component on far_data completes x3 of line 202 from the plane, far
+# outside; --cov diag (no relation between the columns) does not
+! grep -q 'completed value' fit.log || fail "a note on far completions for the digits"
+far_data far.csv
+run_ok "$GMM" -K 1 far.csv -o f/full
+far_note run.log || fail "no note on the far completion (full)"
+run_ok "$GMM" -K 1 --cov diag far.csv -o f/diag
+! grep -q 'completed value' run.log || fail "a note on far completions (diag)"
+ok
 done_ok

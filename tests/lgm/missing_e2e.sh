@@ -95,4 +95,18 @@ sed 's/NA/-/g' train.csv >dash.csv
 run_ok "$LGM" dash.csv --missing - --label-col last -o d/lgm
 run_ok "$LGM" train.csv --label-col last -o n/lgm
 same_results d/lgm.A.dat n/lgm.A.dat
+# completed values far outside the data: none on the digits; on far_data the
+# plane (-k 2) completes x3 of line 202 far outside, in any units of x3, and
+# -k 1 does not
+! grep -q 'completed value' fit.log || fail "a note on far completions for the digits"
+far_data far.csv
+far_data far1000.csv 1000
+run_ok "$LGM" -k 2 far.csv -o f/k2
+far_note run.log || fail "no note on the far completion (-k 2)"
+awk '!/^#/ { v = $3 } END { exit !(v > 3 && v < 4.5) }' f/k2.imputed.dat || fail "x3 of line 202 not completed near 4"
+run_ok "$LGM" -k 2 far1000.csv -o f/k2s
+far_note run.log || fail "no note on the far completion (x3 in units 1000 times smaller)"
+run_ok "$LGM" -k 1 far.csv -o f/k1
+! grep -q 'completed value' run.log || fail "a note on far completions at -k 1"
+ok
 done_ok

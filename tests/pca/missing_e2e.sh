@@ -97,4 +97,13 @@ run_ok "$P" -k 2 full.csv --label-col last --accel none -o fn/pca
 for f in trace.dat components.dat latent.dat summary.tsv; do
   same_results f/pca.$f fn/pca.$f
 done
+# completed values far outside the data: none on the digits; on far_data the
+# plane (-k 2) completes x3 of line 202 far outside, -k 1 does not
+! grep -q 'completed value' fit.log || fail "a note on far completions for the digits"
+far_data far.csv
+run_ok "$P" -k 2 far.csv -o f/k2
+far_note run.log || fail "no note on the far completion (-k 2)"
+run_ok "$P" -k 1 far.csv -o f/k1
+! grep -q 'completed value' run.log || fail "a note on far completions at -k 1"
+ok
 done_ok
