@@ -1464,6 +1464,16 @@ lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *
                                    data->path, col, amax[j], LZ_VALUE_MAX);
             free(amax);
             return st;
+        } else if (amax[j] > 0 && amax[j] < LZ_VALUE_MIN) {
+            char col[160];
+            lz_data_colname(data, j, col, sizeof col);
+            lz_status st = lz_fail(err, LZ_ENUMERIC,
+                                   "%s: %s: values no larger than %g are too small: their "
+                                   "variance underflows; expected a largest magnitude above %g "
+                                   "(rescale this column)",
+                                   data->path, col, amax[j], LZ_VALUE_MIN);
+            free(amax);
+            return st;
         }
     if (data->miss) {
         lz_status st = observed_moments(data, mu, var, err);

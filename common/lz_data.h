@@ -199,6 +199,10 @@ void lz_mean(size_t n, size_t d, const double *x, double *mu);
 #define LZ_VAR_RTOL 1e-13
 /* Magnitudes above this overflow a variance (its squares exceed 1e300). */
 #define LZ_VALUE_MAX 1e150
+/* A column whose largest magnitude is below this (and not 0) underflows
+ * one: its squares fall below 1e-300, into the subnormals, then to 0, and
+ * a column of values 1e-200 apart would be taken as constant. */
+#define LZ_VALUE_MIN 1e-150
 
 /* Column moments, the checks every model makes before it fits:
  *   mu (d)  <- the column means (lz_mean),
@@ -207,7 +211,9 @@ void lz_mean(size_t n, size_t d, const double *x, double *mu);
  * *n_const (may be NULL) <- the number of constant columns.
  * A column with a value of magnitude above LZ_VALUE_MAX is LZ_ENUMERIC, err
  * naming the file, the column and the value ("data.csv: field 3 (x3):
- * values up to 1.7e+308 are too large ...").
+ * values up to 1.7e+308 are too large ..."); so is a column whose values,
+ * not all 0, are all below LZ_VALUE_MIN in magnitude ("... values no larger
+ * than 5e-200 are too small ...").
  * With missing values (data->miss) both are the moments of each column's
  * observed values (n_j of them; the constant test against their largest
  * magnitude), and a column with no observed value is LZ_EINVAL naming it. */

@@ -835,6 +835,18 @@ START_TEST(column_moments_exact_zero_and_overflow)
     ck_assert_msg(strstr(e.msg, "big.csv: field 2: values up to 2e+200 are too large"), "%s",
                   e.msg);
     lz_data_free(dt);
+    /* values 1e-200 apart: their variance underflows, so they are refused,
+     * not taken as constant; a column of 0s, and one up to 3e-140, are read */
+    write_text(tmp_path("small.csv"), "0,1e-200,1e-140\n1,5e-200,0\n2,0,3e-140\n");
+    ck_assert_int_eq(lz_data_read(tmp_path("small.csv"), NULL, &dt, &e), LZ_OK);
+    ck_assert_int_eq(lz_data_moments(dt, mu, var, NULL, &e), LZ_ENUMERIC);
+    ck_assert_msg(strstr(e.msg, "small.csv: field 2: values no larger than 5e-200 are too small"),
+                  "%s", e.msg);
+    dt->x[1 * 3 + 1] = 0; /* column 2: 1e-200 and 0 */
+    dt->x[0 * 3 + 1] = 0; /* now all 0: constant, read */
+    ck_assert_int_eq(lz_data_moments(dt, mu, var, NULL, &e), LZ_OK);
+    ck_assert(var[1] == 0 && var[2] > 0);
+    lz_data_free(dt);
     free(text);
 }
 END_TEST
