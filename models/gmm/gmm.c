@@ -192,7 +192,7 @@ lz_status gmm_on_floor(const gmm_model *m, size_t z, size_t *n_dirs, unsigned ch
         double *v = s + d * d, *ev = v + d * d;
         for (size_t i = 0; i < d; i++)
             for (size_t j = 0; j < d; j++)
-                v[i * d + j] = s[i * d + j] / sqrt(m->floor[i] * m->floor[j]);
+                v[i * d + j] = s[i * d + j] / (sqrt(m->floor[i]) * sqrt(m->floor[j]));
         lz_status st = lz_eigh(d, v, ev, v, err);
         if (st) {
             free(s);
@@ -321,7 +321,8 @@ static size_t floor_full(fitctx *f, const double *floor, double *s)
     for (size_t i = 0; i < d; i++) f->a[i * d + i] -= floor[i];
     if (lz_chol(d, f->a, &e) == LZ_OK) return 0; /* S - F > 0: S is the maximiser */
     for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < d; j++) f->v[i * d + j] = s[i * d + j] / sqrt(floor[i] * floor[j]);
+        for (size_t j = 0; j < d; j++)
+            f->v[i * d + j] = s[i * d + j] / (sqrt(floor[i]) * sqrt(floor[j]));
     /* symmetric: row-major and column-major are the same matrix; eigenvalues
      * ascending, eigenvector t in column t (f->v[i * d + t] in row-major) */
     LZ_FPE_HOLD(fe1);
@@ -998,7 +999,7 @@ static lz_status check_covs(const gmm_model *m, const char *path, lz_error *err)
         for (size_t i = 0; !st && i < d; i++)
             for (size_t j = 0; !st && j < i; j++)
                 if (fabs(s[i * d + j] - s[j * d + i]) >
-                    1e-12 * sqrt(fabs(s[i * d + i] * s[j * d + j])))
+                    1e-12 * sqrt(fabs(s[i * d + i])) * sqrt(fabs(s[j * d + j])))
                     st = lz_fail(err, LZ_EFORMAT,
                                  "%s: covariances, component %zu: entries (%zu, %zu) and (%zu, "
                                  "%zu) differ: expected a symmetric matrix",

@@ -527,7 +527,7 @@ lz_status lgm_floor_explain(const lgm_model *m, const double *s, lgm_floor_note 
     for (size_t a = 0; !st && a < dv; a++)
         for (size_t b = 0; b < dv; b++) {
             size_t i = idx[a], j = idx[b];
-            r[a * dv + b] = s[i * d + j] / sqrt(s[i * d + i] * s[j * d + j]);
+            r[a * dv + b] = s[i * d + j] / (sqrt(s[i * d + i]) * sqrt(s[j * d + j]));
         }
     if (!st) st = lz_eigh(dv, r, w, v, err);
     /* the null space: eigenvalues at rounding level of tr R = dv */

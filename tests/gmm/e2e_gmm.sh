@@ -113,17 +113,41 @@ same_files k/gmm.means.dat f/gmm.means.dat
 [ "$(rows f/gmm.trace.dat)" -eq 1 ] || fail "--max-iter 0: expected the iteration-0 line only"
 ok
 
-# --- a column times 1e4: the same responsibilities, ll/N shifted by -log 1e4
-awk -F, '{ printf "%s,%.17g,%s\n", $1, $2 * 1e4, $3 }' big.csv > scaled.csv
+# --- a column times 1e4, 1e100 or 1e-100: the same responsibilities, ll/N
+# shifted by -log c (at 1e100 the squares of the floors overflow: the
+# whitening divides by sqrt(F_i) sqrt(F_j), never sqrt(F_i F_j))
 run_ok "$GMM" big.csv -K 3 --cov full -o u1/gmm
-run_ok "$GMM" scaled.csv -K 3 --cov full -o u2/gmm
-awk -v a="$(column u1/gmm.summary.tsv ll_train)" -v b="$(column u2/gmm.summary.tsv ll_train)" \
-  'BEGIN { d = b - (a - log(1e4)); if (d < 0) d = -d; if (d > 1e-8) { print "ll shift off by " d; exit 1 } }' ||
-  fail "a column times 1e4: ll/N not shifted by -log 1e4"
-paste -d' ' <(grep -v '^#' u1/gmm.latent.dat) <(grep -v '^#' u2/gmm.latent.dat) |
-  awk '{ for (z = 1; z <= 3; z++) { e = $z - $(z + 4); if (e < 0) e = -e; if (e > 1e-8) { print "row " NR; bad = 1; exit } } } END { exit bad }' ||
-  fail "a column times 1e4: responsibilities changed"
-ok
+for c in 1e4 1e100 1e-100; do
+  awk -F, -v c=$c '{ printf "%s,%.17g,%s\n", $1, $2 * c, $3 }' big.csv > scaled.csv
+  run_ok "$GMM" scaled.csv -K 3 --cov full -o u2/gmm
+  awk -v a="$(column u1/gmm.summary.tsv ll_train)" -v b="$(column u2/gmm.summary.tsv ll_train)" -v c=$c \
+    'BEGIN { d = b - (a - log(c)); if (d < 0) d = -d; if (d > 1e-8) { print "ll shift off by " d; exit 1 } }' ||
+    fail "a column times $c: ll/N not shifted by -log $c"
+  paste -d' ' <(grep -v '^#' u1/gmm.latent.dat) <(grep -v '^#' u2/gmm.latent.dat) |
+    awk '{ for (z = 1; z <= 3; z++) { e = $z - $(z + 4); if (e < 0) e = -e; if (e > 1e-8) { print "row " NR; bad = 1; exit } } } END { exit bad }' ||
+    fail "a column times $c: responsibilities changed"
+  ok
+done
+
+# --- the same on 10 rows of 5 columns, 5 rows a component: the floor holds
+# each Sigma up (its whitening F^-1/2 S F^-1/2 at work); at 1e100 or 1e-100
+# a product F_i F_j would leave the doubles (ll/N was -3031.7 and -334444
+# for 2.4914)
+awk 'BEGIN { for (i = 1; i <= 10; i++) { printf "%.10g", (i % 2) * 5 + sin(i * 1.1)
+  for (j = 2; j <= 5; j++) printf ",%.10g", sin(i * j * 0.7) + (i % 2) * j; print "" } }' > few.csv
+run_ok "$GMM" -K 2 few.csv -o w1/gmm
+grep 'note: .*floor' run.log > few1.notes
+[ -s few1.notes ] || fail "10 rows of 5 columns, K = 2: no note on the floor"
+for c in 1e100 1e-100; do
+  awk -F, -v c=$c '{ printf "%.17g", $1 * c; for (j = 2; j <= NF; j++) printf ",%s", $j; print "" }' few.csv > fewc.csv
+  run_ok "$GMM" -K 2 fewc.csv -o w2/gmm
+  awk -v a="$(column w1/gmm.summary.tsv ll_train)" -v b="$(column w2/gmm.summary.tsv ll_train)" -v c=$c \
+    'BEGIN { d = b - (a - log(c)); if (d < 0) d = -d; if (d > 1e-8) { print "ll shift off by " d; exit 1 } }' ||
+    fail "10 rows, column 1 times $c: ll/N not shifted by -log $c"
+  grep 'note: .*floor' run.log | sed 's/fewc\.csv/few.csv/g' | cmp -s - few1.notes ||
+    fail "10 rows, column 1 times $c: other notes on the floor"
+  ok
+done
 
 # --- a duplicated point: the component on it is named, with its line
 { awk 'BEGIN { srand(9); for (i = 0; i < 200; i++) printf "%.6f,%.6f\n", rand() + rand(), rand() - rand() }'
