@@ -634,30 +634,32 @@ void gmm_set_threads(int n)
 int gmm_threads(void) { return omp_get_max_threads(); }
 
 /* The parameters as one vector for SQUAREM: weights | means | covs are
- * contiguous in m->block.  sc (np) <- the scale of each entry's square,
- * from the floor (a fraction of each coordinate's variance): means
- * 1/floor_j, covariances 1/(floor_i floor_j), weights 1; so the step length
- * does not depend on the units of the data.  Returns np. */
+ * contiguous in m->block.  sc (np) <- the scale of each entry, from the
+ * floor (a fraction of each coordinate's variance): means 1/sqrt(floor_j),
+ * covariances 1/(sqrt(floor_i) sqrt(floor_j)), weights 1; so the step
+ * length does not depend on the units of the data.  Each entry is scaled
+ * before it is squared: a covariance of a column in units of 1e100 squared
+ * would leave the doubles.  Returns np. */
 static size_t param_scale(const gmm_model *m, double *sc)
 {
     size_t d = m->d, k = m->k, p = 0;
     const double *f = m->floor;
     for (size_t z = 0; z < k; z++) sc[p++] = 1.0;
     for (size_t z = 0; z < k; z++)
-        for (size_t j = 0; j < d; j++) sc[p++] = 1.0 / f[j];
+        for (size_t j = 0; j < d; j++) sc[p++] = 1.0 / sqrt(f[j]);
     switch (m->cov) {
     case GMM_FULL:
     case GMM_TIED:
         for (size_t z = 0; z < (m->cov == GMM_FULL ? k : 1); z++)
             for (size_t i = 0; i < d; i++)
-                for (size_t j = 0; j < d; j++) sc[p++] = 1.0 / (f[i] * f[j]);
+                for (size_t j = 0; j < d; j++) sc[p++] = 1.0 / (sqrt(f[i]) * sqrt(f[j]));
         break;
     case GMM_DIAG:
         for (size_t z = 0; z < k; z++)
-            for (size_t j = 0; j < d; j++) sc[p++] = 1.0 / (f[j] * f[j]);
+            for (size_t j = 0; j < d; j++) sc[p++] = 1.0 / f[j];
         break;
     default:
-        for (size_t z = 0; z < k; z++) sc[p++] = 1.0 / (f[0] * f[0]);
+        for (size_t z = 0; z < k; z++) sc[p++] = 1.0 / f[0];
     }
     return p;
 }
@@ -740,9 +742,9 @@ static void squarem_cycle(gmm_model *m, gmm_work *w, fitctx *f, accel *a, const 
     const double *p0 = t0->block, *p1 = t1->block, *p2 = t2->block;
     double rr = 0, vv = 0;
     for (size_t i = 0; i < np; i++) {
-        double r = p1[i] - p0[i], v = p2[i] - 2 * p1[i] + p0[i];
-        rr += a->sc[i] * r * r;
-        vv += a->sc[i] * v * v;
+        double r = a->sc[i] * (p1[i] - p0[i]), v = a->sc[i] * (p2[i] - 2 * p1[i] + p0[i]);
+        rr += r * r;
+        vv += v * v;
     }
     double alpha = vv > 0 ? -sqrt(rr / vv) : -1.0;
     if (!(alpha < -1.0)) alpha = -1.0;

@@ -679,18 +679,20 @@ static lz_status squarem_cycle(lgm_model *m, const lgm_fit_ops *o, lgm_model *co
     /* |r|^2, |v|^2 over the entries of mu, A and D, each in units of its
      * coordinate's scale (mu_i / floor_i^1/2, A_ic / floor_i^1/2, D_i /
      * floor_i; floor_i is dmin times the coordinate's variance), so that the
-     * step length does not depend on the units of the data */
+     * step length does not depend on the units of the data; each entry is
+     * scaled before it is squared (a D_i of a column in units of 1e100,
+     * squared, would leave the doubles) */
     const double *p0 = t0->block, *p1 = t1->block, *p2 = t2->block;
     double rr = 0, vv = 0;
     for (size_t j = j0; j < j1; j++) {
-        double r = p1[j] - p0[j], v = p2[j] - 2 * p1[j] + p0[j];
         /* entry j is mu_j for j < d, A_{(j-d)/k, (j-d)%k} for j < d + d k, else
          * D_{j - d - d k} */
-        double wi = j < d           ? 1.0 / m->floor[j]
-                    : j < d + d * k ? 1.0 / m->floor[(j - d) / k]
-                                    : 1.0 / (m->floor[j - d - d * k] * m->floor[j - d - d * k]);
-        rr += wi * r * r;
-        vv += wi * v * v;
+        double si = j < d           ? 1.0 / sqrt(m->floor[j])
+                    : j < d + d * k ? 1.0 / sqrt(m->floor[(j - d) / k])
+                                    : 1.0 / m->floor[j - d - d * k];
+        double r = si * (p1[j] - p0[j]), v = si * (p2[j] - 2 * p1[j] + p0[j]);
+        rr += r * r;
+        vv += v * v;
     }
     double alpha = vv > 0 ? -sqrt(rr / vv) : -1.0;
     if (!(alpha < -1.0)) alpha = -1.0;

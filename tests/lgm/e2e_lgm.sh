@@ -143,6 +143,20 @@ paste c.txt <(column u1/lgm.D.dat D) <(column u2/lgm.D.dat D) |
   awk '{ r = $3 / ($1 * $1) / $2 - 1; if (r < 0) r = -r; if (r > 1e-6) { print "D row " NR " off by " r; bad = 1 } } END { exit bad }' ||
   fail "scaled digits: D not scaled by c^2"
 ok
+# ... and at the ends of the range of doubles: one column (pixel 3) times
+# 1e-100 or 1e100, the same fit in as many E-steps (SQUAREM's step length scales each
+# entry before squaring it: a D_i of 1e-200 squared, weighted by 1/floor_i^2,
+# made 0 x inf, and SQUAREM fell back to plain EM steps)
+for c in 1e-100 1e100; do
+  awk -F, -v OFS=, -v c=$c '{ $3 = sprintf("%.17g", $3 * c); print }' "$DIGITS" > scaled1.csv
+  run_ok "$LGM" scaled1.csv --label-col last -o u3/lgm
+  [ "$(column u3/lgm.summary.tsv e_steps)" = "$(column u1/lgm.summary.tsv e_steps)" ] ||
+    fail "pixel 3 times $c: $(column u3/lgm.summary.tsv e_steps) E-steps, $(column u1/lgm.summary.tsv e_steps) in the data's units"
+  awk -v a="$(column u1/lgm.summary.tsv ll_train)" -v b="$(column u3/lgm.summary.tsv ll_train)" -v c=$c \
+    'BEGIN { d = b - (a - log(c)); if (d < 0) d = -d; exit !(d < 1e-6) }' ||
+    fail "pixel 3 times $c: ll/N not shifted by -log c"
+  ok
+done
 
 # --- IDX input (images with sibling labels), gzip
 # 200 digits as 8x8 unsigned-byte images (0..16 -> 0..255) and their labels
