@@ -4,7 +4,9 @@
 #   gnuplot -c plots/gmm.gp PREFIX [POINTS]
 #
 # Reads PREFIX.means.dat (component x1 .. xd), PREFIX.covariances.dat
-# (component row x1 .. xd) and PREFIX.weights.dat, and writes PREFIX.gmm.png:
+# (component row x1 .. xd: each Sigma as a matrix; or component x1 .. xd:
+# its diagonal, for --cov diag and spherical) and PREFIX.weights.dat, and
+# writes PREFIX.gmm.png:
 # in the first two coordinates (x1 across, x2 up; the title says so when
 # d > 2), each component's mean (a cross) and the ellipses
 # (x - mu)^T Sigma^-1 (x - mu) = 1 and = 4 of its marginal in those two
@@ -44,8 +46,8 @@ if (colof(hm, "component") == 0 || colof(hm, "x1") == 0) {
     print sprintf("gmm.gp: %s:1: expected columns 'component x1 .. xd'", FM)
     exit status 1
 }
-if (colof(hc, "component") == 0 || colof(hc, "row") == 0 || colof(hc, "x1") == 0) {
-    print sprintf("gmm.gp: %s:1: expected columns 'component row x1 .. xd'", FC)
+if (colof(hc, "component") == 0 || colof(hc, "x1") == 0) {
+    print sprintf("gmm.gp: %s:1: expected columns 'component row x1 .. xd' or 'component x1 .. xd'", FC)
     exit status 1
 }
 d = words(hm) - 2
@@ -73,6 +75,7 @@ if (d < 2) {
 # one block of lines "x y component" an ellipse.
 ellprog = 'FNR == 1 { delete c; for (i = 2; i <= NF; i++) c[$i] = i - 1; next } \
 FILENAME == ARGV[1] { z = $c["component"]; m1[z] = $c["x1"]; m2[z] = $c["x2"]; if (z > nz) nz = z; next } \
+!("row" in c) { z = $c["component"]; s11[z] = $c["x1"]; s12[z] = 0; s22[z] = $c["x2"]; next } \
 $c["row"] == 1 { z = $c["component"]; s11[z] = $c["x1"]; s12[z] = $c["x2"] } \
 $c["row"] == 2 { z = $c["component"]; s22[z] = $c["x2"] } \
 END { for (z = 1; z <= nz; z++) { a = sqrt(s11[z]); b = s12[z] / a; e = s22[z] - b * b; cc = sqrt(e > 0 ? e : 0); \

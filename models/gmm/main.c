@@ -33,7 +33,8 @@ static const char *DETAILS =
     "  PREFIX.trace.dat        iter ll_train ll_test delta seconds min_weight n_collapsed\n"
     "  PREFIX.weights.dat      component weight\n"
     "  PREFIX.means.dat        component x1..xd (what --init file: reads)\n"
-    "  PREFIX.covariances.dat  component row x1..xd: each Sigma_z as a full d x d matrix\n"
+    "  PREFIX.covariances.dat  component row x1..xd: each Sigma_z as a d x d matrix\n"
+    "                          (diag, spherical: component x1..xd, its diagonal)\n"
     "  PREFIX.latent.dat       r1..rK assigned [label]: responsibilities of the test rows\n"
     "                          (else of DATA) and the most responsible component\n"
     "  PREFIX.samples.dat      component x1..xd: draws from the fitted mixture\n"
@@ -406,7 +407,8 @@ static void header_x(FILE *f, const char *lead, size_t d)
     fputc('\n', f);
 }
 
-/* weights, means and covariances (each Sigma_z as a full d x d matrix) */
+/* weights, means and covariances (each Sigma_z as a d x d matrix, or its
+ * diagonal for diag and spherical) */
 static lz_status write_params(lz_outset *os, const char *prefix, const gmm_model *m, lz_error *err)
 {
     size_t d = m->d, k = m->k;
@@ -417,17 +419,28 @@ static lz_status write_params(lz_outset *os, const char *prefix, const gmm_model
         if (lz_path(path, sizeof path, prefix, name[i], err)) return err->status;
         if (!(f[i] = lz_outset_open(os, path, err))) return err->status;
     }
-    double *s = malloc(d * d * sizeof *s);
+    /* full and tied: each Sigma_z as a d x d matrix (component row x1..xd);
+     * diag and spherical: its diagonal, one row a component (component
+     * x1..xd), as scikit-learn's covariances_ is (k, d) for diag: the d x d
+     * matrices of zeros took as long to write as the fit (docs/gmm.md) */
+    int full = m->cov == GMM_FULL || m->cov == GMM_TIED;
+    double *s = malloc((d * d + d) * sizeof *s), *dg = s + d * d;
     if (!s) return lz_fail(err, LZ_ENOMEM, "out of memory");
     fputs("# component weight\n", f[0]);
     header_x(f[1], "component", d);
-    header_x(f[2], "component row", d);
+    header_x(f[2], full ? "component row" : "component", d);
     for (size_t z = 0; z < k; z++) {
         fprintf(f[0], "%zu ", z + 1);
         lz_dat_row(f[0], ' ', 1, m->weights + z);
         fprintf(f[1], "%zu ", z + 1);
         lz_dat_row(f[1], ' ', d, m->means + z * d);
         gmm_covariance(m, z, s);
+        if (!full) {
+            for (size_t i = 0; i < d; i++) dg[i] = s[i * d + i];
+            fprintf(f[2], "%zu ", z + 1);
+            lz_dat_row(f[2], ' ', d, dg);
+            continue;
+        }
         for (size_t i = 0; i < d; i++) {
             fprintf(f[2], "%zu %zu ", z + 1, i + 1);
             lz_dat_row(f[2], ' ', d, s + i * d);

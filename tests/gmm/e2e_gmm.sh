@@ -19,13 +19,13 @@ run_ok "$GMM" "$DIGITS" --label-col last --split 0.2 --cov diag -K 4 --reg 0.1 -
 check_columns a/gmm.trace.dat iter ll_train ll_test delta seconds min_weight n_collapsed
 check_columns a/gmm.weights.dat component weight
 check_columns a/gmm.means.dat component x1 x64
-check_columns a/gmm.covariances.dat component row x1 x64
+check_columns a/gmm.covariances.dat component x1 x64
 check_columns a/gmm.latent.dat r1 r4 assigned label
 check_columns a/gmm.samples.dat component x1 x64
 check_columns a/gmm.summary.tsv model family k n_params ll_train ll_test ll_test_se method iterations seconds bic aic cov reg converged n_collapsed d n_train n_test e_steps init_seconds
 [ "$(rows a/gmm.weights.dat)" -eq 4 ] || fail "weights.dat: expected 4 rows"
 [ "$(rows a/gmm.means.dat)" -eq 4 ] || fail "means.dat: expected 4 rows"
-[ "$(rows a/gmm.covariances.dat)" -eq 256 ] || fail "covariances.dat: expected K d = 256 rows"
+[ "$(rows a/gmm.covariances.dat)" -eq 4 ] || fail "covariances.dat (diag): expected K = 4 rows"
 [ "$(rows a/gmm.latent.dat)" -eq 359 ] || fail "latent.dat: expected the 359 test rows"
 [ "$(rows a/gmm.samples.dat)" -eq 64 ] || fail "samples.dat: expected 64 rows"
 for c in ll_train ll_test seconds min_weight n_collapsed; do
@@ -36,14 +36,18 @@ all_finite a/gmm.latent.dat
 all_finite a/gmm.covariances.dat
 ok
 # weights sum to 1; every row of responsibilities sums to 1 and `assigned`
-# is its largest; diag: the off-diagonal entries of covariances.dat are 0
+# is its largest; diag: covariances.dat holds each component's variances,
+# positive, the model file's compact array (the same numbers, %.17g)
 column a/gmm.weights.dat weight | awk '{ s += $1 } END { d = s - 1; if (d < 0) d = -d; exit !(d < 1e-12) }' ||
   fail "weights do not sum to 1"
 awk 'NR > 1 { s = 0; a = 1; for (z = 1; z <= 4; z++) { s += $z; if ($z + 0 > $a + 0) a = z }
               d = s - 1; if (d < 0) d = -d; if (d > 1e-12 || $5 != a) { print "row " NR ": " $0; bad = 1 } }
      END { exit bad }' a/gmm.latent.dat || fail "latent.dat: responsibilities or assigned wrong"
-awk 'NR > 1 { for (j = 3; j <= NF; j++) if (j - 2 != $2 && $j != 0) { print "row " NR; bad = 1; exit } } END { exit bad }' \
-  a/gmm.covariances.dat || fail "diag covariances with off-diagonal entries"
+awk 'NR > 1 { for (j = 2; j <= NF; j++) if (!($j > 0)) { print "row " NR ", column " j ": " $j; bad = 1; exit } } END { exit bad }' \
+  a/gmm.covariances.dat || fail "diag covariances: a variance not positive"
+cmp -s <(grep -v '^#' a/gmm.covariances.dat | cut -d' ' -f2-) \
+  <(awk '/^array covariances/ { f = 1; next } /^array/ { f = 0 } f' a/model.txt) ||
+  fail "diag covariances.dat differs from the model file's variances"
 ok
 # the summary: gmm-diag, continuous, K 4, n_params (K-1) + K d + K d = 515,
 # BIC = -2 n ll + p log n, AIC = -2 n ll + 2 p (n = 1438 training rows)

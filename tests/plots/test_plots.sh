@@ -288,6 +288,15 @@ check_png fx/g.gmm.png
 for c in '#1f77b4' '#ff7f0e' '#2ca02c'; do check_colour fx/g.gmm.png "$c" 60; done
 [ ! -e fx/g.select.png ] || fail "gmm.gp drew selection curves without PREFIX.select.dat"
 ok
+# diagonal covariances (--cov diag, spherical): one row a component of the
+# variances, component x1 .. xd; the same three means
+cp fx/g.means.dat fx/gd.means.dat
+cp fx/g.weights.dat fx/gd.weights.dat
+printf '# component x1 x2 x3\n1 0.5 0.3 1\n2 0.5 0.3 1\n3 0.5 0.3 1\n' >fx/gd.covariances.dat
+plot gmm fx/gd
+check_png fx/gd.gmm.png
+for c in '#1f77b4' '#ff7f0e' '#2ca02c'; do check_colour fx/gd.gmm.png "$c" 60; done
+ok
 
 # ------------------------------------------------------------------ errors
 expect_error fx/odd.samples.png 'images\.gp: fx/odd\.samples\.dat: .*65.*not a square' \
