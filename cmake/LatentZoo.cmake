@@ -5,6 +5,7 @@ pkg_check_modules(LAPACKE REQUIRED IMPORTED_TARGET lapacke)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
 find_package(OpenMP REQUIRED COMPONENTS C)
+find_package(Threads REQUIRED)
 # GSL's own CBLAS (gslcblas) is not linked: GSL's BLAS calls go to OpenBLAS.
 find_library(GSL_LIBRARY gsl REQUIRED)
 find_path(GSL_INCLUDE_DIR gsl/gsl_rng.h REQUIRED)

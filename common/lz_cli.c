@@ -2,6 +2,7 @@
 #include "lz_cli.h"
 
 #include "lz_kernel.h"
+#include "lz_out.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -566,8 +567,10 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
                     co->output, sugg);
         else if (co->save && (!*co->save || co->save[strlen(co->save) - 1] == '/'))
             lz_fail(&err, LZ_EINVAL, "--save '%s': expected a file name for the model", co->save);
-        else
+        else {
+            lz_out_set_threads(co->threads);
             return -1;
+        }
     }
     lz_die_msg(cli->prog, &err);
     return 1;

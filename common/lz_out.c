@@ -1,9 +1,13 @@
 /* lz_out.c -- atomic output sets and data files (see lz_out.h). */
+/* strfromd (ISO/IEC TS 18661-1, glibc 2.25): %.17g without printf's format
+ * parser, the same digits, a fifth faster */
+#define __STDC_WANT_IEC_60559_BFP_EXT__ 1
 #include "lz_out.h"
 
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,6 +16,9 @@
 #include <unistd.h>
 
 #include "lz_size.h"
+
+/* room for one number as lz_put_num writes it: "-1.2345678901234567e-308" */
+#define LZ_FMT_NUM 26
 
 /* ------------------------------------------------------------------ */
 /* atomic output sets */
@@ -390,8 +397,11 @@ void lz_put_num(FILE *f, double x)
         fputs("nan", f);
     else if (isinf(x))
         fputs(x > 0 ? "inf" : "-inf", f);
-    else
-        fprintf(f, "%.17g", x);
+    else {
+        char b[LZ_FMT_NUM];
+        strfromd(b, sizeof b, "%.17g", x);
+        fputs(b, f);
+    }
 }
 
 char *lz_num_str(double x, char *buf, size_t cap)
@@ -457,6 +467,88 @@ void lz_put_label(FILE *f, char sep, const lz_data *lab, size_t i)
     for (; *s; s++) fputc(*s == ' ' || *s == '\t' ? '_' : *s, f);
 }
 
+/* ---- large matrices: the rows formatted by several threads, in blocks,
+ * each block into its own buffer, the buffers written in row order: the
+ * same bytes as one thread's fprintf ---- */
+
+static int g_out_threads = 1;
+
+void lz_out_set_threads(int n)
+{
+    if (n <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)c : 1;
+    }
+    g_out_threads = n < 64 ? n : 64;
+}
+
+#define LZ_FMT_MIN 4096 /* entries below which one thread writes */
+
+typedef struct {
+    const double *xd;
+    const float *xf;
+    const lz_data *lab;
+    size_t m, r0, r1; /* rows [r0, r1) of the (n, m) matrix */
+    char *buf;
+    size_t len, cap;
+    int fail; /* out of memory */
+} fmt_block;
+
+/* room for add more bytes */
+static int fmt_room(fmt_block *b, size_t add)
+{
+    if (b->len + add <= b->cap) return 1;
+    size_t cap = b->cap ? b->cap : 1 << 16;
+    while (cap < b->len + add) cap *= 2;
+    char *p = realloc(b->buf, cap);
+    if (!p) return 0;
+    b->buf = p;
+    b->cap = cap;
+    return 1;
+}
+
+/* x as lz_put_num writes it; returns the bytes written (< LZ_FMT_NUM) */
+static size_t fmt_num(char *p, double x)
+{
+    if (isnan(x)) return (size_t)snprintf(p, LZ_FMT_NUM, "nan");
+    if (isinf(x)) return (size_t)snprintf(p, LZ_FMT_NUM, "%s", x > 0 ? "inf" : "-inf");
+    return (size_t)strfromd(p, LZ_FMT_NUM, "%.17g", x);
+}
+
+static void *fmt_rows(void *arg)
+{
+    fmt_block *b = arg;
+    const lz_data *lab = b->lab && b->lab->y ? b->lab : NULL;
+    b->len = 0;
+    for (size_t i = b->r0; i < b->r1; i++) {
+        const char *name = NULL;
+        if (lab && lab->label_names) {
+            size_t c = (size_t)lab->y[i];
+            name = c < lab->n_classes ? lab->label_names[c] : "?";
+        }
+        if (!fmt_room(b, (b->m + 2) * LZ_FMT_NUM + (name ? strlen(name) + 1 : 0) + 1)) {
+            b->fail = 1;
+            return NULL;
+        }
+        char *p = b->buf + b->len;
+        for (size_t j = 0; j < b->m; j++) {
+            if (j) *p++ = ' ';
+            p += fmt_num(p, b->xd ? b->xd[i * b->m + j] : (double)b->xf[i * b->m + j]);
+        }
+        if (lab) { /* lz_put_label */
+            *p++ = ' ';
+            p += fmt_num(p, lab->y[i]);
+            if (name) {
+                *p++ = ' ';
+                for (const char *s = name; *s; s++) *p++ = *s == ' ' || *s == '\t' ? '_' : *s;
+            }
+        }
+        *p++ = '\n';
+        b->len = (size_t)(p - b->buf);
+    }
+    return NULL;
+}
+
 /* a matrix given in double (xd) or in float (xf) */
 static lz_status write_matrix(lz_outset *os, const char *path, const char *prefix, size_t n,
                               size_t m, const double *xd, const float *xf, const lz_data *lab,
@@ -465,15 +557,55 @@ static lz_status write_matrix(lz_outset *os, const char *path, const char *prefi
     FILE *f = lz_outset_open(os, path, err);
     if (!f) return err ? err->status : LZ_EIO;
     lz_dat_header_seq(f, prefix, m, lz_label_columns(lab));
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < m; j++) {
-            if (j) fputc(' ', f);
-            lz_put_num(f, xd ? xd[i * m + j] : (double)xf[i * m + j]);
+    int T = g_out_threads;
+    if (T <= 1 || n * m < LZ_FMT_MIN || n < 2) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < m; j++) {
+                if (j) fputc(' ', f);
+                lz_put_num(f, xd ? xd[i * m + j] : (double)xf[i * m + j]);
+            }
+            lz_put_label(f, ' ', lab, i);
+            fputc('\n', f);
         }
-        lz_put_label(f, ' ', lab, i);
-        fputc('\n', f);
+        return LZ_OK;
     }
-    return LZ_OK;
+    /* blocks of about 64k numbers; a round formats T of them at once (the
+     * calling thread one, T - 1 new threads the others; a thread that cannot
+     * be started leaves its block to the calling thread) */
+    size_t rows = m >= 65536 ? 1 : 65536 / m;
+    fmt_block blk[64];
+    pthread_t tid[64];
+    memset(blk, 0, sizeof blk);
+    lz_status st = LZ_OK;
+    for (size_t r = 0; r < n && !st;) {
+        int nb = 0;
+        for (; nb < T && r < n; nb++, r += rows) {
+            fmt_block *b = &blk[nb];
+            b->xd = xd;
+            b->xf = xf;
+            b->lab = lab;
+            b->m = m;
+            b->r0 = r;
+            b->r1 = n - r < rows ? n : r + rows;
+        }
+        int started[64] = {0};
+        for (int t = 1; t < nb; t++) started[t] = !pthread_create(&tid[t], NULL, fmt_rows, &blk[t]);
+        fmt_rows(&blk[0]);
+        for (int t = 1; t < nb; t++) {
+            if (started[t])
+                pthread_join(tid[t], NULL);
+            else
+                fmt_rows(&blk[t]);
+        }
+        for (int t = 0; t < nb && !st; t++) {
+            if (blk[t].fail)
+                st = lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+            else if (fwrite(blk[t].buf, 1, blk[t].len, f) != blk[t].len)
+                st = lz_fail(err, LZ_EIO, "%s: %s", path, strerror(errno));
+        }
+    }
+    for (int t = 0; t < 64; t++) free(blk[t].buf);
+    return st;
 }
 
 lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefix, size_t n,

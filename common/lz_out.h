@@ -100,6 +100,13 @@ lz_status lz_dat_write_matrix(lz_outset *os, const char *path, const char *prefi
 lz_status lz_dat_write_matrixf(lz_outset *os, const char *path, const char *prefix, size_t n,
                                size_t m, const float *x, const lz_data *lab, lz_error *err);
 
+/* Threads that format the numbers of a large matrix file (lz_dat_write_
+ * matrix): n (0: one per core, at most 64).  The file's bytes do not depend
+ * on it; %.17g of 30 million numbers (rbm_cd's latent file of 60000 rows and
+ * 500 hidden units) takes 20 s on one thread.  lz_cli sets it from
+ * --threads. */
+void lz_out_set_threads(int n);
+
 /* The columns every PREFIX.summary.tsv begins with (docs/developers.md), in
  * this order; the comparison table of the lab reads them by name. */
 typedef struct {

@@ -1212,6 +1212,85 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* output files */
 
+/* the whole content of a file, allocated (NUL-terminated) */
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = '\0';
+    fclose(f);
+    return b;
+}
+
+/* a large matrix is formatted by several threads, in blocks, and written
+ * in row order: the bytes equal a reference written number by number with
+ * fprintf("%.17g") (nan, inf, -0, subnormals, words with blanks), whatever
+ * the thread count, and the row count crosses block boundaries unevenly */
+START_TEST(matrix_file_same_bytes_on_any_threads)
+{
+    size_t n = 20011, m = 7; /* 140077 numbers: blocks of 9362, 9362 and 1287 rows */
+    double *x = malloc(n * m * sizeof *x), *y = malloc(n * sizeof *y);
+    gsl_rng *r = lz_rng_alloc(5);
+    for (size_t i = 0; i < n * m; i++) {
+        double u = gsl_rng_uniform(r);
+        x[i] = i % 97 == 0   ? NAN
+               : i % 89 == 0 ? -INFINITY
+               : i % 83 == 0 ? -0.0
+               : i % 79 == 0 ? 4.9e-324 * (double)(i % 7)
+                             : (u - 0.5) * pow(10.0, (double)(i % 41) - 20.0);
+    }
+    char *cls[3] = {"Iris setosa", "virginica", "a\tb"};
+    for (size_t i = 0; i < n; i++) y[i] = (double)(i % 3);
+    lz_data named = {.n = n, .y = y, .label_names = cls, .n_classes = 3};
+    /* the reference, by hand */
+    const char *ref = tmp_path("mat.ref");
+    FILE *f = fopen(ref, "w");
+    fputs("# v1 v2 v3 v4 v5 v6 v7 label label_name\n", f);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < m; j++) {
+            double v = x[i * m + j];
+            if (j) fputc(' ', f);
+            if (isnan(v))
+                fputs("nan", f);
+            else if (isinf(v))
+                fputs(v > 0 ? "inf" : "-inf", f);
+            else
+                fprintf(f, "%.17g", v);
+        }
+        fprintf(f, " %.17g %s\n", y[i],
+                i % 3 == 0   ? "Iris_setosa"
+                : i % 3 == 1 ? "virginica"
+                             : "a_b");
+    }
+    fclose(f);
+    char *want = read_all(ref);
+    int threads[4] = {1, 2, 3, 64};
+    for (int t = 0; t < 4; t++) {
+        lz_out_set_threads(threads[t]);
+        lz_outset *os = lz_outset_alloc();
+        lz_error e;
+        const char *p = tmp_path("mat.dat");
+        ck_assert_int_eq(lz_dat_write_matrix(os, p, "v", n, m, x, &named, &e), LZ_OK);
+        ck_assert_int_eq(lz_outset_commit(os, &e), LZ_OK);
+        lz_outset_free(os);
+        char *got = read_all(p);
+        ck_assert_msg(!strcmp(got, want), "%d threads: the matrix file differs from fprintf's",
+                      threads[t]);
+        free(got);
+    }
+    lz_out_set_threads(1);
+    free(want);
+    free(x);
+    free(y);
+    gsl_rng_free(r);
+}
+END_TEST
+
 START_TEST(outset_commit_and_abort)
 {
     lz_outset *os = lz_outset_alloc();
@@ -1680,6 +1759,7 @@ static Suite *suite(void)
     tcase_add_test(t, patterns_group_rows);
     tcase_add_test(t, moments_of_observed_values);
     tcase_add_test(t, far_fills_counted_and_named);
+    tcase_add_test(t, matrix_file_same_bytes_on_any_threads);
     tcase_add_test(t, idx_images_with_sibling_labels_plain_and_gzip);
     tcase_add_test(t, idx_errors);
     tcase_add_test(t, idx_size_overflow);
