@@ -10,6 +10,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "lz_linalg.h"
+#include "lz_error.h"
 
 gsl_rng *lz_rng_alloc(unsigned long seed)
 {
@@ -128,4 +129,40 @@ lz_status lz_mvn_avg_loglik(size_t d, const double *c, const double *s, double *
     free(l);
     free(m);
     return st;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+lz_status lz_ll_tail_of(size_t n, const double *ll, lz_ll_tail *out, lz_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->mean = out->median = out->share = NAN;
+    if (!n) return LZ_OK;
+    for (size_t i = 0; i < n; i++)
+        if (isnan(ll[i])) return LZ_OK;
+    double *v = malloc(n * sizeof *v);
+    if (!v) return lz_fail(err, LZ_ENOMEM, "per-row log-likelihoods: out of memory");
+    memcpy(v, ll, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_dbl);
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += ll[i];
+    out->mean = s / (double)n;
+    out->median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    out->t = n / 100 > 1 ? n / 100 : 1;
+    for (size_t i = 1; i < n; i++)
+        if (ll[i] < ll[out->worst]) out->worst = i;
+    double low = 0, all = 0;
+    for (size_t i = 0; i < n && v[i] < out->median; i++) {
+        double g = out->median - v[i];
+        all += g;
+        if (i < out->t) low += g;
+    }
+    free(v);
+    if (all > 0) out->share = low / all;
+    out->few = n >= 100 && out->median - out->mean > 1.0 && all > 0 && low > 0.5 * all;
+    return LZ_OK;
 }

@@ -48,4 +48,24 @@ lz_status lz_mvn_logpdf(size_t n, size_t d, const double *x, const double *mu, c
  * through a d x d Cholesky of C. */
 lz_status lz_mvn_avg_loglik(size_t d, const double *c, const double *s, double *ll, lz_error *err);
 
+/* A mean log-likelihood made by a few rows.  ll (n): each row's
+ * log-likelihood, med their median, row i's shortfall max(0, med - ll_i).
+ * out gets the mean, the median, t = max(1, n / 100), the share of the
+ * total shortfall that the t lowest rows hold, and the lowest row (the
+ * first of equals).  out->few is set when the mean lies more than 1 nat
+ * below the median and the t lowest rows hold more than half of the
+ * shortfall: then the mean reports those rows, not the model's fit of the
+ * rest (a test row off a coordinate the model takes as almost noise-free
+ * can cost millions of nats).  Never set with a NaN in ll, or for fewer
+ * than 100 rows, whose mean any one row may move by its nature.
+ * LZ_ENOMEM. */
+typedef struct {
+    double mean, median;
+    size_t t;     /* the lowest rows counted: max(1, n / 100) */
+    double share; /* their share of the shortfall below the median */
+    size_t worst; /* the lowest row */
+    int few;      /* the mean is made by those t rows */
+} lz_ll_tail;
+lz_status lz_ll_tail_of(size_t n, const double *ll, lz_ll_tail *out, lz_error *err);
+
 #endif

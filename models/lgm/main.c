@@ -501,6 +501,55 @@ static lz_status report_floor(const lgm_model *m, const double *s, const lz_data
     return st;
 }
 
+/* A note when the test set's ll/N is made by a few rows (lz_ll_tail_of):
+ * each row's log p(x_o) under the model, the test set as evaluate() left it
+ * (centred by the model's mean); for the lowest row, the coordinate with
+ * the largest term (x_i - mu_i - a_i.m)^2 / (2 D_i) of its log-likelihood. */
+static lz_status report_test_tail(run *r)
+{
+    const lz_data *te = r->test;
+    const lgm_model *m = r->m;
+    size_t n = te->n, d = m->d, k = m->k;
+    lgm_incomplete *own = NULL;
+    lz_status st = r->ite ? LZ_OK : lgm_incomplete_alloc(te, m->mu, &own, &r->err);
+    const lgm_incomplete *in = r->ite ? r->ite : own;
+    double *lp = st ? NULL : malloc((n ? n : 1) * sizeof *lp);
+    double *z = st ? NULL : malloc((n ? n : 1) * k * sizeof *z);
+    if (!st && (!lp || !z)) st = lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+    if (!st) st = lgm_score_incomplete(m, in, NULL, z, lp, NULL, &r->err);
+    lz_ll_tail t;
+    if (!st) st = lz_ll_tail_of(n, lp, &t, &r->err);
+    if (!st && t.few) {
+        size_t w = t.worst, jb = 0;
+        double qb = -1;
+        for (size_t j = 0; j < d; j++) {
+            if (in->miss && in->miss[w * d + j]) continue;
+            double e = in->x[w * d + j] - (m->mu[j] - in->centre[j]);
+            for (size_t c = 0; c < k; c++) e -= m->a[j * k + c] * z[w * k + c];
+            double q = 0.5 * e * e / m->dg[j];
+            if (q > qb) {
+                qb = q;
+                jb = j;
+            }
+        }
+        double vb = m->dg[jb]; /* the model's variance of coordinate jb: a a^T + D */
+        for (size_t c = 0; c < k; c++) vb += m->a[jb * k + c] * m->a[jb * k + c];
+        char where[512];
+        lz_data_where(te, w, jb, where, sizeof where);
+        printf("note: ll/N test is made by a few rows: the median row scores %.6g, and the lowest "
+               "%zu row%s hold%s %.3g %% of the rows' shortfall below it; the lowest, %.6g, owes "
+               "%.3g nats to %s: %.6g, where the model's mean is %.6g and its variance %.3g",
+               t.median, t.t, t.t == 1 ? "" : "s", t.t == 1 ? "s" : "", 100.0 * t.share, lp[w], qb,
+               where, in->x[w * d + jb] + in->centre[jb], m->mu[jb], vb);
+        if (r->train && r->s) printf(" (the training values' variance %.3g)", r->s[jb * d + jb]);
+        printf(" (docs/lgm.md, \"A test ll/N made by a few rows\")\n");
+    }
+    free(lp);
+    free(z);
+    lgm_incomplete_free(own);
+    return st;
+}
+
 static lz_status report(run *r)
 {
     const lgm_model *m = r->m;
@@ -509,7 +558,9 @@ static lz_status report(run *r)
     if (r->test) printf("ll/N test %.8f  ", r->ll_test);
     printf("%s(k = %zu, %zu parameters)\n", r->train || r->test ? "nats per sample " : "", m->k,
            lgm_n_params(m));
-    lz_status st = report_floor(m, r->train ? r->s : NULL, r->train, pre, &r->err);
+    lz_status st = r->test ? report_test_tail(r) : LZ_OK;
+    if (st) return st;
+    st = report_floor(m, r->train ? r->s : NULL, r->train, pre, &r->err);
     if (st) return st;
     int imputed = r->train && r->train->miss;
     if (imputed)

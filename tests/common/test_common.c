@@ -19,6 +19,7 @@
 #include "lz_out.h"
 #include "lz_prob.h"
 #include "lz_vmath.h"
+#include <gsl/gsl_randist.h>
 #include "lz_model.h"
 #include "lz_check.h"
 
@@ -1212,6 +1213,47 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* output files */
 
+/* a mean log-likelihood made by a few rows: the median, the share of the
+ * shortfall below it held by the lowest max(1, n / 100) rows, the lowest
+ * row; noted only for 100 rows or more, never with a NaN */
+START_TEST(ll_tail_few_rows)
+{
+    size_t n = 1000;
+    double *ll = malloc(n * sizeof *ll);
+    gsl_rng *r = lz_rng_alloc(4);
+    for (size_t i = 0; i < n; i++) ll[i] = -100.0 + gsl_ran_gaussian(r, 1.0);
+    lz_ll_tail t;
+    lz_error e;
+    ck_assert_int_eq(lz_ll_tail_of(n, ll, &t, &e), LZ_OK);
+    ck_assert(!t.few);
+    ck_assert_uint_eq(t.t, 10);
+    ck_assert(t.share > 0 && t.share < 0.2); /* a Gaussian's lowest 1 % */
+    ll[17] = -1e6;
+    ll[400] = -2e6;
+    ll[901] = -5e5;
+    ck_assert_int_eq(lz_ll_tail_of(n, ll, &t, &e), LZ_OK);
+    ck_assert(t.few);
+    ck_assert_uint_eq(t.worst, 400);
+    ck_assert(t.share > 0.99);
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += ll[i];
+    ck_assert_double_eq_tol(t.mean, s / (double)n, 1e-9);
+    ck_assert(t.median > -101 && t.median < -99);
+    ck_assert_int_eq(lz_ll_tail_of(99, ll, &t, &e), LZ_OK); /* fewer than 100 rows */
+    ck_assert(!t.few);
+    ll[5] = NAN;
+    ck_assert_int_eq(lz_ll_tail_of(n, ll, &t, &e), LZ_OK);
+    ck_assert(!t.few);
+    /* the median of an even count: the mean of the middle two */
+    for (size_t i = 0; i < 100; i++) ll[i] = (double)(100 - i);
+    ck_assert_int_eq(lz_ll_tail_of(100, ll, &t, &e), LZ_OK);
+    ck_assert_double_eq(t.median, 50.5);
+    ck_assert_uint_eq(t.worst, 99);
+    free(ll);
+    gsl_rng_free(r);
+}
+END_TEST
+
 /* the whole content of a file, allocated (NUL-terminated) */
 static char *read_all(const char *path)
 {
@@ -1760,6 +1802,7 @@ static Suite *suite(void)
     tcase_add_test(t, moments_of_observed_values);
     tcase_add_test(t, far_fills_counted_and_named);
     tcase_add_test(t, matrix_file_same_bytes_on_any_threads);
+    tcase_add_test(t, ll_tail_few_rows);
     tcase_add_test(t, idx_images_with_sibling_labels_plain_and_gzip);
     tcase_add_test(t, idx_errors);
     tcase_add_test(t, idx_size_overflow);
