@@ -40,6 +40,17 @@ far_note() {
   grep -q 'note: 1 row holds 1 completed value beyond its column.s observed values .* at far[^:]*\.csv:202: field 3 (x3)' "$1"
 }
 
+# tail_data TRAIN TEST: 300 training and 120 test rows of 4 columns, three
+# of them along a line with noise; column 4 is 0 but in training row 7
+# (0.01) and test row 50 (5, line 50): that one test value, thousands of the
+# column's standard deviations out, makes the test set's ll/N.
+tail_data() {
+  awk 'BEGIN { for (i = 1; i <= 300; i++) { t = sin(i * 1.7)
+    printf "%.8g,%.8g,%.8g,%s\n", t + 0.3 * sin(i * 3.1), 2 * t + 0.3 * cos(i * 2.3), -t + 0.3 * sin(i * 5.9), i == 7 ? "0.01" : "0" } }' >"$1"
+  awk 'BEGIN { for (i = 1; i <= 120; i++) { t = sin(i * 2.9)
+    printf "%.8g,%.8g,%.8g,%s\n", t + 0.3 * sin(i * 4.1), 2 * t + 0.3 * cos(i * 3.3), -t + 0.3 * sin(i * 6.9), i == 50 ? "5" : "0" } }' >"$2"
+}
+
 # expect_error PREFIX REGEX CMD...: the command must exit non-zero without
 # crashing (status < 128), print exactly one line to stderr matching REGEX
 # (grep -E), and leave no file whose path starts with PREFIX.

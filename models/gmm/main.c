@@ -718,6 +718,53 @@ static lz_status report_collapsed(const run *r, lz_error *err)
     return st;
 }
 
+/* A note when the test set's ll/N is made by a few rows (lz_ll_tail_of):
+ * for the lowest row, its most responsible component and the coordinate
+ * farthest from that component's mean in the component's own variances,
+ * (x_i - mu_zi)^2 / Sigma_z,ii (docs/gmm.md, "A test ll/N made by a few
+ * rows"). */
+static lz_status report_test_tail(run *r)
+{
+    const lz_data *te = r->test;
+    const gmm_model *m = r->m;
+    size_t n = te->n, d = m->d, k = m->k;
+    double *lp = malloc((n ? n : 1) * sizeof *lp), *resp = malloc((n ? n : 1) * k * sizeof *resp);
+    double *s = malloc(d * d * sizeof *s);
+    lz_status st = lp && resp && s ? LZ_OK : lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+    if (!st)
+        st = te->miss ? gmm_score_incomplete(m, te, NULL, resp, lp, NULL, &r->err)
+                      : gmm_responsibilities(m, n, te->x, resp, lp, &r->err);
+    lz_ll_tail t;
+    if (!st) st = lz_ll_tail_of(n, lp, &t, &r->err);
+    if (!st && t.few) {
+        size_t w = t.worst, zb = 0, jb = 0;
+        for (size_t z = 1; z < k; z++)
+            if (resp[w * k + z] > resp[w * k + zb]) zb = z;
+        gmm_covariance(m, zb, s);
+        double qb = -1;
+        for (size_t j = 0; j < d; j++) {
+            if (te->miss && te->miss[w * d + j]) continue;
+            double e = te->x[w * d + j] - m->means[zb * d + j], q = e * e / s[j * d + j];
+            if (q > qb) {
+                qb = q;
+                jb = j;
+            }
+        }
+        char where[512];
+        lz_data_where(te, w, jb, where, sizeof where);
+        printf("note: ll/N test is made by a few rows: the median row scores %.6g, and the lowest "
+               "%zu row%s hold%s %.3g %% of the rows' shortfall below it; the lowest, %.6g, is at "
+               "%s: %.6g, where its component %zu has mean %.6g and variance %.3g (docs/gmm.md, "
+               "\"A test ll/N made by a few rows\")\n",
+               t.median, t.t, t.t == 1 ? "" : "s", t.t == 1 ? "s" : "", 100.0 * t.share, lp[w],
+               where, te->x[w * d + jb], zb + 1, m->means[zb * d + jb], s[jb * d + jb]);
+    }
+    free(lp);
+    free(resp);
+    free(s);
+    return st;
+}
+
 static lz_status report(run *r)
 {
     const gmm_model *m = r->m;
@@ -740,6 +787,7 @@ static lz_status report(run *r)
                r->train->n);
     /* a loaded model has no history to tell a collapse by */
     lz_status st = r->co.load ? LZ_OK : report_collapsed(r, &r->err);
+    if (!st && r->test) st = report_test_tail(r);
     if (st) return st;
     int imputed = r->train && r->train->miss;
     if (imputed)

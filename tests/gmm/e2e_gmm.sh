@@ -153,6 +153,21 @@ for c in 1e100 1e-100; do
   ok
 done
 
+# --- a test ll/N made by one row (tail_data): the note names test line 50,
+# field 4, in the data's units and with column 4 times 1e3; none without it
+tail_data tail_train.csv tail_test.csv
+for c in 1 1e3; do
+  awk -F, -v OFS=, -v c=$c '{ $4 = sprintf("%.17g", $4 * c); print }' tail_train.csv > tail_tr.csv
+  awk -F, -v OFS=, -v c=$c '{ $4 = sprintf("%.17g", $4 * c); print }' tail_test.csv > tail_te.csv
+  run_ok "$GMM" -K 2 tail_tr.csv --test tail_te.csv -o tl/gmm
+  grep -q '^note: ll/N test is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_te\.csv:50: field 4: ' run.log ||
+    { cat run.log; fail "column 4 times $c: no note naming line 50, field 4"; }
+done
+sed 's/,5$/,0/' tail_test.csv > tail_te.csv
+run_ok "$GMM" -K 2 tail_train.csv --test tail_te.csv -o tl/gmm
+! grep -q 'note: ll/N test' run.log || fail "a note on the test ll/N without the far row"
+ok
+
 # --- a duplicated point: the component on it is named, with its line
 { awk 'BEGIN { srand(9); for (i = 0; i < 200; i++) printf "%.6f,%.6f\n", rand() + rand(), rand() - rand() }'
   for i in 1 2 3 4 5 6; do echo "7,7"; done; } > dup.csv

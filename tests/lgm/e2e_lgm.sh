@@ -162,10 +162,7 @@ done
 # but one (0.01), and test row 50 of 120 holds 5 there: its log-likelihood,
 # about -3.8e7 nats, is the mean's; the note names its line and field, in
 # any units of the column, and is absent without that row
-awk 'BEGIN { for (i = 1; i <= 300; i++) { t = sin(i * 1.7)
-  printf "%.8g,%.8g,%.8g,%s\n", t + 0.3 * sin(i * 3.1), 2 * t + 0.3 * cos(i * 2.3), -t + 0.3 * sin(i * 5.9), i == 7 ? "0.01" : "0" } }' > tail_train.csv
-awk 'BEGIN { for (i = 1; i <= 120; i++) { t = sin(i * 2.9)
-  printf "%.8g,%.8g,%.8g,%s\n", t + 0.3 * sin(i * 4.1), 2 * t + 0.3 * cos(i * 3.3), -t + 0.3 * sin(i * 6.9), i == 50 ? "5" : "0" } }' > tail_test.csv
+tail_data tail_train.csv tail_test.csv
 for c in 1 1e-3 1e3; do
   awk -F, -v OFS=, -v c=$c '{ $4 = sprintf("%.17g", $4 * c); print }' tail_train.csv > tail_tr.csv
   awk -F, -v OFS=, -v c=$c '{ $4 = sprintf("%.17g", $4 * c); print }' tail_test.csv > tail_te.csv
