@@ -155,6 +155,7 @@ lz_status lz_ll_tail_of(size_t n, const double *ll, lz_ll_tail *out, lz_error *e
     out->t = n / 100 > 1 ? n / 100 : 1;
     for (size_t i = 1; i < n; i++)
         if (ll[i] < ll[out->worst]) out->worst = i;
+    out->lowest = ll[out->worst];
     double low = 0, all = 0;
     for (size_t i = 0; i < n && v[i] < out->median; i++) {
         double g = out->median - v[i];

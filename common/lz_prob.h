@@ -61,10 +61,11 @@ lz_status lz_mvn_avg_loglik(size_t d, const double *c, const double *s, double *
  * LZ_ENOMEM. */
 typedef struct {
     double mean, median;
-    size_t t;     /* the lowest rows counted: max(1, n / 100) */
-    double share; /* their share of the shortfall below the median */
-    size_t worst; /* the lowest row */
-    int few;      /* the mean is made by those t rows */
+    size_t t;      /* the lowest rows counted: max(1, n / 100) */
+    double share;  /* their share of the shortfall below the median */
+    size_t worst;  /* the lowest row */
+    double lowest; /* its log-likelihood */
+    int few;       /* the mean is made by those t rows */
 } lz_ll_tail;
 lz_status lz_ll_tail_of(size_t n, const double *ll, lz_ll_tail *out, lz_error *err);
 

@@ -563,6 +563,20 @@ static void report(const run *r)
         printf("  test:  ELBO %.4f, log-likelihood (iw-%d) %.4f", te->elbo, r->cfg.iw, te->ll);
         if (!isnan(te->ll_se)) printf(" +- %.4f", te->ll_se);
         printf(" nats per sample, %zu rows\n", te->rows);
+        if (te->tail.few) {
+            char where[512];
+            if (r->test->line)
+                snprintf(where, sizeof where, "%s:%zu", r->test->path,
+                         r->test->line[te->tail.worst]);
+            else
+                snprintf(where, sizeof where, "%s: row %zu", r->test->path, te->tail.worst + 1);
+            printf("  note: the test log-likelihood is made by a few rows: the median row scores "
+                   "%.6g, and the lowest %zu row%s hold%s %.3g %% of the rows' shortfall below it; "
+                   "the lowest, %.6g, is at %s (docs/vae.md, \"A test ll/N made by a few "
+                   "rows\")\n",
+                   te->tail.median, te->tail.t, te->tail.t == 1 ? "" : "s",
+                   te->tail.t == 1 ? "s" : "", 100.0 * te->tail.share, te->tail.lowest, where);
+        }
     }
     if (tr->rows) /* --load: DATA is scored, not trained on */
         printf("  %s ELBO %.4f, log-likelihood (iw-%d) %.4f nats per sample, %zu rows\n",

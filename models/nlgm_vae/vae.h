@@ -50,6 +50,7 @@
 #include "lz_error.h"
 #include "lz_model.h"
 #include "lz_out.h"
+#include "lz_prob.h"
 #include "vae_layers.h"
 #include "vae_real.h"
 
@@ -551,11 +552,12 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
 
 /* The estimate of a data set, per sample. */
 typedef struct {
-    double ll;    /* mean of ll_i: the importance-weighted log-likelihood, nats */
-    double ll_se; /* its Monte-Carlo standard error, sqrt(sum_i max(var_i, 0)) / n;
-                     NaN with one sample a row (K = 1: no spread to measure) */
-    double elbo;  /* mean of elbo_i                                          */
-    size_t rows;  /* n; 0 (and NaNs) when nothing was scored                 */
+    double ll;       /* mean of ll_i: the importance-weighted log-likelihood, nats */
+    double ll_se;    /* its Monte-Carlo standard error, sqrt(sum_i max(var_i, 0)) / n;
+                        NaN with one sample a row (K = 1: no spread to measure) */
+    double elbo;     /* mean of elbo_i                                          */
+    size_t rows;     /* n; 0 (and NaNs) when nothing was scored                 */
+    lz_ll_tail tail; /* whether a few rows make ll (lz_ll_tail_of of the ll_i) */
 } vae_loglik_result;
 
 /* The mean of vae_loglik_rows over the n rows of x (n, d), with its standard

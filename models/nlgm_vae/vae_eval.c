@@ -100,6 +100,7 @@ lz_status vae_loglik(const vae_model *mod, vae_workspace *ws, const vae_real *x,
         /* (one sample a row, K = 1, has no spread to measure it by: NaN, not 0) */
         res->ll_se = K > 1 ? sqrt(sv) / (double)n : NAN;
         res->rows = n;
+        st = lz_ll_tail_of(n, ll, &res->tail, err);
     }
     free(ll);
     free(el);

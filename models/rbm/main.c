@@ -612,6 +612,19 @@ static void report(const run *r)
                "errors) above AIS's, so at %d steps at least one of them is far from its limit "
                "and neither end is a bound here: raise --ais-steps and --raise-steps\n",
                gap, z, lz_unset_int(c->raise_steps) ? c->ais_steps : c->raise_steps);
+    if (r->test && ll->test_tail.few) {
+        const lz_ll_tail *t = &ll->test_tail;
+        char where[512];
+        if (r->test->line)
+            snprintf(where, sizeof where, "%s:%zu", r->test->path, r->test->line[t->worst]);
+        else
+            snprintf(where, sizeof where, "%s: row %zu", r->test->path, t->worst + 1);
+        printf("note: the test log-likelihood is made by a few rows: the median row scores %.6g, "
+               "and the lowest %zu row%s hold%s %.3g %% of the rows' shortfall below it; the "
+               "lowest, %.6g, is at %s (docs/rbm.md, \"A test ll/N made by a few rows\")\n",
+               t->median, t->t, t->t == 1 ? "" : "s", t->t == 1 ? "s" : "", 100.0 * t->share,
+               t->lowest, where);
+    }
     if (tc->rows && c->keep_best)
         printf("--keep-best: the model of epoch %d of %d, the best exact %s log-likelihood\n",
                kept_epoch(r)->epoch, tc->last.epoch, r->test ? "held-out" : "training");

@@ -70,6 +70,7 @@
 
 #include "lz_data.h"
 #include "lz_error.h"
+#include "lz_prob.h"
 #include "lz_out.h"
 #include "lz_unset.h"
 
@@ -440,6 +441,8 @@ typedef struct {
                                 stochastic lower bound; nan when not computed      */
     double ll_test_lower_se; /* sd(rz) / sqrt(raise rows)                       */
     size_t raise_rows;       /* the test rows reverse AIS ran from                 */
+    lz_ll_tail test_tail;    /* whether a few test rows make ll_test (lz_ll_tail_of
+                                of each row's -F(v) - log Z + offset)             */
 } rbm_ll;
 
 /* The log-likelihood per sample of v (n, d) and of vt (nt, d) (either may be

@@ -1037,8 +1037,15 @@ lz_status rbm_loglik(const rbm_model *m, const rbm_config *cfg_in, size_t n, con
     double off = rbm_ll_offset(m), fe_test = NAN;
     if (!st && n) out->ll_train = -rbm_eval_free_energy(ev, n, v, NULL) - out->log_z + off;
     if (!st && nt) {
-        fe_test = rbm_eval_free_energy(ev, nt, vt, NULL);
-        out->ll_test = -fe_test - out->log_z + off;
+        double *f = malloc(nt * sizeof *f);
+        if (!f) st = lz_fail(err, LZ_ENOMEM, "test log-likelihood: out of memory");
+        if (!st) {
+            fe_test = rbm_eval_free_energy(ev, nt, vt, f);
+            out->ll_test = -fe_test - out->log_z + off;
+            for (size_t i = 0; i < nt; i++) f[i] = -f[i] - out->log_z + off; /* log p(v_i) */
+            st = lz_ll_tail_of(nt, f, &out->test_tail, err);
+        }
+        free(f);
     }
     if (!st && bracket) {
         /* upper: AIS's log Z;  lower: reverse AIS, mean (-F) over the test set

@@ -1234,6 +1234,7 @@ START_TEST(ll_tail_few_rows)
     ck_assert_int_eq(lz_ll_tail_of(n, ll, &t, &e), LZ_OK);
     ck_assert(t.few);
     ck_assert_uint_eq(t.worst, 400);
+    ck_assert(t.lowest == -2e6);
     ck_assert(t.share > 0.99);
     double s = 0;
     for (size_t i = 0; i < n; i++) s += ll[i];

@@ -130,4 +130,15 @@ sed 's/^str visible gaussian$/str visible poisson/' g.model >vis.model
 expect_error $E 'vis\.model:[0-9]+: visible poisson' "$RBM" --load vis.model --label-col last -o $E "$DIGITS"
 grep -v '^array data_mean' g.model >noshift.model
 expect_error $E 'noshift\.model' "$RBM" --load noshift.model --label-col last -o $E "$DIGITS"
+# a test log-likelihood made by one row (tail_data: test line 50 holds 5
+# where the training column is 0 but once): the note names the line; none
+# without that row
+tail_data tail_train.csv tail_test.csv
+run_ok "$RBM" --visible gaussian tail_train.csv --test tail_test.csv --epochs 5 -o tl/rbm
+grep -q 'note: the test log-likelihood is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_test\.csv:50 ' run.log ||
+  { cat run.log; fail "no note naming test line 50"; }
+sed 's/,5$/,0/' tail_test.csv > tail_te.csv
+run_ok "$RBM" --visible gaussian tail_train.csv --test tail_te.csv --epochs 5 -o tl/rbm
+! grep -q 'note: the test log-likelihood' run.log || fail "a note on the test log-likelihood without the far row"
+ok
 done_ok
