@@ -51,6 +51,25 @@ tail_data() {
     printf "%.8g,%.8g,%.8g,%s\n", t + 0.3 * sin(i * 4.1), 2 * t + 0.3 * cos(i * 3.3), -t + 0.3 * sin(i * 6.9), i == 50 ? "5" : "0" } }' >"$2"
 }
 
+# tail_note REGEX UNITS CMD...: CMD (without DATA) on tail_data's files,
+# column 4 times each of UNITS, with the test set (`--test tail_te.csv -o
+# tl/run`): its output matches REGEX (a note naming tail_te.csv's line 50);
+# then without that row: no note that a few rows make the test ll/N.
+tail_note() {
+  local regex=$1 units=$2 c
+  shift 2
+  tail_data tail_train.csv tail_test.csv
+  for c in $units; do
+    awk -F, -v OFS=, -v c=$c '{ $4 = sprintf("%.17g", $4 * c); print }' tail_train.csv >tail_tr.csv
+    awk -F, -v OFS=, -v c=$c '{ $4 = sprintf("%.17g", $4 * c); print }' tail_test.csv >tail_te.csv
+    run_ok "$@" tail_tr.csv --test tail_te.csv -o tl/run
+    grep -Eq "$regex" run.log || { cat run.log; fail "column 4 times $c: no note naming test line 50"; }
+  done
+  sed 's/,5$/,0/' tail_test.csv >tail_te.csv
+  run_ok "$@" tail_train.csv --test tail_te.csv -o tl/run
+  ! grep -q 'made by a few rows' run.log || fail "a note that a few rows make the test ll/N, without the far row"
+}
+
 # expect_error PREFIX REGEX CMD...: the command must exit non-zero without
 # crashing (status < 128), print exactly one line to stderr matching REGEX
 # (grep -E), and leave no file whose path starts with PREFIX.

@@ -155,17 +155,8 @@ done
 
 # --- a test ll/N made by one row (tail_data): the note names test line 50,
 # field 4, in the data's units and with column 4 times 1e3; none without it
-tail_data tail_train.csv tail_test.csv
-for c in 1 1e3; do
-  awk -F, -v OFS=, -v c=$c '{ $4 = sprintf("%.17g", $4 * c); print }' tail_train.csv > tail_tr.csv
-  awk -F, -v OFS=, -v c=$c '{ $4 = sprintf("%.17g", $4 * c); print }' tail_test.csv > tail_te.csv
-  run_ok "$GMM" -K 2 tail_tr.csv --test tail_te.csv -o tl/gmm
-  grep -q '^note: ll/N test is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_te\.csv:50: field 4: ' run.log ||
-    { cat run.log; fail "column 4 times $c: no note naming line 50, field 4"; }
-done
-sed 's/,5$/,0/' tail_test.csv > tail_te.csv
-run_ok "$GMM" -K 2 tail_train.csv --test tail_te.csv -o tl/gmm
-! grep -q 'note: ll/N test' run.log || fail "a note on the test ll/N without the far row"
+tail_note '^note: ll/N test is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_te\.csv:50: field 4: ' \
+  "1 1e3" "$GMM" -K 2
 ok
 
 # --- a duplicated point: the component on it is named, with its line

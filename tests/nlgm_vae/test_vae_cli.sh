@@ -276,12 +276,7 @@ expect_error /dev/null/vae "/dev/null/vae" "$V" train.csv --label-col last --sca
 # a test log-likelihood made by one row (tail_data: test line 50 holds 5
 # where the training column is 0 but once): the note names the line; none
 # without that row
-tail_data tail_train.csv tail_test.csv
-run_ok "$V" --likelihood gaussian tail_train.csv --test tail_test.csv --epochs 20 -o tl/vae
-grep -q 'note: the test log-likelihood is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_test\.csv:50 ' run.log ||
-  { cat run.log; fail "no note naming test line 50"; }
-sed 's/,5$/,0/' tail_test.csv > tail_te.csv
-run_ok "$V" --likelihood gaussian tail_train.csv --test tail_te.csv --epochs 20 -o tl/vae
-! grep -q 'note: the test log-likelihood' run.log || fail "a note on the test log-likelihood without the far row"
+tail_note 'note: the test log-likelihood is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_te\.csv:50 ' \
+  1 "$V" --likelihood gaussian --epochs 20
 ok
 done_ok
