@@ -42,13 +42,14 @@ far_note() {
 
 # tail_data TRAIN TEST: 300 training and 120 test rows of 4 columns, three
 # of them along a line with noise; column 4 is 0 but in training row 7
-# (0.01) and test row 50 (5, line 50): that one test value, thousands of the
-# column's standard deviations out, makes the test set's ll/N.
+# (0.01) and test row 50 ($TAIL_FAR, default 5, line 50): that one test
+# value, hundreds or thousands of the column's standard deviations out,
+# makes the test set's ll/N.
 tail_data() {
   awk 'BEGIN { for (i = 1; i <= 300; i++) { t = sin(i * 1.7)
     printf "%.8g,%.8g,%.8g,%s\n", t + 0.3 * sin(i * 3.1), 2 * t + 0.3 * cos(i * 2.3), -t + 0.3 * sin(i * 5.9), i == 7 ? "0.01" : "0" } }' >"$1"
-  awk 'BEGIN { for (i = 1; i <= 120; i++) { t = sin(i * 2.9)
-    printf "%.8g,%.8g,%.8g,%s\n", t + 0.3 * sin(i * 4.1), 2 * t + 0.3 * cos(i * 3.3), -t + 0.3 * sin(i * 6.9), i == 50 ? "5" : "0" } }' >"$2"
+  awk -v far="${TAIL_FAR:-5}" 'BEGIN { for (i = 1; i <= 120; i++) { t = sin(i * 2.9)
+    printf "%.8g,%.8g,%.8g,%s\n", t + 0.3 * sin(i * 4.1), 2 * t + 0.3 * cos(i * 3.3), -t + 0.3 * sin(i * 6.9), i == 50 ? far : "0" } }' >"$2"
 }
 
 # tail_note REGEX UNITS CMD...: CMD (without DATA) on tail_data's files,
@@ -65,7 +66,7 @@ tail_note() {
     run_ok "$@" tail_tr.csv --test tail_te.csv -o tl/run
     grep -Eq "$regex" run.log || { cat run.log; fail "column 4 times $c: no note naming test line 50"; }
   done
-  sed 's/,5$/,0/' tail_test.csv >tail_te.csv
+  sed "s/,${TAIL_FAR:-5}\$/,0/" tail_test.csv >tail_te.csv
   run_ok "$@" tail_train.csv --test tail_te.csv -o tl/run
   ! grep -q 'made by a few rows' run.log || fail "a note that a few rows make the test ll/N, without the far row"
 }

@@ -273,10 +273,12 @@ expect_error out/vae "three.csv:1: 3 feature columns: expected 64 as in the mode
 # an output that cannot be written: nothing is left behind
 expect_error /dev/null/vae "/dev/null/vae" "$V" train.csv --label-col last --scale 16 --epochs 1 \
     --hidden 8 -k 2 --iw 2 -o /dev/null/vae
-# a test log-likelihood made by one row (tail_data: test line 50 holds 5
-# where the training column is 0 but once): the note names the line; none
-# without that row
-tail_note 'note: the test log-likelihood is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_te\.csv:50 ' \
+# a test log-likelihood made by one row (tail_data: test line 50 holds 0.5
+# where the training column is 0 but once, 866 standard deviations out):
+# the note names the line; none without that row.  (At 5, 8660 out, the
+# single-precision network's test loss in the trace overflows to inf: see
+# docs/vae.md, "A test ll/N made by a few rows".)
+TAIL_FAR=0.5 tail_note 'note: the test log-likelihood is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_te\.csv:50 ' \
   1 "$V" --likelihood gaussian --epochs 20
 ok
 done_ok
