@@ -1282,6 +1282,15 @@ char *lz_data_where(const lz_data *data, size_t i, size_t j, char *buf, size_t c
     return buf;
 }
 
+char *lz_data_row_where(const lz_data *data, size_t i, char *buf, size_t cap)
+{
+    if (data->line)
+        snprintf(buf, cap, "%s:%zu", data->path, data->line[i]);
+    else
+        snprintf(buf, cap, "%s: row %zu", data->path, i + 1);
+    return buf;
+}
+
 void lz_data_range(const lz_data *data, double *lo, double *hi)
 {
     double a = INFINITY, b = -INFINITY;

@@ -160,6 +160,10 @@ lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed
  * "data: row 3, column 5" for data made in memory.  Returns buf. */
 char *lz_data_where(const lz_data *data, size_t i, size_t j, char *buf, size_t cap);
 
+/* Where row i came from, for a message about the whole row, into buf (cap):
+ * "data.csv:17" (the file's line) or "data: row 17".  Returns buf. */
+char *lz_data_row_where(const lz_data *data, size_t i, char *buf, size_t cap);
+
 /* Smallest and largest value of x. */
 void lz_data_range(const lz_data *data, double *lo, double *hi);
 

@@ -307,15 +307,6 @@ lz_status cvae_set_classes(cvae_model *mod, const lz_data *train, lz_error *err)
     return st;
 }
 
-/* "data.csv:17" or "data: row 17", for a message about row i's label */
-static void row_where(const lz_data *data, size_t i, char *buf, size_t cap)
-{
-    if (data->line)
-        snprintf(buf, cap, "%s:%zu", data->path, data->line[i]);
-    else
-        snprintf(buf, cap, "%s: row %zu", data->path, i + 1);
-}
-
 lz_status cvae_label_codes(const cvae_model *mod, const lz_data *data, int *codes, lz_error *err)
 {
     if (!data->y) return no_labels(data, err);
@@ -323,7 +314,7 @@ lz_status cvae_label_codes(const cvae_model *mod, const lz_data *data, int *code
     char where[256];
     int words = data->label_names != NULL, named = mod->class_name != NULL;
     if (words != named && data->n) {
-        row_where(data, 0, where, sizeof where);
+        lz_data_row_where(data, 0, where, sizeof where);
         return lz_fail(err, LZ_EINVAL, "%s: the labels are %s but the model's classes are %s",
                        where, words ? "words" : "numbers", named ? "words" : "numbers");
     }
@@ -347,7 +338,7 @@ lz_status cvae_label_codes(const cvae_model *mod, const lz_data *data, int *code
                          yc < data->n_classes ? data->label_names[yc] : "?");
             } else
                 lz_num_str(data->y[i], lab, sizeof lab);
-            row_where(data, i, where, sizeof where);
+            lz_data_row_where(data, i, where, sizeof where);
             return lz_fail(err, LZ_EINVAL,
                            "%s: label %s: not one of the %zu classes of the training data", where,
                            lab, C);

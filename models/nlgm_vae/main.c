@@ -565,11 +565,7 @@ static void report(const run *r)
         printf(" nats per sample, %zu rows\n", te->rows);
         if (te->tail.few) {
             char where[512];
-            if (r->test->line)
-                snprintf(where, sizeof where, "%s:%zu", r->test->path,
-                         r->test->line[te->tail.worst]);
-            else
-                snprintf(where, sizeof where, "%s: row %zu", r->test->path, te->tail.worst + 1);
+            lz_data_row_where(r->test, te->tail.worst, where, sizeof where);
             printf("  note: the test log-likelihood is made by a few rows: the median row scores "
                    "%.6g, and the lowest %zu row%s hold%s %.3g %% of the rows' shortfall below it; "
                    "the lowest, %.6g, is at %s (docs/vae.md, \"A test ll/N made by a few "

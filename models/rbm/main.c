@@ -615,10 +615,7 @@ static void report(const run *r)
     if (r->test && ll->test_tail.few) {
         const lz_ll_tail *t = &ll->test_tail;
         char where[512];
-        if (r->test->line)
-            snprintf(where, sizeof where, "%s:%zu", r->test->path, r->test->line[t->worst]);
-        else
-            snprintf(where, sizeof where, "%s: row %zu", r->test->path, t->worst + 1);
+        lz_data_row_where(r->test, t->worst, where, sizeof where);
         printf("note: the test log-likelihood is made by a few rows: the median row scores %.6g, "
                "and the lowest %zu row%s hold%s %.3g %% of the rows' shortfall below it; the "
                "lowest, %.6g, is at %s (docs/rbm.md, \"A test ll/N made by a few rows\")\n",
