@@ -137,6 +137,16 @@ static int cmp_dbl(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+char *lz_ll_tail_text(const lz_ll_tail *t, char *buf, size_t cap)
+{
+    snprintf(buf, cap,
+             "the median row scores %.6g, and the lowest %zu row%s hold%s %.3g %% of the rows' "
+             "shortfall below it; the lowest, %.6g",
+             t->median, t->t, t->t == 1 ? "" : "s", t->t == 1 ? "s" : "", 100.0 * t->share,
+             t->lowest);
+    return buf;
+}
+
 lz_status lz_ll_tail_of(size_t n, const double *ll, lz_ll_tail *out, lz_error *err)
 {
     memset(out, 0, sizeof *out);

@@ -69,4 +69,9 @@ typedef struct {
 } lz_ll_tail;
 lz_status lz_ll_tail_of(size_t n, const double *ll, lz_ll_tail *out, lz_error *err);
 
+/* The part of the programs' note that t says, into buf (cap): "the median
+ * row scores 566.058, and the lowest 10 rows hold 99.1 % of the rows'
+ * shortfall below it; the lowest, -1.1969e+07".  Returns buf. */
+char *lz_ll_tail_text(const lz_ll_tail *t, char *buf, size_t cap);
+
 #endif

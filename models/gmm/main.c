@@ -750,14 +750,13 @@ static lz_status report_test_tail(run *r)
                 jb = j;
             }
         }
-        char where[512];
+        char where[512], says[256];
         lz_data_where(te, w, jb, where, sizeof where);
-        printf("note: ll/N test is made by a few rows: the median row scores %.6g, and the lowest "
-               "%zu row%s hold%s %.3g %% of the rows' shortfall below it; the lowest, %.6g, is at "
-               "%s: %.6g, where its component %zu has mean %.6g and variance %.3g (docs/gmm.md, "
-               "\"A test ll/N made by a few rows\")\n",
-               t.median, t.t, t.t == 1 ? "" : "s", t.t == 1 ? "s" : "", 100.0 * t.share, lp[w],
-               where, te->x[w * d + jb], zb + 1, m->means[zb * d + jb], s[jb * d + jb]);
+        printf("note: ll/N test is made by a few rows: %s, is at %s: %.6g, where its component %zu "
+               "has mean %.6g and variance %.3g (docs/gmm.md, \"A test ll/N made by a few "
+               "rows\")\n",
+               lz_ll_tail_text(&t, says, sizeof says), where, te->x[w * d + jb], zb + 1,
+               m->means[zb * d + jb], s[jb * d + jb]);
     }
     free(lp);
     free(resp);

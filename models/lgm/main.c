@@ -534,13 +534,12 @@ static lz_status report_test_tail(run *r)
         }
         double vb = m->dg[jb]; /* the model's variance of coordinate jb: a a^T + D */
         for (size_t c = 0; c < k; c++) vb += m->a[jb * k + c] * m->a[jb * k + c];
-        char where[512];
+        char where[512], says[256];
         lz_data_where(te, w, jb, where, sizeof where);
-        printf("note: ll/N test is made by a few rows: the median row scores %.6g, and the lowest "
-               "%zu row%s hold%s %.3g %% of the rows' shortfall below it; the lowest, %.6g, owes "
-               "%.3g nats to %s: %.6g, where the model's mean is %.6g and its variance %.3g",
-               t.median, t.t, t.t == 1 ? "" : "s", t.t == 1 ? "s" : "", 100.0 * t.share, lp[w], qb,
-               where, in->x[w * d + jb] + in->centre[jb], m->mu[jb], vb);
+        printf("note: ll/N test is made by a few rows: %s, owes %.3g nats to %s: %.6g, where the "
+               "model's mean is %.6g and its variance %.3g",
+               lz_ll_tail_text(&t, says, sizeof says), qb, where,
+               in->x[w * d + jb] + in->centre[jb], m->mu[jb], vb);
         if (r->train && r->s) printf(" (the training values' variance %.3g)", r->s[jb * d + jb]);
         printf(" (docs/lgm.md, \"A test ll/N made by a few rows\")\n");
     }

@@ -564,14 +564,11 @@ static void report(const run *r)
         if (!isnan(te->ll_se)) printf(" +- %.4f", te->ll_se);
         printf(" nats per sample, %zu rows\n", te->rows);
         if (te->tail.few) {
-            char where[512];
+            char where[512], says[256];
             lz_data_row_where(r->test, te->tail.worst, where, sizeof where);
-            printf("  note: the test log-likelihood is made by a few rows: the median row scores "
-                   "%.6g, and the lowest %zu row%s hold%s %.3g %% of the rows' shortfall below it; "
-                   "the lowest, %.6g, is at %s (docs/vae.md, \"A test ll/N made by a few "
-                   "rows\")\n",
-                   te->tail.median, te->tail.t, te->tail.t == 1 ? "" : "s",
-                   te->tail.t == 1 ? "s" : "", 100.0 * te->tail.share, te->tail.lowest, where);
+            printf("  note: the test log-likelihood is made by a few rows: %s, is at %s "
+                   "(docs/vae.md, \"A test ll/N made by a few rows\")\n",
+                   lz_ll_tail_text(&te->tail, says, sizeof says), where);
         }
     }
     if (tr->rows) /* --load: DATA is scored, not trained on */

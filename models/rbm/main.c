@@ -614,13 +614,11 @@ static void report(const run *r)
                gap, z, lz_unset_int(c->raise_steps) ? c->ais_steps : c->raise_steps);
     if (r->test && ll->test_tail.few) {
         const lz_ll_tail *t = &ll->test_tail;
-        char where[512];
+        char where[512], says[256];
         lz_data_row_where(r->test, t->worst, where, sizeof where);
-        printf("note: the test log-likelihood is made by a few rows: the median row scores %.6g, "
-               "and the lowest %zu row%s hold%s %.3g %% of the rows' shortfall below it; the "
-               "lowest, %.6g, is at %s (docs/rbm.md, \"A test ll/N made by a few rows\")\n",
-               t->median, t->t, t->t == 1 ? "" : "s", t->t == 1 ? "s" : "", 100.0 * t->share,
-               t->lowest, where);
+        printf("note: the test log-likelihood is made by a few rows: %s, is at %s (docs/rbm.md, "
+               "\"A test ll/N made by a few rows\")\n",
+               lz_ll_tail_text(t, says, sizeof says), where);
     }
     if (tc->rows && c->keep_best)
         printf("--keep-best: the model of epoch %d of %d, the best exact %s log-likelihood\n",

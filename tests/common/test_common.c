@@ -1235,6 +1235,11 @@ START_TEST(ll_tail_few_rows)
     ck_assert(t.few);
     ck_assert_uint_eq(t.worst, 400);
     ck_assert(t.lowest == -2e6);
+    char says[256];
+    lz_ll_tail_text(&t, says, sizeof says);
+    ck_assert_msg(strstr(says, ", and the lowest 10 rows hold ") &&
+                      strstr(says, " % of the rows' shortfall below it; the lowest, -2e+06"),
+                  "%s", says);
     ck_assert(t.share > 0.99);
     double s = 0;
     for (size_t i = 0; i < n; i++) s += ll[i];
