@@ -391,17 +391,20 @@ void lz_outset_free(lz_outset *os)
 /* ------------------------------------------------------------------ */
 /* data files */
 
+/* x as the data files hold it (nan, inf, -inf, or %.17g); returns the bytes written (< LZ_FMT_NUM)
+ */
+static size_t fmt_num(char *p, double x)
+{
+    if (isnan(x)) return (size_t)snprintf(p, LZ_FMT_NUM, "nan");
+    if (isinf(x)) return (size_t)snprintf(p, LZ_FMT_NUM, "%s", x > 0 ? "inf" : "-inf");
+    return (size_t)strfromd(p, LZ_FMT_NUM, "%.17g", x);
+}
+
 void lz_put_num(FILE *f, double x)
 {
-    if (isnan(x))
-        fputs("nan", f);
-    else if (isinf(x))
-        fputs(x > 0 ? "inf" : "-inf", f);
-    else {
-        char b[LZ_FMT_NUM];
-        strfromd(b, sizeof b, "%.17g", x);
-        fputs(b, f);
-    }
+    char b[LZ_FMT_NUM];
+    fmt_num(b, x);
+    fputs(b, f);
 }
 
 char *lz_num_str(double x, char *buf, size_t cap)
@@ -507,14 +510,6 @@ static int fmt_room(fmt_block *b, size_t add)
     return 1;
 }
 
-/* x as lz_put_num writes it; returns the bytes written (< LZ_FMT_NUM) */
-static size_t fmt_num(char *p, double x)
-{
-    if (isnan(x)) return (size_t)snprintf(p, LZ_FMT_NUM, "nan");
-    if (isinf(x)) return (size_t)snprintf(p, LZ_FMT_NUM, "%s", x > 0 ? "inf" : "-inf");
-    return (size_t)strfromd(p, LZ_FMT_NUM, "%.17g", x);
-}
-
 static void *fmt_rows(void *arg)
 {
     fmt_block *b = arg;
@@ -557,22 +552,11 @@ static lz_status write_matrix(lz_outset *os, const char *path, const char *prefi
     FILE *f = lz_outset_open(os, path, err);
     if (!f) return err ? err->status : LZ_EIO;
     lz_dat_header_seq(f, prefix, m, lz_label_columns(lab));
-    int T = g_out_threads;
-    if (T <= 1 || n * m < LZ_FMT_MIN || n < 2) {
-        for (size_t i = 0; i < n; i++) {
-            for (size_t j = 0; j < m; j++) {
-                if (j) fputc(' ', f);
-                lz_put_num(f, xd ? xd[i * m + j] : (double)xf[i * m + j]);
-            }
-            lz_put_label(f, ' ', lab, i);
-            fputc('\n', f);
-        }
-        return LZ_OK;
-    }
+    int T = n * m < LZ_FMT_MIN ? 1 : g_out_threads; /* a small file: this thread alone */
     /* blocks of about 64k numbers; a round formats T of them at once (the
      * calling thread one, T - 1 new threads the others; a thread that cannot
      * be started leaves its block to the calling thread) */
-    size_t rows = m >= 65536 ? 1 : 65536 / m;
+    size_t rows = m >= 65536 ? 1 : 65536 / (m ? m : 1);
     fmt_block blk[64];
     pthread_t tid[64];
     memset(blk, 0, sizeof blk);
