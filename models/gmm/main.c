@@ -365,11 +365,12 @@ static lz_status loglik(const gmm_model *m, const lz_data *data, double *ll, lz_
 }
 
 /* responsibilities r (n, k) of the rows of data (from x_o when values are
- * missing) */
-static lz_status responsibilities(const gmm_model *m, const lz_data *data, double *r, lz_error *err)
+ * missing), and each row's log p(x) (log p(x_o)) into logp (n) when not NULL */
+static lz_status responsibilities(const gmm_model *m, const lz_data *data, double *r, double *logp,
+                                  lz_error *err)
 {
-    if (data->miss) return gmm_score_incomplete(m, data, NULL, r, NULL, NULL, err);
-    return gmm_responsibilities(m, data->n, data->x, r, NULL, err);
+    if (data->miss) return gmm_score_incomplete(m, data, NULL, r, logp, NULL, err);
+    return gmm_responsibilities(m, data->n, data->x, r, logp, err);
 }
 
 /* --load: ll/N of DATA and of the test set under the model */
@@ -459,7 +460,7 @@ static lz_status write_latent(lz_outset *os, const char *path, const gmm_model *
     double *r = malloc(data->n * k * sizeof *r), *row = malloc((k + 2) * sizeof *row);
     lz_status st = r && row ? LZ_OK : lz_fail(err, LZ_ENOMEM, "out of memory");
     FILE *f = NULL;
-    if (!st) st = responsibilities(m, data, r, err);
+    if (!st) st = responsibilities(m, data, r, NULL, err);
     if (!st && !(f = lz_outset_open(os, path, err))) st = err->status;
     char tail[64];
     snprintf(tail, sizeof tail, "assigned%s%s", data->y ? " " : "",
@@ -696,7 +697,7 @@ static lz_status report_collapsed(const run *r, lz_error *err)
     const lz_data *tr = r->train;
     double *resp = tr ? malloc(tr->n * k * sizeof *resp) : NULL;
     if (tr && !resp) return lz_fail(err, LZ_ENOMEM, "out of memory");
-    lz_status st = tr ? responsibilities(m, tr, resp, err) : LZ_OK;
+    lz_status st = tr ? responsibilities(m, tr, resp, NULL, err) : LZ_OK;
     for (size_t z = 0; !st && z < k; z++) {
         if (m->state[z] == GMM_FADED)
             printf("  component %zu: weight %.3g -> 0 (it explains %.3g training rows)\n", z + 1,
@@ -731,9 +732,7 @@ static lz_status report_test_tail(run *r)
     double *lp = malloc((n ? n : 1) * sizeof *lp), *resp = malloc((n ? n : 1) * k * sizeof *resp);
     double *s = malloc(d * d * sizeof *s);
     lz_status st = lp && resp && s ? LZ_OK : lz_fail(&r->err, LZ_ENOMEM, "out of memory");
-    if (!st)
-        st = te->miss ? gmm_score_incomplete(m, te, NULL, resp, lp, NULL, &r->err)
-                      : gmm_responsibilities(m, n, te->x, resp, lp, &r->err);
+    if (!st) st = responsibilities(m, te, resp, lp, &r->err);
     lz_ll_tail t;
     if (!st) st = lz_ll_tail_of(n, lp, &t, &r->err);
     if (!st && t.few) {
