@@ -25,10 +25,13 @@ static lz_status check_data(const vae_model *mod, const lz_data *data, lz_error 
     if (mod->a.lik != VAE_BERNOULLI) return LZ_OK;
     double lo, hi, s = mod->scale[0]; /* Bernoulli: one scale, --scale */
     lz_data_range(data, &lo, &hi);
-    for (size_t i = 0; i < data->n; i++)
-        for (size_t j = 0; j < data->d; j++) {
-            double x = data->x[i * data->d + j], v = (x - mod->shift[j]) / s;
-            if (v >= 0 && v <= 1) continue;
+    /* the first value below 0 when there is one (--scale cannot mend it),
+     * else the first above 1 */
+    for (int pass = lo >= 0; pass < 2; pass++)
+        for (size_t k = 0; k < data->n * data->d; k++) {
+            size_t i = k / data->d, j = k % data->d;
+            double x = data->x[k], v = (x - mod->shift[j]) / s;
+            if (pass ? v >= 0 && v <= 1 : !(v < 0)) continue;
             char scl[64] = "", where[256], xs[32], his[32], los[32];
             if (s != 1) snprintf(scl, sizeof scl, " after --scale %g", s);
             lz_data_where(data, i, j, where, sizeof where);
@@ -37,7 +40,7 @@ static lz_status check_data(const vae_model *mod, const lz_data *data, lz_error 
             lz_num_str(x, xs, sizeof xs);
             lz_num_str(hi, his, sizeof his);
             lz_num_str(lo, los, sizeof los);
-            if (lo >= 0)
+            if (pass)
                 return lz_fail(err, LZ_EINVAL,
                                "%s: value %s%s is above 1: the Bernoulli likelihood "
                                "needs data in [0, 1] and the data's maximum is %s: use --scale %s "

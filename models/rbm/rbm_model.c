@@ -515,8 +515,11 @@ lz_status rbm_prepare(const lz_data *data, const rbm_model *m, const rbm_prep *p
     if (!(p->threshold >= 0 && p->threshold < 1))
         return lz_fail(err, LZ_EINVAL, "--threshold %g: expected 0 <= T < 1", p->threshold);
     double xmax = 0;
-    for (size_t k = 0; k < n * d; k++)
+    for (size_t k = 0; k < n * d; k++) {
         if (x[k] > xmax) xmax = x[k];
+        if (x[k] / p->scale < 0) /* a negative value first: --scale cannot mend it */
+            return bad_value(data, k / d, k % d, p, xmax, err);
+    }
     for (size_t k = 0; k < n * d; k++) {
         double y = x[k] / p->scale;
         if (!(y >= 0 && y <= 1) || (p->mode == RBM_BIN_NONE && y != 0 && y != 1))

@@ -227,6 +227,9 @@ expect_error out/vae "test2.csv:5: field 7: value 20 after --scale 16 is above 1
     "$V" train.csv --label-col last --scale 16 --test test2.csv -o out/vae
 printf '0.5,-0.25\n0.1,0.2\n' >neg.csv
 expect_error out/vae "neg.csv:1: field 2: value -0.25 is below 0: .*\\[0, 1\\]" "$V" neg.csv -o out/vae
+# a value above 1 before the negative one: the negative one is named (--scale cannot mend it)
+printf '0.5,1.5\n0.1,0.2\n-2,0.3\n' >negl.csv
+expect_error out/vae "negl.csv:3: field 1: value -2 is below 0: .*range over \\[-2, 1.5\\]" "$V" negl.csv -o out/vae
 printf '1,2,3\n4,x,6\n' >bad.csv
 expect_error out/vae "bad.csv:2: field 2: expected a number" "$V" bad.csv --likelihood gaussian -o out/vae
 printf '1,2,3\n4,5\n' >ragged.csv

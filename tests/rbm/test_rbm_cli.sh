@@ -101,6 +101,8 @@ expect_error $E 'onerow\.csv.*at least 2' "$RBM" -o $E onerow.csv
 expect_error $E 'trunc-images-idx3-ubyte.*(truncated|promises)' "$RBM" -o $E trunc-images-idx3-ubyte
 expect_error $E 'digits\.csv:1: field 3: value 5 is above 1.*--scale 16' "$RBM" --label-col last -o $E "$DIGITS"
 expect_error $E 'neg\.csv:1: field 2: value -0\.5 is negative' "$RBM" -o $E neg.csv
+printf '0,2,0\n1,1,1\n0,-3,1\n' >negl.csv # above 1 first, then negative: the negative one is named
+expect_error $E 'negl\.csv:3: field 2: value -3 is negative' "$RBM" -o $E negl.csv
 expect_error $E 'grey\.csv:1: field 2: value 0\.5 is not 0 or 1 \(--binarize none\)' "$RBM" --binarize none -o $E grey.csv
 expect_error $E 'bin2\.csv.*2 feature columns: expected 3' "$RBM" --test bin2.csv -o $E bin3.csv
 expect_error $E 'neg\.csv:1: field 2.*negative' "$RBM" --test neg.csv -o $E bin3.csv
