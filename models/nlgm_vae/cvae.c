@@ -164,7 +164,10 @@ void cvae_encode(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, s
     for (size_t e = 0; e < E; e++)
         memcpy(first + e * n1, ws->pre + (e % m) * n1, n1 * sizeof(vae_real));
     add_class_rows(first, mod->p.enc_y, ws->cls, E, E, n1);
-    if (!ne) return;
+    if (!ne) {
+        vae_lv_bound(ws->head, E, a->k);
+        return;
+    }
     vae_act_forward(ws->enc_h[0], E * n1, a->act);
     for (size_t l = 1; l < ne; l++) {
         /* h_l = act(h_{l-1} W_l^T + b_l) */
@@ -175,6 +178,7 @@ void cvae_encode(const cvae_model *mod, cvae_workspace *ws, const vae_real *x, s
     /* [mu | log sigma^2] = h W_head^T + b_head */
     vae_dense_forward(ws->head, ws->enc_h[ne - 1], p->head_w, p->head_b, E, a->enc[ne - 1],
                       2 * a->k);
+    vae_lv_bound(ws->head, E, a->k);
 }
 
 void cvae_decode(const cvae_model *mod, cvae_workspace *ws, const vae_real *z, size_t R, size_t E)
@@ -271,6 +275,7 @@ void cvae_cond_backward(cvae_model *mod, cvae_workspace *ws, const vae_real *x, 
 
     /* encoder, heads first, down to the gradient of the first layer's
      * pre-activation of each expanded row */
+    vae_lv_bound_backward(ws->dhead, ws->head, E, k);
     const vae_real *dfirst = ws->dhead;
     if (ne) {
         vae_dense_backward(ws->enc_dh[ne - 1], g->head_w, g->head_b, ws->dhead, ws->enc_h[ne - 1],

@@ -114,6 +114,7 @@ void vae_encode(const vae_model *mod, vae_workspace *ws, const vae_real *x, size
     }
     /* [mu | log sigma^2] = h W_head^T + b_head: the encoder's two heads */
     vae_dense_forward(ws->head, in, mod->p.head_w, mod->p.head_b, m, c, 2 * a->k);
+    vae_lv_bound(ws->head, m, a->k);
 }
 
 void vae_decode(const vae_model *mod, vae_workspace *ws, const vae_real *z, size_t r)
@@ -184,6 +185,7 @@ static void backward_encoder(vae_model *mod, vae_workspace *ws, const vae_real *
     const vae_real *in = ne ? ws->enc_h[ne - 1] : x;
     vae_real *din = ne ? ws->enc_dh[ne - 1] : NULL;
     size_t c = ne ? a->enc[ne - 1] : a->d;
+    vae_lv_bound_backward(ws->dhead, ws->head, m, k);
     vae_dense_backward(din, mod->g.head_w, mod->g.head_b, ws->dhead, in, mod->p.head_w, m, c,
                        2 * k);
     for (size_t l = ne; l-- > 0;) {

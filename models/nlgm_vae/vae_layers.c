@@ -93,6 +93,26 @@ void vae_act_backward(vae_real *dh, const vae_real *h, size_t cnt, vae_act act)
 /* ------------------------------------------------------------------ */
 /* reparameterisation and KL */
 
+void vae_lv_bound(vae_real *head, size_t m, size_t k)
+{
+    const vae_real B = VAE_LV_BOUND;
+    for (size_t i = 0; i < m; i++) {
+        vae_real *lv = head + i * 2 * k + k;
+        for (size_t j = 0; j < k; j++) lv[j] = lv[j] > B ? B : lv[j] < -B ? -B : lv[j];
+    }
+}
+
+void vae_lv_bound_backward(vae_real *dhead, const vae_real *head, size_t m, size_t k)
+{
+    const vae_real B = VAE_LV_BOUND;
+    for (size_t i = 0; i < m; i++) {
+        const vae_real *lv = head + i * 2 * k + k;
+        vae_real *dlv = dhead + i * 2 * k + k;
+        for (size_t j = 0; j < k; j++)
+            if (lv[j] >= B || lv[j] <= -B) dlv[j] = 0; /* d max(-B, min(B, a)) / da */
+    }
+}
+
 void vae_reparam_forward(vae_real *z, const vae_real *head, const vae_real *eps, size_t m, size_t L,
                          size_t k)
 {

@@ -44,6 +44,18 @@ void vae_act_backward(vae_real *dh, const vae_real *h, size_t cnt, vae_act act);
 
 /* ---- the encoder's two heads: head (m, 2k) = [mu | log sigma^2] ---- */
 
+/* The bound on the log-variance head (docs/vae.md, "The bound on log
+ * sigma^2"): lv = max(-B, min(B, a)) of the layer's output a, B =
+ * VAE_LV_BOUND.  z lives in the prior's unit scale, where sigma = e^15 is
+ * millions of prior deviations and e^-15 below single precision's step for a
+ * unit-scale mean; without it a row far outside the training data can make
+ * sigma overflow and its likelihood NaN. */
+#define VAE_LV_BOUND 30
+/* head (m, 2k): every lv into [-B, B] (NaN stays NaN) */
+void vae_lv_bound(vae_real *head, size_t m, size_t k);
+/* dhead (m, 2k): the gradient of each lv held at the bound is 0 */
+void vae_lv_bound_backward(vae_real *dhead, const vae_real *head, size_t m, size_t k);
+
 /* Reparameterisation (docs/vae.md, "The training loss, step by step", 2; the
  * lecture's slide "Sampling z", Rios's "Gaussian Transformation"):
  * z (L m, k), z[l m + i] = mu_i + exp(lv_i / 2) * eps[l m + i], eps (L m, k)

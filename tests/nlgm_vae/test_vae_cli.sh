@@ -278,10 +278,16 @@ expect_error /dev/null/vae "/dev/null/vae" "$V" train.csv --label-col last --sca
     --hidden 8 -k 2 --iw 2 -o /dev/null/vae
 # a test log-likelihood made by one row (tail_data: test line 50 holds 0.5
 # where the training column is 0 but once, 866 standard deviations out):
-# the note names the line; none without that row.  (At 5, 8660 out, the
-# single-precision network's test loss in the trace overflows to inf: see
-# docs/vae.md, "A test ll/N made by a few rows".)
+# the note names the line; none without that row.  Then 5, 8660 out, with
+# --seed 3: the encoder's log-variance for that row passes 100, and without
+# its bound (docs/vae.md, "The bound on log sigma^2") sigma overflowed and
+# the run ended in "a non-finite log-weight".
 TAIL_FAR=0.5 tail_note 'note: the test log-likelihood is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_te\.csv:50 ' \
   1 "$V" --likelihood gaussian --epochs 20
+TAIL_FAR=5 tail_note 'note: the test log-likelihood is made by a few rows: .* the lowest 1 row holds 100 % .* is at tail_te\.csv:50 ' \
+  1 "$V" --likelihood gaussian --epochs 20 --seed 3
+run_ok "$V" tail_train.csv --test tail_test.csv --likelihood gaussian --epochs 20 --seed 3 -o tf/run
+awk '!/^#/ && $5 !~ /^[0-9.]+(e[-+]?[0-9]+)?$/ { exit 1 }' tf/run.trace.dat \
+  || fail "far row: a loss_test in the trace is not a finite number"
 ok
 done_ok

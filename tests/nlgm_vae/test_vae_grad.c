@@ -16,6 +16,9 @@
  *  - the IWAE bound with K = 1 is the ELBO, value and gradient, to rounding;
  *  - beta = 0 turns the KL term's gradient off: with a decoder that ignores
  *    z, every encoder gradient is then exactly 0 (and not with beta = 1);
+ *  - the bound on the log-variance head: past it, lv is held at the bound,
+ *    the loss stays finite and equal to the reference's, and the held
+ *    heads get zero gradient, as their finite differences;
  *  - one Adam step equals the update written out by hand.
  */
 #include <check.h>
@@ -75,6 +78,8 @@ static double ref_loss(const vae_model *mod, const double *x, size_t m, size_t L
         }
         ref_dense(mod->p.head_w, mod->p.head_b, in, c, 2 * k, head, a->act, 0, info);
         const double *mu = head, *lv = head + k;
+        for (size_t j = k; j < 2 * k; j++) /* lv = max(-30, min(30, a)) */
+            head[j] = fmax(-30.0, fmin(30.0, head[j]));
         /* KL = -1/2 sum (1 + lv - mu^2 - e^lv) (Kingma & Welling, appendix B) */
         double kl = 0;
         for (size_t j = 0; j < k; j++) kl += -0.5 * (1 + lv[j] - mu[j] * mu[j] - exp(lv[j]));
@@ -471,6 +476,57 @@ START_TEST(test_gradients_finite_differences)
 }
 END_TEST
 
+START_TEST(test_lv_bound)
+{
+    /* two log-variance heads pushed far past the bound (biases +-2000, where
+     * e^lv / 2 overflows even in double): they are held at +-30, the loss is
+     * finite and equals the reference's (which bounds lv as written in
+     * docs/vae.md), and their biases get exactly zero gradient, as the finite
+     * differences do; the third head is free and matches its finite
+     * difference */
+    const double h = 1e-5;
+    double x[M * D], eps[L * M * K];
+    vae_model *mod = make_model(&cases[3], x, eps);
+    lz_error err;
+    vae_workspace *ws = vae_workspace_alloc(mod, L * M, &err);
+    ck_assert_ptr_nonnull(ws);
+    memcpy(ws->eps, eps, sizeof eps);
+    mod->p.head_b[K + 0] = 2000;
+    mod->p.head_b[K + 1] = -2000;
+    ref_info info;
+    double ref = ref_loss(mod, x, M, L, eps, &info), f = loss_of(mod, ws, x);
+    ck_assert_msg(isfinite(f) && fabs(f - ref) <= 1e-10 * fabs(ref), "loss %.17g, reference %.17g",
+                  f, ref);
+    for (size_t i = 0; i < M; i++) {
+        ck_assert(ws->head[i * 2 * K + K + 0] == 30);
+        ck_assert(ws->head[i * 2 * K + K + 1] == -30);
+        ck_assert(fabs(ws->head[i * 2 * K + K + 2]) < 30);
+    }
+    printf("lv bound: loss %.6g\n", f);
+    vae_zero_grad(mod);
+    vae_backward(mod, ws, x, M, L);
+    for (size_t j = 0; j < 2 * K; j++) {
+        double *v = mod->p.head_b + j, v0 = *v;
+        *v = v0 + h;
+        double fp = loss_of(mod, ws, x);
+        *v = v0 - h;
+        double fm = loss_of(mod, ws, x);
+        *v = v0;
+        double fd = (fp - fm) / (2 * h), bp = mod->g.head_b[j];
+        if (j == K || j == K + 1)
+            ck_assert_msg(bp == 0 && fd == 0, "bound head %zu: gradient %g, difference %g", j, bp,
+                          fd);
+        else
+            /* sigma = e^15 makes the loss large: the difference's rounding
+             * error is ~ 1e-16 |f| / h */
+            ck_assert_msg(fabs(fd - bp) <= 1e-6 * fabs(bp) + 1e-14 * fabs(f) / h,
+                          "head %zu: gradient %.10g, difference %.10g", j, bp, fd);
+    }
+    vae_workspace_free(ws);
+    vae_model_free(mod);
+}
+END_TEST
+
 START_TEST(test_adam_step)
 {
     double x[M * D], eps[L * M * K];
@@ -511,6 +567,7 @@ int main(void)
     tcase_add_test(tc, test_iwae_one_sample_is_the_elbo);
     tcase_add_test(tc, test_beta_zero_turns_kl_gradient_off);
     tcase_add_test(tc, test_gradients_finite_differences);
+    tcase_add_test(tc, test_lv_bound);
     tcase_add_test(tc, test_adam_step);
     suite_add_tcase(s, tc);
     return lz_check_main(s);
