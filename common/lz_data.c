@@ -1005,17 +1005,20 @@ lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out
 
 lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_error *err)
 {
+    char where[256];
     if (train->d != test->d)
-        return lz_fail(err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in %s",
-                       test->path, test->d, train->d, train->path);
+        return lz_fail(err, LZ_EFORMAT, "%s: %zu feature columns: expected %zu as in %s",
+                       lz_data_width_where(test, where, sizeof where), test->d, train->d,
+                       train->path);
     return LZ_OK;
 }
 
 lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path, lz_error *err)
 {
     if (!data || data->d == d) return LZ_OK;
-    return lz_fail(err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in the model %s",
-                   data->path, data->d, d, model_path);
+    char where[256];
+    return lz_fail(err, LZ_EFORMAT, "%s: %zu feature columns: expected %zu as in the model %s",
+                   lz_data_width_where(data, where, sizeof where), data->d, d, model_path);
 }
 
 lz_status lz_data_align_labels(lz_data *train, lz_data *test, size_t *n_new, lz_error *err)
@@ -1288,6 +1291,15 @@ char *lz_data_row_where(const lz_data *data, size_t i, char *buf, size_t cap)
         snprintf(buf, cap, "%s:%zu", data->path, data->line[i]);
     else
         snprintf(buf, cap, "%s: row %zu", data->path, i + 1);
+    return buf;
+}
+
+char *lz_data_width_where(const lz_data *data, char *buf, size_t cap)
+{
+    if (data->line && data->n)
+        snprintf(buf, cap, "%s:%zu", data->path, data->line[0]);
+    else
+        snprintf(buf, cap, "%s", data->path);
     return buf;
 }
 

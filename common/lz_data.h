@@ -103,8 +103,9 @@ void lz_data_free(lz_data *data);
 lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_error *err);
 
 /* A data set scored by a loaded model must have the model's d columns:
- * "test.csv:1: 3 feature columns: expected 64 as in the model m.model".
- * data may be NULL (nothing to check). */
+ * "test.csv:1: 3 feature columns: expected 64 as in the model m.model"
+ * (the line of the first data row, lz_data_width_where).  data may be NULL
+ * (nothing to check). */
 lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path, lz_error *err);
 
 /* Word labels of a test set in the training set's classes: test->y is
@@ -163,6 +164,12 @@ char *lz_data_where(const lz_data *data, size_t i, size_t j, char *buf, size_t c
 /* Where row i came from, for a message about the whole row, into buf (cap):
  * "data.csv:17" (the file's line) or "data: row 17".  Returns buf. */
 char *lz_data_row_where(const lz_data *data, size_t i, char *buf, size_t cap);
+
+/* Where a data set's width is seen, for a message about its number of
+ * columns, into buf (cap): "data.csv:3" (the line of its first data row,
+ * after any header, comment or blank lines) for text, the path alone for
+ * IDX and data made in memory.  Returns buf. */
+char *lz_data_width_where(const lz_data *data, char *buf, size_t cap);
 
 /* Smallest and largest value of x. */
 void lz_data_range(const lz_data *data, double *lo, double *hi);
