@@ -1479,10 +1479,14 @@ lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *
         if (!(amax[j] <= LZ_VALUE_MAX)) {
             char col[160];
             lz_data_colname(data, j, col, sizeof col);
+            /* the largest magnitude may be a negative value: "down to" it */
+            int neg = 0;
+            for (size_t i = 0; i < n && !neg; i++) neg = data->x[i * d + j] == -amax[j];
             lz_status st = lz_fail(err, LZ_ENUMERIC,
-                                   "%s: %s: values up to %g are too large: their variance "
+                                   "%s: %s: values %s %g are too large: their variance "
                                    "overflows; expected magnitudes below %g (rescale this column)",
-                                   data->path, col, amax[j], LZ_VALUE_MAX);
+                                   data->path, col, neg ? "down to" : "up to",
+                                   neg ? -amax[j] : amax[j], LZ_VALUE_MAX);
             free(amax);
             return st;
         } else if (amax[j] > 0 && amax[j] < LZ_VALUE_MIN) {

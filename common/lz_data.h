@@ -222,7 +222,8 @@ void lz_mean(size_t n, size_t d, const double *x, double *mu);
  * *n_const (may be NULL) <- the number of constant columns.
  * A column with a value of magnitude above LZ_VALUE_MAX is LZ_ENUMERIC, err
  * naming the file, the column and the value ("data.csv: field 3 (x3):
- * values up to 1.7e+308 are too large ..."); so is a column whose values,
+ * values up to 1.7e+308 are too large ...", or "values down to -1.7e+308"
+ * when the largest magnitude is a negative value); so is a column whose values,
  * not all 0, are all below LZ_VALUE_MIN in magnitude ("... values no larger
  * than 5e-200 are too small ...").
  * With missing values (data->miss) both are the moments of each column's
