@@ -194,6 +194,8 @@ typedef struct {
     double *scale;       /* (d) the data are divided by this after the shift  */
     vae_std standardize; /* Gaussian: how scale was set                    */
     vae_bin binarize;    /* Bernoulli: how the data were binarised            */
+    char *map_file;      /* the model file the map was read from (vae_map_get),
+                            or NULL: set from the training data and options */
 } vae_model;
 
 /* A new model with the given architecture (parameters zero, shift 0, scale 1);

@@ -175,6 +175,9 @@ expect_error out/c "shape.cvae:[0-9]+: array dec_y" "$V" --load shape.cvae -o ou
 printf '1,2,3,0\n4,5,6,1\n' >three.csv
 expect_error out/c "three.csv:1: 3 feature columns: expected 64 as in the model a/model.cvae" \
     "$V" --load a/model.cvae three.csv --label-col last -o out/c
+awk -F, -v OFS=, 'NR == 5 { $7 = 20 } { print }' test.csv >test2.csv
+expect_error out/c "test2.csv:5: field 7: value 20 after the model's --scale 16 is above 1: .*: the model a/model.cvae divides by its --scale 16 and keeps its Bernoulli likelihood under --load" \
+    "$V" --load a/model.cvae test2.csv --label-col last --scale 20 -o out/c
 expect_error /dev/null/c "/dev/null/c" "$V" train.csv --label-col last --scale 16 --epochs 1 \
     --hidden 8 -k 2 --iw 2 -o /dev/null/c
 done_ok

@@ -225,6 +225,9 @@ expect_error out/vae "digits.csv:1: field 3: value [0-9.]+ is above 1: .*maximum
 awk -F, -v OFS=, 'NR == 5 { $7 = 20 } { print }' test.csv >test2.csv
 expect_error out/vae "test2.csv:5: field 7: value 20 after --scale 16 is above 1" \
     "$V" train.csv --label-col last --scale 16 --test test2.csv -o out/vae
+# a loaded model keeps its --scale and likelihood: no advice to change them
+expect_error out/vae "test2.csv:5: field 7: value 20 after the model's --scale 16 is above 1: .*maximum is 20: the model a/model.vae divides by its --scale 16 and keeps its Bernoulli likelihood under --load" \
+    "$V" --load a/model.vae --label-col last --scale 20 test2.csv -o out/vae
 printf '0.5,-0.25\n0.1,0.2\n' >neg.csv
 expect_error out/vae "neg.csv:1: field 2: value -0.25 is below 0: .*\\[0, 1\\]" "$V" neg.csv -o out/vae
 # a value above 1 before the negative one: the negative one is named (--scale cannot mend it)
