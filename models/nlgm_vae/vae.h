@@ -338,6 +338,8 @@ typedef struct {
     double *lw;                       /* (m_max) importance log-weights            */
     double *wt;                       /* (m_max) IWAE: normalised weights w~       */
     double *gap;                      /* (m_max) IWAE: log mean w - mean log w     */
+    size_t bad_row;                   /* vae_loglik_rows' LZ_ENUMERIC: the row (0-based) whose
+                                         log-weights were not finite; SIZE_MAX otherwise */
 } vae_workspace;
 
 vae_workspace *vae_workspace_alloc(const vae_model *mod, size_t m_max, lz_error *err);
