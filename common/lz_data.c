@@ -1005,17 +1005,20 @@ lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out
 
 lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_error *err)
 {
+    char where[256];
     if (train->d != test->d)
-        return lz_fail(err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in %s",
-                       test->path, test->d, train->d, train->path);
+        return lz_fail(err, LZ_EFORMAT, "%s: %zu feature columns: expected %zu as in %s",
+                       lz_data_width_where(test, where, sizeof where), test->d, train->d,
+                       train->path);
     return LZ_OK;
 }
 
 lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path, lz_error *err)
 {
     if (!data || data->d == d) return LZ_OK;
-    return lz_fail(err, LZ_EFORMAT, "%s:1: %zu feature columns: expected %zu as in the model %s",
-                   data->path, data->d, d, model_path);
+    char where[256];
+    return lz_fail(err, LZ_EFORMAT, "%s: %zu feature columns: expected %zu as in the model %s",
+                   lz_data_width_where(data, where, sizeof where), data->d, d, model_path);
 }
 
 lz_status lz_data_align_labels(lz_data *train, lz_data *test, size_t *n_new, lz_error *err)
@@ -1291,6 +1294,15 @@ char *lz_data_row_where(const lz_data *data, size_t i, char *buf, size_t cap)
     return buf;
 }
 
+char *lz_data_width_where(const lz_data *data, char *buf, size_t cap)
+{
+    if (data->line && data->n)
+        snprintf(buf, cap, "%s:%zu", data->path, data->line[0]);
+    else
+        snprintf(buf, cap, "%s", data->path);
+    return buf;
+}
+
 void lz_data_range(const lz_data *data, double *lo, double *hi)
 {
     double a = INFINITY, b = -INFINITY;
@@ -1467,10 +1479,14 @@ lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *
         if (!(amax[j] <= LZ_VALUE_MAX)) {
             char col[160];
             lz_data_colname(data, j, col, sizeof col);
+            /* the largest magnitude may be a negative value: "down to" it */
+            int neg = 0;
+            for (size_t i = 0; i < n && !neg; i++) neg = data->x[i * d + j] == -amax[j];
             lz_status st = lz_fail(err, LZ_ENUMERIC,
-                                   "%s: %s: values up to %g are too large: their variance "
+                                   "%s: %s: values %s %g are too large: their variance "
                                    "overflows; expected magnitudes below %g (rescale this column)",
-                                   data->path, col, amax[j], LZ_VALUE_MAX);
+                                   data->path, col, neg ? "down to" : "up to",
+                                   neg ? -amax[j] : amax[j], LZ_VALUE_MAX);
             free(amax);
             return st;
         } else if (amax[j] > 0 && amax[j] < LZ_VALUE_MIN) {

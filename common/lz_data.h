@@ -103,8 +103,9 @@ void lz_data_free(lz_data *data);
 lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_error *err);
 
 /* A data set scored by a loaded model must have the model's d columns:
- * "test.csv:1: 3 feature columns: expected 64 as in the model m.model".
- * data may be NULL (nothing to check). */
+ * "test.csv:1: 3 feature columns: expected 64 as in the model m.model"
+ * (the line of the first data row, lz_data_width_where).  data may be NULL
+ * (nothing to check). */
 lz_status lz_data_check_width(const lz_data *data, size_t d, const char *model_path, lz_error *err);
 
 /* Word labels of a test set in the training set's classes: test->y is
@@ -164,6 +165,12 @@ char *lz_data_where(const lz_data *data, size_t i, size_t j, char *buf, size_t c
  * "data.csv:17" (the file's line) or "data: row 17".  Returns buf. */
 char *lz_data_row_where(const lz_data *data, size_t i, char *buf, size_t cap);
 
+/* Where a data set's width is seen, for a message about its number of
+ * columns, into buf (cap): "data.csv:3" (the line of its first data row,
+ * after any header, comment or blank lines) for text, the path alone for
+ * IDX and data made in memory.  Returns buf. */
+char *lz_data_width_where(const lz_data *data, char *buf, size_t cap);
+
 /* Smallest and largest value of x. */
 void lz_data_range(const lz_data *data, double *lo, double *hi);
 
@@ -215,7 +222,8 @@ void lz_mean(size_t n, size_t d, const double *x, double *mu);
  * *n_const (may be NULL) <- the number of constant columns.
  * A column with a value of magnitude above LZ_VALUE_MAX is LZ_ENUMERIC, err
  * naming the file, the column and the value ("data.csv: field 3 (x3):
- * values up to 1.7e+308 are too large ..."); so is a column whose values,
+ * values up to 1.7e+308 are too large ...", or "values down to -1.7e+308"
+ * when the largest magnitude is a negative value); so is a column whose values,
  * not all 0, are all below LZ_VALUE_MIN in magnitude ("... values no larger
  * than 5e-200 are too small ...").
  * With missing values (data->miss) both are the moments of each column's

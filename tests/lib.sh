@@ -118,6 +118,8 @@ reader_errors() {
   for i in $(seq 50); do echo '0.1,0.7,3.3,1e-3'; done >identical.csv
   # values too large for a variance
   printf '1,1.7e308,3\n4,1e308,6\n7,-1.5e308,9\n2,0,1\n' >huge.csv
+  # ... the largest of them negative: quoted as it is, not as its magnitude
+  printf '1,1e200,3\n4,-1.7e308,6\n7,2,9\n2,0,1\n' >huge_neg.csv
   # IDX: a header promising 3 images of 2x2 followed by 5 bytes; a wrong magic
   printf '\x00\x00\x08\x03\x00\x00\x00\x03\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04\x05' >trunc-images-idx3-ubyte
   printf '\x00\x00\x07\x03\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04' >magic-images-idx3-ubyte
@@ -138,6 +140,7 @@ reader_errors() {
   expect_error "$P" 'all_constant\.csv: every column is constant' "$prog" all_constant.csv "$@" -o "$P"
   expect_error "$P" 'identical\.csv: every column is constant' "$prog" identical.csv "$@" -o "$P"
   expect_error "$P" 'huge\.csv: field 2: values up to 1.7e\+308 are too large' "$prog" huge.csv "$@" -o "$P"
+  expect_error "$P" 'huge_neg\.csv: field 2: values down to -1.7e\+308 are too large' "$prog" huge_neg.csv "$@" -o "$P"
 }
 
 # unwritable_prefix CMD...: with -o in a directory it may not write to, the

@@ -214,11 +214,12 @@ static lz_status load_model(run *r)
 {
     lz_status st = gmm_model_read(r->co.load, &r->m, &r->err);
     const lz_data *set[2] = {r->train, r->test};
+    char where[256];
     for (int i = 0; !st && i < 2; i++)
         if (set[i] && set[i]->d != r->m->d)
-            st = lz_fail(&r->err, LZ_EFORMAT,
-                         "%s:1: %zu feature columns: expected %zu as in model %s", set[i]->path,
-                         set[i]->d, r->m->d, r->co.load);
+            st = lz_fail(
+                &r->err, LZ_EFORMAT, "%s: %zu feature columns: expected %zu as in model %s",
+                lz_data_width_where(set[i], where, sizeof where), set[i]->d, r->m->d, r->co.load);
     if (!st)
         printf("%s: model %s: d = %zu, K = %zu, %s covariances\n", PROG, r->co.load, r->m->d,
                r->m->k, gmm_cov_name(r->m->cov));

@@ -225,7 +225,9 @@ typedef struct {
     vae_real *cls_h[VAE_MAX_LAYERS], *cls_dh[VAE_MAX_LAYERS]; /* (mx_max, cls[l]) */
     vae_real *logits, *dlogits;                               /* (mx_max, C) */
     double *q, *logq;                                         /* (mx_max, C) q(y | x) and its log */
-    double *u; /* (mx_max) per-datum values of the last bound */
+    double *u;      /* (mx_max) per-datum values of the last bound */
+    size_t bad_row; /* cvae_loglik_rows' LZ_ENUMERIC: the row (0-based) whose
+                       log-weights were not finite; SIZE_MAX otherwise */
 } cvae_workspace;
 
 /* A workspace for passes of up to mx_max data rows with up to L samples, each

@@ -11,6 +11,7 @@
 #include "cvae.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,7 @@ lz_status cvae_loglik_rows(const cvae_model *mod, cvae_workspace *ws, const vae_
         return lz_fail(err, LZ_EINVAL, "importance sampling: K = %zu: expected 1 .. %zu", K,
                        ws->r_max / G);
     double off = vae_ll_offset(mod->core), logK = log((double)K), logC = log((double)C);
+    ws->bad_row = SIZE_MAX;
     for (size_t i0 = 0; i0 < n; i0 += chunk) {
         size_t m = n - i0 < chunk ? n - i0 : chunk, E = G * m, R = K * E;
         const vae_real *xc = x + i0 * d;
@@ -64,9 +66,11 @@ lz_status cvae_loglik_rows(const cvae_model *mod, cvae_workspace *ws, const vae_
                     double w = ws->lw[j * E + c * m + i];
                     if (w > mx) mx = w;
                 }
-            if (!isfinite(mx))
+            if (!isfinite(mx)) {
+                ws->bad_row = i0 + i;
                 return lz_fail(err, LZ_ENUMERIC,
                                "importance sampling: row %zu: a non-finite log-weight", i0 + i + 1);
+            }
             double s1 = 0, v = 0;
             for (size_t c = 0; c < G; c++) {
                 double a1 = 0, a2 = 0;
@@ -285,12 +289,26 @@ static lz_status loglik_stream(const cvae_model *mod, cvae_workspace *ws, vae_wo
     return st;
 }
 
+/* the error of the estimate, naming the row of set where it is
+ * ("test.csv:17: ..."), when row idx[r] of set (r itself when idx is NULL)
+ * had log-weights that were not finite */
+static lz_status name_bad_row(const cvae_model *mod, const cvae_workspace *ws,
+                              const vae_workspace *vws, const lz_data *set, const size_t *idx,
+                              lz_status st, lz_error *err)
+{
+    size_t r = mod->a.mode == CVAE_MODE_M1 ? vws->bad_row : ws->bad_row;
+    if (st != LZ_ENUMERIC || r >= set->n) return st;
+    char where[256];
+    lz_data_row_where(set, idx ? idx[r] : r, where, sizeof where);
+    return lz_fail(err, LZ_ENUMERIC, "%s: importance sampling: a non-finite log-weight", where);
+}
+
 /* ll_train on the rows of vae_ll_train_rows */
 static lz_status ll_train(const cvae_model *mod, cvae_workspace *ws, vae_workspace *vws,
-                          const cvae_config *c, const vae_real *xtr, const int *ytr, size_t n,
-                          vae_loglik_result *res, lz_error *err)
+                          const cvae_config *c, const lz_data *train, const vae_real *xtr,
+                          const int *ytr, vae_loglik_result *res, lz_error *err)
 {
-    size_t d = mod->a.core.d, rows = 0;
+    size_t d = mod->a.core.d, rows = 0, n = train->n;
     size_t *idx = malloc(n * sizeof *idx);
     int *y = malloc(n * sizeof *y);
     vae_real *x = malloc(n * d * sizeof *x);
@@ -300,9 +318,11 @@ static lz_status ll_train(const cvae_model *mod, cvae_workspace *ws, vae_workspa
         VAE_GATHER(d, xtr, idx, rows, x);
         for (size_t i = 0; ytr && i < rows; i++) y[i] = ytr[idx[i]];
         int cvae = mod->a.mode == CVAE_MODE_CVAE;
-        if (!cvae || ytr)
+        if (!cvae || ytr) {
             st = loglik_stream(mod, ws, vws, x, cvae ? y : NULL, rows, (size_t)c->vae.iw,
                                c->vae.seed, CVAE_STREAM_IW_TRAIN, res, err);
+            st = name_bad_row(mod, ws, vws, train, idx, st, err);
+        }
     }
     free(idx);
     free(y);
@@ -432,11 +452,12 @@ lz_status cvae_evaluate(const cvae_model *mod, const cvae_config *c, const lz_da
         cvae_workspace_free(wiw);
         return err->status;
     }
-    if (test && test->n && (mod->a.mode != CVAE_MODE_CVAE || yte))
+    if (test && test->n && (mod->a.mode != CVAE_MODE_CVAE || yte)) {
         st = loglik_stream(mod, wiw, vws, xte, m2 || m1 ? NULL : yte, test->n, K, c->vae.seed,
                            CVAE_STREAM_IW_TEST, &ev->test, err);
-    if (!st && train && train->n)
-        st = ll_train(mod, wiw, vws, c, xtr, ytr, train->n, &ev->train, err);
+        st = name_bad_row(mod, wiw, vws, test, NULL, st, err);
+    }
+    if (!st && train && train->n) st = ll_train(mod, wiw, vws, c, train, xtr, ytr, &ev->train, err);
     if (!st && mod->a.mode != CVAE_MODE_CVAE) {
         if (test && test->n && yte)
             st =

@@ -194,6 +194,8 @@ typedef struct {
     double *scale;       /* (d) the data are divided by this after the shift  */
     vae_std standardize; /* Gaussian: how scale was set                    */
     vae_bin binarize;    /* Bernoulli: how the data were binarised            */
+    char *map_file;      /* the model file the map was read from (vae_map_get),
+                            or NULL: set from the training data and options */
 } vae_model;
 
 /* A new model with the given architecture (parameters zero, shift 0, scale 1);
@@ -336,6 +338,8 @@ typedef struct {
     double *lw;                       /* (m_max) importance log-weights            */
     double *wt;                       /* (m_max) IWAE: normalised weights w~       */
     double *gap;                      /* (m_max) IWAE: log mean w - mean log w     */
+    size_t bad_row;                   /* vae_loglik_rows' LZ_ENUMERIC: the row (0-based) whose
+                                         log-weights were not finite; SIZE_MAX otherwise */
 } vae_workspace;
 
 vae_workspace *vae_workspace_alloc(const vae_model *mod, size_t m_max, lz_error *err);

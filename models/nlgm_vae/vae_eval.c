@@ -10,6 +10,7 @@
 #include "vae.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
                        ws->m_max);
     size_t chunk = ws->m_max / K;
     double off = vae_ll_offset(mod), logK = log((double)K);
+    ws->bad_row = SIZE_MAX;
     for (size_t i0 = 0; i0 < n; i0 += chunk) {
         size_t m = n - i0 < chunk ? n - i0 : chunk;
         const vae_real *xc = x + i0 * d;
@@ -65,9 +67,11 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
                 s1 += w;
                 s2 += w * w;
             }
-            if (!isfinite(mx))
+            if (!isfinite(mx)) {
+                ws->bad_row = i0 + i;
                 return lz_fail(err, LZ_ENUMERIC,
                                "importance sampling: row %zu: a non-finite log-weight", i0 + i + 1);
+            }
             /* log (1/K) sum_j w_j, around the largest weight */
             if (ll) ll[i0 + i] = mx + log(s1) - logK + off;
             if (elbo) elbo[i0 + i] = -snll / (double)K - ws->kl[i] + off;
@@ -176,6 +180,17 @@ static lz_status new_stream(unsigned long seed, vae_stream s, gsl_rng **r, lz_er
     return *r ? LZ_OK : lz_fail(err, LZ_ENOMEM, "evaluation: out of memory");
 }
 
+/* the error of vae_loglik_rows, naming the row of set where it is
+ * ("test.csv:17: ..."), when a row's log-weights were not finite */
+static lz_status name_bad_row(const vae_workspace *ws, const lz_data *set, lz_status st,
+                              lz_error *err)
+{
+    if (st != LZ_ENUMERIC || ws->bad_row >= set->n) return st;
+    char where[256];
+    lz_data_row_where(set, ws->bad_row, where, sizeof where);
+    return lz_fail(err, LZ_ENUMERIC, "%s: importance sampling: a non-finite log-weight", where);
+}
+
 /* vae_loglik with the importance samples of stream s */
 static lz_status loglik_stream(const vae_model *mod, vae_workspace *ws, const vae_real *x, size_t n,
                                size_t K, unsigned long seed, vae_stream s, vae_loglik_result *res,
@@ -204,8 +219,10 @@ static lz_status ll_train(const vae_model *mod, vae_workspace *ws, const vae_con
         st = lz_fail(err, LZ_ENOMEM, "evaluation: out of memory");
     if (!st) st = new_stream(c->seed, VAE_STREAM_BIN_EVAL, &bin, err);
     if (!st) st = vae_prepare(mod, sub, bin, &x, err);
-    if (!st)
+    if (!st) {
         st = loglik_stream(mod, ws, x, rows, (size_t)c->iw, c->seed, VAE_STREAM_IW_TRAIN, res, err);
+        st = name_bad_row(ws, sub, st, err);
+    }
     free(idx);
     lz_data_free(sub);
     gsl_rng_free(bin);
@@ -307,8 +324,10 @@ lz_status vae_evaluate(const vae_model *mod, const vae_config *c, const lz_data 
     vae_workspace *ws = vae_workspace_alloc(mod, K > 2048 ? K : 2048, err);
     if (!ws) return err->status;
     lz_status st = LZ_OK;
-    if (test && test->n)
+    if (test && test->n) {
         st = loglik_stream(mod, ws, xte, test->n, K, c->seed, VAE_STREAM_IW_TEST, &ev->test, err);
+        st = name_bad_row(ws, test, st, err);
+    }
     if (!st && train && train->n) st = ll_train(mod, ws, c, train, &ev->train, err);
     /* latent and recon: the test set, else the training set binarised once */
     const lz_data *set = test ? test : train;

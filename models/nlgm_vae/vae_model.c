@@ -302,6 +302,7 @@ void vae_model_free(vae_model *mod)
     free(mod->adam_v);
     free(mod->shift);
     free(mod->scale);
+    free(mod->map_file);
     free(mod);
 }
 
@@ -422,7 +423,10 @@ lz_status vae_map_get(const lz_model *m, const char *path, vae_model *mod, lz_er
             return lz_fail(err, LZ_EFORMAT, "%s:%zu: scale %g (column %zu): expected a number > 0",
                            path, lz_model_line(m, "scale") + (lz_model_version(m) >= 2),
                            mod->scale[j], j + 1);
-    return lz_model_get_array(m, "shift", 1, d, mod->shift, err);
+    if ((st = lz_model_get_array(m, "shift", 1, d, mod->shift, err))) return st;
+    free(mod->map_file);
+    if (!(mod->map_file = strdup(path))) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
+    return LZ_OK;
 }
 
 lz_status vae_model_write(const vae_model *mod, lz_outset *os, const char *path, lz_error *err)

@@ -32,26 +32,42 @@ static lz_status check_data(const vae_model *mod, const lz_data *data, lz_error 
             size_t i = k / data->d, j = k % data->d;
             double x = data->x[k], v = (x - mod->shift[j]) / s;
             if (pass ? v >= 0 && v <= 1 : !(v < 0)) continue;
-            char scl[64] = "", where[256], xs[32], his[32], los[32];
-            if (s != 1) snprintf(scl, sizeof scl, " after --scale %g", s);
+            char scl[64] = "", where[256], xs[32], his[32], los[32], scs[32];
+            if (s != 1)
+                snprintf(scl, sizeof scl, " after %s--scale %g",
+                         mod->map_file ? "the model's " : "", s);
             lz_data_where(data, i, j, where, sizeof where);
             /* values printed so that they read back exactly: --scale MAX then
              * maps every value to x / MAX <= 1 */
             lz_num_str(x, xs, sizeof xs);
             lz_num_str(hi, his, sizeof his);
             lz_num_str(lo, los, sizeof los);
+            /* a loaded model keeps its --scale and likelihood: options
+             * that would change them are not the way out */
+            char fix[512];
+            if (mod->map_file)
+                snprintf(fix, sizeof fix,
+                         "the model %s divides by its --scale %s and keeps its Bernoulli "
+                         "likelihood under --load: give the file in the units of its training "
+                         "data, or train a model on it",
+                         mod->map_file, lz_num_str(s, scs, sizeof scs));
+            else if (pass)
+                snprintf(fix, sizeof fix,
+                         "use --scale %s (and --binarize threshold|dynamic for binary data), or "
+                         "--likelihood gaussian",
+                         his);
+            else
+                snprintf(fix, sizeof fix,
+                         "rescale the file to [0, 1], or use --likelihood gaussian");
             if (pass)
                 return lz_fail(err, LZ_EINVAL,
                                "%s: value %s%s is above 1: the Bernoulli likelihood "
-                               "needs data in [0, 1] and the data's maximum is %s: use --scale %s "
-                               "(and --binarize threshold|dynamic for binary data), or "
-                               "--likelihood gaussian",
-                               where, xs, scl, his, his);
+                               "needs data in [0, 1] and the data's maximum is %s: %s",
+                               where, xs, scl, his, fix);
             return lz_fail(err, LZ_EINVAL,
                            "%s: value %s%s is below 0: the Bernoulli likelihood needs "
-                           "data in [0, 1] and the data range over [%s, %s]: rescale the file to "
-                           "[0, 1], or use --likelihood gaussian",
-                           where, xs, scl, los, his);
+                           "data in [0, 1] and the data range over [%s, %s]: %s",
+                           where, xs, scl, los, his, fix);
         }
     return LZ_OK;
 }

@@ -156,7 +156,7 @@ static lz_status check_options(run *r)
     if (r->sample_steps < 1 || r->sample_steps > 100000000)
         return lz_fail(e, LZ_EINVAL, "--sample-steps %d: expected 1 <= S <= 100000000",
                        r->sample_steps);
-    r->prep = (rbm_prep){(rbm_binarize)r->bin_mode, r->threshold, r->scale};
+    r->prep = (rbm_prep){(rbm_binarize)r->bin_mode, r->threshold, r->scale, NULL};
     if (!(r->prep.scale > 0))
         return lz_fail(e, LZ_EINVAL, "--scale %g: expected S > 0", r->prep.scale);
     if (!(r->prep.threshold >= 0 && r->prep.threshold < 1))

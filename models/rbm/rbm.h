@@ -281,6 +281,8 @@ typedef struct {
     rbm_binarize mode; /* --binarize                                        */
     double threshold;  /* --threshold: v = 1 when x / scale > threshold     */
     double scale;      /* --scale: x is divided by scale first              */
+    const char *model; /* the model file these came from (rbm_model_read sets
+                          its path, which must outlive p), or NULL: options */
 } rbm_prep;
 
 /* Gaussian visible units: m->shift <- the training columns' means, m->scale

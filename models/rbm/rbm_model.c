@@ -423,6 +423,8 @@ void rbm_tempered_log_marginal_h(const rbm_model *m, double beta, size_t n, cons
 /* ---------------------------------------------------------------------- */
 /* data preparation (docs/rbm.md, "Data") */
 
+static const char *bin_name[] = {"threshold", "sample", "none"};
+
 static lz_status bad_value(const lz_data *data, size_t row, size_t j, const rbm_prep *p,
                            double xmax, lz_error *err)
 {
@@ -433,23 +435,36 @@ static lz_status bad_value(const lz_data *data, size_t row, size_t j, const rbm_
      * every value to x / MAX <= 1 */
     lz_num_str(x, xs, sizeof xs);
     lz_num_str(xmax, ms, sizeof ms);
+    /* a loaded model keeps its preprocessing and its binary units: options
+     * that would change them are not the way out */
+    char fix[512], ss[32];
+    if (p->model)
+        snprintf(fix, sizeof fix,
+                 "the model %s keeps its --scale %s, --binarize %s and binary visible units "
+                 "under --load: give the file in the units of its training data, or train a "
+                 "model on it",
+                 p->model, lz_num_str(p->scale, ss, sizeof ss), bin_name[p->mode]);
     if (y < 0)
         return lz_fail(err, LZ_EINVAL,
                        "%s: value %s is negative: the binary RBM needs binary data or grey "
-                       "levels in [0, 1]; real values: --visible gaussian",
-                       where, xs);
-    if (y > 1)
+                       "levels in [0, 1]; %s",
+                       where, xs, p->model ? fix : "real values: --visible gaussian");
+    if (y > 1) {
+        if (!p->model)
+            snprintf(fix, sizeof fix,
+                     "grey levels 0..%s: --scale %s; real values: --visible gaussian", ms, ms);
         return lz_fail(err, LZ_EINVAL,
                        "%s: value %s%s is above 1: the binary RBM needs binary data or grey "
-                       "levels in [0, 1]; grey levels 0..%s: --scale %s; real values: --visible "
-                       "gaussian",
-                       where, xs, p->scale != 1 ? " / --scale" : "", ms, ms);
+                       "levels in [0, 1]; %s",
+                       where, xs, p->scale != 1 ? " / --scale" : "", fix);
+    }
     char scaled[64] = "";
     if (p->scale != 1) snprintf(scaled, sizeof scaled, " (/ --scale %g = %g)", p->scale, y);
-    return lz_fail(err, LZ_EINVAL,
-                   "%s: value %s%s is not 0 or 1 (--binarize none): binarise grey levels "
-                   "with --binarize threshold or --binarize sample",
-                   where, xs, scaled);
+    return lz_fail(err, LZ_EINVAL, "%s: value %s%s is not 0 or 1 (--binarize none): %s", where, xs,
+                   scaled,
+                   p->model ? fix
+                            : "binarise grey levels with --binarize threshold or --binarize "
+                              "sample");
 }
 
 lz_status rbm_standardise(rbm_model *m, const lz_data *train, lz_error *err)
@@ -543,7 +558,6 @@ lz_status rbm_prepare(const lz_data *data, const rbm_model *m, const rbm_prep *p
 /* ---------------------------------------------------------------------- */
 /* model files */
 
-static const char *bin_name[] = {"threshold", "sample", "none"};
 static const char *vis_name[] = {"bernoulli", "gaussian"};
 static const char *sigma_name[] = {"fixed", "learn"};
 
@@ -640,6 +654,7 @@ lz_status rbm_model_read(const char *path, rbm_model **out, rbm_prep *p, rbm_met
         (gauss && (st = lz_model_check_array(f, "data_sd", 1, (size_t)d, err))))
         goto done;
     p->mode = (rbm_binarize)mode;
+    p->model = path;
     how->cd_k = (int)kk;
     how->pcd = (int)pp;
     how->pt = (int)pt;

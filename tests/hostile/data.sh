@@ -65,4 +65,22 @@ expect_error $P 'above\.csv:8: field 3: value 1\.0000000001 is above 1: .*--scal
   "$BIN/rbm_cd" -o $P above.csv
 scale=$(sed -n 's/.*--scale \([^ ;]*\); real values.*/\1/p' stderr.log)
 run_ok "$BIN/rbm_cd" --hidden 2 --epochs 1 --scale "$scale" -o out/above-rbm above.csv
+# A file of the wrong width is named at the line of its first data row, past
+# a comment, a blank line and a header (it was always line 1); an IDX file,
+# which has no lines, by its name alone.
+awk 'BEGIN { srand(7); for (i = 0; i < 40; i++) printf "%d,%d,%d\n", i % 2, rand() < 0.5, rand() < 0.3 }' > bin3.csv
+printf '# two columns\n\nx,y\n0,1\n1,0\n' > two_late.csv
+printf '\0\0\x08\x03\0\0\0\x02\0\0\0\x02\0\0\0\x02\x01\x02\x03\x04\x05\x06\x07\x08' > w-images-idx3-ubyte
+for p in $PROGS gmm_em; do
+  expect_error $P 'two_late\.csv:4: 2 feature columns: expected 3 as in bin3\.csv' \
+    "$BIN/$p" --test two_late.csv -o $P bin3.csv
+  expect_error $P 'w-images-idx3-ubyte: 4 feature columns: expected 3 as in bin3\.csv' \
+    "$BIN/$p" --test w-images-idx3-ubyte -o $P bin3.csv
+done
+run_ok "$BIN/pca_iter" -k 1 -o out/w-pca --save out/w-pca.model bin3.csv
+expect_error $P 'two_late\.csv:4: 2 feature columns: expected 3 as in the model out/w-pca\.model' \
+  "$BIN/pca_iter" --load out/w-pca.model -o $P two_late.csv
+run_ok "$BIN/gmm_em" -K 2 -o out/w-gmm --save out/w-gmm.model bin3.csv
+expect_error $P 'two_late\.csv:4: 2 feature columns: expected 3 as in model out/w-gmm\.model' \
+  "$BIN/gmm_em" --load out/w-gmm.model -o $P two_late.csv
 done_ok

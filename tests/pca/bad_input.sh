@@ -27,6 +27,8 @@ printf '1,1.7e308,3\n4,1e308,6\n7,-1.5e308,9\n2,0,1\n' > huge.csv
 for i in $(seq 50); do echo '0.1,0.7,3.3,1e-3'; done > identical.csv
 B=out/bad
 expect_error $B 'huge.csv: field 2: values up to 1.7e\+308 are too large' "$P" -k 1 -o $B huge.csv
+printf '1,1e200,3\n4,-1.7e308,6\n7,2,9\n2,0,1\n' > huge_neg.csv
+expect_error $B 'huge_neg\.csv: field 2: values down to -1.7e\+308 are too large' "$P" -k 1 -o $B huge_neg.csv
 # values 1e-200 apart: not constant, and their variance would underflow
 printf '1,1e-200,3\n4,3e-200,6\n7,0,9\n2,2e-200,1\n' > tiny.csv
 expect_error $B 'tiny.csv: field 2: values no larger than 3e-200 are too small' "$P" -k 1 -o $B tiny.csv

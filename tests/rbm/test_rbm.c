@@ -720,7 +720,7 @@ START_TEST(test_save_load_round_trip)
 {
     rbm_model *m = random_model(7, 5, 1.0, 1.0, 50);
     for (size_t i = 0; i < 7; i++) m->base[i] = 0.1 * (double)i - 0.3;
-    rbm_prep p = {RBM_BIN_SAMPLE, 0.25, 16.0}, q;
+    rbm_prep p = {RBM_BIN_SAMPLE, 0.25, 16.0, NULL}, q;
     char dir[] = "/tmp/test_rbm_XXXXXX", path[64];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/m.model", dir);
@@ -740,6 +740,7 @@ START_TEST(test_save_load_round_trip)
     ck_assert_int_eq(got.pt, 0);
     ck_assert_int_eq(q.mode, RBM_BIN_SAMPLE);
     ck_assert(q.threshold == 0.25 && q.scale == 16.0);
+    ck_assert_str_eq(q.model, path);
     rbm_model_free(r);
     rbm_model_free(m);
     unlink(path);
@@ -755,7 +756,7 @@ START_TEST(test_prepare)
     size_t lines[] = {3, 5};
     lz_data data = {.n = 2, .d = 3, .x = x, .path = "x.csv", .line = lines, .label_field = -1};
     float out[6];
-    rbm_prep p = {RBM_BIN_THRESHOLD, 0.5, 16.0};
+    rbm_prep p = {RBM_BIN_THRESHOLD, 0.5, 16.0, NULL};
     ck_assert_int_eq(rbm_prepare(&data, bm, &p, 1, 3, out, &err), LZ_OK);
     const float want[] = {0, 0, 0, 1, 1, 1}; /* x / 16 > 0.5 */
     ck_assert(memcmp(out, want, sizeof want) == 0);

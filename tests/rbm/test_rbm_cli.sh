@@ -126,6 +126,10 @@ expect_error $E 'missing argument DATA' "$RBM" -o $E
 expect_error $E 'nomodel: cannot open' "$RBM" --load nomodel -o $E bin3.csv
 expect_error $E 'bad\.model:1' "$RBM" --load bad.model -o $E bin3.csv
 expect_error $E 'bin2\.csv:1: 2 feature columns: expected 64 as in the model a/rbm\.model' "$RBM" --load a/rbm.model -o $E bin2.csv
+# a loaded model keeps its --scale and binary units: no advice to change them
+head -n 50 "$DIGITS" | awk -F, -v OFS=, 'NR == 5 { $7 = 20 } { print }' >over.csv
+expect_error $E 'over\.csv:5: field 7: value 20 / --scale is above 1: .*; the model a/rbm\.model keeps its --scale 16, --binarize threshold and binary visible units under --load' \
+  "$RBM" --load a/rbm.model --label-col last --scale 20 -o $E over.csv
 expect_error $E 'bin2\.csv:1: 2 feature columns: expected 64 as in the model a/rbm\.model' \
   "$RBM" --load a/rbm.model --test bin2.csv -o $E
 # a model file cut short
