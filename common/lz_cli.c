@@ -604,11 +604,18 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
         return lz_fail(err, LZ_EINVAL, "--split %g: expected a fraction in [0, 1)", c->split);
     if (c->split > 0 && !path) return lz_fail(err, LZ_EINVAL, "--split needs DATA to split");
     if (path && (st = lz_data_read(path, &ro, train, err))) return st;
+    /* under --load, DATA is scored, not fitted: no moments check it */
+    if (path && c->load && (st = lz_data_check_magnitude(*train, err))) {
+        lz_data_free(*train);
+        *train = NULL;
+        return st;
+    }
     if (c->test) {
         lz_read_opts to = ro;
         to.min_rows = 1;
         st = lz_data_read(c->test, &to, test, err);
         if (!st && *train) st = lz_data_check_compat(*train, *test, err);
+        if (!st) st = lz_data_check_magnitude(*test, err);
         size_t n_new = 0;
         if (!st && *train) st = lz_data_align_labels(*train, *test, &n_new, err);
         if (!st && n_new) {

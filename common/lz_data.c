@@ -1464,6 +1464,21 @@ static lz_status observed_moments(const lz_data *data, double *mu, double *var, 
     return LZ_OK;
 }
 
+lz_status lz_data_check_magnitude(const lz_data *data, lz_error *err)
+{
+    for (size_t k = 0; k < data->n * data->d; k++)
+        if (fabs(data->x[k]) > LZ_VALUE_MAX) { /* false for a missing value (NaN) */
+            char where[256];
+            lz_data_where(data, k / data->d, k % data->d, where, sizeof where);
+            return lz_fail(
+                err, LZ_ENUMERIC,
+                "%s: value %g is too large: its squared distance overflows; expected "
+                "magnitudes below %g, as in training (rescale this column in every file)",
+                where, data->x[k], LZ_VALUE_MAX);
+        }
+    return LZ_OK;
+}
+
 lz_status lz_data_moments(const lz_data *data, double *mu, double *var, size_t *n_const,
                           lz_error *err)
 {

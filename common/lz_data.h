@@ -215,6 +215,13 @@ void lz_mean(size_t n, size_t d, const double *x, double *mu);
  * a column of values 1e-200 apart would be taken as constant. */
 #define LZ_VALUE_MIN 1e-150
 
+/* Every value of a set scored but not fitted (a test set, a file scored by
+ * a loaded model) within LZ_VALUE_MAX in magnitude, as lz_data_moments
+ * requires of the training columns: else LZ_ENUMERIC naming the first such
+ * value ("test.csv:5: field 2 (x2): value 1e+308 is too large ...").  Such
+ * a value makes a squared distance, and the row's log-likelihood, inf or NaN. */
+lz_status lz_data_check_magnitude(const lz_data *data, lz_error *err);
+
 /* Column moments, the checks every model makes before it fits:
  *   mu (d)  <- the column means (lz_mean),
  *   var (d) <- (1/n) sum_n (x_nj - mu_j)^2, set to exactly 0 when the

@@ -83,4 +83,18 @@ expect_error $P 'two_late\.csv:4: 2 feature columns: expected 3 as in the model 
 run_ok "$BIN/gmm_em" -K 2 -o out/w-gmm --save out/w-gmm.model bin3.csv
 expect_error $P 'two_late\.csv:4: 2 feature columns: expected 3 as in model out/w-gmm\.model' \
   "$BIN/gmm_em" --load out/w-gmm.model -o $P two_late.csv
+# A value past 1e150 in a set that is scored, not fitted (a test file, or
+# DATA under --load): refused by file, line and field, as a training column
+# is; it made the test ll/N -inf or NaN without a word (lgm_em's summary:
+# "ll/N train -nan" under --load).
+printf '# far\n0,1,0\n1,-1e308,1\n' > huge_te.csv
+for p in $PROGS gmm_em; do
+  expect_error $P 'huge_te\.csv:3: field 2: value -1e\+308 is too large: .*expected magnitudes below 1e\+150' \
+    "$BIN/$p" --test huge_te.csv -o $P bin3.csv
+done
+run_ok "$BIN/lgm_em" -k 1 -o out/h-lgm --save out/h-lgm.model bin3.csv
+for m in "pca_iter w-pca" "gmm_em w-gmm" "lgm_em h-lgm"; do
+  set -- $m
+  expect_error $P 'huge_te\.csv:3: field 2: value -1e\+308 is too large' "$BIN/$1" --load out/$2.model -o $P huge_te.csv
+done
 done_ok
