@@ -554,6 +554,13 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
                           size_t K, gsl_rng *rng, double *ll, double *elbo, double *var,
                           lz_error *err);
 
+/* The error of a row of set whose log-weights were not finite (row: the
+ * row of set, 0-based): "test.csv:17: importance sampling: a non-finite
+ * log-weight", and, when the row lies more than 1e6 of a column's scales
+ * from its training mean (Gaussian likelihood), which column and how far:
+ * single precision does not hold such a row through the network. */
+lz_status vae_nonfinite_fail(const vae_model *mod, const lz_data *set, size_t row, lz_error *err);
+
 /* The estimate of a data set, per sample. */
 typedef struct {
     double ll;       /* mean of ll_i: the importance-weighted log-likelihood, nats */
