@@ -28,10 +28,11 @@ void lgm_config_default(lgm_config *c)
     c->completion = LGM_EXACT;
     c->samples = 10;
     c->dmin = 1e-6;
-    c->init = LGM_INIT_PCA;
+    c->init = LGM_INIT_BEST;
     c->tol = 1e-9;
     c->max_iter = 10000;
     c->accelerate = 1;
+    c->floor_step = 1;
     c->seed = 1;
 }
 
@@ -56,8 +57,8 @@ lz_status lgm_config_check(const lgm_config *c, size_t d, lz_error *err)
                        "--dmin %g: expected a fraction %g <= V < 1 of each coordinate's variance "
                        "(below %g rounding swamps ll/N at the floor)",
                        c->dmin, LGM_DMIN_MIN, LGM_DMIN_MIN);
-    if (c->init != LGM_INIT_PCA && c->init != LGM_INIT_RANDOM)
-        return lz_fail(err, LZ_EINVAL, "--init: expected pca or random");
+    if (c->init < LGM_INIT_PCA || c->init > LGM_INIT_BEST)
+        return lz_fail(err, LZ_EINVAL, "--init: expected pca, random, smc or best");
     if (!(c->tol >= 0) || !isfinite(c->tol))
         return lz_fail(err, LZ_EINVAL, "--tol %g: expected a tolerance >= 0", c->tol);
     if (c->max_iter < 0)
@@ -354,12 +355,90 @@ lz_status lgm_set_floor(double dmin, const double *s, lgm_model *m, lz_error *er
     return LZ_OK;
 }
 
+/* a coordinate with no variance (S_ii = 0: constant, or constant where
+ * observed) keeps its row of A exactly 0 */
+static void zero_constant_rows(const double *s, lgm_model *m)
+{
+    size_t d = m->d, k = m->k;
+    for (size_t i = 0; i < d; i++)
+        if (!(s[i * d + i] > 0))
+            for (size_t q = 0; q < k; q++) m->a[i * k + q] = 0.0;
+}
+
+/* the smc start of lgm_init (see lgm.h), the floors set */
+static lz_status init_smc(const double *s, lgm_model *m, lgm_work *w, lz_error *err)
+{
+    size_t d = m->d, k = m->k, p = 0;
+    size_t *v = malloc(d * sizeof *v); /* (p) the varying coordinates */
+    if (!v) return lz_fail(err, LZ_ENOMEM, "init: out of memory");
+    for (size_t i = 0; i < d; i++)
+        if (s[i * d + i] > 0) v[p++] = i;
+    double *rv = p > k ? malloc(p * p * sizeof *rv) : NULL; /* (p, p) */
+    if (p <= k || !rv) {
+        free(v);
+        free(rv);
+        return p <= k ? lz_fail(err, LZ_ENUMERIC, "init smc: %zu varying coordinates for k = %zu",
+                                p, k)
+                      : lz_fail(err, LZ_ENOMEM, "init: out of memory");
+    }
+    /* (R + eps I)^-1 over the varying coordinates, R_ij = S_ij / (S_ii S_jj)^1/2 */
+    static const double eps[] = {0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2};
+    lz_status st = LZ_ENUMERIC;
+    for (size_t e = 0; st && e < sizeof eps / sizeof eps[0]; e++) {
+        for (size_t a = 0; a < p; a++)
+            for (size_t b = 0; b < p; b++) {
+                size_t i = v[a], j = v[b];
+                rv[a * p + b] = s[i * d + j] / (sqrt(s[i * d + i]) * sqrt(s[j * d + j]));
+            }
+        for (size_t a = 0; a < p; a++) rv[a * p + a] = 1.0 + eps[e];
+        lz_error e2;
+        st = lz_spd_inv(p, rv, NULL, &e2);
+        for (size_t a = 0; !st && a < p; a++)
+            if (!(rv[a * p + a] > 0 && isfinite(rv[a * p + a]))) st = LZ_ENUMERIC;
+    }
+    if (st) {
+        free(v);
+        free(rv);
+        return lz_fail(err, LZ_ENUMERIC, "init smc: the correlation matrix does not factor");
+    }
+    /* psi_i = min(1, (1 - k / 2p) / (R^-1)_ii); constant coordinates 1;
+     * D_i = max(psi_i S_ii, floor_i) */
+    double *psi = m->dg; /* (d) psi first, D at the end */
+    for (size_t i = 0; i < d; i++) psi[i] = 1.0;
+    for (size_t a = 0; a < p; a++)
+        psi[v[a]] = fmin(1.0, (1.0 - 0.5 * (double)k / (double)p) / rv[a * p + a]);
+    for (size_t i = 0; i < d; i++)
+        if (s[i * d + i] > 0) psi[i] = fmax(psi[i], m->floor[i] / s[i * d + i]);
+    free(v);
+    free(rv);
+    /* Psi^-1/2 R Psi^-1/2 (d, d), a constant coordinate's row and column 0 */
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) {
+            double sii = s[i * d + i], sjj = s[j * d + j];
+            w->s_eig[i * d + j] = sii > 0 && sjj > 0 ? s[i * d + j] / (sqrt(sii) * sqrt(sjj)) /
+                                                           (sqrt(psi[i]) * sqrt(psi[j]))
+                                                     : 0.0;
+        }
+    st = lz_eigh_top(d, w->s_eig, k, w->eigval, m->a, err);
+    if (st) return st;
+    /* A = C^1/2 Psi^1/2 U_k (Theta_k - I)^1/2 */
+    for (size_t i = 0; i < d; i++) {
+        double ci = s[i * d + i] > 0 ? sqrt(s[i * d + i]) : 1.0;
+        for (size_t c2 = 0; c2 < k; c2++)
+            m->a[i * k + c2] *= ci * sqrt(psi[i]) * sqrt(fmax(w->eigval[c2] - 1.0, 1e-3));
+    }
+    for (size_t i = 0; i < d; i++)
+        m->dg[i] = s[i * d + i] > 0 ? fmax(psi[i] * s[i * d + i], m->floor[i]) : m->floor[i];
+    return LZ_OK;
+}
+
 lz_status lgm_init(const lgm_config *c, const double *s, gsl_rng *r, lgm_model *m, lgm_work *w,
                    lz_error *err)
 {
     size_t d = m->d, k = m->k;
     lz_status st = lgm_set_floor(c->dmin, s, m, err);
     if (st) return st;
+    if (c->init == LGM_INIT_SMC) return init_smc(s, m, w, err);
     /* D <- max(diag S, floor) */
     for (size_t i = 0; i < d; i++) m->dg[i] = fmax(s[i * d + i], m->floor[i]);
     if (c->init == LGM_INIT_RANDOM) {
@@ -722,6 +801,103 @@ static lz_status squarem_cycle(lgm_model *m, const lgm_fit_ops *o, lgm_model *co
     return o->mstep(o->ctx, m, err);
 }
 
+/* LGM_BEST_ITERS plain EM iterations from m; *ll <- ll/N of the last
+ * E-step (at the parameters before the last M-step) */
+static lz_status short_run(const lgm_fit_ops *o, lgm_model *m, long *n_e, double *ll, lz_error *err)
+{
+    lz_status st = LZ_OK;
+    for (int t = 0; !st && t < LGM_BEST_ITERS; t++) {
+        st = o->estep(o->ctx, m, ll, err);
+        (*n_e)++;
+        if (!st && !isfinite(*ll)) st = lz_fail(err, LZ_ENUMERIC, "EM: ll/N is not finite");
+        if (!st) st = o->mstep(o->ctx, m, err);
+    }
+    return st;
+}
+
+lz_status lgm_start(const lgm_config *c, const lgm_fit_ops *o, const double *s, gsl_rng *r,
+                    lgm_model *m, lgm_work *w, lgm_result *res, lz_error *err)
+{
+    size_t d = m->d, k = m->k;
+    res->init = c->init;
+    res->init_ll[0] = res->init_ll[1] = NAN;
+    lz_status st = lgm_init(c, s, r, m, w, err);
+    if (!st) zero_constant_rows(s, m);
+    if (st || c->init != LGM_INIT_BEST) return st;
+    res->init = LGM_INIT_PCA;
+    /* the smc start beside the pca one in m (same mu); if it cannot be made,
+     * the pca start alone, without a short run */
+    lgm_model *alt = lgm_model_alloc(d, k);
+    if (!alt) return lz_fail(err, LZ_ENOMEM, "EM: out of memory");
+    lgm_model_copy(alt, m);
+    lgm_config cs = *c;
+    cs.init = LGM_INIT_SMC;
+    lz_error es;
+    if (lgm_init(&cs, s, r, alt, w, &es) == LZ_OK) {
+        zero_constant_rows(s, alt);
+        st = short_run(o, m, &res->e_steps, &res->init_ll[0], err);
+        if (!st) st = short_run(o, alt, &res->e_steps, &res->init_ll[1], err);
+        if (!st && res->init_ll[1] > res->init_ll[0]) {
+            lgm_model_copy(m, alt);
+            res->init = LGM_INIT_SMC;
+        }
+    }
+    lgm_model_free(alt);
+    return st;
+}
+
+/* A D_i that EM drives to 0 (a Heywood case) creeps down by a shrinking
+ * step each iteration, and ll/N by less than tol, long before D_i reaches
+ * its floor: the rule would stop short of the constrained maximum.  At m,
+ * whose E-step has just run with ll/N ll: the candidates are the D_i above
+ * their floor that one more M-step lowers and that lie below
+ * LGM_FLOOR_STEP_BELOW of the coordinate's variance; D_i <- floor_i for all
+ * of them at once, then up to LGM_BEST_ITERS EM iterations until ll/N
+ * exceeds ll, is taken when it does (so the path stays monotone).
+ * Returns 1 when m moved (its E-step is then stale), 0 when not (the E-step
+ * state is m's again); t (2) scratch models.  docs/lgm.md, "The step to the
+ * floor". */
+#define LGM_FLOOR_STEP_BELOW 1e-2
+static lz_status floor_step(const lgm_config *c, const lgm_fit_ops *o, lgm_model *m, double ll,
+                            lgm_model *const *t, long *n_e, int *moved, lz_error *err)
+{
+    size_t d = m->d;
+    *moved = 0;
+    lgm_model *next = t[0], *jump = t[1];
+    lgm_model_copy(next, m);
+    lz_status st = o->mstep(o->ctx, next, err);
+    if (st) return st;
+    lgm_model_copy(jump, m);
+    size_t n_cand = 0;
+    for (size_t i = 0; i < d; i++) {
+        double var = m->floor[i] / c->dmin; /* S_ii (lgm_set_floor) */
+        if (m->dg[i] > m->floor[i] && next->dg[i] < m->dg[i] &&
+            next->dg[i] < LGM_FLOOR_STEP_BELOW * var) {
+            jump->dg[i] = jump->floor[i];
+            n_cand++;
+        }
+    }
+    if (!n_cand) return LZ_OK;
+    double llj = NAN;
+    st = o->estep(o->ctx, jump, &llj, err);
+    (*n_e)++;
+    /* A lags behind the new D: up to LGM_BEST_ITERS EM iterations to catch up */
+    for (int it = 0; !st && !(llj > ll) && it < LGM_BEST_ITERS; it++) {
+        st = o->mstep(o->ctx, jump, err);
+        if (!st) st = o->estep(o->ctx, jump, &llj, err);
+        (*n_e)++;
+    }
+    if (st) return st;
+    if (llj > ll) {
+        lgm_model_copy(m, jump);
+        *moved = 1;
+        return LZ_OK;
+    }
+    st = o->estep(o->ctx, m, &llj, err); /* back to m's E-step */
+    (*n_e)++;
+    return st;
+}
+
 lz_status lgm_fit_loop(const lgm_config *c, const lgm_fit_ops *o, gsl_rng *r, lgm_model *m,
                        double t0, lgm_callback cb, void *ud, lgm_result *res, lz_error *err)
 {
@@ -733,16 +909,17 @@ lz_status lgm_fit_loop(const lgm_config *c, const lgm_fit_ops *o, gsl_rng *r, lg
      * (docs/lgm.md); SQUAREM: three scratch models */
     lgm_model *pe = sampled ? lgm_model_alloc(d, k) : NULL;
     lgm_model *t3[3] = {NULL, NULL, NULL};
-    for (int i = 0; accel && i < 3; i++) t3[i] = lgm_model_alloc(d, k);
+    int fstep = !sampled && c->floor_step;
+    for (int i = 0; (accel || fstep) && i < 3; i++) t3[i] = lgm_model_alloc(d, k);
     lz_status st = LZ_OK;
-    if ((sampled && !pe) || (accel && (!t3[0] || !t3[1] || !t3[2])))
+    if ((sampled && !pe) || ((accel || fstep) && (!t3[0] || !t3[1] || !t3[2])))
         st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
     if (!st && pe) lgm_model_copy(pe, m);
     /* hist: the last 2 W values of ll/N (sampled completion's stopping rule) */
     double hist[2 * LGM_SAMPLED_WINDOW];
     const int W = LGM_SAMPLED_WINDOW;
     double ll_prev = NAN;
-    long n_e = 0;
+    long n_e = res->e_steps; /* the short runs of --init best */
     for (int t = 0; !st; t++) {
         lgm_iter_info info;
         info.iter = t;
@@ -776,8 +953,17 @@ lz_status lgm_fit_loop(const lgm_config *c, const lgm_fit_ops *o, gsl_rng *r, lg
         ll_prev = info.ll_train;
         hist[t % (2 * W)] = info.ll_train;
         if (!sampled) {
-            /* exact EM: ll rises at every step; stop when it rises by < tol */
+            /* exact EM: ll rises at every step; stop when it rises by < tol,
+             * unless the step to the floor raises it */
             if (t > 0 && info.delta < c->tol) {
+                int moved = 0;
+                if (fstep && t < c->max_iter &&
+                    (st = floor_step(c, o, m, info.ll_train, t3, &n_e, &moved, err)))
+                    break;
+                if (moved) {
+                    res->floor_steps++;
+                    continue; /* the next iteration's E-step is at the new m */
+                }
                 res->converged = 1;
                 break;
             }
@@ -884,10 +1070,10 @@ lz_status lgm_fit(const lgm_config *c, size_t n, const double *x, const double *
         lgm_work_free(w);
         return lz_fail(err, LZ_ENOMEM, "EM: out of memory");
     }
-    st = lgm_init(c, s, r, m, w, err);
     lgm_complete_ctx cc = {w, s, s_test, n, x, c->samples};
     lgm_fit_ops o;
     lgm_complete_ops(&cc, &o);
+    st = lgm_start(c, &o, s, r, m, w, res, err);
     if (!st) st = lgm_fit_loop(c, &o, r, m, t0, cb, ud, res, err);
     gsl_rng_free(r);
     lgm_work_free(w);

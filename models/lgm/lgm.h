@@ -32,7 +32,17 @@
 #include "lz_out.h"
 
 typedef enum { LGM_EXACT = 0, LGM_SAMPLED = 1 } lgm_completion;
-typedef enum { LGM_INIT_PCA = 0, LGM_INIT_RANDOM = 1 } lgm_init_kind;
+typedef enum {
+    LGM_INIT_PCA = 0,
+    LGM_INIT_RANDOM = 1,
+    LGM_INIT_SMC = 2,
+    LGM_INIT_BEST = 3
+} lgm_init_kind;
+
+/* --init best: plain EM iterations from each of the pca and smc starts;
+ * the fit continues from the one with the higher ll/N (docs/lgm.md,
+ * "Starting points") */
+#define LGM_BEST_ITERS 10
 
 /* Sampled completion stops on the averages of ll/N over two windows of this
  * many iterations (its ll fluctuates, so one difference says nothing). */
@@ -46,10 +56,12 @@ typedef struct {
     int samples;        /* J: draws z ~ P(z|x_n) per datum (sampled) */
     double dmin;        /* floor on D: D_i >= dmin S_ii, a fraction of each
                            coordinate's own variance (> 0); see lgm_init */
-    int init;           /* LGM_INIT_PCA or LGM_INIT_RANDOM */
+    int init;           /* LGM_INIT_PCA, _RANDOM, _SMC or _BEST */
     double tol;         /* stop when ll/N rises by less than tol (nats) */
     int max_iter;       /* at most this many iterations */
     int accelerate;     /* exact: SQUAREM extrapolation, kept monotone (1/0) */
+    int floor_step;     /* exact: at convergence, try D_i on its floor where EM
+                           drives it down (lgm_fit_loop; 1, the default, or 0) */
     unsigned long seed; /* random init and sampled completion */
 } lgm_config;
 
@@ -57,8 +69,8 @@ typedef struct {
  * eps / dmin nats (the residual variance is a difference of terms ~S_ii). */
 #define LGM_DMIN_MIN 1e-10
 
-/* Defaults: k 2, exact, J 10, dmin 1e-6, init pca, tol 1e-9, max_iter 10000,
- * accelerate 1, seed 1. */
+/* Defaults: k 2, exact, J 10, dmin 1e-6, init best, tol 1e-9, max_iter 10000,
+ * accelerate 1, floor_step 1, seed 1. */
 void lgm_config_default(lgm_config *c);
 
 /* Validate the hyperparameters.  d is the data dimension, or 0 when it is not
@@ -186,14 +198,27 @@ void lgm_sample(const lgm_model *m, gsl_rng *r, size_t n, double *x, double *tmp
 lz_status lgm_set_floor(double dmin, const double *s, lgm_model *m, lz_error *err);
 
 /* Initial parameters, equivariant under a rescaling of the coordinates:
- * the floors (lgm_set_floor), D = max(diag S, floor), and
- *   pca:    A = C^1/2 U_k (Lambda_k - sigma^2 I)^1/2 from the top-k
- *           eigenpairs of the correlation matrix R = C^-1/2 S C^-1/2,
- *           C = diag(S) (1 for a constant coordinate), sigma^2 the mean of
- *           the other d - k eigenvalues of R (the PPCA loadings of the
- *           standardised data, taken back to the data's units);
- *   random: A_ic ~ N(0, S_ii / k).
- * m->mu is left as it is. */
+ * the floors (lgm_set_floor), and
+ *   pca:    D = max(diag S, floor), A = C^1/2 U_k (Lambda_k - sigma^2 I)^1/2
+ *           from the top-k eigenpairs of the correlation matrix
+ *           R = C^-1/2 S C^-1/2, C = diag(S) (1 for a constant coordinate),
+ *           sigma^2 the mean of the other d - k eigenvalues of R (the PPCA
+ *           loadings of the standardised data, taken back to the data's
+ *           units);
+ *   smc:    D_i = max(psi_i S_ii, floor_i), psi_i = min(1, (1 - k / 2p) /
+ *           (R^-1)_ii) over the p varying coordinates (1 - psi_i / (1 -
+ *           k/2p) is the squared multiple correlation of coordinate i on
+ *           the others), R + eps I when R is singular (eps the smallest of
+ *           1e-10, 1e-8, .., 1e-2 that factors); then A = C^1/2 Psi^1/2 U_k
+ *           (Theta_k - I)^1/2 from the top-k eigenpairs of Psi^-1/2 R
+ *           Psi^-1/2, the loadings that maximise the likelihood for that D
+ *           (the start of R's factanal); LZ_ENUMERIC when p <= k or no eps
+ *           factors R;
+ *   random: D = max(diag S, floor), A_ic ~ N(0, S_ii / k);
+ *   best:   as pca (lgm_fit then runs the short runs of both starts).
+ * Each column variance of A in the eigen-starts is at least 1e-3 of a unit
+ * variance (a zero column of A is a fixed point of EM).  m->mu is left as
+ * it is. */
 lz_status lgm_init(const lgm_config *c, const double *s, gsl_rng *r, lgm_model *m, lgm_work *w,
                    lz_error *err);
 
@@ -288,7 +313,12 @@ typedef struct {
     int converged;            /* the tolerance was met (else max_iter was reached) */
     double ll_train, ll_test; /* of the returned parameters */
     double seconds;
-    long e_steps; /* E-steps done */
+    long e_steps;      /* E-steps done (with --init best, the short runs' too) */
+    int floor_steps;   /* steps of D to its floor taken (lgm_fit_loop) */
+    int init;          /* the start the fit continued from (best: pca or smc) */
+    double init_ll[2]; /* best: ll/N of the pca and smc starts after their
+                          LGM_BEST_ITERS plain EM iterations (NAN: smc failed
+                          or another init) */
 } lgm_result;
 
 /* Fit by EM.  s (d, d): second moment of the centred training data;

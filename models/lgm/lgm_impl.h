@@ -32,6 +32,14 @@ typedef struct {
 lz_status lgm_fit_loop(const lgm_config *c, const lgm_fit_ops *o, gsl_rng *r, lgm_model *m,
                        double t0, lgm_callback cb, void *ud, lgm_result *res, lz_error *err);
 
+/* The start of a fit into m (m->mu as the data's centre): lgm_init of
+ * c->init, a coordinate with S_ii = 0 given a zero row of A; --init best:
+ * LGM_BEST_ITERS plain EM iterations of o from the pca start and from the
+ * smc one (when lgm_init can make it), m <- the one with the higher ll/N
+ * (the pca one on a tie).  res->init, init_ll and e_steps are set. */
+lz_status lgm_start(const lgm_config *c, const lgm_fit_ops *o, const double *s, gsl_rng *r,
+                    lgm_model *m, lgm_work *w, lgm_result *res, lz_error *err);
+
 /* The checks lgm_fit makes before it fits (res zeroed, its ll NAN). */
 lz_status lgm_fit_check(const lgm_config *c, size_t n, int have_rows, const lgm_model *m,
                         lgm_result *res, lz_error *err);

@@ -697,12 +697,6 @@ lz_status lgm_fit_incomplete(const lgm_config *c, const lgm_incomplete *train, c
     lgm_mwork *wte = test ? lgm_mwork_alloc(test, k) : NULL;
     if (!r || !w || (inc && !wtr) || (test && !wte))
         st = lz_fail(err, LZ_ENOMEM, "EM: out of memory");
-    if (!st) st = lgm_init(c, s, r, m, w, err);
-    /* a coordinate constant where observed keeps A's row exactly 0 (and mu'
-     * 0), as on complete data, where its row of S is 0 */
-    for (size_t i = 0; !st && inc && i < d; i++)
-        if (!(s[i * d + i] > 0))
-            for (size_t q = 0; q < k; q++) m->a[i * k + q] = 0.0;
     lgm_fit_ops o;
     lgm_complete_ctx cc = {w, s, NULL, train->n, train->x, c->samples};
     incomplete_ctx ic = {train, wtr, c->samples}, tc = {test, wte, c->samples};
@@ -719,6 +713,9 @@ lz_status lgm_fit_incomplete(const lgm_config *c, const lgm_incomplete *train, c
         o.test_ll = i_test_ll;
         o.test_ctx = &tc;
     }
+    /* a coordinate constant where observed keeps A's row exactly 0 (and mu'
+     * 0), as on complete data, where its row of S is 0 (lgm_start) */
+    if (!st) st = lgm_start(c, &o, s, r, m, w, res, err);
     if (!st) st = lgm_fit_loop(c, &o, r, m, t0, cb, ud, res, err);
     if (r) gsl_rng_free(r);
     lgm_work_free(w);

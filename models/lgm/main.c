@@ -101,9 +101,11 @@ static int parse_options(run *r, int argc, char **argv)
          "floor on D: D_i >= V x S_ii, a fraction of coordinate i's own variance (a "
          "coordinate constant at mu_i: V mu_i^2, or V when it is 0), so rescaling a column "
          "rescales its floor"},
-        {"init", 0, LZ_OPT_CHOICE, &r->cfg.init, "pca|random",
-         "initial A: PPCA loadings of the standardised data (top-k eigenvectors of the "
-         "correlation matrix), or A_ic ~ N(0, S_ii/k); D = diag S"},
+        {"init", 0, LZ_OPT_CHOICE, &r->cfg.init, "pca|random|smc|best",
+         "start: pca, PPCA loadings of the standardised data and D = diag S; random, A_ic ~ "
+         "N(0, S_ii/k) and D = diag S; smc, D from the squared multiple correlations and "
+         "the loadings that maximise the likelihood for it (R's factanal); best (default), "
+         "10 EM iterations from pca and from smc, then on from the higher ll/N"},
         {"tol", 0, LZ_OPT_REAL, &r->cfg.tol, "T",
          "stop when ll/N rises by less than T nats an iteration (sampled: over 10-iteration "
          "means)"},
@@ -184,6 +186,18 @@ static int on_iter(const lgm_iter_info *it, void *ud)
     double row[8] = {it->iter,    it->ll_train,        it->ll_test,         it->delta,
                      it->seconds, (double)it->n_floor, (double)it->e_steps, it->ll_exact_em};
     lz_dat_row(r->trace, ' ', 8, row);
+    if (!r->co.quiet && it->iter == 0 && r->cfg.init == LGM_INIT_BEST) {
+        /* which start the fit goes on from (lgm_start) */
+        const double *l = r->res.init_ll;
+        if (isnan(l[1]))
+            printf("start: pca (the smc start cannot be made for these data)\n");
+        else
+            printf("start: %s, ll/N %.8f after %d EM iterations from each start (%s: %.8f)\n",
+                   r->res.init == LGM_INIT_SMC ? "smc" : "pca",
+                   r->res.init == LGM_INIT_SMC ? l[1] : l[0], LGM_BEST_ITERS,
+                   r->res.init == LGM_INIT_SMC ? "pca" : "smc",
+                   r->res.init == LGM_INIT_SMC ? l[0] : l[1]);
+    }
     if (!r->co.quiet) {
         printf("%6d %15.8f %15.8f %12.4e %9.3f %6zu", it->iter, it->ll_train, it->ll_test,
                it->delta, it->seconds, it->n_floor);
@@ -204,7 +218,8 @@ static void print_start(const run *r)
         printf(" (J = %d)", r->cfg.samples);
     else
         printf("%s", r->cfg.accelerate ? " (SQUAREM)" : "");
-    printf(", init %s", r->cfg.init == LGM_INIT_PCA ? "pca" : "random");
+    static const char *init_name[] = {"pca", "random", "smc", "best"};
+    printf(", init %s", init_name[r->cfg.init]);
     if (te && r->co.split > 0)
         printf("; --split %g: %zu held-out samples", r->co.split, te->n);
     else if (te)

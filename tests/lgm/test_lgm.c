@@ -815,6 +815,246 @@ START_TEST(floor_explained)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* smc init: psi_i = min(1, (1 - k/2p)(1 - R2_i)) with R2_i the squared
+ * multiple correlation of coordinate i on the other varying ones, by least
+ * squares on the correlation matrix (not by inverting it); A A^T = C^1/2
+ * Psi^1/2 V (Theta - I) V^T Psi^1/2 C^1/2 from all eigenpairs of
+ * Psi^-1/2 R Psi^-1/2; a constant coordinate: D on its floor, A's row 0 */
+
+START_TEST(smc_init_matches_regression)
+{
+    size_t d = 12, k = 3, n = 500, p = d - 1; /* column 0 constant */
+    gsl_rng *r = lz_rng_alloc(17);
+    lz_error err;
+    double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d);
+    monotone_problem(r, d, 3, n, 1, x, s);
+    lgm_config cfg;
+    lgm_config_default(&cfg);
+    cfg.k = (int)k;
+    cfg.init = LGM_INIT_SMC;
+    lgm_model *m = lgm_model_alloc(d, k);
+    lgm_work *w = lgm_work_alloc(d, k, 0);
+    ck_assert_int_eq(lgm_init(&cfg, s, NULL, m, w, &err), LZ_OK);
+    double *g = lz_test_dalloc(p * p), *b = lz_test_dalloc(p), *psi = lz_test_dalloc(d);
+    psi[0] = 1.0;
+    for (size_t i = 1; i < d; i++) {
+        /* R_{-i,-i} beta = R_{-i,i}, R2 = R_{i,-i} beta, over the coordinates 1..d-1 but i */
+        size_t q = 0;
+        for (size_t a = 1; a < d; a++) {
+            if (a == i) continue;
+            size_t t = 0;
+            for (size_t c = 1; c < d; c++) {
+                if (c == i) continue;
+                g[q * (p - 1) + t++] = s[a * d + c] / sqrt(s[a * d + a] * s[c * d + c]);
+            }
+            b[q++] = s[a * d + i] / sqrt(s[a * d + a] * s[i * d + i]);
+        }
+        double *b0 = lz_test_dalloc(p - 1);
+        memcpy(b0, b, (p - 1) * sizeof *b0);
+        ck_assert_int_eq(lz_solve(p - 1, g, 1, b, &err), LZ_OK);
+        double r2 = 0;
+        for (size_t q2 = 0; q2 < p - 1; q2++) r2 += b0[q2] * b[q2];
+        free(b0);
+        psi[i] = fmin(1.0, (1.0 - 0.5 * (double)k / (double)p) * (1.0 - r2));
+        double want = fmax(psi[i] * s[i * d + i], m->floor[i]);
+        ck_assert_msg(fabs(m->dg[i] - want) <= 1e-10 * want, "D_%zu = %.17g, expected %.17g", i,
+                      m->dg[i], want);
+    }
+    ck_assert_double_eq(m->dg[0], m->floor[0]);
+    for (size_t c = 0; c < k; c++) ck_assert_double_eq(m->a[c], 0.0);
+    /* all eigenpairs of Psi^-1/2 R Psi^-1/2 (row and column 0 zero) */
+    double *v = lz_test_dalloc(d * d), *lam = lz_test_dalloc(d), *aat = lz_test_dalloc(d * d);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++)
+            v[i * d + j] =
+                i && j ? s[i * d + j] / sqrt(s[i * d + i] * s[j * d + j]) / sqrt(psi[i] * psi[j])
+                       : 0.0;
+    ck_assert_int_eq(lz_eigh(d, v, lam, v, &err), LZ_OK);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)k, 1.0, m->a, (int)k,
+                m->a, (int)k, 0.0, aat, (int)d);
+    for (size_t i = 1; i < d; i++)
+        for (size_t j = 1; j < d; j++) {
+            double ref = 0;
+            for (size_t c = 0; c < k; c++)
+                ref += v[i * d + c] * fmax(lam[c] - 1.0, 1e-3) * v[j * d + c];
+            double unit = sqrt(s[i * d + i] * s[j * d + j] * psi[i] * psi[j]);
+            ck_assert_msg(fabs(aat[i * d + j] - ref * unit) <= 1e-10 * lam[0] * unit,
+                          "AA^T(%zu,%zu) = %.17g, expected %.17g", i, j, aat[i * d + j],
+                          ref * unit);
+        }
+    free(x);
+    free(s);
+    free(g);
+    free(b);
+    free(psi);
+    free(v);
+    free(lam);
+    free(aat);
+    lgm_model_free(m);
+    lgm_work_free(w);
+    gsl_rng_free(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* --init best: the fit goes on from the start whose 10 plain EM iterations
+ * (lgm_em_step from lgm_init, run here) end higher, the ll/N it reports are
+ * theirs, and the model it starts its loop from is that start after them;
+ * over the problems both starts win somewhere */
+
+START_TEST(best_start_takes_the_higher_short_run)
+{
+    /* d, k_true, k_fit, n, heywood columns, seed */
+    static const size_t probs[][6] = {
+        {8, 2, 2, 300, 0, 1},   {15, 3, 5, 100, 0, 2}, {20, 4, 2, 1000, 1, 3},
+        {12, 3, 3, 40, 0, 4},   {30, 6, 6, 40, 0, 5},  {10, 2, 4, 60, 0, 6},
+        {16, 1, 3, 30, 0, 7},   {9, 3, 2, 200, 1, 8},  {40, 3, 3, 25, 0, 9},
+        {25, 2, 2, 15, 0, 10},  {60, 5, 4, 30, 0, 11}, {20, 3, 2, 300, 2, 12},
+        {30, 2, 1, 500, 2, 13}, {16, 4, 4, 200, 2, 14}};
+    int won[2] = {0, 0};
+    lz_error err;
+    for (size_t pr = 0; pr < sizeof probs / sizeof probs[0]; pr++) {
+        size_t d = probs[pr][0], k = probs[pr][2], n = probs[pr][3];
+        gsl_rng *r = lz_rng_alloc(100 + probs[pr][5]);
+        double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d);
+        monotone_problem(r, d, probs[pr][1], n, (int)probs[pr][4] == 1, x, s);
+        if (probs[pr][4] == 2) {
+            /* the second half of the columns: sums of two of the first half,
+             * to 1e-4 of noise; the squared multiple correlations are then
+             * ~1 where the factors explain little */
+            for (size_t t = 0; t < n; t++)
+                for (size_t i = d / 2; i < d; i++)
+                    x[t * d + i] = x[t * d + i - d / 2] + x[t * d + (i + 1 - d / 2) % (d / 2)] +
+                                   1e-4 * gsl_ran_gaussian(r, 1.0);
+            double *mu = lz_test_dalloc(d);
+            lz_mean(n, d, x, mu);
+            lz_center(n, d, x, mu);
+            ck_assert_int_eq(lz_covariance(n, d, x, NULL, s, &err), LZ_OK);
+            free(mu);
+        }
+        lgm_config cfg;
+        lgm_config_default(&cfg);
+        cfg.k = (int)k;
+        ck_assert_int_eq(cfg.init, LGM_INIT_BEST);
+        /* the two short runs, by hand */
+        lgm_model *h[2] = {lgm_model_alloc(d, k), lgm_model_alloc(d, k)};
+        lgm_work *w = lgm_work_alloc(d, k, 0);
+        double llh[2];
+        for (int q = 0; q < 2; q++) {
+            lgm_config c1 = cfg;
+            c1.init = q ? LGM_INIT_SMC : LGM_INIT_PCA;
+            ck_assert_int_eq(lgm_init(&c1, s, NULL, h[q], w, &err), LZ_OK);
+            for (int t = 0; t < LGM_BEST_ITERS; t++)
+                ck_assert_int_eq(lgm_em_step(h[q], w, s, &llh[q], &err), LZ_OK);
+        }
+        /* max_iter 0: the loop stops at its first E-step, at the start */
+        cfg.max_iter = 0;
+        lgm_model *m = lgm_model_alloc(d, k);
+        lgm_result res;
+        ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m, lz_now(), NULL, NULL, &res, &err), LZ_OK);
+        int want = llh[1] > llh[0];
+        for (int q = 0; q < 2; q++)
+            ck_assert_msg(fabs(res.init_ll[q] - llh[q]) <= 1e-12 * fabs(llh[q]),
+                          "problem %zu: short run %d: %.17g, by hand %.17g", pr, q, res.init_ll[q],
+                          llh[q]);
+        ck_assert_int_eq(res.init, want ? LGM_INIT_SMC : LGM_INIT_PCA);
+        for (size_t i = 0; i < d * k; i++)
+            ck_assert(fabs(m->a[i] - h[want]->a[i]) <= 1e-10 * (fabs(h[want]->a[i]) + 1e-3));
+        for (size_t i = 0; i < d; i++)
+            ck_assert(fabs(m->dg[i] - h[want]->dg[i]) <= 1e-10 * h[want]->dg[i]);
+        ck_assert_int_eq(res.e_steps, 2 * LGM_BEST_ITERS + 1);
+        won[want]++;
+        free(x);
+        free(s);
+        lgm_model_free(h[0]);
+        lgm_model_free(h[1]);
+        lgm_model_free(m);
+        lgm_work_free(w);
+        gsl_rng_free(r);
+    }
+    printf("best start: pca won %d problems, smc %d\n", won[0], won[1]);
+    ck_assert_msg(won[0] > 0 && won[1] > 0, "pca won %d, smc %d: expected both", won[0], won[1]);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* The step to the floor: x_0 is the factor itself (no noise), so the
+ * maximum likelihood drives D_0 to 0, a Heywood case, and EM creeps.  The
+ * default fit ends with D_0 on its floor, at an ll/N no lower than up to
+ * 200000 plain EM iterations without the step reach, and above where the same
+ * rule stops without it; its trace never falls. */
+
+static void heywood_problem(gsl_rng *r, size_t d, size_t n, double *x, double *s)
+{
+    for (size_t t = 0; t < n; t++) {
+        double z = gsl_ran_gaussian(r, 1.0);
+        x[t * d] = 2.0 * z;
+        for (size_t i = 1; i < d; i++)
+            x[t * d + i] = (0.3 + 0.2 * (double)i) * z + gsl_ran_gaussian(r, 1.0);
+    }
+    double *mu = lz_test_dalloc(d);
+    lz_mean(n, d, x, mu);
+    lz_center(n, d, x, mu);
+    lz_error err;
+    ck_assert_int_eq(lz_covariance(n, d, x, NULL, s, &err), LZ_OK);
+    free(mu);
+}
+
+typedef struct {
+    double prev;
+    int fell;
+} fall_rec;
+
+static int watch_fall(const lgm_iter_info *it, void *ud)
+{
+    fall_rec *f = ud;
+    if (it->iter > 0 && it->ll_train < f->prev) f->fell = 1;
+    f->prev = it->ll_train;
+    return 0;
+}
+
+START_TEST(floor_step_reaches_the_constrained_maximum)
+{
+    size_t d = 5, k = 1, n = 400;
+    gsl_rng *r = lz_rng_alloc(18);
+    lz_error err;
+    double *x = lz_test_dalloc(n * d), *s = lz_test_dalloc(d * d);
+    heywood_problem(r, d, n, x, s);
+    lgm_config cfg;
+    lgm_config_default(&cfg);
+    cfg.k = (int)k;
+    lgm_model *m = lgm_model_alloc(d, k), *plain = lgm_model_alloc(d, k),
+              *slow = lgm_model_alloc(d, k);
+    lgm_result res, rp, rs;
+    fall_rec f = {0, 0};
+    ck_assert_int_eq(lgm_fit(&cfg, n, x, s, NULL, m, lz_now(), watch_fall, &f, &res, &err), LZ_OK);
+    ck_assert(!f.fell);
+    ck_assert_int_ge(res.floor_steps, 1);
+    ck_assert_double_eq(m->dg[0], m->floor[0]);
+    /* without the step: the same rule, and 200000 plain EM iterations */
+    lgm_config c1 = cfg;
+    c1.floor_step = 0;
+    ck_assert_int_eq(lgm_fit(&c1, n, x, s, NULL, slow, lz_now(), NULL, NULL, &rs, &err), LZ_OK);
+    c1.accelerate = 0;
+    c1.tol = 0; /* stops only where rounding makes ll/N fall */
+    c1.max_iter = 200000;
+    ck_assert_int_eq(lgm_fit(&c1, n, x, s, NULL, plain, lz_now(), NULL, NULL, &rp, &err), LZ_OK);
+    printf("Heywood case: ll/N %.12f with the step (%d iterations), %.12f without (%d), "
+           "%.12f after %d plain EM iterations; D_0 / S_00 %.3g, %.3g, %.3g\n",
+           res.ll_train, res.iterations, rs.ll_train, rs.iterations, rp.ll_train, rp.iterations,
+           m->dg[0] / s[0], slow->dg[0] / s[0], plain->dg[0] / s[0]);
+    ck_assert(res.ll_train >= rp.ll_train - 1e-10);
+    ck_assert(res.ll_train > rs.ll_train + 1e-7);
+    free(x);
+    free(s);
+    lgm_model_free(m);
+    lgm_model_free(plain);
+    lgm_model_free(slow);
+    gsl_rng_free(r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("lgm");
@@ -825,6 +1065,9 @@ static Suite *suite(void)
     tcase_add_test(t, em_never_decreases_ll);
     tcase_add_test(t, constant_column_hits_the_floor);
     tcase_add_test(t, pca_init_matches_full_eigendecomposition);
+    tcase_add_test(t, smc_init_matches_regression);
+    tcase_add_test(t, best_start_takes_the_higher_short_run);
+    tcase_add_test(t, floor_step_reaches_the_constrained_maximum);
     tcase_add_test(t, recovers_known_model);
     tcase_add_test(t, sampled_mstep_tends_to_exact_mstep);
     tcase_add_test(t, sampled_completion_ends_within_1pct_of_exact);
