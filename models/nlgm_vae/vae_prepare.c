@@ -15,14 +15,37 @@
 #include "lz_out.h"
 #include "lz_prob.h"
 
+/* A Gaussian VAE's standardised value x~ beyond this many units is refused:
+ * the network is single precision (floats end at 3.4e38), its activations
+ * grow about linearly in x~ through each layer and the loss squares them,
+ * so 1e8 keeps a margin of many orders; a training row of n rows lies at
+ * most sqrt(n) units out.  Beyond it the loss overflowed to inf or NaN. */
+#define VAE_FAR_MAX 1e8
+
 /* data has the model's d columns; Bernoulli: every value in [0, 1] after the
- * scale, or an error naming where it is and what to do */
+ * scale; Gaussian: |x~| <= VAE_FAR_MAX; or an error naming where it is and
+ * what to do */
 static lz_status check_data(const vae_model *mod, const lz_data *data, lz_error *err)
 {
     if (data->d != mod->a.d)
         return lz_fail(err, LZ_EINVAL, "%s: %zu columns: expected d = %zu as the model", data->path,
                        data->d, mod->a.d);
-    if (mod->a.lik != VAE_BERNOULLI) return LZ_OK;
+    if (mod->a.lik != VAE_BERNOULLI) {
+        /* Gaussian: |x~| <= VAE_FAR_MAX, what the float network carries */
+        for (size_t k = 0; k < data->n * data->d; k++) {
+            size_t j = k % data->d;
+            double v = (data->x[k] - mod->shift[j]) / mod->scale[j];
+            if (fabs(v) <= VAE_FAR_MAX) continue;
+            char where[256], xs[32];
+            lz_data_where(data, k / data->d, j, where, sizeof where);
+            return lz_fail(err, LZ_EINVAL,
+                           "%s: value %s is %.3g standardised units (--standardize) from the "
+                           "column's training mean: the single-precision network holds at most "
+                           "%g (rescale the column, or leave the row out)",
+                           where, lz_num_str(data->x[k], xs, sizeof xs), v, VAE_FAR_MAX);
+        }
+        return LZ_OK;
+    }
     double lo, hi, s = mod->scale[0]; /* Bernoulli: one scale, --scale */
     lz_data_range(data, &lo, &hi);
     /* the first value below 0 when there is one (--scale cannot mend it),

@@ -175,13 +175,14 @@ expect_error out/c "shape.cvae:[0-9]+: array dec_y" "$V" --load shape.cvae -o ou
 printf '1,2,3,0\n4,5,6,1\n' >three.csv
 expect_error out/c "three.csv:1: 3 feature columns: expected 64 as in the model a/model.cvae" \
     "$V" --load a/model.cvae three.csv --label-col last -o out/c
-# a test row whose log-weights are not finite (a value 1e30, far beyond the
-# training data) is named by its file and line, past a comment and a header
+# a test value 1e30, 3e30 standardised units out, beyond what the float
+# network holds (its loss overflowed): refused before training, by its file,
+# line and field, past a comment and a header
 awk 'BEGIN { srand(2); print "a,b,c,lab"; for (i = 0; i < 60; i++) printf "%.4f,%.4f,%.4f,%s\n", rand(), 3 * rand(), rand() - 2, i % 2 ? "u" : "v" }' >g3.csv
 printf '# far\na,b,c,lab\n1,2,-1.5,u\n1e30,1,-1.5,v\n' >far3.csv
 for m in "" "--m1 --n-labels 10" "--semi-supervised --n-labels 10"; do
   # shellcheck disable=SC2086
-  expect_error out/c "far3\.csv:4: importance sampling: a non-finite log-weight: field 1 \(a\) is [0-9.e+]+ standardised units" \
+  expect_error out/c "far3\.csv:4: field 1 \(a\): value 1e\+30 is [0-9.e+]+ standardised units \(--standardize\) from the column's training mean: the single-precision network holds at most 1e\+08" \
       "$V" g3.csv --label-col last --likelihood gaussian -k 1 --hidden 4 --epochs 1 --iw 2 $m --test far3.csv -o out/c
 done
 awk -F, -v OFS=, 'NR == 5 { $7 = 20 } { print }' test.csv >test2.csv

@@ -225,11 +225,12 @@ expect_error out/vae "digits.csv:1: field 3: value [0-9.]+ is above 1: .*maximum
 awk -F, -v OFS=, 'NR == 5 { $7 = 20 } { print }' test.csv >test2.csv
 expect_error out/vae "test2.csv:5: field 7: value 20 after --scale 16 is above 1" \
     "$V" train.csv --label-col last --scale 16 --test test2.csv -o out/vae
-# a test row whose log-weights are not finite (a value 1e30, far beyond the
-# training data) is named by its file and line, past a comment and a header
+# a test value 1e30, 3e30 standardised units out, beyond what the float
+# network holds (its loss overflowed): refused before training, by its file,
+# line and field, past a comment and a header
 awk 'BEGIN { srand(2); print "a,b,c"; for (i = 0; i < 60; i++) printf "%.4f,%.4f,%.4f\n", rand(), 3 * rand(), rand() - 2 }' >g3.csv
 printf '# far\na,b,c\n1,2,-1.5\n1e30,1,-1.5\n' >far3.csv
-expect_error out/vae "far3\.csv:4: importance sampling: a non-finite log-weight: field 1 \(a\) is [0-9.e+]+ standardised units \(--standardize\) from its training mean" \
+expect_error out/vae "far3\.csv:4: field 1 \(a\): value 1e\+30 is [0-9.e+]+ standardised units \(--standardize\) from the column's training mean: the single-precision network holds at most 1e\+08" \
     "$V" g3.csv --likelihood gaussian -k 1 --hidden 4 --epochs 1 --iw 2 --test far3.csv -o out/vae
 # a loaded model keeps its --scale and likelihood: no advice to change them
 expect_error out/vae "test2.csv:5: field 7: value 20 after the model's --scale 16 is above 1: .*maximum is 20: the model a/model.vae divides by its --scale 16 and keeps its Bernoulli likelihood under --load" \
