@@ -444,13 +444,18 @@ static void report(const run *r)
 {
     const pca_model *m = r->m;
     const pca_fit_info *fi = &r->fi;
-    if (!r->co.load)
+    if (!r->co.load) {
         printf("%s: %s after %d iteration%s (max_angle %.3g rad, tol %g), mode %s on %zu "
-               "columns, %.3f s\n"
-               "  estimated angle from the limit subspace: %.2g rad\n",
+               "columns, %.3f s\n",
                PROG, fi->converged ? "converged" : "NOT converged (--max-iter reached)",
                fi->iterations, fi->iterations == 1 ? "" : "s", fi->max_angle, r->cfg.tol,
-               MODE_NAME[fi->mode], fi->p, fi->seconds, fi->angle_est);
+               MODE_NAME[fi->mode], fi->p, fi->seconds);
+        if (isfinite(fi->angle_est))
+            printf("  estimated angle from the limit subspace: %.2g rad\n", fi->angle_est);
+        else /* pca_angle_est: no ratio of shrinking angles above rounding to extrapolate */
+            printf("  estimated angle from the limit subspace: none (the last angles do not "
+                   "shrink above rounding level)\n");
+    }
     printf("  eigenvalues:");
     for (size_t j = 0; j < m->k && j < 10; j++) printf(" %.6g", m->eigval[j]);
     printf("%s\n", m->k > 10 ? " ..." : "");
