@@ -104,7 +104,7 @@ static int parse_options(run *r, int argc, char **argv)
         {"init", 0, LZ_OPT_CHOICE, &r->cfg.init, "pca|random|smc|best",
          "start: pca, PPCA loadings of the standardised data and D = diag S; random, A_ic ~ "
          "N(0, S_ii/k) and D = diag S; smc, D from the squared multiple correlations and "
-         "the loadings that maximise the likelihood for it (R's factanal); best (default), "
+         "the loadings that maximise the likelihood for it (R's factanal); best, "
          "10 EM iterations from pca and from smc, then on from the higher ll/N"},
         {"tol", 0, LZ_OPT_REAL, &r->cfg.tol, "T",
          "stop when ll/N rises by less than T nats an iteration (sampled: over 10-iteration "
