@@ -853,7 +853,9 @@ lz_status lgm_start(const lgm_config *c, const lgm_fit_ops *o, const double *s, 
  * their floor that one more M-step lowers and that lie below
  * LGM_FLOOR_STEP_BELOW of the coordinate's variance; D_i <- floor_i for all
  * of them at once, then up to LGM_BEST_ITERS EM iterations until ll/N
- * exceeds ll, is taken when it does (so the path stays monotone).
+ * exceeds ll, is taken when it does (so the path stays monotone).  A fit
+ * takes at most d steps (lgm_fit_loop), so they end even where EM lifts a
+ * floored D_i off its floor again and again.
  * Returns 1 when m moved (its E-step is then stale), 0 when not (the E-step
  * state is m's again); t (2) scratch models.  docs/lgm.md, "The step to the
  * floor". */
@@ -957,7 +959,7 @@ lz_status lgm_fit_loop(const lgm_config *c, const lgm_fit_ops *o, gsl_rng *r, lg
              * unless the step to the floor raises it */
             if (t > 0 && info.delta < c->tol) {
                 int moved = 0;
-                if (fstep && t < c->max_iter &&
+                if (fstep && t < c->max_iter && (size_t)res->floor_steps < d &&
                     (st = floor_step(c, o, m, info.ll_train, t3, &n_e, &moved, err)))
                     break;
                 if (moved) {
