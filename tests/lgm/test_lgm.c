@@ -34,13 +34,19 @@ static void random_params(gsl_rng *r, lgm_model *m, double dlo, double dhi)
     for (size_t i = 0; i < m->d; i++) m->dg[i] = dlo + (dhi - dlo) * gsl_rng_uniform(r);
 }
 
-/* C (d, d) <- A A^T + D */
-static void model_cov(const lgm_model *m, double *c)
+/* aat (d, d) <- A A^T */
+static void model_aat(const lgm_model *m, double *aat)
 {
     size_t d = m->d, k = m->k;
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)k, 1.0, m->a, (int)k,
-                m->a, (int)k, 0.0, c, (int)d);
-    for (size_t i = 0; i < d; i++) c[i * d + i] += m->dg[i];
+                m->a, (int)k, 0.0, aat, (int)d);
+}
+
+/* C (d, d) <- A A^T + D */
+static void model_cov(const lgm_model *m, double *c)
+{
+    model_aat(m, c);
+    for (size_t i = 0; i < m->d; i++) c[i * m->d + i] += m->dg[i];
 }
 
 /* x (n, d) <- draws of x = mu + A z + D^1/2 e from the model m (sources
@@ -455,8 +461,7 @@ START_TEST(pca_init_matches_full_eigendecomposition)
     ck_assert_int_eq(lz_eigh(d, v, lam, v, &err), LZ_OK); /* dsyevd, all pairs */
     double sigma2 = 0;
     for (size_t j = k; j < d; j++) sigma2 += lam[j] / (double)(d - k);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)k, 1.0, m->a, (int)k,
-                m->a, (int)k, 0.0, aat, (int)d);
+    model_aat(m, aat);
     /* eigenvectors of distinct eigenvalues agree to ~ eps lambda_1 / gap */
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < d; j++) {
@@ -513,10 +518,8 @@ START_TEST(recovers_known_model)
      * missing Sigma in the M-step is many se. */
     model_cov(truth, c);
     double *aat = lz_test_dalloc(d * d), *aat_true = lz_test_dalloc(d * d);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)k, 1.0, m->a, (int)k,
-                m->a, (int)k, 0.0, aat, (int)d);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)k, 1.0, truth->a,
-                (int)k, truth->a, (int)k, 0.0, aat_true, (int)d);
+    model_aat(m, aat);
+    model_aat(truth, aat_true);
     double worst = 0;
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < d; j++) {
@@ -871,8 +874,7 @@ START_TEST(smc_init_matches_regression)
                 i && j ? s[i * d + j] / sqrt(s[i * d + i] * s[j * d + j]) / sqrt(psi[i] * psi[j])
                        : 0.0;
     ck_assert_int_eq(lz_eigh(d, v, lam, v, &err), LZ_OK);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)d, (int)d, (int)k, 1.0, m->a, (int)k,
-                m->a, (int)k, 0.0, aat, (int)d);
+    model_aat(m, aat);
     for (size_t i = 1; i < d; i++)
         for (size_t j = 1; j < d; j++) {
             double ref = 0;
