@@ -381,15 +381,20 @@ static lz_status init_smc(const double *s, lgm_model *m, lgm_work *w, lz_error *
                                 p, k)
                       : lz_fail(err, LZ_ENOMEM, "init: out of memory");
     }
-    /* (R + eps I)^-1 over the varying coordinates, R_ij = S_ij / (S_ii S_jj)^1/2 */
+    /* R (d, d) into w->s_eig, R_ij = S_ij / (S_ii S_jj)^1/2, a constant
+     * coordinate's row and column 0 */
+    double *r = w->s_eig;
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) {
+            double sii = s[i * d + i], sjj = s[j * d + j];
+            r[i * d + j] = sii > 0 && sjj > 0 ? s[i * d + j] / (sqrt(sii) * sqrt(sjj)) : 0.0;
+        }
+    /* (R + eps I)^-1 over the varying coordinates */
     static const double eps[] = {0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2};
     lz_status st = LZ_ENUMERIC;
     for (size_t e = 0; st && e < sizeof eps / sizeof eps[0]; e++) {
         for (size_t a = 0; a < p; a++)
-            for (size_t b = 0; b < p; b++) {
-                size_t i = v[a], j = v[b];
-                rv[a * p + b] = s[i * d + j] / (sqrt(s[i * d + i]) * sqrt(s[j * d + j]));
-            }
+            for (size_t b = 0; b < p; b++) rv[a * p + b] = r[v[a] * d + v[b]];
         for (size_t a = 0; a < p; a++) rv[a * p + a] = 1.0 + eps[e];
         lz_error e2;
         st = lz_spd_inv(p, rv, NULL, &e2);
@@ -411,15 +416,10 @@ static lz_status init_smc(const double *s, lgm_model *m, lgm_work *w, lz_error *
         if (s[i * d + i] > 0) psi[i] = fmax(psi[i], m->floor[i] / s[i * d + i]);
     free(v);
     free(rv);
-    /* Psi^-1/2 R Psi^-1/2 (d, d), a constant coordinate's row and column 0 */
+    /* Psi^-1/2 R Psi^-1/2 (d, d), in place */
     for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < d; j++) {
-            double sii = s[i * d + i], sjj = s[j * d + j];
-            w->s_eig[i * d + j] = sii > 0 && sjj > 0 ? s[i * d + j] / (sqrt(sii) * sqrt(sjj)) /
-                                                           (sqrt(psi[i]) * sqrt(psi[j]))
-                                                     : 0.0;
-        }
-    st = lz_eigh_top(d, w->s_eig, k, w->eigval, m->a, err);
+        for (size_t j = 0; j < d; j++) r[i * d + j] /= sqrt(psi[i]) * sqrt(psi[j]);
+    st = lz_eigh_top(d, r, k, w->eigval, m->a, err);
     if (st) return st;
     /* A = C^1/2 Psi^1/2 U_k (Theta_k - I)^1/2 */
     for (size_t i = 0; i < d; i++) {
