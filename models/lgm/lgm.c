@@ -856,8 +856,9 @@ lz_status lgm_start(const lgm_config *c, const lgm_fit_ops *o, const double *s, 
  * exceeds ll, is taken when it does (so the path stays monotone).  A fit
  * takes at most d steps (lgm_fit_loop), so they end even where EM lifts a
  * floored D_i off its floor again and again.
- * Returns 1 when m moved (its E-step is then stale), 0 when not (the E-step
- * state is m's again); t (2) scratch models.  docs/lgm.md, "The step to the
+ * *moved <- 1 when m moved, 0 when not.  Either way the E-step state is the
+ * trial's: the loop runs m's E-step next, or ends (the fit is converged and
+ * nothing reads it).  t (2) scratch models.  docs/lgm.md, "The step to the
  * floor". */
 #define LGM_FLOOR_STEP_BELOW 1e-2
 static lz_status floor_step(const lgm_config *c, const lgm_fit_ops *o, lgm_model *m, double ll,
@@ -893,11 +894,8 @@ static lz_status floor_step(const lgm_config *c, const lgm_fit_ops *o, lgm_model
     if (llj > ll) {
         lgm_model_copy(m, jump);
         *moved = 1;
-        return LZ_OK;
     }
-    st = o->estep(o->ctx, m, &llj, err); /* back to m's E-step */
-    (*n_e)++;
-    return st;
+    return LZ_OK;
 }
 
 lz_status lgm_fit_loop(const lgm_config *c, const lgm_fit_ops *o, gsl_rng *r, lgm_model *m,
