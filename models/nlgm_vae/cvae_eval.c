@@ -298,7 +298,7 @@ static lz_status name_bad_row(const cvae_model *mod, const cvae_workspace *ws,
 {
     size_t r = mod->a.mode == CVAE_MODE_M1 ? vws->bad_row : ws->bad_row;
     if (st != LZ_ENUMERIC || r >= set->n) return st;
-    return vae_nonfinite_fail(mod->core, set, idx ? idx[r] : r, err);
+    return vae_nonfinite_fail(set, idx ? idx[r] : r, err);
 }
 
 /* ll_train on the rows of vae_ll_train_rows */

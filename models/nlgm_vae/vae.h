@@ -556,10 +556,10 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
 
 /* The error of a row of set whose log-weights were not finite (row: the
  * row of set, 0-based): "test.csv:17: importance sampling: a non-finite
- * log-weight", and, when the row lies more than 1e6 of a column's scales
- * from its training mean (Gaussian likelihood), which column and how far:
- * single precision does not hold such a row through the network. */
-lz_status vae_nonfinite_fail(const vae_model *mod, const lz_data *set, size_t row, lz_error *err);
+ * log-weight".  (A Gaussian model's rows beyond VAE_FAR_MAX standardised
+ * units, which would overflow the network, are refused earlier, by
+ * vae_prepare.) */
+lz_status vae_nonfinite_fail(const lz_data *set, size_t row, lz_error *err);
 
 /* The estimate of a data set, per sample. */
 typedef struct {
