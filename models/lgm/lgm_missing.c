@@ -22,9 +22,14 @@
 #include "lz_prob.h"
 
 /* Rows of a chunk: the unit the OpenMP threads share out (patterns are cut
- * into chunks of about this many rows); enlarged so that the chunks' sums
- * take at most LGM_SLOTS_BYTES.  Depends on the data's shape only. */
+ * into chunks of about this many rows): LGM_CHUNK_ENTRIES / d rows, within
+ * [LGM_CHUNK_MIN, LGM_CHUNK_ROWS], so that wide rows (a row's pattern costs
+ * O(d k^2)) still give the threads several chunks; enlarged so that the
+ * chunks' sums take at most LGM_SLOTS_BYTES.  Depends on the data's shape
+ * only. */
 #define LGM_CHUNK_ROWS 1024
+#define LGM_CHUNK_MIN 16
+#define LGM_CHUNK_ENTRIES ((size_t)1 << 16)
 #define LGM_SLOTS_BYTES ((size_t)64 << 20)
 /* Rows of a block inside a chunk (the GEMMs of the row pass). */
 #define LGM_BLOCK_ROWS 128
@@ -136,7 +141,8 @@ lgm_mwork *lgm_mwork_alloc(const lgm_incomplete *in, size_t k)
     /* chunks of LGM_CHUNK_ROWS rows, more when their sums would take more
      * than LGM_SLOTS_BYTES */
     size_t slot = w->ps > w->rs ? w->ps : w->rs;
-    size_t ch = LGM_CHUNK_ROWS;
+    size_t ch = (LGM_CHUNK_ENTRIES + d - 1) / (d ? d : 1);
+    ch = ch < LGM_CHUNK_MIN ? LGM_CHUNK_MIN : ch > LGM_CHUNK_ROWS ? LGM_CHUNK_ROWS : ch;
     size_t cap = LGM_SLOTS_BYTES / (2 * sizeof(double) * slot);
     if (cap < 1) cap = 1;
     if (n / ch + 1 > cap) ch = n / cap + 1;
@@ -442,14 +448,17 @@ lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm
     if (in->d != d || w->d != d || w->k != k || w->n != n)
         return lz_fail(err, LZ_EINVAL, "E-step: the workspace is not for this data and model");
     factor_params(m, in, w);
-    /* B (n, k) <- X D^-1 A: row n is A_o^T D_o^-1 x_n,o (x is 0 where missing) */
-    if (n)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)d, 1.0, in->x,
-                    (int)d, w->ad, (int)k, 0.0, w->b, (int)k);
-    /* OpenMP threads over chunks, each calling single-threaded BLAS */
-    int nb = lz_get_threads();
-    int nth = nb < 1 ? 1 : (size_t)nb > w->nthr ? (int)w->nthr : nb;
-    lz_set_threads(1);
+    /* OpenMP threads over chunks, each calling single-threaded BLAS (the
+     * threads w was made for; BLAS may already run on one: lgm_fit_incomplete) */
+    int nb = lz_get_threads(), nth = (int)w->nthr;
+    if (nb != 1) lz_set_threads(1);
+        /* B (n, k) <- X D^-1 A: row n is A_o^T D_o^-1 x_n,o (x is 0 where missing) */
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (w->n_rch > 1 && nth > 1)
+    for (size_t ch = 0; ch < w->n_rch; ch++) {
+        size_t r0 = ch * w->ch_rows, r1 = r0 + w->ch_rows < n ? r0 + w->ch_rows : n;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)k, (int)d, 1.0,
+                    in->x + r0 * d, (int)d, w->ad, (int)k, 0.0, w->b + r0 * k, (int)k);
+    }
     int bad = 0;
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (w->n_pch > 1 && nth > 1)
     for (size_t ch = 0; ch < w->n_pch; ch++) {
@@ -477,7 +486,7 @@ lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm
             slot[w->rs - 1] = sum;
         }
     }
-    lz_set_threads(nb);
+    if (nb != 1) lz_set_threads(nb);
     if (bad)
         return lz_fail(err, LZ_ENUMERIC,
                        "posterior: I + A_o^T D_o^-1 A_o is not positive definite");
@@ -493,12 +502,17 @@ lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm
     /* the patterns' part: Ss_i (packed, summed over the chunks into the
      * first chunk's slot), then Gs_i = Ss_i a_i and a_i^T Ss_i a_i + n_i D_i,
      * n_i the rows missing i (docs/lgm.md, "Missing entries") */
-    size_t kp = k * (k + 1) / 2;
+    size_t kp = k * (k + 1) / 2, ps = w->ps;
     double *ss = w->pslot;
-    for (size_t ch = 1; ch < w->n_pch; ch++) {
-        const double *so = w->pslot + ch * w->ps;
-        for (size_t j = 0; j < d * kp + k * k; j++) ss[j] += so[j];
-    }
+    if (w->n_pch > 1) /* each entry summed in chunk order, blocks of entries shared out */
+#pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1 && ps >= 8192)
+        for (size_t j0 = 0; j0 < ps; j0 += 4096) {
+            size_t j1 = ps - j0 < 4096 ? ps : j0 + 4096;
+            for (size_t ch = 1; ch < w->n_pch; ch++) {
+                const double *so = w->pslot + ch * ps;
+                for (size_t j = j0; j < j1; j++) ss[j] += so[j];
+            }
+        }
     for (size_t i = 0; i < d && w->n_pch; i++) {
         const double *si = ss + i * kp, *ai = m->a + i * k;
         double *gi = w->gx + i * k1, asa = 0;
@@ -715,8 +729,16 @@ lz_status lgm_fit_incomplete(const lgm_config *c, const lgm_incomplete *train, c
     }
     /* a coordinate constant where observed keeps A's row exactly 0 (and mu'
      * 0), as on complete data, where its row of S is 0 (lgm_start) */
+    /* Missing entries: the E-steps run their own OpenMP threads over
+     * single-threaded BLAS, and the rest of an iteration is O(d k^2); BLAS
+     * stays on one thread for the whole fit, so that its idle threads,
+     * which spin a while after each threaded call, do not take the cores
+     * from the E-steps' threads. */
+    int nb = lz_get_threads();
+    if (inc && nb != 1) lz_set_threads(1);
     if (!st) st = lgm_start(c, &o, s, r, m, w, res, err);
     if (!st) st = lgm_fit_loop(c, &o, r, m, t0, cb, ud, res, err);
+    if (inc && nb != 1) lz_set_threads(nb);
     if (r) gsl_rng_free(r);
     lgm_work_free(w);
     lgm_mwork_free(wtr);
