@@ -380,9 +380,9 @@ void lgm_mwork_free(lgm_mwork *w); /* NULL is a no-op */
  *     E_i = sum_n E[x_ni^2] = sum_n xh_ni^2 + sum_{n: i missing} (a_i^T Sigma_n a_i + D_i),
  * xh the completed data (x observed, mu_i + a_i.m where missing).
  * Patterns and rows are shared out to OpenMP threads (as many as BLAS used
- * when w was allocated) in chunks fixed by the data's shape, summed in chunk order: the sums do
- * not depend on which thread took which chunk (BLAS products may round
- * otherwise with another number of threads). */
+ * when w was allocated) in chunks fixed by the data's shape, summed in
+ * chunk order: the sums do not depend on which thread took which chunk
+ * (BLAS products may round otherwise with another number of threads). */
 lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm_mwork *w,
                                int stats, double *z, double *logp, double *ll, lz_error *err);
 

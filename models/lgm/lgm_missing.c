@@ -450,16 +450,16 @@ lz_status lgm_estep_incomplete(const lgm_model *m, const lgm_incomplete *in, lgm
     factor_params(m, in, w);
     /* OpenMP threads over chunks, each calling single-threaded BLAS (the
      * threads w was made for; BLAS may already run on one: lgm_fit_incomplete) */
-    int nb = lz_get_threads(), nth = (int)w->nthr;
+    int nb = lz_get_threads(), nth = (int)w->nthr, bad = 0;
     if (nb != 1) lz_set_threads(1);
-        /* B (n, k) <- X D^-1 A: row n is A_o^T D_o^-1 x_n,o (x is 0 where missing) */
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (w->n_rch > 1 && nth > 1)
     for (size_t ch = 0; ch < w->n_rch; ch++) {
+        /* B (n, k) <- X D^-1 A, a chunk of rows at a time: row n is
+         * A_o^T D_o^-1 x_n,o (x is 0 where missing) */
         size_t r0 = ch * w->ch_rows, r1 = r0 + w->ch_rows < n ? r0 + w->ch_rows : n;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)k, (int)d, 1.0,
                     in->x + r0 * d, (int)d, w->ad, (int)k, 0.0, w->b + r0 * k, (int)k);
     }
-    int bad = 0;
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (w->n_pch > 1 && nth > 1)
     for (size_t ch = 0; ch < w->n_pch; ch++) {
         scratch s = thread_scratch(w, (size_t)omp_get_thread_num());
@@ -727,8 +727,6 @@ lz_status lgm_fit_incomplete(const lgm_config *c, const lgm_incomplete *train, c
         o.test_ll = i_test_ll;
         o.test_ctx = &tc;
     }
-    /* a coordinate constant where observed keeps A's row exactly 0 (and mu'
-     * 0), as on complete data, where its row of S is 0 (lgm_start) */
     /* Missing entries: the E-steps run their own OpenMP threads over
      * single-threaded BLAS, and the rest of an iteration is O(d k^2); BLAS
      * stays on one thread for the whole fit, so that its idle threads,
@@ -736,6 +734,8 @@ lz_status lgm_fit_incomplete(const lgm_config *c, const lgm_incomplete *train, c
      * from the E-steps' threads. */
     int nb = lz_get_threads();
     if (inc && nb != 1) lz_set_threads(1);
+    /* a coordinate constant where observed keeps A's row exactly 0 (and mu'
+     * 0), as on complete data, where its row of S is 0 (lgm_start) */
     if (!st) st = lgm_start(c, &o, s, r, m, w, res, err);
     if (!st) st = lgm_fit_loop(c, &o, r, m, t0, cb, ud, res, err);
     if (inc && nb != 1) lz_set_threads(nb);
