@@ -535,11 +535,15 @@ END_TEST
 /* the E-step and M-step on 1 and 2 threads (each workspace made under its
  * count, which its E-steps use): chunks are fixed by the data and summed in
  * order, so only BLAS may round otherwise (to ~1e-15); a race or a sum in
- * the threads' order would differ by far more.  6000 rows make several
- * chunks of rows and of patterns. */
+ * the threads' order would differ by far more.  Two shapes: 6000 narrow
+ * rows (chunks of 1024 rows) and 400 rows of 600 columns (chunks of 110
+ * rows, whose pattern sums, over 8192 entries a chunk, are added in
+ * parallel blocks); each makes several chunks of rows and of patterns. */
+static const size_t thread_shapes[][3] = {{12, 3, 6000}, {600, 5, 400}}; /* d, k, n */
+
 START_TEST(estep_independent_of_threads)
 {
-    size_t d = 12, k = 3, n = 6000;
+    size_t d = thread_shapes[_i][0], k = thread_shapes[_i][1], n = thread_shapes[_i][2];
     gsl_rng *r = lz_rng_alloc(35);
     lz_error err;
     lgm_model *truth = lgm_model_alloc(d, k);
@@ -657,7 +661,8 @@ static Suite *suite(void)
     tcase_add_test(t, em_never_decreases_with_missing);
     tcase_add_test(t, recovers_known_model_with_missing);
     tcase_add_test(t, fit_with_missing_is_scale_equivariant);
-    tcase_add_test(t, estep_independent_of_threads);
+    tcase_add_loop_test(t, estep_independent_of_threads, 0,
+                        (int)(sizeof thread_shapes / sizeof thread_shapes[0]));
     tcase_add_test(t, sampled_completion_with_missing_ends_near_exact);
     suite_add_tcase(s, t);
     return s;
