@@ -289,16 +289,14 @@ static lz_status loglik_stream(const cvae_model *mod, cvae_workspace *ws, vae_wo
     return st;
 }
 
-/* the error of the estimate, naming the row of set where it is
- * ("test.csv:17: ..."), when row idx[r] of set (r itself when idx is NULL)
- * had log-weights that were not finite */
+/* the error of the estimate, naming the row of set whose log-weights were
+ * not finite (vae_name_bad_row; M1 estimates with the plain VAE's workspace) */
 static lz_status name_bad_row(const cvae_model *mod, const cvae_workspace *ws,
                               const vae_workspace *vws, const lz_data *set, const size_t *idx,
                               lz_status st, lz_error *err)
 {
     size_t r = mod->a.mode == CVAE_MODE_M1 ? vws->bad_row : ws->bad_row;
-    if (st != LZ_ENUMERIC || r >= set->n) return st;
-    return vae_nonfinite_fail(set, idx ? idx[r] : r, err);
+    return vae_name_bad_row(st, r, set, idx, err);
 }
 
 /* ll_train on the rows of vae_ll_train_rows */

@@ -554,12 +554,15 @@ lz_status vae_loglik_rows(const vae_model *mod, vae_workspace *ws, const vae_rea
                           size_t K, gsl_rng *rng, double *ll, double *elbo, double *var,
                           lz_error *err);
 
-/* The error of a row of set whose log-weights were not finite (row: the
- * row of set, 0-based): "test.csv:17: importance sampling: a non-finite
- * log-weight".  (A Gaussian model's rows beyond VAE_FAR_MAX standardised
- * units, which would overflow the network, are refused earlier, by
- * vae_prepare.) */
-lz_status vae_nonfinite_fail(const lz_data *set, size_t row, lz_error *err);
+/* st, the status of an estimate over rows of set, with its error naming
+ * the file line of the row whose log-weights were not finite ("test.csv:17:
+ * importance sampling: a non-finite log-weight") when st is LZ_ENUMERIC and
+ * row (the workspace's bad_row, 0-based) is one: row idx[row] of set, or row
+ * itself when idx is NULL.  (A Gaussian model's rows beyond VAE_FAR_MAX
+ * standardised units, which would overflow the network, are refused
+ * earlier, by vae_prepare.) */
+lz_status vae_name_bad_row(lz_status st, size_t row, const lz_data *set, const size_t *idx,
+                           lz_error *err);
 
 /* The estimate of a data set, per sample. */
 typedef struct {

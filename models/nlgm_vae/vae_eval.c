@@ -180,20 +180,13 @@ static lz_status new_stream(unsigned long seed, vae_stream s, gsl_rng **r, lz_er
     return *r ? LZ_OK : lz_fail(err, LZ_ENOMEM, "evaluation: out of memory");
 }
 
-lz_status vae_nonfinite_fail(const lz_data *set, size_t row, lz_error *err)
+lz_status vae_name_bad_row(lz_status st, size_t row, const lz_data *set, const size_t *idx,
+                           lz_error *err)
 {
+    if (st != LZ_ENUMERIC || row >= set->n) return st;
     char where[256];
-    lz_data_row_where(set, row, where, sizeof where);
+    lz_data_row_where(set, idx ? idx[row] : row, where, sizeof where);
     return lz_fail(err, LZ_ENUMERIC, "%s: importance sampling: a non-finite log-weight", where);
-}
-
-/* the error of vae_loglik_rows, naming the row of set where it is, when a
- * row's log-weights were not finite */
-static lz_status name_bad_row(const vae_workspace *ws, const lz_data *set, lz_status st,
-                              lz_error *err)
-{
-    if (st != LZ_ENUMERIC || ws->bad_row >= set->n) return st;
-    return vae_nonfinite_fail(set, ws->bad_row, err);
 }
 
 /* vae_loglik with the importance samples of stream s */
@@ -226,7 +219,7 @@ static lz_status ll_train(const vae_model *mod, vae_workspace *ws, const vae_con
     if (!st) st = vae_prepare(mod, sub, bin, &x, err);
     if (!st) {
         st = loglik_stream(mod, ws, x, rows, (size_t)c->iw, c->seed, VAE_STREAM_IW_TRAIN, res, err);
-        st = name_bad_row(ws, sub, st, err);
+        st = vae_name_bad_row(st, ws->bad_row, sub, NULL, err);
     }
     free(idx);
     lz_data_free(sub);
@@ -331,7 +324,7 @@ lz_status vae_evaluate(const vae_model *mod, const vae_config *c, const lz_data 
     lz_status st = LZ_OK;
     if (test && test->n) {
         st = loglik_stream(mod, ws, xte, test->n, K, c->seed, VAE_STREAM_IW_TEST, &ev->test, err);
-        st = name_bad_row(ws, test, st, err);
+        st = vae_name_bad_row(st, ws->bad_row, test, NULL, err);
     }
     if (!st && train && train->n) st = ll_train(mod, ws, c, train, &ev->train, err);
     /* latent and recon: the test set, else the training set binarised once */
