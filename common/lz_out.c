@@ -391,8 +391,8 @@ void lz_outset_free(lz_outset *os)
 /* ------------------------------------------------------------------ */
 /* data files */
 
-/* x as the data files hold it (nan, inf, -inf, or %.17g); returns the bytes written (< LZ_FMT_NUM)
- */
+/* x as the data files hold it (nan, inf, -inf, or %.17g); returns the
+ * bytes written (< LZ_FMT_NUM) */
 static size_t fmt_num(char *p, double x)
 {
     if (isnan(x)) return (size_t)snprintf(p, LZ_FMT_NUM, "nan");
