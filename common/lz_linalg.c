@@ -43,7 +43,13 @@ lz_status lz_chol_solve(size_t n, const double *l, size_t nrhs, double *b, lz_er
 {
     CHECK_N(n);
     if (nrhs == 0) return LZ_OK;
-    /* L L^T X = B: B <- L^-1 B, then B <- L^-T B (two triangular solves) */
+    /* L L^T X = B: B <- L^-1 B, then B <- L^-T B (two triangular solves;
+     * one right-hand side by the level-2 solver, which packs nothing) */
+    if (nrhs == 1) {
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)n, l, (int)n, b, 1);
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, (int)n, l, (int)n, b, 1);
+        return LZ_OK;
+    }
     cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)n, (int)nrhs,
                 1.0, l, (int)n, b, (int)nrhs);
     cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)nrhs,

@@ -23,7 +23,7 @@ lz_status lz_chol(size_t n, double *a, lz_error *err);
 /* The pair of Cholesky solves, A = L L^T from lz_chol (l (n, n) lower):
  *   lz_chol_solve:       b (n, nrhs) <- A^-1 b   (L^-1 b, then L^-T),
  *   lz_chol_solve_right: b (m, n)    <- b A^-1   (b L^-T, then L^-1),
- * two triangular solves (dtrsm) each. */
+ * two triangular solves (dtrsm each; dtrsv for one right-hand side). */
 lz_status lz_chol_solve(size_t n, const double *l, size_t nrhs, double *b, lz_error *err);
 lz_status lz_chol_solve_right(size_t m, size_t n, const double *l, double *b, lz_error *err);
 

@@ -918,6 +918,16 @@ START_TEST(cholesky_reconstructs_and_solves)
                 for (size_t t = 0; t < n; t++) s += a[i * n + t] * b[t * 2 + c];
                 ck_assert_double_eq_tol(s, x[i * 2 + c], 100 * n * 2.2e-16);
             }
+        /* one right-hand side (its own code path): the same residual */
+        double *b1 = malloc(n * sizeof *b1);
+        for (size_t i = 0; i < n; i++) b1[i] = x[i * 2 + 1];
+        ck_assert_int_eq(lz_chol_solve(n, l, 1, b1, &e), LZ_OK);
+        for (size_t i = 0; i < n; i++) {
+            double s = 0;
+            for (size_t t = 0; t < n; t++) s += a[i * n + t] * b1[t];
+            ck_assert_double_eq_tol(s, x[i * 2 + 1], 100 * n * 2.2e-16);
+        }
+        free(b1);
         /* log-determinant against the product of eigenvalues */
         double *w = malloc(n * sizeof *w), *v = malloc(n * n * sizeof *v),
                *c = malloc(n * n * sizeof *c);
