@@ -783,14 +783,14 @@ lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *
     lz_patterns *pt = lz_patterns_make(data);
     /* per pattern: K_o = U_o^T U_o + diag(sigma^2 / (lambda_j - sigma^2)),
      * U_o^T U_o = I - U_m^T U_m (k, k); per row the centred x_o, b = U_o^T x_o */
-    double *buf = malloc((d + 2 * k * k + 3 * k + d * k) * sizeof *buf);
+    double *buf = malloc((d + 2 * k * k + 3 * k + 2 * d * k) * sizeof *buf);
     if (!pt || !buf) {
         lz_patterns_free(pt);
         free(buf);
         return lz_fail(err, LZ_ENOMEM, "PCA scoring: out of memory");
     }
     double *xc = buf, *kk = xc + d, *lk = kk + k * k, *ut = lk + k * k, *b = ut + d * k,
-           *zn = b + k, *mn = zn + k;
+           *zn = b + k, *mn = zn + k, *rows = mn + k; /* rows (d, k): gathered rows of U */
     /* U (d, k) <- comp^T */
     for (size_t c = 0; c < k; c++)
         for (size_t j = 0; j < d; j++) ut[j * k + c] = m->comp[c * d + j];
@@ -812,14 +812,28 @@ lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *
     for (size_t p = 0; !st && p < pt->n_pat; p++) {
         const size_t *mis = pt->mis + pt->mis_start[p];
         size_t q = pt->mis_start[p + 1] - pt->mis_start[p], no = d - q;
-        /* K_o = I - U_m^T U_m + diag(sigma^2 / (lambda_j - sigma^2)) */
-        memset(kk, 0, k * k * sizeof *kk);
-        for (size_t c = 0; c < k; c++) kk[c * k + c] = 1.0 + s2 / lpr[c];
-        for (size_t t = 0; t < q; t++) {
-            const double *u = ut + mis[t] * k;
-            for (size_t c = 0; c < k; c++)
-                for (size_t c2 = 0; c2 < k; c2++) kk[c * k + c2] -= u[c] * u[c2];
+        /* K_o = U_o^T U_o + diag(sigma^2 / (lambda_j - sigma^2)), U_o^T U_o
+         * = I - U_m^T U_m while the missing rows of U hold at most half of
+         * its squared norm (then U_o^T U_o >= I / 2, and the downdate's
+         * rounding, eps, is eps relative), else summed over the observed
+         * rows (a column in large units can put a component almost wholly
+         * in one coordinate, where I - U_m^T U_m cancels to ~0) */
+        double tm = 0;
+        for (size_t t = 0; t < q; t++)
+            for (size_t c = 0; c < k; c++) tm += ut[mis[t] * k + c] * ut[mis[t] * k + c];
+        int down = tm <= 0.5;
+        size_t nr = 0;
+        for (size_t j = 0, t = 0; j < d; j++) {
+            int m_j = t < q && mis[t] == j;
+            t += (size_t)m_j;
+            if (m_j == down) memcpy(rows + nr++ * k, ut + j * k, k * sizeof *rows);
         }
+        memset(kk, 0, k * k * sizeof *kk);
+        for (size_t c = 0; c < k; c++) kk[c * k + c] = (down ? 1.0 : 0.0) + s2 / lpr[c];
+        if (nr)
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)nr, down ? -1.0 : 1.0,
+                        rows, (int)k, 1.0, kk, (int)k);
+        lz_sym_from_upper(k, kk);
         memcpy(lk, kk, k * k * sizeof *lk);
         if ((st = lz_chol(k, lk, err))) break;
         double logk = lz_chol_logdet(k, lk);

@@ -74,19 +74,40 @@ static pca_model *random_model(gsl_rng *r, size_t d, size_t k)
     return m;
 }
 
+/* The same with a first component along the first coordinate (e_1 plus
+ * 1e-4 of noise) and lambda_1 = 1e10 sigma^2, as a column in units 1e5
+ * times the others' makes it: where that coordinate is missing, U_o^T U_o
+ * = I - U_m^T U_m has an entry 1 - u_11^2 ~ 1e-8, which a downdate from I
+ * would leave with a relative error of about 1e-8. */
+static pca_model *dominant_model(gsl_rng *r, size_t d, size_t k)
+{
+    pca_model *m = random_model(r, d, k);
+    double *q = lz_test_dalloc(d * k);
+    lz_rng_gauss(r, d * k, q);
+    for (size_t j = 0; j < d; j++) q[j * k] = (j == 0) + 1e-4 * q[j * k];
+    ck_assert_int_eq(lz_qr(d, k, q, NULL, NULL), LZ_OK);
+    for (size_t c = 0; c < k; c++)
+        for (size_t j = 0; j < d; j++) m->comp[c * d + j] = q[j * k + c];
+    m->eigval[0] = 1e10 * m->sigma2;
+    m->total_var = 2e10;
+    free(q);
+    return m;
+}
+
 /* ------------------------------------------------------------------ */
 
 /* The density of each row's observed entries, its projection and E[x_m |
- * x_o], against a direct evaluation row by row */
+ * x_o], against a direct evaluation row by row; the last model has a
+ * component along a coordinate in large units */
 START_TEST(observed_density_equals_direct_cholesky)
 {
-    static const size_t dims[][2] = {{6, 2}, {15, 3}, {30, 5}};
-    static const double frac[3] = {0.2, 0.5, 0.1};
+    static const size_t dims[][2] = {{6, 2}, {15, 3}, {30, 5}, {8, 2}};
+    static const double frac[4] = {0.2, 0.5, 0.1, 0.3};
     gsl_rng *r = lz_rng_alloc(41);
     lz_error err;
-    for (size_t p = 0; p < 3; p++) {
+    for (size_t p = 0; p < 4; p++) {
         size_t d = dims[p][0], k = dims[p][1], n = 120;
-        pca_model *m = random_model(r, d, k);
+        pca_model *m = p < 3 ? random_model(r, d, k) : dominant_model(r, d, k);
         double *x = lz_test_dalloc(n * d), *x0 = lz_test_dalloc(n * d), *z = lz_test_dalloc(n * k),
                *xf = lz_test_dalloc(n * d);
         unsigned char *miss = calloc(n * d, 1);
