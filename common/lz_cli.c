@@ -658,6 +658,25 @@ void lz_note_spread(const lz_data *data, const double *var, const char *what)
            r, lz_data_colname(data, hi, a, sizeof a), lz_data_colname(data, lo, b, sizeof b), what);
 }
 
+void lz_note_constant(const lz_data *data, const double *var)
+{
+    size_t n = 0, first = 0;
+    for (size_t j = data->d; j-- > 0;)
+        if (var[j] == 0) {
+            n++;
+            first = j;
+        }
+    if (!n) return;
+    char a[160], more[64] = "";
+    if (n > 1) snprintf(more, sizeof more, " and %zu more column%s", n - 1, n > 2 ? "s" : "");
+    printf("note: %s%s %s constant in the training rows (a spread at or below %g of a column's "
+           "largest magnitude counts as rounding): standardised by |mean| (1 for a column of "
+           "0s), a convention that sets %s share of ll/N in the data's units; --skip-col leaves "
+           "a column of text data out\n",
+           lz_data_colname(data, first, a, sizeof a), more, n > 1 ? "are" : "is", LZ_VAR_RTOL,
+           n > 1 ? "their" : "its");
+}
+
 void lz_die_msg(const char *prog, const lz_error *err)
 {
     fprintf(stderr, "%s: %s\n", prog, err && err->msg[0] ? err->msg : "failed");

@@ -196,6 +196,14 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
  * standardised first. */
 void lz_note_spread(const lz_data *data, const double *var, const char *what);
 
+/* When some columns are constant in the training rows (var_j == 0: a
+ * spread at or below LZ_VAR_RTOL of the column's magnitude counts as
+ * rounding, lz_data_moments), print a note to stdout naming the first and
+ * counting the others: a model that standardises each column divides a
+ * constant one by |its mean| (or 1), a convention that sets that column's
+ * share of the log-likelihood in the data's units. */
+void lz_note_constant(const lz_data *data, const double *var);
+
 /* Print "prog: message" to stderr: the one-line error of a failed run. */
 void lz_die_msg(const char *prog, const lz_error *err);
 

@@ -291,9 +291,12 @@ static lz_status make_model(run *r)
     double *var = malloc(tr->d * sizeof *var); /* (d) column variances */
     if (!var) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     st = vae_set_data_map(r->mod->core, &r->cfg.vae, tr, var, &r->err);
-    if (!st && a.core.lik == VAE_GAUSSIAN && r->mod->core->standardize == VAE_STD_OVERALL &&
-        !r->co.quiet)
-        lz_note_spread(tr, var, "the Gaussian likelihood's noise sigma^2 I");
+    if (!st && a.core.lik == VAE_GAUSSIAN && !r->co.quiet) { /* as nlgm_vae's make_model */
+        if (r->mod->core->standardize == VAE_STD_OVERALL)
+            lz_note_spread(tr, var, "the Gaussian likelihood's noise sigma^2 I");
+        else
+            lz_note_constant(tr, var);
+    }
     free(var);
     return st;
 }

@@ -259,11 +259,15 @@ static lz_status make_model(run *r)
     double *var = malloc(tr->d * sizeof *var); /* (d) column variances */
     if (!var) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
     lz_status st = vae_set_data_map(r->mod, &r->cfg, tr, var, &r->err);
-    /* --standardize overall, an isotropic sigma^2 I in the data's units: say
-     * so when the columns' scales differ by orders of magnitude */
-    if (!st && r->mod->a.lik == VAE_GAUSSIAN && r->mod->standardize == VAE_STD_OVERALL &&
-        !r->co.quiet)
-        lz_note_spread(tr, var, "the Gaussian likelihood's noise sigma^2 I");
+    /* Gaussian: --standardize overall, an isotropic sigma^2 I in the data's
+     * units, says so when the columns' scales differ by orders of magnitude;
+     * column, which divides a constant column by |its mean|, names those */
+    if (!st && r->mod->a.lik == VAE_GAUSSIAN && !r->co.quiet) {
+        if (r->mod->standardize == VAE_STD_OVERALL)
+            lz_note_spread(tr, var, "the Gaussian likelihood's noise sigma^2 I");
+        else
+            lz_note_constant(tr, var);
+    }
     free(var);
     return st;
 }

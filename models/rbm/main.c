@@ -322,7 +322,12 @@ static lz_status load_inputs(run *r)
             return lz_fail(e, LZ_ENOMEM, "d = %zu, H = %d: out of memory", r->train->d, r->cfg.h);
         r->m->visible = r->cfg.visible;
         r->m->sigma = r->cfg.sigma;
-        st = rbm_standardise(r->m, r->train, e); /* Gaussian: the training columns' moments */
+        double *var = malloc(r->train->d * sizeof *var); /* (d) the columns' variances */
+        if (!var) return lz_fail(e, LZ_ENOMEM, "out of memory");
+        st = rbm_standardise(r->m, r->train, var, e); /* Gaussian: the training columns' moments */
+        if (!st && r->m->visible == RBM_VIS_GAUSSIAN && !r->co.quiet)
+            lz_note_constant(r->train, var);
+        free(var);
     }
     if (!st && r->train)
         st = prepare(r->train, r->m, &r->prep, r->co.seed, RBM_STREAM_BIN_TRAIN, &r->vtr, e);

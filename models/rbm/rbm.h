@@ -286,11 +286,12 @@ typedef struct {
 } rbm_prep;
 
 /* Gaussian visible units: m->shift <- the training columns' means, m->scale
- * <- their standard deviations (lz_data_moments); a constant column (at
- * mu_j) gets scale |mu_j|, or 1 when it is 0.  Binary units: shift 0, scale
- * 1.  LZ_ENUMERIC (naming the column) for values too large for a variance,
+ * <- their standard deviations (lz_data_moments; their variances into var
+ * (d) unless it is NULL); a constant column (at mu_j, variance 0) gets scale
+ * |mu_j|, or 1 when it is 0.  Binary units: shift 0, scale 1, var untouched.
+ * LZ_ENUMERIC (naming the column) for values too large for a variance,
  * LZ_EINVAL when every column is constant.  docs/rbm.md, "Data". */
-lz_status rbm_standardise(rbm_model *m, const lz_data *train, lz_error *err);
+lz_status rbm_standardise(rbm_model *m, const lz_data *train, double *var, lz_error *err);
 
 /* out (n, d) <- what m's visible units see of data->x (n, d).
  * Binary: y = x / scale must lie in [0, 1] (else LZ_EINVAL naming the first

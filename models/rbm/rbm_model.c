@@ -467,7 +467,7 @@ static lz_status bad_value(const lz_data *data, size_t row, size_t j, const rbm_
                               "sample");
 }
 
-lz_status rbm_standardise(rbm_model *m, const lz_data *train, lz_error *err)
+lz_status rbm_standardise(rbm_model *m, const lz_data *train, double *var_out, lz_error *err)
 {
     size_t d = m->d;
     if (train->d != d)
@@ -488,6 +488,7 @@ lz_status rbm_standardise(rbm_model *m, const lz_data *train, lz_error *err)
         double mu = fabs(m->shift[i]);
         m->scale[i] = var[i] > 0 ? sqrt(var[i]) : mu > 0 ? mu : 1.0;
     }
+    if (!st && var_out) memcpy(var_out, var, d * sizeof *var_out);
     free(var);
     if (!st && n_const == d)
         st = lz_fail(err, LZ_EINVAL,

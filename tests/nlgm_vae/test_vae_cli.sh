@@ -94,6 +94,7 @@ awk 'BEGIN { srand(3); for (i = 0; i < 60; i++) { t = rand(); printf "%.6f,%.6f,
 "$V" small.csv --likelihood gaussian --hidden 8 --iw 5 -o sm/vae > small.log 2>&1 || { cat small.log; fail "default epochs on 60 rows"; }
 [ "$(rows sm/vae.trace.dat)" -eq 1000 ] || fail "60 rows: $(rows sm/vae.trace.dat) epochs, expected 1000"
 ! grep -q "far from a trained VAE" small.log || fail "a few-steps note on a default run"
+! grep -q "constant in the training rows" small.log || fail "a constant-column note on small.csv"
 [ "$(grep -c '^epoch' small.log)" -eq 60 ] || fail "60 rows: $(grep -c '^epoch' small.log) epoch lines printed, expected 60"
 "$V" small.csv --likelihood gaussian --hidden 8 --iw 5 --epochs 3 -o sm3/vae > small3.log 2>&1 || fail "--epochs 3"
 [ "$(rows sm3/vae.trace.dat)" -eq 3 ] || fail "--epochs 3 gave $(rows sm3/vae.trace.dat) epochs"
@@ -146,9 +147,13 @@ scale_cols test.csv 1000 > s1000.csv
 shift=$(awk -F, '{ for (j = 1; j <= 64; j++) if ($j != 0) nz[j] = 1 }
   END { for (j = 1; j <= 64; j++) if (nz[j]) s -= log(10 ^ ((j % 9) - 4)); printf "%.17g", s }' train.csv)
 run_ok "$V" train.csv --label-col last --test test.csv --likelihood gaussian -k 2 --epochs 3 --iw 5 -o u1/vae
+# the digits' first pixel is 0 in every row: standardised by 1, and named
+grep -Eq "^note: field 1 and [0-9]+ more columns? are constant in the training rows" run.log ||
+  fail "no note of the constant columns"
 run_ok "$V" tc.csv --label-col last --test sc.csv --likelihood gaussian -k 2 --epochs 3 --iw 5 -o u2/vae
 run_ok "$V" train.csv --label-col last --test test.csv --likelihood gaussian --standardize overall \
   -k 2 --epochs 3 --iw 5 -o u3/vae
+! grep -q "constant in the training rows" run.log || fail "a constant-column note with one scale"
 run_ok "$V" t1000.csv --label-col last --test s1000.csv --likelihood gaussian --standardize overall \
   -k 2 --epochs 3 --iw 5 -o u4/vae
 for c in ll_train ll_test elbo_test; do

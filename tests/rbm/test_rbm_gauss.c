@@ -706,7 +706,7 @@ START_TEST(test_bracket_digits)
         rbm_model *m = rbm_model_alloc(d, 14);
         m->visible = c.visible;
         rbm_prep p = {RBM_BIN_THRESHOLD, 0.5, 16.0, NULL};
-        ck_assert_int_eq(rbm_standardise(m, tr, &err), LZ_OK);
+        ck_assert_int_eq(rbm_standardise(m, tr, NULL, &err), LZ_OK);
         ck_assert_int_eq(rbm_prepare(tr, m, &p, 1, RBM_STREAM_BIN_TRAIN, x, &err), LZ_OK);
         ck_assert_int_eq(rbm_prepare(te, m, &p, 1, RBM_STREAM_BIN_TEST, xt, &err), LZ_OK);
         rbm_set_base_rate(m, tr->n, x);

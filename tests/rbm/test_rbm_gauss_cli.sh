@@ -16,6 +16,9 @@ near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d
 # ---- a Gaussian run: continuous family, its name and parameter count,
 # log-likelihoods in the data's units, samples in the data's range
 run_ok "$RBM" "${G[@]}" -o g/rbm "$DIGITS"
+# the digits' first pixel is 0 in every row: standardised by 1, and named
+grep -Eq "^note: field 1 and [0-9]+ more columns? are constant in the training rows" run.log ||
+  fail "no note of the constant columns"
 [ "$(val g/rbm.summary.tsv family)" = continuous ] || fail "family: $(val g/rbm.summary.tsv family)"
 [ "$(val g/rbm.summary.tsv model)" = rbm-gauss-cd1 ] || fail "model: $(val g/rbm.summary.tsv model)"
 [ "$(val g/rbm.summary.tsv n_params)" -eq $((64 * 8 + 64 + 8)) ] || fail "n_params (sigma fixed)"
