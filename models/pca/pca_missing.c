@@ -781,8 +781,8 @@ lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *
     if (data->d != d)
         return lz_fail(err, LZ_EINVAL, "PCA: data of %zu columns, model of %zu", data->d, d);
     lz_patterns *pt = lz_patterns_make(data);
-    /* per pattern: K_o = U_o^T U_o + diag(sigma^2 / (lambda_j - sigma^2)),
-     * U_o^T U_o = I - U_m^T U_m (k, k); per row the centred x_o, b = U_o^T x_o */
+    /* per pattern: K_o = U_o^T U_o + diag(sigma^2 / (lambda_j - sigma^2))
+     * (k, k); per row the centred x_o, b = U_o^T x_o */
     double *buf = malloc((d + 2 * k * k + 3 * k + 2 * d * k) * sizeof *buf);
     if (!pt || !buf) {
         lz_patterns_free(pt);
@@ -814,10 +814,10 @@ lz_status pca_score_incomplete(const pca_model *m, const lz_data *data, double *
         size_t q = pt->mis_start[p + 1] - pt->mis_start[p], no = d - q;
         /* K_o = U_o^T U_o + diag(sigma^2 / (lambda_j - sigma^2)), U_o^T U_o
          * = I - U_m^T U_m while the missing rows of U hold at most half of
-         * its squared norm (then U_o^T U_o >= I / 2, and the downdate's
-         * rounding, eps, is eps relative), else summed over the observed
-         * rows (a column in large units can put a component almost wholly
-         * in one coordinate, where I - U_m^T U_m cancels to ~0) */
+         * its squared norm (then U_o^T U_o >= I / 2, so the downdate's
+         * rounding, ~eps, is ~eps relative to it), else summed over the
+         * observed rows (a column in large units can put a component almost
+         * wholly in one coordinate, where I - U_m^T U_m cancels to ~0) */
         double tm = 0;
         for (size_t t = 0; t < q; t++)
             for (size_t c = 0; c < k; c++) tm += ut[mis[t] * k + c] * ut[mis[t] * k + c];
