@@ -432,6 +432,11 @@ static char guess_delim(const char *line)
     return semi ? ';' : comma ? ',' : tab ? '\t' : ' ';
 }
 
+/* A blank around a field: a space, or a tab unless tabs delimit the fields
+ * (then "1\t\t3" holds an empty field, a missing value, and a line may
+ * begin with one). */
+static int blank(char c, char delim) { return c == ' ' || (c == '\t' && delim != '\t'); }
+
 /* The closing quote of the quoted field starting at p (p[0] == '"'): the
  * first '"' not doubled, when only blanks follow it before the delimiter or
  * the end of the line; else NULL (not a quoted field: read as written). */
@@ -444,7 +449,7 @@ static char *quoted_end(char *p, char delim)
             continue;
         }
         char *t = r + 1;
-        while (*t == ' ' || *t == '\t') t++;
+        while (blank(*t, delim)) t++;
         return *t == delim || !*t ? r : NULL;
     }
     return NULL;
@@ -472,7 +477,7 @@ static size_t split_fields(char *s, char delim, char **f, size_t cap)
     }
     char *p = s;
     for (;;) {
-        while (*p == ' ' || *p == '\t') p++;
+        while (blank(*p, delim)) p++;
         char *q = NULL; /* the delimiter after the field, or NULL at the end */
         char *close = p[0] == '"' ? quoted_end(p, delim) : NULL;
         if (close) {
@@ -484,7 +489,7 @@ static size_t split_fields(char *s, char delim, char **f, size_t cap)
                 if (*r == '"') r++;
             }
             *w = '\0';
-            for (r = close + 1; *r == ' ' || *r == '\t'; r++)
+            for (r = close + 1; blank(*r, delim); r++)
                 ;
             q = *r ? r : NULL;
         } else {
@@ -492,7 +497,7 @@ static size_t split_fields(char *s, char delim, char **f, size_t cap)
             if (q) *q = '\0';
             /* trim blanks and one pair of double quotes */
             char *e = p + strlen(p);
-            while (e > p && (e[-1] == ' ' || e[-1] == '\t')) *--e = '\0';
+            while (e > p && blank(e[-1], delim)) *--e = '\0';
             if (e - p >= 2 && p[0] == '"' && e[-1] == '"') {
                 e[-1] = '\0';
                 p++;
@@ -554,7 +559,7 @@ static int column_of_words(const char *p, const char *end, char delim, size_t co
             line[len] = '\0';
             if (len && line[len - 1] == '\r') line[len - 1] = '\0';
             const char *q = line;
-            while (*q == ' ' || *q == '\t') q++;
+            while (blank(*q, delim)) q++;
             double v;
             if (*q && *q != '#' && nth_field(q, delim, col, ncols, buf, CAP, f) &&
                 (is_missing(f[col], missing) || parse_number(f[col], &v)))
@@ -751,17 +756,18 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
         char *eol = nl ? nl : end;
         *eol = '\0';
         if (eol > p && eol[-1] == '\r') eol[-1] = '\0';
-        char *line = p;
+        char *line = p, *t = p; /* t: past the line's blanks */
         p = nl ? nl + 1 : end;
         c.line++;
-        while (*line == ' ' || *line == '\t') line++;
-        if (!*line) continue;
-        if (*line == '#') {
-            if (rows == 0 && !header) pending_comment = line + 1;
+        while (*t == ' ' || *t == '\t') t++;
+        if (!*t) continue;
+        if (*t == '#') {
+            if (rows == 0 && !header) pending_comment = t + 1;
             continue;
         }
-        if (!c.delim) {
-            c.delim = guess_delim(line);
+        if (!c.delim) c.delim = guess_delim(t);
+        while (blank(*line, c.delim)) line++; /* tabs: a leading empty field stays */
+        if (!f) {
             /* count fields once to size the pointer array */
             size_t nf = 1;
             for (const char *q = line; *q; q++)

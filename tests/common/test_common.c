@@ -149,6 +149,20 @@ START_TEST(tsv_and_own_dat_header_read_back)
     ck_assert_uint_eq(d->d, 2);
     ck_assert_double_eq(d->x[1], 2);
     lz_data_free(d);
+    /* between tabs, an empty field is a missing value: first, inner and
+     * last (and a quoted field, spaces around it trimmed) */
+    write_text(tmp_path("e.tsv"), "\t2\t3\n4\t\t6\n7\t8\t\n \"1\" \t5 \t9\n");
+    ck_assert_msg(lz_data_read(tmp_path("e.tsv"), &o, &d, &e) == LZ_OK, "%s", e.msg);
+    ck_assert_uint_eq(d->n, 4);
+    ck_assert_uint_eq(d->d, 3);
+    ck_assert_uint_eq(d->n_miss, 3);
+    static const unsigned char miss[12] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+    static const double x[12] = {0, 2, 3, 4, 0, 6, 7, 8, 0, 1, 5, 9};
+    for (size_t i = 0; i < 12; i++) {
+        ck_assert_uint_eq(d->miss[i], miss[i]);
+        ck_assert_double_eq(d->x[i], x[i]);
+    }
+    lz_data_free(d);
 }
 END_TEST
 
