@@ -555,6 +555,10 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
     }
     if (rc == LZ_CLI_RUN) {
         *data_path = first < argc ? argv[first] : NULL;
+        lz_out_protect(*data_path);
+        lz_out_protect(co->test);
+        lz_out_protect(co->load);
+        const char *in = co->save ? lz_out_input_at(co->save) : NULL;
         if (!*data_path && !co->load)
             lz_fail(&err, LZ_EINVAL,
                     "missing argument DATA (or --load MODEL): usage: %s %s (see %s --help)",
@@ -567,6 +571,11 @@ int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **a
                     co->output, sugg);
         else if (co->save && (!*co->save || co->save[strlen(co->save) - 1] == '/'))
             lz_fail(&err, LZ_EINVAL, "--save '%s': expected a file name for the model", co->save);
+        else if (in)
+            lz_fail(&err, LZ_EINVAL,
+                    "--save %s: the same file as the input %s: expected a new file name for the "
+                    "model",
+                    co->save, in);
         else {
             lz_out_set_threads(co->threads);
             return -1;

@@ -165,6 +165,32 @@ static int same_place(const char *a, const char *b)
     return same;
 }
 
+/* 1 when a and b are the same file: the same place, or (both existing) the
+ * same inode, a hard or symbolic link to it */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return same_place(a, b) || (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+                                sa.st_ino == sb.st_ino);
+}
+
+/* The run's input files (lz_out_protect), which no output may replace. */
+#define LZ_MAX_INPUTS 16
+static const char *inputs[LZ_MAX_INPUTS];
+static size_t n_inputs;
+
+void lz_out_protect(const char *path)
+{
+    if (path && *path && n_inputs < LZ_MAX_INPUTS) inputs[n_inputs++] = path;
+}
+
+const char *lz_out_input_at(const char *path)
+{
+    for (size_t i = 0; i < n_inputs; i++)
+        if (same_file(inputs[i], path)) return inputs[i];
+    return NULL;
+}
+
 /* A final path must be a file name, not an existing directory, in a
  * directory this process can write. */
 static lz_status check_final(const char *path, lz_error *err)
@@ -194,6 +220,14 @@ FILE *lz_outset_open(lz_outset *os, const char *path, lz_error *err)
     size_t len = strlen(path);
     if (len == 0 || path[len - 1] == '/') {
         lz_fail(err, LZ_EINVAL, "'%s': expected a file path, not a directory", path);
+        return NULL;
+    }
+    const char *in = lz_out_input_at(path);
+    if (in) {
+        lz_fail(err, LZ_EINVAL,
+                "%s: the same file as the input %s: expected an output path that leaves the "
+                "inputs alone",
+                path, in);
         return NULL;
     }
     if (mkdir_parents(os, path, err) || check_final(path, err)) return NULL;

@@ -47,6 +47,15 @@ lz_outset *lz_outset_alloc(void);
  * same file as an output already in the set (the error names both). */
 FILE *lz_outset_open(lz_outset *os, const char *path, lz_error *err);
 
+/* An input file of the run (DATA, --test, --load, a start or reference
+ * file): lz_outset_open refuses to open an output that is the same file
+ * (the same name in the same directory, or a link to it), which the commit
+ * would replace.  path must outlive the run (argv). */
+void lz_out_protect(const char *path);
+
+/* The protected input that path would replace, or NULL. */
+const char *lz_out_input_at(const char *path);
+
 /* Flush, check and close every file, then rename each onto its final name,
  * all or nothing (see the top of this file).  On any error every temporary
  * file is removed, every file replaced is back, and err says which failed. */

@@ -95,9 +95,10 @@ static lz_status parse_choices(run *r)
         r->cfg.init = GMM_INIT_KMEANSPP;
     else if (!strcmp(s, "random"))
         r->cfg.init = GMM_INIT_RANDOM;
-    else if (!strncmp(s, "file:", 5) && s[5])
+    else if (!strncmp(s, "file:", 5) && s[5]) {
         r->cfg.init = GMM_INIT_FILE;
-    else
+        lz_out_protect(s + 5);
+    } else
         return lz_fail(&r->err, LZ_EINVAL, "--init '%s': expected kmeans++, random or file:PATH",
                        s);
     r->kmin = r->kmax = r->cfg.k;

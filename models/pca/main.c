@@ -111,6 +111,7 @@ static int parse_options(run *r, int argc, char **argv)
                         1}; /* omp_passive: the EM on missing values runs many short regions */
     int rc = lz_cli_start(&cli, &r->co, argc, argv, &r->data_path);
     if (rc >= 0) return rc;
+    lz_out_protect(r->ref_path);
     r->cfg.seed = r->co.seed; /* the random initial W */
     r->cfg.accelerate = r->accel == 0;
     if (r->k != LZ_UNSET_INT) r->cfg.k = r->k;

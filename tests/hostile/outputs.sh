@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/hostile/outputs.sh -- a failed or interrupted run leaves nothing
 # behind, in every program: the final commit is all or nothing (a final
-# path that is a directory, --save onto an output), a closed pipe on stdout
+# path that is a directory, --save onto an output), no output replaces an
+# input (--save or -o onto DATA or --test), a closed pipe on stdout
 # and SIGTERM remove the temporary files and the directories -o created, and
 # -o must be a prefix.
 source "$SRC/tests/lib.sh"
@@ -50,6 +51,35 @@ for p in pca_iter lgm_em nlgm_vae nlgm_cvae rbm_cd; do
   expect_error d/x "^$p: -o '': expected a prefix such as out/[a-z]+" run $p -o ''
   expect_error d/x "^$p: -o 'd/\.': expected a prefix such as d/\./[a-z]+" run $p -o d/.
   [ -z "$(ls -A d)" ] && [ ! -e .trace.dat ] && [ ! -e .summary.tsv ] || fail "$p: hidden files written"
+  ok
+done
+
+# An output onto an input: --save onto DATA (or a link to it) or --test, and
+# -o whose summary file is DATA; refused in one line naming both, the inputs
+# intact (the commit replaced them)
+fast() {
+  case $1 in
+    pca_iter | lgm_em) echo "-k 1" ;;
+    gmm_em) echo "-K 1" ;;
+    nlgm_vae) echo "-k 1 --hidden 3 --epochs 1 --iw 2" ;;
+    rbm_cd) echo "--hidden 2 --epochs 1" ;;
+  esac
+}
+for p in pca_iter lgm_em gmm_em nlgm_vae rbm_cd; do
+  cp bin.csv in.csv && cp bin.csv te.csv && cp bin.csv q.summary.tsv && ln -sf in.csv link.csv
+  # shellcheck disable=SC2046
+  {
+    expect_error o/q "^$p: --save in\.csv: the same file as the input in\.csv: expected a new file name" \
+      "$BIN/$p" $(fast $p) -q -o o/q --save in.csv in.csv
+    expect_error o/q "^$p: --save link\.csv: the same file as the input in\.csv" \
+      "$BIN/$p" $(fast $p) -q -o o/q --save link.csv in.csv
+    expect_error o/q "^$p: --save te\.csv: the same file as the input te\.csv" \
+      "$BIN/$p" $(fast $p) -q -o o/q --test te.csv --save te.csv in.csv
+    expect_error q.x "^$p: q\.summary\.tsv: the same file as the input q\.summary\.tsv: expected an output path" \
+      "$BIN/$p" $(fast $p) -q -o q q.summary.tsv
+  }
+  [ "$(ls q.*)" = q.summary.tsv ] || fail "$p: -o q beside its input left $(ls q.* | tr '\n' ' ')"
+  for f in in.csv te.csv q.summary.tsv; do cmp -s bin.csv $f || fail "$p: the input $f was replaced"; done
   ok
 done
 
