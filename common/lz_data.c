@@ -1016,6 +1016,19 @@ lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_err
         return lz_fail(err, LZ_EFORMAT, "%s: %zu feature columns: expected %zu as in %s",
                        lz_data_width_where(test, where, sizeof where), test->d, train->d,
                        train->path);
+    /* both files name their columns: the same names in the same order (the
+     * columns are matched by position; a test file in another order was
+     * scored with its columns swapped) */
+    for (size_t j = 0; train->names && test->names && j < train->d; j++) {
+        if (!train->names[j] || !test->names[j] || !strcmp(train->names[j], test->names[j]))
+            continue;
+        char a[160];
+        return lz_fail(err, LZ_EFORMAT,
+                       "%s: %s where %s has '%s': expected the training file's column names in "
+                       "its order (columns are matched by position)",
+                       test->path, lz_data_colname(test, j, a, sizeof a), train->path,
+                       train->names[j]);
+    }
     return LZ_OK;
 }
 

@@ -98,8 +98,9 @@ lz_status lz_data_read(const char *path, const lz_read_opts *opts, lz_data **out
 /* Free a data set; NULL is a no-op. */
 void lz_data_free(lz_data *data);
 
-/* A test set must have the training set's number of columns (and labels iff
- * the training set has them is NOT required).  err names the test file. */
+/* A test set must have the training set's number of columns and, when both
+ * files name their columns, the same names in the same order (labels iff the
+ * training set has them is NOT required).  err names the test file. */
 lz_status lz_data_check_compat(const lz_data *train, const lz_data *test, lz_error *err);
 
 /* A data set scored by a loaded model must have the model's d columns:

@@ -77,6 +77,18 @@ for p in $PROGS gmm_em; do
   expect_error $P 'w-images-idx3-ubyte: 4 feature columns: expected 3 as in bin3\.csv' \
     "$BIN/$p" --test w-images-idx3-ubyte -o $P bin3.csv
 done
+# A test file whose header orders the columns otherwise: refused (the
+# columns are matched by position: it was scored with two columns swapped);
+# the same names in the same order, or no header, are read.
+(echo a,b,c; cat bin3.csv) > hdr3.csv
+(echo b,a,c; head -5 bin3.csv) > swapped.csv
+(echo a,b,c; head -5 bin3.csv) > same.csv
+for p in $PROGS gmm_em; do
+  expect_error $P "swapped\.csv: field 1 \(b\) where hdr3\.csv has 'a': expected the training file's column names in its order" \
+    "$BIN/$p" --test swapped.csv -o $P hdr3.csv
+done
+run_ok "$BIN/pca_iter" -k 1 --test same.csv -o out/same-pca hdr3.csv
+run_ok "$BIN/pca_iter" -k 1 --test bin3.csv -o out/same-pca hdr3.csv
 run_ok "$BIN/pca_iter" -k 1 -o out/w-pca --save out/w-pca.model bin3.csv
 expect_error $P 'two_late\.csv:4: 2 feature columns: expected 3 as in the model out/w-pca\.model' \
   "$BIN/pca_iter" --load out/w-pca.model -o $P two_late.csv
