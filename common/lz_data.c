@@ -1086,20 +1086,33 @@ lz_status lz_data_align_labels(lz_data *train, lz_data *test, size_t *n_new, lz_
     return LZ_OK;
 }
 
+/* the first missing entry of data into where (cap); 0 when complete */
+static int first_missing(const lz_data *data, char *where, size_t cap)
+{
+    for (size_t k = 0; data && data->miss && k < data->n * data->d; k++)
+        if (data->miss[k]) {
+            lz_data_where(data, k / data->d, k % data->d, where, cap);
+            return 1;
+        }
+    return 0;
+}
+
 lz_status lz_data_require_complete(const lz_data *data, const char *prog, lz_error *err)
 {
-    if (!data || !data->miss) return LZ_OK;
-    for (size_t i = 0; i < data->n; i++)
-        for (size_t j = 0; j < data->d; j++)
-            if (data->miss[i * data->d + j]) {
-                char where[256];
-                lz_data_where(data, i, j, where, sizeof where);
-                return lz_fail(err, LZ_EINVAL,
-                               "%s: missing: %s needs every value (lgm_em, pca_iter and gmm_em "
-                               "complete missing entries)",
-                               where, prog);
-            }
-    return LZ_OK;
+    char where[256];
+    if (!first_missing(data, where, sizeof where)) return LZ_OK;
+    return lz_fail(err, LZ_EINVAL,
+                   "%s: missing: %s needs every value (lgm_em, pca_iter and gmm_em complete "
+                   "missing entries)",
+                   where, prog);
+}
+
+lz_status lz_data_require_values(const lz_data *data, const char *what, lz_error *err)
+{
+    char where[256];
+    if (first_missing(data, where, sizeof where))
+        return lz_fail(err, LZ_EINVAL, "%s: missing: %s needs every value", where, what);
+    return lz_data_check_magnitude(data, err);
 }
 
 /* ---- patterns of missing values ---- */

@@ -122,6 +122,12 @@ lz_status lz_data_align_labels(lz_data *train, lz_data *test, size_t *n_new, lz_
  * data is NULL or complete. */
 lz_status lz_data_require_complete(const lz_data *data, const char *prog, lz_error *err);
 
+/* A file of parameters rather than data (pca_iter's --ref, gmm_em's --init
+ * file:): LZ_EINVAL naming the first missing value ("ref.csv:2: field 1:
+ * missing: --ref needs every value") or, through lz_data_check_magnitude,
+ * the first value too large. */
+lz_status lz_data_require_values(const lz_data *data, const char *what, lz_error *err);
+
 /* The rows of a data set grouped by their pattern of missing values: a
  * model whose computation for a row depends on which values it observes
  * (a factorisation of the observed block of a covariance) does it once a

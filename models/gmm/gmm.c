@@ -1088,7 +1088,9 @@ lz_status gmm_means_read(const char *path, size_t d, size_t k, double *means, lz
     lz_status st = lz_data_read(path, &ro, &r, err);
     if (st) return st;
     size_t skip = r->d == d + 1 ? 1 : 0;
-    if (r->d != d && r->d != d + 1)
+    if ((st = lz_data_require_values(r, "the means file", err)))
+        ;
+    else if (r->d != d && r->d != d + 1)
         st = lz_fail(err, LZ_EFORMAT,
                      "%s:1: %zu columns: expected %zu (x1..xd) or %zu (component x1..xd) as the "
                      "data has d = %zu",

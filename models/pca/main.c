@@ -137,7 +137,9 @@ static lz_status read_ref(const char *path, size_t k, size_t d, double **ref, lz
     lz_data *r = NULL;
     lz_read_opts ro = {.label_col = LZ_LABEL_NONE, .min_rows = k};
     lz_status st = lz_data_read(path, &ro, &r, err);
+    if (!st) st = lz_data_require_values(r, "--ref", err);
     if (st) {
+        lz_data_free(r);
         lz_error_prefix(err, "--ref");
         return st;
     }

@@ -35,6 +35,13 @@ expect_error $P '--init: means2\.dat: 2 means: expected K = 3' "$GMM" ok.csv -K 
 expect_error $P '--init: means2\.dat:1: 4 columns: expected 2 .* as the data has d = 2' "$GMM" two_cols.csv -K 2 --init file:means2.dat -o $P
 expect_error $P '--n-init 2: a start from a file is one start' "$GMM" ok.csv -K 2 --init file:means2.dat --n-init 2 -o $P
 expect_error $P '--k-range with --init file:' "$GMM" ok.csv --k-range 1:2 --init file:means2.dat -o $P
+# a missing or huge mean: named (it was read as 0, or blamed on the data)
+printf '1 2 3\nNA 5 6\n' > means_na.dat
+printf '1 2 3\n1e300 5 6\n' > means_big.dat
+expect_error $P '--init: means_na\.dat:2: field 1: missing: the means file needs every value' \
+  "$GMM" ok.csv -K 2 --init file:means_na.dat -o $P
+expect_error $P '--init: means_big\.dat:2: field 1: value 1e\+300 is too large' \
+  "$GMM" ok.csv -K 2 --init file:means_big.dat -o $P
 # model files
 expect_error $P 'nomodel\.txt: cannot open' "$GMM" --load nomodel.txt -o $P
 expect_error $P "ok\.csv:1: not a latent-zoo model file" "$GMM" --load ok.csv -o $P

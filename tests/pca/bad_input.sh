@@ -80,6 +80,14 @@ expect_error $B '^pca_iter: --ref zero_ref.csv: rows 1..1 span 0 dimensions: exp
 expect_error $B '^pca_iter: --ref rank1_ref.csv: rows 1..2 span 1 dimension: expected 2 linearly independent rows' \
   "$P" -k 2 --ref rank1_ref.csv -o $B good.csv
 run_ok "$P" -k 1 --ref rank1_ref.csv -o out/ref1 good.csv
+# a missing or huge reference value: named (it was read as 0, or an
+# eigensolver's "bad argument 5")
+printf '1,NA,3\n' > na_ref.csv
+printf '1e308,1e308,0\n' > big_ref.csv
+expect_error $B '^pca_iter: --ref: na_ref\.csv:1: field 2: missing: --ref needs every value' \
+  "$P" -k 1 --ref na_ref.csv -o $B good.csv
+expect_error $B '^pca_iter: --ref: big_ref\.csv:1: field 1: value 1e\+308 is too large' \
+  "$P" -k 1 --ref big_ref.csv -o $B good.csv
 # models
 expect_error $B 'nomodel.txt' "$P" --load nomodel.txt --test good.csv -o $B
 run_ok "$P" -k 1 -o out/ok --save out/ok.model good.csv
