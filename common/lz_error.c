@@ -27,6 +27,18 @@ static void on_fpe(int sig)
 #include <stdio.h>
 #include <string.h>
 
+/* Keep a message on one line and the terminal as it was: line breaks and
+ * tabs (a file's text quoted in it) become spaces, other control characters
+ * (an escape sequence, a vertical tab, a form feed) '?'. */
+static void one_line(char *msg)
+{
+    for (unsigned char *p = (unsigned char *)msg; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+        else if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+}
+
 lz_status lz_fail(lz_error *err, lz_status status, const char *fmt, ...)
 {
     if (err) {
@@ -34,9 +46,7 @@ lz_status lz_fail(lz_error *err, lz_status status, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
-        /* keep the message on one line */
-        for (char *p = err->msg; *p; p++)
-            if (*p == '\n' || *p == '\r') *p = ' ';
+        one_line(err->msg);
         err->status = status;
     }
     return status;
@@ -59,6 +69,7 @@ void lz_error_prefix(lz_error *err, const char *fmt, ...)
     if (o > cap - n) o = cap - n;
     memcpy(err->msg + n, old, o);
     err->msg[n + o] = '\0';
+    one_line(err->msg);
 }
 
 void lz_error_clear(lz_error *err)

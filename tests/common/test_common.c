@@ -166,6 +166,20 @@ START_TEST(tsv_and_own_dat_header_read_back)
 }
 END_TEST
 
+/* a message keeps to one line and leaves the terminal alone: line breaks
+ * and tabs become spaces, other control characters '?', in lz_fail and in
+ * lz_error_prefix's head */
+START_TEST(error_message_one_line)
+{
+    lz_error e;
+    lz_fail(&e, LZ_EINVAL, "a\nb\r\tc\x1b[31md\ve\ff\x7fg");
+    ck_assert_str_eq(e.msg, "a b  c?[31md?e?f?g");
+    ck_assert_int_eq(e.status, LZ_EINVAL);
+    lz_error_prefix(&e, "x\x1by\nz");
+    ck_assert_str_eq(e.msg, "x?y z: a b  c?[31md?e?f?g");
+}
+END_TEST
+
 /* every malformed input gives one line naming the file, line and field */
 static lz_status expect_read_error(const char *name, const char *content, int label_col,
                                    size_t min_rows, const char *needle)
@@ -1826,6 +1840,7 @@ static Suite *suite(void)
     tcase_add_test(t, label_column_in_the_middle_and_whitespace);
     tcase_add_test(t, tsv_and_own_dat_header_read_back);
     tcase_add_test(t, text_errors);
+    tcase_add_test(t, error_message_one_line);
     tcase_add_test(t, label_col_parsing);
     tcase_add_test(t, missing_words_and_skipped_columns);
     tcase_add_test(t, patterns_group_rows);
