@@ -59,6 +59,8 @@ static lz_status read_all(const char *path, unsigned char **buf, size_t *len, lz
         if (got < 0) {
             int zerr;
             const char *m = gzerror(gz, &zerr);
+            size_t pl = strlen(path); /* zlib's message may begin with the path */
+            if (!strncmp(m, path, pl) && !strncmp(m + pl, ": ", 2)) m += pl + 2;
             lz_fail(err, LZ_EFORMAT, "%s: cannot decompress: %s", path,
                     zerr == Z_ERRNO ? strerror(errno) : m);
             free(b);
@@ -211,11 +213,16 @@ static lz_status idx_header(const char *path, const unsigned char *b, size_t len
                             lz_error *err)
 {
     if (len < 4 || b[0] != 0 || b[1] != 0 || !idx_type_size(b[2]) || b[3] == 0 || b[3] > 8) {
-        unsigned magic = len >= 4 ? be32(b) : 0;
-        return lz_fail(err, LZ_EFORMAT,
-                       "%s: byte 0: bad IDX magic 0x%08x: expected 0x000008NN "
-                       "(0x00000803 for images, 0x00000801 for labels)",
-                       path, magic);
+        if (len < 4)
+            lz_fail(err, LZ_EFORMAT,
+                    "%s: truncated IDX header: %zu byte%s, expected at least 4 (the magic number)",
+                    path, len, len == 1 ? "" : "s");
+        else
+            lz_fail(err, LZ_EFORMAT,
+                    "%s: byte 0: bad IDX magic 0x%08x: expected 0x000008NN (0x00000803 for "
+                    "images, 0x00000801 for labels)",
+                    path, be32(b));
+        return LZ_EFORMAT;
     }
     *type = b[2];
     *ndim = b[3];
@@ -329,6 +336,11 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
                        "from the sibling ...-labels-idx1-ubyte file (drop --label-col)",
                        path, lc);
     }
+    if (o->n_skip)
+        return lz_fail(err, LZ_EINVAL,
+                       "%s: --skip-col %d: IDX data has no columns to skip: its pixels are all "
+                       "features (drop --skip-col)",
+                       path, o->skip[0]);
     unsigned type, ndim;
     uint32_t dims[8];
     size_t off, count, bytes;

@@ -524,6 +524,24 @@ START_TEST(idx_errors)
     fclose(g);
     write_file(tmp_path("cut-images-idx3-ubyte.gz"), zb, zn - 6);
     expect_read_error("cut-images-idx3-ubyte.gz", NULL, 0, 1, "gzip");
+    /* a corrupt check sum: zlib's message without the path said twice */
+    zb[zn - 5] ^= 0xff;
+    write_file(tmp_path("crc-images-idx3-ubyte.gz"), zb, zn);
+    expect_read_error("crc-images-idx3-ubyte.gz", NULL, 0, 1, "cannot decompress: incorrect");
+    /* three bytes: too short for a magic number, not "magic 0x00000000" */
+    write_file(tmp_path("tiny-images-idx3-ubyte"), b, 3);
+    expect_read_error("tiny-images-idx3-ubyte", NULL, 0, 1,
+                      "truncated IDX header: 3 bytes, expected at least 4");
+    /* --skip-col: IDX data has no column to skip (it was ignored) */
+    n = make_idx(b, 0x08, 3, dims, pix, sizeof pix);
+    write_file(tmp_path("skip-images-idx3-ubyte"), b, n);
+    int skip[1] = {2};
+    lz_read_opts o = {.label_col = LZ_LABEL_NONE, .min_rows = 1, .skip = skip, .n_skip = 1};
+    lz_data *d = NULL;
+    lz_error e;
+    ck_assert_int_eq(lz_data_read(tmp_path("skip-images-idx3-ubyte"), &o, &d, &e), LZ_EINVAL);
+    ck_assert_ptr_null(d);
+    ck_assert_msg(strstr(e.msg, "--skip-col 2: IDX data has no columns to skip"), "%s", e.msg);
 }
 END_TEST
 
