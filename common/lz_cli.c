@@ -396,7 +396,16 @@ static lz_status set_value(const lz_cli *cli, const lz_opt *o, const char *v, lz
         *(double *)o->dest = x;
         return LZ_OK;
     }
-    case LZ_OPT_STR: *(const char **)o->dest = v; return LZ_OK;
+    case LZ_OPT_STR:
+        /* the reader takes one --missing token: a second is refused, not
+         * left to replace the first (which then read as data) */
+        if (!strcmp(o->name, "missing") && *(const char **)o->dest)
+            return lz_fail(err, LZ_EINVAL,
+                           "option %s%s '%s' after '%s': expected one token (an empty field, NA, "
+                           "NaN and ? are always missing)",
+                           dash, nm, v, *(const char **)o->dest);
+        *(const char **)o->dest = v;
+        return LZ_OK;
     case LZ_OPT_LIST: {
         char *l = (char *)o->dest;
         size_t n = strlen(l), m = strlen(v);

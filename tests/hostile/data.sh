@@ -109,4 +109,9 @@ for m in "pca_iter w-pca" "gmm_em w-gmm" "lgm_em h-lgm"; do
   set -- $m
   expect_error $P 'huge_te\.csv:3: field 2: value -1e\+308 is too large' "$BIN/$1" --load out/$2.model -o $P huge_te.csv
 done
+# --missing twice: refused (the second replaced the first, which then read
+# as data: -999 a value, no imputed file)
+printf '1,2,-999\n4,x,6\n7,8,10\n2,1,3\n' > m999.csv
+expect_error $P "option --missing 'x' after '-999': expected one token" \
+  "$BIN/pca_iter" -k 1 --missing -999 --missing x -o $P m999.csv
 done_ok
