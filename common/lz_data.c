@@ -839,6 +839,15 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
                                               path, c.line, nm, ncols, header[0]);
                     break;
                 }
+                for (size_t j = (size_t)label_idx + 1; j < ncols; j++)
+                    if (header[j] && !strcmp(header[j], nm)) {
+                        st = lz_fail(err, LZ_EINVAL,
+                                     "%s:%zu: --label-col '%.60s': the header names fields %d "
+                                     "and %zu so: give the column's number",
+                                     path, c.line, nm, label_idx + 1, j + 1);
+                        break;
+                    }
+                if (st) break;
             } else if (o->label_col > 0) {
                 if ((size_t)o->label_col > ncols) {
                     st = lz_fail(err, LZ_EINVAL, "%s:%zu: --label-col %d: the file has %zu columns",

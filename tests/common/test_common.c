@@ -766,6 +766,13 @@ START_TEST(text_label_by_name)
     ck_assert_int_eq(lz_data_read(tmp_path("lnc.dat"), &o, &q, &e), LZ_EINVAL);
     ck_assert_msg(strstr(e.msg, "--label-col 'kinds': no column of that name") != NULL, "%s",
                   e.msg);
+    /* a name the header gives twice: which column is not guessed */
+    write_text(tmp_path("dup.csv"), "kind,x,kind\n1,2,3\n4,5,6\n");
+    o.label_name = "kind";
+    ck_assert_int_eq(lz_data_read(tmp_path("dup.csv"), &o, &q, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "dup.csv:1: --label-col 'kind': the header names fields 1 and 3") !=
+                      NULL,
+                  "%s", e.msg);
     /* numbers that are no column stay errors */
     ck_assert_int_eq(lz_parse_label_col("0", &o.label_col, &e), LZ_EINVAL);
     ck_assert_int_eq(lz_parse_label_col("-2", &o.label_col, &e), LZ_EINVAL);
