@@ -204,7 +204,12 @@ static lz_status check_final(const char *path, lz_error *err)
     char *dir = dir_of(path);
     if (!dir) return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
     lz_status st = LZ_OK;
-    if (access(dir, W_OK | X_OK) != 0 && errno != ENOENT)
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+        st = lz_fail(err, LZ_EIO,
+                     "%s: %s is a file, not a directory: expected a directory for "
+                     "the outputs",
+                     path, dir);
+    else if (access(dir, W_OK | X_OK) != 0 && errno != ENOENT)
         st = lz_fail(err, LZ_EIO, "%s: cannot write in directory %s: %s", path, dir,
                      strerror(errno));
     free(dir);

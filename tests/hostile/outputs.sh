@@ -52,6 +52,11 @@ for p in pca_iter lgm_em nlgm_vae nlgm_cvae rbm_cd; do
   expect_error d/x "^$p: -o 'd/\.': expected a prefix such as d/\./[a-z]+" run $p -o d/.
   [ -z "$(ls -A d)" ] && [ ! -e .trace.dat ] && [ ! -e .summary.tsv ] || fail "$p: hidden files written"
   ok
+  # -o under a regular file: named so (it said "cannot write in directory f:
+  # Permission denied")
+  touch f
+  expect_error f/x "f/x\.[a-z_]+\.[a-z]+: f is a file, not a directory" run $p -q -o f/x
+  rm f
 done
 
 # An output onto an input: --save onto DATA (or a link to it) or --test, and
