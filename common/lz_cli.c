@@ -527,6 +527,12 @@ static int bad_prefix(const char *o, const char *def, char *sugg, size_t cap)
     return 1;
 }
 
+int lz_fits_memory(double bytes)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    return pages <= 0 || size <= 0 || bytes <= (double)pages * (double)size;
+}
+
 size_t lz_default_k(size_t d, size_t want) { return d > want ? want : d > 1 ? d - 1 : 1; }
 
 /* the program's name, for lz_load_inputs's messages */

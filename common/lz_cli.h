@@ -176,6 +176,12 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
 int lz_cli_start(const lz_cli *cli, const lz_common_opts *co, int argc, char **argv,
                  const char **data_path);
 
+/* 1 when `bytes` fit in this machine's physical memory (sysconf), else 0: a
+ * model whose d x d matrices would not fit is refused before it is
+ * allocated (an over-committed allocation succeeds, and the fit is then
+ * killed when it touches the memory). */
+int lz_fits_memory(double bytes);
+
 /* A latent dimension's default on data of d columns: want, or d - 1 when
  * d <= want, a latent space smaller than the data's (1 when d = 1, which
  * the model's own check then refuses).  pca_iter and lgm_em (want 2),

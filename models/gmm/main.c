@@ -317,8 +317,15 @@ static lz_status fit(run *r)
         gmm_result res;
         r->cfg.k = k;
         r->all.n = 0;
-        gmm_model *m = gmm_model_alloc(tr->d, (size_t)k, r->cfg.cov);
-        if (!m) return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+        /* the fit keeps four models (SQUAREM's three and the current one) */
+        double bytes = 4.0 * (double)gmm_cov_size(tr->d, (size_t)k, r->cfg.cov) * sizeof(double);
+        gmm_model *m = lz_fits_memory(bytes) ? gmm_model_alloc(tr->d, (size_t)k, r->cfg.cov) : NULL;
+        if (!m)
+            return lz_fail(&r->err, LZ_ENOMEM,
+                           "d = %zu columns, K = %d: out of memory for the covariances (%.3g GB "
+                           "or more): expected fewer columns or components (--cov diag keeps no "
+                           "d x d matrix)",
+                           tr->d, k, bytes / 1e9);
         if (tr->miss || (te && te->miss))
             st = gmm_fit_incomplete(&r->cfg, tr, te, m, on_iter, r, &res, &r->err);
         else

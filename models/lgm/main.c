@@ -148,9 +148,15 @@ static int parse_options(run *r, int argc, char **argv)
 static lz_status alloc_work(run *r)
 {
     size_t d = r->m->d;
-    if (!(r->w = lgm_work_alloc(d, r->m->k, 0)) || !(r->s = malloc(d * d * sizeof *r->s)) ||
+    double bytes = 3.0 * (double)d * (double)d * sizeof(double); /* S, S_test, the workspace's */
+    if (!lz_fits_memory(bytes) || !(r->w = lgm_work_alloc(d, r->m->k, 0)) ||
+        !(r->s = malloc(d * d * sizeof *r->s)) ||
         !(r->s_test = malloc(d * d * sizeof *r->s_test)) || !(r->os = lz_outset_alloc()))
-        return lz_fail(&r->err, LZ_ENOMEM, "out of memory");
+        return lz_fail(&r->err, LZ_ENOMEM,
+                       "d = %zu columns: out of memory for the d x d covariance matrices (%.3g GB "
+                       "or more): expected fewer columns (pca_iter, nlgm_vae and rbm_cd keep no "
+                       "d x d matrix)",
+                       d, bytes / 1e9);
     return LZ_OK;
 }
 

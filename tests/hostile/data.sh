@@ -109,6 +109,14 @@ for m in "pca_iter w-pca" "gmm_em w-gmm" "lgm_em h-lgm"; do
   set -- $m
   expect_error $P 'huge_te\.csv:3: field 2: value -1e\+308 is too large' "$BIN/$1" --load out/$2.model -o $P huge_te.csv
 done
+# 300000 columns: lgm_em's and gmm_em's d x d matrices (2 TB and more) are
+# refused before they are allocated, naming d (gmm_em's over-committed
+# allocation succeeded, and the fit then ran the machine out of memory)
+awk 'BEGIN { srand(5); for (i = 0; i < 3; i++) { for (j = 0; j < 300000; j++) printf "%s%d", (j ? "," : ""), int(10 * rand()); printf "\n" } }' > wide.csv
+expect_error $P '^lgm_em: d = 300000 columns: out of memory for the d x d covariance matrices' \
+  "$BIN/lgm_em" -k 1 -o $P wide.csv
+expect_error $P '^gmm_em: d = 300000 columns, K = 1: out of memory for the covariances' \
+  "$BIN/gmm_em" -K 1 -o $P wide.csv
 # --missing twice: refused (the second replaced the first, which then read
 # as data: -999 a value, no imputed file)
 printf '1,2,-999\n4,x,6\n7,8,10\n2,1,3\n' > m999.csv
