@@ -19,6 +19,8 @@
 /* ------------------------------------------------------------------ */
 /* whole-file reading through zlib (plain files pass through unchanged) */
 
+static int binary_text(const char *path, const unsigned char *b, size_t n);
+
 static lz_status read_all(const char *path, unsigned char **buf, size_t *len, lz_error *err)
 {
     *buf = NULL;
@@ -41,6 +43,16 @@ static lz_status read_all(const char *path, unsigned char **buf, size_t *len, lz
         return lz_fail(err, LZ_ENOMEM, "%s: out of memory", path);
     }
     for (;;) {
+        if (n == cap && cap == (size_t)1 << 16 && binary_text(path, b, n)) {
+            /* a NUL in the first 64 KB of what is no IDX file: said now,
+             * not after reading all of /dev/zero */
+            free(b);
+            gzclose(gz);
+            return lz_fail(err, LZ_EFORMAT,
+                           "%s: binary content (a NUL byte in the first 64 KB): expected text "
+                           "rows of numbers or an IDX file",
+                           path);
+        }
         if (n == cap) {
             size_t ncap;
             unsigned char *nb =
@@ -191,6 +203,16 @@ static int looks_like_idx_name(const char *path)
     for (const char *p = b; (p = strstr(p, "idx")) != NULL; p++)
         if (p[3] >= '1' && p[3] <= '9' && !strncmp(p + 4, "-ubyte", 6)) return 1;
     return 0;
+}
+
+static int idx_type_size(unsigned t);
+
+/* 1 when b (n bytes) holds a NUL byte and is no IDX file (by its magic
+ * number or its name) */
+static int binary_text(const char *path, const unsigned char *b, size_t n)
+{
+    int idx = n >= 4 && b[0] == 0 && b[1] == 0 && idx_type_size(b[2]) && b[3] >= 1 && b[3] <= 8;
+    return !idx && !looks_like_idx_name(path) && memchr(b, '\0', n) != NULL;
 }
 
 static int idx_type_size(unsigned t)
@@ -748,9 +770,15 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
 {
     text_ctx c = {path, 0, 0};
     size_t cap_rows = 0;
-    if (memchr(b, '\0', len))
+    const char *nul = memchr(b, '\0', len);
+    if (nul) {
+        size_t line = 1;
+        for (const char *q = b; q < nul; q++) line += *q == '\n';
         return lz_fail(err, LZ_EFORMAT,
-                       "%s: binary content: expected text rows of numbers or an IDX file", path);
+                       "%s:%zu: binary content (a NUL byte): expected text rows of numbers or an "
+                       "IDX file",
+                       path, line);
+    }
 
     size_t ncols = 0, d = 0, rows = 0, cap_f = 0;
     int label_idx = -1; /* 0-based column of the label, -1 none */

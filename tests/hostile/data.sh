@@ -117,6 +117,12 @@ expect_error $P '^lgm_em: d = 300000 columns: out of memory for the d x d covari
   "$BIN/lgm_em" -k 1 -o $P wide.csv
 expect_error $P '^gmm_em: d = 300000 columns, K = 1: out of memory for the covariances' \
   "$BIN/gmm_em" -K 1 -o $P wide.csv
+# A NUL byte: named by its line; /dev/zero refused from its first 64 KB (it
+# was read until memory ran out)
+printf '1,2\n3,4\n5,\0006\n7,8\n' > nul.csv
+expect_error $P '^pca_iter: nul\.csv:3: binary content \(a NUL byte\)' "$BIN/pca_iter" -k 1 -o $P nul.csv
+expect_error $P '^pca_iter: /dev/zero: binary content \(a NUL byte in the first 64 KB\)' \
+  timeout 60 "$BIN/pca_iter" -k 1 -o $P /dev/zero
 # --missing twice: refused (the second replaced the first, which then read
 # as data: -999 a value, no imputed file)
 printf '1,2,-999\n4,x,6\n7,8,10\n2,1,3\n' > m999.csv
