@@ -779,6 +779,10 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
                        "IDX file",
                        path, line);
     }
+    /* a carriage return not before a line feed ends a line too (classic Mac
+     * files): it was read as a blank, the whole file one row */
+    for (size_t i = 0; i < len; i++)
+        if (b[i] == '\r' && (i + 1 == len || b[i + 1] != '\n')) b[i] = '\n';
 
     size_t ncols = 0, d = 0, rows = 0, cap_f = 0;
     int label_idx = -1; /* 0-based column of the label, -1 none */
@@ -821,12 +825,17 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
         }
         size_t nf = split_fields(line, c.delim, f, cap_f);
         if (ncols == 0) {
-            /* first content line: a header when none of its fields is a number */
+            /* first content line: a header when none of its fields is a
+             * number and not all of them are missing values ("NA,NA,NA" is
+             * a row with nothing observed, not the names "NA") */
             size_t used = nf < cap_f ? nf : cap_f;
-            int any_num = 0;
+            int any_num = 0, all_missing = 1;
             double v;
-            for (size_t j = 0; j < used; j++)
+            for (size_t j = 0; j < used; j++) {
                 if (parse_number(f[j], &v)) any_num = 1;
+                if (!is_missing(f[j], o->missing)) all_missing = 0;
+            }
+            if (all_missing) any_num = 1; /* read as data */
             ncols = nf;
             header = calloc(ncols, sizeof *header);
             kind = malloc(ncols);
@@ -859,8 +868,11 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
                 if (label_idx < 0) {
                     st = !header[0] ? lz_fail(err, LZ_EINVAL,
                                               "%s:%zu: --label-col '%.60s': the file has no "
-                                              "header line of names: give the column's number",
-                                              path, c.line, nm)
+                                              "header line of names%s: give the column's number",
+                                              path, c.line, nm,
+                                              pending_comment ? " (its '#' line before the data "
+                                                                "does not name each column)"
+                                                              : "")
                                     : lz_fail(err, LZ_EINVAL,
                                               "%s:%zu: --label-col '%.60s': no column of that "
                                               "name in the header (%zu columns, the first '%.40s')",

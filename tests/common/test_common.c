@@ -211,6 +211,12 @@ START_TEST(text_errors)
     expect_read_error("named.csv", "u,v\n1,2\n3,x\n", 0, 1, "named.csv:3: field 2 (v)");
     expect_read_error("nomiss.csv", "1,2\nNA,\n", 0, 1,
                       "nomiss.csv:2: every value of the row is missing");
+    /* lone carriage returns end lines (classic Mac), mixed with \r\n and \n */
+    write_text(tmp_path("cr.csv"), "a,b\r1,2\r3,4\r\n5,x\n");
+    expect_read_error("cr.csv", NULL, 0, 1, "cr.csv:4: field 2 (b): expected a number, got 'x'");
+    /* a first row of missing values is such a row, not a header of names */
+    expect_read_error("nafirst.csv", "NA,?\n1,2\n3,4\n", 0, 1,
+                      "nafirst.csv:1: every value of the row is missing");
     expect_read_error("inf.csv", "1,2\n1,-inf\n", 0, 1, "inf.csv:2: field 2: '-inf' is not finite");
     expect_read_error("huge.csv", "1,1e999\n", 0, 1, "huge.csv:1: field 2");
     expect_read_error("nolabel.csv", "1,2,a\n3,4,\n", LZ_LABEL_LAST, 1,
@@ -766,6 +772,13 @@ START_TEST(text_label_by_name)
     ck_assert_int_eq(lz_data_read(tmp_path("lnc.dat"), &o, &q, &e), LZ_EINVAL);
     ck_assert_msg(strstr(e.msg, "--label-col 'kinds': no column of that name") != NULL, "%s",
                   e.msg);
+    /* a '#' line that does not name each column is no header, and said so */
+    write_text(tmp_path("hash3.csv"), "# a b c\n1,2,3,4\n5,6,7,8\n");
+    o.label_name = "c";
+    ck_assert_int_eq(lz_data_read(tmp_path("hash3.csv"), &o, &q, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "no header line of names (its '#' line before the data does not "
+                                "name each column)") != NULL,
+                  "%s", e.msg);
     /* a name the header gives twice: which column is not guessed */
     write_text(tmp_path("dup.csv"), "kind,x,kind\n1,2,3\n4,5,6\n");
     o.label_name = "kind";
