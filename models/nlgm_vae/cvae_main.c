@@ -254,7 +254,8 @@ static int parse_options(run *r, int argc, char **argv)
 /* DATA (with its labels), --test or --split */
 static lz_status load_inputs(run *r)
 {
-    lz_status st = lz_load_inputs(&r->co, r->data_path, 1, &r->train, &r->test, &r->err);
+    lz_status st =
+        lz_load_inputs(&r->co, r->data_path, r->co.load ? 1 : 2, &r->train, &r->test, &r->err);
     if (!st && r->train && !r->co.load && !r->train->y)
         st = lz_fail(&r->err, LZ_EINVAL,
                      "%s: no labels: %s needs the class of each training row (--label-col "

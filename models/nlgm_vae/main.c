@@ -236,7 +236,7 @@ static int parse_options(run *r, int argc, char **argv)
 /* DATA, --test or --split (the checks against the model come with it: prepare) */
 static lz_status load_inputs(run *r)
 {
-    return lz_load_inputs(&r->co, r->data_path, 1, &r->train, &r->test, &r->err);
+    return lz_load_inputs(&r->co, r->data_path, r->co.load ? 1 : 2, &r->train, &r->test, &r->err);
 }
 
 /* --load: the model, its width against the data's */

@@ -123,6 +123,13 @@ printf '1,2\n3,4\n5,\0006\n7,8\n' > nul.csv
 expect_error $P '^pca_iter: nul\.csv:3: binary content \(a NUL byte\)' "$BIN/pca_iter" -k 1 -o $P nul.csv
 expect_error $P '^pca_iter: /dev/zero: binary content \(a NUL byte in the first 64 KB\)' \
   timeout 60 "$BIN/pca_iter" -k 1 -o $P /dev/zero
+# One row: no model is fitted to it (nlgm_vae trained 1000 epochs on it)
+printf '0,1,1,0\n' > one.csv
+for p in $PROGS; do
+  expect_error $P "^$p: one\.csv: 1 row of data: expected at least 2" "$BIN/$p" -o $P one.csv
+done
+expect_error $P "^nlgm_cvae: one\.csv: 1 row of data: expected at least 2" \
+  "$BIN/nlgm_cvae" --label-col last -o $P one.csv
 # --missing twice: refused (the second replaced the first, which then read
 # as data: -999 a value, no imputed file)
 printf '1,2,-999\n4,x,6\n7,8,10\n2,1,3\n' > m999.csv
