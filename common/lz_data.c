@@ -803,6 +803,8 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
         char *line = p, *t = p; /* t: past the line's blanks */
         p = nl ? nl + 1 : end;
         c.line++;
+        /* a byte-order mark, where files that began with one were joined */
+        if (!strncmp(line, "\xEF\xBB\xBF", 3)) line = t = line + 3;
         while (*t == ' ' || *t == '\t') t++;
         if (!*t) continue;
         if (*t == '#') {

@@ -211,6 +211,12 @@ START_TEST(text_errors)
     expect_read_error("named.csv", "u,v\n1,2\n3,x\n", 0, 1, "named.csv:3: field 2 (v)");
     expect_read_error("nomiss.csv", "1,2\nNA,\n", 0, 1,
                       "nomiss.csv:2: every value of the row is missing");
+    /* a byte-order mark inside (two files that began with one, joined) */
+    expect_read_error("bom2.csv",
+                      "\xef\xbb\xbf"
+                      "1,2\n3,4\n\xef\xbb\xbf"
+                      "5,6\n7,y\n",
+                      0, 1, "bom2.csv:4: field 2: expected a number, got 'y'");
     /* lone carriage returns end lines (classic Mac), mixed with \r\n and \n */
     write_text(tmp_path("cr.csv"), "a,b\r1,2\r3,4\r\n5,x\n");
     expect_read_error("cr.csv", NULL, 0, 1, "cr.csv:4: field 2 (b): expected a number, got 'x'");
