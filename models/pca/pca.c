@@ -428,8 +428,10 @@ lz_status pca_fit(const pca_config *cfg, size_t n, size_t d, double *x, const do
         if (r < p && r <= k) {
             st = lz_fail(err, LZ_ENUMERIC,
                          "-k %zu: the centred data spans only %zu dimension%s: expected more "
-                         "than k (the PPCA noise variance would be 0)",
-                         k, r, r == 1 ? "" : "s");
+                         "than k (the PPCA noise variance would be 0; a variance below %g of "
+                         "the largest counts as none, so columns in units far smaller than "
+                         "another's vanish beside it: standardise them)",
+                         k, r, r == 1 ? "" : "s", PCA_RANK_RTOL);
             goto done;
         }
         if (r < p) {

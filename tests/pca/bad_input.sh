@@ -52,6 +52,10 @@ expect_error $B 'trunc-images-idx3-ubyte: truncated IDX file' "$P" -k 1 -o $B tr
 expect_error $B 'badmagic-images-idx3-ubyte: byte 0: bad IDX magic' "$P" -k 1 -o $B badmagic-images-idx3-ubyte
 # the data cannot carry the model
 expect_error $B '^pca_iter: line.csv: -k 1: the centred data spans only 1 dimension' "$P" -k 1 -o $B line.csv
+# a column 1e140 times the others: the same, and the message says why
+printf '0.84,3.9e139,0.78\n0.79,9.1e139,0.19\n0.33,7.6e139,0.27\n0.5,1e139,0.9\n' > far.csv
+expect_error $B '^pca_iter: far.csv: -k 1: the centred data spans only 1 dimension: .*columns in units far smaller than another.s vanish beside it: standardise them' \
+  "$P" -k 1 -o $B far.csv
 expect_error $B 'const.csv: the data has no variance' "$P" -k 1 -o $B const.csv
 # options
 expect_error $B '^pca_iter: -k 0: expected k >= 1' "$P" -k 0 -o $B good.csv
