@@ -448,9 +448,42 @@ static void decimal_comma(char *p)
     if (!parse_number(p, &v)) *c = ',';
 }
 
+/* 1 when a tab-separated field of line holds two or more numbers separated
+ * by spaces and nothing else ("1 2  3\t0": a file aligned with spaces that
+ * has a tab in it, not a TSV) */
+static int numbers_between_tabs(const char *line)
+{
+    for (const char *p = line;;) {
+        const char *e = strchr(p, '\t');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char buf[512];
+        if (n < sizeof buf) {
+            memcpy(buf, p, n);
+            buf[n] = '\0';
+            int nums = 0, words = 0;
+            double v;
+            for (char *tok = buf; *tok;) { /* the blank-separated tokens of buf */
+                while (*tok == ' ') tok++;
+                if (!*tok) break;
+                char *te = tok;
+                while (*te && *te != ' ') te++;
+                char keep = *te;
+                *te = '\0';
+                parse_number(tok, &v) ? nums++ : words++;
+                *te = keep;
+                tok = te;
+            }
+            if (nums >= 2 && !words) return 1;
+        }
+        if (!e) return 0;
+        p = e + 1;
+    }
+}
+
 /* The delimiter of a file from its first content line, looking only outside
  * double quotes (a header's "b;c" names one column): ';' first, as its files
- * write decimal commas, then ',', tab, else runs of white space. */
+ * write decimal commas, then ',', tab (unless a tab-separated field holds
+ * numbers separated by spaces), else runs of white space. */
 static char guess_delim(const char *line)
 {
     int semi = 0, comma = 0, tab = 0, quoted = 0;
@@ -463,7 +496,7 @@ static char guess_delim(const char *line)
             tab |= *q == '\t';
         }
     }
-    return semi ? ';' : comma ? ',' : tab ? '\t' : ' ';
+    return semi ? ';' : comma ? ',' : tab && !numbers_between_tabs(line) ? '\t' : ' ';
 }
 
 /* A blank around a field: a space, or a tab unless tabs delimit the fields

@@ -211,6 +211,9 @@ START_TEST(text_errors)
     expect_read_error("named.csv", "u,v\n1,2\n3,x\n", 0, 1, "named.csv:3: field 2 (v)");
     expect_read_error("nomiss.csv", "1,2\nNA,\n", 0, 1,
                       "nomiss.csv:2: every value of the row is missing");
+    /* aligned with spaces, a tab among them: white space delimits, not tabs */
+    expect_read_error("ws.txt", "1 2  3\t0\n4  5 6 1\n7 8\t9 q\n", 0, 1,
+                      "ws.txt:3: field 4: expected a number, got 'q'");
     /* a byte-order mark inside (two files that began with one, joined) */
     expect_read_error("bom2.csv",
                       "\xef\xbb\xbf"
