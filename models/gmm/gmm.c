@@ -58,7 +58,8 @@ lz_status gmm_config_check(const gmm_config *c, size_t n, size_t d, lz_error *er
         return lz_fail(err, LZ_EINVAL, "--cov: expected full, diag, spherical or tied");
     if (c->init < GMM_INIT_KMEANSPP || c->init > GMM_INIT_FILE)
         return lz_fail(err, LZ_EINVAL, "--init: expected kmeans++, random or file:PATH");
-    if (c->n_init < 1) return lz_fail(err, LZ_EINVAL, "--n-init %d: expected >= 1", c->n_init);
+    if (c->n_init < 1 || c->n_init > 10000)
+        return lz_fail(err, LZ_EINVAL, "--n-init %d: expected 1 <= R <= 10000", c->n_init);
     if (c->init == GMM_INIT_FILE && c->n_init != 1)
         return lz_fail(err, LZ_EINVAL, "--n-init %d: a start from a file is one start: expected 1",
                        c->n_init);

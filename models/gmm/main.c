@@ -114,8 +114,9 @@ static lz_status parse_choices(run *r)
     }
     if (r->co.load && r->k_range)
         return lz_fail(&r->err, LZ_EINVAL, "--k-range with --load: a model file holds one K");
-    if (r->n_samples < 0)
-        return lz_fail(&r->err, LZ_EINVAL, "--n-samples %d: expected >= 0", r->n_samples);
+    if (r->n_samples < 0 || r->n_samples > 1000000)
+        return lz_fail(&r->err, LZ_EINVAL, "--n-samples %d: expected 0 <= N <= 1000000",
+                       r->n_samples);
     r->cfg.seed = r->co.seed;
     r->cfg.accelerate = r->accel == 0;
     return gmm_config_check(&r->cfg, 0, 0, &r->err);
@@ -138,7 +139,8 @@ static int parse_options(run *r, int argc, char **argv)
          "initial centres: k-means++ then Lloyd steps, K random rows, or the K means of PATH "
          "(the layout of PREFIX.means.dat); chosen in standardised coordinates"},
         {"n-init", 0, LZ_OPT_INT, &r->cfg.n_init, "R",
-         "starts (seeds seed, stream 0..R-1); the one with the highest final ll_train is kept"},
+         "starts (seeds seed, stream 0..R-1), 1..10000; the one with the highest final ll_train is "
+         "kept"},
         {"reg", 0, LZ_OPT_REAL, &r->cfg.reg, "V",
          "floor on every Sigma_z: Sigma_z >= V x diag(var_i), var_i coordinate i's variance "
          "(constant at mu_i: V mu_i^2, or V at 0; spherical: V x mean variance), 1e-10 <= V < 1"},
@@ -151,7 +153,7 @@ static int parse_options(run *r, int argc, char **argv)
          "fit every K from A to B, write PREFIX.select.dat; the other files are of the K with "
          "the smallest BIC (-K is then ignored)"},
         {"n-samples", 0, LZ_OPT_INT, &r->n_samples, "N",
-         "draws from the model in PREFIX.samples.dat"},
+         "draws from the model in PREFIX.samples.dat (0..1000000)"},
         LZ_COMMON_OPTIONS(&r->co),
         {0},
     };
@@ -198,7 +200,9 @@ static lz_status load_inputs(run *r)
     gmm_config c = r->cfg;
     c.k = r->kmax;
     if ((st = gmm_config_check(&c, r->train->n, d, &r->err))) {
-        lz_error_prefix(&r->err, "%s", r->train->path); /* "data.csv: -K 12: expected ..." */
+        /* "data.csv: -K 12: expected ...", the largest K of --k-range named so */
+        if (r->k_range) lz_error_prefix(&r->err, "--k-range %s: its largest", r->k_range);
+        lz_error_prefix(&r->err, "%s", r->train->path);
         return st;
     }
     if (r->cfg.init != GMM_INIT_FILE) return LZ_OK;

@@ -48,7 +48,8 @@ lz_status lgm_config_check(const lgm_config *c, size_t d, lz_error *err)
         return lz_fail(err, LZ_EINVAL, "-k %d: expected 1 <= k < d = %zu", c->k, d);
     if (c->completion != LGM_EXACT && c->completion != LGM_SAMPLED)
         return lz_fail(err, LZ_EINVAL, "--completion: expected exact or sampled");
-    if (c->samples < 1) return lz_fail(err, LZ_EINVAL, "--samples %d: expected J >= 1", c->samples);
+    if (c->samples < 1 || c->samples > 10000)
+        return lz_fail(err, LZ_EINVAL, "--samples %d: expected 1 <= J <= 10000", c->samples);
     /* below LGM_DMIN_MIN the rounding of the residual variance S_ii - ... at
      * the floor, ~eps S_ii, is no longer small next to D_i = dmin S_ii, and
      * ll/N is only known to ~eps/dmin nats a floored coordinate */

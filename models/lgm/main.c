@@ -96,7 +96,7 @@ static int parse_options(run *r, int argc, char **argv)
         {"completion", 0, LZ_OPT_CHOICE, &r->cfg.completion, "exact|sampled",
          "E-step: exact posterior moments (option 1) or J draws from P(z|x) (option 2)"},
         {"samples", 0, LZ_OPT_INT, &r->cfg.samples, "J",
-         "draws of z per datum, sampled completion"},
+         "draws of z per datum, sampled completion (1..10000)"},
         {"dmin", 0, LZ_OPT_REAL, &r->cfg.dmin, "V",
          "floor on D: D_i >= V x S_ii, a fraction of coordinate i's own variance (a "
          "coordinate constant at mu_i: V mu_i^2, or V when it is 0), so rescaling a column "
@@ -114,7 +114,7 @@ static int parse_options(run *r, int argc, char **argv)
         {"accel", 0, LZ_OPT_CHOICE, &r->accel, "squarem|none",
          "exact EM: SQUAREM extrapolation kept monotone, or plain EM steps"},
         {"n-samples", 0, LZ_OPT_INT, &r->n_samples, "N",
-         "draws from the fitted model in PREFIX.samples.dat"},
+         "draws from the fitted model in PREFIX.samples.dat (0..1000000)"},
         LZ_COMMON_OPTIONS(&r->co),
         {0},
     };
@@ -131,8 +131,8 @@ static int parse_options(run *r, int argc, char **argv)
     r->cfg.accelerate = r->accel == 0;
     r->cfg.seed = r->co.seed;
     if (r->k != LZ_UNSET_INT) r->cfg.k = r->k;
-    if (!lgm_config_check(&r->cfg, 0, &r->err) && r->n_samples < 0)
-        lz_fail(&r->err, LZ_EINVAL, "--n-samples %d: expected >= 0", r->n_samples);
+    if (!lgm_config_check(&r->cfg, 0, &r->err) && (r->n_samples < 0 || r->n_samples > 1000000))
+        lz_fail(&r->err, LZ_EINVAL, "--n-samples %d: expected 0 <= N <= 1000000", r->n_samples);
     if (r->err.status) {
         lz_die_msg(PROG, &r->err);
         return 1;

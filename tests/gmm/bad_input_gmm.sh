@@ -10,13 +10,16 @@ expect_error $P '^gmm_em: -K 0: expected at least 1' "$GMM" ok.csv -K 0 -o $P
 expect_error $P '^gmm_em: -K -2: expected' "$GMM" ok.csv -K -2 -o $P
 expect_error $P 'ok\.csv: -K 5: expected 1 <= K <= n = 4 training rows' "$GMM" ok.csv -K 5 -o $P
 expect_error $P 'ok\.csv: -K 4: expected 1 <= K <= n = 3 training rows' "$GMM" ok.csv -K 4 --split 0.25 -o $P
-expect_error $P 'ok\.csv: -K 9: expected 1 <= K <= n = 4' "$GMM" ok.csv --k-range 1:9 -o $P
+expect_error $P 'ok\.csv: --k-range 1:9: its largest: -K 9: expected 1 <= K <= n = 4' "$GMM" ok.csv --k-range 1:9 -o $P
 # options
 expect_error $P "option -K: expected an integer, got 'two'" "$GMM" ok.csv -K two -o $P
 expect_error $P 'option --cov: expected one of full\|diag\|spherical\|tied' "$GMM" ok.csv --cov round -o $P
 expect_error $P "--init 'kmeans': expected kmeans\+\+, random or file:PATH" "$GMM" ok.csv --init kmeans -o $P
 expect_error $P "--init 'file:': expected" "$GMM" ok.csv --init file: -o $P
-expect_error $P '--n-init 0: expected >= 1' "$GMM" ok.csv --n-init 0 -o $P
+expect_error $P '--n-init 0: expected 1 <= R <= 10000' "$GMM" ok.csv --n-init 0 -o $P
+# huge counts: refused by name (they ran out of memory, or for minutes)
+expect_error $P '--n-init 2147483647: expected 1 <= R <= 10000' "$GMM" ok.csv --n-init 2147483647 -o $P
+expect_error $P '^gmm_em: --n-samples 2147483647: expected 0 <= N <= 1000000' "$GMM" ok.csv --n-samples 2147483647 -o $P
 expect_error $P '--reg 0: expected a fraction 1e-10 <= V < 1' "$GMM" ok.csv --reg 0 -o $P
 expect_error $P '--reg 1: expected a fraction' "$GMM" ok.csv --reg 1 -o $P
 expect_error $P '--reg 1e-16: expected a fraction' "$GMM" ok.csv --reg 1e-16 -o $P

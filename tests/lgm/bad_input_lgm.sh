@@ -30,6 +30,10 @@ expect_error $P '--dmin 1e-16: expected a fraction 1e-10 <= V < 1' "$LGM" ok.csv
 expect_error $P '--tol -1: expected' "$LGM" ok.csv --tol -1 -o $P
 expect_error $P '--max-iter -1: expected' "$LGM" ok.csv --max-iter -1 -o $P
 expect_error $P '--n-samples -3: expected' "$LGM" ok.csv --n-samples -3 -o $P
+# huge counts: refused by name (they ran out of memory, or for minutes)
+expect_error $P '^lgm_em: --n-samples 2147483647: expected 0 <= N <= 1000000' "$LGM" ok.csv --n-samples 2147483647 -o $P
+expect_error $P '^lgm_em: --samples 2147483647: expected 1 <= J <= 10000' \
+  "$LGM" ok.csv --completion sampled --samples 2147483647 -o $P
 expect_error $P "unknown option '--frobnicate'" "$LGM" ok.csv --frobnicate -o $P
 expect_error $P 'missing argument DATA' "$LGM" -o $P
 # model files
