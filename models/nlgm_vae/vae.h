@@ -215,6 +215,11 @@ void vae_add_tensor(vae_tensor *t, size_t *n, size_t *off, const char *name, siz
  * sigma^2 when it is learned. */
 size_t vae_n_params(const vae_model *mod);
 
+/* 1 when every parameter, and the Gaussian sigma~^2 = exp(log sigma~^2), is
+ * finite: checked after each epoch's last step, whose loss the minibatch
+ * check never sees. */
+int vae_params_finite(const vae_model *mod);
+
 /* The model's short name: "vae-mlp-bernoulli", "vae-linear-gaussian", ... */
 const char *vae_model_name(const vae_model *mod);
 

@@ -379,6 +379,13 @@ lz_status vae_init(vae_model *mod, unsigned long seed, double sigma2, lz_error *
     return LZ_OK;
 }
 
+int vae_params_finite(const vae_model *mod)
+{
+    for (size_t i = 0; i < mod->n_block; i++)
+        if (!isfinite((double)mod->block[i])) return 0;
+    return mod->a.lik != VAE_GAUSSIAN || isfinite(vae_sigma2(mod));
+}
+
 double vae_sigma2(const vae_model *mod)
 {
     if (mod->a.lik != VAE_GAUSSIAN) return NAN;

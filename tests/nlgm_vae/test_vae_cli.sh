@@ -99,6 +99,10 @@ awk 'BEGIN { srand(3); for (i = 0; i < 60; i++) { t = rand(); printf "%.6f,%.6f,
 "$V" small.csv --likelihood gaussian --hidden 8 --iw 5 --epochs 3 -o sm3/vae > small3.log 2>&1 || fail "--epochs 3"
 [ "$(rows sm3/vae.trace.dat)" -eq 3 ] || fail "--epochs 3 gave $(rows sm3/vae.trace.dat) epochs"
 grep -q "^note: 3 epochs of 1 minibatches make 3 Adam steps" small3.log || { cat small3.log; fail "no few-steps note"; }
+# a rate that blows the parameters up in an epoch's last step, whose loss no
+# minibatch check sees: refused (sigma2 inf was written, exit 0)
+expect_error lr/vae "^nlgm_vae: epoch 1: a parameter \(or sigma\^2\) is not finite after the last step \(try a smaller --lr\)" \
+  "$V" small.csv --likelihood gaussian --decoder linear --hidden 0 --lr 1000 --epochs 2 -o lr/vae
 ok
 
 # ---- Gaussian, linear decoder and encoder: densities in the data's units ----
