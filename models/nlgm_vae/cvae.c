@@ -629,8 +629,9 @@ lz_status cvae_fit(cvae_model *mod, const cvae_config *c, const vae_real *xtrain
             loss += wl * ll + wce * ce;
             if (!isfinite(loss)) {
                 st = lz_fail(err, LZ_ENUMERIC,
-                             "epoch %d, minibatch %zu: the loss is not finite (try a smaller --lr)",
-                             ep, b + 1);
+                             "epoch %d, minibatch %zu: the loss is not finite (try a smaller "
+                             "--lr%s%s)",
+                             ep, b + 1, m2 ? " or --alpha" : "", vae_sigma2_hint(mod->core));
                 goto done;
             }
             cvae_adam_step(mod, vc->lr, vc->beta1, vc->beta2, vc->adam_eps);
@@ -670,8 +671,8 @@ lz_status cvae_fit(cvae_model *mod, const cvae_config *c, const vae_real *xtrain
         if (!vae_params_finite(mod->core)) {
             st = lz_fail(err, LZ_ENUMERIC,
                          "epoch %d: a parameter (or sigma^2) is not finite after the last step "
-                         "(try a smaller --lr)",
-                         ep);
+                         "(try a smaller --lr%s%s)",
+                         ep, m2 ? " or --alpha" : "", vae_sigma2_hint(mod->core));
             goto done;
         }
         info.sigma2 = vae_sigma2(mod->core);

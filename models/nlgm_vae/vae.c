@@ -500,8 +500,8 @@ lz_status vae_fit(vae_model *mod, const vae_config *c, const vae_real *xtrain, s
             if (!isfinite(rr + kk) || !isfinite(oo)) {
                 st = lz_fail(err, LZ_ENUMERIC,
                              "epoch %d, minibatch %zu: the loss is not finite "
-                             "(try a smaller --lr)",
-                             ep, b + 1);
+                             "(try a smaller --lr%s)",
+                             ep, b + 1, vae_sigma2_hint(mod));
                 goto done;
             }
             vae_zero_grad(mod);
@@ -539,8 +539,8 @@ lz_status vae_fit(vae_model *mod, const vae_config *c, const vae_real *xtrain, s
         if (!vae_params_finite(mod)) {
             st = lz_fail(err, LZ_ENUMERIC,
                          "epoch %d: a parameter (or sigma^2) is not finite after the last step "
-                         "(try a smaller --lr)",
-                         ep);
+                         "(try a smaller --lr%s)",
+                         ep, vae_sigma2_hint(mod));
             goto done;
         }
         info.sigma2 = vae_sigma2(mod);

@@ -220,6 +220,10 @@ size_t vae_n_params(const vae_model *mod);
  * check never sees. */
 int vae_params_finite(const vae_model *mod);
 
+/* The tail of a "not finite" message's advice after "try a smaller --lr":
+ * ", or a larger --sigma2" for a Gaussian model with sigma~^2 fixed, else "". */
+const char *vae_sigma2_hint(const vae_model *mod);
+
 /* The model's short name: "vae-mlp-bernoulli", "vae-linear-gaussian", ... */
 const char *vae_model_name(const vae_model *mod);
 

@@ -186,7 +186,11 @@ lz_status vae_name_bad_row(lz_status st, size_t row, const lz_data *set, const s
     if (st != LZ_ENUMERIC || row >= set->n) return st;
     char where[256];
     lz_data_row_where(set, idx ? idx[row] : row, where, sizeof where);
-    return lz_fail(err, LZ_ENUMERIC, "%s: importance sampling: a non-finite log-weight", where);
+    return lz_fail(err, LZ_ENUMERIC,
+                   "%s: importance sampling: a non-finite log-weight (the row's density under "
+                   "the fitted model leaves the doubles: a model trained with too large a --lr, "
+                   "or a row far from the training data)",
+                   where);
 }
 
 /* vae_loglik with the importance samples of stream s */

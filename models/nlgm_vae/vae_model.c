@@ -386,6 +386,11 @@ int vae_params_finite(const vae_model *mod)
     return mod->a.lik != VAE_GAUSSIAN || isfinite(vae_sigma2(mod));
 }
 
+const char *vae_sigma2_hint(const vae_model *mod)
+{
+    return mod->a.lik == VAE_GAUSSIAN && !mod->a.learn_sigma2 ? ", or a larger --sigma2" : "";
+}
+
 double vae_sigma2(const vae_model *mod)
 {
     if (mod->a.lik != VAE_GAUSSIAN) return NAN;
