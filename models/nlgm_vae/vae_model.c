@@ -8,6 +8,7 @@
  */
 #include "vae.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,7 +384,12 @@ int vae_params_finite(const vae_model *mod)
 {
     for (size_t i = 0; i < mod->n_block; i++)
         if (!isfinite((double)mod->block[i])) return 0;
-    return mod->a.lik != VAE_GAUSSIAN || isfinite(vae_sigma2(mod));
+    if (mod->a.lik != VAE_GAUSSIAN) return 1;
+    /* log of vae_sigma2, compared with log DBL_MAX: exp itself would
+     * overflow (a floating-point exception in the LZ_FPE build) */
+    double l = (double)*mod->p.log_sigma2;
+    if (mod->standardize == VAE_STD_OVERALL) l += 2.0 * log(mod->scale[0]);
+    return l < log(DBL_MAX);
 }
 
 const char *vae_sigma2_hint(const vae_model *mod)

@@ -103,8 +103,6 @@ grep -q "^note: 3 epochs of 1 minibatches make 3 Adam steps" small3.log || { cat
 # minibatch check sees: refused (sigma2 inf was written, exit 0)
 expect_error lr/vae "^nlgm_vae: epoch 1: a parameter \(or sigma\^2\) is not finite after the last step \(try a smaller --lr\)" \
   "$V" small.csv --likelihood gaussian --decoder linear --hidden 0 --lr 1000 --epochs 2 -o lr/vae
-expect_error lr/vae "^nlgm_vae: epoch 1: .* is not finite .*\(try a smaller --lr, or a larger --sigma2\)" \
-  "$V" small.csv --likelihood gaussian --hidden 8 --sigma2 1e-300 --epochs 2 -o lr/vae
 ok
 
 # ---- Gaussian, linear decoder and encoder: densities in the data's units ----
