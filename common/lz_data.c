@@ -448,6 +448,8 @@ static void decimal_comma(char *p)
     if (!parse_number(p, &v)) *c = ',';
 }
 
+static size_t split_fields(char *s, char delim, char **f, size_t cap);
+
 /* 1 when a tab-separated field of line holds two or more numbers separated
  * by spaces and nothing else ("1 2  3\t0": a file aligned with spaces that
  * has a tab in it, not a TSV) */
@@ -456,24 +458,14 @@ static int numbers_between_tabs(const char *line)
     for (const char *p = line;;) {
         const char *e = strchr(p, '\t');
         size_t n = e ? (size_t)(e - p) : strlen(p);
-        char buf[512];
+        char buf[512], *tok[256];
         if (n < sizeof buf) {
             memcpy(buf, p, n);
             buf[n] = '\0';
-            int nums = 0, words = 0;
+            size_t nt = split_fields(buf, ' ', tok, 256), nums = 0; /* its blank-separated tokens */
             double v;
-            for (char *tok = buf; *tok;) { /* the blank-separated tokens of buf */
-                while (*tok == ' ') tok++;
-                if (!*tok) break;
-                char *te = tok;
-                while (*te && *te != ' ') te++;
-                char keep = *te;
-                *te = '\0';
-                parse_number(tok, &v) ? nums++ : words++;
-                *te = keep;
-                tok = te;
-            }
-            if (nums >= 2 && !words) return 1;
+            for (size_t t = 0; t < nt && t < 256; t++) nums += (size_t)parse_number(tok[t], &v);
+            if (nt >= 2 && nums == nt) return 1;
         }
         if (!e) return 0;
         p = e + 1;
