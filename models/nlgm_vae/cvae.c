@@ -668,13 +668,7 @@ lz_status cvae_fit(cvae_model *mod, const cvae_config *c, const vae_real *xtrain
             gsl_rng_memcpy(r_test, r_test0);
             test_pass(mod, ws, xtest, yte, nt, r_test, &info, &n_y);
         }
-        if (!vae_params_finite(mod->core)) {
-            st = lz_fail(err, LZ_ENUMERIC,
-                         "epoch %d: a parameter (or sigma^2) is not finite after the last step "
-                         "(try a smaller --lr%s%s)",
-                         ep, m2 ? " or --alpha" : "", vae_sigma2_hint(mod->core));
-            goto done;
-        }
+        if ((st = vae_check_params(mod->core, ep, m2 ? " or --alpha" : "", err))) goto done;
         info.sigma2 = vae_sigma2(mod->core);
         info.seconds = lz_now() - t0;
         info.train_seconds = t_train;

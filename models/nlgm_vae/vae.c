@@ -536,13 +536,7 @@ lz_status vae_fit(vae_model *mod, const vae_config *c, const vae_real *xtrain, s
                          info.gradvar);
             info.n_gradvar = VAE_N_GRADVAR;
         }
-        if (!vae_params_finite(mod)) {
-            st = lz_fail(err, LZ_ENUMERIC,
-                         "epoch %d: a parameter (or sigma^2) is not finite after the last step "
-                         "(try a smaller --lr%s)",
-                         ep, vae_sigma2_hint(mod));
-            goto done;
-        }
+        if ((st = vae_check_params(mod, ep, "", err))) goto done;
         info.sigma2 = vae_sigma2(mod);
         info.seconds = lz_now() - t0;
         info.train_seconds = t_train;

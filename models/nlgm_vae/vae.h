@@ -215,10 +215,11 @@ void vae_add_tensor(vae_tensor *t, size_t *n, size_t *off, const char *name, siz
  * sigma^2 when it is learned. */
 size_t vae_n_params(const vae_model *mod);
 
-/* 1 when every parameter, and the Gaussian sigma~^2 = exp(log sigma~^2), is
- * finite: checked after each epoch's last step, whose loss the minibatch
- * check never sees. */
-int vae_params_finite(const vae_model *mod);
+/* LZ_OK when every parameter, and the Gaussian sigma~^2 = exp(log sigma~^2),
+ * is finite: checked after each epoch's last step, whose loss the minibatch
+ * check never sees; else LZ_ENUMERIC, err naming epoch ep and advising a
+ * smaller --lr (and `also`, e.g. " or --alpha", then vae_sigma2_hint). */
+lz_status vae_check_params(const vae_model *mod, int ep, const char *also, lz_error *err);
 
 /* The tail of a "not finite" message's advice after "try a smaller --lr":
  * ", or a larger --sigma2" for a Gaussian model with sigma~^2 fixed, else "". */

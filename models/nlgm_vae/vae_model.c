@@ -380,16 +380,22 @@ lz_status vae_init(vae_model *mod, unsigned long seed, double sigma2, lz_error *
     return LZ_OK;
 }
 
-int vae_params_finite(const vae_model *mod)
+lz_status vae_check_params(const vae_model *mod, int ep, const char *also, lz_error *err)
 {
-    for (size_t i = 0; i < mod->n_block; i++)
-        if (!isfinite((double)mod->block[i])) return 0;
-    if (mod->a.lik != VAE_GAUSSIAN) return 1;
-    /* log of vae_sigma2, compared with log DBL_MAX: exp itself would
-     * overflow (a floating-point exception in the LZ_FPE build) */
-    double l = (double)*mod->p.log_sigma2;
-    if (mod->standardize == VAE_STD_OVERALL) l += 2.0 * log(mod->scale[0]);
-    return l < log(DBL_MAX);
+    int ok = 1;
+    for (size_t i = 0; ok && i < mod->n_block; i++) ok = isfinite((double)mod->block[i]);
+    if (ok && mod->a.lik == VAE_GAUSSIAN) {
+        /* log of vae_sigma2, compared with log DBL_MAX: exp itself would
+         * overflow (a floating-point exception in the LZ_FPE build) */
+        double l = (double)*mod->p.log_sigma2;
+        if (mod->standardize == VAE_STD_OVERALL) l += 2.0 * log(mod->scale[0]);
+        ok = l < log(DBL_MAX);
+    }
+    if (ok) return LZ_OK;
+    return lz_fail(err, LZ_ENUMERIC,
+                   "epoch %d: a parameter (or sigma^2) is not finite after the last step (try a "
+                   "smaller --lr%s%s)",
+                   ep, also, vae_sigma2_hint(mod));
 }
 
 const char *vae_sigma2_hint(const vae_model *mod)
