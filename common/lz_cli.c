@@ -625,7 +625,7 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
     if (c->test && c->split > 0)
         return lz_fail(err, LZ_EINVAL, "--test and --split: give one or the other");
     if (c->split < 0 || c->split >= 1)
-        return lz_fail(err, LZ_EINVAL, "--split %g: expected a fraction in [0, 1)", c->split);
+        return lz_fail(err, LZ_EINVAL, "--split %.15g: expected a fraction in [0, 1)", c->split);
     if (c->split > 0 && !path) return lz_fail(err, LZ_EINVAL, "--split needs DATA to split");
     if (path && (st = lz_data_read(path, &ro, train, err))) return st;
     /* under --load, DATA is scored, not fitted: no moments check it */

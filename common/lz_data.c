@@ -1360,11 +1360,11 @@ lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed
 {
     *train = *test = NULL;
     if (!(test_frac > 0 && test_frac < 1))
-        return lz_fail(err, LZ_EINVAL, "--split %g: expected a fraction in (0, 1)", test_frac);
+        return lz_fail(err, LZ_EINVAL, "--split %.15g: expected a fraction in (0, 1)", test_frac);
     size_t n_test = (size_t)llround(test_frac * (double)all->n);
     if (n_test < 1 || n_test >= all->n)
         return lz_fail(err, LZ_EINVAL,
-                       "--split %g of %zu rows leaves an empty part: expected both parts non-empty",
+                       "--split %.15g of %zu rows leaves an empty part: expected both parts non-empty",
                        test_frac, all->n);
     size_t *perm = malloc(all->n * sizeof *perm);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);

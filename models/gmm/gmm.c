@@ -65,10 +65,10 @@ lz_status gmm_config_check(const gmm_config *c, size_t n, size_t d, lz_error *er
                        c->n_init);
     if (!(c->reg >= GMM_REG_MIN) || !(c->reg < 1))
         return lz_fail(err, LZ_EINVAL,
-                       "--reg %g: expected a fraction %g <= V < 1 of each coordinate's variance",
+                       "--reg %.15g: expected a fraction %g <= V < 1 of each coordinate's variance",
                        c->reg, GMM_REG_MIN);
     if (!(c->tol >= 0) || !isfinite(c->tol))
-        return lz_fail(err, LZ_EINVAL, "--tol %g: expected a tolerance >= 0", c->tol);
+        return lz_fail(err, LZ_EINVAL, "--tol %.15g: expected a tolerance >= 0", c->tol);
     if (c->max_iter < 0)
         return lz_fail(err, LZ_EINVAL, "--max-iter %d: expected >= 0", c->max_iter);
     (void)d;

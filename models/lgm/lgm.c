@@ -55,13 +55,13 @@ lz_status lgm_config_check(const lgm_config *c, size_t d, lz_error *err)
      * ll/N is only known to ~eps/dmin nats a floored coordinate */
     if (!(c->dmin >= LGM_DMIN_MIN) || !(c->dmin < 1))
         return lz_fail(err, LZ_EINVAL,
-                       "--dmin %g: expected a fraction %g <= V < 1 of each coordinate's variance "
+                       "--dmin %.15g: expected a fraction %g <= V < 1 of each coordinate's variance "
                        "(below %g rounding swamps ll/N at the floor)",
                        c->dmin, LGM_DMIN_MIN, LGM_DMIN_MIN);
     if (c->init < LGM_INIT_PCA || c->init > LGM_INIT_BEST)
         return lz_fail(err, LZ_EINVAL, "--init: expected pca, random, smc or best");
     if (!(c->tol >= 0) || !isfinite(c->tol))
-        return lz_fail(err, LZ_EINVAL, "--tol %g: expected a tolerance >= 0", c->tol);
+        return lz_fail(err, LZ_EINVAL, "--tol %.15g: expected a tolerance >= 0", c->tol);
     if (c->max_iter < 0)
         return lz_fail(err, LZ_EINVAL, "--max-iter %d: expected >= 0", c->max_iter);
     return LZ_OK;

@@ -62,10 +62,10 @@ lz_status cvae_config_check(const cvae_config *c, lz_error *err)
     if (c->n_labels < 1 || c->n_labels > 1000000000L)
         return lz_fail(err, LZ_EINVAL, "--n-labels %ld: expected 1 .. 10^9", c->n_labels);
     if (!isnan(c->alpha) && (!(c->alpha > 0) || !isfinite(c->alpha)))
-        return lz_fail(err, LZ_EINVAL, "--alpha %g: expected a weight > 0", c->alpha);
+        return lz_fail(err, LZ_EINVAL, "--alpha %.15g: expected a weight > 0", c->alpha);
     if (!(c->l2 > 0) || !isfinite(c->l2))
         return lz_fail(err, LZ_EINVAL,
-                       "--l2 %g: expected a penalty > 0 (a few labelled rows are separable: "
+                       "--l2 %.15g: expected a penalty > 0 (a few labelled rows are separable: "
                        "without one the weights grow without end)",
                        c->l2);
     return LZ_OK;

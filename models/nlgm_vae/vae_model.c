@@ -95,7 +95,7 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
     if (c->batch < 1 || c->batch > 1000000)
         return lz_fail(err, LZ_EINVAL, "--batch %zu: expected 1 .. 1000000", c->batch);
     if (!(c->lr > 0) || !isfinite(c->lr))
-        return lz_fail(err, LZ_EINVAL, "--lr %g: expected a step size > 0", c->lr);
+        return lz_fail(err, LZ_EINVAL, "--lr %.15g: expected a step size > 0", c->lr);
     if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->adam_eps > 0))
         return lz_fail(err, LZ_EINVAL, "Adam: expected 0 <= beta1, beta2 < 1 and eps > 0");
     if (c->samples < 1 || c->samples > 10000)
@@ -110,7 +110,7 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
     if (c->baseline != VAE_BASE_NONE && c->baseline != VAE_BASE_MEAN && c->baseline != VAE_BASE_NET)
         return lz_fail(err, LZ_EINVAL, "--baseline: expected none, mean or net");
     if (!(c->beta >= 0 && c->beta <= 1e6))
-        return lz_fail(err, LZ_EINVAL, "--beta %g: expected a KL weight in [0, 1e6]", c->beta);
+        return lz_fail(err, LZ_EINVAL, "--beta %.15g: expected a KL weight in [0, 1e6]", c->beta);
     if (c->kl_warmup < 0 || c->kl_warmup > 1000000)
         return lz_fail(err, LZ_EINVAL, "--kl-warmup %d: expected 0 .. 1000000 epochs",
                        c->kl_warmup);
@@ -133,14 +133,14 @@ lz_status vae_config_check(const vae_config *c, lz_error *err)
     if (c->iw < 1 || c->iw > VAE_IW_MAX)
         return lz_fail(err, LZ_EINVAL, "--iw %d: expected 1 .. %d", c->iw, VAE_IW_MAX);
     if (!(c->sigma2 >= 0) || !isfinite(c->sigma2))
-        return lz_fail(err, LZ_EINVAL, "--sigma2 %g: expected a variance > 0 (0: learned)",
+        return lz_fail(err, LZ_EINVAL, "--sigma2 %.15g: expected a variance > 0 (0: learned)",
                        c->sigma2);
     if (c->sigma2 > 0 && a->lik != VAE_GAUSSIAN)
         return lz_fail(err, LZ_EINVAL, "--sigma2 applies to --likelihood gaussian only");
     if (a->lik == VAE_GAUSSIAN && a->learn_sigma2 != (c->sigma2 == 0))
         return lz_fail(err, LZ_EINVAL, "sigma^2: learn_sigma2 must be set iff --sigma2 is 0");
     if (!(c->scale > 0) || !isfinite(c->scale))
-        return lz_fail(err, LZ_EINVAL, "--scale %g: expected a number > 0", c->scale);
+        return lz_fail(err, LZ_EINVAL, "--scale %.15g: expected a number > 0", c->scale);
     if (c->binarize != VAE_BIN_NONE && a->lik != VAE_BERNOULLI)
         return lz_fail(err, LZ_EINVAL, "--binarize applies to --likelihood bernoulli only");
     if (c->standardize != VAE_STD_COLUMN && a->lik != VAE_GAUSSIAN)

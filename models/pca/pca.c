@@ -56,7 +56,7 @@ lz_status pca_config_check(const pca_config *c, size_t d, lz_error *err)
         return lz_fail(err, LZ_EINVAL, "--oversample %d: expected >= 0, or -1 for max(10, k)",
                        c->oversample);
     if (!(c->tol > 0) || !isfinite(c->tol))
-        return lz_fail(err, LZ_EINVAL, "--tol %g: expected a positive angle in radians", c->tol);
+        return lz_fail(err, LZ_EINVAL, "--tol %.15g: expected a positive angle in radians", c->tol);
     if (c->max_iter < 1)
         return lz_fail(err, LZ_EINVAL, "--max-iter %d: expected >= 1", c->max_iter);
     return LZ_OK;

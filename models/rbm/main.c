@@ -158,9 +158,9 @@ static lz_status check_options(run *r)
                        r->sample_steps);
     r->prep = (rbm_prep){(rbm_binarize)r->bin_mode, r->threshold, r->scale, NULL};
     if (!(r->prep.scale > 0))
-        return lz_fail(e, LZ_EINVAL, "--scale %g: expected S > 0", r->prep.scale);
+        return lz_fail(e, LZ_EINVAL, "--scale %.15g: expected S > 0", r->prep.scale);
     if (!(r->prep.threshold >= 0 && r->prep.threshold < 1))
-        return lz_fail(e, LZ_EINVAL, "--threshold %g: expected 0 <= T < 1", r->prep.threshold);
+        return lz_fail(e, LZ_EINVAL, "--threshold %.15g: expected 0 <= T < 1", r->prep.threshold);
     r->how = (rbm_method){r->cfg.cd_steps, r->cfg.pcd, r->cfg.pt};
     return LZ_OK;
 }

@@ -203,7 +203,7 @@ lz_status rbm_config_check(const rbm_config *cfg, size_t d, lz_error *err)
                        "use it with --visible gaussian");
     if (!(c->sigma_min >= 1e-3 && c->sigma_min <= 1))
         return lz_fail(err, LZ_EINVAL,
-                       "--sigma-min %g: expected 1e-3 <= S <= 1 (standard deviations of the "
+                       "--sigma-min %.15g: expected 1e-3 <= S <= 1 (standard deviations of the "
                        "standardised data)",
                        c->sigma_min);
     if (c->cd_steps < 1 || c->cd_steps > 100000)
@@ -213,11 +213,11 @@ lz_status rbm_config_check(const rbm_config *cfg, size_t d, lz_error *err)
         return lz_fail(err, LZ_EINVAL,
                        "--pt %d: expected 1 <= R <= 100 tempered replicas (0: none)", c->pt);
     if (!lz_unset_real(c->lr) && (!(c->lr > 0) || c->lr > 100))
-        return lz_fail(err, LZ_EINVAL, "--lr %g: expected a learning rate in (0, 100]", c->lr);
+        return lz_fail(err, LZ_EINVAL, "--lr %.15g: expected a learning rate in (0, 100]", c->lr);
     if (c->momentum < 0 || c->momentum >= 1)
-        return lz_fail(err, LZ_EINVAL, "--momentum %g: expected 0 <= mu < 1", c->momentum);
+        return lz_fail(err, LZ_EINVAL, "--momentum %.15g: expected 0 <= mu < 1", c->momentum);
     if (c->weight_decay < 0 || c->weight_decay >= 1)
-        return lz_fail(err, LZ_EINVAL, "--weight-decay %g: expected 0 <= lambda < 1",
+        return lz_fail(err, LZ_EINVAL, "--weight-decay %.15g: expected 0 <= lambda < 1",
                        c->weight_decay);
     if (c->batch < 1 || c->batch > 1000000)
         return lz_fail(err, LZ_EINVAL, "--batch %d: expected 1 <= M <= 1000000", c->batch);
@@ -527,9 +527,9 @@ lz_status rbm_prepare(const lz_data *data, const rbm_model *m, const rbm_prep *p
         return lz_fail(err, LZ_EINVAL, "%s: %zu columns: expected d = %zu", data->path, d, m->d);
     if (m->visible == RBM_VIS_GAUSSIAN) return standardised(data, m, out, err);
     if (!(p->scale > 0))
-        return lz_fail(err, LZ_EINVAL, "--scale %g: expected a positive number", p->scale);
+        return lz_fail(err, LZ_EINVAL, "--scale %.15g: expected a positive number", p->scale);
     if (!(p->threshold >= 0 && p->threshold < 1))
-        return lz_fail(err, LZ_EINVAL, "--threshold %g: expected 0 <= T < 1", p->threshold);
+        return lz_fail(err, LZ_EINVAL, "--threshold %.15g: expected 0 <= T < 1", p->threshold);
     double xmax = 0;
     for (size_t k = 0; k < n * d; k++) {
         if (x[k] > xmax) xmax = x[k];

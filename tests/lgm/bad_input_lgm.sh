@@ -27,6 +27,9 @@ expect_error $P '--samples 1: sampled completion needs n J >= 2 k' "$LGM" two_ro
 expect_error $P '--dmin 0: expected a fraction 1e-10 <= V < 1' "$LGM" ok.csv --dmin 0 -o $P
 expect_error $P '--dmin 1: expected a fraction 1e-10 <= V < 1' "$LGM" ok.csv --dmin 1 -o $P
 expect_error $P '--dmin 1e-16: expected a fraction 1e-10 <= V < 1' "$LGM" ok.csv --dmin 1e-16 -o $P
+# a value just past a bound is echoed as given, not rounded onto the bound
+expect_error $P '--dmin 1.0000001: expected a fraction' "$LGM" ok.csv --dmin 1.0000001 -o $P
+expect_error $P '^lgm_em: --split 1.0000001: expected a fraction in \[0, 1)' "$LGM" ok.csv --split 1.0000001 -o $P
 expect_error $P '--tol -1: expected' "$LGM" ok.csv --tol -1 -o $P
 expect_error $P '--max-iter -1: expected' "$LGM" ok.csv --max-iter -1 -o $P
 expect_error $P '--n-samples -3: expected' "$LGM" ok.csv --n-samples -3 -o $P
