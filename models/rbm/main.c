@@ -434,6 +434,9 @@ static const rbm_epoch *kept_epoch(const run *r)
     return r->cfg.keep_best ? &r->tc.best : &r->tc.last;
 }
 
+/* the standard error of an estimate, nan where the estimate is (no test set, no bracket) */
+static double se_of(double value, double se) { return isnan(value) ? NAN : se; }
+
 static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz_error *err)
 {
     static const char *const extra[] = {"ll_train_se",   "log_z",
@@ -455,14 +458,14 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
                     .n_params = rbm_n_params(r->m),
                     .ll_train = ll->ll_train,
                     .ll_test = ll->ll_test,
-                    .ll_test_se = ll->se,
+                    .ll_test_se = se_of(ll->ll_test, ll->se),
                     .method = ll->exact ? "exact-enum" : "ais",
                     .iterations = last ? last->epoch : 0,
                     .seconds = last ? last->seconds : 0};
     FILE *f = lz_summary_begin(os, path, &s, sizeof extra / sizeof extra[0], extra, err);
     if (!f) return err->status;
     /* the monitored numbers of the epoch whose model this is */
-    double b[] = {ll->se,
+    double b[] = {se_of(ll->ll_train, ll->se),
                   ll->log_z,
                   ll->se,
                   ke ? ke->pseudo_ll : NAN,
@@ -473,9 +476,9 @@ static lz_status write_summary(lz_outset *os, const char *path, const run *r, lz
                   r->eval_seconds,
                   ke ? ke->epoch : NAN,
                   ll->ll_test_lower,
-                  ll->ll_test_lower_se,
+                  se_of(ll->ll_test_lower, ll->ll_test_lower_se),
                   ll->ll_test_upper,
-                  ll->log_z_ais_se,
+                  se_of(ll->ll_test_upper, ll->log_z_ais_se),
                   (double)ll->raise_rows,
                   (double)r->how.pt,
                   last ? last->swap_rate : NAN};

@@ -83,6 +83,14 @@ for c in model family ll_train ll_test method n_params; do
 done
 same_files sv/rbm.latent.dat ld/rbm.latent.dat
 same_files sv/rbm.samples.dat ld/rbm.samples.dat
+# no test set: the test estimates and their standard errors are nan, the training one's is not
+run_ok "$RBM" --load g.model --label-col last --exact-max-h 0 --ais-runs 10 --ais-steps 100 \
+  --n-samples 2 --sample-steps 2 -o nt/rbm "$DIGITS"
+for c in ll_test ll_test_se ll_test_lower ll_test_lower_se ll_test_upper ll_test_upper_se; do
+  [ "$(val nt/rbm.summary.tsv $c)" = nan ] || fail "no test set: $c = $(val nt/rbm.summary.tsv $c)"
+done
+awk -v s="$(val nt/rbm.summary.tsv ll_train_se)" 'BEGIN { exit !(s > 0) }' ||
+  fail "ll_train_se: $(val nt/rbm.summary.tsv ll_train_se)"
 # a binary CD model is still written as version 1
 run_ok "$RBM" --label-col last --split 0.2 --scale 16 --hidden 4 --epochs 1 --save b.model -o bm/rbm "$DIGITS"
 grep -q '^kind rbm 1$' b.model && ! grep -q visible b.model || fail "a binary CD model is not version 1"
