@@ -39,7 +39,7 @@ q(s) = "'" . s . "'"
 finite(f, c) = int(system(sprintf("awk '!/^#/ && tolower($%d) !~ /nan|inf/ { n++ } END { print n + 0 }' %s", c, q(f))))
 # yext(file, c, sign): "lo hi tlo thi": the range of sign * column c over
 # the finite values, and over those after the first 20 % of them (the tail)
-yext(f, c, sg) = system(sprintf("awk '!/^#/ && tolower($%d) !~ /nan|inf/ { v[++m] = %d * $%d } END { lo = hi = v[1]; for (i = 1; i <= m; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] } s = int(0.2 * m) + 1; tlo = thi = v[s]; for (i = s; i <= m; i++) { if (v[i] < tlo) tlo = v[i]; if (v[i] > thi) thi = v[i] } print lo + 0, hi + 0, tlo + 0, thi + 0, m + 0 }' %s", c, sg, c, q(f)))
+yext(f, c, sg) = system(sprintf("awk '!/^#/ && tolower($%d) !~ /nan|inf/ { v[++m] = %d * $%d } END { lo = hi = v[1]; for (i = 1; i <= m; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] } s = int(0.2 * m) + 1; tlo = thi = v[s]; for (i = s; i <= m; i++) { if (v[i] < tlo) tlo = v[i]; if (v[i] > thi) thi = v[i] } printf \"%%.17g %%.17g %%.17g %%.17g %%d\\n\", lo, hi, tlo, thi, m }' %s", c, sg, c, q(f)))
 # rowcount(file): data rows
 rowcount(f) = int(system(sprintf("awk '!/^#/ { n++ } END { print n + 0 }' %s", q(f))))
 
@@ -191,6 +191,22 @@ do for [i = 1:ns] {
 }
 zoom = (nz > 0 && nmax >= 8 && (zhi - zlo) * 3 <= (yhi - ylo))
 zpad = (zhi > zlo) ? 0.08 * (zhi - zlo) : 1e-3 * (abs(zhi) + 1)
+
+# Ticks of the log-likelihood axes: a step of 1, 2 or 5 times a power of ten
+# that cuts the range into at most 8 intervals, labelled with the decimals
+# that step needs, so that no two ticks share a label (gnuplot's own labels
+# repeat when the range is tiny against the values); the left margin is as
+# wide as the longest label.
+mx(a, b) = (a > b) ? a : b
+p10(r) = 10.0**floor(log10(r / 5.0))
+tstep(r) = (r <= 8 * p10(r)) ? p10(r) : (r <= 16 * p10(r)) ? 2 * p10(r) : (r <= 40 * p10(r)) ? 5 * p10(r) : 10 * p10(r)
+tfmt(st) = sprintf("%%.%df", (st >= 1) ? 0 : int(-floor(log10(st) + 1e-9)))
+twide(lo, hi, st) = mx(strlen(sprintf(tfmt(st), floor(lo / st - 1) * st)), strlen(sprintf(tfmt(st), ceil(hi / st + 1) * st)))
+yr = (yhi > ylo) ? yhi - ylo : 1e-3 * (abs(yhi) + 1)
+ystep = tstep(1.06 * yr)
+zstep = tstep(zhi - zlo + 2 * zpad)
+wide = twide(ylo, yhi, ystep)
+if (zoom) { wide = mx(wide, twide(zlo - zpad, zhi + zpad, zstep)) }
 if (strstrt(" " . GPVAL_TERMINALS . " ", " pngcairo ") > 0) {
     set terminal pngcairo size 960, (zoom ? 960 : 640) enhanced font "sans,11" linewidth 1.5
 } else {
@@ -205,6 +221,8 @@ do for [a = 1:ARGC] {
 set xlabel xnames
 if (yq ne "") {
     set ylabel yq . " per sample (nats, higher is better)"
+    set ytics ystep
+    set format y tfmt(ystep)
 } else {
     # reconstruction errors alone: on the left axis
     do for [i = 1:ns] { SA[i] = "x1y1" }
@@ -220,7 +238,7 @@ set border 3 + (has_recon ? 8 : 0)
 set xtics nomirror
 set ytics nomirror
 set offsets 0, 0, graph 0.03, graph 0.03
-set lmargin 12
+set lmargin (yq ne "") ? mx(12, wide + 4) : 12
 set rmargin (has_recon ? 12 : 4)
 
 # one plot element a series (the axes keyword takes no expression: eval);
@@ -249,6 +267,8 @@ if (zoom) {
     unset key
     set ylabel "nats per sample (train)"
     set yrange [zlo - zpad:zhi + zpad]
+    set ytics zstep
+    set format y tfmt(zstep)
     unset y2tics
     unset y2label
     set border 3
