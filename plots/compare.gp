@@ -119,18 +119,27 @@ set lmargin 10
 set rmargin 3
 set bmargin 5
 
+# a model name wider than its slot under the bars is broken after a hyphen
+# (neighbouring names ran together into one word)
+lasthy(s, i) = (i < 1) ? 0 : (s[i:i] eq "-") ? i : lasthy(s, i - 1)
+wrap(s, w) = (strlen(s) <= w || lasthy(s, w) == 0) ? s : \
+             s[1:lasthy(s, w)] . "\n" . wrap(s[lasthy(s, w) + 1:strlen(s)], w)
+
 set multiplot layout nf, 1 title "Model comparison: log-likelihood per sample, train and test (densities and probabilities are not comparable)"
 do for [fi = 1:nf] {
     fam = word(fams, fi)
     src = "< " . stream(fam)
     # rows and value range of the panel (finite ll_train, ll_test), for the
     # placement of the value labels
-    st = system(stream(fam) . " | awk '{ n++; if ($9 && $10 && $6 > 0) nse++; if ($13) nbr++; for (i = 4; i <= 5; i++) if ($(i + 4)) { v = $i + 0; if (!m || v < lo) lo = v; if (!m || v > hi) hi = v; m++ } if ($13) for (i = 11; i <= 12; i++) { v = $i + 0; if (!m || v < lo) lo = v; if (!m || v > hi) hi = v; m++ } } END { print n + 0, lo + 0, hi + 0, nse + 0, nbr + 0 }'")
+    st = system(stream(fam) . " | awk '{ n++; if ($9 && $10 && $6 > 0) nse++; if ($13) nbr++; for (i = 4; i <= 5; i++) if ($(i + 4)) { v = $i + 0; if (!m || v < lo) lo = v; if (!m || v > hi) hi = v; m++ } if ($13) for (i = 11; i <= 12; i++) { v = $i + 0; if (!m || v < lo) lo = v; if (!m || v > hi) hi = v; m++ } if (length($1) > ml) ml = length($1) } END { print n + 0, lo + 0, hi + 0, nse + 0, nbr + 0, ml + 0 }'")
     nm = int(word(st, 1))
     lo = word(st, 2) + 0.0
     hi = word(st, 3) + 0.0
     nse = int(word(st, 4))
     nbr = int(word(st, 5))
+    wname = (nm > 0) ? int(900.0 / nm / 7.5) : 40 # characters a model's slot holds
+    wname = (wname < 6) ? 6 : wname
+    set bmargin (int(word(st, 6)) > wname) ? 6 : 5 # a broken name takes a third line
     lo = (lo > 0) ? 0 : lo
     hi = (hi < 0) ? 0 : hi
     span = (hi > lo) ? hi - lo : 1
@@ -147,7 +156,7 @@ do for [fi = 1:nf] {
     br(i) = ($13 > 0) ? sprintf("\n[%.2f, %.2f]", $11, $12) : ""
     # the label's end of the bar: the bar's, or the bracket's end beyond it
     tip(i) = ($13 > 0) ? ($5 < 0 ? ($11 < $5 ? $11 : $5) : ($12 > $5 ? $12 : $5)) : $5
-    plot src using ($0 - 0.2):($8 > 0 ? $4 : NaN):xtic(sprintf("%s\n%s, k=%s", strcol(1), strcol(7), strcol(3))) \
+    plot src using ($0 - 0.2):($8 > 0 ? $4 : NaN):xtic(sprintf("%s\n%s, k=%s", wrap(strcol(1), wname), strcol(7), strcol(3))) \
              with boxes lc rgb "#9ecae1" title "train", \
          src using ($0 + 0.2):($9 > 0 ? $5 : NaN) with boxes lc rgb "#2171b5" title "test", \
          src using ($0 + 0.2):(($9 > 0 && $10 > 0 && $6 > 0) ? $5 - $6 : NaN):(0):(2 * $6) \

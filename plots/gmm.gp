@@ -10,7 +10,9 @@
 # in the first two coordinates (x1 across, x2 up; the title says so when
 # d > 2), each component's mean (a cross) and the ellipses
 # (x - mu)^T Sigma^-1 (x - mu) = 1 and = 4 of its marginal in those two
-# coordinates (solid and dashed), in the component's colour.
+# coordinates (solid and dashed), in the component's colour (black over the
+# POINTS, when given); both axes in the same units when the two coordinates'
+# spreads are within a factor of 4, else a square plot (the title says so).
 # POINTS (optional): the file whose rows PREFIX.latent.dat scores, in the
 # same order -- the test file when the run had --test, else DATA (not a
 # --split run: its test rows are a subset) -- drawn as dots coloured by the
@@ -118,6 +120,8 @@ END { if (np != na) { printf "gmm.gp: %s has %d rows, %s %d: expected the same r
         exit status 1
     }
     npts = int(system(pts . " | wc -l"))
+    # rows with both coordinates observed: the others (a missing value) are not drawn
+    ndrawn = int(system(pts . " | awk '$1 ~ /^[-+.0-9]/ && $2 ~ /^[-+.0-9]/ && tolower($1 $2) !~ /nan|inf/ { n++ } END { print n + 0 }'"))
 }
 
 if (strstrt(" " . GPVAL_TERMINALS . " ", " pngcairo ") > 0) {
@@ -128,11 +132,32 @@ if (strstrt(" " . GPVAL_TERMINALS . " ", " pngcairo ") > 0) {
 set output P . ".gmm.png"
 name = system("basename -- " . q(P))
 which = (d > 2) ? sprintf(", first two of %d coordinates", d) : ""
-set title sprintf("%s: %d components, 1- and 2-sigma ellipses%s%s", name, K, which, \
-                  havepts ? sprintf(", %d points coloured by component", npts) : "") noenhanced
+ptitle = !havepts ? "" : (ndrawn < npts) ? \
+         sprintf("\n%d of %d points coloured by component (the rest miss a coordinate)", ndrawn, npts) : \
+         sprintf("\n%d points coloured by component", npts)
+set title sprintf("%s: %d components, 1- and 2-sigma ellipses%s%s", name, K, which, ptitle) noenhanced
 set xlabel "x1"
 set ylabel "x2"
-set size ratio -1
+# Equal units on both axes, so that the ellipses have their true shape, when
+# the 2-sigma ellipses span the two coordinates within a factor of 4 of each
+# other; else (columns in different units) a square plot, each axis in its
+# own units.  Ticks at a 1-2-5 step, at most 8 intervals an axis.
+sp = system("awk -v r=2 '" . ellprog . "' " . q(FM) . " " . q(FC) . \
+            " | awk 'NF == 3 { if (!n++) { x0 = x1 = $1; y0 = y1 = $2 } if ($1 < x0) x0 = $1; if ($1 > x1) x1 = $1; if ($2 < y0) y0 = $2; if ($2 > y1) y1 = $2 } END { printf \"%.17g %.17g\\n\", x1 - x0, y1 - y0 }'")
+sx = word(sp, 1) + 0.0
+sy = word(sp, 2) + 0.0
+equal = (sx > 0 && sy > 0 && sx <= 4 * sy && sy <= 4 * sx)
+p10(r) = 10.0**floor(log10(r / 5.0))
+tstep(r) = (r <= 8 * p10(r)) ? p10(r) : (r <= 16 * p10(r)) ? 2 * p10(r) : (r <= 40 * p10(r)) ? 5 * p10(r) : 10 * p10(r)
+if (sx > 0) { set xtics tstep(1.3 * sx) }
+if (sy > 0) { set ytics tstep(1.3 * sy) }
+if (equal) {
+    set size ratio -1
+} else {
+    set size ratio 1
+    set title sprintf("%s: %d components, 1- and 2-sigma ellipses%s, axes in their own units%s", \
+                      name, K, which, ptitle) noenhanced
+}
 set grid lc rgb "#e0e0e0" lw 1 dt 1
 set key outside right top noenhanced
 ps = havepts && npts > 5000 ? 0.25 : 0.45

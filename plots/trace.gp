@@ -18,7 +18,9 @@
 #                                       training-set figure: solid), drawn
 #                                       when the ll_* columns are all nan;
 #            recon_mse / recon_err      only when a file has none of the above
-#                                       (right-hand axis, lower is better).
+#                                       (lower is better: on the right-hand
+#                                       axis beside other runs' curves, on the
+#                                       left when nothing else is drawn).
 # A column is drawn only when it has at least one finite value; nan values are
 # gaps, and a curve with gaps gets point markers so isolated values show.
 # Each run has its own colour per quantity; train is solid, test dashed.
