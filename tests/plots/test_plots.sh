@@ -288,6 +288,22 @@ check_png fx/g.gmm.png
 for c in '#1f77b4' '#ff7f0e' '#2ca02c'; do check_colour fx/g.gmm.png "$c" 60; done
 [ ! -e fx/g.select.png ] || fail "gmm.gp drew selection curves without PREFIX.select.dat"
 ok
+# the second coordinate in other units (x 1000): equal units would squeeze the
+# points into a vertical sliver; a square plot spreads each component's points
+# over a good part of the width (the key, right of x = 700, left out)
+awk 'NR == 1 { print; next } { $3 *= 1000; print }' fx/g.means.dat >fx/gu.means.dat
+awk 'NR == 1 { print; next } { $4 *= 1000; if ($2 == 2) { $3 *= 1000; $4 *= 1000; $5 *= 1000 } print }' \
+  fx/g.covariances.dat >fx/gu.covariances.dat
+awk 'NR == 1 { print; next } { $2 *= 1000; print }' fx/g.points.dat >fx/gu.points.dat
+cp fx/g.weights.dat fx/gu.weights.dat
+cp fx/g.latent.dat fx/gu.latent.dat
+plot gmm fx/gu fx/gu.points.dat
+check_png fx/gu.gmm.png
+w=$(gnuplot -e "set table '/dev/stdout'; plot 'fx/gu.gmm.png' binary filetype=png with rgbimage" |
+  awk '!/^#/ && NF >= 5 && $1 < 700 && sprintf("#%02x%02x%02x", $3, $4, $5) == "#1f77b4" {
+         if (!n++ || $1 < lo) lo = $1; if ($1 > hi) hi = $1 } END { print n ? hi - lo : 0 }')
+[ "$w" -ge 100 ] || fail "gmm.gp, coordinates in different units: component 1's points span $w pixels across"
+ok
 # diagonal covariances (--cov diag, spherical): one row a component of the
 # variances, component x1 .. xd; the same three means
 cp fx/g.means.dat fx/gd.means.dat
