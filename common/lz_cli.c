@@ -615,12 +615,18 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
     *train = *test = NULL;
     enum { MAX_SKIP = 64 };
     int skip[MAX_SKIP];
-    lz_read_opts ro = {
-        .label_col = LZ_LABEL_NONE, .min_rows = min_rows, .missing = c->missing, .skip = skip};
+    const char *skip_name[MAX_SKIP];
+    char skip_buf[sizeof c->skip_col]; /* the names point into it */
+    memcpy(skip_buf, c->skip_col, sizeof skip_buf);
+    lz_read_opts ro = {.label_col = LZ_LABEL_NONE,
+                       .min_rows = min_rows,
+                       .missing = c->missing,
+                       .skip = skip,
+                       .skip_name = skip_name};
     lz_status st = lz_parse_label_col(c->label_col, &ro.label_col, err);
     ro.label_name = c->label_col;
-    if (!st && c->skip_col[0])
-        st = lz_parse_skip_cols(c->skip_col, skip, MAX_SKIP, &ro.n_skip, err);
+    if (!st && skip_buf[0])
+        st = lz_parse_skip_cols(skip_buf, skip, skip_name, MAX_SKIP, &ro.n_skip, err);
     if (st) return st;
     if (c->test && c->split > 0)
         return lz_fail(err, LZ_EINVAL, "--test and --split: give one or the other");

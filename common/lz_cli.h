@@ -100,7 +100,7 @@ typedef struct {
     const char *test;               /* --test FILE                                     */
     const char *label_col;          /* --label-col N|last|none                         */
     const char *missing;            /* --missing TOKEN: one more missing-value token   */
-    char skip_col[LZ_OPT_LIST_MAX]; /* --skip-col N[,N..], every use appended */
+    char skip_col[LZ_OPT_LIST_MAX]; /* --skip-col C[,C..], every use appended */
     double split;                   /* --split FRAC: hold out a fraction of DATA       */
     unsigned long seed;             /* --seed                                          */
     int threads;                    /* --threads (0: one per core)                     */
@@ -140,8 +140,9 @@ void lz_common_defaults(lz_common_opts *c, const char *default_prefix);
          0,                                                                                        \
          LZ_OPT_LIST,                                                                              \
          (c)->skip_col,                                                                            \
-         "N[,N..]",                                                                                \
-         "drop these columns (1-based) of text data before modelling; may be repeated"},           \
+         "C[,C..]",                                                                                \
+         "drop these columns of text data before modelling: 1-based numbers, or names in the "     \
+         "header; may be repeated"},                                                               \
         {"missing",                                                                                \
          0,                                                                                        \
          LZ_OPT_STR,                                                                               \

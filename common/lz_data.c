@@ -166,21 +166,26 @@ lz_status lz_parse_label_col(const char *s, int *label_col, lz_error *err)
     return LZ_OK;
 }
 
-lz_status lz_parse_skip_cols(const char *s, int *cols, size_t cap, size_t *n, lz_error *err)
+lz_status lz_parse_skip_cols(char *s, int *cols, const char **names, size_t cap, size_t *n,
+                             lz_error *err)
 {
-    const char *p = s;
-    for (;;) {
+    for (char *p = s;;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 1 || v > INT_MAX || (*end && *end != ','))
+        int number = end != p && !*end; /* the whole token is an integer */
+        if (!*p || (number && (errno || v < 1 || v > INT_MAX)))
             return lz_fail(err, LZ_EINVAL,
-                           "--skip-col '%s': expected column numbers >= 1 separated by commas", s);
-        if (*n == cap)
-            return lz_fail(err, LZ_EINVAL, "--skip-col '%s': at most %zu columns", s, cap);
-        cols[(*n)++] = (int)v;
-        if (!*end) return LZ_OK;
-        p = end + 1;
+                           "--skip-col '%.60s': expected column numbers >= 1 or names in the "
+                           "header, separated by commas",
+                           p);
+        if (*n == cap) return lz_fail(err, LZ_EINVAL, "--skip-col: at most %zu columns", cap);
+        cols[*n] = number ? (int)v : 0;
+        names[(*n)++] = number ? NULL : p;
+        if (!comma) return LZ_OK;
+        p = comma + 1;
     }
 }
 
@@ -358,11 +363,17 @@ static lz_status read_idx(const char *path, const unsigned char *b, size_t len,
                        "from the sibling ...-labels-idx1-ubyte file (drop --label-col)",
                        path, lc);
     }
-    if (o->n_skip)
+    if (o->n_skip) {
+        char sc[32];
+        if (o->skip_name && o->skip_name[0])
+            snprintf(sc, sizeof sc, "%.30s", o->skip_name[0]);
+        else
+            snprintf(sc, sizeof sc, "%d", o->skip[0]);
         return lz_fail(err, LZ_EINVAL,
-                       "%s: --skip-col %d: IDX data has no columns to skip: its pixels are all "
+                       "%s: --skip-col %s: IDX data has no columns to skip: its pixels are all "
                        "features (drop --skip-col)",
-                       path, o->skip[0]);
+                       path, sc);
+    }
     unsigned type, ndim;
     uint32_t dims[8];
     size_t off, count, bytes;
@@ -790,6 +801,38 @@ static int index_header(const char *h)
     return !h || !*h || !strncmp(h, "Unnamed", 7) || !strcasecmp(h, "index");
 }
 
+/* The 1-based column *col that the header (ncols names, NULL where unnamed)
+ * gives the name nm, for option opt (--label-col, --skip-col) at line
+ * `line`; an error when the file has no header (has_comment: only a '#' line
+ * that does not name each column), no such name, or two columns of it. */
+static lz_status header_column(const char *path, size_t line, const char *opt, const char *nm,
+                               const char *const *header, size_t ncols, int has_comment,
+                               size_t *col, lz_error *err)
+{
+    size_t j = 0;
+    while (j < ncols && !(header[j] && !strcmp(header[j], nm))) j++;
+    if (j == ncols)
+        return !header[0] ? lz_fail(err, LZ_EINVAL,
+                                    "%s:%zu: %s '%.60s': the file has no header line of names%s: "
+                                    "give the column's number",
+                                    path, line, opt, nm,
+                                    has_comment ? " (its '#' line before the data does not name "
+                                                  "each column)"
+                                                : "")
+                          : lz_fail(err, LZ_EINVAL,
+                                    "%s:%zu: %s '%.60s': no column of that name in the header "
+                                    "(%zu columns, the first '%.40s')",
+                                    path, line, opt, nm, ncols, header[0]);
+    for (size_t k = j + 1; k < ncols; k++)
+        if (header[k] && !strcmp(header[k], nm))
+            return lz_fail(err, LZ_EINVAL,
+                           "%s:%zu: %s '%.60s': the header names fields %zu and %zu so: give the "
+                           "column's number",
+                           path, line, opt, nm, j + 1, k + 1);
+    *col = j + 1;
+    return LZ_OK;
+}
+
 static lz_status read_text(const char *path, char *b, size_t len, const lz_read_opts *o,
                            lz_data *dt, lz_error *err)
 {
@@ -889,32 +932,12 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             if (o->label_col == LZ_LABEL_LAST)
                 label_idx = (int)ncols - 1;
             else if (o->label_col == LZ_LABEL_NAME) {
-                const char *nm = o->label_name ? o->label_name : "";
-                for (size_t j = 0; j < ncols && label_idx < 0; j++)
-                    if (header[j] && !strcmp(header[j], nm)) label_idx = (int)j;
-                if (label_idx < 0) {
-                    st = !header[0] ? lz_fail(err, LZ_EINVAL,
-                                              "%s:%zu: --label-col '%.60s': the file has no "
-                                              "header line of names%s: give the column's number",
-                                              path, c.line, nm,
-                                              pending_comment ? " (its '#' line before the data "
-                                                                "does not name each column)"
-                                                              : "")
-                                    : lz_fail(err, LZ_EINVAL,
-                                              "%s:%zu: --label-col '%.60s': no column of that "
-                                              "name in the header (%zu columns, the first '%.40s')",
-                                              path, c.line, nm, ncols, header[0]);
+                size_t lc;
+                if ((st = header_column(
+                         path, c.line, "--label-col", o->label_name ? o->label_name : "",
+                         (const char *const *)header, ncols, pending_comment != NULL, &lc, err)))
                     break;
-                }
-                for (size_t j = (size_t)label_idx + 1; j < ncols; j++)
-                    if (header[j] && !strcmp(header[j], nm)) {
-                        st = lz_fail(err, LZ_EINVAL,
-                                     "%s:%zu: --label-col '%.60s': the header names fields %d "
-                                     "and %zu so: give the column's number",
-                                     path, c.line, nm, label_idx + 1, j + 1);
-                        break;
-                    }
-                if (st) break;
+                label_idx = (int)lc - 1;
             } else if (o->label_col > 0) {
                 if ((size_t)o->label_col > ncols) {
                     st = lz_fail(err, LZ_EINVAL, "%s:%zu: --label-col %d: the file has %zu columns",
@@ -925,14 +948,20 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             }
             memset(kind, 'x', ncols);
             for (size_t q = 0; !st && q < o->n_skip; q++) {
+                const char *nm = o->skip_name ? o->skip_name[q] : NULL;
                 size_t sc = (size_t)o->skip[q];
+                if (nm &&
+                    (st = header_column(path, c.line, "--skip-col", nm, (const char *const *)header,
+                                        ncols, pending_comment != NULL, &sc, err)))
+                    break;
                 if (sc > ncols)
                     st = lz_fail(err, LZ_EINVAL, "%s:%zu: --skip-col %zu: the file has %zu columns",
                                  path, c.line, sc, ncols);
                 else if ((int)sc - 1 == label_idx)
-                    st = lz_fail(err, LZ_EINVAL,
-                                 "%s:%zu: --skip-col %zu is the --label-col: keep one of them",
-                                 path, c.line, sc);
+                    st = lz_fail(
+                        err, LZ_EINVAL,
+                        "%s:%zu: --skip-col %.60s%s%zu is the --label-col: keep one of them", path,
+                        c.line, nm ? nm : "", nm ? ", field " : "", sc);
                 else
                     kind[sc - 1] = 's';
             }
@@ -1363,9 +1392,10 @@ lz_status lz_data_split(const lz_data *all, double test_frac, unsigned long seed
         return lz_fail(err, LZ_EINVAL, "--split %.15g: expected a fraction in (0, 1)", test_frac);
     size_t n_test = (size_t)llround(test_frac * (double)all->n);
     if (n_test < 1 || n_test >= all->n)
-        return lz_fail(err, LZ_EINVAL,
-                       "--split %.15g of %zu rows leaves an empty part: expected both parts non-empty",
-                       test_frac, all->n);
+        return lz_fail(
+            err, LZ_EINVAL,
+            "--split %.15g of %zu rows leaves an empty part: expected both parts non-empty",
+            test_frac, all->n);
     size_t *perm = malloc(all->n * sizeof *perm);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (!perm || !r) {

@@ -65,18 +65,24 @@ typedef struct {
 #define LZ_MISSING_TOKENS "NA NaN ?"
 
 typedef struct {
-    int label_col;          /* LZ_LABEL_NONE, LZ_LABEL_LAST, LZ_LABEL_NAME, or a
-                               1-based column                                    */
-    const char *label_name; /* LZ_LABEL_NAME: the header's name of the column */
-    size_t min_rows;        /* fewer rows than this is an error (0: at least 1)  */
-    const char *missing;    /* one more missing-value token, or NULL            */
-    const int *skip;        /* 1-based file columns dropped before modelling    */
-    size_t n_skip;          /* (--skip-col), and how many                       */
+    int label_col;                /* LZ_LABEL_NONE, LZ_LABEL_LAST, LZ_LABEL_NAME, or a
+                                     1-based column                                    */
+    const char *label_name;       /* LZ_LABEL_NAME: the header's name of the column */
+    size_t min_rows;              /* fewer rows than this is an error (0: at least 1)  */
+    const char *missing;          /* one more missing-value token, or NULL            */
+    const int *skip;              /* 1-based file columns dropped before modelling    */
+    size_t n_skip;                /* (--skip-col), and how many                       */
+    const char *const *skip_name; /* (n_skip) NULL, or the header's name of the
+                                     column to drop (its skip entry is 0); may be
+                                     NULL when every entry is a number         */
 } lz_read_opts;
 
-/* Parse the value of --skip-col, "N[,N...]" (1-based columns), appending to
- * cols (cap entries) and *n. */
-lz_status lz_parse_skip_cols(const char *s, int *cols, size_t cap, size_t *n, lz_error *err);
+/* Parse the value of --skip-col, "C[,C...]", each C a 1-based column number or
+ * a column's name in the header, appending to cols and names (cap entries
+ * each) and *n: a number C gives cols = C and names = NULL, a name gives
+ * cols = 0 and names pointing into s, whose commas become NULs. */
+lz_status lz_parse_skip_cols(char *s, int *cols, const char **names, size_t cap, size_t *n,
+                             lz_error *err);
 
 /* Parse the value of --label-col: "none", "last", a 1-based column number,
  * or any other word: the name of a column in the file's header

@@ -433,9 +433,37 @@ START_TEST(missing_words_and_skipped_columns)
     ck_assert_msg(strstr(e.msg, "--skip-col 3: the file has 2 columns"), "%s", e.msg);
     size_t ns = 0;
     int cols[4];
-    ck_assert_int_eq(lz_parse_skip_cols("2,5", cols, 4, &ns, &e), LZ_OK);
-    ck_assert(ns == 2 && cols[0] == 2 && cols[1] == 5);
-    ck_assert_int_eq(lz_parse_skip_cols("0", cols, 4, &ns, &e), LZ_EINVAL);
+    const char *names[4];
+    char spec[] = "2,b c,5", zero[] = "0", empty[] = "2,,3";
+    ck_assert_int_eq(lz_parse_skip_cols(spec, cols, names, 4, &ns, &e), LZ_OK);
+    ck_assert(ns == 3 && cols[0] == 2 && !names[0] && cols[1] == 0 && !strcmp(names[1], "b c") &&
+              cols[2] == 5 && !names[2]);
+    ns = 0;
+    ck_assert_int_eq(lz_parse_skip_cols(zero, cols, names, 4, &ns, &e), LZ_EINVAL);
+    ns = 0;
+    ck_assert_int_eq(lz_parse_skip_cols(empty, cols, names, 4, &ns, &e), LZ_EINVAL);
+    /* --skip-col by name: looked up in the header, as --label-col is */
+    write_text(tmp_path("named.csv"), "a,b,c,cls\n1,2,3,0\n4,5,6,1\n");
+    int zc[1] = {0};
+    const char *bn[1] = {"b"};
+    lz_read_opts on = {.label_col = LZ_LABEL_NONE, .skip = zc, .n_skip = 1, .skip_name = bn};
+    ck_assert_int_eq(lz_data_read(tmp_path("named.csv"), &on, &dt, &e), LZ_OK);
+    ck_assert(dt->d == 3 && dt->field[0] == 1 && dt->field[1] == 3 && dt->field[2] == 4);
+    ck_assert(dt->x[0] == 1 && dt->x[1] == 3 && dt->x[3] == 4 && dt->x[4] == 6);
+    lz_data_free(dt);
+    const char *nope[1] = {"e"}, *cls[1] = {"cls"};
+    on.skip_name = nope;
+    ck_assert_int_eq(lz_data_read(tmp_path("named.csv"), &on, &dt, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "--skip-col 'e': no column of that name"), "%s", e.msg);
+    on.skip_name = cls;
+    on.label_col = LZ_LABEL_NAME;
+    on.label_name = "cls";
+    ck_assert_int_eq(lz_data_read(tmp_path("named.csv"), &on, &dt, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "--skip-col cls, field 4 is the --label-col"), "%s", e.msg);
+    on.skip_name = bn;
+    on.label_col = LZ_LABEL_NONE;
+    ck_assert_int_eq(lz_data_read(tmp_path("dash.csv"), &on, &dt, &e), LZ_EINVAL);
+    ck_assert_msg(strstr(e.msg, "--skip-col 'b': the file has no header line"), "%s", e.msg);
 }
 END_TEST
 
