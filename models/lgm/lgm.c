@@ -55,8 +55,8 @@ lz_status lgm_config_check(const lgm_config *c, size_t d, lz_error *err)
      * ll/N is only known to ~eps/dmin nats a floored coordinate */
     if (!(c->dmin >= LGM_DMIN_MIN) || !(c->dmin < 1))
         return lz_fail(err, LZ_EINVAL,
-                       "--dmin %.15g: expected a fraction %g <= V < 1 of each coordinate's variance "
-                       "(below %g rounding swamps ll/N at the floor)",
+                       "--dmin %.15g: expected a fraction %g <= V < 1 of each coordinate's "
+                       "variance (below %g rounding swamps ll/N at the floor)",
                        c->dmin, LGM_DMIN_MIN, LGM_DMIN_MIN);
     if (c->init < LGM_INIT_PCA || c->init > LGM_INIT_BEST)
         return lz_fail(err, LZ_EINVAL, "--init: expected pca, random, smc or best");
