@@ -643,6 +643,22 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
     if (c->test) {
         lz_read_opts to = ro;
         to.min_rows = 1;
+        /* columns named by --label-col / --skip-col: the ones DATA's header
+         * gave them, by number, so that a test file needs no header */
+        int tskip[MAX_SKIP];
+        if (*train && (*train)->n_fields) {
+            const lz_data *tr = *train;
+            if (ro.label_col == LZ_LABEL_NAME) to.label_col = tr->label_field + 1;
+            size_t ns = 0;
+            for (size_t j = 1; j <= tr->n_fields && ns < MAX_SKIP; j++) {
+                int kept = (int)j - 1 == tr->label_field;
+                for (size_t q = 0; q < tr->d && !kept; q++) kept = tr->field[q] == j;
+                if (!kept) tskip[ns++] = (int)j;
+            }
+            to.skip = tskip;
+            to.n_skip = ns;
+            to.skip_name = NULL;
+        }
         st = lz_data_read(c->test, &to, test, err);
         if (!st && *train) st = lz_data_check_compat(*train, *test, err);
         if (!st) st = lz_data_check_magnitude(*test, err);

@@ -969,6 +969,7 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
             if (label_idx >= 0) kind[label_idx] = 'y';
             for (size_t j = 0; j < ncols; j++) d += kind[j] == 'x';
             dt->label_field = label_idx;
+            dt->n_fields = ncols;
             if (d == 0) {
                 st = lz_fail(err, LZ_EFORMAT,
                              "%s:%zu: no feature columns left after taking out the label and the "
@@ -1336,6 +1337,7 @@ lz_data *lz_data_subset(const lz_data *src, const size_t *idx, size_t m)
     dt->img_rows = src->img_rows;
     dt->img_cols = src->img_cols;
     dt->label_field = src->label_field;
+    dt->n_fields = src->n_fields;
     if (src->field) {
         if (!(dt->field = malloc(src->d * sizeof *dt->field))) goto fail;
         memcpy(dt->field, src->field, src->d * sizeof *dt->field);

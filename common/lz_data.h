@@ -54,6 +54,8 @@ typedef struct {
     int label_field;     /* 0-based file column of the labels, -1: none       */
     size_t *field;       /* (d) 1-based file column of each feature (text
                             data), or NULL (then column j is field j + 1)     */
+    size_t n_fields;     /* columns of the text file (features, label and
+                            skipped columns); 0 for IDX data                 */
 } lz_data;
 
 #define LZ_LABEL_NONE 0

@@ -57,6 +57,18 @@ grep -q "^note: test.csv has 1 class not in iris.csv: Nova (3)" run.log || { cat
 [ "$(column t/pca.latent_test.dat label_name | tr '\n' ' ')" = "Nova Versicolor " ] || fail "test names"
 ok
 
+# columns named in DATA's header (--label-col NAME, --skip-col NAME): the
+# names are resolved there, so a test file without a header is read by the
+# same columns; the skipped column is gone from the model and from the test
+{ echo '5.0,3.0,1.0,0.5,Setosa'; echo '6.0,3.0,4.5,1.5,"Versicolor"'; } >test_nohdr.csv
+run_ok "$BIN/pca_iter" -k 1 --label-col variety --skip-col sepal.width --test test_nohdr.csv -o n/pca iris.csv
+grep -q '^pca_iter: 90 x 3 from iris.csv' run.log || { cat run.log; fail "--skip-col sepal.width: not 3 columns"; }
+[ "$(column n/pca.latent_test.dat label_name | tr '\n' ' ')" = "Setosa Versicolor " ] ||
+  fail "test labels by DATA's column names: $(column n/pca.latent_test.dat label_name | tr '\n' ' ')"
+run_ok "$BIN/pca_iter" -k 1 --label-col last --skip-col 2 -o m/pca iris.csv
+same_files n/pca.components.dat m/pca.components.dat
+ok
+
 # the lab on such a file
 OUT=$TMP/lab BIN=$BIN LABEL_COL=last EPOCHS=3 THREADS=2 bash "$SRC/scripts/lab.sh" iris.csv >lab.log 2>&1 ||
   { tail -20 lab.log >&2; fail "the lab on iris.csv failed"; }
