@@ -679,7 +679,7 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
         lz_data_free(all);
         if (!st && (*train)->n < min_rows)
             st = lz_fail(err, LZ_EINVAL,
-                         "%s: --split %g leaves %zu training rows: expected at least %zu", path,
+                         "%s: --split %.15g leaves %zu training rows: expected at least %zu", path,
                          c->split, (*train)->n, min_rows);
     }
     if (!st && !c->allow_missing) st = lz_data_require_complete(*train, g_prog, err);

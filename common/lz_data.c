@@ -954,7 +954,10 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
                     (st = header_column(path, c.line, "--skip-col", nm, (const char *const *)header,
                                         ncols, pending_comment != NULL, &sc, err)))
                     break;
-                if (sc > ncols)
+                if (sc < 1)
+                    st = lz_fail(err, LZ_EINVAL, "%s:%zu: --skip-col: a column number of 0", path,
+                                 c.line);
+                else if (sc > ncols)
                     st = lz_fail(err, LZ_EINVAL, "%s:%zu: --skip-col %zu: the file has %zu columns",
                                  path, c.line, sc, ncols);
                 else if ((int)sc - 1 == label_idx)

@@ -499,9 +499,13 @@ static lz_status report_floor(const lgm_model *m, const double *s, const lz_data
         char col[160], other[160];
         printf("  %s: ", lz_data_colname(data, no->i, col, sizeof col));
         switch (no->kind) {
-        case LGM_FLOOR_CONSTANT: /* floor dmin mu_i^2: docs/lgm.md, "The floor on D" */
-            printf("constant in the training data (its floor is --dmin x its value squared, so "
-                   "its share of ll/N moves with the column's origin too)");
+        case LGM_FLOOR_CONSTANT: /* floor dmin mu_i^2, or dmin at 0: docs/lgm.md, "The floor on D"
+                                  */
+            if (m->mu[no->i] != 0)
+                printf("constant in the training data (its floor is --dmin x its value squared, "
+                       "so its share of ll/N moves with the column's origin too)");
+            else
+                printf("constant in the training data (always 0: its floor is --dmin itself)");
             break;
         case LGM_FLOOR_DEPENDENT:
             printf("a linear function of");

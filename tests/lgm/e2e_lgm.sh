@@ -120,9 +120,15 @@ ok
 awk 'BEGIN { srand(3); for (i = 0; i < 300; i++) { z = rand() - 0.5; printf "%.6f,%.6f,4.25,%.6f\n", z + 0.1 * rand(), 2 * z + 0.1 * rand(), rand() } }' > const.csv
 run_ok "$LGM" const.csv -k 1 -o k/lgm
 grep -Eq 'D on the floor at 2 of 4 coordinates' run.log || { cat run.log; fail "no count of the floored coordinates"; }
-grep -Eq '^  field 3: constant in the training data' run.log || { cat run.log; fail "no report of coordinate 3 as constant"; }
+grep -Eq '^  field 3: constant in the training data \(its floor is --dmin x its value squared' run.log ||
+  { cat run.log; fail "no report of coordinate 3 as constant, with its floor"; }
 grep -Eq '^  field [12]: explained by the 1 factor alone, a Heywood case' run.log || { cat run.log; fail "no Heywood case named"; }
 column k/lgm.D.dat floored | tr '\n' ' ' | grep -Eq '^(1 0|0 1) 1 0 $' || fail "D.dat floored column"
+# a column always 0: its floor is --dmin itself, and the note says so
+awk -F, '{ print $1 "," $2 ",0," $4 }' const.csv >zero.csv
+run_ok "$LGM" zero.csv -k 1 -o z/lgm
+grep -Eq '^  field 3: constant in the training data \(always 0: its floor is --dmin itself\)' run.log ||
+  { cat run.log; fail "no report of coordinate 3 as always 0"; }
 [ "$(column k/lgm.trace.dat n_floor | tail -n 1)" = "2" ] || fail "trace n_floor"
 ! column k/lgm.trace.dat ll_train | grep -Eqi 'nan|inf' || fail "constant column: ll_train not finite"
 ok

@@ -89,7 +89,7 @@ run_ok "$RBM" --load g.model --label-col last --exact-max-h 0 --ais-runs 10 --ai
 for c in ll_test ll_test_se ll_test_lower ll_test_lower_se ll_test_upper ll_test_upper_se; do
   [ "$(val nt/rbm.summary.tsv $c)" = nan ] || fail "no test set: $c = $(val nt/rbm.summary.tsv $c)"
 done
-awk -v s="$(val nt/rbm.summary.tsv ll_train_se)" 'BEGIN { exit !(s > 0) }' ||
+awk -v s="$(val nt/rbm.summary.tsv ll_train_se)" 'BEGIN { exit !(s + 0 > 0) }' ||
   fail "ll_train_se: $(val nt/rbm.summary.tsv ll_train_se)"
 # a binary CD model is still written as version 1
 run_ok "$RBM" --label-col last --split 0.2 --scale 16 --hidden 4 --epochs 1 --save b.model -o bm/rbm "$DIGITS"
