@@ -119,11 +119,14 @@ set lmargin 10
 set rmargin 3
 set bmargin 5
 
-# a model name wider than its slot under the bars is broken after a hyphen
-# (neighbouring names ran together into one word)
+# a model name wider than its slot under the bars is broken after its last
+# hyphen that fits, or at the slot's width when none does (neighbouring names
+# ran together into one word); wraplines, the same rule in awk, counts the
+# lines, for the bottom margin
 lasthy(s, i) = (i < 1) ? 0 : (s[i:i] eq "-") ? i : lasthy(s, i - 1)
-wrap(s, w) = (strlen(s) <= w || lasthy(s, w) == 0) ? s : \
-             s[1:lasthy(s, w)] . "\n" . wrap(s[lasthy(s, w) + 1:strlen(s)], w)
+cut(s, w) = (lasthy(s, w) > 0) ? lasthy(s, w) : w
+wrap(s, w) = (strlen(s) <= w) ? s : s[1:cut(s, w)] . "\n" . wrap(s[cut(s, w) + 1:strlen(s)], w)
+wraplines = "function lines(s, w,   n, i, c) { n = 1; while (length(s) > w) { c = w; for (i = w; i >= 1; i--) if (substr(s, i, 1) == \"-\") { c = i; break } s = substr(s, c + 1); n++ } return n } { k = lines($1, w); if (k > m) m = k } END { print m + 0 }"
 
 set multiplot layout nf, 1 title "Model comparison: log-likelihood per sample, train and test (densities and probabilities are not comparable)"
 do for [fi = 1:nf] {
@@ -131,15 +134,15 @@ do for [fi = 1:nf] {
     src = "< " . stream(fam)
     # rows and value range of the panel (finite ll_train, ll_test), for the
     # placement of the value labels
-    st = system(stream(fam) . " | awk '{ n++; if ($9 && $10 && $6 > 0) nse++; if ($13) nbr++; for (i = 4; i <= 5; i++) if ($(i + 4)) { v = $i + 0; if (!m || v < lo) lo = v; if (!m || v > hi) hi = v; m++ } if ($13) for (i = 11; i <= 12; i++) { v = $i + 0; if (!m || v < lo) lo = v; if (!m || v > hi) hi = v; m++ } if (length($1) > ml) ml = length($1) } END { print n + 0, lo + 0, hi + 0, nse + 0, nbr + 0, ml + 0 }'")
+    st = system(stream(fam) . " | awk '{ n++; if ($9 && $10 && $6 > 0) nse++; if ($13) nbr++; for (i = 4; i <= 5; i++) if ($(i + 4)) { v = $i + 0; if (!m || v < lo) lo = v; if (!m || v > hi) hi = v; m++ } if ($13) for (i = 11; i <= 12; i++) { v = $i + 0; if (!m || v < lo) lo = v; if (!m || v > hi) hi = v; m++ } } END { print n + 0, lo + 0, hi + 0, nse + 0, nbr + 0 }'")
     nm = int(word(st, 1))
     lo = word(st, 2) + 0.0
     hi = word(st, 3) + 0.0
     nse = int(word(st, 4))
     nbr = int(word(st, 5))
-    wname = (nm > 0) ? int(900.0 / nm / 7.5) : 40 # characters a model's slot holds
+    wname = (nm > 0) ? int(900.0 / nm / 8.5) : 40 # characters a model's slot holds
     wname = (wname < 6) ? 6 : wname
-    set bmargin (int(word(st, 6)) > wname) ? 6 : 5 # a broken name takes a third line
+    set bmargin 4 + int(system(stream(fam) . sprintf(" | awk -v w=%d '%s'", wname, wraplines)))
     lo = (lo > 0) ? 0 : lo
     hi = (hi < 0) ? 0 : hi
     span = (hi > lo) ? hi - lo : 1

@@ -109,9 +109,9 @@ if (havepts) {
 FNR == 1 && /^#/ { h = $0; sub(/^# */, "", h); nh = split(h, hn, /[ ,\t]+/); \
                    for (i = 1; i <= nh; i++) { if (hn[i] == "x1" || hn[i] == "z1") c1 = i; if (hn[i] == "x2" || hn[i] == "z2") c2 = i } next } \
 /^#/ || /^[ \t]*$/ { next } \
-{ n = split($0, f, /[ \t]*[,\t][ \t]*|[ \t]+/); if (f[1] == "") { for (i = 1; i < n; i++) f[i] = f[i + 1]; n-- } \
+{ n = split($0, f, /[ \t]*[,\t][ \t]*|[ \t]+/); if (f[1] == "" && $0 ~ /^ +[^ \t,]/) { for (i = 1; i < n; i++) f[i] = f[i + 1]; n-- } \
   if (!seen++ && f[1] !~ /^[-+.0-9]/) next; \
-  np++; if (np <= na) print f[c1 ? c1 : 1], f[c2 ? c2 : 2], a[np] } \
+  np++; u = f[c1 ? c1 : 1]; v = f[c2 ? c2 : 2]; if (np <= na) print (u == "" ? "nan" : u), (v == "" ? "nan" : v), a[np] } \
 END { if (np != na) { printf "gmm.gp: %s has %d rows, %s %d: expected the same rows\n", fp, np, fl, na > "/dev/stderr"; exit 1 } }'
     pts = "awk -v fp=" . q(FP) . " -v fl=" . q(FL) . " '" . ptsprog . "' " . q(FL) . " " . q(FP)
     msg = system(pts . " 2>&1 >/dev/null | head -n 1")
@@ -120,8 +120,9 @@ END { if (np != na) { printf "gmm.gp: %s has %d rows, %s %d: expected the same r
         exit status 1
     }
     npts = int(system(pts . " | wc -l"))
-    # rows with both coordinates observed: the others (a missing value) are not drawn
-    ndrawn = int(system(pts . " | awk '$1 ~ /^[-+.0-9]/ && $2 ~ /^[-+.0-9]/ && tolower($1 $2) !~ /nan|inf/ { n++ } END { print n + 0 }'"))
+    # rows with both coordinates numbers: the others (a missing value) are not drawn
+    numre = "^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$"
+    ndrawn = int(system(pts . " | awk '$1 ~ /" . numre . "/ && $2 ~ /" . numre . "/ { n++ } END { print n + 0 }'"))
 }
 
 if (strstrt(" " . GPVAL_TERMINALS . " ", " pngcairo ") > 0) {
@@ -142,15 +143,35 @@ set ylabel "x2"
 # the 2-sigma ellipses span the two coordinates within a factor of 4 of each
 # other; else (columns in different units) a square plot, each axis in its
 # own units.  Ticks at a 1-2-5 step, at most 8 intervals an axis.
-sp = system("awk -v r=2 '" . ellprog . "' " . q(FM) . " " . q(FC) . \
-            " | awk 'NF == 3 { if (!n++) { x0 = x1 = $1; y0 = y1 = $2 } if ($1 < x0) x0 = $1; if ($1 > x1) x1 = $1; if ($2 < y0) y0 = $2; if ($2 > y1) y1 = $2 } END { printf \"%.17g %.17g\\n\", x1 - x0, y1 - y0 }'")
-sx = word(sp, 1) + 0.0
-sy = word(sp, 2) + 0.0
+# (ticks.gp: the steps, with the decimals they need)
+load system("dirname -- " . q(ARG0)) . "/ticks.gp"
+spread = "| awk 'NF == 3 { if (!n++) { x0 = x1 = $1; y0 = y1 = $2 } if ($1 < x0) x0 = $1; if ($1 > x1) x1 = $1; if ($2 < y0) y0 = $2; if ($2 > y1) y1 = $2 } END { printf \"%.17g %.17g %.17g %.17g\\n\", x0, x1, y0, y1 }'"
+sp = system("awk -v r=2 '" . ellprog . "' " . q(FM) . " " . q(FC) . " " . spread)
+sx = word(sp, 2) - word(sp, 1)
+sy = word(sp, 4) - word(sp, 3)
 equal = (sx > 0 && sy > 0 && sx <= 4 * sy && sy <= 4 * sx)
-p10(r) = 10.0**floor(log10(r / 5.0))
-tstep(r) = (r <= 8 * p10(r)) ? p10(r) : (r <= 16 * p10(r)) ? 2 * p10(r) : (r <= 40 * p10(r)) ? 5 * p10(r) : 10 * p10(r)
-if (sx > 0) { set xtics tstep(1.3 * sx) }
-if (sy > 0) { set ytics tstep(1.3 * sy) }
+# the axes' ranges: the ellipses and the points drawn
+ax0 = word(sp, 1) + 0.0
+ax1 = word(sp, 2) + 0.0
+ay0 = word(sp, 3) + 0.0
+ay1 = word(sp, 4) + 0.0
+if (havepts) {
+    pp = system(pts . " | awk '$1 ~ /" . numre . "/ && $2 ~ /" . numre . "/' " . spread)
+    if (words(pp) == 4) {
+        ax0 = (word(pp, 1) < ax0) ? word(pp, 1) + 0.0 : ax0
+        ax1 = (word(pp, 2) > ax1) ? word(pp, 2) + 0.0 : ax1
+        ay0 = (word(pp, 3) < ay0) ? word(pp, 3) + 0.0 : ay0
+        ay1 = (word(pp, 4) > ay1) ? word(pp, 4) + 0.0 : ay1
+    }
+}
+if (ax1 > ax0) {
+    set xtics tstep(1.1 * (ax1 - ax0))
+    set format x tfmt(tstep(1.1 * (ax1 - ax0)))
+}
+if (ay1 > ay0) {
+    set ytics tstep(1.1 * (ay1 - ay0))
+    set format y tfmt(tstep(1.1 * (ay1 - ay0)))
+}
 if (equal) {
     set size ratio -1
 } else {

@@ -22,7 +22,8 @@
 #                                       axis beside other runs' curves, on the
 #                                       left when nothing else is drawn).
 # A column is drawn only when it has at least one finite value; nan values are
-# gaps, and a curve with gaps gets point markers so isolated values show.
+# gaps, and a curve with gaps (or of one value) gets point markers so isolated
+# values show.
 # Each run has its own colour per quantity; train is solid, test dashed.
 # Errors (missing file, no x-axis column, nothing to draw): one line on stderr,
 # exit status 1, no PNG written.
@@ -128,7 +129,7 @@ do for [a = 1:ARGC] {
                     ST[ns] = name . ": " . qn . split
                     SC[ns] = col
                     SD[ns] = (t == 1) ? 1 : 2
-                    SP[ns] = (nf < nrow) ? 0.8 : 0
+                    SP[ns] = (nf < nrow || nf == 1) ? 0.8 : 0
                     SA[ns] = "x1y1"
                 }
             }
@@ -150,7 +151,7 @@ do for [a = 1:ARGC] {
             ST[ns] = name . ": reconstruction error " . word(h, c + 1)
             SC[ns] = word(colors, (ngroup - 1) % words(colors) + 1)
             SD[ns] = 1
-            SP[ns] = (finite(F, c) < nrow) ? 0.8 : 0
+            SP[ns] = (finite(F, c) < nrow || nrow == 1) ? 0.8 : 0
             SA[ns] = "x1y2"
             has_recon = 1
         }
@@ -191,20 +192,15 @@ do for [i = 1:ns] {
         }
     }
 }
-zoom = (nz > 0 && nmax >= 8 && (zhi - zlo) * 3 <= (yhi - ylo))
+zoom = (nz > 0 && nmax >= 8 && yhi > ylo && (zhi - zlo) * 3 <= (yhi - ylo))
 zpad = (zhi > zlo) ? 0.08 * (zhi - zlo) : 1e-3 * (abs(zhi) + 1)
 
-# Ticks of the log-likelihood axes: a step of 1, 2 or 5 times a power of ten
-# that cuts the range into at most 8 intervals, labelled with the decimals
-# that step needs, so that no two ticks share a label (gnuplot's own labels
-# repeat when the range is tiny against the values); the left margin is as
-# wide as the longest label.
-mx(a, b) = (a > b) ? a : b
-p10(r) = 10.0**floor(log10(r / 5.0))
-tstep(r) = (r <= 8 * p10(r)) ? p10(r) : (r <= 16 * p10(r)) ? 2 * p10(r) : (r <= 40 * p10(r)) ? 5 * p10(r) : 10 * p10(r)
-tfmt(st) = sprintf("%%.%df", (st >= 1) ? 0 : int(-floor(log10(st) + 1e-9)))
-twide(lo, hi, st) = mx(strlen(sprintf(tfmt(st), floor(lo / st - 1) * st)), strlen(sprintf(tfmt(st), ceil(hi / st + 1) * st)))
+# Ticks of the log-likelihood axes (ticks.gp): a 1-2-5 step, labelled with
+# the decimals it needs; the left margin is as wide as the longest label.
+# A flat curve (one value) gets a range of its own around the value.
+load system("dirname -- " . q(ARG0)) . "/ticks.gp"
 yr = (yhi > ylo) ? yhi - ylo : 1e-3 * (abs(yhi) + 1)
+flat = !(yhi > ylo)
 ystep = tstep(1.06 * yr)
 zstep = tstep(zhi - zlo + 2 * zpad)
 wide = twide(ylo, yhi, ystep)
@@ -225,6 +221,7 @@ if (yq ne "") {
     set ylabel yq . " per sample (nats, higher is better)"
     set ytics ystep
     set format y tfmt(ystep)
+    if (flat) { set yrange [ylo - yr / 2:yhi + yr / 2] }
 } else {
     # reconstruction errors alone: on the left axis
     do for [i = 1:ns] { SA[i] = "x1y1" }
