@@ -649,10 +649,10 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
         if (*train && (*train)->n_fields) {
             const lz_data *tr = *train;
             if (ro.label_col == LZ_LABEL_NAME) to.label_col = tr->label_field + 1;
-            size_t ns = 0;
-            for (size_t j = 1; j <= tr->n_fields && ns < MAX_SKIP; j++) {
-                int kept = (int)j - 1 == tr->label_field;
-                for (size_t q = 0; q < tr->d && !kept; q++) kept = tr->field[q] == j;
+            size_t ns = 0; /* field[] ascends: one pass over it */
+            for (size_t j = 1, q = 0; j <= tr->n_fields && ns < MAX_SKIP; j++) {
+                while (q < tr->d && tr->field[q] < j) q++;
+                int kept = (int)j - 1 == tr->label_field || (q < tr->d && tr->field[q] == j);
                 if (!kept) tskip[ns++] = (int)j;
             }
             to.skip = tskip;
