@@ -67,6 +67,10 @@ grep -q '^pca_iter: 90 x 3 from iris.csv' run.log || { cat run.log; fail "--skip
   fail "test labels by DATA's column names: $(column n/pca.latent_test.dat label_name | tr '\n' ' ')"
 run_ok "$BIN/pca_iter" -k 1 --label-col last --skip-col 2 -o m/pca iris.csv
 same_files n/pca.components.dat m/pca.components.dat
+# a test file without the label column: refused, naming the column as given
+awk -F, '{ print $1 "," $2 "," $3 "," $4 }' test_nohdr.csv >test_nolab.csv
+expect_error e/pca "test_nolab.csv:1: --label-col 'variety', DATA's field 5: the file has 4 columns" \
+  "$BIN/pca_iter" -k 1 --label-col variety --test test_nolab.csv -o e/pca iris.csv
 ok
 
 # the lab on such a file
