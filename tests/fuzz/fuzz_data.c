@@ -66,6 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (labels) fuzz_write(lpath, labels, n_labels);
 
     lz_read_opts o = {.label_col = label_cols[(flags >> 2) & 3], .min_rows = flags & 0x40 ? 2 : 0};
+    /* flag 0x80: columns by name, looked up in the header: the label "y" and
+     * a skipped column "b" (--label-col y --skip-col b) */
+    static const int skip_by_name[1] = {0};
+    static const char *const skip_names[1] = {"b"};
+    if (flags & 0x80) {
+        o.label_col = LZ_LABEL_NAME;
+        o.label_name = "y";
+        o.skip = skip_by_name;
+        o.skip_name = skip_names;
+        o.n_skip = 1;
+    }
     size_t min_rows = o.min_rows ? o.min_rows : 1;
     lz_data *d = NULL;
     lz_error err;
@@ -82,6 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 1; d->line && i < d->n; i++)
             check(d->line[i] > d->line[i - 1], "lines rise");
         for (size_t j = 0; d->names && j < d->d; j++) check(d->names[j] != NULL, "every name");
+        check(!d->n_fields || d->n_fields >= d->d + (d->y != NULL) + ((flags & 0x80) != 0),
+              "the file's columns hold the features, the label and the skipped column");
         char where[300];
         lz_data_where(d, d->n - 1, d->d - 1, where, sizeof where);
         double *mu = malloc(d->d * sizeof *mu), *var = malloc(d->d * sizeof *var);

@@ -35,6 +35,7 @@ printf '# z1 z2 label\n1 2 0\n3 4 1\n' | seed own-dat-header 68
 printf '"1","2"\n"3","4"\n' | seed quoted 0
 printf '\xEF\xBB\xBF1.288,2\n3,4\n' | seed utf8-bom 0
 printf '1,2\n3,4\n5,6\n7,8\n' | seed csv-split-min2 $((0x80 | 0x40))
+printf 'a,b,y\n1,2,0\n3,4,1\n5,6,0\n' | seed csv-names-label-y-skip-b $((0x80))
 printf '1,2,3\n4,5,6\n' | seed csv-gzip $((0x10))
 printf '1,1e308\n-1e308,0x1p-3\n' | seed csv-extremes 0
 printf '\001\002\003\004\005\006\007\010\011\012\013\014' | idx 8 3 2 2 > "$tmp/img"
