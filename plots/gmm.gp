@@ -17,7 +17,8 @@
 # same order -- the test file when the run had --test, else DATA (not a
 # --split run: its test rows are a subset) -- drawn as dots coloured by the
 # latent file's `assigned` column.  Its first two columns are taken (x1/x2 or
-# z1/z2 by name when it has a "# " header; comma, tab or space separated).
+# z1/z2 by name when it has a "# " header; comma, tab or space separated),
+# and the axes are named by its header when it has one (else x1, x2).
 # When PREFIX.select.dat exists (gmm_em --k-range), also PREFIX.select.png:
 # ll_train and ll_test per sample against K (left axis), BIC and AIC (right
 # axis), the smallest BIC marked.
@@ -137,8 +138,23 @@ ptitle = !havepts ? "" : (ndrawn < npts) ? \
          sprintf("\n%d of %d points coloured by component (the rest miss a coordinate)", ndrawn, npts) : \
          sprintf("\n%d points coloured by component", npts)
 set title sprintf("%s: %d components, 1- and 2-sigma ellipses%s%s", name, K, which, ptitle) noenhanced
-set xlabel "x1"
-set ylabel "x2"
+# the axes: the names POINTS' header gives the two columns drawn, else x1, x2
+xl = "x1"
+yl = "x2"
+if (havepts) {
+    axprog = 'NR == 1 && /^#/ { h = $0; sub(/^# */, "", h); n = split(h, a, /[ ,\t]+/); \
+  for (i = 1; i <= n; i++) { if (a[i] == "x1" || a[i] == "z1") c1 = i; if (a[i] == "x2" || a[i] == "z2") c2 = i } \
+  print a[c1 ? c1 : 1]; print a[c2 ? c2 : 2]; exit } \
+/^#/ || /^[ \t]*$/ { next } \
+{ n = split($0, f, /[ \t]*[,\t][ \t]*|[ \t]+/); if (f[1] == "" && $0 ~ /^ +[^ \t,]/) { for (i = 1; i < n; i++) f[i] = f[i + 1] } \
+  if (f[1] !~ /^[-+.0-9]/ && f[2] !~ /^[-+.0-9]/) { gsub(/"/, "", f[1]); gsub(/"/, "", f[2]); print f[1]; print f[2] } exit }'
+    xl = system("awk '" . axprog . "' " . q(FP) . " | sed -n 1p")
+    yl = system("awk '" . axprog . "' " . q(FP) . " | sed -n 2p")
+    xl = (xl eq "") ? "x1" : xl
+    yl = (yl eq "") ? "x2" : yl
+}
+set xlabel xl noenhanced
+set ylabel yl noenhanced
 # Equal units on both axes, so that the ellipses have their true shape, when
 # the 2-sigma ellipses span the two coordinates within a factor of 4 of each
 # other; else (columns in different units) a square plot, each axis in its
