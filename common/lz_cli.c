@@ -624,7 +624,7 @@ lz_status lz_load_inputs(const lz_common_opts *c, const char *path, size_t min_r
                        .skip = skip,
                        .skip_name = skip_name};
     lz_status st = lz_parse_label_col(c->label_col, &ro.label_col, err);
-    ro.label_name = c->label_col;
+    ro.label_name = ro.label_col == LZ_LABEL_NAME ? c->label_col : NULL;
     if (!st && skip_buf[0])
         st = lz_parse_skip_cols(skip_buf, skip, skip_name, MAX_SKIP, &ro.n_skip, err);
     if (st) return st;

@@ -940,11 +940,9 @@ static lz_status read_text(const char *path, char *b, size_t len, const lz_read_
                 label_idx = (int)lc - 1;
             } else if (o->label_col > 0) {
                 if ((size_t)o->label_col > ncols) {
-                    /* a --test file read by the number DATA's header gave a name */
-                    char *e = NULL;
-                    if (o->label_name) (void)strtol(o->label_name, &e, 10);
-                    int named = o->label_name && *o->label_name && e && *e &&
-                                strcmp(o->label_name, "last") && strcmp(o->label_name, "none");
+                    /* label_name with a number: the name DATA's header gave
+                     * that column (a --test file, lz_load_inputs) */
+                    int named = o->label_name != NULL;
                     st = lz_fail(err, LZ_EINVAL,
                                  "%s:%zu: --label-col %s%.60s%s%d: the file has %zu columns", path,
                                  c.line, named ? "'" : "", named ? o->label_name : "",

@@ -69,7 +69,9 @@ typedef struct {
 typedef struct {
     int label_col;                /* LZ_LABEL_NONE, LZ_LABEL_LAST, LZ_LABEL_NAME, or a
                                      1-based column                                    */
-    const char *label_name;       /* LZ_LABEL_NAME: the header's name of the column */
+    const char *label_name;       /* LZ_LABEL_NAME: the header's name of the column;
+                                     with a column number, the name DATA's header
+                                     gave it (a --test file), for messages, or NULL */
     size_t min_rows;              /* fewer rows than this is an error (0: at least 1)  */
     const char *missing;          /* one more missing-value token, or NULL            */
     const int *skip;              /* 1-based file columns dropped before modelling    */
