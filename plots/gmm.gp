@@ -88,6 +88,9 @@ END { for (z = 1; z <= nz; z++) { a = sqrt(s11[z]); b = s12[z] / a; e = s22[z] -
 ell(r) = "< awk -v r=" . sprintf("%g", r) . " '" . ellprog . "' " . q(FM) . " " . q(FC)
 meansprog = 'NR == 1 { for (i = 2; i <= NF; i++) c[$i] = i - 1; next } { print $c["x1"], $c["x2"], $c["component"] }'
 means = "< awk '" . meansprog . "' " . q(FM)
+# awk pieces over rows "x y ...": the extents of x and y (m rows) and their print
+minmax = "if (!m++) { x0 = x1 = $1; y0 = y1 = $2 } if ($1 < x0) x0 = $1; if ($1 > x1) x1 = $1; if ($2 < y0) y0 = $2; if ($2 > y1) y1 = $2"
+extents = "printf \"%.17g %.17g %.17g %.17g\\n\", x0, x1, y0, y1"
 
 # the points, joined row by row with the latent file's `assigned`
 havepts = ARGC == 2
@@ -108,22 +111,27 @@ if (havepts) {
     ptsprog = 'FILENAME == ARGV[1] { if (FNR == 1) { for (i = 2; i <= NF; i++) if ($i == "assigned") ca = i - 1; next } \
                                       if (!/^#/) a[++na] = $ca; next } \
 FNR == 1 && /^#/ { h = $0; sub(/^# */, "", h); nh = split(h, hn, /[ ,\t]+/); \
-                   for (i = 1; i <= nh; i++) { if (hn[i] == "x1" || hn[i] == "z1") c1 = i; if (hn[i] == "x2" || hn[i] == "z2") c2 = i } next } \
+                   for (i = 1; i <= nh; i++) { if (hn[i] == "x1" || hn[i] == "z1") c1 = i; if (hn[i] == "x2" || hn[i] == "z2") c2 = i } \
+                   if (names) { print hn[c1 ? c1 : 1]; print hn[c2 ? c2 : 2]; done = 1; exit } next } \
 /^#/ || /^[ \t]*$/ { next } \
 { n = split($0, f, /[ \t]*[,\t][ \t]*|[ \t]+/); if (f[1] == "" && $0 ~ /^ +[^ \t,]/) { for (i = 1; i < n; i++) f[i] = f[i + 1]; n-- } \
-  if (!seen++ && f[1] !~ /^[-+.0-9]/) next; \
+  if (!seen++ && f[1] !~ /^[-+.0-9]/) { if (names) { gsub(/"/, "", f[1]); gsub(/"/, "", f[2]); print f[1]; print f[2]; done = 1; exit } next } \
+  if (names) { done = 1; exit } \
   np++; u = f[c1 ? c1 : 1]; v = f[c2 ? c2 : 2]; if (np <= na) print (u == "" ? "nan" : u), (v == "" ? "nan" : v), a[np] } \
-END { if (np != na) { printf "gmm.gp: %s has %d rows, %s %d: expected the same rows\n", fp, np, fl, na > "/dev/stderr"; exit 1 } }'
-    pts = "awk -v fp=" . q(FP) . " -v fl=" . q(FL) . " '" . ptsprog . "' " . q(FL) . " " . q(FP)
+END { if (done) exit; if (np != na) { printf "gmm.gp: %s has %d rows, %s %d: expected the same rows\n", fp, np, fl, na > "/dev/stderr"; exit 1 } }'
+    ptsfiles = " '" . ptsprog . "' " . q(FL) . " " . q(FP)
+    pts = "awk -v fp=" . q(FP) . " -v fl=" . q(FL) . ptsfiles
     msg = system(pts . " 2>&1 >/dev/null | head -n 1")
     if (msg ne "") {
         print msg
         exit status 1
     }
-    npts = int(system(pts . " | wc -l"))
-    # rows with both coordinates numbers: the others (a missing value) are not drawn
+    # one pass over the joined rows: how many, how many have both coordinates
+    # numbers (the others miss a value and are not drawn), and their extents
     numre = "^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$"
-    ndrawn = int(system(pts . " | awk '$1 ~ /" . numre . "/ && $2 ~ /" . numre . "/ { n++ } END { print n + 0 }'"))
+    pst = system(pts . " | awk '{ n++ } $1 ~ /" . numre . "/ && $2 ~ /" . numre . "/ { " . minmax . " } END { printf \"%d %d \", n, m; " . extents . " }'")
+    npts = int(word(pst, 1))
+    ndrawn = int(word(pst, 2))
 }
 
 if (strstrt(" " . GPVAL_TERMINALS . " ", " pngcairo ") > 0) {
@@ -134,51 +142,24 @@ if (strstrt(" " . GPVAL_TERMINALS . " ", " pngcairo ") > 0) {
 set output P . ".gmm.png"
 name = system("basename -- " . q(P))
 which = (d > 2) ? sprintf(", first two of %d coordinates", d) : ""
-ptitle = !havepts ? "" : (ndrawn < npts) ? \
-         sprintf("\n%d of %d points coloured by component (the rest miss a coordinate)", ndrawn, npts) : \
-         sprintf("\n%d points coloured by component", npts)
-set title sprintf("%s: %d components, 1- and 2-sigma ellipses%s%s", name, K, which, ptitle) noenhanced
-# the axes: the names POINTS' header gives the two columns drawn, else x1, x2
-xl = "x1"
-yl = "x2"
-if (havepts) {
-    axprog = 'NR == 1 && /^#/ { h = $0; sub(/^# */, "", h); n = split(h, a, /[ ,\t]+/); \
-  for (i = 1; i <= n; i++) { if (a[i] == "x1" || a[i] == "z1") c1 = i; if (a[i] == "x2" || a[i] == "z2") c2 = i } \
-  print a[c1 ? c1 : 1]; print a[c2 ? c2 : 2]; exit } \
-/^#/ || /^[ \t]*$/ { next } \
-{ n = split($0, f, /[ \t]*[,\t][ \t]*|[ \t]+/); if (f[1] == "" && $0 ~ /^ +[^ \t,]/) { for (i = 1; i < n; i++) f[i] = f[i + 1] } \
-  if (f[1] !~ /^[-+.0-9]/ && f[2] !~ /^[-+.0-9]/) { gsub(/"/, "", f[1]); gsub(/"/, "", f[2]); print f[1]; print f[2] } exit }'
-    xl = system("awk '" . axprog . "' " . q(FP) . " | sed -n 1p")
-    yl = system("awk '" . axprog . "' " . q(FP) . " | sed -n 2p")
-    xl = (xl eq "") ? "x1" : xl
-    yl = (yl eq "") ? "x2" : yl
-}
-set xlabel xl noenhanced
-set ylabel yl noenhanced
 # Equal units on both axes, so that the ellipses have their true shape, when
 # the 2-sigma ellipses span the two coordinates within a factor of 4 of each
 # other; else (columns in different units) a square plot, each axis in its
-# own units.  Ticks at a 1-2-5 step, at most 8 intervals an axis.
-# (ticks.gp: the steps, with the decimals they need)
+# own units.  Ticks at a 1-2-5 step, at most 8 intervals an axis, over the
+# ellipses and the points drawn (ticks.gp: the steps, with the decimals they
+# need).
 load system("dirname -- " . q(ARG0)) . "/ticks.gp"
-spread = "| awk 'NF == 3 { if (!n++) { x0 = x1 = $1; y0 = y1 = $2 } if ($1 < x0) x0 = $1; if ($1 > x1) x1 = $1; if ($2 < y0) y0 = $2; if ($2 > y1) y1 = $2 } END { printf \"%.17g %.17g %.17g %.17g\\n\", x0, x1, y0, y1 }'"
-sp = system("awk -v r=2 '" . ellprog . "' " . q(FM) . " " . q(FC) . " " . spread)
-sx = word(sp, 2) - word(sp, 1)
-sy = word(sp, 4) - word(sp, 3)
-equal = (sx > 0 && sy > 0 && sx <= 4 * sy && sy <= 4 * sx)
-# the axes' ranges: the ellipses and the points drawn
+sp = system("awk -v r=2 '" . ellprog . "' " . q(FM) . " " . q(FC) . " | awk 'NF == 3 { " . minmax . " } END { " . extents . " }'")
 ax0 = word(sp, 1) + 0.0
 ax1 = word(sp, 2) + 0.0
 ay0 = word(sp, 3) + 0.0
 ay1 = word(sp, 4) + 0.0
-if (havepts) {
-    pp = system(pts . " | awk '$1 ~ /" . numre . "/ && $2 ~ /" . numre . "/' " . spread)
-    if (words(pp) == 4) {
-        ax0 = (word(pp, 1) < ax0) ? word(pp, 1) + 0.0 : ax0
-        ax1 = (word(pp, 2) > ax1) ? word(pp, 2) + 0.0 : ax1
-        ay0 = (word(pp, 3) < ay0) ? word(pp, 3) + 0.0 : ay0
-        ay1 = (word(pp, 4) > ay1) ? word(pp, 4) + 0.0 : ay1
-    }
+equal = (ax1 > ax0 && ay1 > ay0 && ax1 - ax0 <= 4 * (ay1 - ay0) && ay1 - ay0 <= 4 * (ax1 - ax0))
+if (havepts && ndrawn > 0) {
+    ax0 = (word(pst, 3) < ax0) ? word(pst, 3) + 0.0 : ax0
+    ax1 = (word(pst, 4) > ax1) ? word(pst, 4) + 0.0 : ax1
+    ay0 = (word(pst, 5) < ay0) ? word(pst, 5) + 0.0 : ay0
+    ay1 = (word(pst, 6) > ay1) ? word(pst, 6) + 0.0 : ay1
 }
 if (ax1 > ax0) {
     set xtics tstep(1.1 * (ax1 - ax0))
@@ -192,9 +173,24 @@ if (equal) {
     set size ratio -1
 } else {
     set size ratio 1
-    set title sprintf("%s: %d components, 1- and 2-sigma ellipses%s, axes in their own units%s", \
-                      name, K, which, ptitle) noenhanced
 }
+ptitle = !havepts ? "" : (ndrawn < npts) ? \
+         sprintf("\n%d of %d points coloured by component (the rest miss a coordinate)", ndrawn, npts) : \
+         sprintf("\n%d points coloured by component", npts)
+set title sprintf("%s: %d components, 1- and 2-sigma ellipses%s%s%s", name, K, which, \
+                  equal ? "" : ", axes in their own units", ptitle) noenhanced
+# the axes: the names POINTS' header gives the two columns drawn (ptsprog's
+# names mode), else x1, x2
+xl = "x1"
+yl = "x2"
+if (havepts) {
+    nl = system("awk -v names=1" . ptsfiles)
+    cut = strstrt(nl, "\n")
+    xl = (cut > 1) ? nl[1:cut - 1] : xl
+    yl = (cut > 0 && cut < strlen(nl)) ? nl[cut + 1:strlen(nl)] : yl
+}
+set xlabel xl noenhanced
+set ylabel yl noenhanced
 set grid lc rgb "#e0e0e0" lw 1 dt 1
 set key outside right top noenhanced
 ps = havepts && npts > 5000 ? 0.25 : 0.45
