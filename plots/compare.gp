@@ -121,12 +121,12 @@ set bmargin 5
 
 # a model name wider than its slot under the bars is broken after its last
 # hyphen that fits, or at the slot's width when none does (neighbouring names
-# ran together into one word); wraplines, the same rule in awk, counts the
-# lines, for the bottom margin
+# ran together into one word); nlines counts a wrapped name's lines, for the
+# bottom margin
 lasthy(s, i) = (i < 1) ? 0 : (s[i:i] eq "-") ? i : lasthy(s, i - 1)
 cut(s, w) = (lasthy(s, w) > 0) ? lasthy(s, w) : w
 wrap(s, w) = (strlen(s) <= w) ? s : s[1:cut(s, w)] . "\n" . wrap(s[cut(s, w) + 1:strlen(s)], w)
-wraplines = "function lines(s, w,   n, i, c) { n = 1; while (length(s) > w) { c = w; for (i = w; i >= 1; i--) if (substr(s, i, 1) == \"-\") { c = i; break } s = substr(s, c + 1); n++ } return n } { k = lines($1, w); if (k > m) m = k } END { print m + 0 }"
+nlines(s) = (strstrt(s, "\n") > 0) ? 1 + nlines(s[strstrt(s, "\n") + 1:strlen(s)]) : 1
 
 set multiplot layout nf, 1 title "Model comparison: log-likelihood per sample, train and test (densities and probabilities are not comparable)"
 do for [fi = 1:nf] {
@@ -142,7 +142,13 @@ do for [fi = 1:nf] {
     nbr = int(word(st, 5))
     wname = (nm > 0) ? int(900.0 / nm / 8.5) : 40 # characters a model's slot holds
     wname = (wname < 6) ? 6 : wname
-    set bmargin 4 + int(system(stream(fam) . sprintf(" | awk -v w=%d '%s'", wname, wraplines)))
+    mnames = system(stream(fam) . " | awk '{ print $1 }'")
+    ml = 1
+    do for [mi = 1:words(mnames)] {
+        k = nlines(wrap(word(mnames, mi), wname))
+        ml = (k > ml) ? k : ml
+    }
+    set bmargin 4 + ml
     lo = (lo > 0) ? 0 : lo
     hi = (hi < 0) ? 0 : hi
     span = (hi > lo) ? hi - lo : 1
