@@ -141,7 +141,8 @@ do for [a = 1:ARGC] {
     if (ns == before) {
         c = colof(h, "recon_mse")
         if (c == 0) { c = colof(h, "recon_err") }
-        if (c > 0 && finite(F, c) > 0) {
+        nf = (c > 0) ? finite(F, c) : 0
+        if (nf > 0) {
             ngroup = ngroup + 1
             ns = ns + 1
             SF[ns] = F
@@ -151,7 +152,7 @@ do for [a = 1:ARGC] {
             ST[ns] = name . ": reconstruction error " . word(h, c + 1)
             SC[ns] = word(colors, (ngroup - 1) % words(colors) + 1)
             SD[ns] = 1
-            SP[ns] = (finite(F, c) < nrow || nrow == 1) ? 0.8 : 0
+            SP[ns] = (nf < nrow || nf == 1) ? 0.8 : 0
             SA[ns] = "x1y2"
             has_recon = 1
         }
@@ -192,15 +193,15 @@ do for [i = 1:ns] {
         }
     }
 }
-zoom = (nz > 0 && nmax >= 8 && yhi > ylo && (zhi - zlo) * 3 <= (yhi - ylo))
+flat = !(yhi > ylo) # one value: no zoom, and a range of its own below
+zoom = (nz > 0 && nmax >= 8 && !flat && (zhi - zlo) * 3 <= (yhi - ylo))
 zpad = (zhi > zlo) ? 0.08 * (zhi - zlo) : 1e-3 * (abs(zhi) + 1)
 
 # Ticks of the log-likelihood axes (ticks.gp): a 1-2-5 step, labelled with
 # the decimals it needs; the left margin is as wide as the longest label.
 # A flat curve (one value) gets a range of its own around the value.
 load system("dirname -- " . q(ARG0)) . "/ticks.gp"
-yr = (yhi > ylo) ? yhi - ylo : 1e-3 * (abs(yhi) + 1)
-flat = !(yhi > ylo)
+yr = flat ? 1e-3 * (abs(yhi) + 1) : yhi - ylo
 ystep = tstep(1.06 * yr)
 zstep = tstep(zhi - zlo + 2 * zpad)
 wide = twide(ylo, yhi, ystep)
