@@ -535,6 +535,13 @@ int lz_fits_memory(double bytes)
 
 size_t lz_default_k(size_t d, size_t want) { return d > want ? want : d > 1 ? d - 1 : 1; }
 
+lz_status lz_check_n_samples(int n, lz_error *err)
+{
+    if (n < 0 || n > 1000000)
+        return lz_fail(err, LZ_EINVAL, "--n-samples %d: expected 0 <= N <= 1000000", n);
+    return LZ_OK;
+}
+
 /* the program's name, for lz_load_inputs's messages */
 static const char *g_prog = "this program";
 

@@ -189,6 +189,10 @@ int lz_fits_memory(double bytes);
  * nlgm_vae and nlgm_cvae (vae_default_k, want 20). */
 size_t lz_default_k(size_t d, size_t want);
 
+/* --n-samples N of lgm_em and gmm_em: draws from the fitted model,
+ * 0 <= N <= 1000000 (more would fill the disk, not teach). */
+lz_status lz_check_n_samples(int n, lz_error *err);
+
 /* Read the training data (path may be NULL when a model is loaded) and the
  * test data (--test FILE, or --split FRAC of DATA), with the label column,
  * checking that the test set has DATA's columns.  min_rows applies to DATA.

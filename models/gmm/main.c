@@ -114,9 +114,7 @@ static lz_status parse_choices(run *r)
     }
     if (r->co.load && r->k_range)
         return lz_fail(&r->err, LZ_EINVAL, "--k-range with --load: a model file holds one K");
-    if (r->n_samples < 0 || r->n_samples > 1000000)
-        return lz_fail(&r->err, LZ_EINVAL, "--n-samples %d: expected 0 <= N <= 1000000",
-                       r->n_samples);
+    if (lz_check_n_samples(r->n_samples, &r->err)) return r->err.status;
     r->cfg.seed = r->co.seed;
     r->cfg.accelerate = r->accel == 0;
     return gmm_config_check(&r->cfg, 0, 0, &r->err);

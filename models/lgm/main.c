@@ -131,8 +131,7 @@ static int parse_options(run *r, int argc, char **argv)
     r->cfg.accelerate = r->accel == 0;
     r->cfg.seed = r->co.seed;
     if (r->k != LZ_UNSET_INT) r->cfg.k = r->k;
-    if (!lgm_config_check(&r->cfg, 0, &r->err) && (r->n_samples < 0 || r->n_samples > 1000000))
-        lz_fail(&r->err, LZ_EINVAL, "--n-samples %d: expected 0 <= N <= 1000000", r->n_samples);
+    if (!lgm_config_check(&r->cfg, 0, &r->err)) lz_check_n_samples(r->n_samples, &r->err);
     if (r->err.status) {
         lz_die_msg(PROG, &r->err);
         return 1;
